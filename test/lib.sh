@@ -1,0 +1,99 @@
+# test/lib.sh: shared set-up for the demo, the test runner and the benchmarks.
+#
+# Sourced, not run.  Everything here works on a fresh Debian 12 machine as
+# root or as an ordinary user with sudo-free access to a PostgreSQL 15
+# install: it installs missing Debian packages, builds tokacct, stages a
+# private installation under build/ (PostgreSQL's binaries plus tokacct) and
+# starts and stops throwaway clusters from it.  Nothing touches a running
+# server.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGVER=15
+PGBIN_SYS=/usr/lib/postgresql/$PGVER/bin
+BUILD=${TOKACCT_BUILD:-$TOP/build}
+STAGE=$BUILD/install
+PGBIN=$STAGE/usr/lib/postgresql/$PGVER/bin
+SHARED_DATA=${TOKACCT_SHARED_DATA:-$(cd "$TOP/.." && pwd)/shared/data}
+export SHARED_DATA
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Install the Debian packages named, those not installed yet.
+ensure_packages() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() {
+	ensure_packages make gcc libc6-dev postgresql-$PGVER postgresql-server-dev-$PGVER \
+		postgresql-$PGVER-cron postgresql-client-$PGVER "$@"
+}
+
+# Run a command as the cluster owner: postgres refuses to run as root.
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Build tokacct and stage PostgreSQL plus tokacct under $STAGE.
+build_and_stage() {
+	log "building tokacct"
+	make -C "$TOP" -s PG_CONFIG=$PGBIN_SYS/pg_config >/dev/null
+	if [ ! -x "$PGBIN/postgres" ]; then
+		mkdir -p "$STAGE/usr/lib/postgresql" "$STAGE/usr/share/postgresql"
+		cp -a /usr/lib/postgresql/$PGVER "$STAGE/usr/lib/postgresql/"
+		cp -a /usr/share/postgresql/$PGVER "$STAGE/usr/share/postgresql/"
+	fi
+	make -C "$TOP" -s PG_CONFIG=$PGBIN_SYS/pg_config install DESTDIR="$STAGE" >/dev/null
+	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$BUILD"
+	return 0
+}
+
+# Start a throwaway cluster from the staged install; sets PGHOST/PGPORT.
+# Extra postgresql.conf lines may be passed as arguments.
+cluster_start() {
+	CLUSTER=$BUILD/cluster.$$
+	rm -rf "$CLUSTER"
+	mkdir -p "$CLUSTER"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$CLUSTER"
+	as_owner "$PGBIN/initdb" -D "$CLUSTER/data" -U postgres -A trust --no-sync >/dev/null
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$CLUSTER'"
+		echo "port = 5432"
+		echo "shared_preload_libraries = 'pg_cron'"
+		echo "cron.database_name = 'postgres'"
+		echo "max_worker_processes = 16"
+		echo "fsync = off"
+		for line in "$@"; do echo "$line"; done
+	} | as_owner tee -a "$CLUSTER/data/postgresql.conf" >/dev/null
+	as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -l "$CLUSTER/log" -w start >/dev/null
+	export PGHOST=$CLUSTER PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+	trap cluster_stop EXIT
+}
+
+cluster_stop() {
+	if [ -n "${CLUSTER:-}" ] && [ -d "$CLUSTER/data" ]; then
+		as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m fast -w stop >/dev/null 2>&1 || true
+		rm -rf "$CLUSTER"
+	fi
+}
+
+# psql against the throwaway cluster, quiet and strict.
+psql_run() {
+	as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres SHARED_DATA="$SHARED_DATA" \
+		"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
