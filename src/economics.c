@@ -1,0 +1,587 @@
+/*-------------------------------------------------------------------------
+ *
+ * economics.c
+ *	  Scalar economics: effective cost under retries, capped retries with a
+ *	  fallback, break-even against a unit price, pass@k and pass^k, context
+ *	  cost of a growing history, Wilson intervals.
+ *
+ * Money arithmetic is done in numeric with the success probability taken at
+ * its decimal value (float8 -> numeric keeps 15 significant digits, so 0.7
+ * is 0.7), so results are exact until the final rounding to a picodollar.
+ * Powers (1-p)^k are computed by squaring with intermediates rounded to
+ * ECON_POWER_SCALE decimals, far below the picodollar.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/numeric.h"
+
+#include "economics.h"
+
+/* decimals kept in intermediate probabilities and quotients */
+#define ECON_POWER_SCALE	40
+
+/* ---- argument checks ---- */
+
+void
+econ_check_probability(float8 p, const char *what)
+{
+	if (isnan(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a number, not NaN", what),
+				 errhint("A success probability is a number in (0, 1].")));
+	if (p <= 0.0 || p > 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be greater than 0 and at most 1", what),
+				 errdetail("Got %g.", p),
+				 errhint("A workflow that never succeeds has no cost per solved item; give p in (0, 1].")));
+}
+
+void
+econ_check_amount(Numeric n, const char *what)
+{
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite amount", what),
+				 errdetail("NaN and infinity are not money.")));
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+										  NumericGetDatum(int64_to_numeric(0)))) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", what),
+				 errdetail("Got %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(n))))));
+}
+
+void
+econ_check_attempts(int32 k, const char *what)
+{
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be at least 1", what),
+				 errdetail("Got %d.", k)));
+}
+
+static void
+econ_check_tokens(int64 n, const char *what)
+{
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", what),
+				 errdetail("Got " INT64_FORMAT ".", n)));
+}
+
+/* ---- numeric helpers ---- */
+
+static Numeric
+n_int(int64 v)
+{
+	return int64_to_numeric(v);
+}
+
+static Numeric
+n_float(float8 v)
+{
+	return DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(v)));
+}
+
+static float8
+n_to_float(Numeric n)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											  NumericGetDatum(n)));
+}
+
+static Numeric
+n_round(Numeric n, int scale)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_round, NumericGetDatum(n),
+											   Int32GetDatum(scale)));
+}
+
+static Numeric
+n_add(Numeric a, Numeric b)
+{
+	return numeric_add_opt_error(a, b, NULL);
+}
+
+static Numeric
+n_sub(Numeric a, Numeric b)
+{
+	return numeric_sub_opt_error(a, b, NULL);
+}
+
+static Numeric
+n_mul(Numeric a, Numeric b)
+{
+	return numeric_mul_opt_error(a, b, NULL);
+}
+
+/* a / b with at least ECON_POWER_SCALE decimals */
+static Numeric
+n_div(Numeric a, Numeric b)
+{
+	return numeric_div_opt_error(n_round(a, ECON_POWER_SCALE), b, NULL);
+}
+
+static int
+n_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/* round a money result to a picodollar, without trailing zeros */
+static Numeric
+n_money(Numeric n)
+{
+	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
+											   NumericGetDatum(n_round(n, ECON_MONEY_SCALE))));
+}
+
+/* x^k for k >= 0 by squaring, intermediates rounded to ECON_POWER_SCALE */
+static Numeric
+n_pow(Numeric x, int32 k)
+{
+	Numeric		result = n_int(1);
+
+	while (k > 0)
+	{
+		if (k & 1)
+			result = n_round(n_mul(result, x), ECON_POWER_SCALE);
+		k >>= 1;
+		if (k > 0)
+			x = n_round(n_mul(x, x), ECON_POWER_SCALE);
+	}
+	return result;
+}
+
+/*
+ * Capped retries: with first-try success p (q = 1 - p) and at most k
+ * attempts, the chance an item is still unsolved is q^k and the expected
+ * number of attempts is 1 + q + ... + q^(k-1) = (1 - q^k) / p.
+ */
+typedef struct EconCapped
+{
+	Numeric		p;
+	Numeric		unsolved;		/* q^k */
+	Numeric		attempts;		/* (1 - q^k) / p */
+} EconCapped;
+
+static EconCapped
+econ_capped(float8 p, int32 k)
+{
+	EconCapped	c;
+	Numeric		one = n_int(1);
+
+	c.p = n_float(p);
+	c.unsolved = n_pow(n_sub(one, c.p), k);
+	c.attempts = n_div(n_sub(one, c.unsolved), c.p);
+	return c;
+}
+
+/* expected cost per item: T * attempts + H * q^k */
+static Numeric
+econ_capped_cost(EconCapped *c, Numeric attempt_cost, Numeric fallback_cost)
+{
+	return n_add(n_mul(attempt_cost, c->attempts),
+				 n_mul(fallback_cost, c->unsolved));
+}
+
+/* ---- effective cost ---- */
+
+PG_FUNCTION_INFO_V1(econ_effective_cost);
+
+/* T / p: expected cost per solved item when every attempt costs T. */
+Datum
+econ_effective_cost(PG_FUNCTION_ARGS)
+{
+	Numeric		t = PG_GETARG_NUMERIC(0);
+	float8		p = PG_GETARG_FLOAT8(1);
+
+	econ_check_amount(t, "attempt cost");
+	econ_check_probability(p, "success probability");
+	PG_RETURN_NUMERIC(n_money(n_div(t, n_float(p))));
+}
+
+PG_FUNCTION_INFO_V1(econ_effective_cost_split);
+
+/* T_s + T_f (1 - p) / p: a success costs T_s, each failed attempt T_f. */
+Datum
+econ_effective_cost_split(PG_FUNCTION_ARGS)
+{
+	Numeric		ts = PG_GETARG_NUMERIC(0);
+	Numeric		tf = PG_GETARG_NUMERIC(1);
+	float8		p = PG_GETARG_FLOAT8(2);
+	Numeric		np;
+
+	econ_check_amount(ts, "success cost");
+	econ_check_amount(tf, "failure cost");
+	econ_check_probability(p, "success probability");
+	np = n_float(p);
+	PG_RETURN_NUMERIC(n_money(n_add(ts, n_div(n_mul(tf, n_sub(n_int(1), np)), np))));
+}
+
+PG_FUNCTION_INFO_V1(econ_expected_item_cost);
+
+/*
+ * Capped retries with a fallback: expected cost per item, yield, expected
+ * attempts and the AI cost per item solved by AI.
+ */
+Datum
+econ_expected_item_cost(PG_FUNCTION_ARGS)
+{
+	Numeric		t = PG_GETARG_NUMERIC(0);
+	float8		p = PG_GETARG_FLOAT8(1);
+	int32		k = PG_GETARG_INT32(2);
+	Numeric		h = PG_GETARG_NUMERIC(3);
+	TupleDesc	tupdesc;
+	EconCapped	c;
+	Numeric		solved;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	econ_check_amount(t, "attempt cost");
+	econ_check_probability(p, "success probability");
+	econ_check_attempts(k, "max_attempts");
+	econ_check_amount(h, "fallback cost");
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	c = econ_capped(p, k);
+	solved = n_sub(n_int(1), c.unsolved);
+	values[0] = NumericGetDatum(n_money(econ_capped_cost(&c, t, h)));
+	values[1] = Float8GetDatum(n_to_float(solved));
+	values[2] = Float8GetDatum(n_to_float(c.attempts));
+	values[3] = NumericGetDatum(n_money(n_div(n_mul(t, c.attempts), solved)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
+
+/* ---- break-even ---- */
+
+PG_FUNCTION_INFO_V1(econ_break_even_p);
+
+/*
+ * The first-try success rate at which T / p equals a unit price: T / U.
+ * NULL when T > U (no success rate makes AI cheaper than the unit price).
+ */
+Datum
+econ_break_even_p(PG_FUNCTION_ARGS)
+{
+	Numeric		t = PG_GETARG_NUMERIC(0);
+	Numeric		u = PG_GETARG_NUMERIC(1);
+
+	econ_check_amount(t, "attempt cost");
+	econ_check_amount(u, "unit price");
+	if (n_cmp(t, u) > 0)
+		PG_RETURN_NULL();
+	if (n_cmp(t, n_int(0)) == 0)
+		PG_RETURN_FLOAT8(0.0);
+	PG_RETURN_FLOAT8(n_to_float(n_div(t, u)));
+}
+
+PG_FUNCTION_INFO_V1(econ_break_even_p_capped);
+
+/*
+ * The first-try success rate p at which capped retries with a fallback cost
+ * exactly the unit price U per item.  The expected cost per item falls from
+ * T*k + H (p -> 0) to T (p = 1), so: NULL when U < T (never cheaper), 0 when
+ * U >= T*k + H (always cheaper), else the root, found by bisection to the
+ * last bit of a float8.
+ */
+Datum
+econ_break_even_p_capped(PG_FUNCTION_ARGS)
+{
+	Numeric		t = PG_GETARG_NUMERIC(0);
+	Numeric		u = PG_GETARG_NUMERIC(1);
+	int32		k = PG_GETARG_INT32(2);
+	Numeric		h = PG_GETARG_NUMERIC(3);
+	float8		lo = 0.0,
+				hi = 1.0;
+
+	econ_check_amount(t, "attempt cost");
+	econ_check_amount(u, "unit price");
+	econ_check_attempts(k, "max_attempts");
+	econ_check_amount(h, "fallback cost");
+
+	if (n_cmp(u, t) < 0)
+		PG_RETURN_NULL();
+	if (n_cmp(u, n_add(n_mul(t, n_int(k)), h)) >= 0)
+		PG_RETURN_FLOAT8(0.0);
+
+	/* invariant: cost(lo) > U >= cost(hi) */
+	for (int i = 0; i < 200; i++)
+	{
+		float8		mid = lo + (hi - lo) / 2;
+		EconCapped	c;
+
+		if (mid <= lo || mid >= hi)
+			break;
+		c = econ_capped(mid, k);
+		if (n_cmp(econ_capped_cost(&c, t, h), u) > 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	PG_RETURN_FLOAT8(hi);
+}
+
+PG_FUNCTION_INFO_V1(econ_break_even_attempt_cost);
+
+/* The largest attempt cost T with T / p <= U: U * p. */
+Datum
+econ_break_even_attempt_cost(PG_FUNCTION_ARGS)
+{
+	float8		p = PG_GETARG_FLOAT8(0);
+	Numeric		u = PG_GETARG_NUMERIC(1);
+
+	econ_check_probability(p, "success probability");
+	econ_check_amount(u, "unit price");
+	PG_RETURN_NUMERIC(n_money(n_mul(u, n_float(p))));
+}
+
+PG_FUNCTION_INFO_V1(econ_break_even_attempt_cost_capped);
+
+/*
+ * The largest attempt cost T with T * attempts + H * q^k <= U, or NULL when
+ * the fallback alone already costs more than U.
+ */
+Datum
+econ_break_even_attempt_cost_capped(PG_FUNCTION_ARGS)
+{
+	float8		p = PG_GETARG_FLOAT8(0);
+	Numeric		u = PG_GETARG_NUMERIC(1);
+	int32		k = PG_GETARG_INT32(2);
+	Numeric		h = PG_GETARG_NUMERIC(3);
+	EconCapped	c;
+	Numeric		left;
+
+	econ_check_probability(p, "success probability");
+	econ_check_amount(u, "unit price");
+	econ_check_attempts(k, "max_attempts");
+	econ_check_amount(h, "fallback cost");
+	c = econ_capped(p, k);
+	left = n_sub(u, n_mul(h, c.unsolved));
+	if (n_cmp(left, n_int(0)) < 0)
+		PG_RETURN_NULL();
+	/* round down: the result must still beat the price */
+	PG_RETURN_NUMERIC(DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
+														  DirectFunctionCall2(numeric_trunc,
+																			  NumericGetDatum(n_div(left, c.attempts)),
+																			  Int32GetDatum(ECON_MONEY_SCALE)))));
+}
+
+/* ---- pass@k and pass^k ---- */
+
+static void
+econ_check_nck(int32 n, int32 c, int32 k)
+{
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of trials n must be at least 1"),
+				 errdetail("Got n = %d.", n)));
+	if (c < 0 || c > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of successes c must be between 0 and n"),
+				 errdetail("Got c = %d with n = %d.", c, n)));
+	if (k < 1 || k > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and the number of trials n"),
+				 errdetail("Got k = %d with n = %d.", k, n),
+				 errhint("The unbiased estimator needs at least k trials per item.")));
+}
+
+/* C(m, k) / C(n, k) for 0 <= m <= n, as a product of k ratios (no overflow) */
+static float8
+econ_binom_ratio(int32 m, int32 n, int32 k)
+{
+	float8		r = 1.0;
+
+	if (m < k)
+		return 0.0;
+	for (int32 i = 0; i < k; i++)
+		r *= (float8) (m - i) / (float8) (n - i);
+	return r;
+}
+
+PG_FUNCTION_INFO_V1(econ_pass_at_k);
+
+/* pass@k = 1 - C(n-c, k) / C(n, k): the chance that k tries include a success. */
+Datum
+econ_pass_at_k(PG_FUNCTION_ARGS)
+{
+	int32		n = PG_GETARG_INT32(0);
+	int32		c = PG_GETARG_INT32(1);
+	int32		k = PG_GETARG_INT32(2);
+
+	econ_check_nck(n, c, k);
+	PG_RETURN_FLOAT8(1.0 - econ_binom_ratio(n - c, n, k));
+}
+
+PG_FUNCTION_INFO_V1(econ_pass_hat_k);
+
+/* pass^k = C(c, k) / C(n, k): the chance that k tries all succeed. */
+Datum
+econ_pass_hat_k(PG_FUNCTION_ARGS)
+{
+	int32		n = PG_GETARG_INT32(0);
+	int32		c = PG_GETARG_INT32(1);
+	int32		k = PG_GETARG_INT32(2);
+
+	econ_check_nck(n, c, k);
+	PG_RETURN_FLOAT8(econ_binom_ratio(c, n, k));
+}
+
+/* ---- context ---- */
+
+PG_FUNCTION_INFO_V1(econ_context_cost);
+
+/* a*n + b*n^2: compute cost of a context of n tokens. */
+Datum
+econ_context_cost(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+	Numeric		a = PG_GETARG_NUMERIC(1);
+	Numeric		b = PG_GETARG_NUMERIC(2);
+	Numeric		nn;
+
+	econ_check_tokens(n, "context length");
+	econ_check_amount(a, "linear coefficient");
+	econ_check_amount(b, "quadratic coefficient");
+	nn = n_int(n);
+	PG_RETURN_NUMERIC(DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
+														  NumericGetDatum(n_add(n_mul(a, nn),
+																				n_mul(b, n_mul(nn, nn)))))));
+}
+
+PG_FUNCTION_INFO_V1(econ_agent_loop_input_tokens);
+
+/*
+ * Input tokens of a loop of k turns whose first turn sends base tokens and
+ * each later turn m more (its growing history): k*base + m*k*(k-1)/2.
+ */
+Datum
+econ_agent_loop_input_tokens(PG_FUNCTION_ARGS)
+{
+	int32		k = PG_GETARG_INT32(0);
+	int64		base = PG_GETARG_INT64(1);
+	int64		m = PG_GETARG_INT64(2);
+	int128		total;
+
+	if (k < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("number of turns must not be negative"),
+				 errdetail("Got %d.", k)));
+	econ_check_tokens(base, "base input tokens");
+	econ_check_tokens(m, "tokens added per turn");
+
+	total = (int128) k * base + (int128) m * ((int128) k * (k - 1) / 2);
+	if (total > PG_INT64_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range"),
+				 errdetail("The loop sends more than 9223372036854775807 input tokens.")));
+	PG_RETURN_INT64((int64) total);
+}
+
+/* ---- Wilson interval ---- */
+
+/*
+ * z with P(|Z| <= z) = confidence for a standard normal Z: the root of
+ * erfc(z / sqrt 2) = 1 - confidence, by bisection to the last bit.
+ */
+float8
+econ_normal_quantile(float8 confidence)
+{
+	float8		alpha = 1.0 - confidence;
+	float8		lo = 0.0,
+				hi = 40.0;
+
+	for (int i = 0; i < 200; i++)
+	{
+		float8		mid = lo + (hi - lo) / 2;
+
+		if (mid <= lo || mid >= hi)
+			break;
+		if (erfc(mid / M_SQRT2) > alpha)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo + (hi - lo) / 2;
+}
+
+void
+econ_wilson(float8 s, float8 n, float8 z, float8 *low, float8 *high)
+{
+	float8		phat = s / n;
+	float8		z2 = z * z;
+	float8		denom = 1.0 + z2 / n;
+	float8		center = (phat + z2 / (2.0 * n)) / denom;
+	float8		half = z / denom * sqrt(phat * (1.0 - phat) / n + z2 / (4.0 * n * n));
+
+	*low = Max(0.0, center - half);
+	*high = Min(1.0, center + half);
+}
+
+PG_FUNCTION_INFO_V1(econ_wilson_interval);
+
+/* Wilson score interval for a success rate. */
+Datum
+econ_wilson_interval(PG_FUNCTION_ARGS)
+{
+	int64		s = PG_GETARG_INT64(0);
+	int64		n = PG_GETARG_INT64(1);
+	float8		conf = PG_GETARG_FLOAT8(2);
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	float8		low,
+				high;
+
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trials must be at least 1"),
+				 errdetail("Got " INT64_FORMAT ".", n),
+				 errhint("A success rate over no trials has no interval.")));
+	if (s < 0 || s > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("successes must be between 0 and the number of trials"),
+				 errdetail("Got " INT64_FORMAT " successes in " INT64_FORMAT " trials.", s, n)));
+	if (isnan(conf) || conf <= 0.0 || conf >= 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confidence must be greater than 0 and less than 1"),
+				 errdetail("Got %g.", conf),
+				 errhint("For a 95%% interval, pass 0.95.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	econ_wilson((float8) s, (float8) n, econ_normal_quantile(conf), &low, &high);
+	values[0] = Float8GetDatum(low);
+	values[1] = Float8GetDatum(high);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
