@@ -6,7 +6,10 @@ expected psql output; otherwise the example must print nothing.  All
 examples run in order in one psql session, in a database where tokacct is
 already created.  Prints one "ok"/"not ok" line per example.
 
-usage: python3 readme_check.py README.md PSQL [psql args...]
+usage: python3 readme_check.py [--update] README.md PSQL [psql args...]
+
+--update rewrites the output blocks with what psql printed (to refresh the
+README after a change whose values the regression suites already check).
 """
 import difflib
 import re
@@ -27,14 +30,15 @@ def examples(path):
             k = j + 1
             while k < len(lines) and lines[k].strip() == "":
                 k += 1
-            expected = ""
+            expected, block = "", (j + 1, j + 1)
             if k < len(lines) and lines[k].strip() in ("```", "```text"):
                 m = k + 1
                 while lines[m].strip() != "```":
                     m += 1
                 expected = "\n".join(lines[k + 1:m])
+                block = (k + 1, m)
                 j = m
-            out.append((start, sql, expected))
+            out.append((start, sql, expected, block))
             i = j + 1
         else:
             i += 1
@@ -47,10 +51,13 @@ def norm(text):
 
 
 def main():
+    update = sys.argv[1] == "--update"
+    if update:
+        del sys.argv[1]
     path, psql = sys.argv[1], sys.argv[2:]
     ex = examples(path)
     script = []
-    for n, (_, sql, _) in enumerate(ex):
+    for n, (_, sql, _, _) in enumerate(ex):
         script.append("\\echo @@example %d@@" % n)
         script.append(sql)
     script.append("\\echo @@end@@")
@@ -60,7 +67,19 @@ def main():
     parts = re.split(r"^@@example (\d+)@@\n", text.split("@@end@@")[0], flags=re.M)
     got = {int(parts[i]): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
     bad = 0
-    for n, (line, sql, expected) in enumerate(ex):
+    if update:
+        lines = open(path, encoding="utf-8").read().split("\n")
+        for n in reversed(range(len(ex))):
+            _, _, expected, (a, b) = ex[n]
+            actual = norm(got.get(n, ""))
+            if a == b:
+                if actual:
+                    lines[a:a] = ["```"] + actual.split("\n") + ["```"]
+            else:
+                lines[a:b] = actual.split("\n")
+        open(path, "w", encoding="utf-8").write("\n".join(lines))
+        return 0
+    for n, (line, sql, expected, _) in enumerate(ex):
         actual = norm(got.get(n, "<not run>"))
         if actual == norm(expected):
             print("ok readme example at line %d" % line)
