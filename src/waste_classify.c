@@ -187,11 +187,15 @@ waste_is_tool(const WSpan *s)
 		(l == 12 && pg_strncasecmp(k, "execute_tool", 12) == 0);
 }
 
-/* Are two sibling steps identical (same kind, name and known argument hash)? */
+/*
+ * Are two sibling steps identical (same kind, name and known argument hash,
+ * both succeeded)?  A failed step breaks a run: repeating it is a retry.
+ */
 static bool
 waste_same_step(const WSpan *a, const WSpan *b)
 {
-	return !(a->flags & WASTE_F_ARGS_NULL) && !(b->flags & WASTE_F_ARGS_NULL) &&
+	return a->status == WASTE_ST_OK && b->status == WASTE_ST_OK &&
+		!(a->flags & WASTE_F_ARGS_NULL) && !(b->flags & WASTE_F_ARGS_NULL) &&
 		waste_streq(a, b, WASTE_S_KIND) && waste_streq(a, b, WASTE_S_NAME) &&
 		waste_streq(a, b, WASTE_S_ARGS);
 }
@@ -527,6 +531,20 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 				fa[idx[k]] = idx[k];
 	}
 
+	/* failed attempts and abandoned branches cover the subtree (parents come first in order) */
+	for (i = 0; i < n; i++)
+	{
+		int32		v = order[i];
+		int32		p = sp[v].parent;
+
+		if (p < 0)
+			continue;
+		if (fa[v] < 0)
+			fa[v] = fa[p];
+		if (ab[v] < 0)
+			ab[v] = ab[p];
+	}
+
 	/* stuck loops: runs of >= loop_min identical consecutive siblings */
 	for (i = -1; i < n; i++)
 	{
@@ -545,7 +563,11 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 		}
 	}
 
-	/* duplicate tool calls: after an earlier successful call with the same name and arguments */
+	/*
+	 * duplicate tool calls: after an earlier call with the same name and
+	 * arguments whose result was kept (it succeeded and lies in no failed
+	 * attempt and no abandoned branch)
+	 */
 	k = 0;
 	for (i = 0; i < n; i++)
 		if (waste_is_tool(&sp[i]) && !(sp[i].flags & WASTE_F_ARGS_NULL))
@@ -567,13 +589,13 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 					break;
 				if (first_ok >= 0)
 					dp[idx[j]] = first_ok;
-				else if (b->status == WASTE_ST_OK)
+				else if (b->status == WASTE_ST_OK && fa[idx[j]] < 0 && ab[idx[j]] < 0)
 					first_ok = idx[j];
 			}
 		}
 	}
 
-	/* inherit the marks of the ancestors (parents come first in order) */
+	/* loops and duplicates cover the subtree too */
 	for (i = 0; i < n; i++)
 	{
 		int32		v = order[i];
@@ -581,10 +603,6 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 
 		if (p < 0)
 			continue;
-		if (fa[v] < 0)
-			fa[v] = fa[p];
-		if (ab[v] < 0)
-			ab[v] = ab[p];
 		if (lp[v] < 0)
 			lp[v] = lp[p];
 		if (dp[v] < 0)

@@ -63,28 +63,30 @@ waste_new(MemoryContext ctx, int64 cap)
 	return s;
 }
 
-/* Make room for need more bytes of records; may move the state. */
+/*
+ * Make room for need more bytes of records.  When the state must grow, the
+ * grown copy is made in the current (per-call) memory context and the old
+ * state is left alone: the executor copies a transition value that changed
+ * address into the aggregate context and frees the old one itself (see
+ * ExecAggTransReparent), so freeing or reallocating it here would be wrong.
+ */
 static WasteState *
 waste_reserve(WasteState *s, int64 need)
 {
 	int64		want = s->used + need;
 	int64		newcap;
+	WasteState *g;
 
 	if (want <= s->cap)
 		return s;
 	newcap = Max(s->cap * 2, want);
 	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
 		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
-	if (want > newcap)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("trace too large for one waste_state"),
-				 errdetail("The spans of one trace must fit in 1 GB.")));
-	s = (WasteState *) repalloc(s, WASTE_HDRSZ + newcap);
-	memset(s->data + s->cap, 0, newcap - s->cap);
-	s->cap = newcap;
-	SET_VARSIZE(s, WASTE_HDRSZ + newcap);
-	return s;
+	g = waste_new(CurrentMemoryContext, Max(newcap, want));
+	memcpy(g, s, WASTE_HDRSZ + s->used);
+	g->cap = newcap;
+	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
+	return g;
 }
 
 /*
@@ -264,8 +266,9 @@ waste_accum(PG_FUNCTION_ARGS)
 	for (i = 0; i < WASTE_NSTR; i++)
 		need += f.len[i];
 
+	/* a new state is made in the call's context; the executor adopts it */
 	if (PG_ARGISNULL(0))
-		st = waste_new(aggctx, Max(WASTE_INITIAL_CAP, need));
+		st = waste_new(CurrentMemoryContext, Max(WASTE_INITIAL_CAP, need));
 	else
 		st = (WasteState *) PG_GETARG_POINTER(0);
 	if (st->nspans == PG_INT32_MAX)
@@ -345,8 +348,9 @@ waste_combine(PG_FUNCTION_ARGS)
 		a = waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0));
 		PG_RETURN_POINTER(waste_append(a, b));
 	}
+	/* the executor copies a new state into the aggregate context */
 	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(waste_copy(aggctx, b));
+		PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, b));
 	a = (WasteState *) PG_GETARG_POINTER(0);
 	PG_RETURN_POINTER(waste_append(a, b));
 }
