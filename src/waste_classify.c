@@ -64,6 +64,7 @@ typedef struct WSpan
 	uint8		status;
 	uint8		flags;
 	uint8		cls;			/* WASTE_C_* */
+	bool		tool;			/* a tool call with a known argument hash */
 	int32		parent;			/* index of the parent, -1 for a root */
 	int32		nkids;
 	int32		kid0;			/* first child in WTrace.kids */
@@ -87,6 +88,28 @@ typedef struct WTrace
 	int128		cost[WASTE_NCLASS];
 	int128		total;
 } WTrace;
+
+/*
+ * Money units to numeric, with trailing zero decimals trimmed as
+ * money_to_numeric does, without going through text when the amount fits
+ * in int64.
+ */
+static Numeric
+waste_numeric(int128 v)
+{
+	int64		u;
+	int			scale = MONEY_SCALE;
+
+	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
+		return money_to_numeric(v);
+	u = (int64) v;
+	while (scale > 0 && u % 10 == 0)
+	{
+		u /= 10;
+		scale--;
+	}
+	return int64_div_fast_to_numeric(u, scale);
+}
 
 /* compare two byte strings */
 static inline int
@@ -138,25 +161,6 @@ waste_cmp_retry(const void *pa, const void *pb, void *arg)
 					   b->s[WASTE_S_NAME], b->len[WASTE_S_NAME]);
 	if (c == 0 && a->attempt != b->attempt)
 		c = a->attempt < b->attempt ? -1 : 1;
-	if (c == 0)
-		c = waste_cmp_time(pa, pb, arg);
-	return c;
-}
-
-/* order for duplicates: name, argument hash, then start, id */
-static int
-waste_cmp_dup(const void *pa, const void *pb, void *arg)
-{
-	const WSpan *sp = (const WSpan *) arg;
-	const WSpan *a = &sp[*(const int32 *) pa];
-	const WSpan *b = &sp[*(const int32 *) pb];
-	int			c;
-
-	c = waste_bcmp(a->s[WASTE_S_NAME], a->len[WASTE_S_NAME],
-				   b->s[WASTE_S_NAME], b->len[WASTE_S_NAME]);
-	if (c == 0)
-		c = waste_bcmp(a->s[WASTE_S_ARGS], a->len[WASTE_S_ARGS],
-					   b->s[WASTE_S_ARGS], b->len[WASTE_S_ARGS]);
 	if (c == 0)
 		c = waste_cmp_time(pa, pb, arg);
 	return c;
@@ -270,6 +274,7 @@ waste_decode(const WasteState *st, WTrace *t)
 		s->status = f.status;
 		s->flags = f.flags;
 		s->cause = -1;
+		s->tool = !(f.flags & WASTE_F_ARGS_NULL) && waste_is_tool(s);
 	}
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
@@ -319,6 +324,102 @@ waste_cycle_error(WTrace *t, int32 u)
 			 errdetail("Following parent ids from span \"%s\" leads back to it: %s.",
 					   waste_id(&t->sp[best]), path.data),
 			 errhint("A trace is a tree; fix the parent ids of the spans on the cycle.")));
+}
+
+/* Is span a before span b in time order (start, then id)? */
+static inline bool
+waste_before(const WSpan *sp, int32 a, int32 b)
+{
+	return waste_cmp_time(&a, &b, (void *) sp) < 0;
+}
+
+/* Sort a list of span indices by time; short lists by insertion. */
+static void
+waste_sort_time(int32 *list, int32 len, WSpan *sp)
+{
+	int32		i,
+				j;
+
+	if (len > 16)
+	{
+		qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
+		return;
+	}
+	for (i = 1; i < len; i++)
+	{
+		int32		v = list[i];
+
+		for (j = i; j > 0 && waste_before(sp, v, list[j - 1]); j--)
+			list[j] = list[j - 1];
+		list[j] = v;
+	}
+}
+
+/*
+ * Mark duplicate tool calls: a tool call (with a known argument hash) is a
+ * duplicate when an earlier call with the same name and arguments was kept
+ * (it succeeded and lies in no failed attempt and no abandoned branch).
+ * That earlier call may be taken to be the earliest kept one of its key,
+ * so one pass finds the earliest kept call per key (a hash table on name
+ * and arguments) and a second pass marks the calls after it.
+ */
+static void
+waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int32 *dp)
+{
+	int32		ntool = 0;
+	int32		hsize = 16;
+	int32	   *rep;			/* a span of the slot's key, + 1; 0: empty */
+	int32	   *best;			/* earliest kept span of the key, or -1 */
+	uint32	   *hv;
+	int32		i,
+				pass;
+
+	for (i = 0; i < n; i++)
+		if (sp[i].tool)
+			ntool++;
+	if (ntool < 2)
+		return;
+	while (hsize < 2 * (int64) ntool)
+		hsize *= 2;
+	rep = (int32 *) palloc0(sizeof(int32) * hsize);
+	best = (int32 *) palloc(sizeof(int32) * hsize);
+	hv = (uint32 *) palloc(sizeof(uint32) * n);
+
+	for (pass = 0; pass < 2; pass++)
+	{
+		for (i = 0; i < n; i++)
+		{
+			WSpan	   *s = &sp[i];
+			uint32		h;
+
+			if (!s->tool)
+				continue;
+			if (pass == 0)
+				hv[i] = hash_combine(hash_bytes((const unsigned char *) s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
+									 hash_bytes((const unsigned char *) s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
+			h = hv[i] & (hsize - 1);
+			while (rep[h] != 0 &&
+				   !(waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
+					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
+				h = (h + 1) & (hsize - 1);
+			if (pass == 0)
+			{
+				if (rep[h] == 0)
+				{
+					rep[h] = i + 1;
+					best[h] = -1;
+				}
+				if (s->status == WASTE_ST_OK && fa[i] < 0 && ab[i] < 0 &&
+					(best[h] < 0 || waste_before(sp, i, best[h])))
+					best[h] = i;
+			}
+			else if (best[h] >= 0 && waste_before(sp, best[h], i))
+				dp[i] = best[h];
+		}
+	}
+	pfree(rep);
+	pfree(best);
+	pfree(hv);
 }
 
 /* Index, link, walk, cost and classify the spans of a state. */
@@ -421,10 +522,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 			t->kids[p->kid0 + p->nkids++] = i;
 		}
 	}
-	qsort_arg(t->roots, t->nroots, sizeof(int32), waste_cmp_time, sp);
+	waste_sort_time(t->roots, t->nroots, sp);
 	for (i = 0; i < n; i++)
 		if (sp[i].nkids > 1)
-			qsort_arg(t->kids + sp[i].kid0, sp[i].nkids, sizeof(int32), waste_cmp_time, sp);
+			waste_sort_time(t->kids + sp[i].kid0, sp[i].nkids, sp);
 
 	/* 3. breadth-first order from the roots; unreached spans mean a cycle */
 	order = (int32 *) palloc(sizeof(int32) * Max(n, 1));
@@ -508,27 +609,42 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 		ab[i] = (WASTE_ST_FAILED(sp[i].status) || sp[i].status == WASTE_ST_DISCARDED) ? i : -1;
 	}
 
-	/* failed attempts: a failed span with a later sibling of the same kind and name */
+	/*
+	 * failed attempts: a failed span with a later sibling of the same kind
+	 * and name.  Only the sibling groups that hold a failure are sorted.
+	 */
 	idx = (int32 *) palloc(sizeof(int32) * Max(n, 1));
-	for (i = 0; i < n; i++)
-		idx[i] = i;
-	qsort_arg(idx, n, sizeof(int32), waste_cmp_retry, sp);
-	for (i = 0; i < n; i = j)
 	{
-		WSpan	   *a = &sp[idx[i]];
+		bool	   *hasfail = (bool *) palloc0(sizeof(bool) * (n + 1));	/* [parent + 1] */
+		bool		any = false;
+		int32		m = 0;
 
-		for (j = i + 1; j < n; j++)
+		for (i = 0; i < n; i++)
+			if (WASTE_ST_FAILED(sp[i].status))
+				hasfail[sp[i].parent + 1] = any = true;
+		if (any)
+			for (i = 0; i < n; i++)
+				if (hasfail[sp[i].parent + 1])
+					idx[m++] = i;
+		qsort_arg(idx, m, sizeof(int32), waste_cmp_retry, sp);
+		for (i = 0; i < m; i = j)
 		{
-			WSpan	   *b = &sp[idx[j]];
+			WSpan	   *a = &sp[idx[i]];
 
-			if (b->parent != a->parent || !waste_streq(a, b, WASTE_S_KIND) ||
-				!waste_streq(a, b, WASTE_S_NAME))
-				break;
+			for (j = i + 1; j < m; j++)
+			{
+				WSpan	   *b = &sp[idx[j]];
+
+				if (b->parent != a->parent || !waste_streq(a, b, WASTE_S_KIND) ||
+					!waste_streq(a, b, WASTE_S_NAME))
+					break;
+			}
+			/* idx[i..j-1] are the attempts of one step; all but the last were retried */
+			for (k = i; k < j - 1; k++)
+				if (WASTE_ST_FAILED(sp[idx[k]].status))
+					fa[idx[k]] = idx[k];
 		}
-		/* idx[i..j-1] are the attempts of one step; all but the last were retried */
-		for (k = i; k < j - 1; k++)
-			if (WASTE_ST_FAILED(sp[idx[k]].status))
-				fa[idx[k]] = idx[k];
+		pfree(hasfail);
 	}
 
 	/* failed attempts and abandoned branches cover the subtree (parents come first in order) */
@@ -568,32 +684,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	 * arguments whose result was kept (it succeeded and lies in no failed
 	 * attempt and no abandoned branch)
 	 */
-	k = 0;
-	for (i = 0; i < n; i++)
-		if (waste_is_tool(&sp[i]) && !(sp[i].flags & WASTE_F_ARGS_NULL))
-			idx[k++] = i;
-	qsort_arg(idx, k, sizeof(int32), waste_cmp_dup, sp);
-	{
-		int32		m = k;
-
-		for (i = 0; i < m; i = j)
-		{
-			int32		first_ok = -1;
-
-			for (j = i; j < m; j++)
-			{
-				WSpan	   *b = &sp[idx[j]];
-
-				if (j > i && (!waste_streq(&sp[idx[i]], b, WASTE_S_NAME) ||
-							  !waste_streq(&sp[idx[i]], b, WASTE_S_ARGS)))
-					break;
-				if (first_ok >= 0)
-					dp[idx[j]] = first_ok;
-				else if (b->status == WASTE_ST_OK && fa[idx[j]] < 0 && ab[idx[j]] < 0)
-					first_ok = idx[j];
-			}
-		}
-	}
+	waste_mark_duplicates(sp, n, fa, ab, dp);
 
 	/* loops and duplicates cover the subtree too */
 	for (i = 0; i < n; i++)
@@ -680,9 +771,18 @@ waste_summary(PG_FUNCTION_ARGS)
 		WASTE_C_ABANDONED, WASTE_C_STUCK_LOOP, WASTE_C_DUPLICATE
 	};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "waste_summary must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
+	/* the blessed result descriptor is built once per query */
+	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (tupdesc == NULL)
+	{
+		MemoryContext fold = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "waste_summary must return a composite type");
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		fcinfo->flinfo->fn_extra = tupdesc;
+		MemoryContextSwitchTo(fold);
+	}
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
 								 ALLOCSET_DEFAULT_SIZES);
@@ -697,11 +797,11 @@ waste_summary(PG_FUNCTION_ARGS)
 	values[v++] = Int64GetDatum(t.nroots);
 	values[v++] = Int64GetDatum(t.orphans);
 	values[v++] = Int64GetDatum(t.ncostnull);
-	values[v++] = NumericGetDatum(money_to_numeric(t.total));
+	values[v++] = NumericGetDatum(waste_numeric(t.total));
 	for (c = 0; c < WASTE_NCLASS; c++)
-		values[v++] = NumericGetDatum(money_to_numeric(t.cost[ord[c]]));
+		values[v++] = NumericGetDatum(waste_numeric(t.cost[ord[c]]));
 	waste = t.total - t.cost[WASTE_C_ESSENTIAL];
-	values[v++] = NumericGetDatum(money_to_numeric(waste));
+	values[v++] = NumericGetDatum(waste_numeric(waste));
 	for (c = 1; c < WASTE_NCLASS; c++)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);
@@ -732,7 +832,7 @@ waste_classes(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(waste_class_names[c]);
 		values[1] = Int32GetDatum(c + 1);
 		values[2] = Int64GetDatum(t.count[c]);
-		values[3] = NumericGetDatum(money_to_numeric(t.cost[c]));
+		values[3] = NumericGetDatum(waste_numeric(t.cost[c]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextSwitchTo(old);
@@ -770,8 +870,8 @@ waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 		if (s->flags & WASTE_F_COST_NULL)
 			nulls[7] = true;
 		else
-			values[7] = NumericGetDatum(money_to_numeric(s->cost));
-		values[8] = NumericGetDatum(money_to_numeric(s->own));
+			values[7] = NumericGetDatum(waste_numeric(s->cost));
+		values[8] = NumericGetDatum(waste_numeric(s->own));
 		values[9] = TimestampTzGetDatum(s->start);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

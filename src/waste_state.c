@@ -97,7 +97,7 @@ waste_reserve(WasteState *s, int64 need)
  * other 4xx error.
  */
 static uint8
-waste_parse_status(const char *s, int len, const char *span)
+waste_parse_status(const char *s, int len, text *span)
 {
 	char		buf[16];
 	int			i;
@@ -143,7 +143,7 @@ waste_parse_status(const char *s, int len, const char *span)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown status \"%.*s\" for span \"%s\"",
-					Min(len, 64), s, span),
+					Min(len, 64), s, text_to_cstring(span)),
 			 errhint("Use ok, error, rate_limited, timeout, server_error or discarded (or NULL for ok), "
 					 "or an HTTP status code.")));
 	return WASTE_ST_ERROR;		/* keep compiler quiet */
@@ -175,7 +175,6 @@ waste_accum(PG_FUNCTION_ARGS)
 	WasteState *st;
 	WasteSpanFixed f;
 	text	   *str[WASTE_NSTR];
-	char	   *idz;
 	int64		need;
 	char	   *p;
 	int			i;
@@ -224,9 +223,7 @@ waste_accum(PG_FUNCTION_ARGS)
 	{
 		text	   *t = PG_GETARG_TEXT_PP(6);
 
-		idz = text_to_cstring(str[WASTE_S_ID]);
-		f.status = waste_parse_status(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), idz);
-		pfree(idz);
+		f.status = waste_parse_status(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), str[WASTE_S_ID]);
 	}
 	if (PG_ARGISNULL(7))
 	{
