@@ -197,6 +197,32 @@ SELECT * FROM tokacct.waste_by_workflow('waste_t');
 SELECT total = 0.187 AND waste = 0.060 AND traces = 3 AS support_ok
   FROM tokacct.waste_by_workflow('waste_t') WHERE workflow = 'support';
 
+-- Without an attempt column (a view), retries are ordered by start time:
+-- in these traces attempt numbers and start times agree, so same results.
+CREATE VIEW waste_t_noattempt AS
+SELECT workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at FROM waste_t;
+SELECT count(*) AS differing FROM (
+  (SELECT * FROM tokacct.waste_by_trace('waste_t') EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_t_noattempt'))
+  UNION ALL
+  (SELECT * FROM tokacct.waste_by_trace('waste_t_noattempt') EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_t'))) d;
+-- Attempt numbers win over start times (clock skew): attempt 1 (failed)
+-- started after attempt 2.  With attempts, x1 was retried: its call (0.1)
+-- is failed_attempt.  Without, x1 is the last try by time, not retried:
+-- its call is abandoned_branch.
+SELECT g.class, g.cost
+  FROM (SELECT tokacct.waste_agg(s, p, k, 'draft', NULL, st, c, '2026-03-01'::timestamptz + t * interval '1 s', a) AS st
+          FROM (VALUES ('x2', NULL, 'attempt', 'ok', NULL, 1, 2), ('x1', NULL, 'attempt', 'error', NULL, 2, 1),
+                       ('x1.l', 'x1', 'llm', 'ok', 0.1, 3, NULL)) v(s, p, k, st, c, t, a)) q,
+       tokacct.waste_span_classes(q.st) g WHERE g.span_id = 'x1.l';
+SELECT g.class, g.cost
+  FROM (SELECT tokacct.waste_agg(s, p, k, 'draft', NULL, st, c, '2026-03-01'::timestamptz + t * interval '1 s') AS st
+          FROM (VALUES ('x2', NULL, 'attempt', 'ok', NULL, 1), ('x1', NULL, 'attempt', 'error', NULL, 2),
+                       ('x1.l', 'x1', 'llm', 'ok', 0.1, 3)) v(s, p, k, st, c, t)) q,
+       tokacct.waste_span_classes(q.st) g WHERE g.span_id = 'x1.l';
+-- Per workflow under the 'self' rule, named in the output (claims reports no
+-- parent costs, so 'self' gives the same 0.900 as 'leaf').
+SELECT workflow, cost_rule, total FROM tokacct.waste_by_workflow('waste_t', 'self') WHERE workflow = 'claims';
+
 -- Cost rules on a tree where every level reports the total of its subtree:
 --   r reports 1.000 = own 0.050 + A 0.600 + B 0.350
 --   A reports 0.600 = own 0.100 + A1 0.300 + A2 0.200 (A2 timed out: error_call)
