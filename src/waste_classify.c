@@ -15,10 +15,13 @@
  *		of the cycle;
  *	 4. compute each span's own cost under the cost rule (leaf, self,
  *		rollup);
- *	 5. mark the spans that start a class (a failed attempt that was
- *		retried, a failed or discarded span, the repeats of a stuck loop,
- *		a duplicate tool call) and let every span inherit the marks of its
- *		ancestors;
+ *	 5. mark the spans that start a class and let every span inherit the
+ *		marks of its ancestors: first failed attempts (a failed span with a
+ *		later sibling of the same kind and name) and abandoned branches (a
+ *		failed or discarded span), then the repeats of stuck loops (runs of
+ *		identical successful siblings) and duplicate tool calls (after an
+ *		earlier call of the same key whose result was kept, which needs the
+ *		first two marks);
  *	 6. give each span the first class that applies, in this precedence:
  *		error_call, failed_attempt, abandoned_branch, stuck_loop,
  *		duplicate_tool_call, essential.
