@@ -471,3 +471,43 @@ SELECT (substr(:'good', 1, 100) || '0000' || substr(:'good', 105))::tokacct.wast
 SELECT (substr(:'good', 1, 100) || 'ffff' || substr(:'good', 105))::tokacct.waste_state;  -- length past the end
 SELECT (substr(:'good', 1, 120) || '00' || substr(:'good', 123))::tokacct.waste_state;  -- NUL as the span id
 SELECT (substr(:'good', 1, 72) || '7fffffffffffffff' || substr(:'good', 89))::tokacct.waste_state;  -- infinite start
+
+-- Every single-byte mutation of a valid 9-span state (each byte set to
+-- 00, 01, 7f, 80 and ff) either parses or fails with a clear error, and
+-- every state that parses can be classified (or fails clearly): no crash,
+-- no hang.  Listed: the outcomes and the SQLSTATEs met.
+DO $$
+DECLARE
+	good text := (SELECT st::text FROM waste_st WHERE trace_id = 'retry');
+	m text;
+	pos int;
+	b text;
+	st tokacct.waste_state;
+	w record;
+BEGIN
+	CREATE TEMP TABLE waste_fuzz (outcome text, state text);
+	FOR pos IN 0 .. length(good) / 2 - 1 LOOP
+		FOREACH b IN ARRAY ARRAY['00', '01', '7f', '80', 'ff'] LOOP
+			m := overlay(good PLACING b FROM pos * 2 + 1 FOR 2);
+			CONTINUE WHEN m = good;
+			BEGIN
+				st := m::tokacct.waste_state;
+			EXCEPTION WHEN OTHERS THEN
+				INSERT INTO waste_fuzz VALUES ('input refused', SQLSTATE);
+				CONTINUE;
+			END;
+			BEGIN
+				SELECT * INTO w FROM tokacct.waste_summary(st, 'rollup');
+				INSERT INTO waste_fuzz VALUES ('classified', NULL);
+			EXCEPTION WHEN OTHERS THEN
+				INSERT INTO waste_fuzz VALUES ('classification refused', SQLSTATE);
+			END;
+		END LOOP;
+	END LOOP;
+END $$;
+SELECT outcome, state, count(*) > 0 AS seen FROM waste_fuzz GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) = 5 * (SELECT length(st::text) / 2 FROM waste_st WHERE trace_id = 'retry')
+                  - (SELECT count(*) FROM waste_st, generate_series(0, length(st::text) / 2 - 1) p,
+                            unnest(ARRAY['00', '01', '7f', '80', 'ff']) b
+                      WHERE trace_id = 'retry' AND substr(st::text, p * 2 + 1, 2) = b) AS every_mutation_tried
+  FROM waste_fuzz;
