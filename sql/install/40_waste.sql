@@ -1,0 +1,223 @@
+
+-- ---------------------------------------------------------------------------
+-- Waste in execution traces (DESIGN.md section 7)
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.waste_state;
+
+CREATE FUNCTION @extschema@.waste_state_in(pg_catalog.cstring) RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_state_in';
+CREATE FUNCTION @extschema@.waste_state_out(@extschema@.waste_state) RETURNS pg_catalog.cstring
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_state_out';
+CREATE FUNCTION @extschema@.waste_state_recv(pg_catalog.internal) RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_state_recv';
+CREATE FUNCTION @extschema@.waste_state_send(@extschema@.waste_state) RETURNS pg_catalog.bytea
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_state_send';
+
+CREATE TYPE @extschema@.waste_state (
+	INPUT = @extschema@.waste_state_in,
+	OUTPUT = @extschema@.waste_state_out,
+	RECEIVE = @extschema@.waste_state_recv,
+	SEND = @extschema@.waste_state_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.waste_state IS
+	'spans of one trace collected by tokacct.waste_agg; classify with waste_summary, waste_classes, waste_spans, waste_span_classes; text form is its binary form in hexadecimal';
+COMMENT ON FUNCTION @extschema@.waste_state_in(pg_catalog.cstring) IS 'text input of waste_state (hexadecimal), every field checked';
+COMMENT ON FUNCTION @extschema@.waste_state_out(@extschema@.waste_state) IS 'text output of waste_state (hexadecimal)';
+COMMENT ON FUNCTION @extschema@.waste_state_recv(pg_catalog.internal) IS 'binary input of waste_state, every field checked';
+COMMENT ON FUNCTION @extschema@.waste_state_send(@extschema@.waste_state) IS 'binary output of waste_state';
+
+CREATE FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz, pg_catalog.int4)
+	RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_accum';
+COMMENT ON FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz, pg_catalog.int4) IS
+	'transition function of waste_agg (with attempt numbers)';
+CREATE FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz)
+	RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_accum';
+COMMENT ON FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz) IS
+	'transition function of waste_agg (without attempt numbers)';
+
+CREATE FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state)
+	RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_combine';
+COMMENT ON FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state) IS
+	'the spans of two partial states of one trace (combine function of waste_agg, transition function of waste_merge)';
+
+CREATE FUNCTION @extschema@.waste_trim(@extschema@.waste_state)
+	RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_trim';
+COMMENT ON FUNCTION @extschema@.waste_trim(@extschema@.waste_state) IS
+	'final function of waste_agg and waste_merge: the state without spare capacity';
+
+CREATE AGGREGATE @extschema@.waste_agg(span_id pg_catalog.text, parent_id pg_catalog.text,
+		kind pg_catalog.text, name pg_catalog.text, args_hash pg_catalog.text,
+		status pg_catalog.text, cost pg_catalog.numeric, started_at pg_catalog.timestamptz,
+		attempt pg_catalog.int4) (
+	SFUNC = @extschema@.waste_accum,
+	STYPE = @extschema@.waste_state,
+	SSPACE = 16384,
+	COMBINEFUNC = @extschema@.waste_combine,
+	FINALFUNC = @extschema@.waste_trim,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.waste_agg(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz, pg_catalog.int4) IS
+	'the spans of one trace (group by trace): span id, parent id (NULL for a root), kind, name, argument hash, status, cost (NULL counts as 0), start time, attempt number';
+
+CREATE AGGREGATE @extschema@.waste_agg(span_id pg_catalog.text, parent_id pg_catalog.text,
+		kind pg_catalog.text, name pg_catalog.text, args_hash pg_catalog.text,
+		status pg_catalog.text, cost pg_catalog.numeric, started_at pg_catalog.timestamptz) (
+	SFUNC = @extschema@.waste_accum,
+	STYPE = @extschema@.waste_state,
+	SSPACE = 16384,
+	COMBINEFUNC = @extschema@.waste_combine,
+	FINALFUNC = @extschema@.waste_trim,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.waste_agg(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz) IS
+	'the spans of one trace (group by trace), without attempt numbers: retries are then ordered by start time';
+
+CREATE AGGREGATE @extschema@.waste_merge(@extschema@.waste_state) (
+	SFUNC = @extschema@.waste_combine,
+	STYPE = @extschema@.waste_state,
+	SSPACE = 16384,
+	COMBINEFUNC = @extschema@.waste_combine,
+	FINALFUNC = @extschema@.waste_trim,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.waste_merge(@extschema@.waste_state) IS
+	'merge stored waste_state values of the same trace (partial span lists) into one';
+
+CREATE FUNCTION @extschema@.waste_summary(state @extschema@.waste_state,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3,
+		OUT cost_rule pg_catalog.text, OUT spans pg_catalog.int8, OUT roots pg_catalog.int8,
+		OUT orphans pg_catalog.int8, OUT null_costs pg_catalog.int8,
+		OUT total pg_catalog.numeric, OUT essential pg_catalog.numeric,
+		OUT error_call pg_catalog.numeric, OUT failed_attempt pg_catalog.numeric,
+		OUT abandoned_branch pg_catalog.numeric, OUT stuck_loop pg_catalog.numeric,
+		OUT duplicate_tool_call pg_catalog.numeric, OUT waste pg_catalog.numeric,
+		OUT error_call_spans pg_catalog.int8, OUT failed_attempt_spans pg_catalog.int8,
+		OUT abandoned_branch_spans pg_catalog.int8, OUT stuck_loop_spans pg_catalog.int8,
+		OUT duplicate_tool_call_spans pg_catalog.int8)
+	RETURNS record
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_summary';
+COMMENT ON FUNCTION @extschema@.waste_summary(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
+	'a trace''s cost split into essential and the five waste classes (they add up to total exactly), under cost_rule leaf|self|rollup and stuck loops of loop_min identical steps';
+
+CREATE FUNCTION @extschema@.waste_classes(state @extschema@.waste_state,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (class pg_catalog.text, precedence pg_catalog.int4,
+		spans pg_catalog.int8, cost pg_catalog.numeric)
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 6
+	AS 'MODULE_PATHNAME', 'waste_classes';
+COMMENT ON FUNCTION @extschema@.waste_classes(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
+	'one row per class in precedence order (a span takes the first class that applies): spans and cost';
+
+CREATE FUNCTION @extschema@.waste_spans(state @extschema@.waste_state,
+		lim pg_catalog.int4 DEFAULT 10,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (span_id pg_catalog.text, parent_id pg_catalog.text, kind pg_catalog.text,
+		name pg_catalog.text, status pg_catalog.text, class pg_catalog.text,
+		cause_span pg_catalog.text, reported_cost pg_catalog.numeric,
+		cost pg_catalog.numeric, started_at pg_catalog.timestamptz)
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 10
+	AS 'MODULE_PATHNAME', 'waste_spans';
+COMMENT ON FUNCTION @extschema@.waste_spans(@extschema@.waste_state, pg_catalog.int4, pg_catalog.text, pg_catalog.int4) IS
+	'the lim most expensive wasteful spans of a trace (own cost descending), with their class and the span that caused it';
+
+CREATE FUNCTION @extschema@.waste_span_classes(state @extschema@.waste_state,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (span_id pg_catalog.text, parent_id pg_catalog.text, kind pg_catalog.text,
+		name pg_catalog.text, status pg_catalog.text, class pg_catalog.text,
+		cause_span pg_catalog.text, reported_cost pg_catalog.numeric,
+		cost pg_catalog.numeric, started_at pg_catalog.timestamptz)
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 100
+	AS 'MODULE_PATHNAME', 'waste_span_classes';
+COMMENT ON FUNCTION @extschema@.waste_span_classes(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
+	'every span of a trace by start time, with its status, class, the span that caused the class, its reported and its own cost';
+
+CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (workflow pg_catalog.text, trace_id pg_catalog.text, cost_rule pg_catalog.text,
+		spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
+		error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
+		abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
+		duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	attempt_col pg_catalog.text := '';
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+				WHERE a.attrelid = source AND a.attname = 'attempt'
+				  AND a.attnum > 0 AND NOT a.attisdropped) THEN
+		attempt_col := ', t.attempt::pg_catalog.int4';
+	END IF;
+	RETURN QUERY EXECUTE pg_catalog.format(
+		'SELECT q.workflow, q.trace_id, s.cost_rule, s.spans, s.total, s.essential,
+				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
+				s.duplicate_tool_call, s.waste
+		   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
+						t.trace_id::pg_catalog.text AS trace_id,
+						@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
+							t.kind::pg_catalog.text, t.name::pg_catalog.text,
+							t.args_hash::pg_catalog.text, t.status::pg_catalog.text,
+							t.cost::pg_catalog.numeric, t.started_at::pg_catalog.timestamptz%s) AS st
+				   FROM %s t
+				  GROUP BY 1, 2) q
+		  CROSS JOIN LATERAL @extschema@.waste_summary(q.st, $1, $2) s
+		  ORDER BY 1, 2', attempt_col, source)
+	USING rule, loop_min;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at and optionally attempt';
+
+CREATE FUNCTION @extschema@.waste_by_workflow(source pg_catalog.regclass,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (workflow pg_catalog.text, cost_rule pg_catalog.text, traces pg_catalog.int8,
+		spans pg_catalog.numeric, total pg_catalog.numeric, essential pg_catalog.numeric,
+		error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
+		abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
+		duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric,
+		waste_share pg_catalog.numeric)
+	LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+	SELECT b.workflow, pg_catalog.min(b.cost_rule), pg_catalog.count(*),
+		   pg_catalog.sum(b.spans), pg_catalog.sum(b.total), pg_catalog.sum(b.essential),
+		   pg_catalog.sum(b.error_call), pg_catalog.sum(b.failed_attempt),
+		   pg_catalog.sum(b.abandoned_branch), pg_catalog.sum(b.stuck_loop),
+		   pg_catalog.sum(b.duplicate_tool_call), pg_catalog.sum(b.waste),
+		   pg_catalog.round(pg_catalog.sum(b.waste) / NULLIF(pg_catalog.sum(b.total), 0), 4)
+	  FROM @extschema@.waste_by_trace(source, rule, loop_min) b
+	 GROUP BY b.workflow
+	 ORDER BY b.workflow
+$fn$;
+COMMENT ON FUNCTION @extschema@.waste_by_workflow(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
+	'waste per workflow: the per-trace results of waste_by_trace summed exactly, with the waste share of the total (4 decimals)';

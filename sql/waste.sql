@@ -1,0 +1,513 @@
+-- Waste in execution traces (DESIGN.md section 7).
+--
+-- Hand-built traces with the expected class of every span worked out in the
+-- comments, the cost rules on a tree where every level reports a total, bad
+-- and odd input, a 100,000-span trace, and the same answers serially, under
+-- partial aggregation, merged from stored states and after COPY.
+--
+-- Precedence (a span takes the first class that applies):
+--   1 error_call        its own status is a failure and its own cost > 0
+--   2 failed_attempt    it or an ancestor failed and has a later sibling of
+--                       the same kind and name (the retry)
+--   3 abandoned_branch  it or an ancestor failed, or was discarded
+--   4 stuck_loop        it or an ancestor repeats the step before it, in a
+--                       run of >= loop_min identical consecutive siblings
+--   5 duplicate_tool_call  it or an ancestor is a tool call with the same
+--                       name and argument hash as an earlier kept call
+--   6 essential
+SET timezone = 'UTC';
+
+CREATE TABLE waste_t (
+	workflow text, trace_id text, span_id text, parent_id text, kind text,
+	name text, args_hash text, status text, cost numeric, sec int, attempt int,
+	expect text,				-- the class worked out by hand
+	started_at timestamptz		-- set from sec below
+);
+
+-- loop5: an agent repeats the same tool call five times in a row.
+-- s1..s5 are consecutive identical siblings (tool kb_search, same args):
+-- a run of 5 >= 3, so s2..s5 are stuck_loop (cause s1); s1 is essential.
+-- essential = p 0.012 + s1 0.001 + f 0.020 = 0.033; stuck_loop = 4 x 0.001 = 0.004
+INSERT INTO waste_t VALUES
+ ('support','loop5','r', NULL,'agent','support_agent',NULL,'ok',NULL,0,NULL,'essential'),
+ ('support','loop5','p', 'r','llm','plan','h-plan','ok',0.012,1,NULL,'essential'),
+ ('support','loop5','s1','r','tool','kb_search','q=refund','ok',0.001,2,NULL,'essential'),
+ ('support','loop5','s2','r','tool','kb_search','q=refund','ok',0.001,3,NULL,'stuck_loop'),
+ ('support','loop5','s3','r','tool','kb_search','q=refund','ok',0.001,4,NULL,'stuck_loop'),
+ ('support','loop5','s4','r','tool','kb_search','q=refund','ok',0.001,5,NULL,'stuck_loop'),
+ ('support','loop5','s5','r','tool','kb_search','q=refund','ok',0.001,6,NULL,'stuck_loop'),
+ ('support','loop5','f', 'r','llm','answer','h-ans','ok',0.020,7,NULL,'essential');
+
+-- dup5: the same tool call five times, each after a model call deciding it.
+-- No two consecutive siblings are identical (llm, tool, llm, ...), so no
+-- loop; k2..k5 repeat k1 (get_order, order=42, k1 ok): duplicate_tool_call.
+-- essential = l1..l5 (0.010+0.011+0.012+0.013+0.014 = 0.060) + k1 0.002 = 0.062
+-- duplicate_tool_call = 4 x 0.002 = 0.008; total 0.070
+INSERT INTO waste_t VALUES
+ ('support','dup5','r', NULL,'agent','support_agent',NULL,'ok',NULL,0,NULL,'essential'),
+ ('support','dup5','l1','r','llm','step','h1','ok',0.010,1,NULL,'essential'),
+ ('support','dup5','k1','r','tool','get_order','order=42','ok',0.002,2,NULL,'essential'),
+ ('support','dup5','l2','r','llm','step','h2','ok',0.011,3,NULL,'essential'),
+ ('support','dup5','k2','r','tool','get_order','order=42','ok',0.002,4,NULL,'duplicate_tool_call'),
+ ('support','dup5','l3','r','llm','step','h3','ok',0.012,5,NULL,'essential'),
+ ('support','dup5','k3','r','tool','get_order','order=42','ok',0.002,6,NULL,'duplicate_tool_call'),
+ ('support','dup5','l4','r','llm','step','h4','ok',0.013,7,NULL,'essential'),
+ ('support','dup5','k4','r','tool','get_order','order=42','ok',0.002,8,NULL,'duplicate_tool_call'),
+ ('support','dup5','l5','r','llm','step','h5','ok',0.014,9,NULL,'essential'),
+ ('support','dup5','k5','r','tool','get_order','order=42','ok',0.002,10,NULL,'duplicate_tool_call');
+
+-- steps5: five identical agent steps (kind step, name act, same args), each
+-- a model call and a tool call, then a different step.  st2..st5 are a
+-- stuck loop and so is everything under them (the marks cover the subtree;
+-- their tool calls would also be duplicates, but stuck_loop comes first).
+-- essential = st1 (0.010 + 0.002) + st6 0.020 = 0.032
+-- stuck_loop = 4 x (0.010 + 0.002) = 0.048, in 4 steps + 8 calls = 12 spans
+INSERT INTO waste_t VALUES
+ ('support','steps5','r', NULL,'agent','support_agent',NULL,'ok',NULL,0,NULL,'essential'),
+ ('support','steps5','st1','r','step','act','get_order(42)','ok',NULL,1,NULL,'essential'),
+ ('support','steps5','st1.l','st1','llm','decide','d1','ok',0.010,2,NULL,'essential'),
+ ('support','steps5','st1.t','st1','tool','get_order','order=42','ok',0.002,3,NULL,'essential'),
+ ('support','steps5','st2','r','step','act','get_order(42)','ok',NULL,4,NULL,'stuck_loop'),
+ ('support','steps5','st2.l','st2','llm','decide','d2','ok',0.010,5,NULL,'stuck_loop'),
+ ('support','steps5','st2.t','st2','tool','get_order','order=42','ok',0.002,6,NULL,'stuck_loop'),
+ ('support','steps5','st3','r','step','act','get_order(42)','ok',NULL,7,NULL,'stuck_loop'),
+ ('support','steps5','st3.l','st3','llm','decide','d3','ok',0.010,8,NULL,'stuck_loop'),
+ ('support','steps5','st3.t','st3','tool','get_order','order=42','ok',0.002,9,NULL,'stuck_loop'),
+ ('support','steps5','st4','r','step','act','get_order(42)','ok',NULL,10,NULL,'stuck_loop'),
+ ('support','steps5','st4.l','st4','llm','decide','d4','ok',0.010,11,NULL,'stuck_loop'),
+ ('support','steps5','st4.t','st4','tool','get_order','order=42','ok',0.002,12,NULL,'stuck_loop'),
+ ('support','steps5','st5','r','step','act','get_order(42)','ok',NULL,13,NULL,'stuck_loop'),
+ ('support','steps5','st5.l','st5','llm','decide','d5','ok',0.010,14,NULL,'stuck_loop'),
+ ('support','steps5','st5.t','st5','tool','get_order','order=42','ok',0.002,15,NULL,'stuck_loop'),
+ ('support','steps5','st6','r','step','act','reply','ok',NULL,16,NULL,'essential'),
+ ('support','steps5','st6.l','st6','llm','reply','rp','ok',0.020,17,NULL,'essential');
+
+-- retry: attempt 1 of "extract" fails and is retried as attempt 2.
+-- a1 failed and has a later sibling attempt/extract (attempt 2): its
+-- subtree is failed_attempt, except a1.v, which failed itself and was
+-- billed: error_call.  a1 own cost 0 (not a leaf), so not an error call.
+-- a2.t repeats a1.t (ocr, doc7), but a1.t lies in a failed attempt, so its
+-- result was not kept: a2.t is essential, not a duplicate.
+-- failed_attempt = 0.300 + 0.050 = 0.350 (3 spans: a1, a1.l, a1.t)
+-- error_call = 0.100; essential = 0.300 + 0.050 + 0.100 = 0.450; total 0.900
+INSERT INTO waste_t VALUES
+ ('claims','retry','r', NULL,'workflow','claims_triage',NULL,'ok',NULL,0,NULL,'essential'),
+ ('claims','retry','a1','r','attempt','extract',NULL,'error',NULL,1,1,'failed_attempt'),
+ ('claims','retry','a1.l','a1','llm','extract_fields','x1','ok',0.300,2,NULL,'failed_attempt'),
+ ('claims','retry','a1.t','a1','tool','ocr','doc7','ok',0.050,3,NULL,'failed_attempt'),
+ ('claims','retry','a1.v','a1','llm','validate','v1','timeout',0.100,4,NULL,'error_call'),
+ ('claims','retry','a2','r','attempt','extract',NULL,'ok',NULL,5,2,'essential'),
+ ('claims','retry','a2.l','a2','llm','extract_fields','x2','ok',0.300,6,NULL,'essential'),
+ ('claims','retry','a2.t','a2','tool','ocr','doc7','ok',0.050,7,NULL,'essential'),
+ ('claims','retry','a2.v','a2','llm','validate','v2','ok',0.100,8,NULL,'essential');
+
+-- ratelimit: a rate-limited call that was billed, and one that was not.
+-- c0 (rate_limited, cost 0) is retried by c0b: failed_attempt with 0.
+-- c1 (HTTP 429, billed 0.004) is retried by c2: it failed and cost money,
+-- so error_call comes first.  c0b, c2 essential.  Runs of identical
+-- siblings have length 2 < 3: no loop.
+-- error_call = 0.004; failed_attempt = 0 (1 span); essential = 0.030 + 0.080 = 0.110
+INSERT INTO waste_t VALUES
+ ('tickets','ratelimit','r', NULL,'workflow','ticket_resolution',NULL,'ok',NULL,0,NULL,'essential'),
+ ('tickets','ratelimit','c0','r','llm','summarise','s1','rate_limited',0,1,NULL,'failed_attempt'),
+ ('tickets','ratelimit','c0b','r','llm','summarise','s1','ok',0.030,2,NULL,'essential'),
+ ('tickets','ratelimit','c1','r','llm','draft','d1','429',0.004,3,NULL,'error_call'),
+ ('tickets','ratelimit','c2','r','llm','draft','d1','ok',0.080,4,NULL,'essential');
+
+-- abandon: a sub-agent fails and is not retried (the next sibling is a
+-- different agent); its whole branch is abandoned, including sa.t2, whose
+-- own failure was not billed.  sd's result was discarded: sd and its child
+-- are abandoned too.  sb's branch produced the answer: essential.
+-- abandoned = 0.250 + 0.030 + 0.120 + 0 + 0.090 = 0.490 (sa, 4 children, sd, sd.l = 7 spans)
+-- essential = 0.010 + 0.150 = 0.160; total 0.650
+INSERT INTO waste_t VALUES
+ ('research','abandon','r', NULL,'agent','research_agent',NULL,'ok',NULL,0,NULL,'essential'),
+ ('research','abandon','sa','r','agent','web_research',NULL,'error',NULL,1,NULL,'abandoned_branch'),
+ ('research','abandon','sa.l1','sa','llm','plan','p1','ok',0.250,2,NULL,'abandoned_branch'),
+ ('research','abandon','sa.t1','sa','tool','browse','url1','ok',0.030,3,NULL,'abandoned_branch'),
+ ('research','abandon','sa.l2','sa','llm','summarise','p2','ok',0.120,4,NULL,'abandoned_branch'),
+ ('research','abandon','sa.t2','sa','tool','browse','url2','server_error',0,5,NULL,'abandoned_branch'),
+ ('research','abandon','sb','r','agent','kb_lookup',NULL,'ok',NULL,6,NULL,'essential'),
+ ('research','abandon','sb.t','sb','tool','kb','k1','ok',0.010,7,NULL,'essential'),
+ ('research','abandon','sb.l','sb','llm','answer','a1','ok',0.150,8,NULL,'essential'),
+ ('research','abandon','sd','r','agent','critic',NULL,'discarded',NULL,9,NULL,'abandoned_branch'),
+ ('research','abandon','sd.l','sd','llm','critique','c1','ok',0.090,10,NULL,'abandoned_branch');
+
+UPDATE waste_t SET started_at = '2026-03-01 10:00:00+00'::timestamptz + sec * interval '1 second';
+
+CREATE TABLE waste_st AS
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_t GROUP BY trace_id;
+
+-- Every span gets the class worked out above (rows listed only on disagreement).
+SELECT e.trace_id, e.span_id, e.expect, g.class
+  FROM waste_t e
+  JOIN waste_st s USING (trace_id)
+  LEFT JOIN LATERAL tokacct.waste_span_classes(s.st) g ON g.span_id = e.span_id
+ WHERE g.class IS DISTINCT FROM e.expect;
+SELECT count(*) AS spans_checked FROM waste_t e JOIN waste_st s USING (trace_id)
+  JOIN LATERAL tokacct.waste_span_classes(s.st) g ON g.span_id = e.span_id AND g.class = e.expect;
+
+-- Class totals against the hand-worked figures above.
+SELECT s.trace_id, w.total, w.essential, w.error_call, w.failed_attempt, w.abandoned_branch,
+       w.stuck_loop, w.duplicate_tool_call, w.waste
+  FROM waste_st s, tokacct.waste_summary(s.st) w ORDER BY 1;
+SELECT s.trace_id,
+       (w.total, w.essential, w.error_call, w.failed_attempt, w.abandoned_branch, w.stuck_loop, w.duplicate_tool_call)
+     = (x.total, x.essential, x.error_call, x.failed_attempt, x.abandoned_branch, x.stuck_loop, x.duplicate_tool_call) AS hand_figures_match
+  FROM waste_st s, tokacct.waste_summary(s.st) w,
+       (VALUES ('loop5',     0.037, 0.033, 0.0,   0.0,   0.0,   0.004, 0.0),
+               ('dup5',      0.070, 0.062, 0.0,   0.0,   0.0,   0.0,   0.008),
+               ('steps5',    0.080, 0.032, 0.0,   0.0,   0.0,   0.048, 0.0),
+               ('retry',     0.900, 0.450, 0.100, 0.350, 0.0,   0.0,   0.0),
+               ('ratelimit', 0.114, 0.110, 0.004, 0.0,   0.0,   0.0,   0.0),
+               ('abandon',   0.650, 0.160, 0.0,   0.0,   0.490, 0.0,   0.0))
+         x(trace_id, total, essential, error_call, failed_attempt, abandoned_branch, stuck_loop, duplicate_tool_call)
+ WHERE x.trace_id = s.trace_id ORDER BY 1;
+-- Span counts per class equal the hand-listed classes.
+SELECT e.trace_id, e.expect, count(*) AS expected, max(c.spans) AS got
+  FROM waste_t e JOIN waste_st s USING (trace_id)
+  JOIN LATERAL tokacct.waste_classes(s.st) c ON c.class = e.expect
+ GROUP BY 1, 2 HAVING count(*) <> max(c.spans);
+-- The classes partition the total: class sums = total = SQL sum of leaf costs.
+SELECT s.trace_id,
+       (SELECT sum(c.cost) FROM tokacct.waste_classes(s.st) c) = w.total AS classes_sum_to_total,
+       w.total = (SELECT coalesce(sum(t.cost), 0) FROM waste_t t WHERE t.trace_id = s.trace_id
+                    AND NOT EXISTS (SELECT 1 FROM waste_t k WHERE k.trace_id = t.trace_id AND k.parent_id = t.span_id)) AS total_is_leaf_sum
+  FROM waste_st s, tokacct.waste_summary(s.st) w ORDER BY 1;
+
+-- loop_min: with 6, the run of 5 in loop5 is no loop; s2..s5 are then
+-- duplicates of s1 (0.004).  Even with loop_min 2, the retries of
+-- ratelimit (c0 -> c0b, c1 -> c2: identical consecutive calls) are no loop:
+-- a failed step breaks a run, so the classes stay as before.
+SELECT w.stuck_loop, w.duplicate_tool_call FROM waste_st s, tokacct.waste_summary(s.st, 'leaf', 6) w WHERE s.trace_id = 'loop5';
+SELECT span_id, class, cause_span FROM waste_st s, tokacct.waste_span_classes(s.st, 'leaf', 2) g
+ WHERE s.trace_id = 'ratelimit' AND g.class <> 'essential';
+
+-- The most expensive wasteful spans, with the span that caused each class.
+SELECT span_id, class, cause_span, cost FROM waste_st s, tokacct.waste_spans(s.st, 3) g WHERE s.trace_id = 'retry';
+SELECT span_id, class, cause_span, cost FROM waste_st s, tokacct.waste_spans(s.st, 2) g WHERE s.trace_id = 'abandon';
+SELECT count(*) AS none FROM waste_st s, tokacct.waste_spans(s.st, 0) g;
+
+-- Per trace and per workflow over a table (attempt column used when present).
+SELECT * FROM tokacct.waste_by_trace('waste_t') ORDER BY workflow, trace_id;
+SELECT * FROM tokacct.waste_by_workflow('waste_t');
+-- Workflow sums equal the sums of the hand figures: support = loop5 + dup5 + steps5
+-- total 0.037 + 0.070 + 0.080 = 0.187, waste 0.004 + 0.008 + 0.048 = 0.060
+SELECT total = 0.187 AND waste = 0.060 AND traces = 3 AS support_ok
+  FROM tokacct.waste_by_workflow('waste_t') WHERE workflow = 'support';
+
+-- Without an attempt column (a view), retries are ordered by start time:
+-- in these traces attempt numbers and start times agree, so same results.
+CREATE VIEW waste_t_noattempt AS
+SELECT workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at FROM waste_t;
+SELECT count(*) AS differing FROM (
+  (SELECT * FROM tokacct.waste_by_trace('waste_t') EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_t_noattempt'))
+  UNION ALL
+  (SELECT * FROM tokacct.waste_by_trace('waste_t_noattempt') EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_t'))) d;
+-- Attempt numbers win over start times (clock skew): attempt 1 (failed)
+-- started after attempt 2.  With attempts, x1 was retried: its call (0.1)
+-- is failed_attempt.  Without, x1 is the last try by time, not retried:
+-- its call is abandoned_branch.
+SELECT g.class, g.cost
+  FROM (SELECT tokacct.waste_agg(s, p, k, 'draft', NULL, st, c, '2026-03-01'::timestamptz + t * interval '1 s', a) AS st
+          FROM (VALUES ('x2', NULL, 'attempt', 'ok', NULL, 1, 2), ('x1', NULL, 'attempt', 'error', NULL, 2, 1),
+                       ('x1.l', 'x1', 'llm', 'ok', 0.1, 3, NULL)) v(s, p, k, st, c, t, a)) q,
+       tokacct.waste_span_classes(q.st) g WHERE g.span_id = 'x1.l';
+SELECT g.class, g.cost
+  FROM (SELECT tokacct.waste_agg(s, p, k, 'draft', NULL, st, c, '2026-03-01'::timestamptz + t * interval '1 s') AS st
+          FROM (VALUES ('x2', NULL, 'attempt', 'ok', NULL, 1), ('x1', NULL, 'attempt', 'error', NULL, 2),
+                       ('x1.l', 'x1', 'llm', 'ok', 0.1, 3)) v(s, p, k, st, c, t)) q,
+       tokacct.waste_span_classes(q.st) g WHERE g.span_id = 'x1.l';
+-- Per workflow under the 'self' rule, named in the output (claims reports no
+-- parent costs, so 'self' gives the same 0.900 as 'leaf').
+SELECT workflow, cost_rule, total FROM tokacct.waste_by_workflow('waste_t', 'self') WHERE workflow = 'claims';
+
+-- Cost rules on a tree where every level reports the total of its subtree:
+--   r reports 1.000 = own 0.050 + A 0.600 + B 0.350
+--   A reports 0.600 = own 0.100 + A1 0.300 + A2 0.200 (A2 timed out: error_call)
+-- rollup: own costs 0.050, 0.100, 0.300, 0.200, 0.350; total 1.000 (r's report),
+--         error_call 0.200, essential 0.800
+-- leaf:   only A1, A2, B carry cost: total 0.850 (the parents' own work is lost)
+-- self:   every report counted as own: 1.000 + 0.600 + 0.300 + 0.200 + 0.350 = 2.450
+--         (double counted: why the rule matters)
+CREATE TABLE waste_roll (span_id text, parent_id text, kind text, name text, status text, cost numeric, sec int);
+INSERT INTO waste_roll VALUES
+ ('r', NULL, 'workflow','wf',NULL, 1.000, 0),
+ ('A', 'r', 'agent','sub','ok', 0.600, 1),
+ ('A1','A', 'llm','m1','ok', 0.300, 2),
+ ('A2','A', 'llm','m2','timeout', 0.200, 3),
+ ('B', 'r', 'llm','m3','ok', 0.350, 4);
+CREATE TABLE waste_roll_st AS
+SELECT tokacct.waste_agg(span_id, parent_id, kind, name, NULL, status, cost,
+                         '2026-03-01'::timestamptz + sec * interval '1 s') AS st FROM waste_roll;
+SELECT w.cost_rule, w.total, w.essential, w.error_call,
+       w.total = CASE w.cost_rule WHEN 'rollup' THEN 1.000 WHEN 'leaf' THEN 0.850 ELSE 2.450 END AS total_ok
+  FROM waste_roll_st s, unnest(ARRAY['rollup','leaf','self']) r, tokacct.waste_summary(s.st, r) w;
+SELECT span_id, reported_cost, cost, class FROM waste_roll_st s, tokacct.waste_span_classes(s.st, 'rollup') g;
+-- rollup with a span that reports no cost: its total is its children's (A: 0.5), own 0;
+-- r 1.000 - (0.500 + 0.350) = 0.150; total still 1.000
+WITH q AS (SELECT tokacct.waste_agg(span_id, parent_id, kind, name, NULL, status,
+             CASE WHEN span_id = 'A' THEN NULL ELSE cost END, '2026-03-01'::timestamptz + sec * interval '1 s') AS st
+             FROM waste_roll)
+SELECT w.total, w.null_costs, (SELECT g.cost FROM tokacct.waste_span_classes(q.st, 'rollup') g WHERE g.span_id = 'r') AS r_own
+  FROM q, tokacct.waste_summary(q.st, 'rollup') w;
+-- rollup where the children report more than their parent: error naming the parent
+SELECT tokacct.waste_summary(tokacct.waste_agg(span_id, parent_id, kind, name, NULL, status,
+         CASE WHEN span_id = 'A' THEN 0.4 ELSE cost END, '2026-03-01'::timestamptz + sec * interval '1 s'), 'rollup')
+  FROM waste_roll;
+
+-- Odd input --------------------------------------------------------------
+CREATE FUNCTION waste_one(ids text[], parents text[], costs numeric[] DEFAULT NULL)
+RETURNS tokacct.waste_state LANGUAGE sql AS $$
+	SELECT tokacct.waste_agg(ids[i], parents[i], 'llm', 'call' || i, NULL, 'ok', costs[i],
+	                         '2026-03-01'::timestamptz + i * interval '1 s')
+	  FROM generate_subscripts(ids, 1) i
+$$;
+-- a span whose parent is missing is an orphan, treated as a root
+SELECT spans, roots, orphans, total FROM tokacct.waste_summary(waste_one('{r,a,x}', '{NULL,r,gone}', '{NULL,0.1,0.2}'));
+-- several roots
+SELECT spans, roots, orphans, total FROM tokacct.waste_summary(waste_one('{r1,r2,r3}', '{NULL,NULL,NULL}', '{0.1,0.2,0.3}'));
+-- NULL costs count as 0 and are counted
+SELECT spans, null_costs, total, essential FROM tokacct.waste_summary(waste_one('{r,a,b}', '{NULL,r,r}', '{NULL,NULL,0.25}'));
+-- an empty trace: the aggregate over no rows is NULL
+SELECT tokacct.waste_agg(span_id, parent_id, kind, name, NULL, status, cost, now()) IS NULL AS empty_is_null
+  FROM waste_roll WHERE false;
+-- a cycle: an error naming the smallest id on the cycle, never a hang
+SELECT tokacct.waste_summary(waste_one('{r,b,c,a}', '{NULL,a,b,c}'));
+SELECT * FROM tokacct.waste_span_classes(waste_one('{z}', '{z}'));
+-- a cycle hanging under no root, with a tail into it
+SELECT tokacct.waste_summary(waste_one('{t,m,n}', '{m,n,m}'));
+-- duplicate span ids
+SELECT tokacct.waste_summary(waste_one('{r,a,a}', '{NULL,r,r}'));
+
+-- Bad input ---------------------------------------------------------------
+SELECT tokacct.waste_agg(NULL, NULL, 'llm', 'x', NULL, 'ok', 1, now());
+SELECT tokacct.waste_agg('', NULL, 'llm', 'x', NULL, 'ok', 1, now());
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 1, NULL);
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'exploded', 1, now());
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, '302', 1, now());
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', -1, now());
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 'NaN', now());
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 0.0000000000001, now());
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 1, now(), -1);
+SELECT tokacct.waste_agg('a', NULL, 'llm', repeat('x', 70000), NULL, 'ok', 1, now());
+SELECT tokacct.waste_summary(waste_one('{a}', '{NULL}'), 'total');
+SELECT tokacct.waste_summary(waste_one('{a}', '{NULL}'), 'leaf', 1);
+SELECT * FROM tokacct.waste_spans(waste_one('{a}', '{NULL}'), -1);
+SELECT tokacct.waste_accum(NULL, 'a', NULL, 'llm', 'x', NULL, 'ok', 1, now());
+-- accepted statuses and HTTP codes
+SELECT s AS status_in, g.status
+  FROM unnest(ARRAY['OK','unset','success','Error','failed','failure','rate_limit','timed_out',
+                    'server_error','cancelled','canceled','200','404','408','429','500','504']) WITH ORDINALITY u(s, i),
+       LATERAL (SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, v.s, 0, now()) AS st FROM (SELECT u.s) v) q,
+       tokacct.waste_span_classes(q.st) g
+ ORDER BY i;
+
+-- A 100,000-span trace ----------------------------------------------------
+-- A chain 100,000 deep, every level reporting the rolled-up cost of the
+-- chain below it: span i reports (100000 - i + 1) x 0.000001, so each own
+-- cost is 0.000001 and the total is 0.1 (iterative walk: no recursion).
+SELECT w.spans, w.total = 0.1 AS rollup_total_ok, w.essential = 0.1 AS all_essential
+  FROM (SELECT tokacct.waste_agg('s' || i, CASE WHEN i > 1 THEN 's' || (i - 1) END, 'step', 'n' || i, NULL, 'ok',
+                                 (100001 - i) * 0.000001, '2026-03-01'::timestamptz + i * interval '1 ms') AS st
+          FROM generate_series(1, 100000) i) q,
+       tokacct.waste_summary(q.st, 'rollup') w;
+-- 100,000 identical consecutive tool calls under one root: one essential,
+-- 99,999 in a stuck loop (0.0001 each: 9.9999); under loop_min 200000 they
+-- are duplicates of the first instead.
+CREATE TABLE waste_wide AS
+SELECT tokacct.waste_agg(CASE WHEN i = 0 THEN 'root' ELSE 'c' || i END, CASE WHEN i > 0 THEN 'root' END,
+                         CASE WHEN i = 0 THEN 'agent' ELSE 'tool' END, 'search', 'q', 'ok',
+                         CASE WHEN i = 0 THEN NULL ELSE 0.0001 END,
+                         '2026-03-01'::timestamptz + i * interval '1 ms') AS st
+  FROM generate_series(0, 100000) i;
+SELECT w.spans, w.total, w.essential, w.stuck_loop, w.stuck_loop_spans
+  FROM waste_wide s, tokacct.waste_summary(s.st) w;
+SELECT w.duplicate_tool_call, w.duplicate_tool_call_spans
+  FROM waste_wide s, tokacct.waste_summary(s.st, 'leaf', 200000) w;
+SELECT span_id, class, cause_span, cost FROM waste_wide s, tokacct.waste_spans(s.st, 2) g;
+
+-- Serial, parallel, merged, copied: the same answers -----------------------
+-- 3,000 generated traces; the class of each span follows from how it is
+-- built (column expect), an oracle independent of the classifier:
+--   k % 3 = 0: attempt a1 fails, a2 retries -> a1 subtree failed_attempt
+--   k % 4 = 0: five identical consecutive searches -> 4 stuck_loop
+--   k % 5 = 0: a billed 429 call not retried -> error_call
+--   k % 5 = 1: a failed sub-agent -> its subtree abandoned_branch
+CREATE TABLE waste_gen (trace_id int, workflow text, span_id text, parent_id text, kind text, name text,
+                        args_hash text, status text, cost numeric, started_at timestamptz, attempt int, expect text);
+INSERT INTO waste_gen
+SELECT k, 'wf' || (k % 2), s.span_id, s.parent_id, s.kind, s.name, s.args_hash, s.status, s.cost,
+       '2026-03-01'::timestamptz + (k * 100 + s.sec) * interval '1 s', s.attempt, s.expect
+  FROM generate_series(1, 3000) k,
+  LATERAL (VALUES
+    ('r', NULL, 'workflow', 'wf', NULL, 'ok', NULL, 0, NULL, 'essential', true),
+    ('a1', 'r', 'attempt', 'extract', NULL, CASE WHEN k % 3 = 0 THEN 'error' ELSE 'ok' END, NULL, 1, 1,
+         CASE WHEN k % 3 = 0 THEN 'failed_attempt' ELSE 'essential' END, true),
+    ('a1l', 'a1', 'llm', 'extract', 'x', 'ok', (k % 7 + 1) * 0.001, 2, NULL,
+         CASE WHEN k % 3 = 0 THEN 'failed_attempt' ELSE 'essential' END, true),
+    ('a1t', 'a1', 'tool', 'ocr', 'doc', 'ok', 0.0005, 3, NULL,
+         CASE WHEN k % 3 = 0 THEN 'failed_attempt' ELSE 'essential' END, true),
+    ('a2', 'r', 'attempt', 'extract', NULL, 'ok', NULL, 4, 2, 'essential', k % 3 = 0),
+    ('a2l', 'a2', 'llm', 'extract', 'x2', 'ok', 0.002, 5, NULL, 'essential', k % 3 = 0),
+    ('a2t', 'a2', 'tool', 'ocr', 'doc', 'ok', 0.0005, 6, NULL, 'essential', k % 3 = 0),
+    ('k1', 'r', 'tool', 'search', 'q', 'ok', 0.0001, 7, NULL, 'essential', true),
+    ('k2', 'r', 'tool', 'search', 'q', 'ok', 0.0001, 8, NULL, 'stuck_loop', k % 4 = 0),
+    ('k3', 'r', 'tool', 'search', 'q', 'ok', 0.0001, 9, NULL, 'stuck_loop', k % 4 = 0),
+    ('k4', 'r', 'tool', 'search', 'q', 'ok', 0.0001, 10, NULL, 'stuck_loop', k % 4 = 0),
+    ('k5', 'r', 'tool', 'search', 'q', 'ok', 0.0001, 11, NULL, 'stuck_loop', k % 4 = 0),
+    ('e', 'r', 'llm', 'classify', 'c', '429', 0.0003, 12, NULL, 'error_call', k % 5 = 0),
+    ('sub', 'r', 'agent', 'enrich', NULL, 'error', NULL, 13, NULL, 'abandoned_branch', k % 5 = 1),
+    ('subl', 'sub', 'llm', 'enrich', 'n', 'ok', 0.004, 14, NULL, 'abandoned_branch', k % 5 = 1)
+  ) s(span_id, parent_id, kind, name, args_hash, status, cost, sec, attempt, expect, present)
+ WHERE s.present;
+ALTER TABLE waste_gen SET (parallel_workers = 2);
+ANALYZE waste_gen;
+
+-- serial
+CREATE TABLE waste_serial AS
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id;
+-- the oracle: cost per class from the construction
+SELECT count(*) AS traces_disagreeing_with_construction FROM (
+  SELECT trace_id,
+         sum(cost) FILTER (WHERE expect = 'essential') AS essential,
+         sum(cost) FILTER (WHERE expect = 'failed_attempt') AS failed_attempt,
+         sum(cost) FILTER (WHERE expect = 'stuck_loop') AS stuck_loop,
+         sum(cost) FILTER (WHERE expect = 'error_call') AS error_call,
+         sum(cost) FILTER (WHERE expect = 'abandoned_branch') AS abandoned_branch,
+         sum(cost) AS total
+    FROM waste_gen GROUP BY trace_id) o
+  JOIN waste_serial s USING (trace_id), tokacct.waste_summary(s.st) w
+ WHERE (w.essential, w.failed_attempt, w.stuck_loop, w.error_call, w.abandoned_branch, w.total, w.duplicate_tool_call)
+       IS DISTINCT FROM (o.essential, coalesce(o.failed_attempt, 0), coalesce(o.stuck_loop, 0),
+                         coalesce(o.error_call, 0), coalesce(o.abandoned_branch, 0), o.total, 0);
+SELECT count(*) AS spans_disagreeing FROM waste_gen g JOIN waste_serial s USING (trace_id)
+  JOIN LATERAL tokacct.waste_span_classes(s.st) c ON c.span_id = g.span_id
+ WHERE c.class <> g.expect;
+-- per workflow against plain SQL sums
+SELECT w.workflow, w.traces, w.total = o.total AS total_ok, w.waste = o.waste AS waste_ok
+  FROM tokacct.waste_by_workflow('waste_gen') w
+  JOIN (SELECT workflow, sum(cost) AS total, sum(cost) FILTER (WHERE expect <> 'essential') AS waste
+          FROM waste_gen GROUP BY workflow) o USING (workflow);
+
+-- parallel: partial aggregation in workers, combined in the leader
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt)
+  FROM waste_gen GROUP BY trace_id;
+CREATE TABLE waste_parallel AS
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE ws IS DISTINCT FROM wp) AS differing
+  FROM waste_serial s JOIN waste_parallel p USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(p.st) wp;
+
+-- merged from stored partial states: each trace split in two by span id
+CREATE TABLE waste_parts AS
+SELECT trace_id, length(span_id) % 2 AS part,
+       tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY 1, 2;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
+  FROM waste_serial s
+  JOIN (SELECT trace_id, tokacct.waste_merge(st) AS st FROM waste_parts GROUP BY trace_id) m USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
+-- merging a trace's state with itself repeats every span id: an error, not double counting
+SELECT tokacct.waste_summary(tokacct.waste_merge(st)) FROM (SELECT st FROM waste_serial WHERE trace_id = 1 UNION ALL SELECT st FROM waste_serial WHERE trace_id = 1) q;
+-- combining very different states: NULL, one span, many spans
+SELECT w.spans, w.total FROM (
+  SELECT tokacct.waste_merge(st) AS st FROM (
+    SELECT NULL::tokacct.waste_state AS st
+    UNION ALL SELECT waste_one('{x}', '{NULL}', '{0.5}')
+    UNION ALL SELECT st FROM waste_serial WHERE trace_id = 60) q) m, tokacct.waste_summary(m.st) w;
+-- trace 60: root + a1, a1l, a1t, a2, a2l, a2t (k%3=0) + k1..k5 (k%4=0) + e (k%5=0) = 13 spans, + x = 14;
+-- total = a1l (60%7+1) x 0.001 = 0.005 + a1t 0.0005 + a2l 0.002 + a2t 0.0005 + 5 x 0.0001 + e 0.0003
+--       = 0.0088, + x 0.5 = 0.5088
+SELECT tokacct.waste_combine(NULL, NULL) IS NULL AS null_null,
+       tokacct.waste_combine(waste_one('{x}', '{NULL}', '{0.5}'), NULL)::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS left_only,
+       tokacct.waste_combine(NULL, waste_one('{x}', '{NULL}', '{0.5}'))::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS right_only;
+
+-- COPY text and binary round trips keep every byte
+COPY waste_serial TO '/tmp/waste_copy.txt';
+COPY waste_serial TO '/tmp/waste_copy.bin' (FORMAT binary);
+CREATE TABLE waste_copy_t (LIKE waste_serial);
+CREATE TABLE waste_copy_b (LIKE waste_serial);
+COPY waste_copy_t FROM '/tmp/waste_copy.txt';
+COPY waste_copy_b FROM '/tmp/waste_copy.bin' (FORMAT binary);
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE s.st::text <> t.st::text) AS text_differs,
+       count(*) FILTER (WHERE s.st::text <> b.st::text) AS binary_differs,
+       count(*) FILTER (WHERE tokacct.waste_summary(s.st) IS DISTINCT FROM tokacct.waste_summary(b.st)) AS summary_differs
+  FROM waste_serial s JOIN waste_copy_t t USING (trace_id) JOIN waste_copy_b b USING (trace_id);
+
+-- Hostile text input: each mutation of a valid state is refused clearly.
+-- Layout: version(8 hex) nspans(8) ncostnull(8) total_hi(16) total_lo(16),
+-- then per span cost(16) start(16) attempt(8) status(2) flags(2) lengths(5x4) strings.
+SELECT waste_one('{a}', '{NULL}', '{0.5}')::text AS good \gset
+-- 56 + 16+16+8+2+2+20 + strings "a" "llm" "call1" (9 bytes: 18 hex) = 138
+SELECT length(:'good') AS hex_chars;
+SELECT :'good'::tokacct.waste_state IS NOT NULL AS good_parses;
+SELECT substr(:'good', 1, 137)::tokacct.waste_state;                            -- odd length
+SELECT substr(:'good', 1, 136)::tokacct.waste_state;                            -- truncated
+SELECT (:'good' || '00')::tokacct.waste_state;                                   -- trailing bytes
+SELECT ('zz' || substr(:'good', 3))::tokacct.waste_state;                       -- not hex
+SELECT ('00000002' || substr(:'good', 9))::tokacct.waste_state;                 -- version
+SELECT (substr(:'good', 1, 8) || 'ffffffff' || substr(:'good', 17))::tokacct.waste_state;  -- negative count
+SELECT (substr(:'good', 1, 8) || '00000002' || substr(:'good', 17))::tokacct.waste_state;  -- count too high
+SELECT (substr(:'good', 1, 40) || '0000000000000001' || substr(:'good', 57))::tokacct.waste_state;  -- total
+SELECT (substr(:'good', 1, 56) || 'ffffffffffffffff' || substr(:'good', 73))::tokacct.waste_state;  -- negative cost
+SELECT (substr(:'good', 1, 96) || '09' || substr(:'good', 99))::tokacct.waste_state;  -- status
+SELECT (substr(:'good', 1, 98) || 'f0' || substr(:'good', 101))::tokacct.waste_state;  -- flags
+SELECT (substr(:'good', 1, 100) || '0000' || substr(:'good', 105))::tokacct.waste_state;  -- empty span id
+SELECT (substr(:'good', 1, 100) || 'ffff' || substr(:'good', 105))::tokacct.waste_state;  -- length past the end
+SELECT (substr(:'good', 1, 120) || '00' || substr(:'good', 123))::tokacct.waste_state;  -- NUL as the span id
+SELECT (substr(:'good', 1, 72) || '7fffffffffffffff' || substr(:'good', 89))::tokacct.waste_state;  -- infinite start
+
+-- Every single-byte mutation of a valid 9-span state (each byte set to
+-- 00, 01, 7f, 80 and ff) either parses or fails with a clear error, and
+-- every state that parses can be classified (or fails clearly): no crash,
+-- no hang.  Listed: the outcomes and the SQLSTATEs met.
+DO $$
+DECLARE
+	good text := (SELECT st::text FROM waste_st WHERE trace_id = 'retry');
+	m text;
+	pos int;
+	b text;
+	st tokacct.waste_state;
+	w record;
+BEGIN
+	CREATE TEMP TABLE waste_fuzz (outcome text, state text);
+	FOR pos IN 0 .. length(good) / 2 - 1 LOOP
+		FOREACH b IN ARRAY ARRAY['00', '01', '7f', '80', 'ff'] LOOP
+			m := overlay(good PLACING b FROM pos * 2 + 1 FOR 2);
+			CONTINUE WHEN m = good;
+			BEGIN
+				st := m::tokacct.waste_state;
+			EXCEPTION WHEN OTHERS THEN
+				INSERT INTO waste_fuzz VALUES ('input refused', SQLSTATE);
+				CONTINUE;
+			END;
+			BEGIN
+				SELECT * INTO w FROM tokacct.waste_summary(st, 'rollup');
+				INSERT INTO waste_fuzz VALUES ('classified', NULL);
+			EXCEPTION WHEN OTHERS THEN
+				INSERT INTO waste_fuzz VALUES ('classification refused', SQLSTATE);
+			END;
+		END LOOP;
+	END LOOP;
+END $$;
+SELECT outcome, state, count(*) > 0 AS seen FROM waste_fuzz GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*) = 5 * (SELECT length(st::text) / 2 FROM waste_st WHERE trace_id = 'retry')
+                  - (SELECT count(*) FROM waste_st, generate_series(0, length(st::text) / 2 - 1) p,
+                            unnest(ARRAY['00', '01', '7f', '80', 'ff']) b
+                      WHERE trace_id = 'retry' AND substr(st::text, p * 2 + 1, 2) = b) AS every_mutation_tried
+  FROM waste_fuzz;

@@ -1,0 +1,940 @@
+/*-------------------------------------------------------------------------
+ *
+ * waste_classify.c
+ *	  Attribute every unit of a trace's cost to essential work or one waste
+ *	  class, and the SQL accessors over a waste_state.
+ *
+ * Steps (all iterative, O(n log n) for n spans):
+ *	 1. index the spans by id in an open-addressing hash table (a repeated
+ *		id is an error);
+ *	 2. link each span to its parent; a span whose parent id is NULL is a
+ *		root, one whose parent id is not in the trace is an orphan and is
+ *		treated as a root;
+ *	 3. walk the tree breadth first from the roots; spans never reached lie
+ *		on or under a cycle of parent ids, which is an error naming a span
+ *		of the cycle;
+ *	 4. compute each span's own cost under the cost rule (leaf, self,
+ *		rollup);
+ *	 5. mark the spans that start a class and let every span inherit the
+ *		marks of its ancestors: first failed attempts (a failed span with a
+ *		later sibling of the same kind and name) and abandoned branches (a
+ *		failed or discarded span), then the repeats of stuck loops (runs of
+ *		identical successful siblings) and duplicate tool calls (after an
+ *		earlier call of the same key whose result was kept, which needs the
+ *		first two marks);
+ *	 6. give each span the first class that applies, in this precedence:
+ *		error_call, failed_attempt, abandoned_branch, stuck_loop,
+ *		duplicate_tool_call, essential.
+ * Each span gets exactly one class, so the class costs add up to the
+ * trace's total exactly (int128 sums of int64 money units).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "money.h"
+#include "waste.h"
+
+PG_FUNCTION_INFO_V1(waste_summary);
+PG_FUNCTION_INFO_V1(waste_classes);
+PG_FUNCTION_INFO_V1(waste_spans);
+PG_FUNCTION_INFO_V1(waste_span_classes);
+
+const char *const waste_class_names[] = {
+	"error_call", "failed_attempt", "abandoned_branch", "stuck_loop",
+	"duplicate_tool_call", "essential"
+};
+
+const char *const waste_rule_names[] = {"leaf", "self", "rollup"};
+
+/* one span, decoded from the state */
+typedef struct WSpan
+{
+	const char *s[WASTE_NSTR];	/* strings, pointing into the state */
+	uint16		len[WASTE_NSTR];
+	int64		cost;			/* reported cost */
+	int64		start;
+	int32		attempt;
+	uint8		status;
+	uint8		flags;
+	uint8		cls;			/* WASTE_C_* */
+	bool		tool;			/* a tool call with a known argument hash */
+	int32		parent;			/* index of the parent, -1 for a root */
+	int32		nkids;
+	int32		kid0;			/* first child in WTrace.kids */
+	int64		own;			/* own cost under the rule */
+	int32		cause;			/* span that gave the class (-1: essential) */
+} WSpan;
+
+/* a decoded and classified trace */
+typedef struct WTrace
+{
+	int32		n;
+	WSpan	   *sp;
+	int32	   *kids;			/* children, grouped by parent, by time */
+	int32	   *roots;			/* roots, by time */
+	int32		nroots;
+	int32		orphans;
+	int32		ncostnull;
+	int			rule;
+	int			loop_min;
+	int64		count[WASTE_NCLASS];
+	int128		cost[WASTE_NCLASS];
+	int128		total;
+} WTrace;
+
+/*
+ * Money units to numeric, with trailing zero decimals trimmed as
+ * money_to_numeric does, without going through text when the amount fits
+ * in int64.
+ */
+static Numeric
+waste_numeric(int128 v)
+{
+	int64		u;
+	int			scale = MONEY_SCALE;
+
+	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
+		return money_to_numeric(v);
+	u = (int64) v;
+	while (scale > 0 && u % 10 == 0)
+	{
+		u /= 10;
+		scale--;
+	}
+	return int64_div_fast_to_numeric(u, scale);
+}
+
+/* compare two byte strings */
+static inline int
+waste_bcmp(const char *a, int la, const char *b, int lb)
+{
+	int			c = memcmp(a, b, Min(la, lb));
+
+	if (c != 0)
+		return c;
+	return (la > lb) - (la < lb);
+}
+
+static inline bool
+waste_streq(const WSpan *a, const WSpan *b, int slot)
+{
+	return a->len[slot] == b->len[slot] &&
+		memcmp(a->s[slot], b->s[slot], a->len[slot]) == 0;
+}
+
+/* order by start time, then span id (a total order: ids are unique) */
+static int
+waste_cmp_time(const void *pa, const void *pb, void *arg)
+{
+	const WSpan *sp = (const WSpan *) arg;
+	const WSpan *a = &sp[*(const int32 *) pa];
+	const WSpan *b = &sp[*(const int32 *) pb];
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return waste_bcmp(a->s[WASTE_S_ID], a->len[WASTE_S_ID],
+					  b->s[WASTE_S_ID], b->len[WASTE_S_ID]);
+}
+
+/* order for retries: parent, kind, name, then attempt, start, id */
+static int
+waste_cmp_retry(const void *pa, const void *pb, void *arg)
+{
+	const WSpan *sp = (const WSpan *) arg;
+	const WSpan *a = &sp[*(const int32 *) pa];
+	const WSpan *b = &sp[*(const int32 *) pb];
+	int			c;
+
+	if (a->parent != b->parent)
+		return a->parent < b->parent ? -1 : 1;
+	c = waste_bcmp(a->s[WASTE_S_KIND], a->len[WASTE_S_KIND],
+				   b->s[WASTE_S_KIND], b->len[WASTE_S_KIND]);
+	if (c == 0)
+		c = waste_bcmp(a->s[WASTE_S_NAME], a->len[WASTE_S_NAME],
+					   b->s[WASTE_S_NAME], b->len[WASTE_S_NAME]);
+	if (c == 0 && a->attempt != b->attempt)
+		c = a->attempt < b->attempt ? -1 : 1;
+	if (c == 0)
+		c = waste_cmp_time(pa, pb, arg);
+	return c;
+}
+
+/* order for output: own cost descending, then start, id */
+static int
+waste_cmp_cost(const void *pa, const void *pb, void *arg)
+{
+	const WSpan *sp = (const WSpan *) arg;
+	const WSpan *a = &sp[*(const int32 *) pa];
+	const WSpan *b = &sp[*(const int32 *) pb];
+
+	if (a->own != b->own)
+		return a->own > b->own ? -1 : 1;
+	return waste_cmp_time(pa, pb, arg);
+}
+
+/* Is this span a tool call? kind 'tool', 'tool_call' or 'execute_tool'. */
+static bool
+waste_is_tool(const WSpan *s)
+{
+	const char *k = s->s[WASTE_S_KIND];
+	int			l = s->len[WASTE_S_KIND];
+
+	return (l == 4 && pg_strncasecmp(k, "tool", 4) == 0) ||
+		(l == 9 && pg_strncasecmp(k, "tool_call", 9) == 0) ||
+		(l == 12 && pg_strncasecmp(k, "execute_tool", 12) == 0);
+}
+
+/*
+ * Are two sibling steps identical (same kind, name and known argument hash,
+ * both succeeded)?  A failed step breaks a run: repeating it is a retry.
+ */
+static bool
+waste_same_step(const WSpan *a, const WSpan *b)
+{
+	return a->status == WASTE_ST_OK && b->status == WASTE_ST_OK &&
+		!(a->flags & WASTE_F_ARGS_NULL) && !(b->flags & WASTE_F_ARGS_NULL) &&
+		waste_streq(a, b, WASTE_S_KIND) && waste_streq(a, b, WASTE_S_NAME) &&
+		waste_streq(a, b, WASTE_S_ARGS);
+}
+
+static char *
+waste_id(const WSpan *s)
+{
+	return pnstrdup(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
+}
+
+/* Parse the cost rule argument. */
+static int
+waste_parse_rule(text *t)
+{
+	char	   *r = text_to_cstring(t);
+	int			i;
+
+	for (i = 0; i <= WASTE_RULE_ROLLUP; i++)
+		if (strcmp(r, waste_rule_names[i]) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown cost rule \"%s\"", r),
+			 errhint("Use 'leaf' (only leaf spans carry cost), 'self' (each span reports its own cost) "
+					 "or 'rollup' (each span reports its own cost plus its children's).")));
+	return 0;
+}
+
+static int
+waste_check_loop_min(int32 m)
+{
+	if (m < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("loop_min must be at least 2, not %d", m),
+				 errdetail("A stuck loop is a run of at least loop_min identical consecutive steps.")));
+	return m;
+}
+
+/* Decode the records of a state. */
+static void
+waste_decode(const WasteState *st, WTrace *t)
+{
+	const char *p = st->data;
+	const char *end = st->data + st->used;
+	int32		k;
+	int			i;
+
+	t->n = st->nspans;
+	t->ncostnull = st->ncostnull;
+	t->sp = (WSpan *) palloc0(sizeof(WSpan) * Max(t->n, 1));
+	for (k = 0; k < t->n; k++)
+	{
+		WasteSpanFixed f;
+		WSpan	   *s = &t->sp[k];
+
+		if (end - p < (long) sizeof(f))
+			elog(ERROR, "corrupt waste_state");
+		memcpy(&f, p, sizeof(f));
+		p += sizeof(f);
+		for (i = 0; i < WASTE_NSTR; i++)
+		{
+			if (end - p < f.len[i])
+				elog(ERROR, "corrupt waste_state");
+			s->s[i] = p;
+			s->len[i] = f.len[i];
+			p += f.len[i];
+		}
+		s->cost = f.cost;
+		s->start = f.start;
+		s->attempt = f.attempt;
+		s->status = f.status;
+		s->flags = f.flags;
+		s->cause = -1;
+		s->tool = !(f.flags & WASTE_F_ARGS_NULL) && waste_is_tool(s);
+	}
+	if (p != end)
+		elog(ERROR, "corrupt waste_state");
+}
+
+/* Report the cycle that span u lies on or under. */
+static void
+waste_cycle_error(WTrace *t, int32 u)
+{
+	int32	   *mark = (int32 *) palloc0(sizeof(int32) * t->n);
+	int32		v = u;
+	int32		best,
+				w;
+	int			step = 1;
+	int			shown = 0;
+	StringInfoData path;
+
+	/* walk up until a span repeats: that span is on the cycle */
+	while (mark[v] == 0)
+	{
+		mark[v] = step++;
+		v = t->sp[v].parent;
+	}
+	/* name the cycle by its smallest id, so the message does not depend on row order */
+	best = v;
+	for (w = t->sp[v].parent; w != v; w = t->sp[w].parent)
+		if (waste_bcmp(t->sp[w].s[WASTE_S_ID], t->sp[w].len[WASTE_S_ID],
+					   t->sp[best].s[WASTE_S_ID], t->sp[best].len[WASTE_S_ID]) < 0)
+			best = w;
+	initStringInfo(&path);
+	appendStringInfoString(&path, waste_id(&t->sp[best]));
+	w = best;
+	do
+	{
+		w = t->sp[w].parent;
+		if (++shown > 10)
+		{
+			appendStringInfoString(&path, " -> ...");
+			break;
+		}
+		appendStringInfo(&path, " -> %s", waste_id(&t->sp[w]));
+	} while (w != best);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("cycle in parent ids at span \"%s\"", waste_id(&t->sp[best])),
+			 errdetail("Following parent ids from span \"%s\" leads back to it: %s.",
+					   waste_id(&t->sp[best]), path.data),
+			 errhint("A trace is a tree; fix the parent ids of the spans on the cycle.")));
+}
+
+/* Is span a before span b in time order (start, then id)? */
+static inline bool
+waste_before(const WSpan *sp, int32 a, int32 b)
+{
+	return waste_cmp_time(&a, &b, (void *) sp) < 0;
+}
+
+/* Sort a list of span indices by time; short lists by insertion. */
+static void
+waste_sort_time(int32 *list, int32 len, WSpan *sp)
+{
+	int32		i,
+				j;
+
+	if (len > 16)
+	{
+		qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
+		return;
+	}
+	for (i = 1; i < len; i++)
+	{
+		int32		v = list[i];
+
+		for (j = i; j > 0 && waste_before(sp, v, list[j - 1]); j--)
+			list[j] = list[j - 1];
+		list[j] = v;
+	}
+}
+
+/*
+ * Mark duplicate tool calls: a tool call (with a known argument hash) is a
+ * duplicate when an earlier call with the same name and arguments was kept
+ * (it succeeded and lies in no failed attempt and no abandoned branch).
+ * That earlier call may be taken to be the earliest kept one of its key,
+ * so one pass finds the earliest kept call per key (a hash table on name
+ * and arguments) and a second pass marks the calls after it.
+ */
+static void
+waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int32 *dp)
+{
+	int32		ntool = 0;
+	int32		hsize = 16;
+	int32	   *rep;			/* a span of the slot's key, + 1; 0: empty */
+	int32	   *best;			/* earliest kept span of the key, or -1 */
+	uint32	   *hv;
+	int32		i,
+				pass;
+
+	for (i = 0; i < n; i++)
+		if (sp[i].tool)
+			ntool++;
+	if (ntool < 2)
+		return;
+	while (hsize < 2 * (int64) ntool)
+		hsize *= 2;
+	rep = (int32 *) palloc0(sizeof(int32) * hsize);
+	best = (int32 *) palloc(sizeof(int32) * hsize);
+	hv = (uint32 *) palloc(sizeof(uint32) * n);
+
+	for (pass = 0; pass < 2; pass++)
+	{
+		for (i = 0; i < n; i++)
+		{
+			WSpan	   *s = &sp[i];
+			uint32		h;
+
+			if (!s->tool)
+				continue;
+			if (pass == 0)
+				hv[i] = hash_combine(hash_bytes((const unsigned char *) s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
+									 hash_bytes((const unsigned char *) s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
+			h = hv[i] & (hsize - 1);
+			while (rep[h] != 0 &&
+				   !(waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
+					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
+				h = (h + 1) & (hsize - 1);
+			if (pass == 0)
+			{
+				if (rep[h] == 0)
+				{
+					rep[h] = i + 1;
+					best[h] = -1;
+				}
+				if (s->status == WASTE_ST_OK && fa[i] < 0 && ab[i] < 0 &&
+					(best[h] < 0 || waste_before(sp, i, best[h])))
+					best[h] = i;
+			}
+			else if (best[h] >= 0 && waste_before(sp, best[h], i))
+				dp[i] = best[h];
+		}
+	}
+	pfree(rep);
+	pfree(best);
+	pfree(hv);
+}
+
+/* Index, link, walk, cost and classify the spans of a state. */
+static void
+waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
+{
+	WSpan	   *sp;
+	int32		n;
+	int32		hsize;
+	int32	   *htab;
+	int32	   *order;
+	int32	   *idx;
+	int32	   *fa,
+			   *ab,
+			   *lp,
+			   *dp;
+	int32		nord,
+				i,
+				j,
+				k;
+
+	memset(t, 0, sizeof(*t));
+	t->rule = rule;
+	t->loop_min = loop_min;
+	waste_decode(st, t);
+	n = t->n;
+	sp = t->sp;
+
+	/* 1. hash table of ids */
+	hsize = 16;
+	while (hsize < 2 * (int64) n)
+		hsize *= 2;
+	htab = (int32 *) palloc0(sizeof(int32) * hsize);
+	for (i = 0; i < n; i++)
+	{
+		uint32		h = hash_bytes((const unsigned char *) sp[i].s[WASTE_S_ID],
+								   sp[i].len[WASTE_S_ID]) & (hsize - 1);
+
+		while (htab[h] != 0)
+		{
+			if (waste_streq(&sp[htab[h] - 1], &sp[i], WASTE_S_ID))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("duplicate span id \"%s\" in trace", waste_id(&sp[i])),
+						 errdetail("Each span of a trace needs its own id; spans exported twice, "
+								   "or a state merged with itself, repeat ids."),
+						 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
+			h = (h + 1) & (hsize - 1);
+		}
+		htab[h] = i + 1;
+	}
+
+	/* 2. parents (missing parent: orphan, treated as a root) */
+	for (i = 0; i < n; i++)
+	{
+		sp[i].parent = -1;
+		if (sp[i].flags & WASTE_F_PARENT_NULL)
+			continue;
+		{
+			uint32		h = hash_bytes((const unsigned char *) sp[i].s[WASTE_S_PARENT],
+									   sp[i].len[WASTE_S_PARENT]) & (hsize - 1);
+
+			while (htab[h] != 0)
+			{
+				WSpan	   *c = &sp[htab[h] - 1];
+
+				if (c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
+					memcmp(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]) == 0)
+				{
+					sp[i].parent = htab[h] - 1;
+					break;
+				}
+				h = (h + 1) & (hsize - 1);
+			}
+		}
+		if (sp[i].parent < 0)
+			t->orphans++;
+		else
+			sp[sp[i].parent].nkids++;
+	}
+	pfree(htab);
+
+	/* children lists, each in time order; roots likewise */
+	t->kids = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	t->roots = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	for (i = 0, k = 0; i < n; i++)
+	{
+		sp[i].kid0 = k;
+		k += sp[i].nkids;
+		sp[i].nkids = 0;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (sp[i].parent < 0)
+			t->roots[t->nroots++] = i;
+		else
+		{
+			WSpan	   *p = &sp[sp[i].parent];
+
+			t->kids[p->kid0 + p->nkids++] = i;
+		}
+	}
+	waste_sort_time(t->roots, t->nroots, sp);
+	for (i = 0; i < n; i++)
+		if (sp[i].nkids > 1)
+			waste_sort_time(t->kids + sp[i].kid0, sp[i].nkids, sp);
+
+	/* 3. breadth-first order from the roots; unreached spans mean a cycle */
+	order = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	nord = 0;
+	for (i = 0; i < t->nroots; i++)
+		order[nord++] = t->roots[i];
+	for (i = 0; i < nord; i++)
+	{
+		WSpan	   *p = &sp[order[i]];
+
+		for (j = 0; j < p->nkids; j++)
+			order[nord++] = t->kids[p->kid0 + j];
+	}
+	if (nord < n)
+	{
+		bool	   *seen = (bool *) palloc0(sizeof(bool) * n);
+		int32		u = -1;
+
+		for (i = 0; i < nord; i++)
+			seen[order[i]] = true;
+		for (i = 0; i < n; i++)
+			if (!seen[i])
+			{
+				u = i;
+				break;
+			}
+		waste_cycle_error(t, u);
+	}
+
+	/* 4. own cost under the rule */
+	if (rule == WASTE_RULE_ROLLUP)
+	{
+		int128	   *tot = (int128 *) palloc0(sizeof(int128) * Max(n, 1));
+		int128	   *kidsum = (int128 *) palloc0(sizeof(int128) * Max(n, 1));
+
+		for (i = n - 1; i >= 0; i--)
+		{
+			int32		v = order[i];
+			WSpan	   *s = &sp[v];
+
+			if (s->flags & WASTE_F_COST_NULL)
+			{
+				/* not reported: its total is its children's, its own cost 0 */
+				tot[v] = kidsum[v];
+				s->own = 0;
+			}
+			else
+			{
+				if ((int128) s->cost < kidsum[v])
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("span \"%s\" reports a rolled-up cost of %s, less than the %s its children report",
+									waste_id(s), money_to_cstring(s->cost),
+									money_to_cstring(kidsum[v])),
+							 errhint("With cost_rule 'rollup' each span reports its own cost plus its children's; "
+									 "use 'self' if each span reports only its own.")));
+				tot[v] = s->cost;
+				s->own = (int64) (s->cost - kidsum[v]);
+			}
+			if (s->parent >= 0)
+				kidsum[s->parent] += tot[v];
+		}
+		pfree(tot);
+		pfree(kidsum);
+	}
+	else
+	{
+		for (i = 0; i < n; i++)
+			sp[i].own = (rule == WASTE_RULE_SELF || sp[i].nkids == 0) ? sp[i].cost : 0;
+	}
+
+	/* 5. marks: each array holds the span that starts the class, or -1 */
+	fa = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	ab = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	lp = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	dp = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		fa[i] = lp[i] = dp[i] = -1;
+		/* a failed or discarded span abandons its own subtree */
+		ab[i] = (WASTE_ST_FAILED(sp[i].status) || sp[i].status == WASTE_ST_DISCARDED) ? i : -1;
+	}
+
+	/*
+	 * failed attempts: a failed span with a later sibling of the same kind
+	 * and name.  Only the sibling groups that hold a failure are sorted.
+	 */
+	idx = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	{
+		bool	   *hasfail = (bool *) palloc0(sizeof(bool) * (n + 1));	/* [parent + 1] */
+		bool		any = false;
+		int32		m = 0;
+
+		for (i = 0; i < n; i++)
+			if (WASTE_ST_FAILED(sp[i].status))
+				hasfail[sp[i].parent + 1] = any = true;
+		if (any)
+			for (i = 0; i < n; i++)
+				if (hasfail[sp[i].parent + 1])
+					idx[m++] = i;
+		qsort_arg(idx, m, sizeof(int32), waste_cmp_retry, sp);
+		for (i = 0; i < m; i = j)
+		{
+			WSpan	   *a = &sp[idx[i]];
+
+			for (j = i + 1; j < m; j++)
+			{
+				WSpan	   *b = &sp[idx[j]];
+
+				if (b->parent != a->parent || !waste_streq(a, b, WASTE_S_KIND) ||
+					!waste_streq(a, b, WASTE_S_NAME))
+					break;
+			}
+			/* idx[i..j-1] are the attempts of one step; all but the last were retried */
+			for (k = i; k < j - 1; k++)
+				if (WASTE_ST_FAILED(sp[idx[k]].status))
+					fa[idx[k]] = idx[k];
+		}
+		pfree(hasfail);
+	}
+
+	/* failed attempts and abandoned branches cover the subtree (parents come first in order) */
+	for (i = 0; i < n; i++)
+	{
+		int32		v = order[i];
+		int32		p = sp[v].parent;
+
+		if (p < 0)
+			continue;
+		if (fa[v] < 0)
+			fa[v] = fa[p];
+		if (ab[v] < 0)
+			ab[v] = ab[p];
+	}
+
+	/* stuck loops: runs of >= loop_min identical consecutive siblings */
+	for (i = -1; i < n; i++)
+	{
+		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
+		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
+		int32		a,
+					b;
+
+		for (a = 0; a < len; a = b)
+		{
+			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
+				;
+			if (b - a >= loop_min)
+				for (k = a + 1; k < b; k++)
+					lp[list[k]] = list[a];
+		}
+	}
+
+	/*
+	 * duplicate tool calls: after an earlier call with the same name and
+	 * arguments whose result was kept (it succeeded and lies in no failed
+	 * attempt and no abandoned branch)
+	 */
+	waste_mark_duplicates(sp, n, fa, ab, dp);
+
+	/* loops and duplicates cover the subtree too */
+	for (i = 0; i < n; i++)
+	{
+		int32		v = order[i];
+		int32		p = sp[v].parent;
+
+		if (p < 0)
+			continue;
+		if (lp[v] < 0)
+			lp[v] = lp[p];
+		if (dp[v] < 0)
+			dp[v] = dp[p];
+	}
+
+	/* 6. the first class that applies */
+	for (i = 0; i < n; i++)
+	{
+		WSpan	   *s = &sp[i];
+
+		if (WASTE_ST_FAILED(s->status) && s->own > 0)
+		{
+			s->cls = WASTE_C_ERROR_CALL;
+			s->cause = i;
+		}
+		else if (fa[i] >= 0)
+		{
+			s->cls = WASTE_C_FAILED_ATTEMPT;
+			s->cause = fa[i];
+		}
+		else if (ab[i] >= 0)
+		{
+			s->cls = WASTE_C_ABANDONED;
+			s->cause = ab[i];
+		}
+		else if (lp[i] >= 0)
+		{
+			s->cls = WASTE_C_STUCK_LOOP;
+			s->cause = lp[i];
+		}
+		else if (dp[i] >= 0)
+		{
+			s->cls = WASTE_C_DUPLICATE;
+			s->cause = dp[i];
+		}
+		else
+		{
+			s->cls = WASTE_C_ESSENTIAL;
+			s->cause = -1;
+		}
+		t->count[s->cls]++;
+		t->cost[s->cls] += s->own;
+		t->total += s->own;
+	}
+}
+
+/* Read the common arguments and analyse; allocations go to the current context. */
+static void
+waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t)
+{
+	WasteState *st = PG_GETARG_WASTE(0);
+	int			rule = waste_parse_rule(PG_GETARG_TEXT_PP(rule_arg));
+	int			loop_min = waste_check_loop_min(PG_GETARG_INT32(rule_arg + 1));
+
+	waste_analyse(st, rule, loop_min, t);
+}
+
+/* waste_summary(state, cost_rule, loop_min): totals, cost and spans per class. */
+Datum
+waste_summary(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	MemoryContext work,
+				old;
+	WTrace		t;
+	Datum		values[19];
+	bool		nulls[19];
+	int			c,
+				v;
+	int128		waste;
+	/* class order of the output columns: essential first, then precedence */
+	static const int ord[WASTE_NCLASS] = {
+		WASTE_C_ESSENTIAL, WASTE_C_ERROR_CALL, WASTE_C_FAILED_ATTEMPT,
+		WASTE_C_ABANDONED, WASTE_C_STUCK_LOOP, WASTE_C_DUPLICATE
+	};
+
+	/* the blessed result descriptor is built once per query */
+	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (tupdesc == NULL)
+	{
+		MemoryContext fold = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "waste_summary must return a composite type");
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		fcinfo->flinfo->fn_extra = tupdesc;
+		MemoryContextSwitchTo(fold);
+	}
+
+	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	waste_analyse_args(fcinfo, 1, &t);
+	MemoryContextSwitchTo(old);
+
+	memset(nulls, 0, sizeof(nulls));
+	v = 0;
+	values[v++] = CStringGetTextDatum(waste_rule_names[t.rule]);
+	values[v++] = Int64GetDatum(t.n);
+	values[v++] = Int64GetDatum(t.nroots);
+	values[v++] = Int64GetDatum(t.orphans);
+	values[v++] = Int64GetDatum(t.ncostnull);
+	values[v++] = NumericGetDatum(waste_numeric(t.total));
+	for (c = 0; c < WASTE_NCLASS; c++)
+		values[v++] = NumericGetDatum(waste_numeric(t.cost[ord[c]]));
+	waste = t.total - t.cost[WASTE_C_ESSENTIAL];
+	values[v++] = NumericGetDatum(waste_numeric(waste));
+	for (c = 1; c < WASTE_NCLASS; c++)
+		values[v++] = Int64GetDatum(t.count[ord[c]]);
+	Assert(v == 19);
+	MemoryContextDelete(work);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* waste_classes(state, cost_rule, loop_min): one row per class, in precedence order. */
+Datum
+waste_classes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work,
+				old;
+	WTrace		t;
+	int			c;
+
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	waste_analyse_args(fcinfo, 1, &t);
+	for (c = 0; c < WASTE_NCLASS; c++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = CStringGetTextDatum(waste_class_names[c]);
+		values[1] = Int32GetDatum(c + 1);
+		values[2] = Int64GetDatum(t.count[c]);
+		values[3] = NumericGetDatum(waste_numeric(t.cost[c]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/* Emit span rows: the spans listed in idx[0..m-1]. */
+static void
+waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
+{
+	int32		i;
+
+	for (i = 0; i < m; i++)
+	{
+		WSpan	   *s = &t->sp[idx[i]];
+		Datum		values[10];
+		bool		nulls[10];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_ID], s->len[WASTE_S_ID]));
+		if (s->flags & WASTE_F_PARENT_NULL)
+			nulls[1] = true;
+		else
+			values[1] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_PARENT], s->len[WASTE_S_PARENT]));
+		values[2] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_KIND], s->len[WASTE_S_KIND]));
+		values[3] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]));
+		values[4] = CStringGetTextDatum(waste_status_names[s->status]);
+		values[5] = CStringGetTextDatum(waste_class_names[s->cls]);
+		if (s->cause < 0)
+			nulls[6] = true;
+		else
+			values[6] = PointerGetDatum(cstring_to_text_with_len(t->sp[s->cause].s[WASTE_S_ID],
+																 t->sp[s->cause].len[WASTE_S_ID]));
+		if (s->flags & WASTE_F_COST_NULL)
+			nulls[7] = true;
+		else
+			values[7] = NumericGetDatum(waste_numeric(s->cost));
+		values[8] = NumericGetDatum(waste_numeric(s->own));
+		values[9] = TimestampTzGetDatum(s->start);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* waste_spans(state, lim, cost_rule, loop_min): the most expensive wasteful spans. */
+Datum
+waste_spans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		lim = PG_GETARG_INT32(1);
+	MemoryContext work,
+				old;
+	WTrace		t;
+	int32	   *idx;
+	int32		i,
+				m;
+
+	if (lim < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("limit must not be negative")));
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	waste_analyse_args(fcinfo, 2, &t);
+	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
+	for (i = 0, m = 0; i < t.n; i++)
+		if (t.sp[i].cls != WASTE_C_ESSENTIAL)
+			idx[m++] = i;
+	qsort_arg(idx, m, sizeof(int32), waste_cmp_cost, t.sp);
+	waste_emit_spans(rsinfo, &t, idx, Min(m, lim));
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}
+
+/* waste_span_classes(state, cost_rule, loop_min): every span with its class, by time. */
+Datum
+waste_span_classes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work,
+				old;
+	WTrace		t;
+	int32	   *idx;
+	int32		i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+	waste_analyse_args(fcinfo, 1, &t);
+	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
+	for (i = 0; i < t.n; i++)
+		idx[i] = i;
+	qsort_arg(idx, t.n, sizeof(int32), waste_cmp_time, t.sp);
+	waste_emit_spans(rsinfo, &t, idx, t.n);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+	return (Datum) 0;
+}

@@ -1,0 +1,636 @@
+/*-------------------------------------------------------------------------
+ *
+ * waste_state.c
+ *	  The waste_state type: span lists of one trace, collected by the
+ *	  aggregate tokacct.waste_agg and merged by waste_combine.
+ *
+ * The transition function appends one span record per row to a state
+ * allocated in the aggregate context, growing it by doubling, so rows do
+ * not allocate.  The combine function appends the records of one partial
+ * state to another: classification is deferred to the accessors (see
+ * waste_classify.c), so partial states of the same trace merge exactly.
+ *
+ * The binary format (send/recv) is, in network byte order:
+ *	 int32 version, int32 nspans, int32 ncostnull, int64 total_hi,
+ *	 int64 total_lo, then per span: int64 cost, int64 start, int32 attempt,
+ *	 byte status, byte flags, five int16 string lengths and the strings.
+ * The text format is that binary format in hexadecimal.  Both inputs check
+ * every field and recompute the counts and the total.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "money.h"
+#include "waste.h"
+
+PG_FUNCTION_INFO_V1(waste_state_in);
+PG_FUNCTION_INFO_V1(waste_state_out);
+PG_FUNCTION_INFO_V1(waste_state_recv);
+PG_FUNCTION_INFO_V1(waste_state_send);
+PG_FUNCTION_INFO_V1(waste_accum);
+PG_FUNCTION_INFO_V1(waste_combine);
+PG_FUNCTION_INFO_V1(waste_trim);
+
+const char *const waste_status_names[] = {
+	"ok", "error", "rate_limited", "timeout", "server_error", "discarded"
+};
+
+/* first state allocation, in bytes of records */
+#define WASTE_INITIAL_CAP	8192
+
+/* Allocate an empty state with room for cap bytes of records. */
+static WasteState *
+waste_new(MemoryContext ctx, int64 cap)
+{
+	WasteState *s;
+
+	if (cap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("trace too large for one waste_state"),
+				 errdetail("The spans of one trace must fit in 1 GB.")));
+	s = (WasteState *) MemoryContextAllocZero(ctx, WASTE_HDRSZ + cap);
+	SET_VARSIZE(s, WASTE_HDRSZ + cap);
+	s->cap = cap;
+	return s;
+}
+
+/*
+ * Make room for need more bytes of records.  When the state must grow, the
+ * grown copy is made in the current (per-call) memory context and the old
+ * state is left alone: the executor copies a transition value that changed
+ * address into the aggregate context and frees the old one itself (see
+ * ExecAggTransReparent), so freeing or reallocating it here would be wrong.
+ */
+static WasteState *
+waste_reserve(WasteState *s, int64 need)
+{
+	int64		want = s->used + need;
+	int64		newcap;
+	WasteState *g;
+
+	if (want <= s->cap)
+		return s;
+	newcap = Max(s->cap * 2, want);
+	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
+		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
+	g = waste_new(CurrentMemoryContext, Max(newcap, want));
+	memcpy(g, s, WASTE_HDRSZ + s->used);
+	g->cap = newcap;
+	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
+	return g;
+}
+
+/*
+ * Parse a status text.  Accepted (case-insensitive): NULL, ok, unset,
+ * success; error, failed, failure; rate_limited, rate_limit; timeout,
+ * timed_out; server_error; discarded, cancelled, canceled; and HTTP codes:
+ * 2xx ok, 429 rate_limited, 408 and 504 timeout, other 5xx server_error,
+ * other 4xx error.
+ */
+static uint8
+waste_parse_status(const char *s, int len, text *span)
+{
+	char		buf[16];
+	int			i;
+
+	if (len >= 1 && len < (int) sizeof(buf))
+	{
+		for (i = 0; i < len; i++)
+			buf[i] = pg_ascii_tolower((unsigned char) s[i]);
+		buf[len] = '\0';
+
+		if (len == 3 && isdigit((unsigned char) buf[0]) &&
+			isdigit((unsigned char) buf[1]) && isdigit((unsigned char) buf[2]))
+		{
+			int			code = atoi(buf);
+
+			if (code >= 200 && code < 300)
+				return WASTE_ST_OK;
+			if (code == 429)
+				return WASTE_ST_RATE_LIMIT;
+			if (code == 408 || code == 504)
+				return WASTE_ST_TIMEOUT;
+			if (code >= 500 && code < 600)
+				return WASTE_ST_SERVER;
+			if (code >= 400 && code < 500)
+				return WASTE_ST_ERROR;
+		}
+		else if (strcmp(buf, "ok") == 0 || strcmp(buf, "unset") == 0 ||
+				 strcmp(buf, "success") == 0)
+			return WASTE_ST_OK;
+		else if (strcmp(buf, "error") == 0 || strcmp(buf, "failed") == 0 ||
+				 strcmp(buf, "failure") == 0)
+			return WASTE_ST_ERROR;
+		else if (strcmp(buf, "rate_limited") == 0 || strcmp(buf, "rate_limit") == 0)
+			return WASTE_ST_RATE_LIMIT;
+		else if (strcmp(buf, "timeout") == 0 || strcmp(buf, "timed_out") == 0)
+			return WASTE_ST_TIMEOUT;
+		else if (strcmp(buf, "server_error") == 0)
+			return WASTE_ST_SERVER;
+		else if (strcmp(buf, "discarded") == 0 || strcmp(buf, "cancelled") == 0 ||
+				 strcmp(buf, "canceled") == 0)
+			return WASTE_ST_DISCARDED;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown status \"%.*s\" for span \"%s\"",
+					Min(len, 64), s, text_to_cstring(span)),
+			 errhint("Use ok, error, rate_limited, timeout, server_error or discarded (or NULL for ok), "
+					 "or an HTTP status code.")));
+	return WASTE_ST_ERROR;		/* keep compiler quiet */
+}
+
+/* Length of a text argument, refusing strings longer than WASTE_MAX_STR. */
+static uint16
+waste_str_len(text *t, const char *what)
+{
+	Size		len = VARSIZE_ANY_EXHDR(t);
+
+	if (len > WASTE_MAX_STR)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s is too long for a waste_state", what),
+				 errdetail("The %s has %zu bytes; at most %d are kept.",
+						   what, len, WASTE_MAX_STR)));
+	return (uint16) len;
+}
+
+/*
+ * waste_accum(state, span_id, parent_id, kind, name, args_hash, status,
+ * cost, started_at [, attempt]): append one span to the trace's state.
+ */
+Datum
+waste_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	WasteState *st;
+	WasteSpanFixed f;
+	text	   *str[WASTE_NSTR];
+	int64		need;
+	char	   *p;
+	int			i;
+	static const char *const what[WASTE_NSTR] = {
+		"span id", "parent id", "kind", "name", "argument hash"
+	};
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("waste_accum can only be called as the transition function of tokacct.waste_agg")));
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("span id must not be NULL"),
+				 errhint("Every span of a trace needs an id.")));
+
+	memset(&f, 0, sizeof(f));
+	for (i = 0; i < WASTE_NSTR; i++)
+	{
+		if (PG_ARGISNULL(1 + i))
+		{
+			str[i] = NULL;
+			f.len[i] = 0;
+			if (i == WASTE_S_PARENT)
+				f.flags |= WASTE_F_PARENT_NULL;
+			else if (i == WASTE_S_ARGS)
+				f.flags |= WASTE_F_ARGS_NULL;
+		}
+		else
+		{
+			str[i] = PG_GETARG_TEXT_PP(1 + i);
+			f.len[i] = waste_str_len(str[i], what[i]);
+		}
+	}
+	if (f.len[WASTE_S_ID] == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("span id must not be empty")));
+
+	/* status, cost, start time and attempt */
+	if (PG_ARGISNULL(6))
+		f.status = WASTE_ST_OK;
+	else
+	{
+		text	   *t = PG_GETARG_TEXT_PP(6);
+
+		f.status = waste_parse_status(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), str[WASTE_S_ID]);
+	}
+	if (PG_ARGISNULL(7))
+	{
+		f.cost = 0;
+		f.flags |= WASTE_F_COST_NULL;
+	}
+	else
+	{
+		f.cost = money_from_datum(PG_GETARG_DATUM(7), "cost");
+		if (f.cost < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cost of span \"%s\" is negative",
+							text_to_cstring(str[WASTE_S_ID])),
+					 errdetail("A span's cost is money spent: zero or more.")));
+	}
+	if (PG_ARGISNULL(8))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("start time of span \"%s\" must not be NULL",
+						text_to_cstring(str[WASTE_S_ID])),
+				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
+	f.start = PG_GETARG_TIMESTAMPTZ(8);
+	if (PG_NARGS() > 9 && !PG_ARGISNULL(9))
+	{
+		f.attempt = PG_GETARG_INT32(9);
+		if (f.attempt < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("attempt number of span \"%s\" is negative",
+							text_to_cstring(str[WASTE_S_ID]))));
+	}
+	else
+		f.flags |= WASTE_F_ATTEMPT_NULL;
+
+	need = sizeof(WasteSpanFixed);
+	for (i = 0; i < WASTE_NSTR; i++)
+		need += f.len[i];
+
+	/* a new state is made in the call's context; the executor adopts it */
+	if (PG_ARGISNULL(0))
+		st = waste_new(CurrentMemoryContext, Max(WASTE_INITIAL_CAP, need));
+	else
+		st = (WasteState *) PG_GETARG_POINTER(0);
+	if (st->nspans == PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many spans in one trace")));
+	st = waste_reserve(st, need);
+
+	p = st->data + st->used;
+	memcpy(p, &f, sizeof(f));
+	p += sizeof(f);
+	for (i = 0; i < WASTE_NSTR; i++)
+	{
+		if (f.len[i] > 0)
+		{
+			memcpy(p, VARDATA_ANY(str[i]), f.len[i]);
+			p += f.len[i];
+		}
+	}
+	st->used += need;
+	st->nspans++;
+	if (f.flags & WASTE_F_COST_NULL)
+		st->ncostnull++;
+	else
+		waste_set_total(st, waste_total(st) + f.cost);
+
+	PG_RETURN_POINTER(st);
+}
+
+/* Append the records of b to a (a is ours to modify). */
+static WasteState *
+waste_append(WasteState *a, const WasteState *b)
+{
+	if ((int64) a->nspans + b->nspans > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many spans in one trace")));
+	a = waste_reserve(a, b->used);
+	memcpy(a->data + a->used, b->data, b->used);
+	a->used += b->used;
+	a->nspans += b->nspans;
+	a->ncostnull += b->ncostnull;
+	waste_set_total(a, waste_total(a) + waste_total(b));
+	return a;
+}
+
+/* Copy a state into ctx, with no spare capacity. */
+static WasteState *
+waste_copy(MemoryContext ctx, const WasteState *b)
+{
+	WasteState *a = waste_new(ctx, b->used);
+
+	return waste_append(a, b);
+}
+
+/* waste_combine(a, b): the spans of both partial states of one trace. */
+Datum
+waste_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx;
+	WasteState *a;
+	WasteState *b;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = PG_GETARG_WASTE(1);
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+	{
+		/* plain call: never modify the inputs */
+		if (PG_ARGISNULL(0))
+			PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, b));
+		a = waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0));
+		PG_RETURN_POINTER(waste_append(a, b));
+	}
+	/* the executor copies a new state into the aggregate context */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, b));
+	a = (WasteState *) PG_GETARG_POINTER(0);
+	PG_RETURN_POINTER(waste_append(a, b));
+}
+
+/* waste_trim(state): the final state, without spare capacity. */
+Datum
+waste_trim(PG_FUNCTION_ARGS)
+{
+	WasteState *s = PG_GETARG_WASTE(0);
+
+	PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, s));
+}
+
+/* Serialise a state to the portable binary format. */
+static void
+waste_serialise(StringInfo buf, const WasteState *s)
+{
+	const char *p = s->data;
+	const char *end = s->data + s->used;
+	int			i;
+
+	pq_sendint32(buf, WASTE_FORMAT_VERSION);
+	pq_sendint32(buf, s->nspans);
+	pq_sendint32(buf, s->ncostnull);
+	pq_sendint64(buf, (int64) s->total_hi);
+	pq_sendint64(buf, (int64) s->total_lo);
+	while (p < end)
+	{
+		WasteSpanFixed f;
+		int			slen = 0;
+
+		memcpy(&f, p, sizeof(f));
+		p += sizeof(f);
+		pq_sendint64(buf, f.cost);
+		pq_sendint64(buf, f.start);
+		pq_sendint32(buf, f.attempt);
+		pq_sendbyte(buf, f.status);
+		pq_sendbyte(buf, f.flags);
+		for (i = 0; i < WASTE_NSTR; i++)
+		{
+			pq_sendint16(buf, f.len[i]);
+			slen += f.len[i];
+		}
+		pq_sendbytes(buf, p, slen);
+		p += slen;
+	}
+}
+
+/* Reader over untrusted bytes. */
+typedef struct WasteReader
+{
+	const unsigned char *p;
+	Size		len;
+	Size		pos;
+} WasteReader;
+
+static void
+waste_bad(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid waste_state"),
+			 errdetail("%s", detail)));
+}
+
+static const unsigned char *
+waste_take(WasteReader *r, Size n)
+{
+	const unsigned char *q;
+
+	if (r->len - r->pos < n)
+		waste_bad("The state is truncated.");
+	q = r->p + r->pos;
+	r->pos += n;
+	return q;
+}
+
+static uint64
+waste_get64(WasteReader *r)
+{
+	const unsigned char *q = waste_take(r, 8);
+	uint64		v = 0;
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | q[i];
+	return v;
+}
+
+static uint32
+waste_get32(WasteReader *r)
+{
+	const unsigned char *q = waste_take(r, 4);
+
+	return ((uint32) q[0] << 24) | ((uint32) q[1] << 16) | ((uint32) q[2] << 8) | q[3];
+}
+
+static uint16
+waste_get16(WasteReader *r)
+{
+	const unsigned char *q = waste_take(r, 2);
+
+	return (uint16) (((uint16) q[0] << 8) | q[1]);
+}
+
+/* Parse and check the binary format; the result is a fresh state. */
+static WasteState *
+waste_deserialise(const unsigned char *bytes, Size len)
+{
+	WasteReader r = {bytes, len, 0};
+	WasteState *s;
+	int32		version;
+	int32		nspans;
+	int32		ncostnull;
+	uint64		hi,
+				lo;
+	int128		total = 0;
+	int32		nulls = 0;
+	int32		k;
+	int			i;
+
+	version = (int32) waste_get32(&r);
+	if (version != WASTE_FORMAT_VERSION)
+		waste_bad("Unknown format version.");
+	nspans = (int32) waste_get32(&r);
+	ncostnull = (int32) waste_get32(&r);
+	if (nspans < 0 || ncostnull < 0 || ncostnull > nspans)
+		waste_bad("Negative or inconsistent span counts.");
+	hi = waste_get64(&r);
+	lo = waste_get64(&r);
+
+	/* records are never larger in memory than on the wire */
+	s = waste_new(CurrentMemoryContext, len);
+	for (k = 0; k < nspans; k++)
+	{
+		WasteSpanFixed f;
+		Size		slen = 0;
+		const unsigned char *sp;
+		int			off;
+
+		memset(&f, 0, sizeof(f));
+		f.cost = (int64) waste_get64(&r);
+		f.start = (int64) waste_get64(&r);
+		f.attempt = (int32) waste_get32(&r);
+		f.status = *waste_take(&r, 1);
+		f.flags = *waste_take(&r, 1);
+		for (i = 0; i < WASTE_NSTR; i++)
+		{
+			f.len[i] = waste_get16(&r);
+			slen += f.len[i];
+		}
+		if (f.status > WASTE_ST_MAX)
+			waste_bad("Unknown span status.");
+		if (f.flags & ~WASTE_F_ALL)
+			waste_bad("Unknown span flags.");
+		if (f.cost < 0)
+			waste_bad("Negative span cost.");
+		if ((f.flags & WASTE_F_COST_NULL) && f.cost != 0)
+			waste_bad("A NULL cost with an amount.");
+		if (f.attempt < 0 || ((f.flags & WASTE_F_ATTEMPT_NULL) && f.attempt != 0))
+			waste_bad("Invalid attempt number.");
+		if (((f.flags & WASTE_F_PARENT_NULL) && f.len[WASTE_S_PARENT] != 0) ||
+			((f.flags & WASTE_F_ARGS_NULL) && f.len[WASTE_S_ARGS] != 0))
+			waste_bad("A NULL string with a length.");
+		if (f.len[WASTE_S_ID] == 0)
+			waste_bad("An empty span id.");
+		if (TIMESTAMP_NOT_FINITE(f.start) || !IS_VALID_TIMESTAMP(f.start))
+			waste_bad("Invalid start time.");
+		sp = waste_take(&r, slen);
+		for (i = 0, off = 0; i < WASTE_NSTR; i++)
+		{
+			pg_verify_mbstr(GetDatabaseEncoding(), (const char *) sp + off, f.len[i], false);
+			off += f.len[i];
+		}
+
+		memcpy(s->data + s->used, &f, sizeof(f));
+		memcpy(s->data + s->used + sizeof(f), sp, slen);
+		s->used += sizeof(f) + slen;
+		if (f.flags & WASTE_F_COST_NULL)
+			nulls++;
+		else
+			total += f.cost;
+	}
+	if (r.pos != r.len)
+		waste_bad("Trailing bytes after the last span.");
+	s->nspans = nspans;
+	s->ncostnull = nulls;
+	if (nulls != ncostnull)
+		waste_bad("The count of NULL costs does not match the spans.");
+	waste_set_total(s, total);
+	s->cap = s->used;
+	SET_VARSIZE(s, WASTE_HDRSZ + s->used);
+	if (s->total_hi != hi || s->total_lo != lo)
+		waste_bad("The total cost does not match the spans.");
+	return s;
+}
+
+/* waste_state_in(cstring): parse the hexadecimal text format. */
+Datum
+waste_state_in(PG_FUNCTION_ARGS)
+{
+	const char *str = PG_GETARG_CSTRING(0);
+	Size		n = strlen(str);
+	unsigned char *bytes;
+	Size		i;
+
+	if (n % 2 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type waste_state"),
+				 errdetail("The text form is an even number of hexadecimal digits.")));
+	bytes = palloc(n / 2 + 1);
+	for (i = 0; i < n / 2; i++)
+	{
+		int			v = 0;
+		int			j;
+
+		for (j = 0; j < 2; j++)
+		{
+			char		c = str[2 * i + j];
+			int			d;
+
+			if (c >= '0' && c <= '9')
+				d = c - '0';
+			else if (c >= 'a' && c <= 'f')
+				d = c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				d = c - 'A' + 10;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("invalid input syntax for type waste_state"),
+						 errdetail("\"%c\" is not a hexadecimal digit.", c)));
+			v = v * 16 + d;
+		}
+		bytes[i] = (unsigned char) v;
+	}
+	PG_RETURN_POINTER(waste_deserialise(bytes, n / 2));
+}
+
+/* waste_state_out(state): the binary format in hexadecimal. */
+Datum
+waste_state_out(PG_FUNCTION_ARGS)
+{
+	WasteState *s = PG_GETARG_WASTE(0);
+	StringInfoData buf;
+	char	   *out;
+	int			i;
+	static const char hex[] = "0123456789abcdef";
+
+	initStringInfo(&buf);
+	waste_serialise(&buf, s);
+	out = palloc((Size) buf.len * 2 + 1);
+	for (i = 0; i < buf.len; i++)
+	{
+		out[2 * i] = hex[((unsigned char) buf.data[i]) >> 4];
+		out[2 * i + 1] = hex[((unsigned char) buf.data[i]) & 15];
+	}
+	out[2 * buf.len] = '\0';
+	PG_RETURN_CSTRING(out);
+}
+
+/* waste_state_recv(internal): parse the binary format. */
+Datum
+waste_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	WasteState *s;
+
+	s = waste_deserialise((const unsigned char *) buf->data + buf->cursor,
+						  buf->len - buf->cursor);
+	buf->cursor = buf->len;
+	PG_RETURN_POINTER(s);
+}
+
+/* waste_state_send(state): the binary format. */
+Datum
+waste_state_send(PG_FUNCTION_ARGS)
+{
+	WasteState *s = PG_GETARG_WASTE(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	waste_serialise(&buf, s);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
