@@ -174,6 +174,19 @@ money_to_cstring(int128 units)
 Numeric
 money_to_numeric(int128 units)
 {
+	/* common case: fits in int64, build the numeric directly */
+	if (units >= PG_INT64_MIN && units <= PG_INT64_MAX)
+	{
+		int64		u = (int64) units;
+		int			scale = MONEY_SCALE;
+
+		while (scale > 0 && u % 10 == 0)
+		{
+			u /= 10;
+			scale--;
+		}
+		return int64_div_fast_to_numeric(u, scale);
+	}
 	return DatumGetNumeric(DirectFunctionCall3(numeric_in,
 											   CStringGetDatum(money_to_cstring(units)),
 											   ObjectIdGetDatum(InvalidOid),

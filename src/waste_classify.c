@@ -92,28 +92,6 @@ typedef struct WTrace
 	int128		total;
 } WTrace;
 
-/*
- * Money units to numeric, with trailing zero decimals trimmed as
- * money_to_numeric does, without going through text when the amount fits
- * in int64.
- */
-static Numeric
-waste_numeric(int128 v)
-{
-	int64		u;
-	int			scale = MONEY_SCALE;
-
-	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
-		return money_to_numeric(v);
-	u = (int64) v;
-	while (scale > 0 && u % 10 == 0)
-	{
-		u /= 10;
-		scale--;
-	}
-	return int64_div_fast_to_numeric(u, scale);
-}
-
 /* compare two byte strings */
 static inline int
 waste_bcmp(const char *a, int la, const char *b, int lb)
@@ -800,11 +778,11 @@ waste_summary(PG_FUNCTION_ARGS)
 	values[v++] = Int64GetDatum(t.nroots);
 	values[v++] = Int64GetDatum(t.orphans);
 	values[v++] = Int64GetDatum(t.ncostnull);
-	values[v++] = NumericGetDatum(waste_numeric(t.total));
+	values[v++] = NumericGetDatum(money_to_numeric(t.total));
 	for (c = 0; c < WASTE_NCLASS; c++)
-		values[v++] = NumericGetDatum(waste_numeric(t.cost[ord[c]]));
+		values[v++] = NumericGetDatum(money_to_numeric(t.cost[ord[c]]));
 	waste = t.total - t.cost[WASTE_C_ESSENTIAL];
-	values[v++] = NumericGetDatum(waste_numeric(waste));
+	values[v++] = NumericGetDatum(money_to_numeric(waste));
 	for (c = 1; c < WASTE_NCLASS; c++)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);
@@ -835,7 +813,7 @@ waste_classes(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(waste_class_names[c]);
 		values[1] = Int32GetDatum(c + 1);
 		values[2] = Int64GetDatum(t.count[c]);
-		values[3] = NumericGetDatum(waste_numeric(t.cost[c]));
+		values[3] = NumericGetDatum(money_to_numeric(t.cost[c]));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextSwitchTo(old);
@@ -873,8 +851,8 @@ waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 		if (s->flags & WASTE_F_COST_NULL)
 			nulls[7] = true;
 		else
-			values[7] = NumericGetDatum(waste_numeric(s->cost));
-		values[8] = NumericGetDatum(waste_numeric(s->own));
+			values[7] = NumericGetDatum(money_to_numeric(s->cost));
+		values[8] = NumericGetDatum(money_to_numeric(s->own));
 		values[9] = TimestampTzGetDatum(s->start);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
