@@ -100,3 +100,51 @@ CREATE FUNCTION @extschema@.frontier_options(state @extschema@.frontier_state,
 	AS 'MODULE_PATHNAME', 'frontier_options';
 COMMENT ON FUNCTION @extschema@.frontier_options(@extschema@.frontier_state) IS
 	'one row per option, cheapest first: items, mean_cost and mean_value per item (numeric rounded half away from zero to 12 decimals; the frontier is computed exactly on these), on_frontier (upper concave hull from the cheapest option up to the cheapest of highest value; collinear points are on it), frontier_rank (1 = cheapest), marginal_utility = (value - previous frontier value) / (cost - previous frontier cost), dominated_by = the option, or the pair of neighbouring frontier options, that beats an option off the frontier; of identical options the first by name is on the frontier';
+
+-- allocation -----------------------------------------------------------------
+
+CREATE TYPE @extschema@.allocation_option AS (
+	workflow pg_catalog.text,
+	option pg_catalog.text,
+	cost_per_item pg_catalog.numeric,
+	value_per_item pg_catalog.numeric,
+	items pg_catalog.int8,
+	is_current pg_catalog.bool
+);
+COMMENT ON TYPE @extschema@.allocation_option IS
+	'one option of one workflow for tokacct.allocate(): its mean cost and value per item, the workflow''s volume of items (the same on each of its options) and whether the workflow runs this option today';
+COMMENT ON COLUMN @extschema@.allocation_option.workflow IS 'the kind of work, e.g. claims_triage';
+COMMENT ON COLUMN @extschema@.allocation_option.option IS 'a way to run it: a model, a model with settings, ''human'' or ''BPO''';
+COMMENT ON COLUMN @extschema@.allocation_option.cost_per_item IS 'mean cost per item (>= 0, at most 12 decimals), retries and human fallback included';
+COMMENT ON COLUMN @extschema@.allocation_option.value_per_item IS 'mean value per item (may be negative): value of solved items minus human fix cost';
+COMMENT ON COLUMN @extschema@.allocation_option.items IS 'the workflow''s volume of items in the budget period (> 0)';
+COMMENT ON COLUMN @extschema@.allocation_option.is_current IS 'true for the option the workflow runs today (at most one per workflow; NULL means false)';
+
+CREATE FUNCTION @extschema@.allocate(budget pg_catalog.numeric, options @extschema@.allocation_option[],
+	OUT workflow pg_catalog.text, OUT option pg_catalog.text, OUT items pg_catalog.numeric,
+	OUT share pg_catalog.float8, OUT spend pg_catalog.numeric, OUT value pg_catalog.numeric)
+	RETURNS SETOF pg_catalog.record
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'allocate_plan';
+COMMENT ON FUNCTION @extschema@.allocate(pg_catalog.numeric, @extschema@.allocation_option[]) IS
+	'the plan that maximises total value with total spend <= budget (the LP optimum): one row per workflow and option used, with items, share, spend and value; at most one workflow is split between two neighbouring frontier options, its items and value rounded to 12 decimals; errors when the budget is below the cheapest plan';
+
+CREATE FUNCTION @extschema@.allocation_summary(budget pg_catalog.numeric, options @extschema@.allocation_option[],
+	OUT feasible pg_catalog.bool, OUT spend pg_catalog.numeric,
+	OUT value pg_catalog.numeric, OUT shadow_price pg_catalog.float8,
+	OUT min_budget pg_catalog.numeric, OUT full_budget pg_catalog.numeric,
+	OUT split_workflow pg_catalog.text)
+	RETURNS pg_catalog.record
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'allocate_summary';
+COMMENT ON FUNCTION @extschema@.allocation_summary(pg_catalog.numeric, @extschema@.allocation_option[]) IS
+	'the optimal plan in one row: feasible (budget >= min_budget), spend, value, shadow_price (value bought by the next dollar; 0 once every workflow runs its highest-value option), min_budget (every workflow on its cheapest option), full_budget (every workflow on its highest-value option: more buys nothing), split_workflow; spend, value and shadow_price are NULL when infeasible';
+
+CREATE FUNCTION @extschema@.allocation_decisions(budget pg_catalog.numeric, options @extschema@.allocation_option[],
+	OUT workflow pg_catalog.text, OUT decision pg_catalog.text,
+	OUT spend_change pg_catalog.numeric, OUT value_change pg_catalog.numeric)
+	RETURNS SETOF pg_catalog.record
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'allocate_decisions';
+COMMENT ON FUNCTION @extschema@.allocation_decisions(pg_catalog.numeric, @extschema@.allocation_option[]) IS
+	'the optimal plan as one decision per workflow in business words (keep, switch, move a share, split), with the change in spend and value against the current option (NULL when the workflow has no current option); money in the words is rounded to cents';
