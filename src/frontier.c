@@ -228,7 +228,7 @@ frontier_trans(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	st = frontier_trans_state(fcinfo, "frontier_trans");
+	st = frontier_trans_state(fcinfo, "frontier_accum");
 	frontier_trans_row(fcinfo, &st, 1);
 	PG_RETURN_POINTER(st);
 }
@@ -253,7 +253,7 @@ frontier_trans_weighted(PG_FUNCTION_ARGS)
 				 errmsg("items must be positive"),
 				 errdetail("Got %lld items.", (long long) items),
 				 errhint("Leave out options with no items.")));
-	st = frontier_trans_state(fcinfo, "frontier_trans_weighted");
+	st = frontier_trans_state(fcinfo, "frontier_accum");
 	frontier_trans_row(fcinfo, &st, items);
 	PG_RETURN_POINTER(st);
 }
@@ -341,7 +341,7 @@ frontier_bad_state(const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid tokacct.frontier value"),
+			 errmsg("invalid tokacct.frontier_state value"),
 			 errdetail("%s", detail)));
 }
 
@@ -368,7 +368,7 @@ frontier_check_entry(FrontierState *st, const char *name, int len,
 	if (cost_sum > (int128) count * PG_INT64_MAX ||
 		value_sum > (int128) count * PG_INT64_MAX ||
 		value_sum < (int128) count * PG_INT64_MIN)
-		frontier_bad_state(psprintf("Option \"%s\": the sums are larger than %lld items can have.",
+		frontier_bad_state(psprintf("Option \"%s\" has a sum out of range for its count of %lld.",
 									pnstrdup(name, len), (long long) count));
 	for (i = 0; i < st->nopts; i++)
 		if (st->entries[i].name_len == len &&
