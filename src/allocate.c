@@ -435,9 +435,14 @@ allocate_plan(PG_FUNCTION_ARGS)
 		else
 		{
 			FrontierPoint *b = &wf->pts[wf->verts[wf->at + 1]];
-			/* the moved items' spend and value, rounded; the rest stays on a */
-			int128		spend_b = frontier_muldiv_round(wf->moved_units, b->cost, MONEY_ONE);
-			int128		value_b = frontier_muldiv_round(wf->moved_units, b->value, MONEY_ONE);
+			int128		dc = (int128) b->cost - a->cost;
+
+			/*
+			 * The moved items, left / dc, at b's cost and value, each rounded
+			 * once; a keeps the rest, so the rows add up to the workflow.
+			 */
+			int128		spend_b = frontier_muldiv_round(wf->split_spend, b->cost, dc);
+			int128		value_b = frontier_muldiv_round(wf->split_spend, b->value, dc);
 
 			values[2] = alloc_money(all - wf->moved_units);
 			values[3] = Float8GetDatum(1.0 - wf->share_next);
