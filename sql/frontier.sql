@@ -223,3 +223,9 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
+
+-- As a window aggregate, over a moving frame: rows i-2..i, option m(i % 3)
+-- with cost i % 5 and value i.
+SELECT i, tokacct.utility_frontier('m' || (i % 3), i % 5, i)
+		OVER (ORDER BY i ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
+  FROM generate_series(1, 5) i;

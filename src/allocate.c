@@ -323,7 +323,7 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 											(int128) wf->volume * last->cost);
 	}
 
-	left = plan->budget - plan->min_budget;
+	left = frontier_add128(plan->budget, -plan->min_budget);
 	if (left < 0)
 		return plan;			/* infeasible */
 	plan->feasible = true;
