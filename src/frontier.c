@@ -46,6 +46,7 @@ typedef struct FrontierEntry
 	int64		count;
 	uint32		name_off;
 	uint32		name_len;
+	uint32		name_hash;		/* frontier_hash_name() of the name */
 } FrontierEntry;
 
 typedef struct FrontierState
@@ -116,6 +117,21 @@ frontier_check_name(const char *name, int len)
 						   FRONTIER_MAX_NAME, len)));
 }
 
+/* FNV-1a hash of an option name: a cheap filter before memcmp. */
+static inline uint32
+frontier_hash_name(const char *name, int len)
+{
+	uint32		h = 2166136261u;
+	int			i;
+
+	for (i = 0; i < len; i++)
+	{
+		h ^= (unsigned char) name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
 /*
  * Find the entry of an option, appending it if new.  May return a bigger
  * copy of the state (in the current memory context) through *stp.
@@ -125,19 +141,21 @@ frontier_entry(FrontierState **stp, const char *name, int len)
 {
 	FrontierState *st = *stp;
 	FrontierEntry *e;
+	uint32		h;
 	int			i;
 
+	h = frontier_hash_name(name, len);
 	if (st->last < st->nopts)
 	{
 		e = &st->entries[st->last];
-		if (e->name_len == len &&
+		if (e->name_hash == h && e->name_len == len &&
 			memcmp(FRONTIER_NAMES(st) + e->name_off, name, len) == 0)
 			return e;
 	}
 	for (i = 0; i < st->nopts; i++)
 	{
 		e = &st->entries[i];
-		if (e->name_len == len &&
+		if (e->name_hash == h && e->name_len == len &&
 			memcmp(FRONTIER_NAMES(st) + e->name_off, name, len) == 0)
 		{
 			st->last = i;
@@ -170,6 +188,7 @@ frontier_entry(FrontierState **stp, const char *name, int len)
 	e->value_sum = 0;
 	e->name_off = st->names_used;
 	e->name_len = len;
+	e->name_hash = h;
 	memcpy(FRONTIER_NAMES(st) + st->names_used, name, len);
 	st->names_used += len;
 	st->last = st->nopts++;
