@@ -80,6 +80,13 @@ SELECT (SELECT tokacct.utility_frontier(o, c, v, n)::text
 	 = (SELECT tokacct.utility_frontier(option, cost, value)::text
 		  FROM fr_items WHERE option IN ('cheap', 'mid')) AS weighted_same;
 
+-- Options are told apart by every byte of their names, also where names
+-- share their length and first and last four bytes: ab x2, abcd1234efgh,
+-- abcd5678efgh, abcdXwxyz x2, abcdYwxyz, abcdefgh x2, ac.
+SELECT tokacct.utility_frontier(o, 1, 1)
+  FROM (VALUES ('abcdXwxyz'), ('abcdYwxyz'), ('abcdXwxyz'), ('ab'), ('ac'), ('ab'),
+			   ('abcdefgh'), ('abcdefgh'), ('abcd1234efgh'), ('abcd5678efgh')) t(o);
+
 -- No rows: NULL, like sum().
 SELECT tokacct.utility_frontier(option, cost, value) IS NULL AS is_null FROM fr_items WHERE false;
 

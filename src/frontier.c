@@ -117,19 +117,52 @@ frontier_check_name(const char *name, int len)
 						   FRONTIER_MAX_NAME, len)));
 }
 
-/* FNV-1a hash of an option name: a cheap filter before memcmp. */
+/*
+ * A cheap fingerprint of an option name (length, first and last four
+ * bytes), a filter before memcmp: rows rotate among a few options, and a
+ * full hash of every name would cost more than the comparisons it saves.
+ */
 static inline uint32
 frontier_hash_name(const char *name, int len)
 {
-	uint32		h = 2166136261u;
+	uint32		a,
+				b;
+
+	if (len < 4)
+	{
+		a = 0;
+		memcpy(&a, name, len);
+		return a ^ ((uint32) len * 0x9E3779B1u);
+	}
+	memcpy(&a, name, 4);
+	memcpy(&b, name + len - 4, 4);
+	return a ^ ((b << 16) | (b >> 16)) ^ ((uint32) len * 0x9E3779B1u);
+}
+
+/* Are two option names of length len equal?  Short names without a call. */
+static inline bool
+frontier_name_eq(const char *a, const char *b, int len)
+{
+	uint32		x,
+				y;
 	int			i;
 
-	for (i = 0; i < len; i++)
+	if (len < 4)
 	{
-		h ^= (unsigned char) name[i];
-		h *= 16777619u;
+		for (i = 0; i < len; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
 	}
-	return h;
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	if (x != y)
+		return false;
+	memcpy(&x, a + len - 4, 4);
+	memcpy(&y, b + len - 4, 4);
+	if (x != y)
+		return false;
+	return len <= 8 || memcmp(a + 4, b + 4, len - 8) == 0;
 }
 
 /*
@@ -149,14 +182,14 @@ frontier_entry(FrontierState **stp, const char *name, int len)
 	{
 		e = &st->entries[st->last];
 		if (e->name_hash == h && e->name_len == len &&
-			memcmp(FRONTIER_NAMES(st) + e->name_off, name, len) == 0)
+			frontier_name_eq(FRONTIER_NAMES(st) + e->name_off, name, len))
 			return e;
 	}
 	for (i = 0; i < st->nopts; i++)
 	{
 		e = &st->entries[i];
 		if (e->name_hash == h && e->name_len == len &&
-			memcmp(FRONTIER_NAMES(st) + e->name_off, name, len) == 0)
+			frontier_name_eq(FRONTIER_NAMES(st) + e->name_off, name, len))
 		{
 			st->last = i;
 			return e;
