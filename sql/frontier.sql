@@ -226,6 +226,20 @@ CREATE TABLE fr_rollup AS
 ALTER TABLE fr_rollup SET (parallel_workers = 2);
 EXPLAIN (COSTS OFF) SELECT tokacct.merge(f) FROM fr_rollup;
 SELECT tokacct.merge(f)::text = (SELECT f FROM fr_serial) AS merged_same FROM fr_rollup;
+-- Many options (300, about 5,000 bytes of names): states grow during the
+-- scan and in the combine step; still the serial answer.
+CREATE TABLE fr_many AS
+	SELECT 'option-number-' || (i % 300) AS option, (i % 11) / 10.0 AS cost, (i % 17) / 4.0 AS value
+	  FROM generate_series(1, 30000) i;
+ALTER TABLE fr_many SET (parallel_workers = 2);
+ANALYZE fr_many;
+EXPLAIN (COSTS OFF) SELECT tokacct.utility_frontier(option, cost, value) FROM fr_many;
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE fr_many_serial AS SELECT tokacct.utility_frontier(option, cost, value)::text AS f FROM fr_many;
+SET max_parallel_workers_per_gather = 2;
+SELECT tokacct.utility_frontier(option, cost, value)::text = (SELECT f FROM fr_many_serial) AS parallel_same,
+	   (SELECT count(*) FROM tokacct.frontier_options((SELECT f::tokacct.frontier_state FROM fr_many_serial))) AS options
+  FROM fr_many;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
