@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * frontier.h
+ *	  Efficient frontiers of options (cost, value) and the pieces the
+ *	  allocation shares with them.
+ *
+ * A frontier is computed over points (mean cost per item, mean value per
+ * item), both exact integer money units (see money.h).  The frontier is the
+ * upper concave hull from the cheapest option up to the cheapest option of
+ * highest value; every other option is dominated, by one frontier option or
+ * by a mix of two neighbouring ones.  All comparisons are exact: slopes are
+ * compared by cross multiplication in 256-bit integers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TOKACCT_FRONTIER_H
+#define TOKACCT_FRONTIER_H
+
+#include "postgres.h"
+
+/* limits on what a frontier state or an allocation accepts */
+#define FRONTIER_MAX_OPTIONS	1000
+#define FRONTIER_MAX_NAME		1000
+
+/* One option as a point, with the frontier's verdict on it. */
+typedef struct FrontierPoint
+{
+	const char *name;			/* not NUL-terminated */
+	int			namelen;
+	int64		items;			/* items observed (frontier) or volume */
+	int64		cost;			/* mean cost per item, money units */
+	int64		value;			/* mean value per item, money units */
+	int			tag;			/* caller's index, carried through sorting */
+	/* filled by frontier_hull */
+	bool		on_frontier;
+	int			rank;			/* 1.. along the frontier, 0 when off it */
+	int			prev;			/* previous frontier point, or -1 */
+	int			dom1;			/* dominating option, or -1 */
+	int			dom2;			/* second of a dominating pair, or -1 */
+} FrontierPoint;
+
+/*
+ * Sort points by (cost ascending, value descending, name) and mark the
+ * frontier.  Indices in prev/dom1/dom2 refer to the sorted array.
+ */
+extern void frontier_hull(FrontierPoint *pts, int n);
+
+/* Compare option names bytewise (shorter first on a common prefix). */
+extern int	frontier_name_cmp(const char *a, int alen, const char *b, int blen);
+
+/* Sign of a*b - c*d for non-negative a, b, c, d (exact). */
+extern int	frontier_cmp_products(uint128 a, uint128 b, uint128 c, uint128 d);
+
+/* Round-half-away-from-zero quotient of an int128 by a positive int64. */
+extern int128 frontier_div_round(int128 num, int64 den);
+
+/* round(a * b / c) for c > 0, exactly; errors if it leaves int128. */
+extern int128 frontier_muldiv_round(int128 a, int128 b, int128 c);
+
+/* Checked int128 arithmetic: numeric_value_out_of_range on overflow. */
+extern int128 frontier_add128(int128 a, int128 b);
+extern int128 frontier_mul128(int128 a, int128 b);
+
+/* Parse a plain decimal string (at most 12 decimals) into int128 units. */
+extern bool frontier_parse_units(const char *s, int len, int128 *out);
+
+/* numeric Datum -> int128 money units (at most 12 decimals, finite). */
+extern int128 frontier_numeric_to_units(Datum num, const char *what);
+
+/* Slope dv/dc as float8. */
+extern double frontier_slope(int128 dv, int128 dc);
+
+#endif							/* TOKACCT_FRONTIER_H */
