@@ -226,7 +226,7 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 				w;
 	int128		left;
 
-	plan->budget = frontier_numeric_to_units(budget_datum, "budget");
+	plan->budget = money_from_datum_wide(budget_datum, "budget");
 	plan->split_wf = -1;
 	rows = alloc_read_rows(arr, &nrows);
 	qsort(rows, nrows, sizeof(AllocRow), alloc_row_cmp);

@@ -65,7 +65,6 @@ extern int128 frontier_mul128(int128 a, int128 b);
 extern bool frontier_parse_units(const char *s, int len, int128 *out);
 
 /* numeric Datum -> int128 money units (at most 12 decimals, finite). */
-extern int128 frontier_numeric_to_units(Datum num, const char *what);
 
 /* Slope dv/dc as float8. */
 extern double frontier_slope(int128 dv, int128 dc);

@@ -189,36 +189,6 @@ frontier_parse_units(const char *s, int len, int128 *out)
 	return frontier_parse_scaled(s, len, 12, out);
 }
 
-int128
-frontier_numeric_to_units(Datum num, const char *what)
-{
-	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, num));
-	int128		v;
-
-	if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0 ||
-		strcmp(s, "-Infinity") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a finite amount", what),
-				 errdetail("NaN and infinity are not money.")));
-	if (!frontier_parse_scaled(s, strlen(s), 12, &v))
-	{
-		const char *dot = strchr(s, '.');
-
-		if (dot && strlen(dot + 1) > 12)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s has more than 12 decimal places", what),
-					 errdetail("tokacct keeps money exactly, in units of 1e-12."),
-					 errhint("Round the value first, for example round(x, 12).")));
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("numeric value out of range"),
-				 errdetail("The %s exceeds what tokacct keeps exactly.", what)));
-	}
-	return v;
-}
-
 /* An int128 as an integer numeric Datum. */
 static Datum
 frontier_int128_numeric(int128 v)

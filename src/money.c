@@ -33,20 +33,21 @@
 #define NUM_UNIT_WEIGHT			3
 
 static void
-money_raise_out_of_range(const char *what)
+money_raise_out_of_range(const char *what, int128 limit)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("numeric value out of range"),
-			 errdetail("The %s exceeds the largest amount tokacct keeps exactly in one value (9223372.036854775807).",
-					   what)));
+			 errdetail("The %s exceeds the largest amount tokacct keeps exactly in one value (%s).",
+					   what, money_to_cstring(limit))));
 }
 
 /*
- * Decode a numeric's bytes (without varlena header) into money units.
+ * Decode a numeric's bytes (without varlena header) into money units whose
+ * magnitude is at most limit.
  */
-static int64
-money_from_bytes(const char *p, Size len, const char *what)
+static int128
+money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 {
 	uint16		hdr;
 	bool		neg;
@@ -103,22 +104,18 @@ money_from_bytes(const char *p, Size len, const char *what)
 						 errhint("Round the value first, for example round(x, %d).", MONEY_SCALE)));
 			continue;
 		}
+		if (acc > (limit - d) / NUM_NBASE)
+			money_raise_out_of_range(what, limit);
 		acc = acc * NUM_NBASE + d;
-		if (acc > (int128) PG_INT64_MAX + 1)
-			money_raise_out_of_range(what);
 	}
 	/* scale up when the last digit sits above the unit position */
 	for (i = weight - ndigits + 1 + NUM_UNIT_WEIGHT; i > 0 && acc != 0; i--)
 	{
+		if (acc > limit / NUM_NBASE)
+			money_raise_out_of_range(what, limit);
 		acc *= NUM_NBASE;
-		if (acc > (int128) PG_INT64_MAX + 1)
-			money_raise_out_of_range(what);
 	}
-	if (neg)
-		acc = -acc;
-	if (acc > PG_INT64_MAX)
-		money_raise_out_of_range(what);
-	return (int64) acc;
+	return neg ? -acc : acc;
 }
 
 int64
@@ -126,7 +123,18 @@ money_from_datum(Datum d, const char *what)
 {
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
 
-	return money_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), what);
+	/* the limit is the int64 magnitude; -2^63 itself is not accepted */
+	return (int64) money_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), what,
+									(int128) PG_INT64_MAX);
+}
+
+int128
+money_from_datum_wide(Datum d, const char *what)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+
+	return money_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), what,
+							MONEY_WIDE_LIMIT);
 }
 
 int64
@@ -199,7 +207,7 @@ money_add(int64 a, int64 b)
 	int64		r;
 
 	if (pg_add_s64_overflow(a, b, &r))
-		money_raise_out_of_range("sum");
+		money_raise_out_of_range("sum", PG_INT64_MAX);
 	return r;
 }
 
@@ -209,7 +217,7 @@ money_mul(int64 a, int64 b)
 	int64		r;
 
 	if (pg_mul_s64_overflow(a, b, &r))
-		money_raise_out_of_range("product");
+		money_raise_out_of_range("product", PG_INT64_MAX);
 	return r;
 }
 
@@ -217,6 +225,6 @@ int64
 money_narrow(int128 v)
 {
 	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
-		money_raise_out_of_range("amount");
+		money_raise_out_of_range("amount", PG_INT64_MAX);
 	return (int64) v;
 }

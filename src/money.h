@@ -37,6 +37,13 @@ extern int64 money_from_numeric(Numeric num, const char *what);
 /* Same, reading the datum without detoasting copies (fast path for rows). */
 extern int64 money_from_datum(Datum d, const char *what);
 
+/*
+ * Same for totals such as budgets: an int128 count of money units, up to
+ * MONEY_WIDE_LIMIT (about 8.5e25 currency units).
+ */
+#define MONEY_WIDE_LIMIT	(((int128) 1) << 126)
+extern int128 money_from_datum_wide(Datum d, const char *what);
+
 /* Convert an int128 count of money units to numeric (trailing zeros trimmed). */
 extern Numeric money_to_numeric(int128 units);
 

@@ -61,9 +61,9 @@ def main():
         script.append("\\echo @@example %d@@" % n)
         script.append(sql)
     script.append("\\echo @@end@@")
-    run = subprocess.run(psql, input="\n".join(script) + "\n", capture_output=True,
-                         text=True)
-    text = run.stdout + run.stderr
+    run = subprocess.run(psql, input="\n".join(script) + "\n", stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    text = run.stdout
     parts = re.split(r"^@@example (\d+)@@\n", text.split("@@end@@")[0], flags=re.M)
     got = {int(parts[i]): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
     bad = 0
@@ -91,7 +91,7 @@ def main():
                 print("    " + d)
     if "@@end@@" not in text:
         print("not ok psql did not reach the end of the README")
-        print(run.stderr[-2000:])
+        print(text[-2000:])
         bad += 1
     return 1 if bad else 0
 
