@@ -10,19 +10,72 @@
 -- A price per million tokens: non-negative, at most 6 decimals, so that the
 -- price of one token is a whole number of picodollars (1e-12 USD).
 CREATE DOMAIN @extschema@.price_mtok AS pg_catalog.numeric
-	CHECK (VALUE >= 0
-		   AND VALUE < 9223372000000
-		   AND VALUE * 1000000 OPERATOR(pg_catalog.=) pg_catalog.trunc(VALUE * 1000000));
+	CHECK (VALUE OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric
+		   AND VALUE OPERATOR(pg_catalog.<) 9223372000000::pg_catalog.numeric
+		   AND VALUE OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(VALUE OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric));
 COMMENT ON DOMAIN @extschema@.price_mtok IS
 	'price per million tokens: non-negative, at most 6 decimals (a whole number of picodollars per token)';
 
 -- An amount of money kept exactly: at most 12 decimals.
 CREATE DOMAIN @extschema@.price_amount AS pg_catalog.numeric
-	CHECK (VALUE >= 0
-		   AND VALUE < 9223372
-		   AND VALUE * 1000000000000 OPERATOR(pg_catalog.=) pg_catalog.trunc(VALUE * 1000000000000));
+	CHECK (VALUE OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric
+		   AND VALUE OPERATOR(pg_catalog.<) 9223372::pg_catalog.numeric
+		   AND VALUE OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(VALUE OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric));
 COMMENT ON DOMAIN @extschema@.price_amount IS
 	'non-negative amount of money with at most 12 decimals (whole picodollars)';
+
+-- Check a match rule; raise an error naming "what" when it is malformed.
+CREATE FUNCTION @extschema@.price_check_match(rule pg_catalog.jsonb, what pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	op text;
+	arg jsonb;
+	i int := 0;
+	sub jsonb;
+BEGIN
+	IF rule IS NULL OR jsonb_typeof(rule) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(rule)) <> 1 THEN
+		RAISE EXCEPTION 'malformed match rule in %', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('A match rule is an object with exactly one key, got %s.', coalesce(rule::text, 'null'));
+	END IF;
+	SELECT key, value INTO op, arg FROM jsonb_each(rule);
+	IF op IN ('equals', 'starts_with', 'ends_with', 'contains', 'regex') THEN
+		IF jsonb_typeof(arg) <> 'string' THEN
+			RAISE EXCEPTION 'malformed match rule in %', what
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = format('"%s" takes a string, got %s.', op, arg::text);
+		END IF;
+		IF op = 'regex' THEN
+			BEGIN
+				PERFORM '' ~ (arg #>> '{}');
+			EXCEPTION WHEN invalid_regular_expression THEN
+				RAISE EXCEPTION 'invalid regular expression in %', what
+					USING ERRCODE = 'invalid_regular_expression', DETAIL = SQLERRM;
+			END;
+		END IF;
+	ELSIF op IN ('or', 'and') THEN
+		IF jsonb_typeof(arg) <> 'array' OR jsonb_array_length(arg) = 0 THEN
+			RAISE EXCEPTION 'malformed match rule in %', what
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = format('"%s" takes a non-empty array of rules, got %s.', op, arg::text);
+		END IF;
+		FOR sub IN SELECT value FROM jsonb_array_elements(arg) LOOP
+			PERFORM @extschema@.price_check_match(sub, format('%s.%s[%s]', what, op, i));
+			i := i + 1;
+		END LOOP;
+	ELSE
+		RAISE EXCEPTION 'malformed match rule in %', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Unknown operator "%s"; expected equals, starts_with, ends_with, contains, regex, or, and.', op);
+	END IF;
+	RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.price_check_match(pg_catalog.jsonb, pg_catalog.text) IS
+	'true for a well-formed match rule; otherwise an error naming "what"';
 
 CREATE TABLE @extschema@.price_catalog (
 	catalog pg_catalog.text PRIMARY KEY,
@@ -47,6 +100,8 @@ CREATE TABLE @extschema@.price_provider (
 	provider_match pg_catalog.jsonb,
 	model_match pg_catalog.jsonb,
 	fallback_providers pg_catalog.text[] NOT NULL DEFAULT '{}',
+	CHECK (provider_match IS NULL OR @extschema@.price_check_match(provider_match, 'provider_match of provider ' OPERATOR(pg_catalog.||) provider)),
+	CHECK (model_match IS NULL OR @extschema@.price_check_match(model_match, 'model_match of provider ' OPERATOR(pg_catalog.||) provider)),
 	PRIMARY KEY (catalog, provider)
 );
 COMMENT ON TABLE @extschema@.price_provider IS 'providers of a catalog, with the rules that recognise them';
@@ -66,6 +121,7 @@ CREATE TABLE @extschema@.price_model (
 	name pg_catalog.text,
 	match pg_catalog.jsonb NOT NULL,
 	context_window pg_catalog.int8,
+	CHECK (@extschema@.price_check_match(match, 'match of model ' OPERATOR(pg_catalog.||) model)),
 	PRIMARY KEY (catalog, provider, model),
 	FOREIGN KEY (catalog, provider) REFERENCES @extschema@.price_provider ON UPDATE CASCADE ON DELETE CASCADE
 );
@@ -159,8 +215,8 @@ CREATE TABLE @extschema@.price_discount (
 	model pg_catalog.text,
 	valid_from pg_catalog.timestamptz NOT NULL DEFAULT '-infinity',
 	valid_until pg_catalog.timestamptz NOT NULL DEFAULT 'infinity',
-	multiplier pg_catalog.numeric NOT NULL CHECK (multiplier >= 0 AND multiplier <= 1000
-		AND multiplier * 1000000 OPERATOR(pg_catalog.=) pg_catalog.trunc(multiplier * 1000000)),
+	multiplier pg_catalog.numeric NOT NULL CHECK (multiplier OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric AND multiplier OPERATOR(pg_catalog.<=) 1000::pg_catalog.numeric
+		AND multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)),
 	CHECK (valid_from < valid_until),
 	CHECK (model IS NULL OR provider IS NOT NULL),
 	UNIQUE NULLS NOT DISTINCT (customer, provider, model, valid_from)
@@ -374,7 +430,7 @@ COMMENT ON COLUMN @extschema@.unpriced_models.last_call IS 'latest such call';
 COMMENT ON COLUMN @extschema@.unpriced_models.input_tokens IS 'input tokens left unpriced';
 COMMENT ON COLUMN @extschema@.unpriced_models.output_tokens IS 'output tokens left unpriced';
 
-CREATE FUNCTION @extschema@.unpriced_models(calls pg_catalog.regclass,
+CREATE FUNCTION @extschema@.unpriced_models(calls_table pg_catalog.regclass,
 	provider_column pg_catalog.name DEFAULT 'provider', model_column pg_catalog.name DEFAULT 'model')
 	RETURNS TABLE (provider pg_catalog.text, model pg_catalog.text, calls pg_catalog.int8)
 	LANGUAGE plpgsql STABLE
@@ -386,7 +442,7 @@ BEGIN
 		   FROM %3$s t
 		  WHERE @extschema@.price_model_for(t.%1$I::pg_catalog.text, t.%2$I::pg_catalog.text) IS NULL
 		  GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2',
-		provider_column, model_column, calls);
+		provider_column, model_column, calls_table);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.unpriced_models(pg_catalog.regclass, pg_catalog.name, pg_catalog.name) IS
@@ -398,58 +454,6 @@ COMMENT ON FUNCTION @extschema@.unpriced_models(pg_catalog.regclass, pg_catalog.
 -- writes nothing) and keep history (a changed entry adds a price set in
 -- force from in_force_from; the old one still prices earlier calls).
 -- ---------------------------------------------------------------------------
-
--- Check a match rule; raise an error naming "what" when it is malformed.
-CREATE FUNCTION @extschema@.price_check_match(rule pg_catalog.jsonb, what pg_catalog.text)
-	RETURNS void
-	LANGUAGE plpgsql IMMUTABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-DECLARE
-	op text;
-	arg jsonb;
-	i int := 0;
-	sub jsonb;
-BEGIN
-	IF rule IS NULL OR jsonb_typeof(rule) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(rule)) <> 1 THEN
-		RAISE EXCEPTION 'malformed match rule in %', what
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = format('A match rule is an object with exactly one key, got %s.', coalesce(rule::text, 'null'));
-	END IF;
-	SELECT key, value INTO op, arg FROM jsonb_each(rule);
-	IF op IN ('equals', 'starts_with', 'ends_with', 'contains', 'regex') THEN
-		IF jsonb_typeof(arg) <> 'string' THEN
-			RAISE EXCEPTION 'malformed match rule in %', what
-				USING ERRCODE = 'invalid_parameter_value',
-					  DETAIL = format('"%s" takes a string, got %s.', op, arg::text);
-		END IF;
-		IF op = 'regex' THEN
-			BEGIN
-				PERFORM '' ~ (arg #>> '{}');
-			EXCEPTION WHEN invalid_regular_expression THEN
-				RAISE EXCEPTION 'invalid regular expression in %', what
-					USING ERRCODE = 'invalid_regular_expression', DETAIL = SQLERRM;
-			END;
-		END IF;
-	ELSIF op IN ('or', 'and') THEN
-		IF jsonb_typeof(arg) <> 'array' OR jsonb_array_length(arg) = 0 THEN
-			RAISE EXCEPTION 'malformed match rule in %', what
-				USING ERRCODE = 'invalid_parameter_value',
-					  DETAIL = format('"%s" takes a non-empty array of rules, got %s.', op, arg::text);
-		END IF;
-		FOR sub IN SELECT value FROM jsonb_array_elements(arg) LOOP
-			PERFORM @extschema@.price_check_match(sub, format('%s.%s[%s]', what, op, i));
-			i := i + 1;
-		END LOOP;
-	ELSE
-		RAISE EXCEPTION 'malformed match rule in %', what
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = format('Unknown operator "%s"; expected equals, starts_with, ends_with, contains, regex, or, and.', op);
-	END IF;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.price_check_match(pg_catalog.jsonb, pg_catalog.text) IS
-	'raise an error naming "what" unless the jsonb is a well-formed match rule';
 
 -- A price per million tokens from a JSON number; error naming "what" otherwise.
 CREATE FUNCTION @extschema@.price_check_mtok(v pg_catalog.jsonb, what pg_catalog.text)
