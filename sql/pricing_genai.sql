@@ -45,3 +45,5 @@ SELECT provider, model, usage, input_price, output_price, input_cost, output_cos
   FROM genai_result
  WHERE input_cost IS DISTINCT FROM input_price OR output_cost IS DISTINCT FROM output_price
  ORDER BY provider, model, input_price, output_price;
+
+DELETE FROM tokacct.price_provider WHERE catalog = 'genai-prices';

@@ -477,7 +477,7 @@ BEGIN
 	END IF;
 	-- binary floating point noise (0.18000000000000002) is rounded to the
 	-- picodollar per token; the loaders count such prices
-	RETURN round(n, 6);
+	RETURN trim_scale(round(n, 6));
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.price_check_mtok(pg_catalog.jsonb, pg_catalog.text) IS
@@ -815,3 +815,186 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.load_prices_genai(pg_catalog.jsonb, pg_catalog.timestamptz) IS
 	'load pydantic/genai-prices data.json into catalog genai-prices: all or nothing; unchanged entries write nothing; a changed entry adds a price set in force from in_force_from; prices_rounded counts prices with more than 6 decimals (float noise), rounded to the picodollar per token';
+
+CREATE FUNCTION @extschema@.load_prices_litellm(data pg_catalog.jsonb,
+	in_force_from pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS TABLE (providers pg_catalog.int4, models pg_catalog.int4, price_sets_added pg_catalog.int4,
+		prices_rounded pg_catalog.int4, entries_skipped pg_catalog.int4)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	fields jsonb := '{"input_cost_per_token": "input", "output_cost_per_token": "output",
+		"cache_read_input_token_cost": "cache_read", "cache_creation_input_token_cost": "cache_write",
+		"output_cost_per_reasoning_token": "reasoning", "input_cost_per_audio_token": "input_audio",
+		"cache_read_input_audio_token_cost": "cache_audio_read", "output_cost_per_audio_token": "output_audio",
+		"input_cost_per_image_token": "input_image", "output_cost_per_image_token": "output_image",
+		"input_cost_per_video_token": "input_video", "output_cost_per_video_token": "output_video"}';
+	k text;
+	v jsonb;
+	what text;
+	prov text;
+	f text;
+	fv jsonb;
+	kind text;
+	base jsonb;
+	tiers jsonb;
+	prices jsonb;
+	m text[];
+	t jsonb;
+	ti int;
+	lo numeric;
+	fee jsonb;
+	variants jsonb;
+	stripped text;
+	nmod int := 0;
+	nsets int := 0;
+	nrounded int := 0;
+	nskipped int := 0;
+	provs text[] := '{}';
+BEGIN
+	IF data IS NULL OR jsonb_typeof(data) <> 'object' THEN
+		RAISE EXCEPTION 'LiteLLM data must be a JSON object of models'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got a JSON %s.', coalesce(jsonb_typeof(data), 'null'));
+	END IF;
+	FOR k, v IN SELECT e.key, e.value FROM jsonb_each(data) e ORDER BY e.key LOOP
+		-- documentation and metadata entries, not models
+		IF k IN ('sample_spec', 'last_updated', 'fallback_generalizations') THEN
+			CONTINUE;
+		END IF;
+		what := format('LiteLLM entry "%s"', k);
+		IF jsonb_typeof(v) <> 'object' THEN
+			RAISE EXCEPTION 'malformed %', what USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('A model entry is an object, got a JSON %s.', jsonb_typeof(v));
+		END IF;
+		IF jsonb_typeof(v -> 'litellm_provider') IS DISTINCT FROM 'string' OR (v ->> 'litellm_provider') = '' THEN
+			RAISE EXCEPTION 'malformed %', what USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = 'A model entry names its provider in "litellm_provider".';
+		END IF;
+		prov := lower(v ->> 'litellm_provider');
+
+		-- base prices: per token in the file, per million tokens here
+		base := '{}';
+		FOR f, kind IN SELECT x.key, x.value #>> '{}' FROM jsonb_each(fields) x LOOP
+			fv := v -> f;
+			IF fv IS NULL OR jsonb_typeof(fv) = 'null' THEN
+				CONTINUE;
+			END IF;
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % %', what, f USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			base := base || jsonb_build_object(kind, (fv #>> '{}')::numeric * 1000000);
+		END LOOP;
+		-- DeepSeek-style cache hits are cache reads
+		IF NOT base ? 'cache_read' AND jsonb_typeof(v -> 'input_cost_per_token_cache_hit') = 'number' THEN
+			IF (v ->> 'input_cost_per_token_cache_hit')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_token_cache_hit', what USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			base := base || jsonb_build_object('cache_read', (v ->> 'input_cost_per_token_cache_hit')::numeric * 1000000);
+		END IF;
+
+		-- context tiers: <field>_above_<N>k_tokens, and tiered_pricing ranges
+		tiers := '{}';
+		FOR f, fv IN SELECT x.key, x.value FROM jsonb_each(v) x WHERE x.key ~ '_above_\d+k_tokens$' LOOP
+			m := regexp_match(f, '^(.*)_above_(\d+)k_tokens$');
+			IF NOT fields ? m[1] OR jsonb_typeof(fv) = 'null' THEN
+				CONTINUE;		-- service tiers and per-second prices are not priced
+			END IF;
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % %', what, f USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			kind := fields ->> m[1];
+			tiers := jsonb_set(tiers, ARRAY[kind], coalesce(tiers -> kind, '{}')
+				|| jsonb_build_object((m[2]::numeric * 1000)::text, (fv #>> '{}')::numeric * 1000000));
+		END LOOP;
+		IF v ? 'tiered_pricing' AND jsonb_typeof(v -> 'tiered_pricing') <> 'null' THEN
+			IF jsonb_typeof(v -> 'tiered_pricing') <> 'array' THEN
+				RAISE EXCEPTION 'malformed tiered_pricing in %', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = 'Expected an array of {"range": [from, to], "<field>": price, ...}.';
+			END IF;
+			ti := 0;
+			FOR t IN SELECT value FROM jsonb_array_elements(v -> 'tiered_pricing') LOOP
+				-- tiers over something other than input tokens (search results)
+				IF jsonb_typeof(t) = 'object' AND NOT t ? 'range'
+				   AND NOT EXISTS (SELECT FROM jsonb_object_keys(t) x WHERE fields ? x) THEN
+					ti := ti + 1;
+					CONTINUE;
+				END IF;
+				IF jsonb_typeof(t) <> 'object' OR jsonb_typeof(t -> 'range') IS DISTINCT FROM 'array'
+				   OR jsonb_typeof(t -> 'range' -> 0) IS DISTINCT FROM 'number'
+				   OR (t -> 'range' ->> 0)::numeric < 0
+				   OR (t -> 'range' ->> 0)::numeric <> trunc((t -> 'range' ->> 0)::numeric) THEN
+					RAISE EXCEPTION 'malformed tiered_pricing[%] in %', ti, what USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('Expected {"range": [from, to], ...} with a whole, non-negative "from", got %s.', t::text);
+				END IF;
+				lo := (t -> 'range' ->> 0)::numeric;
+				FOR f, fv IN SELECT x.key, x.value FROM jsonb_each(t) x WHERE fields ? x.key LOOP
+					IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+						RAISE EXCEPTION 'malformed price in % tiered_pricing[%] %', what, ti, f USING ERRCODE = 'invalid_parameter_value',
+							DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+					END IF;
+					kind := fields ->> f;
+					IF lo = 0 THEN
+						IF NOT base ? kind THEN
+							base := base || jsonb_build_object(kind, (fv #>> '{}')::numeric * 1000000);
+						END IF;
+					ELSE
+						tiers := jsonb_set(tiers, ARRAY[kind], coalesce(tiers -> kind, '{}')
+							|| jsonb_build_object(trunc(lo)::text, (fv #>> '{}')::numeric * 1000000));
+					END IF;
+				END LOOP;
+				ti := ti + 1;
+			END LOOP;
+		END IF;
+
+		prices := '{}';
+		FOR kind IN SELECT x FROM jsonb_object_keys(base || tiers) x LOOP
+			IF tiers ? kind THEN
+				prices := prices || jsonb_build_object(kind, jsonb_strip_nulls(jsonb_build_object(
+					'base', base -> kind,
+					'tiers', (SELECT jsonb_agg(jsonb_build_object('start', s.key::numeric, 'price', s.value)
+											   ORDER BY s.key::numeric)
+								FROM jsonb_each(tiers -> kind) s))));
+			ELSE
+				prices := prices || jsonb_build_object(kind, base -> kind);
+			END IF;
+		END LOOP;
+		fee := NULL;
+		IF jsonb_typeof(v -> 'input_cost_per_request') = 'number' THEN
+			fee := to_jsonb(round((v ->> 'input_cost_per_request')::numeric, 12));
+		END IF;
+		IF prices = '{}' AND fee IS NULL THEN
+			-- priced per image, second, character or query only: unpriced here
+			nskipped := nskipped + 1;
+			CONTINUE;
+		END IF;
+		variants := jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('prices', prices, 'request_fee', fee)));
+
+		IF NOT prov = ANY (provs) THEN
+			INSERT INTO @extschema@.price_provider (catalog, provider, ordinal, name)
+			VALUES ('litellm', prov, 0, v ->> 'litellm_provider')
+			ON CONFLICT (catalog, provider) DO NOTHING;
+			provs := provs || prov;
+		END IF;
+		stripped := CASE WHEN lower(k) LIKE prov || '/%' THEN substr(k, length(prov) + 2) END;
+		INSERT INTO @extschema@.price_model AS x (catalog, provider, model, ordinal, match)
+		VALUES ('litellm', prov, k, nmod,
+				CASE WHEN stripped IS NULL OR stripped = '' THEN jsonb_build_object('equals', k)
+					 ELSE jsonb_build_object('or', jsonb_build_array(jsonb_build_object('equals', k),
+																	jsonb_build_object('equals', stripped))) END)
+		ON CONFLICT (catalog, provider, model) DO UPDATE
+			SET ordinal = excluded.ordinal, match = excluded.match
+			WHERE (x.ordinal, x.match) IS DISTINCT FROM (excluded.ordinal, excluded.match);
+		IF @extschema@.price_put_model_prices('litellm', prov, k, variants, in_force_from, what) THEN
+			nsets := nsets + 1;
+		END IF;
+		nrounded := nrounded + @extschema@.price_count_rounded(variants);
+		nmod := nmod + 1;
+	END LOOP;
+	RETURN QUERY SELECT cardinality(provs), nmod, nsets, nrounded, nskipped;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.load_prices_litellm(pg_catalog.jsonb, pg_catalog.timestamptz) IS
+	'load LiteLLM model_prices_and_context_window.json into catalog litellm (token and request prices, *_above_Nk_tokens and tiered_pricing context tiers): all or nothing; unchanged entries write nothing; a changed entry adds a price set in force from in_force_from';
