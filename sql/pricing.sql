@@ -170,6 +170,52 @@ SELECT tokacct.cost('acme', 'acme-flat', 1000000, 0) AS inside_transaction;
 ROLLBACK;
 SELECT tokacct.cost('acme', 'acme-flat', 1000000, 0) AS after_rollback;
 
+-- no query per row: once the cache is built, pricing 10,000 rows scans no
+-- catalog table (counters of this transaction)
+BEGIN;
+SELECT tokacct.cost('acme', 'acme-flat', 1, 1) IS NOT NULL AS cache_built;
+CREATE TEMP TABLE scans0 AS
+SELECT relname, seq_scan + coalesce(idx_scan, 0) AS scans FROM pg_stat_xact_user_tables WHERE schemaname = 'tokacct';
+SELECT sum(tokacct.cost('acme', CASE WHEN g % 2 = 0 THEN 'acme-flat' ELSE 'acme-tier' END, g, g)) > 0 AS priced
+  FROM generate_series(1, 10000) g;
+SELECT s.relname, s.seq_scan + coalesce(s.idx_scan, 0) - s0.scans AS scans_during_pricing
+  FROM pg_stat_xact_user_tables s JOIN scans0 s0 USING (relname)
+ WHERE s.schemaname = 'tokacct' AND s.relname LIKE 'price%' ORDER BY 1;
+-- whereas a catalog change (even one touching no row: the statement trigger
+-- fires) makes the next call read the catalog again
+UPDATE tokacct.price_catalog SET description = description WHERE false;
+SELECT tokacct.cost('acme', 'acme-flat', 1, 1) IS NOT NULL AS rebuilt;
+SELECT s.seq_scan + coalesce(s.idx_scan, 0) - s0.scans > 0 AS price_read_again
+  FROM pg_stat_xact_user_tables s JOIN scans0 s0 USING (relname)
+ WHERE s.schemaname = 'tokacct' AND s.relname = 'price';
+COMMIT;
+
+-- parallel workers price the same as the leader (each builds its own cache)
+CREATE TABLE pricing_par AS
+SELECT g AS id, (g % 3000)::int8 AS input_tokens, (g % 500)::int8 AS output_tokens,
+       (g % 3000 / 3)::int8 AS cache_read_tokens FROM generate_series(1, 60000) g;
+ALTER TABLE pricing_par SET (parallel_workers = 2);
+ANALYZE pricing_par;
+-- independent: the same sum by numeric arithmetic with acme-flat's prices
+-- (input 4 after the update above, cache read 0.3, output 15 per million)
+SELECT sum((input_tokens - cache_read_tokens) * 4 + cache_read_tokens * 0.3 + output_tokens * 15) / 1000000 AS expected
+  FROM pricing_par \gset
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT sum(tokacct.cost('acme', 'acme-flat', input_tokens, output_tokens, cache_read_tokens)) FROM pricing_par;
+SELECT sum(tokacct.cost('acme', 'acme-flat', input_tokens, output_tokens, cache_read_tokens)) = :expected AS parallel_equals
+  FROM pricing_par;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+SELECT sum(tokacct.cost('acme', 'acme-flat', input_tokens, output_tokens, cache_read_tokens)) = :expected AS serial_equals
+  FROM pricing_par;
+DROP TABLE pricing_par;
+
 -- bad input: every one an error with a clear message
 \set VERBOSITY default
 SELECT tokacct.cost('acme', 'acme-flat', -1, 0);

@@ -90,6 +90,8 @@ typedef struct PriceCache
 
 static PriceCache *price_cache = NULL;
 static bool price_cache_stale = true;
+/* bumped by every relevant invalidation, to notice one arriving mid-build */
+static uint64 price_inval_gen = 0;
 static bool price_callback_registered = false;
 
 /* the last resolution, for scans that price one model row after row */
@@ -114,11 +116,15 @@ price_relcache_callback(Datum arg, Oid relid)
 	if (relid == InvalidOid)
 	{
 		price_cache_stale = true;
+		price_inval_gen++;
 		return;
 	}
 	for (i = 0; i < PRICE_NTABLES; i++)
 		if (price_cache->table_oids[i] == relid)
+		{
 			price_cache_stale = true;
+			price_inval_gen++;
+		}
 }
 
 /* Trigger: invalidate the price cache of every session when the catalog changes. */
@@ -397,6 +403,7 @@ price_cache_build(Oid fn_oid)
 	PriceModel *models;
 	HASHCTL		hctl;
 	HTAB	   *ids;
+	uint64		gen0 = price_inval_gen;
 
 	if (nspname == NULL)
 		elog(ERROR, "schema of function %u not found", fn_oid);
@@ -741,7 +748,8 @@ price_cache_build(Oid fn_oid)
 	hctl.hcxt = cxt;
 	price_cache->memo = hash_create("tokacct price memo", 256, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	last_valid = false;
-	price_cache_stale = false;
+	/* an invalidation that arrived while reading: rebuild on the next call */
+	price_cache_stale = (price_inval_gen != gen0);
 }
 
 static const PriceModel *
