@@ -216,6 +216,19 @@ SELECT sum(tokacct.cost('acme', 'acme-flat', input_tokens, output_tokens, cache_
   FROM pricing_par;
 DROP TABLE pricing_par;
 
+-- extremes stay exact: the largest token count at the largest price the
+-- catalog accepts (just under 9223372000000 per million tokens); the oracle
+-- multiplies by 0.000001 (numeric division would round)
+INSERT INTO tokacct.price_model (catalog, provider, model, ordinal, match) VALUES ('custom', 'acme', 'acme-huge', 12, '{"equals": "acme-huge"}');
+INSERT INTO tokacct.price (catalog, provider, model, input_mtok, output_mtok) VALUES ('custom', 'acme', 'acme-huge', 9223371999999.999999, 9223371999999.999999);
+SELECT tokacct.cost('acme', 'acme-flat', 9223372036854775807, 0) = 9223372036854775807 * 0.000004 AS max_tokens,
+       tokacct.cost('acme', 'acme-huge', 9223372036854775807, 0) = 9223372036854775807 * 9223371999999.999999 * 0.000001 AS max_tokens_max_price;
+-- ... and what cannot be kept exactly is refused, not wrapped
+INSERT INTO tokacct.price_discount (customer, provider, multiplier) VALUES ('bigspender', 'acme', 2);
+\set VERBOSITY default
+SELECT tokacct.customer_cost('bigspender', 'acme', 'acme-huge', 9223372036854775807, 9223372036854775807);
+\set VERBOSITY terse
+
 -- bad input: every one an error with a clear message
 \set VERBOSITY default
 SELECT tokacct.cost('acme', 'acme-flat', -1, 0);

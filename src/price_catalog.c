@@ -882,8 +882,10 @@ price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, 
 		memcmp(last_model, model, modellen) == 0)
 		return last_result;
 
-	if (provlen + modellen + 2 >= PRICE_MEMO_KEYLEN || memchr(model, '\0', modellen) ||
-		(provider && memchr(provider, '\0', provlen)))
+	/* long names, and names holding the key's separators, skip the memo */
+	if (provlen + modellen + 2 >= PRICE_MEMO_KEYLEN ||
+		memchr(model, '\0', modellen) || memchr(model, '\x1f', modellen) ||
+		(provider && (memchr(provider, '\0', provlen) || memchr(provider, '\x1f', provlen))))
 		return price_resolve_uncached(provider, provlen, model, modellen);
 
 	if (provider)

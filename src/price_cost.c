@@ -188,6 +188,26 @@ price_unit(const PriceRow *row, int kind, int64 input, int64 *pico)
 	return false;
 }
 
+static void
+price_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("numeric value out of range"),
+			 errdetail("The cost of this call exceeds what tokacct computes exactly.")));
+}
+
+/* Checked int128 sum of money amounts. */
+static inline int128
+price_add(int128 a, int128 b)
+{
+	int128		r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		price_overflow();
+	return r;
+}
+
 /* Charge "count" tokens at the first price of the chain that the row has. */
 static inline int128
 price_charge(const PriceRow *row, int64 count, int64 input, const int8 *chain)
@@ -261,21 +281,25 @@ price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res)
 						psprintf("reasoning, audio, image and video output (" INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT ") must add up to at most output_tokens (" INT64_FORMAT ").",
 								 u->reasoning, u->output_audio, u->output_image, u->output_video, u->output));
 
-	res->input = price_charge(row, (int64) text, in, ch_text)
-		+ price_charge(row, (int64) text_read, in, ch_read)
-		+ price_charge(row, u->cache_write, in, ch_write)
-		+ price_charge(row, (int64) audio, in, ch_audio)
-		+ price_charge(row, u->cache_audio_read, in, ch_audio_read)
-		+ price_charge(row, (int64) image, in, ch_image)
-		+ price_charge(row, u->cache_image_read, in, ch_image_read)
-		+ price_charge(row, (int64) video, in, ch_video)
-		+ price_charge(row, u->cache_video_read, in, ch_video_read);
-	res->output = price_charge(row, (int64) out_text, in, ch_out)
-		+ price_charge(row, u->reasoning, in, ch_reasoning)
-		+ price_charge(row, u->output_audio, in, ch_out_audio)
-		+ price_charge(row, u->output_image, in, ch_out_image)
-		+ price_charge(row, u->output_video, in, ch_out_video);
+	res->input = 0;
+	res->input = price_add(res->input, price_charge(row, (int64) text, in, ch_text));
+	res->input = price_add(res->input, price_charge(row, (int64) text_read, in, ch_read));
+	res->input = price_add(res->input, price_charge(row, u->cache_write, in, ch_write));
+	res->input = price_add(res->input, price_charge(row, (int64) audio, in, ch_audio));
+	res->input = price_add(res->input, price_charge(row, u->cache_audio_read, in, ch_audio_read));
+	res->input = price_add(res->input, price_charge(row, (int64) image, in, ch_image));
+	res->input = price_add(res->input, price_charge(row, u->cache_image_read, in, ch_image_read));
+	res->input = price_add(res->input, price_charge(row, (int64) video, in, ch_video));
+	res->input = price_add(res->input, price_charge(row, u->cache_video_read, in, ch_video_read));
+	res->output = 0;
+	res->output = price_add(res->output, price_charge(row, (int64) out_text, in, ch_out));
+	res->output = price_add(res->output, price_charge(row, u->reasoning, in, ch_reasoning));
+	res->output = price_add(res->output, price_charge(row, u->output_audio, in, ch_out_audio));
+	res->output = price_add(res->output, price_charge(row, u->output_image, in, ch_out_image));
+	res->output = price_add(res->output, price_charge(row, u->output_video, in, ch_out_video));
 	res->fee = row->has_fee ? (int128) row->fee * u->requests : 0;
+	/* every part is below 2^126 (int64 * int64); their total is checked */
+	(void) price_add(price_add(res->input, res->output), res->fee);
 	res->row = row;
 }
 
@@ -574,9 +598,14 @@ price_cost_breakdown_usage(PG_FUNCTION_ARGS)
 static int128
 price_apply_discount(int128 total, int64 micro)
 {
-	int128		p = total * micro;
-	int128		q = p / 1000000;
-	int128		r = p % 1000000;
+	int128		p;
+	int128		q;
+	int128		r;
+
+	if (__builtin_mul_overflow(total, (int128) micro, &p))
+		price_overflow();
+	q = p / 1000000;
+	r = p % 1000000;
 
 	if (r >= 500000)
 		q++;
