@@ -45,6 +45,17 @@ SELECT price_id, k, 272000, p FROM tokacct.price, (VALUES ('input', 2), ('cache_
 SELECT tokacct.cost('acme', 'acme-flat', 1000, 200) = 0.006 AS flat;
 -- the result is numeric with the decimals it needs
 SELECT tokacct.cost('acme', 'acme-flat', 1000, 200)::text AS flat_text;
+-- the numeric cost() builds is an ordinary numeric: it hashes, groups and
+-- prints like the same value typed in (0.006, 0.0075, 0, 12.5, 1e-12)
+SET enable_sort = off;
+SELECT x::text, count(*) FROM (VALUES
+	(tokacct.cost('acme', 'acme-flat', 1000, 200)), (0.006), (0.0060),
+	(tokacct.cost('acme', 'acme-flat', 0, 500)), (0.0075),
+	(tokacct.cost('acme', 'acme-flat', 0, 0)), (0),
+	(tokacct.cost('acme', 'acme-flat', 0, 833333) + 0.0000050), (12.5),
+	(tokacct.cost('acme', 'acme-pico', 1, 0)), (0.000000000001)) v(x)
+ GROUP BY x ORDER BY x;
+RESET enable_sort;
 -- caches: uncached 10000 - 4000 - 1000 = 5000 at 3 = 15000; reads 4000 at 0.3
 -- = 1200; writes 1000 at 3.75 = 3750; input 19950 / 1e6 = 0.01995;
 -- output 500 at 15 = 0.0075 (reasoning 100 is part of it, priced as output)
