@@ -388,6 +388,21 @@ typedef struct PriceIdEntry
 	PriceRow   *row;
 } PriceIdEntry;
 
+/* Order models by (catalog, provider, model), bytewise. */
+static int
+price_model_cmp(const void *a, const void *b)
+{
+	const PriceModel *x = *(PriceModel *const *) a;
+	const PriceModel *y = *(PriceModel *const *) b;
+	int			c = strcmp(x->provider->catalog, y->provider->catalog);
+
+	if (c == 0)
+		c = strcmp(x->provider->provider, y->provider->provider);
+	if (c == 0)
+		c = strcmp(x->model, y->model);
+	return c;
+}
+
 /* Read the catalog tables into a fresh cache. */
 static void
 price_cache_build(Oid fn_oid)
@@ -403,6 +418,7 @@ price_cache_build(Oid fn_oid)
 	PriceModel *models;
 	HASHCTL		hctl;
 	HTAB	   *ids;
+	PriceModel **byname;
 	uint64		gen0 = price_inval_gen;
 
 	if (nspname == NULL)
@@ -560,7 +576,13 @@ price_cache_build(Oid fn_oid)
 		}
 	}
 
-	/* price rows, in the same model order */
+	/* models by (catalog, provider, model), to attach price rows */
+	byname = palloc(sizeof(PriceModel *) * (nmodels + 1));
+	for (j = 0; j < nmodels; j++)
+		byname[j] = &models[j];
+	qsort(byname, nmodels, sizeof(PriceModel *), price_model_cmp);
+
+	/* price rows, grouped by model */
 	resetStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
@@ -575,11 +597,8 @@ price_cache_build(Oid fn_oid)
 					 "(r.input_video_mtok * 1000000)::pg_catalog.int8, (r.output_video_mtok * 1000000)::pg_catalog.int8, "
 					 "(r.request_fee * 1000000000000)::pg_catalog.int8 "
 					 "FROM %s.price r "
-					 "JOIN %s.price_model m ON m.catalog OPERATOR(pg_catalog.=) r.catalog AND m.provider OPERATOR(pg_catalog.=) r.provider AND m.model OPERATOR(pg_catalog.=) r.model "
-					 "JOIN %s.price_provider p ON p.catalog OPERATOR(pg_catalog.=) m.catalog AND p.provider OPERATOR(pg_catalog.=) m.provider "
-					 "JOIN %s.price_catalog c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
-					 "ORDER BY c.precedence, p.ordinal, p.provider, m.ordinal, m.model, r.customer NULLS FIRST, "
-					 "r.in_force_from, r.variant", s, s, s, s);
+					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "
+					 "r.in_force_from, r.variant", s);
 	price_spi_select(q.data);
 	memset(&hctl, 0, sizeof(hctl));
 	hctl.keysize = sizeof(int64);
@@ -589,7 +608,6 @@ price_cache_build(Oid fn_oid)
 	{
 		SPITupleTable *tt = SPI_tuptable;
 		PriceRow   *rows = MemoryContextAllocZero(cxt, sizeof(PriceRow) * (SPI_processed + 1));
-		int			mi = 0;
 		uint64		r = 0;
 
 		while (r < SPI_processed)
@@ -603,14 +621,21 @@ price_cache_build(Oid fn_oid)
 			uint64		k;
 			int			nsets = 0;
 
-			while (mi < nmodels &&
-				   (strcmp(models[mi].provider->catalog, cat) != 0 ||
-					strcmp(models[mi].provider->provider, prov) != 0 ||
-					strcmp(models[mi].model, mod) != 0))
-				mi++;
-			if (mi >= nmodels)
-				elog(ERROR, "price catalog: price of unknown model \"%s\"", mod);
-			m = &models[mi];
+			{
+				PriceProvider keyp;
+				PriceModel	keym;
+				PriceModel *keyptr = &keym;
+				PriceModel **found;
+
+				keyp.catalog = cat;
+				keyp.provider = prov;
+				keym.provider = &keyp;
+				keym.model = mod;
+				found = bsearch(&keyptr, byname, nmodels, sizeof(PriceModel *), price_model_cmp);
+				if (found == NULL)
+					elog(ERROR, "price catalog: price of unknown model \"%s\"", mod);
+				m = *found;
+			}
 			/* the run of rows of this model */
 			for (end = r; end < SPI_processed; end++)
 			{
