@@ -56,6 +56,14 @@ SELECT x::text, count(*) FROM (VALUES
 	(tokacct.cost('acme', 'acme-pico', 1, 0)), (0.000000000001)) v(x)
  GROUP BY x ORDER BY x;
 RESET enable_sort;
+-- and it equals, digit for digit, numeric arithmetic's result for 20,000
+-- token counts of every magnitude at one picodollar per token (0 wrong)
+SELECT count(*) AS checked,
+       count(*) FILTER (WHERE c IS DISTINCT FROM n * 0.000000000001
+                           OR c::text IS DISTINCT FROM trim_scale(n * 0.000000000001)::text) AS wrong
+  FROM (SELECT n, tokacct.cost('acme', 'acme-pico', n, 0) AS c
+          FROM (SELECT (hashint8extended(g, 0) & 9223372036854775807) >> (g % 63)::int AS n
+                  FROM generate_series(1, 20000) g) x) y;
 -- caches: uncached 10000 - 4000 - 1000 = 5000 at 3 = 15000; reads 4000 at 0.3
 -- = 1200; writes 1000 at 3.75 = 3750; input 19950 / 1e6 = 0.01995;
 -- output 500 at 15 = 0.0075 (reasoning 100 is part of it, priced as output)
