@@ -248,6 +248,18 @@ INSERT INTO tokacct.price_discount (customer, provider, multiplier) VALUES ('big
 SELECT tokacct.customer_cost('bigspender', 'acme', 'acme-huge', 9223372036854775807, 9223372036854775807);
 \set VERBOSITY terse
 
+-- a trojan operator in public (numeric * integer, an exact match that would
+-- beat pg_catalog's numeric * numeric) is never used by the catalog reader
+CREATE FUNCTION public.pricing_trojan(numeric, integer) RETURNS numeric
+	LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'trojan ran'; END$$;
+CREATE OPERATOR public.* (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = public.pricing_trojan);
+SET search_path = public;
+UPDATE tokacct.price_catalog SET description = description WHERE false;
+SELECT tokacct.cost('acme', 'acme-flat', 1000000, 0) AS no_trojan;
+RESET search_path;
+DROP OPERATOR public.* (numeric, integer);
+DROP FUNCTION public.pricing_trojan(numeric, integer);
+
 -- bad input: every one an error with a clear message
 \set VERBOSITY default
 SELECT tokacct.cost('acme', 'acme-flat', -1, 0);

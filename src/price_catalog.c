@@ -587,15 +587,15 @@ price_cache_build(Oid fn_oid)
 	appendStringInfo(&q,
 					 "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
 					 "pg_catalog.timezone('UTC', r.start_date::pg_catalog.timestamp), "
-					 "(pg_catalog.date_part('epoch', r.tod_start) * 1000000)::pg_catalog.int8, "
-					 "(pg_catalog.date_part('epoch', r.tod_end) * 1000000)::pg_catalog.int8, r.currency, "
-					 "(r.input_mtok * 1000000)::pg_catalog.int8, (r.cache_read_mtok * 1000000)::pg_catalog.int8, "
-					 "(r.cache_write_mtok * 1000000)::pg_catalog.int8, (r.output_mtok * 1000000)::pg_catalog.int8, "
-					 "(r.reasoning_mtok * 1000000)::pg_catalog.int8, (r.input_audio_mtok * 1000000)::pg_catalog.int8, "
-					 "(r.cache_audio_read_mtok * 1000000)::pg_catalog.int8, (r.output_audio_mtok * 1000000)::pg_catalog.int8, "
-					 "(r.input_image_mtok * 1000000)::pg_catalog.int8, (r.output_image_mtok * 1000000)::pg_catalog.int8, "
-					 "(r.input_video_mtok * 1000000)::pg_catalog.int8, (r.output_video_mtok * 1000000)::pg_catalog.int8, "
-					 "(r.request_fee * 1000000000000)::pg_catalog.int8 "
+					 "(pg_catalog.extract('epoch', r.tod_start) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(pg_catalog.extract('epoch', r.tod_end) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, r.currency, "
+					 "(r.input_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.cache_read_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.cache_write_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.reasoning_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.input_audio_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.cache_audio_read_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_audio_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.input_image_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_image_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.input_video_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_video_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s.price r "
 					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "
 					 "r.in_force_from, r.variant", s);
@@ -698,7 +698,7 @@ price_cache_build(Oid fn_oid)
 	/* tiers */
 	resetStringInfo(&q);
 	appendStringInfo(&q,
-					 "SELECT t.price_id, t.kind, t.threshold, (t.mtok * 1000000)::pg_catalog.int8 "
+					 "SELECT t.price_id, t.kind, t.threshold, (t.mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s.price_tier t ORDER BY t.price_id, t.kind, t.threshold", s);
 	price_spi_select(q.data);
 	{
@@ -745,7 +745,7 @@ price_cache_build(Oid fn_oid)
 	resetStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT d.customer, d.provider, d.model, d.valid_from, d.valid_until, "
-					 "(d.multiplier * 1000000)::pg_catalog.int8 FROM %s.price_discount d", s);
+					 "(d.multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 FROM %s.price_discount d", s);
 	price_spi_select(q.data);
 	price_cache->ndiscounts = (int) SPI_processed;
 	price_cache->discounts = MemoryContextAllocZero(cxt, sizeof(PriceDiscount) * (SPI_processed + 1));
