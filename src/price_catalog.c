@@ -528,7 +528,6 @@ price_cache_build(Oid fn_oid)
 	{
 		SPITupleTable *tt = SPI_tuptable;
 		int			pi = 0;
-		int			start = 0;
 
 		for (i = 0; i < SPI_processed; i++)
 		{
@@ -542,10 +541,7 @@ price_cache_build(Oid fn_oid)
 			while (pi < price_cache->nproviders &&
 				   (strcmp(price_cache->providers[pi].catalog, cat) != 0 ||
 					strcmp(price_cache->providers[pi].provider, prov) != 0))
-			{
 				pi++;
-				start = (int) i;
-			}
 			if (pi >= price_cache->nproviders)
 				elog(ERROR, "price catalog: model of unknown provider \"%s\"", prov);
 			m->provider = &price_cache->providers[pi];
@@ -555,7 +551,6 @@ price_cache_build(Oid fn_oid)
 				price_bad_rule(m->model);
 			m->match = price_match_build(&DatumGetJsonbP(d)->root,
 										 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
-			(void) start;
 		}
 		/* point each provider at its run of models */
 		for (j = 0; j < nmodels; j++)
