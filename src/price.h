@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * price.h
+ *	  The price catalog as cost() sees it: a per-backend, in-memory copy of
+ *	  the catalog tables, the match rules that map a call's provider and
+ *	  model to a catalog model, and the price kinds.
+ *
+ * Prices are kept as int64 picodollars per token (a price per million
+ * tokens times 1e6; the catalog's price_mtok domain guarantees it is a whole
+ * number), so the cost of a call is an exact integer sum.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TOKACCT_PRICE_H
+#define TOKACCT_PRICE_H
+
+#include "postgres.h"
+
+#include "regex/regex.h"
+#include "utils/timestamp.h"
+
+/* Price kinds: the per-token prices a price row can hold (price.*_mtok). */
+typedef enum PriceKind
+{
+	PK_INPUT = 0,
+	PK_CACHE_READ,
+	PK_CACHE_WRITE,
+	PK_OUTPUT,
+	PK_REASONING,
+	PK_INPUT_AUDIO,
+	PK_CACHE_AUDIO_READ,
+	PK_OUTPUT_AUDIO,
+	PK_INPUT_IMAGE,
+	PK_OUTPUT_IMAGE,
+	PK_INPUT_VIDEO,
+	PK_OUTPUT_VIDEO,
+	PK_NKINDS
+} PriceKind;
+
+/* Names of the kinds, as in price_tier.kind (index = PriceKind). */
+extern const char *const price_kind_names[PK_NKINDS];
+
+/* A context tier: above "threshold" input tokens, this price applies. */
+typedef struct PriceTier
+{
+	int64		threshold;
+	int64		pico;			/* picodollars per token */
+} PriceTier;
+
+/* One row of tokacct.price. */
+typedef struct PriceRow
+{
+	int64		price_id;
+	TimestampTz in_force_from;
+	int32		variant;
+	bool		has_start;		/* start_date constraint */
+	TimestampTz start_at;		/* start_date at 00:00 UTC */
+	bool		has_tod;		/* time-of-day constraint */
+	int64		tod_start;		/* microseconds since midnight UTC */
+	int64		tod_end;
+	char		currency[4];
+	bool		has[PK_NKINDS];
+	int64		pico[PK_NKINDS];	/* picodollars per token */
+	int			ntiers[PK_NKINDS];
+	PriceTier  *tiers[PK_NKINDS];	/* ascending threshold */
+	bool		has_fee;
+	int64		fee;			/* picodollars per request */
+} PriceRow;
+
+/* A node of a match rule. */
+typedef enum PriceMatchOp
+{
+	PM_EQUALS,
+	PM_STARTS_WITH,
+	PM_ENDS_WITH,
+	PM_CONTAINS,
+	PM_REGEX,
+	PM_OR,
+	PM_AND
+} PriceMatchOp;
+
+typedef struct PriceMatch
+{
+	PriceMatchOp op;
+	char	   *arg;			/* lower-cased, for the string operators */
+	int			arglen;
+	regex_t    *re;				/* PM_REGEX */
+	int			nchildren;
+	struct PriceMatch **children;	/* PM_OR, PM_AND */
+} PriceMatch;
+
+/* Price rows of one model for one customer (NULL: the list price). */
+typedef struct PriceSet
+{
+	char	   *customer;
+	int			nrows;
+	PriceRow   *rows;			/* by (in_force_from, variant) */
+} PriceSet;
+
+typedef struct PriceProvider PriceProvider;
+
+typedef struct PriceModel
+{
+	PriceProvider *provider;
+	char	   *model;
+	PriceMatch *match;
+	int			nsets;
+	PriceSet   *sets;			/* sets[0] is the list price if it exists */
+} PriceModel;
+
+struct PriceProvider
+{
+	const char *catalog;
+	char	   *provider;
+	PriceMatch *provider_match;
+	PriceMatch *model_match;
+	int			nfallback;
+	PriceProvider **fallback;
+	int			nmodels;
+	PriceModel **models;
+};
+
+/* A discount multiplier (price_discount row). */
+typedef struct PriceDiscount
+{
+	char	   *customer;
+	char	   *provider;		/* NULL: any */
+	char	   *model;			/* NULL: any */
+	TimestampTz valid_from;
+	TimestampTz valid_until;
+	int64		micro;			/* multiplier times 1e6 */
+} PriceDiscount;
+
+/* Token counts of one call, by kind of token (all non-negative). */
+typedef struct PriceUsage
+{
+	int64		input;			/* all input, cache reads and writes included */
+	int64		cache_read;		/* all cache reads, every modality */
+	int64		cache_write;
+	int64		output;			/* all output, reasoning included */
+	int64		reasoning;
+	int64		input_audio;	/* audio input, cached audio included */
+	int64		cache_audio_read;
+	int64		output_audio;
+	int64		input_image;
+	int64		cache_image_read;
+	int64		output_image;
+	int64		input_video;
+	int64		cache_video_read;
+	int64		output_video;
+	int64		requests;
+} PriceUsage;
+
+/* The result of pricing one call. */
+typedef struct PriceResult
+{
+	int128		input;			/* picodollars */
+	int128		output;
+	int128		fee;
+	const PriceModel *model;
+	const PriceRow *row;
+} PriceResult;
+
+/* price_catalog.c */
+extern const PriceModel *price_resolve(Oid fn_oid, const char *provider, int provlen,
+									   const char *model, int modellen);
+extern const PriceDiscount *price_find_discount(const char *customer, const PriceModel *model,
+												TimestampTz at);
+
+/* price_cost.c */
+extern const PriceRow *price_select_row(const PriceSet *set, TimestampTz at);
+extern void price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res);
+extern Datum price_numeric(int128 pico);
+
+#endif							/* TOKACCT_PRICE_H */
