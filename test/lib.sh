@@ -48,8 +48,10 @@ as_owner() {
 	fi
 }
 
-# Build tokacct and stage PostgreSQL plus tokacct under $STAGE.
+# Build tokacct and stage PostgreSQL plus tokacct under $STAGE.  Once per
+# test run: test/run.sh sets TOKACCT_STAGED so the suites it starts skip it.
 build_and_stage() {
+	[ -n "${TOKACCT_STAGED:-}" ] && return 0
 	log "building tokacct"
 	make -C "$TOP" -s PG_CONFIG=$PGBIN_SYS/pg_config >/dev/null
 	if [ ! -x "$PGBIN/postgres" ]; then
@@ -59,6 +61,7 @@ build_and_stage() {
 	fi
 	make -C "$TOP" -s PG_CONFIG=$PGBIN_SYS/pg_config install DESTDIR="$STAGE" >/dev/null
 	[ "$(id -u)" -eq 0 ] && chown -R postgres: "$BUILD"
+	export TOKACCT_STAGED=1
 	return 0
 }
 

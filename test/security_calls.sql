@@ -7,3 +7,20 @@ SELECT tokacct.break_even_p(0.42, 4.5, 3, 18);
 SELECT tokacct.pass_at_k(5, 2, 2), tokacct.pass_hat_k(5, 2, 2);
 SELECT tokacct.wilson_interval(8, 12);
 SELECT tokacct.agent_loop_input_tokens(10, 2000, 500), tokacct.context_cost(10, 1, 1);
+-- pricing: both loaders (PL/pgSQL) and the C pricing path
+\getenv shared SHARED_DATA
+SELECT providers FROM tokacct.load_prices_genai(pg_read_file(:'shared' || '/genai-prices/data.json')::jsonb, '2026-08-21');
+SELECT providers FROM tokacct.load_prices_litellm(pg_read_file(:'shared' || '/litellm/model_prices_and_context_window.json')::jsonb, '2026-07-24');
+SELECT tokacct.cost('openai', 'gpt-4.1', 1000, 100, at => '2026-08-21');
+SELECT tokacct.cost(NULL, 'claude-sonnet-4-0', 1000, 100, 200, 0, 0, '2026-08-21');
+SELECT * FROM tokacct.cost_breakdown('openai', 'gpt-4.1', 1000, 100, at => '2026-08-21');
+-- waste
+SELECT c.* FROM (SELECT tokacct.waste_agg(s, p, k, n, a, st, c, t) AS w
+	FROM (VALUES ('r', NULL, 'agent', 'x', NULL, 'ok', 0, pg_catalog.now()),
+	             ('a', 'r', 'tool', 'get', 'h', 'ok', 0.01, pg_catalog.now()),
+	             ('b', 'r', 'tool', 'get', 'h', 'ok', 0.01, pg_catalog.now() + interval '1 s')) v(s, p, k, n, a, st, c, t)) q,
+	tokacct.waste_classes(q.w) c;
+-- frontier and allocation
+SELECT f.* FROM (SELECT tokacct.utility_frontier(o, c, v) AS s
+	FROM (VALUES ('a', 1, 2), ('b', 2, 5), ('human', 10, 6)) v(o, c, v)) q, tokacct.frontier_options(q.s) f;
+SELECT * FROM tokacct.allocate(100, ARRAY[ROW('w', 'a', 1, 2, 10, false), ROW('w', 'b', 3, 5, 10, true)]::tokacct.allocation_option[]);

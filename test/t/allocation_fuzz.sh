@@ -4,7 +4,7 @@
 # data-exception error; what parses must round-trip through text and binary
 # and be readable by frontier_options(); the server must stay up.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
+build_and_stage
 cluster_start
 psql_run -c 'CREATE EXTENSION tokacct'
 WORK=$CLUSTER/fuzz

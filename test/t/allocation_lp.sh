@@ -3,7 +3,7 @@
 # tokacct and, independently, by scipy.optimize.linprog (HiGHS) under
 # Debian's own /usr/bin/python3.  See test/t/allocation_lp.py.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
+build_and_stage
 cluster_start
 psql_run -c 'CREATE EXTENSION tokacct'
 WORK=$CLUSTER/lp

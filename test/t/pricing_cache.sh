@@ -4,7 +4,7 @@
 # change is not.  Session A is psql; session B is a second backend held open
 # through dblink.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
+build_and_stage
 cluster_start
 
 out=$(psql_run -At -v conn="host=$PGHOST port=$PGPORT dbname=postgres user=postgres" <<'SQL'

@@ -2,7 +2,7 @@
 # Every SQL example in README.md runs and prints what the README shows.
 # README_UPDATE=1 bash test/t/readme.sh rewrites the output blocks instead.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
+build_and_stage
 cluster_start
 psql_run -c 'CREATE EXTENSION tokacct'
 as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" SHARED_DATA="$SHARED_DATA" \

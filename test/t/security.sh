@@ -4,7 +4,7 @@
 # search_path, then create the extension and call its functions.  Every
 # trojan writes to a log table when it runs; the log must stay empty.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
+build_and_stage
 cluster_start
 
 psql_run -c 'CREATE DATABASE trojan'
@@ -54,7 +54,7 @@ n=$(psql_run -d trojan -At -c 'SELECT count(*) FROM public.trojan_log')
 if [ "$n" = "0" ]; then
 	echo "ok no trojan ran"
 else
-	echo "not ok trojans ran: $(psql_run -d trojan -At -c 'SELECT string_agg(what, \$\$,\$\$) FROM public.trojan_log')"
+	echo "not ok trojans ran: $(psql_run -d trojan -At -c "SELECT string_agg(DISTINCT what, ',') FROM public.trojan_log")"
 	exit 1
 fi
 
