@@ -419,13 +419,13 @@ SELECT trace_id, length(span_id) % 2 AS part,
   FROM waste_gen GROUP BY 1, 2;
 SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
   FROM waste_serial s
-  JOIN (SELECT trace_id, tokacct.waste_merge(st) AS st FROM waste_parts GROUP BY trace_id) m USING (trace_id),
+  JOIN (SELECT trace_id, tokacct.merge(st) AS st FROM waste_parts GROUP BY trace_id) m USING (trace_id),
        LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
 -- merging a trace's state with itself repeats every span id: an error, not double counting
-SELECT tokacct.waste_summary(tokacct.waste_merge(st)) FROM (SELECT st FROM waste_serial WHERE trace_id = 1 UNION ALL SELECT st FROM waste_serial WHERE trace_id = 1) q;
+SELECT tokacct.waste_summary(tokacct.merge(st)) FROM (SELECT st FROM waste_serial WHERE trace_id = 1 UNION ALL SELECT st FROM waste_serial WHERE trace_id = 1) q;
 -- combining very different states: NULL, one span, many spans
 SELECT w.spans, w.total FROM (
-  SELECT tokacct.waste_merge(st) AS st FROM (
+  SELECT tokacct.merge(st) AS st FROM (
     SELECT NULL::tokacct.waste_state AS st
     UNION ALL SELECT waste_one('{x}', '{NULL}', '{0.5}')
     UNION ALL SELECT st FROM waste_serial WHERE trace_id = 60) q) m, tokacct.waste_summary(m.st) w;

@@ -1,6 +1,7 @@
 -- Realistic agent traces for the demo and the end-to-end test: four
 -- workflows, two or three model options each, OpenTelemetry-shaped spans
--- (agent root, LLM calls whose context grows turn by turn, tool calls),
+-- (a trace per item: a workflow root, an agent span per attempt, LLM calls
+-- whose context grows turn by turn, tool calls),
 -- with the waste real agents show: failed attempts that are retried,
 -- rate-limited calls that were billed, repeated tool calls and stuck loops.
 -- Deterministic: the same rows on every run (setseed).
@@ -77,6 +78,7 @@ DECLARE
 	t int;
 	span int;
 	trace text;
+	item_root text;
 	root text;
 	parent text;
 	ts timestamptz;
@@ -95,15 +97,19 @@ BEGIN
 			solved := false;
 			k := 0;
 			ts := timestamptz '2026-10-01 08:00+00' + (item * interval '17 minutes');
+			-- one trace per item: a workflow root, one agent span per attempt
+			trace := format('t%s', item);
+			item_root := trace || '-root';
+			INSERT INTO demo.spans VALUES (trace, item_root, NULL, o.workflow, item, 1, 'workflow',
+				o.workflow, NULL, 'ok', NULL, NULL, NULL, NULL, NULL, ts);
 			WHILE NOT solved AND k < w.max_attempts LOOP
 				k := k + 1;
 				-- later attempts succeed less often: the hard items are left
 				ok := random() < o.p1 * power(0.8, k - 1);
-				trace := format('t%s-%s', item, k);
-				root := trace || '-root';
+				root := format('%s-a%s', trace, k);
 				span := 0;
-				INSERT INTO demo.spans VALUES (trace, root, NULL, o.workflow, item, k, 'agent',
-					o.workflow, NULL, CASE WHEN ok THEN 'ok' ELSE 'error' END,
+				INSERT INTO demo.spans VALUES (trace, root, item_root, o.workflow, item, k, 'agent',
+					'attempt', NULL, CASE WHEN ok THEN 'ok' ELSE 'error' END,
 					NULL, NULL, NULL, NULL, NULL, ts);
 				loop_at := CASE WHEN random() < 0.08 THEN 1 + floor(random() * o.turns)::int ELSE 0 END;
 				FOR t IN 1 .. o.turns LOOP
@@ -111,24 +117,25 @@ BEGIN
 					ts := ts + interval '4 seconds';
 					-- a rate-limited call, billed for its prompt, then re-sent
 					IF random() < 0.04 THEN
-						INSERT INTO demo.spans VALUES (trace, trace || '-' || span, root, o.workflow, item, k,
+						INSERT INTO demo.spans VALUES (trace, root || '-' || span, root, o.workflow, item, k,
 							'llm', 'chat', NULL, 'rate_limited', o.provider, o.model,
 							o.base_tokens + (t - 1) * o.growth, 0, 0, ts);
 						span := span + 1;
 						ts := ts + interval '2 seconds';
 					END IF;
-					INSERT INTO demo.spans VALUES (trace, trace || '-' || span, root, o.workflow, item, k,
+					INSERT INTO demo.spans VALUES (trace, root || '-' || span, root, o.workflow, item, k,
 						'llm', 'chat', NULL, 'ok', o.provider, o.model,
 						o.base_tokens + (t - 1) * o.growth + floor(random() * 200)::int,
 						150 + floor(random() * 450)::int,
 						CASE WHEN t > 1 THEN (t - 1) * o.growth / 2 ELSE 0 END, ts);
-					parent := trace || '-' || span;
+					parent := root || '-' || span;
 					tool := tools[1 + (t + item::int) % 4];
-					args := md5(item || tool || (t % 3));
+					-- half the lookups repeat an earlier call's arguments
+					args := md5(item || tool || CASE WHEN random() < 0.5 THEN '' ELSE t::text END);
 					FOR rep IN 1 .. CASE WHEN t = loop_at THEN 4 ELSE 1 END LOOP
 						span := span + 1;
 						ts := ts + interval '1 second';
-						INSERT INTO demo.spans VALUES (trace, trace || '-' || span, parent, o.workflow, item, k,
+						INSERT INTO demo.spans VALUES (trace, root || '-' || span, parent, o.workflow, item, k,
 							'tool', tool, args, 'ok', NULL, NULL, NULL, NULL, NULL, ts, 0.002);
 					END LOOP;
 				END LOOP;

@@ -60,14 +60,14 @@ CREATE FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.w
 	LANGUAGE c IMMUTABLE PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'waste_combine';
 COMMENT ON FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state) IS
-	'the spans of two partial states of one trace (combine function of waste_agg, transition function of waste_merge)';
+	'the spans of two partial states of one trace (combine function of waste_agg, transition function of merge)';
 
 CREATE FUNCTION @extschema@.waste_trim(@extschema@.waste_state)
 	RETURNS @extschema@.waste_state
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'waste_trim';
 COMMENT ON FUNCTION @extschema@.waste_trim(@extschema@.waste_state) IS
-	'final function of waste_agg and waste_merge: the state without spare capacity';
+	'final function of waste_agg and merge: the state without spare capacity';
 
 CREATE AGGREGATE @extschema@.waste_agg(span_id pg_catalog.text, parent_id pg_catalog.text,
 		kind pg_catalog.text, name pg_catalog.text, args_hash pg_catalog.text,
@@ -100,7 +100,7 @@ COMMENT ON AGGREGATE @extschema@.waste_agg(pg_catalog.text, pg_catalog.text, pg_
 		pg_catalog.timestamptz) IS
 	'the spans of one trace (group by trace), without attempt numbers: retries are then ordered by start time';
 
-CREATE AGGREGATE @extschema@.waste_merge(@extschema@.waste_state) (
+CREATE AGGREGATE @extschema@.merge(@extschema@.waste_state) (
 	SFUNC = @extschema@.waste_combine,
 	STYPE = @extschema@.waste_state,
 	SSPACE = 16384,
@@ -108,7 +108,7 @@ CREATE AGGREGATE @extschema@.waste_merge(@extschema@.waste_state) (
 	FINALFUNC = @extschema@.waste_trim,
 	PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE @extschema@.waste_merge(@extschema@.waste_state) IS
+COMMENT ON AGGREGATE @extschema@.merge(@extschema@.waste_state) IS
 	'merge stored waste_state values of the same trace (partial span lists) into one';
 
 CREATE FUNCTION @extschema@.waste_summary(state @extschema@.waste_state,
