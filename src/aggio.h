@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * aggio.h
+ *	  Helpers shared by the aggregate state types: strict text parsing,
+ *	  int128 binary I/O, errors for bad states and exact money quotients.
+ *
+ * Every state type reads its text and binary forms as hostile input: the
+ * parsers here accept only non-negative plain decimals, check every
+ * overflow and report the offending field.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TOKACCT_AGGIO_H
+#define TOKACCT_AGGIO_H
+
+#include "postgres.h"
+#include "lib/stringinfo.h"
+#include "utils/numeric.h"
+
+/* the largest money amount one row may carry, in money units */
+#define AGGIO_ROW_MONEY_MAX ((int128) PG_INT64_MAX)
+
+/*
+ * Raise "invalid <type> value" with the given errcode (text or binary
+ * representation) and a detail.
+ */
+extern void aggio_bad_state(int sqlstate, const char *type, const char *fmt,...)
+			pg_attribute_printf(3, 4) pg_attribute_noreturn();
+
+/* Skip the literal lit at *p or raise a text representation error. */
+extern void aggio_expect(const char **p, const char *lit, const char *type);
+
+/* Parse a non-negative integer count at *p (int64 range). */
+extern int64 aggio_parse_count(const char **p, const char *field, const char *type);
+
+/* Parse a non-negative decimal amount at *p into money units (int128). */
+extern int128 aggio_parse_money(const char **p, const char *field, const char *type);
+
+/* Append an int128 count of money units as a plain decimal (no trailing zeros). */
+extern void aggio_append_money(StringInfo buf, int128 units);
+
+/* Binary I/O of an int128 as two 64-bit halves, network byte order. */
+extern void aggio_send_int128(StringInfo buf, int128 v);
+extern int128 aggio_getmsg_int128(StringInfo msg);
+
+/* Raise a binary representation error unless msg has at least n more bytes. */
+extern void aggio_need_bytes(StringInfo msg, int n, const char *type);
+
+/* Checked additions for combine functions (numeric_value_out_of_range). */
+extern int64 aggio_add_count(int64 a, int64 b);
+extern int128 aggio_add_money(int128 a, int128 b);
+
+/* num * mul / den (den > 0, num >= 0, mul >= 0) as money, half up to 12 decimals. */
+extern Numeric aggio_money_quotient(int128 num, int64 mul, int128 den);
+
+#endif							/* TOKACCT_AGGIO_H */
