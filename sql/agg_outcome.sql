@@ -47,6 +47,23 @@ SELECT tokacct.cost_per_outcome('NaN', true);
 SELECT tokacct.cost_per_outcome(-1, true);
 SELECT tokacct.cost_per_outcome(1, true, -0.5);
 SELECT tokacct.cost_per_outcome(1, true, 'Infinity');
+-- every value shape the per-row decoder meets: 1 to 1,000,003 times
+-- 10^-12 .. 10^0, read from a table (short varlena headers) and computed
+-- (long headers); each row's state must hold exactly its value, and the
+-- totals must equal numeric sums
+CREATE TABLE agg_outcome_shapes AS
+SELECT i AS id, round(((i * 7919) % 1000003) * 10.0 ^ (i % 13 - 12), 12) AS cost
+FROM generate_series(1, 26000) i;
+SELECT count(*) AS values_checked,
+	   count(*) FILTER (WHERE (tokacct.outcome_report(s)).ai_cost = cost
+						AND (tokacct.outcome_report(c)).ai_cost = cost) AS exact
+FROM (SELECT id, cost, tokacct.cost_per_outcome(cost, true) AS s,
+			 tokacct.cost_per_outcome(cost * 1 + 0, true) AS c
+	  FROM agg_outcome_shapes GROUP BY id, cost) x;
+SELECT (tokacct.outcome_report(tokacct.cost_per_outcome(cost, true))).ai_cost = sum(cost) AS total_exact,
+	   (tokacct.outcome_report(tokacct.cost_per_outcome(-(-cost), false))).ai_cost = sum(cost) AS computed_total_exact,
+	   min(cost), max(cost)
+FROM agg_outcome_shapes;
 -- trailing zeros beyond 12 decimals are fine
 SELECT tokacct.cost_per_outcome(1.50000000000000000, true);
 

@@ -17,6 +17,8 @@
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 
+#include "money.h"
+
 /* the largest money amount one row may carry, in money units */
 #define AGGIO_ROW_MONEY_MAX ((int128) PG_INT64_MAX)
 
@@ -52,5 +54,58 @@ extern int128 aggio_add_money(int128 a, int128 b);
 
 /* num * mul / den (den > 0, num >= 0, mul >= 0) as money, half up to 12 decimals. */
 extern Numeric aggio_money_quotient(int128 num, int64 mul, int128 den);
+
+/*
+ * Money units of a numeric argument, for the per-row path of aggregates.
+ *
+ * The common case, an uncompressed numeric in the short format whose value
+ * is below 10000 and has no digit below 1e-12, is decoded here inline with
+ * int64 arithmetic (at most 4 base-10000 digits of weight -3..0, so below
+ * 1e16 units: no overflow is possible).  Everything else, including every
+ * value that is an error (NaN, infinity, too many decimals, out of range),
+ * goes to money_from_datum(), which is the reference; the regression tests
+ * compare the two paths over the same values.
+ */
+static inline int64
+aggio_money_arg(Datum d, const char *what)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	const uint8 *p;
+	uint16		hdr;
+	int			ndigits;
+	int			weight;
+	int64		acc = 0;
+
+	if (VARATT_IS_SHORT(v))
+	{
+		p = (const uint8 *) VARDATA_SHORT(v);
+		ndigits = (int) ((VARSIZE_SHORT(v) - VARHDRSZ_SHORT - sizeof(uint16)) / sizeof(int16));
+	}
+	else if (!VARATT_IS_EXTENDED(v))
+	{
+		p = (const uint8 *) VARDATA(v);
+		ndigits = (int) ((VARSIZE(v) - VARHDRSZ - sizeof(uint16)) / sizeof(int16));
+	}
+	else
+		return money_from_datum(d, what);
+
+	memcpy(&hdr, p, sizeof(uint16));
+	/* short format (0x8000 in the top two bits), weight sign bit clear or set */
+	if ((hdr & 0xC000) != 0x8000)
+		return money_from_datum(d, what);
+	weight = (hdr & 0x0040) ? (int) (~0x003F | (hdr & 0x003F)) : (int) (hdr & 0x003F);
+	if (weight > 0 || weight < -3 || ndigits > weight + 4)
+		return money_from_datum(d, what);
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		digit;
+
+		memcpy(&digit, p + sizeof(uint16) + i * sizeof(int16), sizeof(int16));
+		acc = acc * 10000 + digit;
+	}
+	for (int i = weight + 4 - ndigits; i > 0; i--)
+		acc *= 10000;
+	return (hdr & 0x2000) ? -acc : acc;
+}
 
 #endif							/* TOKACCT_AGGIO_H */
