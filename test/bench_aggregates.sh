@@ -12,8 +12,9 @@
 #   vs_floor = time of the aggregate / time of the read floor, the query that
 #              only reads its columns: SELECT count(col1), count(col2), ...
 #              (target <= 1.2)
-# Each query runs BENCH_REPEAT times (default 3) after a warm-up; the
-# fastest run counts, which damps noise from other work on the machine.
+# The three queries of a line run in turn, BENCH_REPEAT rounds (default 5)
+# after a warm-up; the fastest run of each counts, which damps noise from
+# other work on the machine.
 #
 # Each aggregate has its own bench_* function; bench_main calls them in
 # order.  To add an aggregate: load its table in a load_* function, add a
@@ -22,21 +23,27 @@
 source "$(dirname "$0")/lib.sh"
 
 ROWS=${BENCH_ROWS:-10000000}
-REPEAT=${BENCH_REPEAT:-3}
+REPEAT=${BENCH_REPEAT:-5}
 
-# sql for the timing helper: runs a query REPEAT times, returns the best ms
+# sql for the timing helper: runs the three queries of a measurement in
+# turn, REPEAT rounds after a warm-up, and returns the best ms of each
+# (interleaving spreads the noise of a shared machine over all three)
 timing_sql() {
 	cat <<'SQL'
-CREATE FUNCTION bench_ms(q text, n int) RETURNS float8 LANGUAGE plpgsql AS $$
+CREATE FUNCTION bench_ms(q text[], n int) RETURNS float8[] LANGUAGE plpgsql AS $$
 DECLARE
 	t0 timestamptz;
-	best float8 := 'Infinity';
+	best float8[] := array_fill('Infinity'::float8, ARRAY[array_length(q, 1)]);
 BEGIN
-	EXECUTE q;                          -- warm-up
+	FOR j IN 1 .. array_length(q, 1) LOOP
+		EXECUTE q[j];                   -- warm-up
+	END LOOP;
 	FOR i IN 1 .. n LOOP
-		t0 := clock_timestamp();
-		EXECUTE q;
-		best := least(best, 1000 * extract(epoch FROM clock_timestamp() - t0));
+		FOR j IN 1 .. array_length(q, 1) LOOP
+			t0 := clock_timestamp();
+			EXECUTE q[j];
+			best[j] := least(best[j], 1000 * extract(epoch FROM clock_timestamp() - t0));
+		END LOOP;
 	END LOOP;
 	RETURN best;
 END $$;
@@ -56,11 +63,9 @@ measure() {
 	psql_run -At -F ' ' <<SQL
 $settings
 SELECT format('%-26s %-8s agg %8s ms  sql %8s ms  floor %8s ms  vs_sql %5s  vs_floor %5s',
-			  '$name', '$mode', round(a::numeric, 0), round(h::numeric, 0), round(f::numeric, 0),
-			  round((a / h)::numeric, 2), round((a / f)::numeric, 2))
-FROM (SELECT bench_ms(\$q\$$agg\$q\$, $REPEAT) AS a,
-			 bench_ms(\$q\$$hand\$q\$, $REPEAT) AS h,
-			 bench_ms(\$q\$$floor\$q\$, $REPEAT) AS f) x;
+			  '$name', '$mode', round(t[1]::numeric, 0), round(t[2]::numeric, 0), round(t[3]::numeric, 0),
+			  round((t[1] / t[2])::numeric, 2), round((t[1] / t[3])::numeric, 2))
+FROM (SELECT bench_ms(ARRAY[\$q\$$agg\$q\$, \$q\$$hand\$q\$, \$q\$$floor\$q\$], $REPEAT) AS t) x;
 SQL
 }
 
