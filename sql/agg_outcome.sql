@@ -144,6 +144,13 @@ FROM (SELECT tokacct.merge(s) AS s FROM (
 	 (SELECT tokacct.cost_per_outcome(cost, solved, fix) AS s
 	  FROM (SELECT cost, solved, fix FROM agg_outcome_rows
 			UNION ALL SELECT 1.5, true, NULL) y) a;
+-- millions of rows: 25 copies of the serial state (3,000,000 items) hold
+-- 25 times every count and money total
+SELECT r.items = 25 * o.items AND r.solved = 25 * o.solved AND r.ai_cost = 25 * o.ai_cost
+	AND r.fixed_items = 25 * o.fixed_items AND r.human_fix_cost = 25 * o.human_fix_cost
+	AND r.cost_per_solved = o.cost_per_solved AS twenty_five_copies_match_sql, r.items
+FROM (SELECT tokacct.merge(s) AS s FROM agg_outcome_serial, generate_series(1, 25)) m,
+	 tokacct.outcome_report(m.s) r, agg_outcome_oracle o;
 SELECT tokacct.merge(s) FROM (SELECT NULL::tokacct.outcome_state AS s) x;
 SELECT tokacct.merge(s) FROM agg_outcome_rollup WHERE false;
 -- the combine function called directly does not modify its arguments

@@ -97,6 +97,11 @@ SELECT (tokacct.retry_projection(s, 31, 1)).*, (tokacct.retry_projection(s, 40, 
 FROM (SELECT tokacct.retry_economics(attempt, ok, cost) s FROM agg_retry_long) x;
 SELECT tokacct.retry_projection(s, 35, 1)
 FROM (SELECT tokacct.retry_economics(attempt, ok, cost) s FROM agg_retry_long) x;
+-- the state grows as higher attempt numbers arrive (4, 8, 16, 32 buckets);
+-- the order of the rows does not matter
+SELECT a.s::text = d.s::text AS order_does_not_matter
+FROM (SELECT tokacct.retry_economics(attempt, ok, cost ORDER BY attempt) s FROM agg_retry_long) a,
+	 (SELECT tokacct.retry_economics(attempt, ok, cost ORDER BY attempt DESC) s FROM agg_retry_long) d;
 
 -- 4. The distribution contract on about 90,000 attempt rows ----------------
 -- item i has 1 + (37 i mod 5) attempts (40 for every 5000th item); the last
@@ -179,6 +184,26 @@ SELECT m.s::text = s.s::text AS merge_of_merges_equals_serial
 FROM (SELECT tokacct.merge(s) AS s
 	  FROM (SELECT tokacct.merge(s) AS s FROM agg_retry_rollup GROUP BY part % 7) x) m,
 	 agg_retry_serial s;
+-- one state per item (30,000 groups, hash aggregation), merged
+SET enable_sort = off;
+SELECT m.s::text = s.s::text AS per_item_merge_equals_serial
+FROM (SELECT tokacct.merge(s) AS s FROM (
+		SELECT item, tokacct.retry_economics(attempt, ok, cost) AS s
+		FROM agg_retry_rows GROUP BY item) x) m, agg_retry_serial s;
+RESET enable_sort;
+-- millions of rows: 40 copies of the serial state, 3,609,360 attempt rows
+-- (python3: 40 * sum(40 if i % 5000 == 0 else 1 + 37 * i % 5 for i in 1..30000))
+-- hold 40 times every count and every money total
+SELECT m.s::text = o.state_text AS forty_copies_match_sql
+FROM (SELECT tokacct.merge(s) AS s FROM agg_retry_serial, generate_series(1, 40)) m,
+	 (SELECT 'max_attempt=' || (SELECT max(attempt) FROM agg_retry_rows)
+			 || string_agg(' ' || k || ':' || 40 * n || ',' || 40 * s || ',' || trim_scale(40 * c)
+						   || ',' || trim_scale(40 * f), '' ORDER BY k) AS state_text
+	  FROM (SELECT least(attempt, 32) AS k, count(*) AS n, count(*) FILTER (WHERE ok) AS s,
+				   sum(cost) AS c, coalesce(sum(cost) FILTER (WHERE NOT ok), 0) AS f
+			FROM agg_retry_rows GROUP BY 1) g) o;
+SELECT (tokacct.retry_report(tokacct.merge(s))).attempts = 3609360 AS attempts_in_forty_copies
+FROM agg_retry_serial, generate_series(1, 40);
 -- stored states are trimmed to their last used attempt: a state with one
 -- attempt number is 16 bytes of header and 48 of bucket
 SELECT pg_column_size(tokacct.retry_economics(1, true, 1.0)) AS one_bucket_bytes;

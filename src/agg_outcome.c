@@ -172,12 +172,12 @@ outcome_state_send(PG_FUNCTION_ARGS)
 Datum
 outcome_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
 	OutcomeState *st;
 	int64		cost;
 
+	/* a new state is copied into the aggregate context by nodeAgg */
 	if (PG_ARGISNULL(0))
-		st = outcome_new(AggCheckCallContext(fcinfo, &aggcxt) ? aggcxt : CurrentMemoryContext);
+		st = outcome_new(CurrentMemoryContext);
 	else if (AggCheckCallContext(fcinfo, NULL))
 		st = (OutcomeState *) PG_GETARG_POINTER(0);
 	else
@@ -216,14 +216,13 @@ outcome_accum(PG_FUNCTION_ARGS)
 }
 
 /*
- * Combine: add the second state into the first.  Not strict: a NULL first
- * state takes a copy of the second in the aggregate context.
+ * Combine: add the second state into the first, in place inside an
+ * aggregate.  Not strict: a NULL first state becomes a copy of the second
+ * (which nodeAgg copies into the aggregate context).
  */
 Datum
 outcome_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
-	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
 	OutcomeState *a;
 	OutcomeState *b;
 
@@ -239,11 +238,11 @@ outcome_combine(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		a = outcome_new(inagg ? aggcxt : CurrentMemoryContext);
+		a = outcome_new(CurrentMemoryContext);
 		memcpy(a, b, sizeof(OutcomeState));
 		PG_RETURN_POINTER(a);
 	}
-	if (inagg)
+	if (AggCheckCallContext(fcinfo, NULL))
 		a = (OutcomeState *) PG_GETARG_POINTER(0);
 	else
 		a = (OutcomeState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));

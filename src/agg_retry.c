@@ -7,10 +7,11 @@
  *	  retry_projection.
  *
  * The state keeps, per attempt number, the attempts, the successes, and the
- * exact cost of all attempts and of the failed ones (see agg_retry.h).  The
- * working state inside an aggregate holds all RETRY_BUCKETS buckets, so a
- * row only increments fields in place; the final function trims it to the
- * last used bucket, which is also what the output functions write.  The
+ * exact cost of all attempts and of the failed ones (see agg_retry.h).  A
+ * row only increments fields of the state in place; the state grows when a
+ * group meets an attempt number it has no bucket for yet (4, 8, 16, then 32
+ * buckets), and the final function trims it to the last used bucket, which
+ * is also what the output functions write.  The
  * text form is
  *
  *		max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0
@@ -58,12 +59,22 @@ retry_new(MemoryContext cxt, int n)
 	return st;
 }
 
-/* A working state (all buckets) in cxt holding the contents of src. */
+/*
+ * A copy of src with room for at least need buckets (grown to a power of two,
+ * at least RETRY_MIN_BUCKETS, at most RETRY_BUCKETS), in the current memory
+ * context.  Inside an aggregate, returning it makes nodeAgg copy it into the
+ * aggregate context and free the old state; this happens only when a group
+ * meets a higher attempt number than it has room for, at most a few times.
+ */
 static RetryState *
-retry_working(MemoryContext cxt, const RetryState *src)
+retry_grow(const RetryState *src, int need)
 {
-	RetryState *st = retry_new(cxt, RETRY_BUCKETS);
+	int			n = RETRY_MIN_BUCKETS;
+	RetryState *st;
 
+	while (n < need || n < src->nbuckets)
+		n *= 2;
+	st = retry_new(CurrentMemoryContext, Min(n, RETRY_BUCKETS));
 	st->max_attempt = src->max_attempt;
 	memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));
 	return st;
@@ -251,27 +262,19 @@ retry_state_send(PG_FUNCTION_ARGS)
 
 /*
  * Transition: add one attempt row (attempt, succeeded, cost).  STRICT, so
- * rows with a NULL are skipped.  The first row of a group widens the
- * aggregate's initial (empty) state to a working state; every later row
- * updates it in place.
+ * rows with a NULL are skipped.  The state is updated in place; it is
+ * replaced by a wider copy only when an attempt number has no bucket yet
+ * (the initial state has none, then 4, 8, 16, 32).
  */
 Datum
 retry_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
 	RetryState *st = (RetryState *) PG_GETARG_POINTER(0);
 	int32		attempt = PG_GETARG_INT32(1);
 	bool		succeeded = PG_GETARG_BOOL(2);
 	int64		cost = aggio_money_arg(PG_GETARG_DATUM(3), "cost");
+	int			k = attempt < RETRY_BUCKETS ? attempt : RETRY_BUCKETS;
 	RetryBucket *b;
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-	{
-		aggcxt = CurrentMemoryContext;
-		st = retry_working(aggcxt, retry_arg(PG_GETARG_DATUM(0)));
-	}
-	else if (st->nbuckets != RETRY_BUCKETS)
-		st = retry_working(aggcxt, st);
 
 	if (attempt < 1)
 		ereport(ERROR,
@@ -285,7 +288,12 @@ retry_accum(PG_FUNCTION_ARGS)
 				 errmsg("cost must not be negative"),
 				 errdetail("retry_economics got a cost of %s.", money_to_cstring(cost))));
 
-	b = &st->b[(attempt < RETRY_BUCKETS ? attempt : RETRY_BUCKETS) - 1];
+	if (!AggCheckCallContext(fcinfo, NULL))
+		st = retry_grow(retry_arg(PG_GETARG_DATUM(0)), k);
+	else if (k > st->nbuckets)
+		st = retry_grow(st, k);
+
+	b = &st->b[k - 1];
 	b->attempts++;
 	b->cost += cost;
 	if (succeeded)
@@ -298,16 +306,16 @@ retry_accum(PG_FUNCTION_ARGS)
 }
 
 /*
- * Combine: add the second state into the first.  Not strict: a NULL first
- * state becomes a working copy of the second.
+ * Combine: add the second state into the first, in place inside an
+ * aggregate (growing it if the second has higher attempt numbers).  Not
+ * strict: a NULL first state becomes a copy of the second.
  */
 Datum
 retry_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
-	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
 	RetryState *a;
 	RetryState *b;
+	int			used;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -316,16 +324,17 @@ retry_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	b = retry_arg(PG_GETARG_DATUM(1));
-	if (!inagg)
-		aggcxt = CurrentMemoryContext;
+	used = retry_used(b);
 	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(retry_working(aggcxt, b));
+		PG_RETURN_POINTER(retry_grow(b, used));
 
 	a = (RetryState *) PG_GETARG_POINTER(0);
-	if (!inagg || a->nbuckets != RETRY_BUCKETS)
-		a = retry_working(aggcxt, retry_arg(PG_GETARG_DATUM(0)));
+	if (!AggCheckCallContext(fcinfo, NULL))
+		a = retry_grow(retry_arg(PG_GETARG_DATUM(0)), used);
+	else if (used > a->nbuckets)
+		a = retry_grow(a, used);
 
-	for (int i = 0; i < b->nbuckets; i++)
+	for (int i = 0; i < used; i++)
 	{
 		a->b[i].attempts = aggio_add_count(a->b[i].attempts, b->b[i].attempts);
 		a->b[i].successes = aggio_add_count(a->b[i].successes, b->b[i].successes);
