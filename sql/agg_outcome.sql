@@ -29,6 +29,9 @@ FROM (SELECT (tokacct.outcome_report(tokacct.cost_per_outcome(cost, solved, fix)
 SELECT tokacct.cost_per_outcome(cost, solved) FROM agg_outcome_small;
 SELECT tokacct.cost_per_solved(tokacct.cost_per_outcome(cost, solved)) = 1.875000000001 AS ok
 FROM agg_outcome_small;
+-- as a window aggregate: a running state per row
+SELECT cost, tokacct.cost_per_outcome(cost, solved) OVER (ORDER BY cost)
+FROM agg_outcome_small WHERE cost IS NOT NULL AND solved IS NOT NULL;
 -- no rows: an empty state, and NULL quotients
 SELECT tokacct.cost_per_outcome(cost, solved) FROM agg_outcome_small WHERE false;
 SELECT * FROM tokacct.outcome_report('items=0 solved=0 fixed=0 cost=0 fix_cost=0');

@@ -54,6 +54,9 @@ FROM (SELECT tokacct.retry_economics(attempt, ok, cost) s FROM agg_retry_a) x,
 		 e(k, cpi, y, cps, fb),
 	 tokacct.retry_projection(x.s, e.k, 5) p
 ORDER BY k;
+-- as a window aggregate: the running state of item 9's attempts
+SELECT attempt, tokacct.retry_economics(attempt, ok, cost) OVER (ORDER BY attempt)
+FROM agg_retry_a WHERE item = 9;
 -- the projection at the largest attempt is the observed cost per solved item
 SELECT (tokacct.retry_projection(s, 4, 5)).cost_per_solved = tokacct.cost_per_solved(s) AS ok
 FROM (SELECT tokacct.retry_economics(attempt, ok, cost) s FROM agg_retry_a) x;
