@@ -69,12 +69,12 @@ FROM (SELECT bench_ms(ARRAY[\$q\$$agg\$q\$, \$q\$$hand\$q\$, \$q\$$floor\$q\$], 
 SQL
 }
 
-# explain MODE SQL: the plan shape, to show the parallel runs are parallel
+# plan_of SQL: the parallel plan, run, to show the workers were launched
 plan_of() {
-	psql_run -At <<SQL | tr '\n' ' '
+	psql_run -At <<SQL | grep -E 'Aggregate|Gather|Workers|Scan' | sed 's/^ *//; s/ *(actual.*//' | tr '\n' ';'
 SET jit = off; SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
-EXPLAIN (COSTS OFF) $1;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $1;
 SQL
 	echo
 }
