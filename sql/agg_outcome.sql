@@ -67,6 +67,25 @@ SELECT (tokacct.outcome_report(tokacct.cost_per_outcome(cost, true))).ai_cost = 
 	   (tokacct.outcome_report(tokacct.cost_per_outcome(-(-cost), false))).ai_cost = sum(cost) AS computed_total_exact,
 	   min(cost), max(cost)
 FROM agg_outcome_shapes;
+-- a numeric stored out of line (a toast pointer, which also has a 1-byte
+-- header) takes the slow, checking path: 10^k - 1 for k = 100..400 digits
+-- is out of range, whatever the bytes of its toast pointer look like
+CREATE TABLE agg_outcome_toast (k int, pad text, cost numeric);
+ALTER TABLE agg_outcome_toast ALTER pad SET STORAGE PLAIN, ALTER cost SET STORAGE EXTERNAL;
+INSERT INTO agg_outcome_toast
+SELECT k, repeat('x', 7000), 10::numeric ^ k - 1 FROM generate_series(100, 400, 4) k;
+INSERT INTO agg_outcome_toast VALUES (0, repeat('x', 7000), 1.5);
+SELECT pg_relation_size(reltoastrelid) > 0 AS toasted FROM pg_class WHERE relname = 'agg_outcome_toast';
+CREATE FUNCTION agg_outcome_out_of_range(k int) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM tokacct.cost_per_outcome(cost, true) FROM agg_outcome_toast t WHERE t.k = $1;
+	RETURN false;
+EXCEPTION WHEN numeric_value_out_of_range THEN
+	RETURN true;
+END $$;
+SELECT count(*) AS values, count(*) FILTER (WHERE agg_outcome_out_of_range(k)) AS out_of_range
+FROM agg_outcome_toast WHERE k > 0;
+SELECT tokacct.cost_per_outcome(cost, true) FROM agg_outcome_toast WHERE k = 0;
 -- trailing zeros beyond 12 decimals are fine
 SELECT tokacct.cost_per_outcome(1.50000000000000000, true);
 

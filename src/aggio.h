@@ -76,18 +76,23 @@ aggio_money_arg(Datum d, const char *what)
 	int			weight;
 	int64		acc = 0;
 
+	/* a toast pointer also has a 1-byte header: test for it first */
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return money_from_datum(d, what);
 	if (VARATT_IS_SHORT(v))
 	{
+		if (VARSIZE_SHORT(v) < VARHDRSZ_SHORT + sizeof(uint16))
+			return money_from_datum(d, what);
 		p = (const uint8 *) VARDATA_SHORT(v);
 		ndigits = (int) ((VARSIZE_SHORT(v) - VARHDRSZ_SHORT - sizeof(uint16)) / sizeof(int16));
 	}
-	else if (!VARATT_IS_EXTENDED(v))
+	else
 	{
+		if (VARSIZE(v) < VARHDRSZ + sizeof(uint16))
+			return money_from_datum(d, what);
 		p = (const uint8 *) VARDATA(v);
 		ndigits = (int) ((VARSIZE(v) - VARHDRSZ - sizeof(uint16)) / sizeof(int16));
 	}
-	else
-		return money_from_datum(d, what);
 
 	memcpy(&hdr, p, sizeof(uint16));
 	/* short format (0x8000 in the top two bits), weight sign bit clear or set */
