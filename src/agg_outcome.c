@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * agg_outcome.c
+ *	  tokacct.cost_per_outcome: the aggregate over item rows (cost, solved
+ *	  [, human fix cost]) and its concrete state type tokacct.outcome_state.
+ *
+ * The state holds three counts and two exact money totals.  The transition
+ * function updates it in place in the aggregate context, so no row
+ * allocates; the combine function adds two states with overflow checks and
+ * serves both parallel workers and tokacct.merge() over stored states.  The
+ * text form is
+ *
+ *		items=10 solved=7 fixed=1 cost=12.5 fix_cost=3
+ *
+ * and the binary form is a version byte followed by the same fields; both
+ * are checked field by field (see outcome_check).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+#include "aggio.h"
+#include "agg_outcome.h"
+#include "money.h"
+
+PG_FUNCTION_INFO_V1(outcome_state_in);
+PG_FUNCTION_INFO_V1(outcome_state_out);
+PG_FUNCTION_INFO_V1(outcome_state_recv);
+PG_FUNCTION_INFO_V1(outcome_state_send);
+PG_FUNCTION_INFO_V1(outcome_accum);
+PG_FUNCTION_INFO_V1(outcome_combine);
+PG_FUNCTION_INFO_V1(outcome_report);
+PG_FUNCTION_INFO_V1(outcome_cost_per_solved);
+
+static OutcomeState *
+outcome_new(MemoryContext cxt)
+{
+	OutcomeState *st = MemoryContextAllocZero(cxt, sizeof(OutcomeState));
+
+	SET_VARSIZE(st, sizeof(OutcomeState));
+	return st;
+}
+
+/*
+ * Reject a state whose fields cannot come from any set of rows.  errcode
+ * says which representation it was read from.
+ */
+static void
+outcome_check(const OutcomeState *st, int sqlstate)
+{
+	const char *t = OUTCOME_TYPE_NAME;
+
+	if (st->items < 0 || st->solved < 0 || st->fixed < 0)
+		aggio_bad_state(sqlstate, t, "Counts must not be negative.");
+	if (st->solved > st->items)
+		aggio_bad_state(sqlstate, t, "solved (" INT64_FORMAT ") exceeds items (" INT64_FORMAT ").",
+						st->solved, st->items);
+	if (st->fixed > st->items)
+		aggio_bad_state(sqlstate, t, "fixed (" INT64_FORMAT ") exceeds items (" INT64_FORMAT ").",
+						st->fixed, st->items);
+	if (st->cost < 0 || st->fix_cost < 0)
+		aggio_bad_state(sqlstate, t, "Money totals must not be negative.");
+	if (st->cost > st->items * AGGIO_ROW_MONEY_MAX)
+		aggio_bad_state(sqlstate, t, "cost exceeds what %s rows can hold.",
+						st->items == 0 ? "zero" : "its");
+	if (st->fix_cost > st->fixed * AGGIO_ROW_MONEY_MAX)
+		aggio_bad_state(sqlstate, t, "fix_cost exceeds what %s fixed rows can hold.",
+						st->fixed == 0 ? "zero" : "its");
+	if (st->fix_cost < st->fixed)
+		aggio_bad_state(sqlstate, t, "fix_cost is below one unit per fixed row.");
+}
+
+/* Text input of an outcome state. */
+Datum
+outcome_state_in(PG_FUNCTION_ARGS)
+{
+	const char *p = PG_GETARG_CSTRING(0);
+	const char *t = OUTCOME_TYPE_NAME;
+	OutcomeState *st = outcome_new(CurrentMemoryContext);
+
+	aggio_expect(&p, "items=", t);
+	st->items = aggio_parse_count(&p, "items", t);
+	aggio_expect(&p, " solved=", t);
+	st->solved = aggio_parse_count(&p, "solved", t);
+	aggio_expect(&p, " fixed=", t);
+	st->fixed = aggio_parse_count(&p, "fixed", t);
+	aggio_expect(&p, " cost=", t);
+	st->cost = aggio_parse_money(&p, "cost", t);
+	aggio_expect(&p, " fix_cost=", t);
+	st->fix_cost = aggio_parse_money(&p, "fix_cost", t);
+	if (*p != '\0')
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
+						"Unexpected text after the state: \"%.20s\".", p);
+	outcome_check(st, ERRCODE_INVALID_TEXT_REPRESENTATION);
+	PG_RETURN_POINTER(st);
+}
+
+/* Text output of an outcome state. */
+Datum
+outcome_state_out(PG_FUNCTION_ARGS)
+{
+	OutcomeState *st = (OutcomeState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "items=" INT64_FORMAT " solved=" INT64_FORMAT " fixed=" INT64_FORMAT " cost=",
+					 st->items, st->solved, st->fixed);
+	aggio_append_money(&buf, st->cost);
+	appendStringInfoString(&buf, " fix_cost=");
+	aggio_append_money(&buf, st->fix_cost);
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* Binary input of an outcome state. */
+Datum
+outcome_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
+	const char *t = OUTCOME_TYPE_NAME;
+	OutcomeState *st = outcome_new(CurrentMemoryContext);
+	int			version;
+
+	aggio_need_bytes(msg, 1 + 3 * 8 + 2 * 16, t);
+	version = pq_getmsgbyte(msg);
+	if (version != OUTCOME_BINARY_VERSION)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
+						"Unknown binary format version %d.", version);
+	st->items = pq_getmsgint64(msg);
+	st->solved = pq_getmsgint64(msg);
+	st->fixed = pq_getmsgint64(msg);
+	st->cost = aggio_getmsg_int128(msg);
+	st->fix_cost = aggio_getmsg_int128(msg);
+	if (msg->cursor != msg->len)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
+						"%d unexpected bytes after the state.", msg->len - msg->cursor);
+	outcome_check(st, ERRCODE_INVALID_BINARY_REPRESENTATION);
+	PG_RETURN_POINTER(st);
+}
+
+/* Binary output of an outcome state. */
+Datum
+outcome_state_send(PG_FUNCTION_ARGS)
+{
+	OutcomeState *st = (OutcomeState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, OUTCOME_BINARY_VERSION);
+	pq_sendint64(&buf, st->items);
+	pq_sendint64(&buf, st->solved);
+	pq_sendint64(&buf, st->fixed);
+	aggio_send_int128(&buf, st->cost);
+	aggio_send_int128(&buf, st->fix_cost);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/*
+ * Transition: add one item row (cost, solved [, human_fix_cost]).
+ *
+ * Rows with a NULL cost or solved are skipped, as sum() skips NULLs; a NULL
+ * human fix cost means no fix.  In an aggregate the state is the one the
+ * aggregate owns (INITCOND copied into the aggregate context, or a previous
+ * return of this function) and is updated in place; called directly, it
+ * works on a copy.
+ */
+Datum
+outcome_accum(PG_FUNCTION_ARGS)
+{
+	OutcomeState *st;
+	int64		cost;
+
+	/* a new state is copied into the aggregate context by nodeAgg */
+	if (PG_ARGISNULL(0))
+		st = outcome_new(CurrentMemoryContext);
+	else if (AggCheckCallContext(fcinfo, NULL))
+		st = (OutcomeState *) PG_GETARG_POINTER(0);
+	else
+		st = (OutcomeState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+
+	cost = aggio_money_arg(PG_GETARG_DATUM(1), "cost");
+	if (cost < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cost must not be negative"),
+				 errdetail("cost_per_outcome got a cost of %s.", money_to_cstring(cost))));
+	st->items++;
+	st->solved += PG_GETARG_BOOL(2);
+	st->cost += cost;
+
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+	{
+		int64		fix = aggio_money_arg(PG_GETARG_DATUM(3), "human fix cost");
+
+		if (fix < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("human fix cost must not be negative"),
+					 errdetail("cost_per_outcome got a human fix cost of %s.",
+							   money_to_cstring(fix))));
+		if (fix > 0)
+		{
+			st->fixed++;
+			st->fix_cost += fix;
+		}
+	}
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Combine: add the second state into the first, in place inside an
+ * aggregate.  Not strict: a NULL first state becomes a copy of the second
+ * (which nodeAgg copies into the aggregate context).
+ */
+Datum
+outcome_combine(PG_FUNCTION_ARGS)
+{
+	OutcomeState *a;
+	OutcomeState *b;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = (OutcomeState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	if (VARSIZE(b) != sizeof(OutcomeState))
+		elog(ERROR, "outcome state of unexpected size %u", (unsigned) VARSIZE(b));
+
+	if (PG_ARGISNULL(0))
+	{
+		a = outcome_new(CurrentMemoryContext);
+		memcpy(a, b, sizeof(OutcomeState));
+		PG_RETURN_POINTER(a);
+	}
+	if (AggCheckCallContext(fcinfo, NULL))
+		a = (OutcomeState *) PG_GETARG_POINTER(0);
+	else
+		a = (OutcomeState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
+
+	a->items = aggio_add_count(a->items, b->items);
+	a->solved = aggio_add_count(a->solved, b->solved);
+	a->fixed = aggio_add_count(a->fixed, b->fixed);
+	a->cost = aggio_add_money(a->cost, b->cost);
+	a->fix_cost = aggio_add_money(a->fix_cost, b->fix_cost);
+	PG_RETURN_POINTER(a);
+}
+
+/* money / count as numeric money, or NULL when the count is zero */
+static Datum
+outcome_per(int128 money, int64 count, bool *isnull)
+{
+	*isnull = (count == 0);
+	if (count == 0)
+		return (Datum) 0;
+	return NumericGetDatum(aggio_money_quotient(money, 1, count));
+}
+
+/* The report of an outcome state: counts, money and costs per item. */
+Datum
+outcome_report(PG_FUNCTION_ARGS)
+{
+	OutcomeState *st = (OutcomeState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	TupleDesc	tupdesc;
+	Datum		v[10];
+	bool		n[10] = {0};
+	int128		total = aggio_add_money(st->cost, st->fix_cost);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "outcome_report must return a record");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	v[0] = Int64GetDatum(st->items);
+	v[1] = Int64GetDatum(st->solved);
+	n[2] = st->items == 0;
+	v[2] = n[2] ? (Datum) 0 : Float8GetDatum((double) st->solved / (double) st->items);
+	v[3] = NumericGetDatum(money_to_numeric(st->cost));
+	v[4] = outcome_per(st->cost, st->items, &n[4]);
+	v[5] = outcome_per(st->cost, st->solved, &n[5]);
+	v[6] = Int64GetDatum(st->fixed);
+	v[7] = NumericGetDatum(money_to_numeric(st->fix_cost));
+	v[8] = NumericGetDatum(money_to_numeric(total));
+	v[9] = outcome_per(total, st->solved, &n[9]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
+}
+
+/* AI cost per solved item of an outcome state (NULL when nothing solved). */
+Datum
+outcome_cost_per_solved(PG_FUNCTION_ARGS)
+{
+	OutcomeState *st = (OutcomeState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	bool		isnull;
+	Datum		d = outcome_per(st->cost, st->solved, &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}

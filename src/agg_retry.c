@@ -1,0 +1,560 @@
+/*-------------------------------------------------------------------------
+ *
+ * agg_retry.c
+ *	  tokacct.retry_economics: the aggregate over attempt rows (attempt
+ *	  number, succeeded, cost), its concrete state type tokacct.retry_state,
+ *	  and the functions that read it: retry_report, retry_attempts and
+ *	  retry_projection.
+ *
+ * The state keeps, per attempt number, the attempts, the successes, and the
+ * exact cost of all attempts and of the failed ones (see agg_retry.h).  A
+ * row only increments fields of the state in place; the state grows when a
+ * group meets an attempt number it has no bucket for yet (4, 8, 16, then 32
+ * buckets), and the final function trims it to the last used bucket, which
+ * is also what the output functions write.  The
+ * text form is
+ *
+ *		max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0
+ *
+ * one "k:attempts,successes,cost,failed_cost" group per attempt number k
+ * from 1 up to the last used one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "aggio.h"
+#include "agg_retry.h"
+#include "money.h"
+
+PG_FUNCTION_INFO_V1(retry_state_in);
+PG_FUNCTION_INFO_V1(retry_state_out);
+PG_FUNCTION_INFO_V1(retry_state_recv);
+PG_FUNCTION_INFO_V1(retry_state_send);
+PG_FUNCTION_INFO_V1(retry_accum);
+PG_FUNCTION_INFO_V1(retry_combine);
+PG_FUNCTION_INFO_V1(retry_final);
+PG_FUNCTION_INFO_V1(retry_report);
+PG_FUNCTION_INFO_V1(retry_attempts);
+PG_FUNCTION_INFO_V1(retry_projection);
+PG_FUNCTION_INFO_V1(retry_cost_per_solved);
+
+/* A zeroed state with n buckets in cxt. */
+static RetryState *
+retry_new(MemoryContext cxt, int n)
+{
+	RetryState *st = MemoryContextAllocZero(cxt, RETRY_STATE_SIZE(n));
+
+	SET_VARSIZE(st, RETRY_STATE_SIZE(n));
+	st->nbuckets = n;
+	return st;
+}
+
+/*
+ * A copy of src with room for at least need buckets (grown to a power of two,
+ * at least RETRY_MIN_BUCKETS, at most RETRY_BUCKETS), in the current memory
+ * context.  Inside an aggregate, returning it makes nodeAgg copy it into the
+ * aggregate context and free the old state; this happens only when a group
+ * meets a higher attempt number than it has room for, at most a few times.
+ */
+static RetryState *
+retry_grow(const RetryState *src, int need)
+{
+	int			n = RETRY_MIN_BUCKETS;
+	RetryState *st;
+
+	while (n < need || n < src->nbuckets)
+		n *= 2;
+	st = retry_new(CurrentMemoryContext, Min(n, RETRY_BUCKETS));
+	st->max_attempt = src->max_attempt;
+	memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));
+	return st;
+}
+
+/* Number of buckets up to the last one with attempts. */
+static int
+retry_used(const RetryState *st)
+{
+	int			n = st->nbuckets;
+
+	while (n > 0 && st->b[n - 1].attempts == 0)
+		n--;
+	return n;
+}
+
+/* Detoast a state argument and check its size matches its bucket count. */
+static RetryState *
+retry_arg(Datum d)
+{
+	RetryState *st = (RetryState *) PG_DETOAST_DATUM(d);
+
+	if (st->nbuckets < 0 || st->nbuckets > RETRY_BUCKETS ||
+		VARSIZE(st) != RETRY_STATE_SIZE(st->nbuckets))
+		elog(ERROR, "retry state of unexpected size %u", (unsigned) VARSIZE(st));
+	return st;
+}
+
+/*
+ * Reject a state that no set of attempt rows can produce.  sqlstate says
+ * which representation it was read from.
+ */
+static void
+retry_check(const RetryState *st, int sqlstate)
+{
+	const char *t = RETRY_TYPE_NAME;
+	int			used = retry_used(st);
+
+	for (int i = 0; i < st->nbuckets; i++)
+	{
+		const RetryBucket *b = &st->b[i];
+
+		if (b->attempts < 0 || b->successes < 0)
+			aggio_bad_state(sqlstate, t, "Attempt %d has a negative count.", i + 1);
+		if (b->successes > b->attempts)
+			aggio_bad_state(sqlstate, t, "Attempt %d has more successes than attempts.", i + 1);
+		if (b->cost < 0 || b->failed_cost < 0)
+			aggio_bad_state(sqlstate, t, "Attempt %d has a negative cost.", i + 1);
+		if (b->failed_cost > b->cost)
+			aggio_bad_state(sqlstate, t, "Attempt %d has a failed cost above its cost.", i + 1);
+		if (b->failed_cost > (b->attempts - b->successes) * AGGIO_ROW_MONEY_MAX ||
+			b->cost - b->failed_cost > b->successes * AGGIO_ROW_MONEY_MAX)
+			aggio_bad_state(sqlstate, t, "Attempt %d has a cost its rows cannot hold.", i + 1);
+	}
+	if (st->max_attempt < 0)
+		aggio_bad_state(sqlstate, t, "max_attempt must not be negative.");
+	if (used < RETRY_BUCKETS ? st->max_attempt != used : st->max_attempt < RETRY_BUCKETS)
+		aggio_bad_state(sqlstate, t, "max_attempt %d does not match the last attempt with rows (%d).",
+						st->max_attempt, used);
+}
+
+/* Text input of a retry state. */
+Datum
+retry_state_in(PG_FUNCTION_ARGS)
+{
+	const char *p = PG_GETARG_CSTRING(0);
+	const char *t = RETRY_TYPE_NAME;
+	RetryState *st = retry_new(CurrentMemoryContext, RETRY_BUCKETS);
+	int64		max_attempt;
+	int			n = 0;
+
+	aggio_expect(&p, "max_attempt=", t);
+	max_attempt = aggio_parse_count(&p, "max_attempt", t);
+	if (max_attempt > PG_INT32_MAX)
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t, "max_attempt is out of range.");
+	st->max_attempt = (int32) max_attempt;
+	while (*p == ' ')
+	{
+		RetryBucket *b;
+
+		p++;
+		if (n == RETRY_BUCKETS)
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
+							"More than %d attempt groups.", RETRY_BUCKETS);
+		if (aggio_parse_count(&p, "attempt", t) != n + 1)
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
+							"Attempt groups must be numbered 1, 2, ... in order; expected %d.", n + 1);
+		b = &st->b[n++];
+		aggio_expect(&p, ":", t);
+		b->attempts = aggio_parse_count(&p, "attempts", t);
+		aggio_expect(&p, ",", t);
+		b->successes = aggio_parse_count(&p, "successes", t);
+		aggio_expect(&p, ",", t);
+		b->cost = aggio_parse_money(&p, "cost", t);
+		aggio_expect(&p, ",", t);
+		b->failed_cost = aggio_parse_money(&p, "failed_cost", t);
+	}
+	if (*p != '\0')
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
+						"Unexpected text after the state: \"%.20s\".", p);
+	st->nbuckets = n;
+	SET_VARSIZE(st, RETRY_STATE_SIZE(n));
+	retry_check(st, ERRCODE_INVALID_TEXT_REPRESENTATION);
+	PG_RETURN_POINTER(st);
+}
+
+/* Text output of a retry state. */
+Datum
+retry_state_out(PG_FUNCTION_ARGS)
+{
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int			used = retry_used(st);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "max_attempt=%d", st->max_attempt);
+	for (int i = 0; i < used; i++)
+	{
+		appendStringInfo(&buf, " %d:" INT64_FORMAT "," INT64_FORMAT ",",
+						 i + 1, st->b[i].attempts, st->b[i].successes);
+		aggio_append_money(&buf, st->b[i].cost);
+		appendStringInfoChar(&buf, ',');
+		aggio_append_money(&buf, st->b[i].failed_cost);
+	}
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* Binary input of a retry state. */
+Datum
+retry_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
+	const char *t = RETRY_TYPE_NAME;
+	RetryState *st;
+	int			version;
+	int			n;
+
+	aggio_need_bytes(msg, 1 + 4 + 4, t);
+	version = pq_getmsgbyte(msg);
+	if (version != RETRY_BINARY_VERSION)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
+						"Unknown binary format version %d.", version);
+	n = pq_getmsgint(msg, 4);
+	if (n < 0 || n > RETRY_BUCKETS)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
+						"Bucket count %d is outside 0..%d.", n, RETRY_BUCKETS);
+	st = retry_new(CurrentMemoryContext, n);
+	st->max_attempt = pq_getmsgint(msg, 4);
+	aggio_need_bytes(msg, n * (2 * 8 + 2 * 16), t);
+	for (int i = 0; i < n; i++)
+	{
+		st->b[i].attempts = pq_getmsgint64(msg);
+		st->b[i].successes = pq_getmsgint64(msg);
+		st->b[i].cost = aggio_getmsg_int128(msg);
+		st->b[i].failed_cost = aggio_getmsg_int128(msg);
+	}
+	if (msg->cursor != msg->len)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
+						"%d unexpected bytes after the state.", msg->len - msg->cursor);
+	retry_check(st, ERRCODE_INVALID_BINARY_REPRESENTATION);
+	PG_RETURN_POINTER(st);
+}
+
+/* Binary output of a retry state (buckets up to the last used one). */
+Datum
+retry_state_send(PG_FUNCTION_ARGS)
+{
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int			used = retry_used(st);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, RETRY_BINARY_VERSION);
+	pq_sendint32(&buf, used);
+	pq_sendint32(&buf, st->max_attempt);
+	for (int i = 0; i < used; i++)
+	{
+		pq_sendint64(&buf, st->b[i].attempts);
+		pq_sendint64(&buf, st->b[i].successes);
+		aggio_send_int128(&buf, st->b[i].cost);
+		aggio_send_int128(&buf, st->b[i].failed_cost);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/*
+ * Transition: add one attempt row (attempt, succeeded, cost).  STRICT, so
+ * rows with a NULL are skipped.  The state is updated in place; it is
+ * replaced by a wider copy only when an attempt number has no bucket yet
+ * (the initial state has none, then 4, 8, 16, 32).
+ */
+Datum
+retry_accum(PG_FUNCTION_ARGS)
+{
+	RetryState *st = (RetryState *) PG_GETARG_POINTER(0);
+	int32		attempt = PG_GETARG_INT32(1);
+	bool		succeeded = PG_GETARG_BOOL(2);
+	int64		cost = aggio_money_arg(PG_GETARG_DATUM(3), "cost");
+	int			k = attempt < RETRY_BUCKETS ? attempt : RETRY_BUCKETS;
+	RetryBucket *b;
+
+	if (attempt < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("attempt must be at least 1"),
+				 errdetail("retry_economics got attempt number %d.", attempt),
+				 errhint("Number the attempts of an item 1, 2, 3, ... in order.")));
+	if (cost < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cost must not be negative"),
+				 errdetail("retry_economics got a cost of %s.", money_to_cstring(cost))));
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		st = retry_grow(retry_arg(PG_GETARG_DATUM(0)), k);
+	else if (k > st->nbuckets)
+		st = retry_grow(st, k);
+
+	b = &st->b[k - 1];
+	b->attempts++;
+	b->cost += cost;
+	if (succeeded)
+		b->successes++;
+	else
+		b->failed_cost += cost;
+	if (attempt > st->max_attempt)
+		st->max_attempt = attempt;
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * Combine: add the second state into the first, in place inside an
+ * aggregate (growing it if the second has higher attempt numbers).  Not
+ * strict: a NULL first state becomes a copy of the second.
+ */
+Datum
+retry_combine(PG_FUNCTION_ARGS)
+{
+	RetryState *a;
+	RetryState *b;
+	int			used;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = retry_arg(PG_GETARG_DATUM(1));
+	used = retry_used(b);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(retry_grow(b, used));
+
+	a = (RetryState *) PG_GETARG_POINTER(0);
+	if (!AggCheckCallContext(fcinfo, NULL))
+		a = retry_grow(retry_arg(PG_GETARG_DATUM(0)), used);
+	else if (used > a->nbuckets)
+		a = retry_grow(a, used);
+
+	for (int i = 0; i < used; i++)
+	{
+		a->b[i].attempts = aggio_add_count(a->b[i].attempts, b->b[i].attempts);
+		a->b[i].successes = aggio_add_count(a->b[i].successes, b->b[i].successes);
+		a->b[i].cost = aggio_add_money(a->b[i].cost, b->b[i].cost);
+		a->b[i].failed_cost = aggio_add_money(a->b[i].failed_cost, b->b[i].failed_cost);
+	}
+	if (b->max_attempt > a->max_attempt)
+		a->max_attempt = b->max_attempt;
+	PG_RETURN_POINTER(a);
+}
+
+/* Final function: the state trimmed to its last used bucket. */
+Datum
+retry_final(PG_FUNCTION_ARGS)
+{
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int			used = retry_used(st);
+	RetryState *r = retry_new(CurrentMemoryContext, used);
+
+	r->max_attempt = st->max_attempt;
+	memcpy(r->b, st->b, used * sizeof(RetryBucket));
+	PG_RETURN_POINTER(r);
+}
+
+/* Totals over the buckets of a state. */
+typedef struct RetryTotals
+{
+	int64		items;			/* attempts numbered 1 */
+	int64		first_successes;
+	int64		attempts;
+	int64		successes;
+	int128		cost;
+	int128		failed_cost;
+} RetryTotals;
+
+static RetryTotals
+retry_totals(const RetryState *st, int nb)
+{
+	RetryTotals t = {0};
+
+	if (st->nbuckets > 0)
+	{
+		t.items = st->b[0].attempts;
+		t.first_successes = st->b[0].successes;
+	}
+	for (int i = 0; i < nb && i < st->nbuckets; i++)
+	{
+		t.attempts = aggio_add_count(t.attempts, st->b[i].attempts);
+		t.successes = aggio_add_count(t.successes, st->b[i].successes);
+		t.cost = aggio_add_money(t.cost, st->b[i].cost);
+		t.failed_cost = aggio_add_money(t.failed_cost, st->b[i].failed_cost);
+	}
+	return t;
+}
+
+/* numerator * mul / den as money, or NULL when den is zero */
+static Datum
+retry_money_per(int128 num, int64 mul, int128 den, bool *isnull)
+{
+	*isnull = (den == 0);
+	if (den == 0)
+		return (Datum) 0;
+	return NumericGetDatum(aggio_money_quotient(num, mul, den));
+}
+
+/* a / b as float8, or NULL when b is zero */
+static Datum
+retry_ratio(double a, double b, bool *isnull)
+{
+	*isnull = (b == 0);
+	return *isnull ? (Datum) 0 : Float8GetDatum(a / b);
+}
+
+/* The report of a retry state: items, p1, retry tail and the cost of failure. */
+Datum
+retry_report(PG_FUNCTION_ARGS)
+{
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int			used = retry_used(st);
+	RetryTotals t = retry_totals(st, RETRY_BUCKETS);
+	TupleDesc	tupdesc;
+	Datum		v[15];
+	bool		n[15] = {0};
+	Datum	   *rates = palloc(Max(used, 1) * sizeof(Datum));
+	bool	   *rnulls = palloc(Max(used, 1) * sizeof(bool));
+	int			dims[1] = {used};
+	int			lbs[1] = {1};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "retry_report must return a record");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	for (int i = 0; i < used; i++)
+		rates[i] = retry_ratio((double) st->b[i].successes, (double) st->b[i].attempts, &rnulls[i]);
+
+	v[0] = Int64GetDatum(t.items);
+	v[1] = Int64GetDatum(t.attempts);
+	v[2] = Int64GetDatum(t.successes);
+	v[3] = retry_ratio((double) t.first_successes, (double) t.items, &n[3]);
+	v[4] = PointerGetDatum(used == 0 ? construct_empty_array(FLOAT8OID) :
+						   construct_md_array(rates, rnulls, 1, dims, lbs,
+											  FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+											  TYPALIGN_DOUBLE));
+	v[5] = retry_ratio((double) t.attempts, (double) t.items, &n[5]);
+	v[6] = retry_ratio((double) t.successes, (double) t.items, &n[6]);
+	v[7] = NumericGetDatum(money_to_numeric(t.cost));
+	v[8] = NumericGetDatum(money_to_numeric(t.failed_cost));
+	v[9] = retry_ratio((double) t.failed_cost, (double) t.cost, &n[9]);
+	/* T: mean cost of one attempt, over all attempts */
+	v[10] = retry_money_per(t.cost, 1, t.attempts, &n[10]);
+	/* observed: all spend over solved items */
+	v[11] = retry_money_per(t.cost, 1, t.successes, &n[11]);
+	/* naive T / p1 = (C / A) / (s1 / N1) = C * N1 / (A * s1), rounded once */
+	v[12] = retry_money_per(t.cost, t.items, (int128) t.attempts * t.first_successes, &n[12]);
+	/* observed / naive = (C / S) / (C * N1 / (A * s1)) = A * s1 / (S * N1) */
+	v[13] = retry_ratio((double) t.attempts * (double) t.first_successes,
+						(double) t.successes * (double) t.items, &n[13]);
+	v[14] = Int32GetDatum(st->max_attempt);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
+}
+
+/* One row per attempt number: counts, success rate, reach and cost. */
+Datum
+retry_attempts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int			used = retry_used(st);
+	int64		items = st->nbuckets > 0 ? st->b[0].attempts : 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < used; i++)
+	{
+		const RetryBucket *b = &st->b[i];
+		Datum		v[8];
+		bool		n[8] = {0};
+
+		v[0] = Int32GetDatum(i + 1);
+		v[1] = BoolGetDatum(i + 1 == RETRY_BUCKETS && st->max_attempt > RETRY_BUCKETS);
+		v[2] = Int64GetDatum(b->attempts);
+		v[3] = Int64GetDatum(b->successes);
+		v[4] = retry_ratio((double) b->successes, (double) b->attempts, &n[4]);
+		v[5] = retry_ratio((double) b->attempts, (double) items, &n[5]);
+		v[6] = NumericGetDatum(money_to_numeric(b->cost));
+		v[7] = retry_money_per(b->cost, 1, b->attempts, &n[7]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * What the observed attempts would have cost with retries capped at k and a
+ * fallback of the given cost for every item still unsolved after k.
+ */
+Datum
+retry_projection(PG_FUNCTION_ARGS)
+{
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int32		k = PG_GETARG_INT32(1);
+	int64		fallback = money_from_datum(PG_GETARG_DATUM(2), "fallback cost");
+	RetryTotals t;
+	TupleDesc	tupdesc;
+	Datum		v[4];
+	bool		n[4] = {0};
+	int64		unsolved;
+
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_attempts must be at least 1"),
+				 errdetail("retry_projection got max_attempts = %d.", k)));
+	if (fallback < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fallback cost must not be negative")));
+	if (k >= RETRY_BUCKETS && k < st->max_attempt)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot project a cap of %d attempts", k),
+				 errdetail("Attempts from %d on are kept together, and this state has attempts up to %d.",
+						   RETRY_BUCKETS, st->max_attempt),
+				 errhint("Use a cap below %d, or at least %d.", RETRY_BUCKETS, st->max_attempt)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "retry_projection must return a record");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	t = retry_totals(st, k);
+	if (t.items == 0)
+	{
+		n[0] = n[1] = n[2] = n[3] = true;
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
+	}
+	if (t.successes > t.items)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the attempt rows are inconsistent"),
+				 errdetail("Successes within %d attempts (" INT64_FORMAT ") exceed the items, that is the attempts numbered 1 (" INT64_FORMAT ").",
+						   k, t.successes, t.items),
+				 errhint("Give every item a row for attempt 1, and stop its attempts at the first success.")));
+	unsolved = t.items - t.successes;
+	/* cost per item: the spend on attempts 1..k plus the fallback for the unsolved */
+	v[0] = retry_money_per(aggio_add_money(t.cost, (int128) fallback * unsolved), 1,
+						   t.items, &n[0]);
+	v[1] = Float8GetDatum((double) t.successes / (double) t.items);
+	/* cost per solved item: the spend on attempts 1..k over the items they solved */
+	v[2] = retry_money_per(t.cost, 1, t.successes, &n[2]);
+	v[3] = Int64GetDatum(unsolved);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
+}
+
+/* Observed cost per solved item of a retry state (NULL when nothing solved). */
+Datum
+retry_cost_per_solved(PG_FUNCTION_ARGS)
+{
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	RetryTotals t = retry_totals(st, RETRY_BUCKETS);
+	bool		isnull;
+	Datum		d = retry_money_per(t.cost, 1, t.successes, &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}

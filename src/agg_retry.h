@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * agg_retry.h
+ *	  The state of tokacct.retry_economics: per attempt number, the count of
+ *	  attempts and successes and the exact cost of all and of failed attempts.
+ *
+ * Attempt numbers 1..RETRY_BUCKETS-1 have a bucket each; the last bucket
+ * holds attempt RETRY_BUCKETS "and beyond".  The largest attempt number seen
+ * is kept, so a projection can tell whether the last bucket is exact.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TOKACCT_AGG_RETRY_H
+#define TOKACCT_AGG_RETRY_H
+
+#include "postgres.h"
+
+#define RETRY_TYPE_NAME "tokacct.retry_state"
+#define RETRY_BUCKETS 32
+/* buckets of a working state when it first grows */
+#define RETRY_MIN_BUCKETS 4
+/* first byte of the binary form */
+#define RETRY_BINARY_VERSION 1
+
+typedef struct RetryBucket
+{
+	int64		attempts;		/* attempt rows with this attempt number */
+	int64		successes;		/* of which succeeded */
+	int128		cost;			/* cost of all of them, money units */
+	int128		failed_cost;	/* cost of those that failed */
+} RetryBucket;
+
+/*
+ * A varlena holding nbuckets buckets.  The working state inside an
+ * aggregate grows on demand (4, 8, 16, 32 buckets), so a group whose items
+ * take at most 4 attempts needs 208 bytes; stored states hold buckets up to
+ * the last non-empty one.
+ */
+typedef struct RetryState
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int32		nbuckets;		/* buckets present, 0..RETRY_BUCKETS */
+	int32		max_attempt;	/* largest attempt number seen, 0 if none */
+	int32		pad;			/* always zero */
+	RetryBucket b[FLEXIBLE_ARRAY_MEMBER];
+} RetryState;
+
+#define RETRY_STATE_SIZE(n) (offsetof(RetryState, b) + (n) * sizeof(RetryBucket))
+
+#endif							/* TOKACCT_AGG_RETRY_H */

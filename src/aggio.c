@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ *
+ * aggio.c
+ *	  Text and binary I/O helpers for the aggregate state types, and the
+ *	  exact money quotient their accessors report.
+ *
+ * The parsers accept exactly what the output functions print: plain
+ * non-negative decimals, no signs, no exponents, no spaces inside a number.
+ * Anything else is an error naming the field, so a state read from a file
+ * or a client is either exactly what was written or rejected.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/int.h"
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/numeric.h"
+
+#include "aggio.h"
+#include "money.h"
+
+void
+aggio_bad_state(int sqlstate, const char *type, const char *fmt,...)
+{
+	char		detail[256];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid %s value", type),
+			 errdetail("%s", detail)));
+}
+
+void
+aggio_expect(const char **p, const char *lit, const char *type)
+{
+	size_t		n = strlen(lit);
+
+	if (strncmp(*p, lit, n) != 0)
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+						"Expected \"%s\" at \"%.20s\".", lit, *p);
+	*p += n;
+}
+
+int64
+aggio_parse_count(const char **p, const char *field, const char *type)
+{
+	const char *s = *p;
+	int64		v = 0;
+
+	if (*s < '0' || *s > '9')
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+						"Field %s must be a non-negative integer, found \"%.20s\".",
+						field, s);
+	for (; *s >= '0' && *s <= '9'; s++)
+	{
+		if (pg_mul_s64_overflow(v, 10, &v) || pg_add_s64_overflow(v, *s - '0', &v))
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+							"Field %s is out of range.", field);
+	}
+	*p = s;
+	return v;
+}
+
+/* v * 10 + digit, or an error when it passes the bound of a valid state */
+static int128
+aggio_money_step(int128 v, int digit, const char *field, const char *type)
+{
+	/* far above any valid state (rows * int64 units), far below overflow */
+	const int128 limit = ((int128) 1) << 126;
+
+	if (v > (limit - digit) / 10)
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+						"Field %s is out of range.", field);
+	return v * 10 + digit;
+}
+
+int128
+aggio_parse_money(const char **p, const char *field, const char *type)
+{
+	const char *s = *p;
+	int128		v = 0;
+	int			decimals = 0;
+
+	if (*s < '0' || *s > '9')
+		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+						"Field %s must be a non-negative decimal amount, found \"%.20s\".",
+						field, s);
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = aggio_money_step(v, *s - '0', field, type);
+	if (*s == '.')
+	{
+		s++;
+		if (*s < '0' || *s > '9')
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+							"Field %s has no digits after the decimal point.", field);
+		for (; *s >= '0' && *s <= '9'; s++)
+		{
+			if (++decimals > MONEY_SCALE)
+				aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+								"Field %s has more than %d decimal places.",
+								field, MONEY_SCALE);
+			v = aggio_money_step(v, *s - '0', field, type);
+		}
+	}
+	for (; decimals < MONEY_SCALE; decimals++)
+		v = aggio_money_step(v, 0, field, type);
+	*p = s;
+	return v;
+}
+
+void
+aggio_append_money(StringInfo buf, int128 units)
+{
+	char	   *s = money_to_cstring(units);
+
+	appendStringInfoString(buf, s);
+	pfree(s);
+}
+
+void
+aggio_send_int128(StringInfo buf, int128 v)
+{
+	pq_sendint64(buf, (int64) (v >> 64));
+	pq_sendint64(buf, (int64) (uint64) v);
+}
+
+int128
+aggio_getmsg_int128(StringInfo msg)
+{
+	int64		hi = pq_getmsgint64(msg);
+	uint64		lo = (uint64) pq_getmsgint64(msg);
+
+	return (int128) (((uint128) hi << 64) | lo);
+}
+
+void
+aggio_need_bytes(StringInfo msg, int n, const char *type)
+{
+	if (n < 0 || msg->len - msg->cursor < n)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, type,
+						"The binary state is truncated: %d bytes left, %d needed.",
+						msg->len - msg->cursor, n);
+}
+
+int64
+aggio_add_count(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range"),
+				 errdetail("Merging the states overflows a row count.")));
+	return r;
+}
+
+int128
+aggio_add_money(int128 a, int128 b)
+{
+	int128		r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("numeric value out of range"),
+				 errdetail("Merging the states overflows a money total.")));
+	return r;
+}
+
+/* An int128 integer as a numeric (scale 0). */
+static Numeric
+aggio_int128_numeric(int128 v)
+{
+	char		buf[48];
+	char	   *p = buf + sizeof(buf) - 1;
+	bool		neg = v < 0;
+	uint128		u = neg ? -(uint128) v : (uint128) v;
+
+	*p = '\0';
+	do
+	{
+		*--p = '0' + (int) (u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (neg)
+		*--p = '-';
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(p),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/*
+ * round_half_up(num * mul / den) money units, as numeric money.
+ *
+ * Done in numeric integer arithmetic so that no product can overflow:
+ * q = floor((2*num*mul + den) / (2*den)), then q units = q * 1e-12.
+ */
+Numeric
+aggio_money_quotient(int128 num, int64 mul, int128 den)
+{
+	Datum		n,
+				d,
+				two = NumericGetDatum(int64_to_numeric(2)),
+				q;
+
+	Assert(den > 0 && num >= 0 && mul >= 0);
+	n = NumericGetDatum(aggio_int128_numeric(num));
+	if (mul != 1)
+		n = DirectFunctionCall2(numeric_mul, n, NumericGetDatum(int64_to_numeric(mul)));
+	d = NumericGetDatum(aggio_int128_numeric(den));
+	n = DirectFunctionCall2(numeric_add, DirectFunctionCall2(numeric_mul, n, two), d);
+	d = DirectFunctionCall2(numeric_mul, d, two);
+	q = DirectFunctionCall2(numeric_div_trunc, n, d);
+	/* q is at most num * mul, a count of units; scale it to currency units */
+	q = DirectFunctionCall2(numeric_mul, q,
+							NumericGetDatum(int64_div_fast_to_numeric(1, MONEY_SCALE)));
+	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, q));
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Mutated outcome_state and retry_state values, text and binary: each one is
+# either accepted, reads back to exactly itself and can be reported on, or is
+# rejected with invalid_text_representation / invalid_binary_representation.
+# Never a crash, never another error.
+source "$(dirname "$0")/../lib.sh"
+[ -x "$PGBIN/postgres" ] || build_and_stage
+cluster_start
+psql_run -c 'CREATE EXTENSION tokacct'
+
+fail=0
+check() {
+	local name=$1 sql=$2 got
+	if got=$(psql_run -At -c "$sql" 2>&1) && [ "$got" = t ]; then
+		echo "ok $name"
+	else
+		echo "not ok $name: $got"
+		fail=1
+	fi
+}
+
+psql_run <<'SQL'
+CREATE TABLE fuzz_bytes (b bytea);
+-- one mutation: 'accepted', 'rejected' or 'WRONG: ...'
+CREATE TABLE fuzz_recv_outcome (s tokacct.outcome_state);
+CREATE TABLE fuzz_recv_retry (s tokacct.retry_state);
+-- one mutation: 'accepted', 'rejected' or 'WRONG: ...'
+CREATE FUNCTION fuzz_text(typ text, v text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	back text;
+	ok bool;
+BEGIN
+	BEGIN
+		EXECUTE format('SELECT %L::%s::text', v, typ) INTO back;
+	EXCEPTION WHEN invalid_text_representation THEN
+		RETURN 'rejected';
+	WHEN OTHERS THEN
+		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || v;
+	END;
+	BEGIN
+		-- its output reads back to itself, and the reports accept it
+		EXECUTE format('SELECT %L::%s::text = %L', back, typ, back) INTO ok;
+		IF NOT ok THEN
+			RETURN 'WRONG: output does not read back: ' || back;
+		END IF;
+		IF typ = 'tokacct.outcome_state' THEN
+			PERFORM tokacct.outcome_report(v::tokacct.outcome_state);
+		ELSE
+			PERFORM tokacct.retry_report(v::tokacct.retry_state);
+			PERFORM * FROM tokacct.retry_attempts(v::tokacct.retry_state);
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		RETURN 'WRONG: accepted but ' || SQLSTATE || ' ' || SQLERRM || ' for ' || v;
+	END;
+	RETURN 'accepted';
+END $$;
+
+CREATE FUNCTION fuzz_binary(typ text, b bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	tab text := CASE typ WHEN 'tokacct.outcome_state' THEN 'fuzz_recv_outcome' ELSE 'fuzz_recv_retry' END;
+	same bool;
+BEGIN
+	TRUNCATE fuzz_bytes;
+	INSERT INTO fuzz_bytes VALUES (b);
+	EXECUTE 'TRUNCATE ' || tab;
+	COPY fuzz_bytes TO '/tmp/tokacct_fuzz_state.bin' (FORMAT binary);
+	BEGIN
+		EXECUTE format('COPY %s FROM %L (FORMAT binary)', tab, '/tmp/tokacct_fuzz_state.bin');
+	EXCEPTION WHEN invalid_binary_representation THEN
+		RETURN 'rejected';
+	WHEN OTHERS THEN
+		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || b::text;
+	END;
+	-- accepted: its text form reads back to the same bytes
+	EXECUTE format('SELECT %s_send(s::text::%s) = %L FROM %s', typ, typ, b, tab) INTO same;
+	IF NOT same THEN
+		RETURN 'WRONG: accepted bytes do not round-trip: ' || b::text;
+	END IF;
+	RETURN 'accepted';
+END $$;
+
+-- a mutation of s: delete, insert, replace or duplicate a piece, or cut it
+CREATE FUNCTION fuzz_mutate(s text) RETURNS text LANGUAGE sql AS $$
+	SELECT CASE (random() * 5)::int
+		WHEN 0 THEN overlay(s PLACING '' FROM p FOR 1 + (random() * 3)::int)
+		WHEN 1 THEN overlay(s PLACING c FROM p FOR 0)
+		WHEN 2 THEN overlay(s PLACING c FROM p FOR 1)
+		WHEN 3 THEN overlay(s PLACING substr(s, p, 4) FROM p FOR 0)
+		ELSE left(s, p)
+	END
+	FROM (SELECT 1 + (random() * greatest(length(s) - 1, 0))::int AS p,
+				 substr('0123456789.,:= -eNa9x', 1 + (random() * 20)::int, 1) AS c) r
+$$;
+CREATE FUNCTION fuzz_mutate_bytes(b bytea) RETURNS bytea LANGUAGE sql AS $$
+	SELECT CASE (random() * 3)::int
+		WHEN 0 THEN set_byte(b, p, (random() * 255)::int)
+		WHEN 1 THEN substr(b, 1, p)
+		WHEN 2 THEN set_byte(b, p, get_byte(b, p) # (1 << (random() * 7)::int))
+		ELSE b || decode(lpad(to_hex((random() * 255)::int), 2, '0'), 'hex')
+	END
+	FROM (SELECT (random() * (length(b) - 1))::int AS p) r
+$$;
+CREATE TABLE fuzz_results (kind text, result text);
+SQL
+
+psql_run <<'SQL'
+SELECT setseed(0.42) \g /dev/null
+INSERT INTO fuzz_results
+SELECT 'outcome text', fuzz_text('tokacct.outcome_state', fuzz_mutate(v))
+FROM (VALUES ('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2'),
+			 ('items=120 solved=99 fixed=7 cost=1234.000000000001 fix_cost=88.25'),
+			 ('items=0 solved=0 fixed=0 cost=0 fix_cost=0')) v(v),
+	 generate_series(1, 700);
+INSERT INTO fuzz_results
+SELECT 'retry text', fuzz_text('tokacct.retry_state', fuzz_mutate(v))
+FROM (VALUES ('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0'),
+			 ('max_attempt=1 1:2,1,3,1'),
+			 ('max_attempt=0')) v(v),
+	 generate_series(1, 700);
+INSERT INTO fuzz_results
+SELECT 'outcome binary', fuzz_binary('tokacct.outcome_state', fuzz_mutate_bytes(b))
+FROM (SELECT tokacct.outcome_state_send('items=120 solved=99 fixed=7 cost=1234.000000000001 fix_cost=88.25') b) v,
+	 generate_series(1, 700);
+INSERT INTO fuzz_results
+SELECT 'retry binary', fuzz_binary('tokacct.retry_state', fuzz_mutate_bytes(b))
+FROM (SELECT tokacct.retry_state_send('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0') b) v,
+	 generate_series(1, 700);
+SQL
+
+for kind in 'outcome text' 'retry text' 'outcome binary' 'retry binary'; do
+	psql_run -At -c "SELECT '# $kind: ' || string_agg(result || ' ' || n, ', ' ORDER BY result)
+		FROM (SELECT result, count(*) n FROM fuzz_results WHERE kind = '$kind' AND result NOT LIKE 'WRONG%' GROUP BY 1) x"
+	check "fuzz $kind: only accepted or rejected" \
+		"SELECT count(*) FILTER (WHERE result LIKE 'WRONG%') = 0 AND count(*) = 2100 / (CASE WHEN '$kind' LIKE '%binary' THEN 3 ELSE 1 END)
+		 FROM fuzz_results WHERE kind = '$kind'"
+	check "fuzz $kind: both outcomes occur" \
+		"SELECT count(DISTINCT result) = 2 FROM fuzz_results WHERE kind = '$kind'"
+done
+psql_run -At -c "SELECT result FROM fuzz_results WHERE result LIKE 'WRONG%' LIMIT 5"
+check "server still up" "SELECT true"
+exit $fail
