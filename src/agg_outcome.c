@@ -186,7 +186,7 @@ outcome_accum(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
 
-	cost = aggio_money_arg(PG_GETARG_DATUM(1), "cost");
+	cost = money_from_datum(PG_GETARG_DATUM(1), "cost");
 	if (cost < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -198,7 +198,7 @@ outcome_accum(PG_FUNCTION_ARGS)
 
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
 	{
-		int64		fix = aggio_money_arg(PG_GETARG_DATUM(3), "human fix cost");
+		int64		fix = money_from_datum(PG_GETARG_DATUM(3), "human fix cost");
 
 		if (fix < 0)
 			ereport(ERROR,

@@ -272,7 +272,7 @@ retry_accum(PG_FUNCTION_ARGS)
 	RetryState *st = (RetryState *) PG_GETARG_POINTER(0);
 	int32		attempt = PG_GETARG_INT32(1);
 	bool		succeeded = PG_GETARG_BOOL(2);
-	int64		cost = aggio_money_arg(PG_GETARG_DATUM(3), "cost");
+	int64		cost = money_from_datum(PG_GETARG_DATUM(3), "cost");
 	int			k = attempt < RETRY_BUCKETS ? attempt : RETRY_BUCKETS;
 	RetryBucket *b;
 

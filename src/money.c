@@ -119,7 +119,7 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 }
 
 int64
-money_from_datum(Datum d, const char *what)
+money_decode_datum(Datum d, const char *what)
 {
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
 
@@ -140,7 +140,7 @@ money_from_datum_wide(Datum d, const char *what)
 int64
 money_from_numeric(Numeric num, const char *what)
 {
-	return money_from_datum(NumericGetDatum(num), what);
+	return money_decode_datum(NumericGetDatum(num), what);
 }
 
 char *

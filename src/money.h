@@ -34,8 +34,11 @@
  */
 extern int64 money_from_numeric(Numeric num, const char *what);
 
-/* Same, reading the datum without detoasting copies (fast path for rows). */
-extern int64 money_from_datum(Datum d, const char *what);
+/*
+ * Same, reading the datum without a detoasted copy: the full decoder, which
+ * handles every form and raises every error.
+ */
+extern int64 money_decode_datum(Datum d, const char *what);
 
 /*
  * Same for totals such as budgets: an int128 count of money units, up to
@@ -55,5 +58,64 @@ extern int64 money_add(int64 a, int64 b);
 extern int64 money_mul(int64 a, int64 b);
 /* Narrow an int128 sum to int64, or raise numeric_value_out_of_range. */
 extern int64 money_narrow(int128 v);
+
+/*
+ * Money units of a numeric argument: the per-row path of aggregates and
+ * pricing.
+ *
+ * The common case, an uncompressed numeric in the short format whose value
+ * is below 10000 and has no digit below 1e-12, is decoded here inline with
+ * int64 arithmetic (at most 4 base-10000 digits of weight -3..0, so below
+ * 1e16 units: no overflow is possible).  Everything else, including every
+ * value that is an error (NaN, infinity, too many decimals, out of range),
+ * goes to money_decode_datum(), which is the reference; the regression tests
+ * compare the two paths over the same values.
+ */
+static inline int64
+money_from_datum(Datum d, const char *what)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	const uint8 *p;
+	uint16		hdr;
+	int			ndigits;
+	int			weight;
+	int64		acc = 0;
+
+	/* a toast pointer also has a 1-byte header: test for it first */
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return money_decode_datum(d, what);
+	if (VARATT_IS_SHORT(v))
+	{
+		if (VARSIZE_SHORT(v) < VARHDRSZ_SHORT + sizeof(uint16))
+			return money_decode_datum(d, what);
+		p = (const uint8 *) VARDATA_SHORT(v);
+		ndigits = (int) ((VARSIZE_SHORT(v) - VARHDRSZ_SHORT - sizeof(uint16)) / sizeof(int16));
+	}
+	else
+	{
+		if (VARSIZE(v) < VARHDRSZ + sizeof(uint16))
+			return money_decode_datum(d, what);
+		p = (const uint8 *) VARDATA(v);
+		ndigits = (int) ((VARSIZE(v) - VARHDRSZ - sizeof(uint16)) / sizeof(int16));
+	}
+
+	memcpy(&hdr, p, sizeof(uint16));
+	/* short format (0x8000 in the top two bits), weight sign bit clear or set */
+	if ((hdr & 0xC000) != 0x8000)
+		return money_decode_datum(d, what);
+	weight = (hdr & 0x0040) ? (int) (~0x003F | (hdr & 0x003F)) : (int) (hdr & 0x003F);
+	if (weight > 0 || weight < -3 || ndigits > weight + 4)
+		return money_decode_datum(d, what);
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		digit;
+
+		memcpy(&digit, p + sizeof(uint16) + i * sizeof(int16), sizeof(int16));
+		acc = acc * 10000 + digit;
+	}
+	for (int i = weight + 4 - ndigits; i > 0; i--)
+		acc *= 10000;
+	return (hdr & 0x2000) ? -acc : acc;
+}
 
 #endif							/* TOKACCT_MONEY_H */
