@@ -15,5 +15,6 @@ mkdir -p "$BUILD"
 log "starting a throwaway cluster"
 cluster_start
 psql_run -c 'CREATE EXTENSION tokacct' >/dev/null
+psql_run -f "$TOP/test/demo_data.sql"
 psql_run -f "$TOP/test/demo.sql"
 log "stopping the cluster"

@@ -1,26 +1,102 @@
--- The tokacct demo: the economics of one workflow, claims_triage.
+-- The tokacct demo: from raw agent traces to an allocation decision.
+-- Runs after test/demo_data.sql has loaded demo.spans, demo.items and
+-- demo.workflows (four workflows, 1,600 items, ~33,000 spans).
 \pset footer off
+\set QUIET on
+\getenv shared SHARED_DATA
+
 \echo
-\echo '== claims_triage: one attempt costs $0.42 in tokens; a BPO charges $4.50 a claim =='
+\echo '=================================================================='
+\echo ' tokacct: what did each resolved item really cost, and what next?'
+\echo '=================================================================='
 \echo
-\echo '-- The retry tail: first-try success falls from 90% to 70%.'
-SELECT p AS first_try_success,
-       tokacct.effective_cost(0.42, p) AS cost_per_solved_claim
-  FROM (VALUES (0.9), (0.7)) AS v(p);
-SELECT round(100 * (tokacct.effective_cost(0.42, 0.7)
-                    / tokacct.effective_cost(0.42, 0.9) - 1), 1) AS cost_rise_pct;
-\echo '-- 20 points less success, 28.6% more cost per solved claim.'
+\echo '-- 1. Price every LLM call at the prices in force when it ran'
+\echo '--    (the genai-prices catalog, loaded into tokacct.price_*).'
+SELECT providers, models FROM tokacct.load_prices_genai(
+	pg_read_file(:'shared' || '/genai-prices/data.json')::jsonb, '2026-08-21');
+UPDATE demo.spans
+   SET cost = tokacct.cost(provider, model, input_tokens, output_tokens,
+                           cache_read_tokens, 0, 0, started_at)
+ WHERE kind = 'llm';
+SELECT count(*) AS llm_calls, count(cost) AS priced,
+       sum(input_tokens) AS input_tokens, sum(cost) AS llm_spend
+  FROM demo.spans WHERE kind = 'llm';
+
 \echo
-\echo '-- Capped retries: at most k attempts, then a human fixes it for $18.00.'
-SELECT k AS max_attempts, r.cost_per_item, round(r.yield::numeric, 4) AS ai_yield,
-       round(r.expected_attempts::numeric, 4) AS attempts
-  FROM generate_series(1, 4) AS k,
-       LATERAL tokacct.expected_item_cost(0.42, 0.7, k, 18.00) AS r;
+\echo '-- 2. Cost per outcome: AI spend plus human fixes, per solved item,'
+\echo '--    against what the BPO charges per item.'
+CREATE TEMP TABLE item_cost AS
+SELECT i.workflow, i.item_id, i.model, i.outcome = 'solved_ai' AS solved,
+       i.human_fix_cost, sum(s.cost) AS cost
+  FROM demo.items i JOIN demo.spans s USING (item_id)
+ GROUP BY 1, 2, 3, 4, 5;
+SELECT c.workflow, c.model, r.items, r.solved,
+       round(r.cost_per_solved, 4) AS ai_cost_per_solved,
+       round(r.total_cost_per_solved, 4) AS all_in_per_solved,
+       w.bpo_unit_price AS bpo_price,
+       round(w.bpo_unit_price - r.total_cost_per_solved, 2) AS saving_per_unit
+  FROM (SELECT workflow, model,
+               tokacct.cost_per_outcome(cost, solved, nullif(human_fix_cost, 0)) AS s
+          FROM item_cost GROUP BY 1, 2) c
+  JOIN demo.workflows w USING (workflow),
+       tokacct.outcome_report(c.s) r
+ ORDER BY 1, 2;
+
 \echo
-\echo '-- Against the BPO price: the first-try success AI needs to be cheaper.'
-SELECT round(tokacct.break_even_p(0.42, 4.50, 3, 18.00)::numeric, 4) AS break_even_p1,
-       tokacct.break_even_attempt_cost(0.7, 4.50, 3, 18.00) AS max_attempt_cost_at_p70;
+\echo '-- 3. The retry tail: first-try success, the observed cost per solved'
+\echo '--    item against the naive T/p1, and the spend on failed attempts.'
+CREATE TEMP TABLE attempt_cost AS
+SELECT s.workflow, s.item_id, s.attempt,
+       bool_or(s.kind = 'agent' AND s.status = 'ok') AS succeeded,
+       coalesce(sum(s.cost), 0) AS cost
+  FROM demo.spans s WHERE s.kind <> 'workflow'
+ GROUP BY 1, 2, 3;
+SELECT workflow, round(r.p1::numeric, 3) AS p1,
+       round(r.attempts_per_item::numeric, 3) AS attempts_per_item,
+       round(r.cost_per_solved, 4) AS cost_per_solved,
+       round(r.naive_cost_per_solved, 4) AS naive_t_over_p1,
+       round(r.tail_factor::numeric, 3) AS tail_factor,
+       round(r.failed_share::numeric, 3) AS failed_share
+  FROM (SELECT workflow, tokacct.retry_economics(attempt, succeeded, cost) AS s
+          FROM attempt_cost GROUP BY 1) x,
+       tokacct.retry_report(x.s) r
+ ORDER BY 1;
+
 \echo
-\echo '-- How sure are we of 70%? 84 successes in 120 claims:'
-SELECT round(low::numeric, 3) AS low, round(high::numeric, 3) AS high
-  FROM tokacct.wilson_interval(84, 120);
+\echo '-- 4. Waste: every dollar of every trace in one class.'
+SELECT workflow, traces, total, essential, error_call, failed_attempt,
+       abandoned_branch, stuck_loop, duplicate_tool_call,
+       round(waste_share, 3) AS waste_share
+  FROM tokacct.waste_by_workflow('demo.spans', 'self')
+ ORDER BY 1;
+
+\echo
+\echo '-- 5. The efficient frontier per workflow: models and the BPO, value'
+\echo '--    = the BPO price of a solved item, less the human fix of a failed one.'
+CREATE TEMP TABLE frontier AS
+SELECT workflow, tokacct.utility_frontier(option, cost, value, n) AS f
+  FROM (SELECT c.workflow, c.model, c.cost,
+               CASE WHEN c.solved THEN w.bpo_unit_price
+                    ELSE w.bpo_unit_price - w.human_fix_cost END, 1
+          FROM item_cost c JOIN demo.workflows w USING (workflow)
+        UNION ALL
+        SELECT workflow, 'BPO', bpo_unit_price, bpo_unit_price, 1 FROM demo.workflows)
+       AS rows (workflow, option, cost, value, n)
+ GROUP BY workflow;
+SELECT f.workflow, o.option, round(o.mean_cost, 4) AS cost_per_item,
+       round(o.mean_value, 4) AS value_per_item, o.on_frontier,
+       round(o.marginal_utility::numeric, 2) AS value_per_extra_dollar, o.dominated_by
+  FROM frontier f, tokacct.frontier_options(f.f) o
+ ORDER BY 1, o.mean_cost;
+
+\echo
+\echo '-- 6. A month''s plan for a $60,000 budget (today: every item with the BPO).'
+CREATE TEMP TABLE options AS
+SELECT ROW(f.workflow, o.option, o.mean_cost, o.mean_value, w.monthly_volume,
+           o.option = 'BPO')::tokacct.allocation_option AS opt
+  FROM frontier f JOIN demo.workflows w USING (workflow),
+       tokacct.frontier_options(f.f) o;
+SELECT spend, round(value, 2) AS value, round(shadow_price::numeric, 3) AS shadow_price,
+       min_budget, full_budget
+  FROM tokacct.allocation_summary(60000, ARRAY(SELECT opt FROM options));
+SELECT decision FROM tokacct.allocation_decisions(60000, ARRAY(SELECT opt FROM options));
