@@ -42,6 +42,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -874,11 +875,48 @@ price_resolve_uncached(const char *provider, int provlen, const char *model, int
 	return found;
 }
 
+/*
+ * The catalog is read as the calling user, so each user must hold SELECT on
+ * its tables, checked once per user and cache (a GRANT or REVOKE on them
+ * invalidates the cache, so the check is made again).
+ */
+static Oid	price_checked_user = InvalidOid;
+
+static void
+price_check_privileges(Oid fn_oid)
+{
+	Oid			nsp = get_func_namespace(fn_oid);
+	Oid			user = GetUserId();
+	int			i;
+
+	for (i = 0; i < PRICE_NTABLES; i++)
+	{
+		Oid			rel = get_relname_relid(price_tables[i], nsp);
+
+		if (OidIsValid(rel) && pg_class_aclcheck(rel, user, ACL_SELECT) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to read the tokacct price catalog"),
+					 errdetail("Role \"%s\" has no SELECT privilege on table %s.%s.",
+							   GetUserNameFromId(user, false),
+							   get_namespace_name(nsp), price_tables[i]),
+					 errhint("The extension's owner can grant it: SELECT tokacct.grant_reader('%s');",
+							 GetUserNameFromId(user, false))));
+	}
+	price_checked_user = user;
+}
+
 static void
 price_ensure_cache(Oid fn_oid)
 {
 	if (price_cache == NULL || price_cache_stale)
+	{
+		price_checked_user = InvalidOid;
+		price_check_privileges(fn_oid);
 		price_cache_build(fn_oid);
+	}
+	else if (GetUserId() != price_checked_user)
+		price_check_privileges(fn_oid);
 }
 
 /*

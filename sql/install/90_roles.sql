@@ -1,0 +1,51 @@
+
+-- ---------------------------------------------------------------------------
+-- Access (DESIGN.md section 13)
+--
+-- Everyone may use tokacct's types and functions: the schema is usable by
+-- PUBLIC.  Its tables (price catalog, contract discounts, call ledger) stay
+-- private to their owner until granted: grant_reader() lets a role read
+-- them and the views (what cost() and the reports need), grant_admin() also
+-- lets it change the catalogs (loaders, custom prices, discounts).  Roles
+-- are cluster-wide, so the extension creates none; create them yourself.
+-- No function here is SECURITY DEFINER: the caller must hold the grant
+-- options (the extension's owner or a superuser does).
+-- ---------------------------------------------------------------------------
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+CREATE FUNCTION @extschema@.grant_reader(role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
+			(SELECT nspowner FROM pg_catalog.pg_namespace
+			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
+		RAISE EXCEPTION 'only the owner of schema @extschema@ can grant access to it'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Run this as the role that created the extension, or a superuser.';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', '@extschema@', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', '@extschema@', role);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.grant_reader(pg_catalog.regrole) IS
+	'let a role read tokacct''s catalogs, ledger and views (for analysts and BI tools)';
+
+CREATE FUNCTION @extschema@.grant_admin(role pg_catalog.regrole)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE STRICT
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	PERFORM @extschema@.grant_reader(role);
+	EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %s',
+							  '@extschema@', role);
+	EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %s',
+							  '@extschema@', role);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.grant_admin(pg_catalog.regrole) IS
+	'let a role read and change tokacct''s catalogs, discounts and ledger (load prices, set contract rates)';
