@@ -11,8 +11,8 @@ VALUES ('custom', 'acme', 'acme-1', 0, '{"equals": "acme-1"}');
 INSERT INTO tokacct.price (catalog, provider, model, input_mtok, output_mtok)
 VALUES ('custom', 'acme', 'acme-1', 3, 12);
 
-SELECT tokacct.grant_reader('tokacct_test_reader');
-SELECT tokacct.grant_admin('tokacct_test_admin');
+CALL tokacct.grant_reader('tokacct_test_reader');
+CALL tokacct.grant_admin('tokacct_test_admin');
 
 -- The owner prices a call, so the session's catalog cache is built: a role
 -- without the grant must still be refused from the cache.
@@ -44,11 +44,12 @@ INSERT INTO tokacct.price (catalog, provider, model, input_mtok, output_mtok)
 VALUES ('custom', 'acme', 'acme-2', 1, 2);
 SELECT tokacct.cost('acme', 'acme-2', 1000, 100) = 0.0012 AS admin_changed_catalog;
 -- granting is not the admin's to do
-SELECT tokacct.grant_reader('tokacct_test_nobody');
+CALL tokacct.grant_reader('tokacct_test_nobody');
 RESET ROLE;
 
 -- Bad input.
-SELECT tokacct.grant_reader('no_such_role');
+CALL tokacct.grant_reader('no_such_role');
+CALL tokacct.grant_reader(NULL);
 
 DELETE FROM tokacct.price WHERE catalog = 'custom';
 DELETE FROM tokacct.price_model WHERE catalog = 'custom';

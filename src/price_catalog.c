@@ -900,7 +900,7 @@ price_check_privileges(Oid fn_oid)
 					 errdetail("Role \"%s\" has no SELECT privilege on table %s.%s.",
 							   GetUserNameFromId(user, false),
 							   get_namespace_name(nsp), price_tables[i]),
-					 errhint("The extension's owner can grant it: SELECT tokacct.grant_reader('%s');",
+					 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
 							 GetUserNameFromId(user, false))));
 	}
 	price_checked_user = user;

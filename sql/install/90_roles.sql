@@ -9,17 +9,20 @@
 -- lets it change the catalogs (loaders, custom prices, discounts).  Roles
 -- are cluster-wide, so the extension creates none; create them yourself.
 -- No function here is SECURITY DEFINER: the caller must hold the grant
--- options (the extension's owner or a superuser does).
+-- options (the extension's owner or a superuser does).  They are procedures:
+-- CALL tokacct.grant_reader('analyst').
 -- ---------------------------------------------------------------------------
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
-CREATE FUNCTION @extschema@.grant_reader(role pg_catalog.regrole)
-	RETURNS void
-	LANGUAGE plpgsql VOLATILE STRICT
+CREATE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
+	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
 			(SELECT nspowner FROM pg_catalog.pg_namespace
 			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
@@ -31,21 +34,20 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', '@extschema@', role);
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.grant_reader(pg_catalog.regrole) IS
+COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
 	'let a role read tokacct''s catalogs, ledger and views (for analysts and BI tools)';
 
-CREATE FUNCTION @extschema@.grant_admin(role pg_catalog.regrole)
-	RETURNS void
-	LANGUAGE plpgsql VOLATILE STRICT
+CREATE PROCEDURE @extschema@.grant_admin(role pg_catalog.regrole)
+	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 BEGIN
-	PERFORM @extschema@.grant_reader(role);
+	CALL @extschema@.grant_reader(role);
 	EXECUTE pg_catalog.format('GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %s',
 							  '@extschema@', role);
 	EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %s',
 							  '@extschema@', role);
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.grant_admin(pg_catalog.regrole) IS
+COMMENT ON PROCEDURE @extschema@.grant_admin(pg_catalog.regrole) IS
 	'let a role read and change tokacct''s catalogs, discounts and ledger (load prices, set contract rates)';
