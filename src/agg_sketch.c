@@ -52,18 +52,83 @@ PG_FUNCTION_INFO_V1(sketch_count);
 #define SKETCH_POS(s)	((s)->bins)
 #define SKETCH_NEG(s)	((s)->bins + (s)->pos_n)
 
-/* Key of a magnitude in [SKETCH_MIN_MAGNITUDE, SKETCH_MAX_MAGNITUDE]. */
+/* bucket edges 2^(j/35), j = 0..35, correctly rounded */
+static const double sketch_edge[SKETCH_PER_OCTAVE + 1] = {
+	0x1.0000000000000p+0, 0x1.051ed35254d7bp+0, 0x1.0a57de9c16bc7p+0,
+	0x1.0faba81d4e5dfp+0, 0x1.151ab8c56eea2p+0, 0x1.1aa59c4115e7dp+0,
+	0x1.204ce10811781p+0, 0x1.2611186bae675p+0, 0x1.2bf2d6a54f7dap+0,
+	0x1.31f2b2e54f85dp+0, 0x1.381147622f886p+0, 0x1.3e4f316812c30p+0,
+	0x1.44ad116889e7bp+0, 0x1.4b2b8b0aaf3c7p+0, 0x1.51cb453b9536cp+0,
+	0x1.588cea3f093bep+0, 0x1.5f7127c0ac32ap+0, 0x1.6678aee5629f8p+0,
+	0x1.6da4345d1e0adp+0, 0x1.74f47075017a0p+0, 0x1.7c6a1f29e2ce6p+0,
+	0x1.8406003b2ae5cp+0, 0x1.8bc8d73e16610p+0, 0x1.93b36bb158fffp+0,
+	0x1.9bc68911258c0p+0, 0x1.a402feeb9c533p+0, 0x1.ac69a0f5a241cp+0,
+	0x1.b4fb472022b1ap+0, 0x1.bdb8cdadbe120p+0, 0x1.c6a31548e794dp+0,
+	0x1.cfbb031a741a5p+0, 0x1.d90180e09c9e4p+0, 0x1.e2777d0676770p+0,
+	0x1.ec1deabbe3c14p+0, 0x1.f5f5c20dfe5f2p+0, 0x1.0000000000000p+1,
+};
+
+/*
+ * sketch_cell[t]: the smallest j with edge[j] >= 1 + t/1024, for the
+ * mantissas of the cell [1 + t/1024, 1 + (t+1)/1024).  A cell is narrower
+ * than a bucket, so a mantissa m in it has key offset cell[t], or
+ * cell[t] + 1 when m > edge[cell[t]].  Filled once per backend from the
+ * constant edges, with exact comparisons only.
+ */
+static uint8 sketch_cell[1024];
+static bool sketch_cell_ready = false;
+
+static void
+sketch_cell_init(void)
+{
+	int			t,
+				j = 0;
+
+	for (t = 0; t < 1024; t++)
+	{
+		double		lo = 1.0 + (double) t / 1024.0;
+
+		while (sketch_edge[j] < lo)
+			j++;
+		sketch_cell[t] = (uint8) j;
+	}
+	sketch_cell_ready = true;
+}
+
+/*
+ * Key of a magnitude in [SKETCH_MIN_MAGNITUDE, SKETCH_MAX_MAGNITUDE]:
+ * ceil(35 log2 mag), from the exponent and mantissa bits (mag is normal).
+ */
 static inline int32
 sketch_key(double mag)
 {
-	return (int32) ceil(log(mag) * SKETCH_INV_LN_GAMMA);
+	uint64		bits;
+	int32		e;
+	int32		j;
+	double		m;
+
+	if (unlikely(!sketch_cell_ready))
+		sketch_cell_init();
+	memcpy(&bits, &mag, sizeof(bits));
+	e = (int32) ((bits >> 52) & 0x7ff) - 1023;
+	j = sketch_cell[(bits >> 42) & 0x3ff];
+	/* the mantissa as a double in [1, 2) */
+	bits = (bits & UINT64CONST(0x000fffffffffffff)) | UINT64CONST(0x3ff0000000000000);
+	memcpy(&m, &bits, sizeof(m));
+	if (m > sketch_edge[j])
+		j++;
+	return e * SKETCH_PER_OCTAVE + j;
 }
 
 /* Representative magnitude of the bucket of key k: 2 gamma^k / (gamma + 1). */
 static inline double
 sketch_bucket_value(int32 key)
 {
-	return 2.0 * pow(SKETCH_GAMMA, (double) key) / (SKETCH_GAMMA + 1.0);
+	int32		e = key >= 0 ? key / SKETCH_PER_OCTAVE :
+		-((-key + SKETCH_PER_OCTAVE - 1) / SKETCH_PER_OCTAVE);
+	int32		j = key - e * SKETCH_PER_OCTAVE;
+
+	return ldexp(sketch_edge[j], e) * (2.0 / (SKETCH_GAMMA + 1.0));
 }
 
 /* A zeroed state covering the given key ranges, in CurrentMemoryContext. */
@@ -301,13 +366,12 @@ sketch_validate(const SketchState *s, int errc)
 
 	/*
 	 * The min must fall in the lowest occupied bucket and the max in the
-	 * highest (a key may differ by one across C libraries, at a bucket's
-	 * edge).
+	 * highest (keys are computed the same way on every machine).
 	 */
 	if (sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last))
 	{
 		if (!(s->min <= -SKETCH_MIN_MAGNITUDE) ||
-			abs(sketch_key(-s->min) - (s->neg_lo + last)) > 1)
+			sketch_key(-s->min) != (s->neg_lo + last))
 			ereport(ERROR,
 					(errcode(errc),
 					 errmsg("invalid cost sketch: min does not match the buckets")));
@@ -321,7 +385,7 @@ sketch_validate(const SketchState *s, int errc)
 	}
 	else if (!sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last) ||
 			 !(s->min >= SKETCH_MIN_MAGNITUDE) ||
-			 abs(sketch_key(s->min) - (s->pos_lo + first)) > 1)
+			 sketch_key(s->min) != (s->pos_lo + first))
 		ereport(ERROR,
 				(errcode(errc),
 				 errmsg("invalid cost sketch: min does not match the buckets")));
@@ -329,7 +393,7 @@ sketch_validate(const SketchState *s, int errc)
 	if (sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last))
 	{
 		if (!(s->max >= SKETCH_MIN_MAGNITUDE) ||
-			abs(sketch_key(s->max) - (s->pos_lo + last)) > 1)
+			sketch_key(s->max) != (s->pos_lo + last))
 			ereport(ERROR,
 					(errcode(errc),
 					 errmsg("invalid cost sketch: max does not match the buckets")));
@@ -343,7 +407,7 @@ sketch_validate(const SketchState *s, int errc)
 	}
 	else if (!sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last) ||
 			 !(s->max <= -SKETCH_MIN_MAGNITUDE) ||
-			 abs(sketch_key(-s->max) - (s->neg_lo + first)) > 1)
+			 sketch_key(-s->max) != (s->neg_lo + first))
 		ereport(ERROR,
 				(errcode(errc),
 				 errmsg("invalid cost sketch: max does not match the buckets")));
@@ -517,15 +581,15 @@ sketch_parse_bins(SketchParse *ps, int *nbins)
 }
 
 /*
- * Text input: "alpha=0.01 count=N zero=Z min=X max=Y pos={k:c,...}
+ * Text input: "v=1 count=N zero=Z min=X max=Y pos={k:c,...}
  * neg={k:c,...}", buckets listed sparsely by key.
  */
 Datum
 sketch_in(PG_FUNCTION_ARGS)
 {
 	SketchParse ps;
-	double		alpha,
-				min,
+	int64		version;
+	double		min,
 				max;
 	int64		count,
 				zero;
@@ -536,14 +600,14 @@ sketch_in(PG_FUNCTION_ARGS)
 
 	ps.str = PG_GETARG_CSTRING(0);
 	ps.p = ps.str;
-	sketch_expect(&ps, "alpha=");
-	alpha = sketch_parse_float(&ps);
-	if (alpha != SKETCH_ALPHA)
+	sketch_expect(&ps, "v=");
+	version = sketch_parse_int(&ps, PG_INT32_MIN, PG_INT32_MAX);
+	if (version != SKETCH_VERSION)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cost sketch with alpha %g is not supported", alpha),
-				 errdetail("This version of tokacct builds sketches with alpha = %g.",
-						   SKETCH_ALPHA)));
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid cost sketch: unknown version " INT64_FORMAT, version),
+				 errdetail("This version of tokacct reads sketch version %d.",
+						   SKETCH_VERSION)));
 	sketch_expect(&ps, "count=");
 	count = sketch_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
 	sketch_expect(&ps, "zero=");
@@ -589,9 +653,9 @@ sketch_out(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "alpha=%g count=" INT64_FORMAT " zero=" INT64_FORMAT
+	appendStringInfo(&buf, "v=%d count=" INT64_FORMAT " zero=" INT64_FORMAT
 					 " min=%.17g max=%.17g pos=",
-					 SKETCH_ALPHA, s->count, s->zero, s->min, s->max);
+					 SKETCH_VERSION, s->count, s->zero, s->min, s->max);
 	sketch_append_bins(&buf, SKETCH_POS(s), s->pos_lo, s->pos_n);
 	appendStringInfoString(&buf, " neg=");
 	sketch_append_bins(&buf, SKETCH_NEG(s), s->neg_lo, s->neg_n);

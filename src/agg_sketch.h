@@ -5,9 +5,14 @@
  *	  distribution of costs with a relative-error guarantee.
  *
  * A value x with |x| >= SKETCH_MIN_MAGNITUDE falls in the bucket of key
- * k = ceil(ln|x| / ln(gamma)), gamma = (1 + alpha) / (1 - alpha), which
- * covers (gamma^(k-1), gamma^k]; the bucket is represented by
- * 2 gamma^k / (gamma + 1), within relative alpha of every value in it.
+ * k = ceil(35 log2|x|), which covers (gamma^(k-1), gamma^k] with
+ * gamma = 2^(1/35) = 1.0200016; the bucket is represented by
+ * 2 gamma^k / (gamma + 1), within relative alpha = (gamma - 1)/(gamma + 1)
+ * = 0.0099018 of every value in it (the documented bound is 1%).  With a
+ * whole number of buckets per power of two, the key is read from the
+ * double's exponent and a 1024-entry table over the top mantissa bits plus
+ * one comparison with a bucket edge: no log() per row, and the same key on
+ * every machine (the edges are constants, not computed by the C library).
  * Positive and negative values have their own buckets (keyed by |x|);
  * values with |x| < SKETCH_MIN_MAGNITUDE (below one picodollar, so only 0
  * for money input) are counted in the zero bucket.
@@ -25,18 +30,19 @@
 
 #include "postgres.h"
 
-/* relative accuracy of the sketch (documented bound) */
-#define SKETCH_ALPHA			0.01
-/* gamma = (1 + alpha) / (1 - alpha) = 101/99 */
-#define SKETCH_GAMMA			(101.0 / 99.0)
-/* 1 / ln(gamma) */
-#define SKETCH_INV_LN_GAMMA		49.99833328888678
+/* buckets per power of two: gamma = 2^(1/SKETCH_PER_OCTAVE) */
+#define SKETCH_PER_OCTAVE		35
+/* gamma, and the relative accuracy (gamma - 1) / (gamma + 1) */
+#define SKETCH_GAMMA			1.0200016094211992
+#define SKETCH_ALPHA			0.009901778953003098
+/* the bound documented to users (alpha rounded up) */
+#define SKETCH_BOUND			0.01
 /* magnitudes below this count as zero; above the max are rejected */
 #define SKETCH_MIN_MAGNITUDE	1e-12
 #define SKETCH_MAX_MAGNITUDE	1e15
-/* bounds on keys: key(1e-12) = -1381, key(1e15) = 1727, with a margin */
-#define SKETCH_KEY_MIN			(-1400)
-#define SKETCH_KEY_MAX			1750
+/* bounds on keys: key(1e-12) = -1395, key(1e15) = 1745, with a margin */
+#define SKETCH_KEY_MIN			(-1410)
+#define SKETCH_KEY_MAX			1760
 #define SKETCH_KEY_SPAN			(SKETCH_KEY_MAX - SKETCH_KEY_MIN + 1)
 /* version tag of the text and binary forms */
 #define SKETCH_VERSION			1

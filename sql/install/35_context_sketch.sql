@@ -146,7 +146,7 @@ CREATE FUNCTION @extschema@.sketch_state_in(pg_catalog.cstring) RETURNS @extsche
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'sketch_in';
 COMMENT ON FUNCTION @extschema@.sketch_state_in(pg_catalog.cstring) IS
-	'text input of sketch_state: alpha=0.01 count=N zero=Z min=X max=Y pos={key:count,...} neg={key:count,...}';
+	'text input of sketch_state: v=1 count=N zero=Z min=X max=Y pos={key:count,...} neg={key:count,...}';
 
 CREATE FUNCTION @extschema@.sketch_state_out(@extschema@.sketch_state) RETURNS pg_catalog.cstring
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
@@ -176,7 +176,7 @@ CREATE TYPE @extschema@.sketch_state (
 	STORAGE = extended
 );
 COMMENT ON TYPE @extschema@.sketch_state IS
-	'state of cost_sketch: logarithmic buckets (DDSketch-style, alpha = 0.01); store it, merge it with tokacct.merge';
+	'state of cost_sketch: logarithmic buckets (DDSketch-style, 35 buckets per power of two, relative error <= 0.0099); store it, merge it with tokacct.merge';
 
 CREATE FUNCTION @extschema@.sketch_add(@extschema@.sketch_state, pg_catalog.numeric)
 	RETURNS @extschema@.sketch_state
