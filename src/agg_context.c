@@ -8,9 +8,10 @@
  * See agg_context.h for the definitions.  The transition function appends
  * a call to the state in place; the state's room doubles when full (built
  * in the per-tuple context and handed back, nodeAgg copies it into the
- * aggregate context), so reallocations are O(log n) per trace.  The final
- * function sorts the calls by call order, rejects duplicates and trims the
- * spare room; every result is computed from that canonical sequence, in a
+ * aggregate context), so reallocations are O(log n) per trace.  The state
+ * remembers whether its calls arrived in call order; the final function
+ * sorts them in place when they did not, rejects duplicates and trims the
+ * value to its calls; every result is computed from that canonical sequence, in a
  * fixed order, so serial, parallel and merged runs give identical numbers.
  *
  *-------------------------------------------------------------------------
@@ -88,7 +89,7 @@ context_grow(const ContextState *s, int64 need)
 		cap *= 2;
 	cap = Min(cap, CONTEXT_MAX_CALLS);
 	r = context_alloc((int32) cap);
-	r->flags = 0;
+	r->flags = s->flags;
 	r->n = s->n;
 	memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) s->n);
 	return r;
@@ -164,9 +165,9 @@ context_carried_at(const ContextState *s, int32 k)
 	return prev < s->calls[k].input ? (int64) prev : s->calls[k].input;
 }
 
-/* Totals and growth exponent of a sorted state. */
+/* Totals of a sorted state; the growth exponent too when with_exponent. */
 static void
-context_compute(const ContextState *s, ContextMetrics *m)
+context_compute(const ContextState *s, ContextMetrics *m, bool with_exponent)
 {
 	int128		total = 0,
 				carried = 0;
@@ -183,6 +184,17 @@ context_compute(const ContextState *s, ContextMetrics *m)
 	{
 		total += s->calls[k].input;
 		carried += context_carried_at(s, k);
+	}
+	m->total = context_narrow(total);
+	m->carried = context_narrow(carried);
+	m->exponent_null = true;
+	m->exponent = 0;
+	if (!with_exponent)
+		return;
+	total = 0;
+	for (k = 0; k < s->n; k++)
+	{
+		total += s->calls[k].input;
 		if (total > 0)
 		{
 			sx += log((double) (k + 1));
@@ -190,10 +202,7 @@ context_compute(const ContextState *s, ContextMetrics *m)
 			npts++;
 		}
 	}
-	m->total = context_narrow(total);
-	m->carried = context_narrow(carried);
 	m->exponent_null = (npts < 2);
-	m->exponent = 0;
 	if (m->exponent_null)
 		return;
 	/* second pass about the means, for accuracy */
@@ -439,6 +448,7 @@ context_add(PG_FUNCTION_ARGS)
 	ContextCall *c;
 	int64		input,
 				output;
+	int32		seq;
 
 	context_check_agg(fcinfo, "context_add");
 	s = PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0);
@@ -451,16 +461,22 @@ context_add(PG_FUNCTION_ARGS)
 	input = PG_GETARG_INT64(2);
 	output = PG_GETARG_INT64(3);
 	context_check_tokens(input, output, ERRCODE_INVALID_PARAMETER_VALUE);
+	seq = PG_GETARG_INT32(1);
 	if (s == NULL)
-		s = context_alloc(8);
+	{
+		s = context_alloc(CONTEXT_INITIAL_CALLS);
+		s->flags = CONTEXT_SORTED;
+	}
 	else if (s->n == s->cap)
 		s = context_grow(s, (int64) s->n + 1);
+	/* rows that arrive in call order keep the state sorted */
+	if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
+		s->flags &= ~CONTEXT_SORTED;
 	c = &s->calls[s->n++];
-	c->seq = PG_GETARG_INT32(1);
+	c->seq = seq;
 	c->input = input;
 	c->output = output;
 	c->pad = 0;
-	s->flags = 0;
 	PG_RETURN_POINTER(s);
 }
 
@@ -482,35 +498,51 @@ context_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
 	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(1)));
+	{
+		/*
+		 * The first state: hand back the second argument (detoasted when it
+		 * is not a plain varlena); nodeAgg copies it into the aggregate
+		 * context, as for any new pointer, so one copy is made, not two.
+		 */
+		PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+	}
 	a = (ContextState *) PG_GETARG_POINTER(0);
 	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	if (b->n == 0)
 		PG_RETURN_POINTER(a);
 	if ((int64) a->n + b->n > a->cap)
 		a = context_grow(a, (int64) a->n + b->n);
+	/* still sorted when b's calls all follow a's */
+	if (!((a->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
+		  (a->n == 0 || a->calls[a->n - 1].seq < b->calls[0].seq)))
+		a->flags &= ~CONTEXT_SORTED;
 	memcpy(a->calls + a->n, b->calls, sizeof(ContextCall) * (Size) b->n);
 	a->n += b->n;
-	a->flags = 0;
 	PG_RETURN_POINTER(a);
 }
 
-/* Final function: the calls sorted by call order, duplicates rejected. */
+/*
+ * Final function: sorts the calls by call order in place, rejects
+ * duplicates, and trims the state's length to its calls (the spare room
+ * stays allocated but is no longer part of the value).  Doing it again is a
+ * no-op, so the aggregate is FINALFUNC_MODIFY = SHAREABLE.
+ */
 Datum
 context_final(PG_FUNCTION_ARGS)
 {
-	ContextState *s,
-			   *r;
+	ContextState *s;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	s = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	r = context_alloc(s->n);
-	r->n = s->n;
-	r->flags = s->flags;
-	memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) s->n);
-	context_sort(r);
-	PG_RETURN_POINTER(r);
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("context_final can only be called as part of an aggregate")));
+	s = (ContextState *) PG_GETARG_POINTER(0);
+	context_sort(s);
+	s->cap = s->n;
+	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
+	PG_RETURN_POINTER(s);
 }
 
 /* ---- accessors ---- */
@@ -530,7 +562,7 @@ context_report(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "context_report must return a record");
-	context_compute(s, &m);
+	context_compute(s, &m, true);
 	values[0] = Int64GetDatum(s->n);
 	values[1] = Int64GetDatum(m.total);
 	values[2] = Int64GetDatum(m.total - m.carried);
@@ -601,7 +633,7 @@ context_total_input(PG_FUNCTION_ARGS)
 	ContextState *s = context_arg_sorted(fcinfo, 0);
 	ContextMetrics m;
 
-	context_compute(s, &m);
+	context_compute(s, &m, false);
 	PG_RETURN_INT64(m.total);
 }
 
@@ -612,7 +644,7 @@ context_fresh_input(PG_FUNCTION_ARGS)
 	ContextState *s = context_arg_sorted(fcinfo, 0);
 	ContextMetrics m;
 
-	context_compute(s, &m);
+	context_compute(s, &m, false);
 	PG_RETURN_INT64(m.total - m.carried);
 }
 
@@ -623,7 +655,7 @@ context_carried_input(PG_FUNCTION_ARGS)
 	ContextState *s = context_arg_sorted(fcinfo, 0);
 	ContextMetrics m;
 
-	context_compute(s, &m);
+	context_compute(s, &m, false);
 	PG_RETURN_INT64(m.carried);
 }
 
@@ -634,7 +666,7 @@ context_carried_share(PG_FUNCTION_ARGS)
 	ContextState *s = context_arg_sorted(fcinfo, 0);
 	ContextMetrics m;
 
-	context_compute(s, &m);
+	context_compute(s, &m, false);
 	if (m.total == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8((double) m.carried / (double) m.total);
@@ -647,7 +679,7 @@ context_growth_exponent(PG_FUNCTION_ARGS)
 	ContextState *s = context_arg_sorted(fcinfo, 0);
 	ContextMetrics m;
 
-	context_compute(s, &m);
+	context_compute(s, &m, true);
 	if (m.exponent_null)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(m.exponent);

@@ -40,6 +40,9 @@
 /* largest number of calls in one state (keeps it under 1 GB) */
 #define CONTEXT_MAX_CALLS	40000000
 
+/* room of a new state, in calls */
+#define CONTEXT_INITIAL_CALLS	16
+
 /* state flags */
 #define CONTEXT_SORTED		0x1		/* calls sorted by seq, no duplicates */
 

@@ -838,7 +838,14 @@ sketch_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
 	}
 	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(1)));
+	{
+		/*
+		 * The first state: hand back the second argument (detoasted when it
+		 * is not a plain varlena); nodeAgg copies it into the aggregate
+		 * context, as for any new pointer, so one copy is made, not two.
+		 */
+		PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+	}
 	a = (SketchState *) PG_GETARG_POINTER(0);
 	b = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	if (b->count == 0)

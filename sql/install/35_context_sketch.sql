@@ -63,13 +63,14 @@ CREATE FUNCTION @extschema@.context_final(@extschema@.context_state)
 	LANGUAGE c IMMUTABLE PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'context_final';
 COMMENT ON FUNCTION @extschema@.context_final(@extschema@.context_state) IS
-	'final function of context_growth: calls sorted by call order, duplicates rejected';
+	'final function of context_growth: sorts the calls by call order in place, rejects duplicates (aggregate use only)';
 
 CREATE AGGREGATE @extschema@.context_growth(seq pg_catalog.int4, input_tokens pg_catalog.int8, output_tokens pg_catalog.int8) (
 	SFUNC = @extschema@.context_add,
 	STYPE = @extschema@.context_state,
 	COMBINEFUNC = @extschema@.context_combine,
 	FINALFUNC = @extschema@.context_final,
+	FINALFUNC_MODIFY = SHAREABLE,
 	PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.context_growth(pg_catalog.int4, pg_catalog.int8, pg_catalog.int8) IS
@@ -80,6 +81,7 @@ CREATE AGGREGATE @extschema@.merge(@extschema@.context_state) (
 	STYPE = @extschema@.context_state,
 	COMBINEFUNC = @extschema@.context_combine,
 	FINALFUNC = @extschema@.context_final,
+	FINALFUNC_MODIFY = SHAREABLE,
 	PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.merge(@extschema@.context_state) IS
