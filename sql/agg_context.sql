@@ -202,6 +202,8 @@ SELECT tokacct.context_growth(seq, input_tokens, output_tokens) FROM (VALUES (1,
 -- the same stored state merged twice double counts calls: refused
 SELECT tokacct.merge(s) FROM (SELECT s FROM ctx_serial WHERE trace = 3 UNION ALL SELECT s FROM ctx_serial WHERE trace = 3) x;
 SELECT tokacct.context_savings('{(1,100,20)}', -1);
+-- the final function sorts its state in place, so no window use
+SELECT tokacct.context_growth(seq, input_tokens, output_tokens) OVER () FROM ctx_calls;
 SELECT '{(1,100)}'::tokacct.context_state;
 SELECT '{(1,100,20)'::tokacct.context_state;
 SELECT '{(1,100,20)} x'::tokacct.context_state;

@@ -158,6 +158,24 @@ SELECT abs(tokacct.cost_quantile(tokacct.merge(s), 0.5) - 2.501) <= 0.01 * 2.501
        tokacct.cost_quantile(tokacct.merge(s), 1) AS max
 FROM sk_mixed;
 SELECT tokacct.merge(s) IS NULL AS no_rows FROM sk_mixed WHERE false;
+-- states of disjoint shapes: only negatives, only zeros, only tiny, only
+-- large costs, and partial states with empty edge buckets; merged in every
+-- order they give the sketch of the union (keys by hand: 2e-12 -> ceil(35 *
+-- -38.863) = -1360, 123.456 -> ceil(243.17) = 244, 9e6 -> ceil(808.55) = 809,
+-- -0.001 -> ceil(-348.8) = -348, -2.5 -> ceil(46.27) = 47)
+CREATE TABLE sk_shapes (part int, cost numeric);
+INSERT INTO sk_shapes VALUES (1, -2.5), (1, -0.001), (2, 0), (2, 0), (3, 0.000000000001),
+	(3, 0.000000000002), (4, 9000000), (4, 123.456), (5, 1);
+CREATE TABLE sk_shape_states AS SELECT part, tokacct.cost_sketch(cost) AS s FROM sk_shapes GROUP BY part;
+SELECT count(*) AS orders,
+       count(*) FILTER (WHERE m = (SELECT tokacct.cost_sketch(cost)::text FROM sk_shapes)) AS same
+FROM (SELECT o, (SELECT tokacct.merge(s ORDER BY (part * o) % 7)::text FROM sk_shape_states) AS m
+      FROM generate_series(1, 6) o) x;
+SELECT tokacct.cost_sketch(cost) FROM sk_shapes;
+-- a running sketch as a window aggregate (rows 1..k)
+SELECT part, tokacct.sketch_count(tokacct.cost_sketch(cost) OVER (ORDER BY part, cost)),
+       tokacct.cost_quantile(tokacct.cost_sketch(cost) OVER (ORDER BY part, cost), 1) AS running_max
+FROM sk_shapes ORDER BY part, cost;
 
 -- bad input
 SELECT tokacct.cost_sketch(x) FROM (VALUES ('NaN'::float8)) v(x);

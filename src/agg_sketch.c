@@ -827,7 +827,9 @@ sketch_combine(PG_FUNCTION_ARGS)
 	int32		plo,
 				pn,
 				nlo,
-				nn;
+				nn,
+				f,
+				l;
 	int			i;
 
 	sketch_check_agg(fcinfo, "sketch_combine");
@@ -857,9 +859,6 @@ sketch_combine(PG_FUNCTION_ARGS)
 	nlo = a->neg_lo;
 	nn = a->neg_n;
 	{
-		int32		f,
-					l;
-
 		if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
 		{
 			if (pn == 0)
@@ -910,10 +909,13 @@ sketch_combine(PG_FUNCTION_ARGS)
 		a->max = Max(a->max, b->max);
 	}
 	a->zero += b->zero;
-	for (i = 0; i < b->pos_n; i++)
-		SKETCH_POS(a)[b->pos_lo + i - a->pos_lo] += SKETCH_POS(b)[i];
-	for (i = 0; i < b->neg_n; i++)
-		SKETCH_NEG(a)[b->neg_lo + i - a->neg_lo] += SKETCH_NEG(b)[i];
+	/* only b's occupied bins: its empty edges may lie outside a's ranges */
+	if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
+		for (i = f; i <= l; i++)
+			SKETCH_POS(a)[b->pos_lo + i - a->pos_lo] += SKETCH_POS(b)[i];
+	if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
+		for (i = f; i <= l; i++)
+			SKETCH_NEG(a)[b->neg_lo + i - a->neg_lo] += SKETCH_NEG(b)[i];
 	PG_RETURN_POINTER(a);
 }
 
