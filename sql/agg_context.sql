@@ -39,7 +39,8 @@ SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS state
 FROM ctx_calls GROUP BY trace ORDER BY trace;
 
 SELECT trace, r.calls, r.total_input, r.fresh_input, r.carried_input,
-       r.carried_share, r.growth_exponent
+       round(r.carried_share::numeric, 12) AS carried_share,
+       round(r.growth_exponent::numeric, 12) AS growth_exponent
 FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
       FROM ctx_calls GROUP BY trace) g,
      LATERAL tokacct.context_report(g.s) r
@@ -214,8 +215,14 @@ SELECT '{(3000000000,100,20)}'::tokacct.context_state;
 SELECT 'nonsense'::tokacct.context_state;
 SELECT tokacct.context_add(NULL, 1, 2, 3);
 SELECT tokacct.context_combine('{}', '{}');
--- token totals beyond bigint
-SELECT tokacct.context_report('{(1,9223372036854775807,0),(2,9223372036854775807,0)}');
+-- one call's token counts are at most 4294967295 (2^32 - 1); the largest
+-- legal values are kept exactly (total 2 * 4294967295 = 8589934590, carried
+-- min(4294967295, 4294967295 + 4294967295) = 4294967295)
+SELECT r.calls, r.total_input, r.fresh_input, r.carried_input, r.carried_share,
+       abs(r.growth_exponent - 1) <= 1e-12 AS exponent_is_1
+FROM tokacct.context_report('{(1,4294967295,4294967295),(2,4294967295,0)}') r;
+SELECT '{(1,4294967296,0)}'::tokacct.context_state;
+SELECT tokacct.context_growth(seq, input_tokens, output_tokens) FROM (VALUES (1, 5::bigint, 4294967296::bigint)) v(seq, input_tokens, output_tokens);
 
 -- hostile binary states, made by mutating valid send output and read back
 -- through COPY (FORMAT binary), which calls the receive function
@@ -242,6 +249,8 @@ SELECT ctx_try_recv('\x');
 SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000003' FROM 5));
 -- negative count
 SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\xffffffff' FROM 5));
+-- input tokens beyond 4294967295
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x00000001' FROM 13));
 -- huge count (oversized)
 SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x7fffffff' FROM 5));
 -- unknown version

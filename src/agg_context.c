@@ -157,12 +157,12 @@ context_narrow(int128 v)
 static inline int64
 context_carried_at(const ContextState *s, int32 k)
 {
-	int128		prev;
+	int64		prev;
 
 	if (k == 0)
 		return 0;
-	prev = (int128) s->calls[k - 1].input + s->calls[k - 1].output;
-	return prev < s->calls[k].input ? (int64) prev : s->calls[k].input;
+	prev = (int64) s->calls[k - 1].input + s->calls[k - 1].output;
+	return prev < s->calls[k].input ? prev : (int64) s->calls[k].input;
 }
 
 /* Totals of a sorted state; the growth exponent too when with_exponent. */
@@ -231,6 +231,14 @@ context_check_tokens(int64 input, int64 output, int errc)
 		ereport(ERROR,
 				(errcode(errc),
 				 errmsg("token counts must not be negative"),
+				 errdetail("input_tokens = " INT64_FORMAT ", output_tokens = " INT64_FORMAT ".",
+						   input, output)));
+	if (input > CONTEXT_MAX_TOKENS || output > CONTEXT_MAX_TOKENS)
+		ereport(ERROR,
+				(errcode(errc == ERRCODE_INVALID_PARAMETER_VALUE ?
+						 ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE : errc),
+				 errmsg("token counts of one call must not exceed " INT64_FORMAT,
+						CONTEXT_MAX_TOKENS),
 				 errdetail("input_tokens = " INT64_FORMAT ", output_tokens = " INT64_FORMAT ".",
 						   input, output)));
 }
@@ -307,16 +315,19 @@ context_in(PG_FUNCTION_ARGS)
 		for (;;)
 		{
 			ContextCall c;
+			int64		input,
+						output;
 
 			context_expect(&ps, '(');
 			c.seq = (int32) context_parse_int(&ps, PG_INT32_MIN, PG_INT32_MAX);
 			context_expect(&ps, ',');
-			c.input = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
+			input = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
 			context_expect(&ps, ',');
-			c.output = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
+			output = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
 			context_expect(&ps, ')');
-			c.pad = 0;
-			context_check_tokens(c.input, c.output, ERRCODE_INVALID_TEXT_REPRESENTATION);
+			context_check_tokens(input, output, ERRCODE_INVALID_TEXT_REPRESENTATION);
+			c.input = (uint32) input;
+			c.output = (uint32) output;
 			if (s->n == s->cap)
 				s = context_grow(s, (int64) s->n + 1);
 			s->calls[s->n++] = c;
@@ -350,7 +361,7 @@ context_out(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	for (i = 0; i < s->n; i++)
-		appendStringInfo(&buf, "%s(%d," INT64_FORMAT "," INT64_FORMAT ")",
+		appendStringInfo(&buf, "%s(%d,%u,%u)",
 						 i ? "," : "", s->calls[i].seq, s->calls[i].input,
 						 s->calls[i].output);
 	appendStringInfoChar(&buf, '}');
@@ -414,12 +425,15 @@ context_recv(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		ContextCall *c = &s->calls[i];
+		int64		input,
+					output;
 
 		c->seq = pq_getmsgint(buf, 4);
-		c->input = pq_getmsgint64(buf);
-		c->output = pq_getmsgint64(buf);
-		c->pad = 0;
-		context_check_tokens(c->input, c->output, ERRCODE_INVALID_BINARY_REPRESENTATION);
+		input = pq_getmsgint64(buf);
+		output = pq_getmsgint64(buf);
+		context_check_tokens(input, output, ERRCODE_INVALID_BINARY_REPRESENTATION);
+		c->input = (uint32) input;
+		c->output = (uint32) output;
 	}
 	s->n = n;
 	context_sort(s);
@@ -474,9 +488,8 @@ context_add(PG_FUNCTION_ARGS)
 		s->flags &= ~CONTEXT_SORTED;
 	c = &s->calls[s->n++];
 	c->seq = seq;
-	c->input = input;
-	c->output = output;
-	c->pad = 0;
+	c->input = (uint32) input;
+	c->output = (uint32) output;
 	PG_RETURN_POINTER(s);
 }
 

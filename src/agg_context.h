@@ -24,8 +24,9 @@
  * at W tokens, turn k would send fresh_k + min(carried_k, W); the saving is
  * the sum of max(0, carried_k - W).
  *
- * The state stores 24 bytes per call (the whole sequence is needed for the
- * savings at any window); it is meant per trace.  The aggregate's result is
+ * The state stores 12 bytes per call (the whole sequence is needed for the
+ * savings at any window); it is meant per trace.  Token counts of one call
+ * are at most CONTEXT_MAX_TOKENS; larger ones are rejected as bad input.  The aggregate's result is
  * sorted by call order and duplicate call orders are rejected.
  *
  *-------------------------------------------------------------------------
@@ -46,12 +47,14 @@
 /* state flags */
 #define CONTEXT_SORTED		0x1		/* calls sorted by seq, no duplicates */
 
+/* largest token count of one call (no model takes a 4-billion-token prompt) */
+#define CONTEXT_MAX_TOKENS	((int64) PG_UINT32_MAX)
+
 typedef struct ContextCall
 {
-	int64		input;			/* input tokens, >= 0 */
-	int64		output;			/* output tokens, >= 0 */
 	int32		seq;			/* call order within the trace */
-	int32		pad;			/* always 0 */
+	uint32		input;			/* input tokens */
+	uint32		output;			/* output tokens */
 } ContextCall;
 
 typedef struct ContextState

@@ -42,7 +42,7 @@ CREATE TYPE @extschema@.context_state (
 	STORAGE = extended
 );
 COMMENT ON TYPE @extschema@.context_state IS
-	'state of context_growth: the calls of one trace (24 bytes a call); store it, merge it with tokacct.merge';
+	'state of context_growth: the calls of one trace (12 bytes a call); store it, merge it with tokacct.merge';
 
 CREATE FUNCTION @extschema@.context_add(@extschema@.context_state, pg_catalog.int4, pg_catalog.int8, pg_catalog.int8)
 	RETURNS @extschema@.context_state
