@@ -91,7 +91,7 @@ CREATE FUNCTION @extschema@.context_report(state @extschema@.context_state,
 	OUT calls pg_catalog.int8, OUT total_input pg_catalog.int8, OUT fresh_input pg_catalog.int8,
 	OUT carried_input pg_catalog.int8, OUT carried_share pg_catalog.float8,
 	OUT growth_exponent pg_catalog.float8)
-	RETURNS record
+	RETURNS pg_catalog.record
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'context_report';
 COMMENT ON FUNCTION @extschema@.context_report(@extschema@.context_state) IS
@@ -99,7 +99,7 @@ COMMENT ON FUNCTION @extschema@.context_report(@extschema@.context_state) IS
 
 CREATE FUNCTION @extschema@.context_savings(state @extschema@.context_state, "window" pg_catalog.int8,
 	OUT saved_input pg_catalog.int8, OUT saved_share pg_catalog.float8)
-	RETURNS record
+	RETURNS pg_catalog.record
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'context_savings';
 COMMENT ON FUNCTION @extschema@.context_savings(@extschema@.context_state, pg_catalog.int8) IS
