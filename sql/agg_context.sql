@@ -195,6 +195,12 @@ SELECT r.calls = o.calls AS calls_ok, r.total_input = o.total AS total_ok,
        r.carried_input = o.carried AS carried_ok
 FROM r, o;
 SELECT tokacct.merge(s) IS NULL AS empty_merge FROM ctx_mixed WHERE false;
+-- sorted states merged out of order are re-sorted: trace 1 of the hand
+-- example split in two, later calls first; then in order
+SELECT tokacct.merge(s ORDER BY k) AS merged, tokacct.context_carried_input(tokacct.merge(s ORDER BY k)) AS carried_260
+FROM (VALUES (1, '{(3,140,10)}'::tokacct.context_state), (2, '{(1,100,20),(2,130,25)}')) v(k, s);
+SELECT tokacct.merge(s ORDER BY k DESC) AS merged, tokacct.context_carried_input(tokacct.merge(s ORDER BY k DESC)) AS carried_260
+FROM (VALUES (1, '{(3,140,10)}'::tokacct.context_state), (2, '{(1,100,20),(2,130,25)}')) v(k, s);
 SELECT tokacct.context_growth(1, 1, 1) IS NULL AS no_rows FROM ctx_calls WHERE false;
 
 -- bad input: every one a clear error
