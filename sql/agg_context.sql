@@ -1,0 +1,269 @@
+-- context_growth: per-trace context growth, its state type and merge.
+--
+-- Definitions (src/agg_context.h): turns are calls sorted by call order;
+-- carried_1 = 0, carried_k = min(input_k, input_{k-1} + output_{k-1});
+-- fresh = input - carried; exponent = least-squares slope of ln(C_k) on
+-- ln(k), C_k = cumulative input; savings at window W = sum max(0, carried_k - W).
+
+CREATE TABLE ctx_calls (trace int, seq int, input_tokens bigint, output_tokens bigint);
+-- trace 1, rows out of order:
+--   turn 1 (seq 1): input 100, output 20
+--   turn 2 (seq 2): input 130, output 25 -> carried min(130, 100+20) = 120
+--   turn 3 (seq 3): input 140, output 10 -> carried min(140, 130+25) = 140
+--   total 370, carried 260, fresh 110, share 260/370 = 26/37
+--   C = 100, 230, 370: exponent (python3, two-pass least squares)
+--   = 1.1920521444117969
+-- trace 2, an agent loop: system prompt 1000, each turn replies 100 tokens
+-- and gets a 200-token tool result, so input grows by 300 a turn; seq has gaps:
+--   inputs 1000, 1300, 1600, 1900, 2200 (seq 10..50), outputs 100 each
+--   carried = (1000+100) + (1300+100) + (1600+100) + (1900+100) = 6200
+--   total 8000, fresh 1800 = 1000 + 4 * 200, share 6200/8000 = 0.775
+--   exponent (python3) = 1.288343627622204
+-- trace 3, constant prompt of 50, no output: carried 50 * 3 = 150,
+--   fresh 50, C_k = 50 k so the exponent is exactly 1
+-- trace 4, history summarised: (1, 1000, 500), (2, 800, 100)
+--   carried_2 = min(800, 1500) = 800, fresh 1000; exponent from two points
+--   = ln(1800/1000) / ln 2 = 0.8479969065549501
+-- trace 5, one call: carried 0, exponent NULL (fewer than two turns)
+-- trace 6, no input at all: share NULL, exponent NULL
+INSERT INTO ctx_calls VALUES
+	(1, 3, 140, 10), (1, 1, 100, 20), (1, 2, 130, 25),
+	(2, 30, 1600, 100), (2, 10, 1000, 100), (2, 50, 2200, 100), (2, 20, 1300, 100), (2, 40, 1900, 100),
+	(3, 1, 50, 0), (3, 2, 50, 0), (3, 3, 50, 0), (3, 4, 50, 0),
+	(4, 2, 800, 100), (4, 1, 1000, 500),
+	(5, 7, 42, 9),
+	(6, 1, 0, 5), (6, 2, 0, 5),
+	(7, 1, 10, NULL);   -- a NULL argument: the row is skipped
+
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS state
+FROM ctx_calls GROUP BY trace ORDER BY trace;
+
+SELECT trace, r.calls, r.total_input, r.fresh_input, r.carried_input,
+       round(r.carried_share::numeric, 12) AS carried_share,
+       round(r.growth_exponent::numeric, 12) AS growth_exponent
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_calls GROUP BY trace) g,
+     LATERAL tokacct.context_report(g.s) r
+ORDER BY trace;
+
+-- the shares and exponents against the values worked out above, 1e-12 relative
+WITH g AS (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+           FROM ctx_calls GROUP BY trace),
+     want(trace, share, expo) AS (VALUES
+	(1, 26.0 / 37, 1.1920521444117969::float8),
+	(2, 0.775, 1.288343627622204),
+	(3, 150.0 / 200, 1.0),
+	(4, 800.0 / 1800, 0.8479969065549501))
+SELECT w.trace,
+       abs(tokacct.context_carried_share(g.s) - w.share) <= 1e-12 * w.share AS share_ok,
+       abs(tokacct.context_growth_exponent(g.s) - w.expo) <= 1e-12 * w.expo AS exponent_ok
+FROM g JOIN want w USING (trace) ORDER BY trace;
+
+-- the single accessors agree with the report
+SELECT trace, tokacct.context_calls(s), tokacct.context_total_input(s),
+       tokacct.context_fresh_input(s), tokacct.context_carried_input(s)
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_calls GROUP BY trace) g ORDER BY trace;
+
+-- savings if history were capped at W tokens:
+--   trace 1, W = 100: (120-100) + (140-100) = 60, share 60/370
+--   trace 1, W = 0: everything carried, 260; W = 1000: nothing
+--   trace 2, W = 1500: (1700-1500) + (2000-1500) = 700, share 700/8000 = 0.0875
+SELECT trace, w, (tokacct.context_savings(s, w)).*
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_calls GROUP BY trace) g,
+     (VALUES (0), (100), (1000), (1500)) v(w)
+WHERE trace IN (1, 2) ORDER BY trace, w;
+SELECT (tokacct.context_savings(s, 100)).saved_share = 60.0 / 370 AS share_ok
+FROM (SELECT tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_calls WHERE trace = 1) g;
+
+-- an independent computation in plain SQL (lag over call order, regr_slope
+-- of ln C_k on ln k) agrees on a larger, generated set of traces
+CREATE TABLE ctx_big AS
+SELECT t AS trace, k AS seq,
+       (500 + 37 * k * (t % 7) + (t * k) % 101)::bigint AS input_tokens,
+       (20 + (t + 3 * k) % 50)::bigint AS output_tokens
+FROM generate_series(1, 2000) t, generate_series(1, 1 + t % 40) k;
+-- rows in a scrambled physical order
+CREATE TABLE ctx_rows AS SELECT * FROM ctx_big ORDER BY md5(trace || ':' || seq);
+ALTER TABLE ctx_rows SET (parallel_workers = 2);
+ANALYZE ctx_rows;
+CREATE TABLE ctx_oracle AS
+SELECT trace, count(*) AS calls, sum(input_tokens) AS total,
+       sum(CASE WHEN prev_in IS NULL THEN 0 ELSE least(input_tokens, prev_in + prev_out) END) AS carried,
+       regr_slope(ln(cum), ln(k)) FILTER (WHERE cum > 0) AS expo
+FROM (SELECT trace, input_tokens,
+             lag(input_tokens) OVER w AS prev_in, lag(output_tokens) OVER w AS prev_out,
+             sum(input_tokens) OVER w AS cum, row_number() OVER w AS k
+      FROM ctx_rows WINDOW w AS (PARTITION BY trace ORDER BY seq)) x
+GROUP BY trace;
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE ctx_serial AS
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+FROM ctx_rows GROUP BY trace;
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE r.calls = o.calls AND r.total_input = o.total
+                        AND r.carried_input = o.carried
+                        AND r.fresh_input = o.total - o.carried) AS totals_equal,
+       count(*) FILTER (WHERE (o.expo IS NULL AND r.growth_exponent IS NULL)
+                        OR abs(r.growth_exponent - o.expo) <= 1e-12 * abs(o.expo)) AS exponent_within_1e12
+FROM ctx_serial c JOIN ctx_oracle o USING (trace), LATERAL tokacct.context_report(c.s) r;
+
+-- forced partial aggregation gives the same states
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens)
+FROM ctx_rows GROUP BY trace;
+CREATE TABLE ctx_parallel AS
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+FROM ctx_rows GROUP BY trace;
+RESET enable_hashagg;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens)
+FROM ctx_rows GROUP BY trace;
+CREATE TABLE ctx_parallel_hash AS
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+FROM ctx_rows GROUP BY trace;
+RESET enable_sort;
+-- one state over every row: the partial states are concatenated
+EXPLAIN (COSTS OFF)
+SELECT tokacct.context_growth(trace * 100 + seq, input_tokens, output_tokens) FROM ctx_rows;
+CREATE TABLE ctx_parallel_one AS
+SELECT tokacct.context_growth(trace * 100 + seq, input_tokens, output_tokens) AS s FROM ctx_rows;
+RESET max_parallel_workers_per_gather;
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE s.s::text = p.s::text) AS same_sorted,
+       count(*) FILTER (WHERE s.s::text = h.s::text) AS same_hashed
+FROM ctx_serial s JOIN ctx_parallel p USING (trace) JOIN ctx_parallel_hash h USING (trace);
+SELECT (SELECT s::text FROM ctx_parallel_one)
+     = (SELECT tokacct.context_growth(trace * 100 + seq, input_tokens, output_tokens)::text
+        FROM ctx_big) AS one_state_same;
+
+-- states stored per trace and part (seq mod 3), merged later: same result
+CREATE TABLE ctx_rollup AS
+SELECT trace, seq % 3 AS part, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+FROM ctx_rows GROUP BY trace, seq % 3;
+SELECT count(*) AS traces, count(*) FILTER (WHERE m.s::text = c.s::text) AS same
+FROM (SELECT trace, tokacct.merge(s) AS s FROM ctx_rollup GROUP BY trace) m
+JOIN ctx_serial c USING (trace);
+-- merging also runs under parallel workers
+SET max_parallel_workers_per_gather = 2;
+ALTER TABLE ctx_rollup SET (parallel_workers = 2);
+EXPLAIN (COSTS OFF) SELECT tokacct.merge(s) FROM ctx_rollup WHERE trace = 7;
+SELECT (SELECT tokacct.merge(s)::text FROM ctx_rollup WHERE trace = 7)
+     = (SELECT s::text FROM ctx_serial WHERE trace = 7) AS merged_parallel_same;
+RESET max_parallel_workers_per_gather;
+
+-- COPY text and binary round trips keep every state exactly
+COPY ctx_serial TO '/tmp/tokacct_ctx.txt';
+COPY ctx_serial TO '/tmp/tokacct_ctx.bin' (FORMAT binary);
+CREATE TABLE ctx_back_txt (LIKE ctx_serial);
+CREATE TABLE ctx_back_bin (LIKE ctx_serial);
+COPY ctx_back_txt FROM '/tmp/tokacct_ctx.txt';
+COPY ctx_back_bin FROM '/tmp/tokacct_ctx.bin' (FORMAT binary);
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE a.s::text = t.s::text AND a.s::text = b.s::text) AS same,
+       count(*) FILTER (WHERE tokacct.context_report(a.s) = tokacct.context_report(b.s)) AS same_report
+FROM ctx_serial a JOIN ctx_back_txt t USING (trace) JOIN ctx_back_bin b USING (trace);
+-- text input in any order and spacing is sorted
+SELECT ' { (3, 140, 10) ,(1,100,20),(2,130,25) } '::tokacct.context_state;
+SELECT '{}'::tokacct.context_state, tokacct.context_report('{}');
+SELECT tokacct.context_state_send('{(1,100,20)}');
+
+-- combining very different states: empty, one call, a million calls
+CREATE TABLE ctx_mixed (s tokacct.context_state);
+INSERT INTO ctx_mixed VALUES ('{}'), ('{(0,7,3)}'), (NULL);
+INSERT INTO ctx_mixed
+SELECT tokacct.context_growth(k, 1000 + k % 997, k % 13) FROM generate_series(1, 1000000) k;
+INSERT INTO ctx_mixed VALUES ('{}');
+-- independent sums: input 7 + sum(1000 + k % 997); carried: turn k >= 2 of
+-- the big run carries min(input_k, input_{k-1} + output_{k-1}), and the big
+-- run's first call (k = 1) carries min(1001, 7 + 3) = 10 after seq 0
+WITH r AS (SELECT (tokacct.context_report(tokacct.merge(s))).* FROM ctx_mixed),
+     o AS (SELECT 1000001 AS calls,
+                  7 + sum(1000 + k % 997) AS total,
+                  10 + sum(least(1000 + k % 997, 1000 + (k - 1) % 997 + (k - 1) % 13))
+                       FILTER (WHERE k >= 2) AS carried
+           FROM generate_series(1, 1000000) k)
+SELECT r.calls = o.calls AS calls_ok, r.total_input = o.total AS total_ok,
+       r.carried_input = o.carried AS carried_ok
+FROM r, o;
+SELECT tokacct.merge(s) IS NULL AS empty_merge FROM ctx_mixed WHERE false;
+-- sorted states merged out of order are re-sorted: trace 1 of the hand
+-- example split in two, later calls first; then in order
+SELECT tokacct.merge(s ORDER BY k) AS merged, tokacct.context_carried_input(tokacct.merge(s ORDER BY k)) AS carried_260
+FROM (VALUES (1, '{(3,140,10)}'::tokacct.context_state), (2, '{(1,100,20),(2,130,25)}')) v(k, s);
+SELECT tokacct.merge(s ORDER BY k DESC) AS merged, tokacct.context_carried_input(tokacct.merge(s ORDER BY k DESC)) AS carried_260
+FROM (VALUES (1, '{(3,140,10)}'::tokacct.context_state), (2, '{(1,100,20),(2,130,25)}')) v(k, s);
+SELECT tokacct.context_growth(1, 1, 1) IS NULL AS no_rows FROM ctx_calls WHERE false;
+
+-- bad input: every one a clear error
+SELECT tokacct.context_growth(seq, input_tokens, output_tokens) FROM (VALUES (1, -5::bigint, 1::bigint)) v(seq, input_tokens, output_tokens);
+SELECT tokacct.context_growth(seq, input_tokens, output_tokens) FROM (VALUES (1, 5::bigint, 1::bigint), (1, 6, 2)) v(seq, input_tokens, output_tokens);
+-- the same stored state merged twice double counts calls: refused
+SELECT tokacct.merge(s) FROM (SELECT s FROM ctx_serial WHERE trace = 3 UNION ALL SELECT s FROM ctx_serial WHERE trace = 3) x;
+SELECT tokacct.context_savings('{(1,100,20)}', -1);
+-- the final function sorts its state in place, so no window use
+SELECT tokacct.context_growth(seq, input_tokens, output_tokens) OVER () FROM ctx_calls;
+SELECT '{(1,100)}'::tokacct.context_state;
+SELECT '{(1,100,20)'::tokacct.context_state;
+SELECT '{(1,100,20)} x'::tokacct.context_state;
+SELECT '{(1,-100,20)}'::tokacct.context_state;
+SELECT '{(1,100,20),(1,5,5)}'::tokacct.context_state;
+SELECT '{(1,100,99999999999999999999)}'::tokacct.context_state;
+SELECT '{(3000000000,100,20)}'::tokacct.context_state;
+SELECT 'nonsense'::tokacct.context_state;
+SELECT tokacct.context_add(NULL, 1, 2, 3);
+SELECT tokacct.context_combine('{}', '{}');
+-- one call's token counts are at most 4294967295 (2^32 - 1); the largest
+-- legal values are kept exactly (total 2 * 4294967295 = 8589934590, carried
+-- min(4294967295, 4294967295 + 4294967295) = 4294967295)
+SELECT r.calls, r.total_input, r.fresh_input, r.carried_input, r.carried_share,
+       abs(r.growth_exponent - 1) <= 1e-12 AS exponent_is_1
+FROM tokacct.context_report('{(1,4294967295,4294967295),(2,4294967295,0)}') r;
+SELECT '{(1,4294967296,0)}'::tokacct.context_state;
+SELECT tokacct.context_growth(seq, input_tokens, output_tokens) FROM (VALUES (1, 5::bigint, 4294967296::bigint)) v(seq, input_tokens, output_tokens);
+
+-- hostile binary states, made by mutating valid send output and read back
+-- through COPY (FORMAT binary), which calls the receive function
+CREATE TABLE ctx_bytes (b bytea);
+CREATE TABLE ctx_recv (s tokacct.context_state);
+CREATE FUNCTION ctx_try_recv(bytes bytea) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	TRUNCATE ctx_bytes, ctx_recv;
+	INSERT INTO ctx_bytes VALUES (bytes);
+	COPY ctx_bytes TO '/tmp/tokacct_ctx_bytes.bin' (FORMAT binary);
+	COPY ctx_recv FROM '/tmp/tokacct_ctx_bytes.bin' (FORMAT binary);
+	RETURN (SELECT s::text FROM ctx_recv);
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- valid: version 1, two calls (given out of order, sorted on receipt)
+SELECT ctx_try_recv('\x0000000100000002'::bytea || '\x00000002' || '\x0000000000000082' || '\x0000000000000019'
+                    || '\x00000001' || '\x0000000000000064' || '\x0000000000000014');
+-- truncated by one byte
+SELECT ctx_try_recv(substr(tokacct.context_state_send('{(1,100,20),(2,130,25)}'), 1, 47));
+-- no bytes
+SELECT ctx_try_recv('\x');
+-- count says 3, two calls sent
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000003' FROM 5));
+-- negative count
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\xffffffff' FROM 5));
+-- input tokens beyond 4294967295
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x00000001' FROM 13));
+-- huge count (oversized)
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x7fffffff' FROM 5));
+-- unknown version
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x00000002' FROM 1));
+-- negative input tokens
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\xff' FROM 13));
+-- duplicate call order
+SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000001' FROM 29));
+-- trailing garbage
+SELECT ctx_try_recv(tokacct.context_state_send('{(1,100,20)}') || '\x00');

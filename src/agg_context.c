@@ -1,0 +1,699 @@
+/*-------------------------------------------------------------------------
+ *
+ * agg_context.c
+ *	  Context growth per trace (tokacct.context_state): aggregate, combine,
+ *	  merge, text and binary I/O, and the accessors (totals, carried
+ *	  history, growth exponent, savings under a history window).
+ *
+ * See agg_context.h for the definitions.  The transition function appends
+ * a call to the state in place; the state's room doubles when full (built
+ * in the per-tuple context and handed back, nodeAgg copies it into the
+ * aggregate context), so reallocations are O(log n) per trace.  The state
+ * remembers whether its calls arrived in call order; the final function
+ * sorts them in place when they did not, rejects duplicates and trims the
+ * value to its calls; every result is computed from that canonical sequence, in a
+ * fixed order, so serial, parallel and merged runs give identical numbers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "agg_context.h"
+
+#include "access/htup_details.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(context_in);
+PG_FUNCTION_INFO_V1(context_out);
+PG_FUNCTION_INFO_V1(context_recv);
+PG_FUNCTION_INFO_V1(context_send);
+PG_FUNCTION_INFO_V1(context_add);
+PG_FUNCTION_INFO_V1(context_combine);
+PG_FUNCTION_INFO_V1(context_final);
+PG_FUNCTION_INFO_V1(context_report);
+PG_FUNCTION_INFO_V1(context_savings);
+PG_FUNCTION_INFO_V1(context_calls);
+PG_FUNCTION_INFO_V1(context_total_input);
+PG_FUNCTION_INFO_V1(context_fresh_input);
+PG_FUNCTION_INFO_V1(context_carried_input);
+PG_FUNCTION_INFO_V1(context_carried_share);
+PG_FUNCTION_INFO_V1(context_growth_exponent);
+
+/* Results computed from a sorted state. */
+typedef struct ContextMetrics
+{
+	int64		total;			/* sum of input */
+	int64		carried;		/* sum of carried_k */
+	double		exponent;		/* growth exponent */
+	bool		exponent_null;	/* fewer than two turns with input */
+} ContextMetrics;
+
+/* A state with room for cap calls, in CurrentMemoryContext. */
+static ContextState *
+context_alloc(int32 cap)
+{
+	ContextState *s = (ContextState *) palloc(CONTEXT_SIZE(cap));
+
+	SET_VARSIZE(s, CONTEXT_SIZE(cap));
+	s->flags = 0;
+	s->n = 0;
+	s->cap = cap;
+	return s;
+}
+
+static void
+context_too_many(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("a context_growth state holds at most %d calls", CONTEXT_MAX_CALLS),
+			 errhint("context_growth is computed per trace: GROUP BY the trace id.")));
+}
+
+/* A copy of s with room for at least need calls (grown by doubling). */
+static ContextState *
+context_grow(const ContextState *s, int64 need)
+{
+	int64		cap = Max((int64) s->cap, 8);
+	ContextState *r;
+
+	if (need > CONTEXT_MAX_CALLS)
+		context_too_many();
+	while (cap < need)
+		cap *= 2;
+	cap = Min(cap, CONTEXT_MAX_CALLS);
+	r = context_alloc((int32) cap);
+	r->flags = s->flags;
+	r->n = s->n;
+	memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) s->n);
+	return r;
+}
+
+static int
+context_cmp(const void *a, const void *b)
+{
+	const ContextCall *x = (const ContextCall *) a;
+	const ContextCall *y = (const ContextCall *) b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Sort s's calls in place by call order and reject duplicates; marks s
+ * sorted.  s must be writable memory of our own.
+ */
+static void
+context_sort(ContextState *s)
+{
+	int32		i;
+
+	if (s->flags & CONTEXT_SORTED)
+		return;
+	qsort(s->calls, s->n, sizeof(ContextCall), context_cmp);
+	for (i = 1; i < s->n; i++)
+		if (s->calls[i].seq == s->calls[i - 1].seq)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("call order %d appears more than once in one trace",
+							s->calls[i].seq),
+					 errdetail("context_growth needs a distinct call order per call of a trace."),
+					 errhint("Group context_growth by trace, and merge each stored state once.")));
+	s->flags |= CONTEXT_SORTED;
+}
+
+/* The state of argument argno, detoasted and sorted (a copy if needed). */
+static ContextState *
+context_arg_sorted(FunctionCallInfo fcinfo, int argno)
+{
+	ContextState *s = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+
+	if (!(s->flags & CONTEXT_SORTED))
+	{
+		s = (ContextState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
+		context_sort(s);
+	}
+	return s;
+}
+
+static int64
+context_narrow(int128 v)
+{
+	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("token total out of range for type bigint")));
+	return (int64) v;
+}
+
+/* carried_k of the k-th call (0-based) of a sorted state. */
+static inline int64
+context_carried_at(const ContextState *s, int32 k)
+{
+	int64		prev;
+
+	if (k == 0)
+		return 0;
+	prev = (int64) s->calls[k - 1].input + s->calls[k - 1].output;
+	return prev < s->calls[k].input ? prev : (int64) s->calls[k].input;
+}
+
+/* Totals of a sorted state; the growth exponent too when with_exponent. */
+static void
+context_compute(const ContextState *s, ContextMetrics *m, bool with_exponent)
+{
+	int128		total = 0,
+				carried = 0;
+	double		sx = 0,
+				sy = 0,
+				mx,
+				my,
+				sxx = 0,
+				sxy = 0;
+	int32		k,
+				npts = 0;
+
+	for (k = 0; k < s->n; k++)
+	{
+		total += s->calls[k].input;
+		carried += context_carried_at(s, k);
+	}
+	m->total = context_narrow(total);
+	m->carried = context_narrow(carried);
+	m->exponent_null = true;
+	m->exponent = 0;
+	if (!with_exponent)
+		return;
+	total = 0;
+	for (k = 0; k < s->n; k++)
+	{
+		total += s->calls[k].input;
+		if (total > 0)
+		{
+			sx += log((double) (k + 1));
+			sy += log((double) total);
+			npts++;
+		}
+	}
+	m->exponent_null = (npts < 2);
+	if (m->exponent_null)
+		return;
+	/* second pass about the means, for accuracy */
+	mx = sx / npts;
+	my = sy / npts;
+	total = 0;
+	for (k = 0; k < s->n; k++)
+	{
+		total += s->calls[k].input;
+		if (total > 0)
+		{
+			double		dx = log((double) (k + 1)) - mx;
+			double		dy = log((double) total) - my;
+
+			sxx += dx * dx;
+			sxy += dx * dy;
+		}
+	}
+	m->exponent = sxy / sxx;
+}
+
+static void
+context_check_tokens(int64 input, int64 output, int errc)
+{
+	if (input < 0 || output < 0)
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("token counts must not be negative"),
+				 errdetail("input_tokens = " INT64_FORMAT ", output_tokens = " INT64_FORMAT ".",
+						   input, output)));
+	if (input > CONTEXT_MAX_TOKENS || output > CONTEXT_MAX_TOKENS)
+		ereport(ERROR,
+				(errcode(errc == ERRCODE_INVALID_PARAMETER_VALUE ?
+						 ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE : errc),
+				 errmsg("token counts of one call must not exceed " INT64_FORMAT,
+						CONTEXT_MAX_TOKENS),
+				 errdetail("input_tokens = " INT64_FORMAT ", output_tokens = " INT64_FORMAT ".",
+						   input, output)));
+}
+
+/* ---- text I/O ---- */
+
+typedef struct ContextParse
+{
+	const char *str;
+	const char *p;
+} ContextParse;
+
+static void
+context_syntax(ContextParse *ps, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type context_state: \"%s\"", ps->str),
+			 errdetail("Expected %s at position %d.", what, (int) (ps->p - ps->str) + 1)));
+}
+
+static void
+context_skip(ContextParse *ps)
+{
+	while (*ps->p == ' ')
+		ps->p++;
+}
+
+static void
+context_expect(ContextParse *ps, char c)
+{
+	context_skip(ps);
+	if (*ps->p != c)
+		context_syntax(ps, psprintf("\"%c\"", c));
+	ps->p++;
+}
+
+static int64
+context_parse_int(ContextParse *ps, int64 minv, int64 maxv)
+{
+	char	   *end;
+	long long	v;
+
+	context_skip(ps);
+	if (!(*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')))
+		context_syntax(ps, "an integer");
+	errno = 0;
+	v = strtoll(ps->p, &end, 10);
+	if (errno != 0 || v < minv || v > maxv)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("invalid context_state: value out of range in \"%s\"", ps->str),
+				 errdetail("At position %d; allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
+						   (int) (ps->p - ps->str) + 1, minv, maxv)));
+	ps->p = end;
+	return (int64) v;
+}
+
+/* Text input: "{(seq,input,output),...}", in any order; "{}" is empty. */
+Datum
+context_in(PG_FUNCTION_ARGS)
+{
+	ContextParse ps;
+	ContextState *s = context_alloc(8);
+
+	ps.str = PG_GETARG_CSTRING(0);
+	ps.p = ps.str;
+	context_expect(&ps, '{');
+	context_skip(&ps);
+	if (*ps.p == '}')
+		ps.p++;
+	else
+	{
+		for (;;)
+		{
+			ContextCall c;
+			int64		input,
+						output;
+
+			context_expect(&ps, '(');
+			c.seq = (int32) context_parse_int(&ps, PG_INT32_MIN, PG_INT32_MAX);
+			context_expect(&ps, ',');
+			input = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
+			context_expect(&ps, ',');
+			output = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
+			context_expect(&ps, ')');
+			context_check_tokens(input, output, ERRCODE_INVALID_TEXT_REPRESENTATION);
+			c.input = (uint32) input;
+			c.output = (uint32) output;
+			if (s->n == s->cap)
+				s = context_grow(s, (int64) s->n + 1);
+			s->calls[s->n++] = c;
+			context_skip(&ps);
+			if (*ps.p == ',')
+			{
+				ps.p++;
+				continue;
+			}
+			context_expect(&ps, '}');
+			break;
+		}
+	}
+	context_skip(&ps);
+	if (*ps.p != '\0')
+		context_syntax(&ps, "end of input");
+	context_sort(s);
+	s->cap = s->n;
+	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
+	PG_RETURN_POINTER(s);
+}
+
+/* Text output: the calls as "{(seq,input,output),...}", by call order. */
+Datum
+context_out(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	StringInfoData buf;
+	int32		i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < s->n; i++)
+		appendStringInfo(&buf, "%s(%d,%u,%u)",
+						 i ? "," : "", s->calls[i].seq, s->calls[i].input,
+						 s->calls[i].output);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/*
+ * Binary output: int32 version, int32 n, then n times (int32 seq,
+ * int64 input, int64 output), by call order.
+ */
+Datum
+context_send(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	StringInfoData buf;
+	int32		i;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, CONTEXT_VERSION);
+	pq_sendint32(&buf, s->n);
+	for (i = 0; i < s->n; i++)
+	{
+		pq_sendint32(&buf, s->calls[i].seq);
+		pq_sendint64(&buf, s->calls[i].input);
+		pq_sendint64(&buf, s->calls[i].output);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Binary input (see context_send); every field is checked. */
+Datum
+context_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		version,
+				n,
+				i;
+	ContextState *s;
+
+	if (buf->len - buf->cursor < 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid context_state: truncated binary value")));
+	version = pq_getmsgint(buf, 4);
+	if (version != CONTEXT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid context_state: unknown version %d", version)));
+	n = pq_getmsgint(buf, 4);
+	if (n < 0 || n > CONTEXT_MAX_CALLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid context_state: bad call count %d", n),
+				 errdetail("A state holds 0 to %d calls.", CONTEXT_MAX_CALLS)));
+	if ((int64) n * 20 != (int64) (buf->len - buf->cursor))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid context_state: %d calls need %lld bytes, %d were sent",
+						n, (long long) n * 20, buf->len - buf->cursor)));
+	s = context_alloc(n);
+	for (i = 0; i < n; i++)
+	{
+		ContextCall *c = &s->calls[i];
+		int64		input,
+					output;
+
+		c->seq = pq_getmsgint(buf, 4);
+		input = pq_getmsgint64(buf);
+		output = pq_getmsgint64(buf);
+		context_check_tokens(input, output, ERRCODE_INVALID_BINARY_REPRESENTATION);
+		c->input = (uint32) input;
+		c->output = (uint32) output;
+	}
+	s->n = n;
+	context_sort(s);
+	PG_RETURN_POINTER(s);
+}
+
+/* ---- aggregate support ---- */
+
+static void
+context_check_agg(FunctionCallInfo fcinfo, const char *fn)
+{
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called as part of an aggregate", fn)));
+}
+
+/*
+ * Transition function of context_growth(seq, input_tokens, output_tokens):
+ * append one call; rows with a NULL argument are skipped.
+ */
+Datum
+context_add(PG_FUNCTION_ARGS)
+{
+	ContextState *s;
+	ContextCall *c;
+	int64		input,
+				output;
+	int32		seq;
+
+	context_check_agg(fcinfo, "context_add");
+	s = PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	input = PG_GETARG_INT64(2);
+	output = PG_GETARG_INT64(3);
+	context_check_tokens(input, output, ERRCODE_INVALID_PARAMETER_VALUE);
+	seq = PG_GETARG_INT32(1);
+	if (s == NULL)
+	{
+		s = context_alloc(CONTEXT_INITIAL_CALLS);
+		s->flags = CONTEXT_SORTED;
+	}
+	else if (s->n == s->cap)
+		s = context_grow(s, (int64) s->n + 1);
+	/* rows that arrive in call order keep the state sorted */
+	if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
+		s->flags &= ~CONTEXT_SORTED;
+	c = &s->calls[s->n++];
+	c->seq = seq;
+	c->input = (uint32) input;
+	c->output = (uint32) output;
+	PG_RETURN_POINTER(s);
+}
+
+/*
+ * Combine two states (also the transition function of
+ * merge(context_state)): append the second's calls to the first.
+ */
+Datum
+context_combine(PG_FUNCTION_ARGS)
+{
+	ContextState *a,
+			   *b;
+
+	context_check_agg(fcinfo, "context_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+	}
+	if (PG_ARGISNULL(0))
+	{
+		/*
+		 * The first state: hand back the second argument (detoasted when it
+		 * is not a plain varlena); nodeAgg copies it into the aggregate
+		 * context, as for any new pointer, so one copy is made, not two.
+		 */
+		PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+	}
+	a = (ContextState *) PG_GETARG_POINTER(0);
+	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	if (b->n == 0)
+		PG_RETURN_POINTER(a);
+	if ((int64) a->n + b->n > a->cap)
+		a = context_grow(a, (int64) a->n + b->n);
+	/* still sorted when b's calls all follow a's */
+	if (!((a->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
+		  (a->n == 0 || a->calls[a->n - 1].seq < b->calls[0].seq)))
+		a->flags &= ~CONTEXT_SORTED;
+	memcpy(a->calls + a->n, b->calls, sizeof(ContextCall) * (Size) b->n);
+	a->n += b->n;
+	PG_RETURN_POINTER(a);
+}
+
+/*
+ * Final function: sorts the calls by call order in place, rejects
+ * duplicates, and trims the state's length to its calls (the spare room
+ * stays allocated but is no longer part of the value).  Doing it again is a
+ * no-op, so the aggregate is FINALFUNC_MODIFY = SHAREABLE.
+ */
+Datum
+context_final(PG_FUNCTION_ARGS)
+{
+	ContextState *s;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("context_final can only be called as part of an aggregate")));
+	s = (ContextState *) PG_GETARG_POINTER(0);
+	context_sort(s);
+	s->cap = s->n;
+	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
+	PG_RETURN_POINTER(s);
+}
+
+/* ---- accessors ---- */
+
+/*
+ * context_report(state): calls, total input, fresh input, carried input,
+ * carried share and growth exponent, as one record.
+ */
+Datum
+context_report(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	ContextMetrics m;
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "context_report must return a record");
+	context_compute(s, &m, true);
+	values[0] = Int64GetDatum(s->n);
+	values[1] = Int64GetDatum(m.total);
+	values[2] = Int64GetDatum(m.total - m.carried);
+	values[3] = Int64GetDatum(m.carried);
+	if (m.total > 0)
+		values[4] = Float8GetDatum((double) m.carried / (double) m.total);
+	else
+		nulls[4] = true;
+	values[5] = Float8GetDatum(m.exponent);
+	nulls[5] = m.exponent_null;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/*
+ * context_savings(state, window): input tokens saved, and their share of
+ * the total input, if the history carried into each turn were capped at
+ * window tokens.
+ */
+Datum
+context_savings(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	int64		window = PG_GETARG_INT64(1);
+	int128		saved = 0,
+				total = 0;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int32		k;
+
+	if (window < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("history window must not be negative"),
+				 errdetail("window = " INT64_FORMAT ".", window)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "context_savings must return a record");
+	for (k = 0; k < s->n; k++)
+	{
+		int64		carried = context_carried_at(s, k);
+
+		total += s->calls[k].input;
+		if (carried > window)
+			saved += carried - window;
+	}
+	values[0] = Int64GetDatum(context_narrow(saved));
+	if (total > 0)
+		values[1] = Float8GetDatum((double) context_narrow(saved) /
+								   (double) context_narrow(total));
+	else
+		nulls[1] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* context_calls(state): number of calls. */
+Datum
+context_calls(PG_FUNCTION_ARGS)
+{
+	ContextState *s = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+
+	PG_RETURN_INT64(s->n);
+}
+
+/* context_total_input(state): sum of input tokens. */
+Datum
+context_total_input(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	ContextMetrics m;
+
+	context_compute(s, &m, false);
+	PG_RETURN_INT64(m.total);
+}
+
+/* context_fresh_input(state): input tokens that were not carried history. */
+Datum
+context_fresh_input(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	ContextMetrics m;
+
+	context_compute(s, &m, false);
+	PG_RETURN_INT64(m.total - m.carried);
+}
+
+/* context_carried_input(state): input tokens re-sent from earlier turns. */
+Datum
+context_carried_input(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	ContextMetrics m;
+
+	context_compute(s, &m, false);
+	PG_RETURN_INT64(m.carried);
+}
+
+/* context_carried_share(state): carried / total input (NULL if no input). */
+Datum
+context_carried_share(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	ContextMetrics m;
+
+	context_compute(s, &m, false);
+	if (m.total == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8((double) m.carried / (double) m.total);
+}
+
+/* context_growth_exponent(state): slope of ln(cumulative input) on ln(turn). */
+Datum
+context_growth_exponent(PG_FUNCTION_ARGS)
+{
+	ContextState *s = context_arg_sorted(fcinfo, 0);
+	ContextMetrics m;
+
+	context_compute(s, &m, true);
+	if (m.exponent_null)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(m.exponent);
+}

@@ -1,0 +1,1094 @@
+/*-------------------------------------------------------------------------
+ *
+ * agg_sketch.c
+ *	  The cost quantile sketch (tokacct.sketch_state): aggregate, combine,
+ *	  merge, text and binary I/O, and the quantile accessors.
+ *
+ * See agg_sketch.h for the bucket scheme and its error bound.  The
+ * aggregate's transition function updates the state in place; the state is
+ * reallocated only when a value falls outside the key range it covers, and
+ * then the range grows by at least half of itself, so reallocations are
+ * O(log range) per group, not per row.  A grown state is built in the
+ * per-tuple memory context and returned: nodeAgg copies it into the
+ * aggregate context and frees the old one.
+ *
+ * Quantiles follow percentile_cont: with n values and h = q (n - 1), the
+ * result interpolates between the order statistics of ranks floor(h) and
+ * floor(h) + 1 (0-based).  Each order statistic is estimated within relative
+ * SKETCH_ALPHA (rank 0 and n - 1 are the exact min and max), so the
+ * interpolated estimate is within SKETCH_ALPHA of percentile_cont whenever
+ * the two order statistics have the same sign.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "agg_sketch.h"
+#include "money.h"
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(sketch_in);
+PG_FUNCTION_INFO_V1(sketch_out);
+PG_FUNCTION_INFO_V1(sketch_recv);
+PG_FUNCTION_INFO_V1(sketch_send);
+PG_FUNCTION_INFO_V1(sketch_add_numeric);
+PG_FUNCTION_INFO_V1(sketch_add_float8);
+PG_FUNCTION_INFO_V1(sketch_combine);
+PG_FUNCTION_INFO_V1(sketch_final);
+PG_FUNCTION_INFO_V1(sketch_quantile);
+PG_FUNCTION_INFO_V1(sketch_quantiles);
+PG_FUNCTION_INFO_V1(sketch_tail_ratio);
+PG_FUNCTION_INFO_V1(sketch_count);
+
+#define SKETCH_POS(s)	((s)->bins)
+#define SKETCH_NEG(s)	((s)->bins + (s)->pos_n)
+
+/* bucket edges 2^(j/35), j = 0..35, correctly rounded */
+static const double sketch_edge[SKETCH_PER_OCTAVE + 1] = {
+	0x1.0000000000000p+0, 0x1.051ed35254d7bp+0, 0x1.0a57de9c16bc7p+0,
+	0x1.0faba81d4e5dfp+0, 0x1.151ab8c56eea2p+0, 0x1.1aa59c4115e7dp+0,
+	0x1.204ce10811781p+0, 0x1.2611186bae675p+0, 0x1.2bf2d6a54f7dap+0,
+	0x1.31f2b2e54f85dp+0, 0x1.381147622f886p+0, 0x1.3e4f316812c30p+0,
+	0x1.44ad116889e7bp+0, 0x1.4b2b8b0aaf3c7p+0, 0x1.51cb453b9536cp+0,
+	0x1.588cea3f093bep+0, 0x1.5f7127c0ac32ap+0, 0x1.6678aee5629f8p+0,
+	0x1.6da4345d1e0adp+0, 0x1.74f47075017a0p+0, 0x1.7c6a1f29e2ce6p+0,
+	0x1.8406003b2ae5cp+0, 0x1.8bc8d73e16610p+0, 0x1.93b36bb158fffp+0,
+	0x1.9bc68911258c0p+0, 0x1.a402feeb9c533p+0, 0x1.ac69a0f5a241cp+0,
+	0x1.b4fb472022b1ap+0, 0x1.bdb8cdadbe120p+0, 0x1.c6a31548e794dp+0,
+	0x1.cfbb031a741a5p+0, 0x1.d90180e09c9e4p+0, 0x1.e2777d0676770p+0,
+	0x1.ec1deabbe3c14p+0, 0x1.f5f5c20dfe5f2p+0, 0x1.0000000000000p+1,
+};
+
+/*
+ * sketch_cell[t]: the smallest j with edge[j] >= 1 + t/1024, for the
+ * mantissas of the cell [1 + t/1024, 1 + (t+1)/1024).  A cell is narrower
+ * than a bucket, so a mantissa m in it has key offset cell[t], or
+ * cell[t] + 1 when m > edge[cell[t]].  Filled once per backend from the
+ * constant edges, with exact comparisons only.
+ */
+static uint8 sketch_cell[1024];
+static bool sketch_cell_ready = false;
+
+static void
+sketch_cell_init(void)
+{
+	int			t,
+				j = 0;
+
+	for (t = 0; t < 1024; t++)
+	{
+		double		lo = 1.0 + (double) t / 1024.0;
+
+		while (sketch_edge[j] < lo)
+			j++;
+		sketch_cell[t] = (uint8) j;
+	}
+	sketch_cell_ready = true;
+}
+
+/*
+ * Key of a magnitude in [SKETCH_MIN_MAGNITUDE, SKETCH_MAX_MAGNITUDE]:
+ * ceil(35 log2 mag), from the exponent and mantissa bits (mag is normal).
+ */
+static inline int32
+sketch_key(double mag)
+{
+	uint64		bits;
+	int32		e;
+	int32		j;
+	double		m;
+
+	if (unlikely(!sketch_cell_ready))
+		sketch_cell_init();
+	memcpy(&bits, &mag, sizeof(bits));
+	e = (int32) ((bits >> 52) & 0x7ff) - 1023;
+	j = sketch_cell[(bits >> 42) & 0x3ff];
+	/* the mantissa as a double in [1, 2) */
+	bits = (bits & UINT64CONST(0x000fffffffffffff)) | UINT64CONST(0x3ff0000000000000);
+	memcpy(&m, &bits, sizeof(m));
+	if (m > sketch_edge[j])
+		j++;
+	return e * SKETCH_PER_OCTAVE + j;
+}
+
+/* Representative magnitude of the bucket of key k: 2 gamma^k / (gamma + 1). */
+static inline double
+sketch_bucket_value(int32 key)
+{
+	int32		e = key >= 0 ? key / SKETCH_PER_OCTAVE :
+		-((-key + SKETCH_PER_OCTAVE - 1) / SKETCH_PER_OCTAVE);
+	int32		j = key - e * SKETCH_PER_OCTAVE;
+
+	return ldexp(sketch_edge[j], e) * (2.0 / (SKETCH_GAMMA + 1.0));
+}
+
+/* A zeroed state covering the given key ranges, in CurrentMemoryContext. */
+static SketchState *
+sketch_alloc(int32 pos_lo, int32 pos_n, int32 neg_lo, int32 neg_n)
+{
+	Size		sz = SKETCH_SIZE(pos_n, neg_n);
+	SketchState *s = (SketchState *) palloc0(sz);
+
+	SET_VARSIZE(s, sz);
+	s->version = SKETCH_VERSION;
+	s->pos_lo = pos_lo;
+	s->pos_n = pos_n;
+	s->neg_lo = neg_lo;
+	s->neg_n = neg_n;
+	return s;
+}
+
+/*
+ * A copy of s over new key ranges, which must include every occupied bin
+ * of s (callers guarantee it).
+ */
+static SketchState *
+sketch_reshape(const SketchState *s, int32 pos_lo, int32 pos_n,
+			   int32 neg_lo, int32 neg_n)
+{
+	SketchState *r = sketch_alloc(pos_lo, pos_n, neg_lo, neg_n);
+	int			i;
+
+	r->count = s->count;
+	r->zero = s->zero;
+	r->min = s->min;
+	r->max = s->max;
+	for (i = 0; i < s->pos_n; i++)
+		if (SKETCH_POS(s)[i] != 0)
+			SKETCH_POS(r)[s->pos_lo + i - pos_lo] = SKETCH_POS(s)[i];
+	for (i = 0; i < s->neg_n; i++)
+		if (SKETCH_NEG(s)[i] != 0)
+			SKETCH_NEG(r)[s->neg_lo + i - neg_lo] = SKETCH_NEG(s)[i];
+	return r;
+}
+
+/*
+ * Widen the range [*lo, *lo + *n) to include key, with slack of at least
+ * half the current span (16 bins minimum) on the side that grows.
+ */
+static void
+sketch_widen(int32 *lo, int32 *n, int32 key)
+{
+	int32		newlo,
+				newhi;
+	int32		slack;
+
+	if (*n == 0)
+	{
+		newlo = key - 32;
+		newhi = key + 31;
+	}
+	else
+	{
+		slack = Max(16, *n / 2);
+		newlo = *lo;
+		newhi = *lo + *n - 1;
+		if (key < newlo)
+			newlo = key - slack;
+		if (key > newhi)
+			newhi = key + slack;
+	}
+	newlo = Max(newlo, SKETCH_KEY_MIN);
+	newhi = Min(newhi, SKETCH_KEY_MAX);
+	*lo = newlo;
+	*n = newhi - newlo + 1;
+}
+
+/* Raise the error for a value outside the sketch's range. */
+static void
+sketch_out_of_range(double x)
+{
+	if (isnan(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cost sketch cannot take NaN")));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("cost %g is out of the cost sketch's range", x),
+			 errdetail("The sketch accepts magnitudes up to %g.", SKETCH_MAX_MAGNITUDE)));
+}
+
+/*
+ * Add one value to the state (which may be NULL); returns the state, a new
+ * one only when its key ranges had to grow.
+ */
+static inline SketchState *
+sketch_add(SketchState *s, double x)
+{
+	double		mag = fabs(x);
+	int32		key;
+
+	if (!(mag <= SKETCH_MAX_MAGNITUDE))
+		sketch_out_of_range(x);
+	if (s == NULL)
+	{
+		s = sketch_alloc(0, 0, 0, 0);
+		s->min = s->max = x;
+	}
+	else if (s->count == 0)
+		s->min = s->max = x;
+	else if (x < s->min)
+		s->min = x;
+	else if (x > s->max)
+		s->max = x;
+	if (unlikely(s->count == PG_INT64_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("cost sketch count out of range")));
+	s->count++;
+
+	if (mag < SKETCH_MIN_MAGNITUDE)
+	{
+		s->zero++;
+		return s;
+	}
+	key = sketch_key(mag);
+	if (x > 0)
+	{
+		if (unlikely(key < s->pos_lo || key >= s->pos_lo + s->pos_n))
+		{
+			int32		lo = s->pos_lo,
+						n = s->pos_n;
+
+			sketch_widen(&lo, &n, key);
+			s = sketch_reshape(s, lo, n, s->neg_lo, s->neg_n);
+		}
+		SKETCH_POS(s)[key - s->pos_lo]++;
+	}
+	else
+	{
+		if (unlikely(key < s->neg_lo || key >= s->neg_lo + s->neg_n))
+		{
+			int32		lo = s->neg_lo,
+						n = s->neg_n;
+
+			sketch_widen(&lo, &n, key);
+			s = sketch_reshape(s, s->pos_lo, s->pos_n, lo, n);
+		}
+		SKETCH_NEG(s)[key - s->neg_lo]++;
+	}
+	return s;
+}
+
+/* First and last occupied bin of one sign; false when none. */
+static bool
+sketch_occupied(const uint64 *bins, int32 n, int32 *first, int32 *last)
+{
+	int32		i,
+				j;
+
+	for (i = 0; i < n && bins[i] == 0; i++)
+		;
+	if (i == n)
+		return false;
+	for (j = n - 1; bins[j] == 0; j--)
+		;
+	*first = i;
+	*last = j;
+	return true;
+}
+
+/* The same state with its key ranges trimmed to the occupied bins. */
+static SketchState *
+sketch_trim(SketchState *s)
+{
+	int32		pf = 0,
+				pl = -1,
+				nf = 0,
+				nl = -1;
+	bool		hp = sketch_occupied(SKETCH_POS(s), s->pos_n, &pf, &pl);
+	bool		hn = sketch_occupied(SKETCH_NEG(s), s->neg_n, &nf, &nl);
+
+	if ((hp ? (pf == 0 && pl == s->pos_n - 1) : s->pos_n == 0) &&
+		(hn ? (nf == 0 && nl == s->neg_n - 1) : s->neg_n == 0))
+		return s;
+	return sketch_reshape(s,
+						  hp ? s->pos_lo + pf : 0, hp ? pl - pf + 1 : 0,
+						  hn ? s->neg_lo + nf : 0, hn ? nl - nf + 1 : 0);
+}
+
+/*
+ * Check every invariant of a state built from outside bytes; errcode says
+ * whether it came from text or binary.
+ */
+static void
+sketch_validate(const SketchState *s, int errc)
+{
+	int64		total = s->zero;
+	int32		first = 0,
+				last = 0;
+	int			i;
+
+	if (s->count < 0 || s->zero < 0)
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("invalid cost sketch: negative count")));
+	if (!isfinite(s->min) || !isfinite(s->max))
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("invalid cost sketch: min and max must be finite")));
+	for (i = 0; i < s->pos_n + s->neg_n; i++)
+	{
+		if (s->bins[i] > (uint64) PG_INT64_MAX ||
+			pg_add_s64_overflow(total, (int64) s->bins[i], &total))
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: bucket counts out of range")));
+	}
+	if (total != s->count)
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("invalid cost sketch: inconsistent totals"),
+				 errdetail("count is " INT64_FORMAT " but the buckets hold " INT64_FORMAT ".",
+						   s->count, total)));
+	if (s->count == 0)
+	{
+		if (s->min != 0 || s->max != 0)
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: an empty sketch has min = max = 0")));
+		return;
+	}
+	if (s->min > s->max || fabs(s->min) > SKETCH_MAX_MAGNITUDE ||
+		fabs(s->max) > SKETCH_MAX_MAGNITUDE)
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("invalid cost sketch: min and max out of order or out of range")));
+
+	/*
+	 * The min must fall in the lowest occupied bucket and the max in the
+	 * highest (keys are computed the same way on every machine).
+	 */
+	if (sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last))
+	{
+		if (!(s->min <= -SKETCH_MIN_MAGNITUDE) ||
+			sketch_key(-s->min) != (s->neg_lo + last))
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: min does not match the buckets")));
+	}
+	else if (s->zero > 0)
+	{
+		if (!(s->min > -SKETCH_MIN_MAGNITUDE && s->min < SKETCH_MIN_MAGNITUDE))
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: min does not match the buckets")));
+	}
+	else if (!sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last) ||
+			 !(s->min >= SKETCH_MIN_MAGNITUDE) ||
+			 sketch_key(s->min) != (s->pos_lo + first))
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("invalid cost sketch: min does not match the buckets")));
+
+	if (sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last))
+	{
+		if (!(s->max >= SKETCH_MIN_MAGNITUDE) ||
+			sketch_key(s->max) != (s->pos_lo + last))
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: max does not match the buckets")));
+	}
+	else if (s->zero > 0)
+	{
+		if (!(s->max > -SKETCH_MIN_MAGNITUDE && s->max < SKETCH_MIN_MAGNITUDE))
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: max does not match the buckets")));
+	}
+	else if (!sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last) ||
+			 !(s->max <= -SKETCH_MIN_MAGNITUDE) ||
+			 sketch_key(-s->max) != (s->neg_lo + first))
+		ereport(ERROR,
+				(errcode(errc),
+				 errmsg("invalid cost sketch: max does not match the buckets")));
+}
+
+/* One sparse bucket read from text or binary input. */
+typedef struct SketchBin
+{
+	int32		key;
+	int64		count;
+} SketchBin;
+
+/*
+ * Build a dense state from sparse, validated-in-order bucket lists.  Keys
+ * must be strictly ascending, within bounds, and counts positive.
+ */
+static SketchState *
+sketch_build(int64 count, int64 zero, double min, double max,
+			 SketchBin *pos, int npos, SketchBin *neg, int nneg, int errc)
+{
+	SketchState *s;
+	int			i;
+
+	for (i = 0; i < npos + nneg; i++)
+	{
+		SketchBin  *b = i < npos ? &pos[i] : &neg[i - npos];
+		bool		first = (i == 0 || i == npos);
+
+		if (b->key < SKETCH_KEY_MIN || b->key > SKETCH_KEY_MAX)
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: bucket key %d out of range", b->key),
+					 errdetail("Keys lie between %d and %d.", SKETCH_KEY_MIN, SKETCH_KEY_MAX)));
+		if (b->count <= 0)
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: bucket %d has a count of " INT64_FORMAT,
+							b->key, b->count),
+					 errdetail("Listed buckets hold a positive count.")));
+		if (!first && b->key <= (b - 1)->key)
+			ereport(ERROR,
+					(errcode(errc),
+					 errmsg("invalid cost sketch: bucket keys must be strictly ascending")));
+	}
+	s = sketch_alloc(npos ? pos[0].key : 0, npos ? pos[npos - 1].key - pos[0].key + 1 : 0,
+					 nneg ? neg[0].key : 0, nneg ? neg[nneg - 1].key - neg[0].key + 1 : 0);
+	s->count = count;
+	s->zero = zero;
+	s->min = min;
+	s->max = max;
+	for (i = 0; i < npos; i++)
+		SKETCH_POS(s)[pos[i].key - s->pos_lo] = (uint64) pos[i].count;
+	for (i = 0; i < nneg; i++)
+		SKETCH_NEG(s)[neg[i].key - s->neg_lo] = (uint64) neg[i].count;
+	sketch_validate(s, errc);
+	return s;
+}
+
+/* ---- text input ---- */
+
+typedef struct SketchParse
+{
+	const char *str;			/* whole input, for messages */
+	const char *p;				/* cursor */
+} SketchParse;
+
+static void
+sketch_syntax(SketchParse *ps, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type sketch_state: \"%s\"", ps->str),
+			 errdetail("Expected %s at position %d.", what, (int) (ps->p - ps->str) + 1)));
+}
+
+static void
+sketch_expect(SketchParse *ps, const char *lit)
+{
+	size_t		len = strlen(lit);
+
+	while (*ps->p == ' ')
+		ps->p++;
+	if (strncmp(ps->p, lit, len) != 0)
+		sketch_syntax(ps, psprintf("\"%s\"", lit));
+	ps->p += len;
+}
+
+static int64
+sketch_parse_int(SketchParse *ps, int64 minv, int64 maxv)
+{
+	char	   *end;
+	long long	v;
+
+	if (!(*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')))
+		sketch_syntax(ps, "an integer");
+	errno = 0;
+	v = strtoll(ps->p, &end, 10);
+	if (errno != 0 || v < minv || v > maxv)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("invalid cost sketch: value out of range in \"%s\"", ps->str),
+				 errdetail("At position %d; allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
+						   (int) (ps->p - ps->str) + 1, minv, maxv)));
+	ps->p = end;
+	return (int64) v;
+}
+
+static double
+sketch_parse_float(SketchParse *ps)
+{
+	char	   *end;
+	double		v;
+
+	if (!(*ps->p == '-' || *ps->p == '.' || (*ps->p >= '0' && *ps->p <= '9')))
+		sketch_syntax(ps, "a finite number");
+	errno = 0;
+	v = strtod(ps->p, &end);
+	if (end == ps->p || errno != 0 || !isfinite(v))
+		sketch_syntax(ps, "a finite number");
+	ps->p = end;
+	return v;
+}
+
+/* Parse "{k:c,k:c}" into a palloc'd array. */
+static SketchBin *
+sketch_parse_bins(SketchParse *ps, int *nbins)
+{
+	int			cap = 16,
+				n = 0;
+	SketchBin  *bins = palloc(sizeof(SketchBin) * cap);
+
+	sketch_expect(ps, "{");
+	if (*ps->p == '}')
+	{
+		ps->p++;
+		*nbins = 0;
+		return bins;
+	}
+	for (;;)
+	{
+		if (n >= SKETCH_KEY_SPAN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid cost sketch: more than %d buckets of one sign",
+							SKETCH_KEY_SPAN)));
+		if (n == cap)
+		{
+			cap *= 2;
+			bins = repalloc(bins, sizeof(SketchBin) * cap);
+		}
+		bins[n].key = (int32) sketch_parse_int(ps, PG_INT32_MIN, PG_INT32_MAX);
+		if (*ps->p != ':')
+			sketch_syntax(ps, "\":\"");
+		ps->p++;
+		bins[n].count = sketch_parse_int(ps, PG_INT64_MIN, PG_INT64_MAX);
+		n++;
+		if (*ps->p == ',')
+		{
+			ps->p++;
+			continue;
+		}
+		if (*ps->p == '}')
+		{
+			ps->p++;
+			break;
+		}
+		sketch_syntax(ps, "\",\" or \"}\"");
+	}
+	*nbins = n;
+	return bins;
+}
+
+/*
+ * Text input: "v=1 count=N zero=Z min=X max=Y pos={k:c,...}
+ * neg={k:c,...}", buckets listed sparsely by key.
+ */
+Datum
+sketch_in(PG_FUNCTION_ARGS)
+{
+	SketchParse ps;
+	int64		version;
+	double		min,
+				max;
+	int64		count,
+				zero;
+	SketchBin  *pos,
+			   *neg;
+	int			npos,
+				nneg;
+
+	ps.str = PG_GETARG_CSTRING(0);
+	ps.p = ps.str;
+	sketch_expect(&ps, "v=");
+	version = sketch_parse_int(&ps, PG_INT32_MIN, PG_INT32_MAX);
+	if (version != SKETCH_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid cost sketch: unknown version " INT64_FORMAT, version),
+				 errdetail("This version of tokacct reads sketch version %d.",
+						   SKETCH_VERSION)));
+	sketch_expect(&ps, "count=");
+	count = sketch_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
+	sketch_expect(&ps, "zero=");
+	zero = sketch_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
+	sketch_expect(&ps, "min=");
+	min = sketch_parse_float(&ps);
+	sketch_expect(&ps, "max=");
+	max = sketch_parse_float(&ps);
+	sketch_expect(&ps, "pos=");
+	pos = sketch_parse_bins(&ps, &npos);
+	sketch_expect(&ps, "neg=");
+	neg = sketch_parse_bins(&ps, &nneg);
+	while (*ps.p == ' ')
+		ps.p++;
+	if (*ps.p != '\0')
+		sketch_syntax(&ps, "end of input");
+	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg,
+								   ERRCODE_INVALID_TEXT_REPRESENTATION));
+}
+
+static void
+sketch_append_bins(StringInfo buf, const uint64 *bins, int32 lo, int32 n)
+{
+	bool		first = true;
+	int32		i;
+
+	appendStringInfoChar(buf, '{');
+	for (i = 0; i < n; i++)
+	{
+		if (bins[i] == 0)
+			continue;
+		appendStringInfo(buf, "%s%d:" UINT64_FORMAT, first ? "" : ",", lo + i, bins[i]);
+		first = false;
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/* Text output (see sketch_in); floats with 17 digits, so they round-trip. */
+Datum
+sketch_out(PG_FUNCTION_ARGS)
+{
+	SketchState *s = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "v=%d count=" INT64_FORMAT " zero=" INT64_FORMAT
+					 " min=%.17g max=%.17g pos=",
+					 SKETCH_VERSION, s->count, s->zero, s->min, s->max);
+	sketch_append_bins(&buf, SKETCH_POS(s), s->pos_lo, s->pos_n);
+	appendStringInfoString(&buf, " neg=");
+	sketch_append_bins(&buf, SKETCH_NEG(s), s->neg_lo, s->neg_n);
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* ---- binary I/O ---- */
+
+static void
+sketch_send_bins(StringInfo buf, const uint64 *bins, int32 lo, int32 n)
+{
+	int32		nnz = 0,
+				i;
+
+	for (i = 0; i < n; i++)
+		nnz += (bins[i] != 0);
+	pq_sendint32(buf, nnz);
+	for (i = 0; i < n; i++)
+		if (bins[i] != 0)
+		{
+			pq_sendint32(buf, lo + i);
+			pq_sendint64(buf, (int64) bins[i]);
+		}
+}
+
+/*
+ * Binary output: int32 version, int64 count, int64 zero, float8 min,
+ * float8 max, then per sign (positive, negative) int32 n and n pairs of
+ * (int32 key, int64 count).
+ */
+Datum
+sketch_send(PG_FUNCTION_ARGS)
+{
+	SketchState *s = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, SKETCH_VERSION);
+	pq_sendint64(&buf, s->count);
+	pq_sendint64(&buf, s->zero);
+	pq_sendfloat8(&buf, s->min);
+	pq_sendfloat8(&buf, s->max);
+	sketch_send_bins(&buf, SKETCH_POS(s), s->pos_lo, s->pos_n);
+	sketch_send_bins(&buf, SKETCH_NEG(s), s->neg_lo, s->neg_n);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+static SketchBin *
+sketch_recv_bins(StringInfo buf, int *nbins)
+{
+	int32		n = pq_getmsgint(buf, 4);
+	SketchBin  *bins;
+	int			i;
+
+	if (n < 0 || n > SKETCH_KEY_SPAN ||
+		(int64) n * 12 > (int64) (buf->len - buf->cursor))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid cost sketch: bad bucket count %d", n),
+				 errdetail("The count is negative, too large, or exceeds the bytes sent.")));
+	bins = palloc(sizeof(SketchBin) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bins[i].key = pq_getmsgint(buf, 4);
+		bins[i].count = pq_getmsgint64(buf);
+	}
+	*nbins = n;
+	return bins;
+}
+
+/* Binary input (see sketch_send); every field is checked. */
+Datum
+sketch_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		version;
+	int64		count,
+				zero;
+	double		min,
+				max;
+	SketchBin  *pos,
+			   *neg;
+	int			npos,
+				nneg;
+
+	if (buf->len - buf->cursor < 4 + 8 + 8 + 8 + 8 + 4 + 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid cost sketch: truncated binary value")));
+	version = pq_getmsgint(buf, 4);
+	if (version != SKETCH_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid cost sketch: unknown version %d", version)));
+	count = pq_getmsgint64(buf);
+	zero = pq_getmsgint64(buf);
+	min = pq_getmsgfloat8(buf);
+	max = pq_getmsgfloat8(buf);
+	pos = sketch_recv_bins(buf, &npos);
+	if (buf->len - buf->cursor < 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid cost sketch: truncated binary value")));
+	neg = sketch_recv_bins(buf, &nneg);
+	if (buf->cursor != buf->len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid cost sketch: %d trailing bytes", buf->len - buf->cursor)));
+	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg,
+								   ERRCODE_INVALID_BINARY_REPRESENTATION));
+}
+
+/* ---- aggregate support ---- */
+
+static void
+sketch_check_agg(FunctionCallInfo fcinfo, const char *fn)
+{
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called as part of an aggregate", fn)));
+}
+
+/* Transition function of cost_sketch(numeric): add one cost. */
+Datum
+sketch_add_numeric(PG_FUNCTION_ARGS)
+{
+	SketchState *s;
+
+	sketch_check_agg(fcinfo, "sketch_add_numeric");
+	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	s = sketch_add(s, (double) money_from_datum(PG_GETARG_DATUM(1), "cost") / (double) MONEY_ONE);
+	PG_RETURN_POINTER(s);
+}
+
+/* Transition function of cost_sketch(float8): add one cost. */
+Datum
+sketch_add_float8(PG_FUNCTION_ARGS)
+{
+	SketchState *s;
+
+	sketch_check_agg(fcinfo, "sketch_add_float8");
+	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	s = sketch_add(s, PG_GETARG_FLOAT8(1));
+	PG_RETURN_POINTER(s);
+}
+
+/*
+ * Combine two states (also the transition function of merge(sketch_state)):
+ * adds the second into the first, in place unless a key range must grow.
+ */
+Datum
+sketch_combine(PG_FUNCTION_ARGS)
+{
+	SketchState *a,
+			   *b;
+	int32		plo,
+				pn,
+				nlo,
+				nn,
+				f,
+				l;
+	int			i;
+
+	sketch_check_agg(fcinfo, "sketch_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+	}
+	if (PG_ARGISNULL(0))
+	{
+		/*
+		 * The first state: hand back the second argument (detoasted when it
+		 * is not a plain varlena); nodeAgg copies it into the aggregate
+		 * context, as for any new pointer, so one copy is made, not two.
+		 */
+		PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+	}
+	a = (SketchState *) PG_GETARG_POINTER(0);
+	b = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	if (b->count == 0)
+		PG_RETURN_POINTER(a);
+
+	/* make a's ranges cover b's occupied bins */
+	plo = a->pos_lo;
+	pn = a->pos_n;
+	nlo = a->neg_lo;
+	nn = a->neg_n;
+	{
+		if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
+		{
+			if (pn == 0)
+			{
+				plo = b->pos_lo + f;
+				pn = l - f + 1;
+			}
+			else
+			{
+				int32		hi = Max(plo + pn - 1, b->pos_lo + l);
+
+				plo = Min(plo, b->pos_lo + f);
+				pn = hi - plo + 1;
+			}
+		}
+		if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
+		{
+			if (nn == 0)
+			{
+				nlo = b->neg_lo + f;
+				nn = l - f + 1;
+			}
+			else
+			{
+				int32		hi = Max(nlo + nn - 1, b->neg_lo + l);
+
+				nlo = Min(nlo, b->neg_lo + f);
+				nn = hi - nlo + 1;
+			}
+		}
+	}
+	if (plo != a->pos_lo || pn != a->pos_n || nlo != a->neg_lo || nn != a->neg_n)
+		a = sketch_reshape(a, plo, pn, nlo, nn);
+
+	if (pg_add_s64_overflow(a->count, b->count, &a->count))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("cost sketch count out of range")));
+	if (a->count == b->count)
+	{
+		/* a was empty */
+		a->min = b->min;
+		a->max = b->max;
+	}
+	else
+	{
+		a->min = Min(a->min, b->min);
+		a->max = Max(a->max, b->max);
+	}
+	a->zero += b->zero;
+	/* only b's occupied bins: its empty edges may lie outside a's ranges */
+	if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
+		for (i = f; i <= l; i++)
+			SKETCH_POS(a)[b->pos_lo + i - a->pos_lo] += SKETCH_POS(b)[i];
+	if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
+		for (i = f; i <= l; i++)
+			SKETCH_NEG(a)[b->neg_lo + i - a->neg_lo] += SKETCH_NEG(b)[i];
+	PG_RETURN_POINTER(a);
+}
+
+/* Final function: the state with its bucket ranges trimmed to the data. */
+Datum
+sketch_final(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(sketch_trim((SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0))));
+}
+
+/* ---- accessors ---- */
+
+/* Estimate of the order statistic of 0-based rank r (0 <= r < count). */
+static double
+sketch_value_at_rank(const SketchState *s, int64 r)
+{
+	int64		seen = 0;
+	double		v = 0;
+	int32		i;
+
+	if (r <= 0)
+		return s->min;
+	if (r >= s->count - 1)
+		return s->max;
+	for (i = s->neg_n - 1; i >= 0; i--)
+	{
+		seen += (int64) SKETCH_NEG(s)[i];
+		if (seen > r)
+		{
+			v = -sketch_bucket_value(s->neg_lo + i);
+			goto found;
+		}
+	}
+	seen += s->zero;
+	if (seen > r)
+		return 0.0;
+	for (i = 0; i < s->pos_n; i++)
+	{
+		seen += (int64) SKETCH_POS(s)[i];
+		if (seen > r)
+		{
+			v = sketch_bucket_value(s->pos_lo + i);
+			goto found;
+		}
+	}
+	elog(ERROR, "cost sketch rank " INT64_FORMAT " beyond count " INT64_FORMAT, r, s->count);
+found:
+	/* clamping to the exact range only brings the estimate closer */
+	if (v < s->min)
+		v = s->min;
+	if (v > s->max)
+		v = s->max;
+	return v;
+}
+
+/* The percentile_cont-style estimate of quantile q. */
+static double
+sketch_quantile_of(const SketchState *s, double q)
+{
+	double		h,
+				lo,
+				f,
+				vlo,
+				vhi;
+
+	if (isnan(q) || q < 0 || q > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("quantile %g is not between 0 and 1", q)));
+	h = q * (double) (s->count - 1);
+	lo = floor(h);
+	f = h - lo;
+	vlo = sketch_value_at_rank(s, (int64) lo);
+	if (f == 0)
+		return vlo;
+	vhi = sketch_value_at_rank(s, (int64) lo + 1);
+	return vlo + f * (vhi - vlo);
+}
+
+/* cost_quantile(state, q): estimated quantile q (NULL for an empty sketch). */
+Datum
+sketch_quantile(PG_FUNCTION_ARGS)
+{
+	SketchState *s = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double		q = PG_GETARG_FLOAT8(1);
+
+	if (s->count == 0)
+	{
+		/* still reject a bad q */
+		if (isnan(q) || q < 0 || q > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("quantile %g is not between 0 and 1", q)));
+		PG_RETURN_NULL();
+	}
+	PG_RETURN_FLOAT8(sketch_quantile_of(s, q));
+}
+
+/* cost_quantiles(state, qs[]): the estimated quantiles, in the order asked. */
+Datum
+sketch_quantiles(PG_FUNCTION_ARGS)
+{
+	SketchState *s = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	ArrayType  *qa = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *qs;
+	bool	   *nulls;
+	int			n,
+				i;
+	Datum	   *out;
+	bool	   *onulls;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	if (ARR_NDIM(qa) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("quantiles must be a one-dimensional array")));
+	deconstruct_array(qa, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &qs, &nulls, &n);
+	out = palloc(sizeof(Datum) * Max(n, 1));
+	onulls = palloc(sizeof(bool) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+		{
+			onulls[i] = true;
+			out[i] = (Datum) 0;
+			continue;
+		}
+		if (s->count == 0)
+		{
+			double		q = DatumGetFloat8(qs[i]);
+
+			if (isnan(q) || q < 0 || q > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("quantile %g is not between 0 and 1", q)));
+			onulls[i] = true;
+			out[i] = (Datum) 0;
+			continue;
+		}
+		onulls[i] = false;
+		out[i] = Float8GetDatum(sketch_quantile_of(s, DatumGetFloat8(qs[i])));
+	}
+	dims[0] = n;
+	if (n == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(out, onulls, 1, dims, lbs, FLOAT8OID,
+											 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* tail_ratio(state): p95 / p50; NULL when empty or p50 is 0. */
+Datum
+sketch_tail_ratio(PG_FUNCTION_ARGS)
+{
+	SketchState *s = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double		p50;
+
+	if (s->count == 0)
+		PG_RETURN_NULL();
+	p50 = sketch_quantile_of(s, 0.5);
+	if (p50 == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(sketch_quantile_of(s, 0.95) / p50);
+}
+
+/* sketch_count(state): number of values summarised. */
+Datum
+sketch_count(PG_FUNCTION_ARGS)
+{
+	SketchState *s = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+
+	PG_RETURN_INT64(s->count);
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# test/bench_sketch.sh: benchmark context_growth and cost_sketch on 10M rows.
+#
+#   bash test/bench_sketch.sh [rows]      (default 10000000; not run by CI)
+#
+# Builds a throwaway cluster, generates `rows` calls (20 per trace, a
+# lognormal cost per call), and times, serially (JIT off) and with 2
+# parallel workers (JIT off), each query as the best of 5 runs (2 for the
+# slow exact and window queries), interleaved in one session:
+#   - each aggregate against the equivalent hand-written SQL (target <= 1.0)
+#     and against the read floor count(<its columns>) (target <= 1.2);
+#   - the sketch against percentile_cont (target: at least 2x faster).
+# The queries:
+#   sketch        tokacct.cost_quantiles(tokacct.cost_sketch(cost), '{0.5,0.95,0.99}')
+#   sketch SQL    the same buckets by hand: count(*) GROUP BY sign, ceil(35 log2 |cost|)
+#   exact         percentile_cont('{0.5,0.95,0.99}') WITHIN GROUP (ORDER BY cost)
+#   sketch floor  count(cost)
+#   (reference)   sum(cost): what reading every numeric's value costs PostgreSQL itself
+#   context       sum(context_carried_input(context_growth(seq, input, output))) per trace
+#   context SQL   sum(least(input, lag(input) + lag(output))) over call order per trace
+#   context floor count(seq), count(input_tokens), count(output_tokens) per trace
+source "$(dirname "$0")/lib.sh"
+
+ROWS=${1:-10000000}
+ensure_build_deps
+build_and_stage
+cluster_start "shared_buffers = 2GB" "max_parallel_workers = 4" "work_mem = 1GB" "jit = off"
+
+psql_run -c "CREATE EXTENSION tokacct"
+log "generating $ROWS rows"
+psql_run <<SQL
+SELECT setseed(0.5);
+CREATE TABLE bench_calls AS
+SELECT g / 20 AS trace_id, (g % 20)::int AS seq,
+       (1000 + 300 * (g % 20) + (g * 7919) % 500)::bigint AS input_tokens,
+       (50 + (g * 104729) % 300)::bigint AS output_tokens,
+       round(exp(-4 + 1.2 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))::numeric, 9) AS cost
+FROM generate_series(0::bigint, $ROWS - 1) g;
+VACUUM ANALYZE bench_calls;
+SELECT count(*) FROM bench_calls;
+SQL
+
+SERIAL="SET max_parallel_workers_per_gather = 0;"
+PARALLEL="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
+
+Q_SKETCH="SELECT tokacct.cost_quantiles(tokacct.cost_sketch(cost), '{0.5,0.95,0.99}') FROM bench_calls"
+Q_SKETCH_SQL="SELECT count(*) FROM (SELECT sign(cost) AS s, ceil(35 * ln(abs(cost::float8)) / ln(2.0::float8)) AS k, count(*) FROM bench_calls WHERE cost <> 0 GROUP BY 1, 2) b"
+Q_EXACT="SELECT percentile_cont('{0.5,0.95,0.99}'::float8[]) WITHIN GROUP (ORDER BY cost) FROM bench_calls"
+Q_SKETCH_FLOOR="SELECT count(cost) FROM bench_calls"
+Q_SUM="SELECT sum(cost) FROM bench_calls"
+Q_CTX="SELECT sum(tokacct.context_carried_input(s)) FROM (SELECT tokacct.context_growth(seq, input_tokens, output_tokens) AS s FROM bench_calls GROUP BY trace_id) x"
+Q_CTX_SQL="SELECT sum(CASE WHEN pi IS NULL THEN 0 ELSE least(input_tokens, pi + po) END) FROM (SELECT input_tokens, lag(input_tokens) OVER w AS pi, lag(output_tokens) OVER w AS po FROM bench_calls WINDOW w AS (PARTITION BY trace_id ORDER BY seq)) x"
+Q_CTX_FLOOR="SELECT count(*) FROM (SELECT trace_id, count(seq), count(input_tokens), count(output_tokens) FROM bench_calls GROUP BY trace_id) x"
+
+# Time the queries given, interleaved (q1 q2 ... qk, ROUNDS times) in one
+# session so that load from other processes hits them alike; prints the best
+# time of each, in ms, one per line, in the order given.
+ROUNDS=${BENCH_ROUNDS:-5}
+best_ms() {
+	local settings=$1
+	shift
+	local args=(-c "$settings" -c '\timing on') r q
+	for ((r = 0; r < ROUNDS; r++)); do
+		for q in "$@"; do args+=(-c "$q"); done
+	done
+	psql_run "${args[@]}" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' |
+		awk -v k=$# '{ i = (NR - 1) % k; if (!(i in best) || $1 < best[i]) best[i] = $1 }
+			END { for (i = 0; i < k; i++) print best[i] }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# the answers agree before anything is timed
+psql_run -c "$SERIAL" -c "SELECT ($Q_CTX) = ($Q_CTX_SQL) AS context_same_as_sql" \
+	-c "SELECT ($Q_SKETCH) AS sketch, ($Q_EXACT) AS percentile_cont"
+
+echo "bench_sketch: $ROWS rows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (shared), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')"
+for mode in serial parallel; do
+	if [ $mode = serial ]; then set_=$SERIAL; label="serial, JIT off"; else set_=$PARALLEL; label="2 parallel workers, JIT off"; fi
+	plan=$(psql_run -t -A -c "$set_" -c "EXPLAIN (COSTS OFF) $Q_SKETCH" | grep -c 'Partial Aggregate' || true)
+	# the exact percentile_cont and the SQL lag() are slow: fewer rounds apart
+	mapfile -t t < <(best_ms "$set_" "$Q_SKETCH" "$Q_SKETCH_SQL" "$Q_SKETCH_FLOOR" "$Q_SUM" \
+		"$Q_CTX" "$Q_CTX_FLOOR")
+	s=${t[0]} ss=${t[1]} sf=${t[2]} sm=${t[3]} c=${t[4]} cf=${t[5]}
+	mapfile -t t < <(ROUNDS=2 best_ms "$set_" "$Q_EXACT" "$Q_CTX_SQL")
+	se=${t[0]} cs=${t[1]}
+	echo "== $label (partial aggregate in the sketch plan: $plan)"
+	printf '  %-13s %9.1f ms | vs SQL buckets %s (<= 1.0) | vs floor count(cost) %s (<= 1.2) | percentile_cont %.1f ms, %sx faster (>= 2)\n' \
+		cost_sketch "$s" "$(ratio "$s" "$ss")" "$(ratio "$s" "$sf")" "$se" "$(ratio "$se" "$s")"
+	printf '  %-13s %9.1f ms | vs SQL lag()   %s (<= 1.0) | vs floor count(seq, input, output) per trace %s (<= 1.2)\n' \
+		context_growth "$c" "$(ratio "$c" "$cs")" "$(ratio "$c" "$cf")"
+	printf '  (SQL buckets %.1f ms, floor %.1f ms; SQL lag() %.1f ms, floor %.1f ms)\n' "$ss" "$sf" "$cs" "$cf"
+	printf '  reference: sum(cost) %.1f ms = %s x the floor count(cost)\n' "$sm" "$(ratio "$sm" "$sf")"
+done
