@@ -71,7 +71,33 @@ SELECT workflow, traces, total, essential, error_call, failed_attempt,
  ORDER BY 1;
 
 \echo
-\echo '-- 5. The efficient frontier per workflow: models and the BPO, value'
+\echo '-- 5. Context growth: each attempt re-sends its history; how much input'
+\echo '--    was carried over, how fast it grows, and what an 8,000-token cap saves.'
+SELECT workflow, sum(r.total_input) AS input_tokens,
+       round(sum(r.carried_input)::numeric / sum(r.total_input), 3) AS carried_share,
+       round(avg(r.growth_exponent)::numeric, 2) AS growth_exponent,
+       round(sum(v.saved_input)::numeric / sum(r.total_input), 3) AS saved_by_8k_cap
+  FROM (SELECT workflow, trace_id, attempt,
+               tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+          FROM (SELECT workflow, trace_id, attempt, input_tokens, output_tokens,
+                       row_number() OVER (PARTITION BY trace_id, attempt ORDER BY started_at)::int AS seq
+                  FROM demo.spans WHERE kind = 'llm') calls
+         GROUP BY 1, 2, 3) g,
+       tokacct.context_report(g.s) r,
+       tokacct.context_savings(g.s, 8000) v
+ GROUP BY 1 ORDER BY 1;
+
+\echo
+\echo '-- 6. The spread of cost per item: p50, p95 and the tail ratio p95/p50.'
+SELECT workflow, round(q[1], 4) AS p50, round(q[2], 4) AS p95, round(q[3], 4) AS max,
+       round(tokacct.tail_ratio(s)::numeric, 2) AS tail_ratio
+  FROM (SELECT workflow, tokacct.cost_sketch(cost) AS s,
+               tokacct.cost_quantiles(tokacct.cost_sketch(cost), '{0.5, 0.95, 1}')::numeric[] AS q
+          FROM item_cost GROUP BY 1) x
+ ORDER BY 1;
+
+\echo
+\echo '-- 7. The efficient frontier per workflow: models and the BPO, value'
 \echo '--    = the BPO price of a solved item, less the human fix of a failed one.'
 CREATE TEMP TABLE frontier AS
 SELECT workflow, tokacct.utility_frontier(option, cost, value, n) AS f
@@ -90,7 +116,7 @@ SELECT f.workflow, o.option, round(o.mean_cost, 4) AS cost_per_item,
  ORDER BY 1, o.mean_cost;
 
 \echo
-\echo '-- 6. A month''s plan for a $60,000 budget (today: every item with the BPO).'
+\echo '-- 8. A month''s plan for a $60,000 budget (today: every item with the BPO).'
 CREATE TEMP TABLE options AS
 SELECT ROW(f.workflow, o.option, o.mean_cost, o.mean_value, w.monthly_volume,
            o.option = 'BPO')::tokacct.allocation_option AS opt
