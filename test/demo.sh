@@ -4,6 +4,7 @@
 # loads realistic agent traces and prints the attribution report, then stops
 # the cluster.
 source "$(dirname "$0")/lib.sh"
+ensure_readable_tree "$@"
 
 ensure_build_deps
 log "building and installing tokacct"

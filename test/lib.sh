@@ -20,6 +20,30 @@ export SHARED_DATA
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# PostgreSQL refuses to run as root, so as root the clusters and suites run
+# as the postgres user, who must be able to read this tree and the shared
+# data.  A clone inside a private folder (mode 700 somewhere above it) is not
+# readable to it: then the calling script re-runs itself from a
+# world-readable copy under /var/tmp.  Call with the script's arguments.
+ensure_readable_tree() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	[ -z "${TOKACCT_RELOCATED:-}" ] || return 0
+	if runuser -u postgres -- test -r "$TOP/README.md" -a -x "$TOP/test" &&
+		runuser -u postgres -- test -r "$SHARED_DATA/genai-prices/data.json"; then
+		return 0
+	fi
+	local dest=/var/tmp/tokacct-tree script
+	script=$(realpath --relative-to="$TOP" "$0")
+	log "user postgres cannot read $TOP; running from a copy in $dest"
+	rm -rf "$dest"
+	mkdir -p "$dest/main" "$dest/shared"
+	(cd "$TOP" && tar --exclude=./build -cf - .) | (cd "$dest/main" && tar -xf -)
+	[ -d "$SHARED_DATA" ] && cp -a "$SHARED_DATA" "$dest/shared/data"
+	chmod -R a+rX "$dest"
+	export TOKACCT_RELOCATED=1 TOKACCT_SHARED_DATA="$dest/shared/data"
+	exec bash "$dest/main/$script" "$@"
+}
+
 # Install the Debian packages named, those not installed yet.
 ensure_packages() {
 	local missing=()

@@ -12,6 +12,7 @@
 #      script prints "ok NAME" / "not ok NAME" lines and exits non-zero on
 #      failure.
 source "$(dirname "$0")/lib.sh"
+ensure_readable_tree "$@"
 
 ensure_build_deps python3 python3-scipy
 build_and_stage
