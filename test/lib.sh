@@ -41,6 +41,7 @@ ensure_readable_tree() {
 	[ -d "$SHARED_DATA" ] && cp -a "$SHARED_DATA" "$dest/shared/data"
 	chmod -R a+rX "$dest"
 	export TOKACCT_RELOCATED=1 TOKACCT_SHARED_DATA="$dest/shared/data"
+	cd "$dest/main"
 	exec bash "$dest/main/$script" "$@"
 }
 
