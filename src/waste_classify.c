@@ -597,12 +597,20 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		htab[h] = i + 1;
 	}
 
-	/* 2. parents (missing parent: orphan, treated as a root) */
+	/*
+	 * 2. parents (missing parent: orphan, treated as a root).  Siblings are
+	 * often consecutive, so a span whose parent id is the previous span's
+	 * takes its parent without a lookup.
+	 */
 	for (i = 0; i < n; i++)
 	{
 		sp[i].parent = -1;
 		if (sp[i].flags & WASTE_F_PARENT_NULL)
 			continue;
+		if (i > 0 && !(sp[i - 1].flags & WASTE_F_PARENT_NULL) &&
+			waste_streq(&sp[i - 1], &sp[i], WASTE_S_PARENT))
+			sp[i].parent = sp[i - 1].parent;
+		else
 		{
 			uint32		hp = waste_hash(sp[i].s[WASTE_S_PARENT], sp[i].len[WASTE_S_PARENT]);
 			uint32		h = hp & (hsize - 1);

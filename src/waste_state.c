@@ -82,8 +82,16 @@ waste_reserve(WasteState *s, int64 need)
 	newcap = Max(s->cap * 2, want);
 	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
 		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
-	g = waste_new(CurrentMemoryContext, Max(newcap, want));
+	newcap = Max(newcap, want);
+	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("trace too large for one waste_state"),
+				 errdetail("The spans of one trace must fit in 1 GB.")));
+	/* copy the records and zero only the spare tail */
+	g = (WasteState *) palloc(WASTE_HDRSZ + newcap);
 	memcpy(g, s, WASTE_HDRSZ + s->used);
+	memset(g->data + s->used, 0, newcap - s->used);
 	g->cap = newcap;
 	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
 	return g;
