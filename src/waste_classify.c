@@ -133,11 +133,38 @@ waste_bcmp(const char *a, int la, const char *b, int lb)
 	return (la > lb) - (la < lb);
 }
 
+/*
+ * Are len bytes at a and b equal?  Inline, 8 bytes at a time: the strings
+ * compared here (ids, kinds, names, argument hashes) are short, and a
+ * library call per comparison costs more than the comparison.
+ */
+static inline bool
+waste_memeq(const char *a, const char *b, int len)
+{
+	uint64		x,
+				y;
+
+	while (len >= 8)
+	{
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+		a += 8;
+		b += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
 static inline bool
 waste_streq(const WSpan *a, const WSpan *b, int slot)
 {
 	return a->len[slot] == b->len[slot] &&
-		memcmp(a->s[slot], b->s[slot], a->len[slot]) == 0;
+		waste_memeq(a->s[slot], b->s[slot], a->len[slot]);
 }
 
 /*
@@ -160,8 +187,10 @@ waste_hash(const char *p, int len)
 	}
 	if (len > 0)
 	{
+		/* the last 1-7 bytes, read one by one (no library call) */
 		v = 0;
-		memcpy(&v, p, len);
+		while (len-- > 0)
+			v = (v << 8) | (uint8) *p++;
 		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
 		h ^= h >> 31;
 	}
@@ -620,7 +649,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 				WSpan	   *c = &sp[htab[h] - 1];
 
 				if (c->hid == hp && c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
-					memcmp(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]) == 0)
+					waste_memeq(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]))
 				{
 					sp[i].parent = htab[h] - 1;
 					break;
@@ -781,20 +810,6 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		}
 	}
 
-	/* failed attempts and abandoned branches cover the subtree (parents come first in order) */
-	for (i = 0; i < n; i++)
-	{
-		int32		v = order[i];
-		int32		p = sp[v].parent;
-
-		if (p < 0)
-			continue;
-		if (fa[v] < 0)
-			fa[v] = fa[p];
-		if (ab[v] < 0)
-			ab[v] = ab[p];
-	}
-
 	/* stuck loops: runs of >= loop_min identical consecutive siblings */
 	for (i = -1; i < n; i++)
 	{
@@ -814,13 +829,9 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	}
 
 	/*
-	 * duplicate tool calls: after an earlier call with the same name and
-	 * arguments whose result was kept (it succeeded and lies in no failed
-	 * attempt and no abandoned branch)
+	 * failed attempts, abandoned branches and stuck loops cover the subtree
+	 * (parents come first in order)
 	 */
-	waste_mark_duplicates(sp, n, fa, ab, dp, w);
-
-	/* loops and duplicates cover the subtree too */
 	for (i = 0; i < n; i++)
 	{
 		int32		v = order[i];
@@ -828,41 +839,57 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 
 		if (p < 0)
 			continue;
+		if (fa[v] < 0)
+			fa[v] = fa[p];
+		if (ab[v] < 0)
+			ab[v] = ab[p];
 		if (lp[v] < 0)
 			lp[v] = lp[p];
-		if (dp[v] < 0)
-			dp[v] = dp[p];
 	}
 
-	/* 6. the first class that applies */
-	for (i = 0; i < n; i++)
+	/*
+	 * duplicate tool calls: after an earlier call with the same name and
+	 * arguments whose result was kept (it succeeded and lies in no failed
+	 * attempt and no abandoned branch)
+	 */
+	waste_mark_duplicates(sp, n, fa, ab, dp, w);
+
+	/*
+	 * 6. the first class that applies, in breadth-first order so that
+	 * duplicates cover the subtree in the same pass
+	 */
+	for (k = 0; k < n; k++)
 	{
-		WSpan	   *s = &sp[i];
+		int32		v = order[k];
+		WSpan	   *s = &sp[v];
+
+		if (dp[v] < 0 && s->parent >= 0)
+			dp[v] = dp[s->parent];
 
 		if (WASTE_ST_FAILED(s->status) && s->own > 0)
 		{
 			s->cls = WASTE_C_ERROR_CALL;
-			s->cause = i;
+			s->cause = v;
 		}
-		else if (fa[i] >= 0)
+		else if (fa[v] >= 0)
 		{
 			s->cls = WASTE_C_FAILED_ATTEMPT;
-			s->cause = fa[i];
+			s->cause = fa[v];
 		}
-		else if (ab[i] >= 0)
+		else if (ab[v] >= 0)
 		{
 			s->cls = WASTE_C_ABANDONED;
-			s->cause = ab[i];
+			s->cause = ab[v];
 		}
-		else if (lp[i] >= 0)
+		else if (lp[v] >= 0)
 		{
 			s->cls = WASTE_C_STUCK_LOOP;
-			s->cause = lp[i];
+			s->cause = lp[v];
 		}
-		else if (dp[i] >= 0)
+		else if (dp[v] >= 0)
 		{
 			s->cls = WASTE_C_DUPLICATE;
-			s->cause = dp[i];
+			s->cause = dp[v];
 		}
 		else
 		{
