@@ -73,7 +73,37 @@ typedef struct WSpan
 	int32		kid0;			/* first child in WTrace.kids */
 	int64		own;			/* own cost under the rule */
 	int32		cause;			/* span that gave the class (-1: essential) */
+	uint32		hid;			/* hash of the span id */
 } WSpan;
+
+/*
+ * Working arrays of the analysis, kept across calls in fn_extra (in the
+ * function's memory context) and grown as needed, so that classifying
+ * trace after trace allocates nothing per trace.
+ */
+typedef struct WasteWork
+{
+	MemoryContext mcxt;			/* where the arrays live */
+	MemoryContext scratch;		/* per-call allocations, reset each call */
+	TupleDesc	tupdesc;		/* waste_summary's result row */
+	int32		cap;			/* spans the arrays hold */
+	int32		hcap;			/* slots of the hash tables */
+	WSpan	   *sp;
+	int32	   *kids;
+	int32	   *roots;
+	int32	   *order;
+	int32	   *fa;
+	int32	   *ab;
+	int32	   *lp;
+	int32	   *dp;
+	int32	   *idx;
+	int32	   *htab;			/* ids; also the duplicate keys' table */
+	int32	   *best;
+	uint32	   *hv;
+	bool	   *hasfail;		/* cap + 1 entries */
+	int128	   *tot;
+	int128	   *kidsum;
+} WasteWork;
 
 /* a decoded and classified trace */
 typedef struct WTrace
@@ -103,11 +133,73 @@ waste_bcmp(const char *a, int la, const char *b, int lb)
 	return (la > lb) - (la < lb);
 }
 
+/*
+ * Are len bytes at a and b equal?  Inline, 8 bytes at a time: the strings
+ * compared here (ids, kinds, names, argument hashes) are short, and a
+ * library call per comparison costs more than the comparison.
+ */
+static inline bool
+waste_memeq(const char *a, const char *b, int len)
+{
+	uint64		x,
+				y;
+
+	while (len >= 8)
+	{
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+		a += 8;
+		b += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
 static inline bool
 waste_streq(const WSpan *a, const WSpan *b, int slot)
 {
 	return a->len[slot] == b->len[slot] &&
-		memcmp(a->s[slot], b->s[slot], a->len[slot]) == 0;
+		waste_memeq(a->s[slot], b->s[slot], a->len[slot]);
+}
+
+/*
+ * Hash of a short byte string: 8 bytes at a time, then a 64-bit finaliser
+ * (the one of MurmurHash3), so nearby strings spread over the table.
+ */
+static inline uint32
+waste_hash(const char *p, int len)
+{
+	uint64		h = (uint64) len * UINT64CONST(0x9E3779B97F4A7C15);
+	uint64		v;
+
+	while (len >= 8)
+	{
+		memcpy(&v, p, 8);
+		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
+		h ^= h >> 31;
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		/* the last 1-7 bytes, read one by one (no library call) */
+		v = 0;
+		while (len-- > 0)
+			v = (v << 8) | (uint8) *p++;
+		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
+		h ^= h >> 31;
+	}
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
 }
 
 /* order by start time, then span id (a total order: ids are unique) */
@@ -220,9 +312,82 @@ waste_check_loop_min(int32 m)
 	return m;
 }
 
-/* Decode the records of a state. */
+/* The working arrays of this call site, made on first use. */
+static WasteWork *
+waste_work(FunctionCallInfo fcinfo)
+{
+	WasteWork  *w = (WasteWork *) fcinfo->flinfo->fn_extra;
+
+	if (w == NULL)
+	{
+		w = (WasteWork *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WasteWork));
+		w->mcxt = fcinfo->flinfo->fn_mcxt;
+		w->scratch = AllocSetContextCreate(w->mcxt, "waste analysis",
+										   ALLOCSET_DEFAULT_SIZES);
+		fcinfo->flinfo->fn_extra = w;
+	}
+	return w;
+}
+
+/* Make the working arrays hold n spans. */
 static void
-waste_decode(const WasteState *st, WTrace *t)
+waste_work_reserve(WasteWork *w, int32 n)
+{
+	int32		cap;
+	int32		hcap = 16;
+
+	if (n <= w->cap)
+		return;
+	cap = Max(n, 256);
+	if (w->cap > 0 && (int64) w->cap * 2 > cap && (int64) w->cap * 2 < PG_INT32_MAX / 2)
+		cap = w->cap * 2;
+	while (hcap < 2 * (int64) cap)
+		hcap *= 2;
+	if (w->sp != NULL)
+	{
+		pfree(w->sp);
+		pfree(w->kids);
+		pfree(w->roots);
+		pfree(w->order);
+		pfree(w->fa);
+		pfree(w->ab);
+		pfree(w->lp);
+		pfree(w->dp);
+		pfree(w->idx);
+		pfree(w->htab);
+		pfree(w->best);
+		pfree(w->hv);
+		pfree(w->hasfail);
+		pfree(w->tot);
+		pfree(w->kidsum);
+		w->sp = NULL;
+		w->cap = w->hcap = 0;
+	}
+#define WASTE_ARR(type, count) \
+	((type *) MemoryContextAllocHuge(w->mcxt, sizeof(type) * (Size) (count)))
+	w->sp = WASTE_ARR(WSpan, cap);
+	w->kids = WASTE_ARR(int32, cap);
+	w->roots = WASTE_ARR(int32, cap);
+	w->order = WASTE_ARR(int32, cap);
+	w->fa = WASTE_ARR(int32, cap);
+	w->ab = WASTE_ARR(int32, cap);
+	w->lp = WASTE_ARR(int32, cap);
+	w->dp = WASTE_ARR(int32, cap);
+	w->idx = WASTE_ARR(int32, cap);
+	w->htab = WASTE_ARR(int32, hcap);
+	w->best = WASTE_ARR(int32, hcap);
+	w->hv = WASTE_ARR(uint32, cap);
+	w->hasfail = WASTE_ARR(bool, (int64) cap + 1);
+	w->tot = WASTE_ARR(int128, cap);
+	w->kidsum = WASTE_ARR(int128, cap);
+#undef WASTE_ARR
+	w->cap = cap;
+	w->hcap = hcap;
+}
+
+/* Decode the records of a state into the working arrays. */
+static void
+waste_decode(const WasteState *st, WTrace *t, WasteWork *w)
 {
 	const char *p = st->data;
 	const char *end = st->data + st->used;
@@ -231,7 +396,8 @@ waste_decode(const WasteState *st, WTrace *t)
 
 	t->n = st->nspans;
 	t->ncostnull = st->ncostnull;
-	t->sp = (WSpan *) palloc0(sizeof(WSpan) * Max(t->n, 1));
+	waste_work_reserve(w, Max(t->n, 1));
+	t->sp = w->sp;
 	for (k = 0; k < t->n; k++)
 	{
 		WasteSpanFixed f;
@@ -254,8 +420,14 @@ waste_decode(const WasteState *st, WTrace *t)
 		s->attempt = f.attempt;
 		s->status = f.status;
 		s->flags = f.flags;
-		s->cause = -1;
+		s->cls = 0;
 		s->tool = !(f.flags & WASTE_F_ARGS_NULL) && waste_is_tool(s);
+		s->parent = -1;
+		s->nkids = 0;
+		s->kid0 = 0;
+		s->own = 0;
+		s->cause = -1;
+		s->hid = waste_hash(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
 	}
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
@@ -345,7 +517,8 @@ waste_sort_time(int32 *list, int32 len, WSpan *sp)
  * and arguments) and a second pass marks the calls after it.
  */
 static void
-waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int32 *dp)
+waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int32 *dp,
+					  WasteWork *w)
 {
 	int32		ntool = 0;
 	int32		hsize = 16;
@@ -362,9 +535,10 @@ waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int3
 		return;
 	while (hsize < 2 * (int64) ntool)
 		hsize *= 2;
-	rep = (int32 *) palloc0(sizeof(int32) * hsize);
-	best = (int32 *) palloc(sizeof(int32) * hsize);
-	hv = (uint32 *) palloc(sizeof(uint32) * n);
+	rep = w->htab;
+	best = w->best;
+	hv = w->hv;
+	memset(rep, 0, sizeof(int32) * hsize);
 
 	for (pass = 0; pass < 2; pass++)
 	{
@@ -376,11 +550,12 @@ waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int3
 			if (!s->tool)
 				continue;
 			if (pass == 0)
-				hv[i] = hash_combine(hash_bytes((const unsigned char *) s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
-									 hash_bytes((const unsigned char *) s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
+				hv[i] = hash_combine(waste_hash(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
+									 waste_hash(s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
 			h = hv[i] & (hsize - 1);
 			while (rep[h] != 0 &&
-				   !(waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
+				   !(hv[rep[h] - 1] == hv[i] &&
+					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
 					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
 				h = (h + 1) & (hsize - 1);
 			if (pass == 0)
@@ -398,14 +573,11 @@ waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int3
 				dp[i] = best[h];
 		}
 	}
-	pfree(rep);
-	pfree(best);
-	pfree(hv);
 }
 
 /* Index, link, walk, cost and classify the spans of a state. */
 static void
-waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
+waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork *w)
 {
 	WSpan	   *sp;
 	int32		n;
@@ -425,7 +597,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	memset(t, 0, sizeof(*t));
 	t->rule = rule;
 	t->loop_min = loop_min;
-	waste_decode(st, t);
+	waste_decode(st, t, w);
 	n = t->n;
 	sp = t->sp;
 
@@ -433,15 +605,16 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	hsize = 16;
 	while (hsize < 2 * (int64) n)
 		hsize *= 2;
-	htab = (int32 *) palloc0(sizeof(int32) * hsize);
+	htab = w->htab;
+	memset(htab, 0, sizeof(int32) * hsize);
 	for (i = 0; i < n; i++)
 	{
-		uint32		h = hash_bytes((const unsigned char *) sp[i].s[WASTE_S_ID],
-								   sp[i].len[WASTE_S_ID]) & (hsize - 1);
+		uint32		h = sp[i].hid & (hsize - 1);
 
 		while (htab[h] != 0)
 		{
-			if (waste_streq(&sp[htab[h] - 1], &sp[i], WASTE_S_ID))
+			if (sp[htab[h] - 1].hid == sp[i].hid &&
+				waste_streq(&sp[htab[h] - 1], &sp[i], WASTE_S_ID))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("duplicate span id \"%s\" in trace", waste_id(&sp[i])),
@@ -453,22 +626,30 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 		htab[h] = i + 1;
 	}
 
-	/* 2. parents (missing parent: orphan, treated as a root) */
+	/*
+	 * 2. parents (missing parent: orphan, treated as a root).  Siblings are
+	 * often consecutive, so a span whose parent id is the previous span's
+	 * takes its parent without a lookup.
+	 */
 	for (i = 0; i < n; i++)
 	{
 		sp[i].parent = -1;
 		if (sp[i].flags & WASTE_F_PARENT_NULL)
 			continue;
+		if (i > 0 && !(sp[i - 1].flags & WASTE_F_PARENT_NULL) &&
+			waste_streq(&sp[i - 1], &sp[i], WASTE_S_PARENT))
+			sp[i].parent = sp[i - 1].parent;
+		else
 		{
-			uint32		h = hash_bytes((const unsigned char *) sp[i].s[WASTE_S_PARENT],
-									   sp[i].len[WASTE_S_PARENT]) & (hsize - 1);
+			uint32		hp = waste_hash(sp[i].s[WASTE_S_PARENT], sp[i].len[WASTE_S_PARENT]);
+			uint32		h = hp & (hsize - 1);
 
 			while (htab[h] != 0)
 			{
 				WSpan	   *c = &sp[htab[h] - 1];
 
-				if (c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
-					memcmp(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]) == 0)
+				if (c->hid == hp && c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
+					waste_memeq(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]))
 				{
 					sp[i].parent = htab[h] - 1;
 					break;
@@ -481,11 +662,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 		else
 			sp[sp[i].parent].nkids++;
 	}
-	pfree(htab);
 
 	/* children lists, each in time order; roots likewise */
-	t->kids = (int32 *) palloc(sizeof(int32) * Max(n, 1));
-	t->roots = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	t->kids = w->kids;
+	t->roots = w->roots;
 	for (i = 0, k = 0; i < n; i++)
 	{
 		sp[i].kid0 = k;
@@ -509,7 +689,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 			waste_sort_time(t->kids + sp[i].kid0, sp[i].nkids, sp);
 
 	/* 3. breadth-first order from the roots; unreached spans mean a cycle */
-	order = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	order = w->order;
 	nord = 0;
 	for (i = 0; i < t->nroots; i++)
 		order[nord++] = t->roots[i];
@@ -539,8 +719,11 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	/* 4. own cost under the rule */
 	if (rule == WASTE_RULE_ROLLUP)
 	{
-		int128	   *tot = (int128 *) palloc0(sizeof(int128) * Max(n, 1));
-		int128	   *kidsum = (int128 *) palloc0(sizeof(int128) * Max(n, 1));
+		int128	   *tot = w->tot;
+		int128	   *kidsum = w->kidsum;
+
+		memset(tot, 0, sizeof(int128) * n);
+		memset(kidsum, 0, sizeof(int128) * n);
 
 		for (i = n - 1; i >= 0; i--)
 		{
@@ -569,8 +752,6 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 			if (s->parent >= 0)
 				kidsum[s->parent] += tot[v];
 		}
-		pfree(tot);
-		pfree(kidsum);
 	}
 	else
 	{
@@ -579,10 +760,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	}
 
 	/* 5. marks: each array holds the span that starts the class, or -1 */
-	fa = (int32 *) palloc(sizeof(int32) * Max(n, 1));
-	ab = (int32 *) palloc(sizeof(int32) * Max(n, 1));
-	lp = (int32 *) palloc(sizeof(int32) * Max(n, 1));
-	dp = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	fa = w->fa;
+	ab = w->ab;
+	lp = w->lp;
+	dp = w->dp;
 	for (i = 0; i < n; i++)
 	{
 		fa[i] = lp[i] = dp[i] = -1;
@@ -594,11 +775,13 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	 * failed attempts: a failed span with a later sibling of the same kind
 	 * and name.  Only the sibling groups that hold a failure are sorted.
 	 */
-	idx = (int32 *) palloc(sizeof(int32) * Max(n, 1));
+	idx = w->idx;
 	{
-		bool	   *hasfail = (bool *) palloc0(sizeof(bool) * (n + 1));	/* [parent + 1] */
+		bool	   *hasfail = w->hasfail;	/* [parent + 1] */
 		bool		any = false;
 		int32		m = 0;
+
+		memset(hasfail, 0, sizeof(bool) * (n + 1));
 
 		for (i = 0; i < n; i++)
 			if (WASTE_ST_FAILED(sp[i].status))
@@ -625,21 +808,6 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 				if (WASTE_ST_FAILED(sp[idx[k]].status))
 					fa[idx[k]] = idx[k];
 		}
-		pfree(hasfail);
-	}
-
-	/* failed attempts and abandoned branches cover the subtree (parents come first in order) */
-	for (i = 0; i < n; i++)
-	{
-		int32		v = order[i];
-		int32		p = sp[v].parent;
-
-		if (p < 0)
-			continue;
-		if (fa[v] < 0)
-			fa[v] = fa[p];
-		if (ab[v] < 0)
-			ab[v] = ab[p];
 	}
 
 	/* stuck loops: runs of >= loop_min identical consecutive siblings */
@@ -661,13 +829,9 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	}
 
 	/*
-	 * duplicate tool calls: after an earlier call with the same name and
-	 * arguments whose result was kept (it succeeded and lies in no failed
-	 * attempt and no abandoned branch)
+	 * failed attempts, abandoned branches and stuck loops cover the subtree
+	 * (parents come first in order)
 	 */
-	waste_mark_duplicates(sp, n, fa, ab, dp);
-
-	/* loops and duplicates cover the subtree too */
 	for (i = 0; i < n; i++)
 	{
 		int32		v = order[i];
@@ -675,41 +839,57 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 
 		if (p < 0)
 			continue;
+		if (fa[v] < 0)
+			fa[v] = fa[p];
+		if (ab[v] < 0)
+			ab[v] = ab[p];
 		if (lp[v] < 0)
 			lp[v] = lp[p];
-		if (dp[v] < 0)
-			dp[v] = dp[p];
 	}
 
-	/* 6. the first class that applies */
-	for (i = 0; i < n; i++)
+	/*
+	 * duplicate tool calls: after an earlier call with the same name and
+	 * arguments whose result was kept (it succeeded and lies in no failed
+	 * attempt and no abandoned branch)
+	 */
+	waste_mark_duplicates(sp, n, fa, ab, dp, w);
+
+	/*
+	 * 6. the first class that applies, in breadth-first order so that
+	 * duplicates cover the subtree in the same pass
+	 */
+	for (k = 0; k < n; k++)
 	{
-		WSpan	   *s = &sp[i];
+		int32		v = order[k];
+		WSpan	   *s = &sp[v];
+
+		if (dp[v] < 0 && s->parent >= 0)
+			dp[v] = dp[s->parent];
 
 		if (WASTE_ST_FAILED(s->status) && s->own > 0)
 		{
 			s->cls = WASTE_C_ERROR_CALL;
-			s->cause = i;
+			s->cause = v;
 		}
-		else if (fa[i] >= 0)
+		else if (fa[v] >= 0)
 		{
 			s->cls = WASTE_C_FAILED_ATTEMPT;
-			s->cause = fa[i];
+			s->cause = fa[v];
 		}
-		else if (ab[i] >= 0)
+		else if (ab[v] >= 0)
 		{
 			s->cls = WASTE_C_ABANDONED;
-			s->cause = ab[i];
+			s->cause = ab[v];
 		}
-		else if (lp[i] >= 0)
+		else if (lp[v] >= 0)
 		{
 			s->cls = WASTE_C_STUCK_LOOP;
-			s->cause = lp[i];
+			s->cause = lp[v];
 		}
-		else if (dp[i] >= 0)
+		else if (dp[v] >= 0)
 		{
 			s->cls = WASTE_C_DUPLICATE;
-			s->cause = dp[i];
+			s->cause = dp[v];
 		}
 		else
 		{
@@ -722,24 +902,33 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t)
 	}
 }
 
-/* Read the common arguments and analyse; allocations go to the current context. */
-static void
-waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t)
+/*
+ * Read the common arguments and analyse.  Returns with the call's scratch
+ * context current (emptied first): the caller switches back to *old.
+ */
+static WasteWork *
+waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryContext *old)
 {
-	WasteState *st = PG_GETARG_WASTE(0);
-	int			rule = waste_parse_rule(PG_GETARG_TEXT_PP(rule_arg));
-	int			loop_min = waste_check_loop_min(PG_GETARG_INT32(rule_arg + 1));
+	WasteWork  *w = waste_work(fcinfo);
+	WasteState *st;
+	int			rule;
+	int			loop_min;
 
-	waste_analyse(st, rule, loop_min, t);
+	MemoryContextReset(w->scratch);
+	*old = MemoryContextSwitchTo(w->scratch);
+	st = PG_GETARG_WASTE(0);
+	rule = waste_parse_rule(PG_GETARG_TEXT_PP(rule_arg));
+	loop_min = waste_check_loop_min(PG_GETARG_INT32(rule_arg + 1));
+	waste_analyse(st, rule, loop_min, t, w);
+	return w;
 }
 
 /* waste_summary(state, cost_rule, loop_min): totals, cost and spans per class. */
 Datum
 waste_summary(PG_FUNCTION_ARGS)
 {
-	TupleDesc	tupdesc;
-	MemoryContext work,
-				old;
+	WasteWork  *w;
+	MemoryContext old;
 	WTrace		t;
 	Datum		values[19];
 	bool		nulls[19];
@@ -752,24 +941,20 @@ waste_summary(PG_FUNCTION_ARGS)
 		WASTE_C_ABANDONED, WASTE_C_STUCK_LOOP, WASTE_C_DUPLICATE
 	};
 
+	w = waste_analyse_args(fcinfo, 1, &t, &old);
+	MemoryContextSwitchTo(old);
+
 	/* the blessed result descriptor is built once per query */
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
+	if (w->tupdesc == NULL)
 	{
-		MemoryContext fold = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		MemoryContext fold = MemoryContextSwitchTo(w->mcxt);
+		TupleDesc	tupdesc;
 
 		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "waste_summary must return a composite type");
-		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		fcinfo->flinfo->fn_extra = tupdesc;
+		w->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
 		MemoryContextSwitchTo(fold);
 	}
-
-	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
-								 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-	waste_analyse_args(fcinfo, 1, &t);
-	MemoryContextSwitchTo(old);
 
 	memset(nulls, 0, sizeof(nulls));
 	v = 0;
@@ -786,8 +971,7 @@ waste_summary(PG_FUNCTION_ARGS)
 	for (c = 1; c < WASTE_NCLASS; c++)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);
-	MemoryContextDelete(work);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(w->tupdesc, values, nulls)));
 }
 
 /* waste_classes(state, cost_rule, loop_min): one row per class, in precedence order. */
@@ -795,16 +979,12 @@ Datum
 waste_classes(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext work,
-				old;
+	MemoryContext old;
 	WTrace		t;
 	int			c;
 
 	InitMaterializedSRF(fcinfo, 0);
-	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
-								 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-	waste_analyse_args(fcinfo, 1, &t);
+	waste_analyse_args(fcinfo, 1, &t, &old);
 	for (c = 0; c < WASTE_NCLASS; c++)
 	{
 		Datum		values[4];
@@ -817,7 +997,7 @@ waste_classes(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
+	MemoryContextReset(waste_work(fcinfo)->scratch);
 	return (Datum) 0;
 }
 
@@ -864,8 +1044,7 @@ waste_spans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		lim = PG_GETARG_INT32(1);
-	MemoryContext work,
-				old;
+	MemoryContext old;
 	WTrace		t;
 	int32	   *idx;
 	int32		i,
@@ -876,10 +1055,7 @@ waste_spans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("limit must not be negative")));
 	InitMaterializedSRF(fcinfo, 0);
-	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
-								 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-	waste_analyse_args(fcinfo, 2, &t);
+	waste_analyse_args(fcinfo, 2, &t, &old);
 	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
 	for (i = 0, m = 0; i < t.n; i++)
 		if (t.sp[i].cls != WASTE_C_ESSENTIAL)
@@ -887,7 +1063,7 @@ waste_spans(PG_FUNCTION_ARGS)
 	qsort_arg(idx, m, sizeof(int32), waste_cmp_cost, t.sp);
 	waste_emit_spans(rsinfo, &t, idx, Min(m, lim));
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
+	MemoryContextReset(waste_work(fcinfo)->scratch);
 	return (Datum) 0;
 }
 
@@ -896,23 +1072,19 @@ Datum
 waste_span_classes(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext work,
-				old;
+	MemoryContext old;
 	WTrace		t;
 	int32	   *idx;
 	int32		i;
 
 	InitMaterializedSRF(fcinfo, 0);
-	work = AllocSetContextCreate(CurrentMemoryContext, "waste analysis",
-								 ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(work);
-	waste_analyse_args(fcinfo, 1, &t);
+	waste_analyse_args(fcinfo, 1, &t, &old);
 	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
 	for (i = 0; i < t.n; i++)
 		idx[i] = i;
 	qsort_arg(idx, t.n, sizeof(int32), waste_cmp_time, t.sp);
 	waste_emit_spans(rsinfo, &t, idx, t.n);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(work);
+	MemoryContextReset(waste_work(fcinfo)->scratch);
 	return (Datum) 0;
 }

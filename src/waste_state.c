@@ -82,8 +82,16 @@ waste_reserve(WasteState *s, int64 need)
 	newcap = Max(s->cap * 2, want);
 	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
 		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
-	g = waste_new(CurrentMemoryContext, Max(newcap, want));
+	newcap = Max(newcap, want);
+	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("trace too large for one waste_state"),
+				 errdetail("The spans of one trace must fit in 1 GB.")));
+	/* copy the records and zero only the spare tail */
+	g = (WasteState *) palloc(WASTE_HDRSZ + newcap);
 	memcpy(g, s, WASTE_HDRSZ + s->used);
+	memset(g->data + s->used, 0, newcap - s->used);
 	g->cap = newcap;
 	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
 	return g;
@@ -102,6 +110,9 @@ waste_parse_status(const char *s, int len, text *span)
 	char		buf[16];
 	int			i;
 
+	/* the common case first: "ok" in any case */
+	if (len == 2 && (s[0] | 0x20) == 'o' && (s[1] | 0x20) == 'k')
+		return WASTE_ST_OK;
 	if (len >= 1 && len < (int) sizeof(buf))
 	{
 		for (i = 0; i < len; i++)
@@ -147,6 +158,21 @@ waste_parse_status(const char *s, int len, text *span)
 			 errhint("Use ok, error, rate_limited, timeout, server_error or discarded (or NULL for ok), "
 					 "or an HTTP status code.")));
 	return WASTE_ST_ERROR;		/* keep compiler quiet */
+}
+
+/*
+ * A text argument, unpacked only if it is compressed or stored out of line
+ * (a short-header value is used in place, as PG_GETARG_TEXT_PP does, without
+ * a function call per argument).
+ */
+static inline text *
+waste_arg_text(FunctionCallInfo fcinfo, int n)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(n));
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		v = pg_detoast_datum_packed(v);
+	return (text *) v;
 }
 
 /* Length of a text argument, refusing strings longer than WASTE_MAX_STR. */
@@ -207,7 +233,7 @@ waste_accum(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			str[i] = PG_GETARG_TEXT_PP(1 + i);
+			str[i] = waste_arg_text(fcinfo, 1 + i);
 			f.len[i] = waste_str_len(str[i], what[i]);
 		}
 	}
@@ -221,7 +247,7 @@ waste_accum(PG_FUNCTION_ARGS)
 		f.status = WASTE_ST_OK;
 	else
 	{
-		text	   *t = PG_GETARG_TEXT_PP(6);
+		text	   *t = waste_arg_text(fcinfo, 6);
 
 		f.status = waste_parse_status(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), str[WASTE_S_ID]);
 	}
@@ -345,9 +371,13 @@ waste_combine(PG_FUNCTION_ARGS)
 		a = waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0));
 		PG_RETURN_POINTER(waste_append(a, b));
 	}
-	/* the executor copies a new state into the aggregate context */
+	/*
+	 * The executor copies a new state into the aggregate context, so the
+	 * first partial state is returned as it is (detoasted) rather than copied
+	 * twice; it is not modified here.
+	 */
 	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, b));
+		PG_RETURN_POINTER(b);
 	a = (WasteState *) PG_GETARG_POINTER(0);
 	PG_RETURN_POINTER(waste_append(a, b));
 }
