@@ -392,7 +392,10 @@ SELECT w.workflow, w.traces, w.total = o.total AS total_ok, w.waste = o.waste AS
   JOIN (SELECT workflow, sum(cost) AS total, sum(cost) FILTER (WHERE expect <> 'essential') AS waste
           FROM waste_gen GROUP BY workflow) o USING (workflow);
 
--- parallel: partial aggregation in workers, combined in the leader
+-- parallel: partial aggregation in workers, combined in the leader.  The
+-- combine function's cost keeps the planner serial by default (parallel is
+-- slower here); the test lowers it to force the partial plan.
+ALTER FUNCTION tokacct.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -402,6 +405,11 @@ SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, st
   FROM waste_gen GROUP BY trace_id;
 CREATE TABLE waste_parallel AS
 SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id;
+ALTER FUNCTION tokacct.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1000;
+-- at its own cost the planner gathers rows and aggregates once, in the leader
+EXPLAIN (COSTS OFF)
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt)
   FROM waste_gen GROUP BY trace_id;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

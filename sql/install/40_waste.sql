@@ -55,9 +55,13 @@ COMMENT ON FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.
 		pg_catalog.timestamptz) IS
 	'transition function of waste_agg (without attempt numbers)';
 
+-- Combining copies whole span lists and leaves the leader to classify every
+-- trace alone, so a parallel plan is slower than a serial one (measured at
+-- 10M spans, test/results/waste.txt).  The cost tells the planner so: with it
+-- the planner keeps waste queries serial unless parallelism is forced.
 CREATE FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state)
 	RETURNS @extschema@.waste_state
-	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	LANGUAGE c IMMUTABLE PARALLEL SAFE COST 1000
 	AS 'MODULE_PATHNAME', 'waste_combine';
 COMMENT ON FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state) IS
 	'the spans of two partial states of one trace (combine function of waste_agg, transition function of merge)';
