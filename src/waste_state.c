@@ -247,6 +247,13 @@ waste_accum(PG_FUNCTION_ARGS)
 						text_to_cstring(str[WASTE_S_ID])),
 				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
 	f.start = PG_GETARG_TIMESTAMPTZ(8);
+	/* the state's input refuses infinite times too: keep out what cannot be reloaded */
+	if (TIMESTAMP_NOT_FINITE(f.start))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start time of span \"%s\" must be finite",
+						text_to_cstring(str[WASTE_S_ID])),
+				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
 	if (PG_NARGS() > 9 && !PG_ARGISNULL(9))
 	{
 		f.attempt = PG_GETARG_INT32(9);

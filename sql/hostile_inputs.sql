@@ -1,0 +1,19 @@
+-- Extreme and hostile inputs found in review, one block per defect.  Each
+-- case gave a wrong answer, an error for a valid question, or a state its
+-- own type input refuses before its fix; the cases marked "UB" wrapped a
+-- signed integer (undefined behaviour, reported by test/sanitize.sh) and
+-- give the same error text either way in a normal build.
+SET timezone = 'UTC';
+
+-- 1. waste_agg took a span starting at +/-infinity and built a state whose
+--    text form the type's own input refuses ("Invalid start time"), so a
+--    rollup table holding it could not be reloaded (COPY, pg_dump).  Now
+--    the row is refused, as a NULL start time is.
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 1, 'infinity');
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 1, '-infinity');
+-- the earliest and latest finite times still round-trip through text
+SELECT s::text::tokacct.waste_state::text = s::text AS round_trip
+FROM (SELECT tokacct.waste_agg(id, NULL, 'llm', 'x', NULL, 'ok', 1, t) AS s
+	  FROM (VALUES ('a', '4713-11-24 00:00:00+00 BC'::timestamptz),
+				   ('b', '294276-12-31 23:59:59+00'::timestamptz)) v(id, t)) q;
+
