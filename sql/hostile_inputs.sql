@@ -17,3 +17,13 @@ FROM (SELECT tokacct.waste_agg(id, NULL, 'llm', 'x', NULL, 'ok', 1, t) AS s
 	  FROM (VALUES ('a', '4713-11-24 00:00:00+00 BC'::timestamptz),
 				   ('b', '294276-12-31 23:59:59+00'::timestamptz)) v(id, t)) q;
 
+-- 2. A transition function called on a state that already counts
+--    2^63 - 1 rows wrapped its count to a negative number (UB) and
+--    returned an invalid state.
+-- one row below the limit is fine: items 2^63 - 1, solved 1, cost 1
+SELECT tokacct.outcome_accum('items=9223372036854775806 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
+SELECT tokacct.outcome_accum('items=9223372036854775807 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
+SELECT tokacct.retry_accum('max_attempt=1 1:9223372036854775806,0,0,0', 1, true, 2);
+SELECT tokacct.retry_accum('max_attempt=1 1:9223372036854775807,0,0,0', 1, true, 0);
+SELECT tokacct.retry_accum('max_attempt=2 1:5,0,0,0 2:9223372036854775807,9223372036854775807,0,0', 2, false, 0);
+
