@@ -27,3 +27,24 @@ SELECT tokacct.retry_accum('max_attempt=1 1:9223372036854775806,0,0,0', 1, true,
 SELECT tokacct.retry_accum('max_attempt=1 1:9223372036854775807,0,0,0', 1, true, 0);
 SELECT tokacct.retry_accum('max_attempt=2 1:5,0,0,0 2:9223372036854775807,9223372036854775807,0,0', 2, false, 0);
 
+-- 3. Capped retries with a tiny first-try success rate: the powers (1-p)^k
+--    were rounded to 40 decimals, so for p below 1e-40 they became 1, the
+--    expected attempts 0, and the functions failed with "division by zero"
+--    (or priced the attempts at nothing).  Worked by hand, q = 1 - p:
+--    p = 1e-50, k = 1, T = 1, H = 0: attempts = 1, yield = p = 1e-50,
+--      cost per item = T * 1 + H * q = 1, AI cost per AI-solved item
+--      = T * attempts / yield = 1e50.
+SELECT * FROM tokacct.expected_item_cost(1, 1e-50, 1, 0);
+--    p = 1e-50, k = 2, T = 1, H = 5: attempts = 1 + q = 2 - 1e-50,
+--      yield = 1 - q^2 = 2e-50 - 1e-100, cost per item = (2 - 1e-50)
+--      + 5 (1 - 2e-50 + 1e-100) = 7 - 1.1e-49 + 5e-100, 7 at 12 decimals.
+SELECT cost_per_item = 7 AS cost_ok, abs(expected_attempts - 2) < 1e-15 AS attempts_ok,
+	abs(yield / 2e-50 - 1) < 1e-12 AS yield_ok
+FROM tokacct.expected_item_cost(1, 1e-50, 2, 5);
+--    the largest T with T * 1 + 0 * q <= 10 for k = 1: T = 10
+SELECT tokacct.break_even_attempt_cost(1e-50, 10, 1, 0);
+--    k = 3, H = 0, U = 6: T (1 + q + q^2) <= 6 with 1 + q + q^2 = 3 - 3e-60
+--      + 1e-120, so T = 6 / (3 - 3e-60 + ...) = 2 + 2e-60 + ..., 2 when
+--      rounded down to 12 decimals.
+SELECT tokacct.break_even_attempt_cost(1e-60, 6, 3, 0);
+
