@@ -48,3 +48,8 @@ SELECT tokacct.break_even_attempt_cost(1e-50, 10, 1, 0);
 --      rounded down to 12 decimals.
 SELECT tokacct.break_even_attempt_cost(1e-60, 6, 3, 0);
 
+-- 4. cost() with a usage object giving reasoning tokens under both of its
+--    names summed them in int64 without a check (UB on overflow).
+SELECT tokacct.cost('acme', 'any-model',
+	'{"output_tokens": 1, "reasoning_tokens": 9223372036854775807, "output_reasoning_tokens": 1}'::jsonb,
+	'2026-01-01');
