@@ -1,8 +1,8 @@
 -- Extreme and hostile inputs found in review, one block per defect.  Each
 -- case gave a wrong answer, an error for a valid question, or a state its
--- own type input refuses before its fix; the cases marked "UB" wrapped a
--- signed integer (undefined behaviour, reported by test/sanitize.sh) and
--- give the same error text either way in a normal build.
+-- own type input refuses before its fix, except block 4 (see there).
+-- PostgreSQL builds with -fwrapv, so a signed overflow wraps (defined);
+-- test/sanitize.sh builds with -fno-wrapv and UBSan to report every one.
 SET timezone = 'UTC';
 
 -- 1. waste_agg took a span starting at +/-infinity and built a state whose
@@ -18,8 +18,8 @@ FROM (SELECT tokacct.waste_agg(id, NULL, 'llm', 'x', NULL, 'ok', 1, t) AS s
 				   ('b', '294276-12-31 23:59:59+00'::timestamptz)) v(id, t)) q;
 
 -- 2. A transition function called on a state that already counts
---    2^63 - 1 rows wrapped its count to a negative number (UB) and
---    returned an invalid state.
+--    2^63 - 1 rows wrapped its count to a negative number and returned an
+--    invalid state.
 -- one row below the limit is fine: items 2^63 - 1, solved 1, cost 1
 SELECT tokacct.outcome_accum('items=9223372036854775806 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
 SELECT tokacct.outcome_accum('items=9223372036854775807 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
@@ -49,7 +49,9 @@ SELECT tokacct.break_even_attempt_cost(1e-50, 10, 1, 0);
 SELECT tokacct.break_even_attempt_cost(1e-60, 6, 3, 0);
 
 -- 4. cost() with a usage object giving reasoning tokens under both of its
---    names summed them in int64 without a check (UB on overflow).
+--    names: the sum was checked after adding, which is right only because
+--    of -fwrapv (the same error before and after the change, which makes
+--    the check independent of -fwrapv; test/sanitize.sh reported it).
 SELECT tokacct.cost('acme', 'any-model',
 	'{"output_tokens": 1, "reasoning_tokens": 9223372036854775807, "output_reasoning_tokens": 1}'::jsonb,
 	'2026-01-01');
