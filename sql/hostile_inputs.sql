@@ -55,3 +55,35 @@ SELECT tokacct.break_even_attempt_cost(1e-60, 6, 3, 0);
 SELECT tokacct.cost('acme', 'any-model',
 	'{"output_tokens": 1, "reasoning_tokens": 9223372036854775807, "output_reasoning_tokens": 1}'::jsonb,
 	'2026-01-01');
+
+-- 5. An error of a state's input carries the errcode of the form it read
+--    (invalid_text_representation 22P02, invalid_binary_representation
+--    22P03): frontier_state's binary input said 22P02.
+CREATE FUNCTION hostile_sqlstates(typ text, text_form text, binary_form bytea)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	text_code text := 'accepted';
+	binary_code text := 'accepted';
+BEGIN
+	BEGIN
+		EXECUTE format('SELECT %L::%s', text_form, typ);
+	EXCEPTION WHEN OTHERS THEN
+		text_code := SQLSTATE;
+	END;
+	CREATE TEMP TABLE hostile_bytes (b bytea);
+	INSERT INTO hostile_bytes VALUES (binary_form);
+	EXECUTE 'COPY hostile_bytes TO ''/tmp/tokacct_hostile.bin'' (FORMAT binary)';
+	EXECUTE format('CREATE TEMP TABLE hostile_state (s %s)', typ);
+	BEGIN
+		EXECUTE 'COPY hostile_state FROM ''/tmp/tokacct_hostile.bin'' (FORMAT binary)';
+	EXCEPTION WHEN OTHERS THEN
+		binary_code := SQLSTATE;
+	END;
+	DROP TABLE hostile_bytes, hostile_state;
+	RETURN 'text ' || text_code || ', binary ' || binary_code;
+END $$;
+-- frontier: an option with 0 items, as text and as binary (version 1, one
+-- option "a", count 0, both sums 0)
+SELECT hostile_sqlstates('tokacct.frontier_state', '{("a",0,0,0)}',
+	decode('01' || '00000001' || '6100' || '0000000000000000' || repeat('00', 32), 'hex'));
+DROP FUNCTION hostile_sqlstates(text, text, bytea);
