@@ -58,7 +58,8 @@ SELECT tokacct.cost('acme', 'any-model',
 
 -- 5. An error of a state's input carries the errcode of the form it read
 --    (invalid_text_representation 22P02, invalid_binary_representation
---    22P03): frontier_state's binary input said 22P02.
+--    22P03): frontier_state's binary input said 22P02, and waste_state's
+--    text input (hexadecimal of the binary form) said 22P03.
 CREATE FUNCTION hostile_sqlstates(typ text, text_form text, binary_form bytea)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -86,4 +87,8 @@ END $$;
 -- option "a", count 0, both sums 0)
 SELECT hostile_sqlstates('tokacct.frontier_state', '{("a",0,0,0)}',
 	decode('01' || '00000001' || '6100' || '0000000000000000' || repeat('00', 32), 'hex'));
+-- waste: format version 2 (unknown), no spans, total 0; the text form is
+-- the same bytes in hexadecimal
+SELECT hostile_sqlstates('tokacct.waste_state', encode(b, 'hex'), b)
+FROM (SELECT decode('00000002' || '00000000' || '00000000' || repeat('00', 16), 'hex') AS b) q;
 DROP FUNCTION hostile_sqlstates(text, text, bytea);
