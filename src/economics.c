@@ -9,7 +9,8 @@
  * its decimal value (float8 -> numeric keeps 15 significant digits, so 0.7
  * is 0.7), so results are exact until the final rounding to a picodollar.
  * Powers (1-p)^k are computed by squaring with intermediates rounded to
- * ECON_POWER_SCALE decimals, far below the picodollar.
+ * ECON_POWER_SCALE decimals past p's leading zeros, far below the
+ * picodollar (and below p itself, however small).
  *
  *-------------------------------------------------------------------------
  */
