@@ -73,10 +73,12 @@ BEGIN
 	END;
 	CREATE TEMP TABLE hostile_bytes (b bytea);
 	INSERT INTO hostile_bytes VALUES (binary_form);
-	EXECUTE 'COPY hostile_bytes TO ''/tmp/tokacct_hostile.bin'' (FORMAT binary)';
+	EXECUTE format('COPY hostile_bytes TO %L (FORMAT binary)',
+		current_setting('data_directory') || '/tokacct_hostile.bin');
 	EXECUTE format('CREATE TEMP TABLE hostile_state (s %s)', typ);
 	BEGIN
-		EXECUTE 'COPY hostile_state FROM ''/tmp/tokacct_hostile.bin'' (FORMAT binary)';
+		EXECUTE format('COPY hostile_state FROM %L (FORMAT binary)',
+			current_setting('data_directory') || '/tokacct_hostile.bin');
 	EXCEPTION WHEN OTHERS THEN
 		binary_code := SQLSTATE;
 	END;

@@ -113,13 +113,17 @@ SELECT (tokacct.outcome_report(tokacct.merge(outcome))).items,
 	(tokacct.waste_summary(tokacct.merge(waste))).spans
 FROM mem_rollup;
 
--- 5. COPY binary and text round trips of the stored states.
-COPY mem_rollup TO '/tmp/tokacct_mem_rollup.bin' (FORMAT binary);
-COPY mem_rollup TO '/tmp/tokacct_mem_rollup.txt';
+-- 5. COPY binary and text round trips of the stored states, through files
+-- in the instance's data directory (a fixed name in /tmp is shared with
+-- every other test run on the machine).
+SELECT current_setting('data_directory') || '/tokacct_mem_rollup.bin' AS mem_bin,
+	current_setting('data_directory') || '/tokacct_mem_rollup.txt' AS mem_txt \gset
+COPY mem_rollup TO :'mem_bin' (FORMAT binary);
+COPY mem_rollup TO :'mem_txt';
 CREATE TABLE mem_rollup_bin (LIKE mem_rollup);
 CREATE TABLE mem_rollup_txt (LIKE mem_rollup);
-COPY mem_rollup_bin FROM '/tmp/tokacct_mem_rollup.bin' (FORMAT binary);
-COPY mem_rollup_txt FROM '/tmp/tokacct_mem_rollup.txt';
+COPY mem_rollup_bin FROM :'mem_bin' (FORMAT binary);
+COPY mem_rollup_txt FROM :'mem_txt';
 SELECT k, a.outcome::text = b.outcome::text AND a.retry::text = b.retry::text
 	AND a.frontier::text = b.frontier::text AND a.waste::text = b.waste::text AS binary_same,
 	a.outcome::text = c.outcome::text AND a.retry::text = c.retry::text
