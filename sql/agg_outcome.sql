@@ -181,12 +181,16 @@ FROM (SELECT 'items=1 solved=1 fixed=0 cost=1 fix_cost=0'::tokacct.outcome_state
 			 'items=2 solved=0 fixed=1 cost=2 fix_cost=0.5'::tokacct.outcome_state b) x;
 
 -- 5. COPY round trips, text and binary -------------------------------------
-COPY agg_outcome_rollup TO '/tmp/tokacct_agg_outcome.txt';
-COPY agg_outcome_rollup TO '/tmp/tokacct_agg_outcome.bin' (FORMAT binary);
+-- (files in the instance's data directory: a fixed /tmp name is shared with
+-- every other test run on the machine)
+SELECT current_setting('data_directory') || '/tokacct_agg_outcome.txt' AS copy_txt,
+	current_setting('data_directory') || '/tokacct_agg_outcome.bin' AS copy_bin \gset
+COPY agg_outcome_rollup TO :'copy_txt';
+COPY agg_outcome_rollup TO :'copy_bin' (FORMAT binary);
 CREATE TABLE agg_outcome_copy_t (LIKE agg_outcome_rollup);
 CREATE TABLE agg_outcome_copy_b (LIKE agg_outcome_rollup);
-COPY agg_outcome_copy_t FROM '/tmp/tokacct_agg_outcome.txt';
-COPY agg_outcome_copy_b FROM '/tmp/tokacct_agg_outcome.bin' (FORMAT binary);
+COPY agg_outcome_copy_t FROM :'copy_txt';
+COPY agg_outcome_copy_b FROM :'copy_bin' (FORMAT binary);
 SELECT count(*) AS rows,
 	   count(*) FILTER (WHERE r.s::text = t.s::text AND r.s::text = b.s::text) AS identical
 FROM agg_outcome_rollup r JOIN agg_outcome_copy_t t USING (part) JOIN agg_outcome_copy_b b USING (part);
@@ -229,8 +233,8 @@ CREATE FUNCTION agg_outcome_try(b bytea) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE agg_outcome_bytes, agg_outcome_recv;
 	INSERT INTO agg_outcome_bytes VALUES (b);
-	COPY agg_outcome_bytes TO '/tmp/tokacct_agg_outcome_bad.bin' (FORMAT binary);
-	COPY agg_outcome_recv FROM '/tmp/tokacct_agg_outcome_bad.bin' (FORMAT binary);
+	EXECUTE format('COPY agg_outcome_bytes TO %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_agg_outcome_bad.bin');
+	EXECUTE format('COPY agg_outcome_recv FROM %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_agg_outcome_bad.bin');
 	RETURN (SELECT s::text FROM agg_outcome_recv);
 EXCEPTION WHEN OTHERS THEN
 	DECLARE d text;

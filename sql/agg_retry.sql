@@ -234,12 +234,16 @@ FROM (SELECT 'max_attempt=1 1:1,1,0.5,0'::tokacct.retry_state a,
 			 'max_attempt=2 1:1,0,1,1 2:1,1,1,0'::tokacct.retry_state b) x;
 
 -- 6. COPY round trips, text and binary -------------------------------------
-COPY agg_retry_rollup TO '/tmp/tokacct_agg_retry.txt';
-COPY agg_retry_rollup TO '/tmp/tokacct_agg_retry.bin' (FORMAT binary);
+-- (files in the instance's data directory: a fixed /tmp name is shared with
+-- every other test run on the machine)
+SELECT current_setting('data_directory') || '/tokacct_agg_retry.txt' AS copy_txt,
+	current_setting('data_directory') || '/tokacct_agg_retry.bin' AS copy_bin \gset
+COPY agg_retry_rollup TO :'copy_txt';
+COPY agg_retry_rollup TO :'copy_bin' (FORMAT binary);
 CREATE TABLE agg_retry_copy_t (LIKE agg_retry_rollup);
 CREATE TABLE agg_retry_copy_b (LIKE agg_retry_rollup);
-COPY agg_retry_copy_t FROM '/tmp/tokacct_agg_retry.txt';
-COPY agg_retry_copy_b FROM '/tmp/tokacct_agg_retry.bin' (FORMAT binary);
+COPY agg_retry_copy_t FROM :'copy_txt';
+COPY agg_retry_copy_b FROM :'copy_bin' (FORMAT binary);
 SELECT count(*) AS rows,
 	   count(*) FILTER (WHERE r.s::text = t.s::text AND r.s::text = b.s::text
 						AND tokacct.retry_state_send(r.s) = tokacct.retry_state_send(b.s)) AS identical,
@@ -290,8 +294,8 @@ CREATE FUNCTION agg_retry_try(b bytea) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE agg_retry_bytes, agg_retry_recv;
 	INSERT INTO agg_retry_bytes VALUES (b);
-	COPY agg_retry_bytes TO '/tmp/tokacct_agg_retry_bad.bin' (FORMAT binary);
-	COPY agg_retry_recv FROM '/tmp/tokacct_agg_retry_bad.bin' (FORMAT binary);
+	EXECUTE format('COPY agg_retry_bytes TO %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_agg_retry_bad.bin');
+	EXECUTE format('COPY agg_retry_recv FROM %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_agg_retry_bad.bin');
 	RETURN (SELECT s::text FROM agg_retry_recv);
 EXCEPTION WHEN OTHERS THEN
 	DECLARE d text;

@@ -160,9 +160,9 @@ CREATE TABLE fr_bin (f tokacct.frontier_state);
 CREATE FUNCTION fr_load(int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE d text;
 BEGIN
-	EXECUTE format('COPY (SELECT b FROM fr_bytes WHERE id = %s) TO %L (FORMAT binary)', $1, '/tmp/tokacct_fr_bytes.bin');
+	EXECUTE format('COPY (SELECT b FROM fr_bytes WHERE id = %s) TO %L (FORMAT binary)', $1, current_setting('data_directory') || '/tokacct_fr_bytes.bin');
 	TRUNCATE fr_bin;
-	EXECUTE format('COPY fr_bin FROM %L (FORMAT binary)', '/tmp/tokacct_fr_bytes.bin');
+	EXECUTE format('COPY fr_bin FROM %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_fr_bytes.bin');
 	RETURN (SELECT f::text FROM fr_bin);
 EXCEPTION WHEN others THEN
 	GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
@@ -178,12 +178,16 @@ INSERT INTO fr_states
 	UNION ALL SELECT 3, '{("one",1,0.000000000001,-9223372.036854775808)}'
 	-- the largest sums a state may hold: (2^63-1) items at 2^63-1 and -2^63 units
 	UNION ALL SELECT 4, '{("a\"b",9223372036854775807,85070591730234615847396907.784232501249,-85070591730234615856620279.821087277056)}';
-COPY fr_states TO '/tmp/tokacct_fr_states.txt';
-COPY fr_states TO '/tmp/tokacct_fr_states.bin' (FORMAT binary);
+-- (files in the instance's data directory: a fixed /tmp name is shared with
+-- every other test run on the machine)
+SELECT current_setting('data_directory') || '/tokacct_fr_states.txt' AS copy_txt,
+	current_setting('data_directory') || '/tokacct_fr_states.bin' AS copy_bin \gset
+COPY fr_states TO :'copy_txt';
+COPY fr_states TO :'copy_bin' (FORMAT binary);
 CREATE TABLE fr_text (LIKE fr_states);
 CREATE TABLE fr_binary (LIKE fr_states);
-COPY fr_text FROM '/tmp/tokacct_fr_states.txt';
-COPY fr_binary FROM '/tmp/tokacct_fr_states.bin' (FORMAT binary);
+COPY fr_text FROM :'copy_txt';
+COPY fr_binary FROM :'copy_bin' (FORMAT binary);
 SELECT s.k, s.f::text = t.f::text AS text_same, s.f::text = b.f::text AS binary_same
   FROM fr_states s JOIN fr_text t USING (k) JOIN fr_binary b USING (k) ORDER BY k;
 

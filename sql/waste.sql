@@ -445,12 +445,16 @@ SELECT tokacct.waste_combine(NULL, NULL) IS NULL AS null_null,
        tokacct.waste_combine(NULL, waste_one('{x}', '{NULL}', '{0.5}'))::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS right_only;
 
 -- COPY text and binary round trips keep every byte
-COPY waste_serial TO '/tmp/waste_copy.txt';
-COPY waste_serial TO '/tmp/waste_copy.bin' (FORMAT binary);
+-- (files in the instance's data directory: a fixed /tmp name is shared with
+-- every other test run on the machine)
+SELECT current_setting('data_directory') || '/waste_copy.txt' AS copy_txt,
+	current_setting('data_directory') || '/waste_copy.bin' AS copy_bin \gset
+COPY waste_serial TO :'copy_txt';
+COPY waste_serial TO :'copy_bin' (FORMAT binary);
 CREATE TABLE waste_copy_t (LIKE waste_serial);
 CREATE TABLE waste_copy_b (LIKE waste_serial);
-COPY waste_copy_t FROM '/tmp/waste_copy.txt';
-COPY waste_copy_b FROM '/tmp/waste_copy.bin' (FORMAT binary);
+COPY waste_copy_t FROM :'copy_txt';
+COPY waste_copy_b FROM :'copy_bin' (FORMAT binary);
 SELECT count(*) AS traces,
        count(*) FILTER (WHERE s.st::text <> t.st::text) AS text_differs,
        count(*) FILTER (WHERE s.st::text <> b.st::text) AS binary_differs,

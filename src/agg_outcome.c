@@ -192,6 +192,12 @@ outcome_accum(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cost must not be negative"),
 				 errdetail("cost_per_outcome got a cost of %s.", money_to_cstring(cost))));
+	/* a state passed in directly may already count INT64_MAX rows */
+	if (st->items == PG_INT64_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range"),
+				 errdetail("The state already counts " INT64_FORMAT " items.", st->items)));
 	st->items++;
 	st->solved += PG_GETARG_BOOL(2);
 	st->cost += cost;

@@ -294,6 +294,13 @@ retry_accum(PG_FUNCTION_ARGS)
 		st = retry_grow(st, k);
 
 	b = &st->b[k - 1];
+	/* a state passed in directly may already count INT64_MAX attempts */
+	if (b->attempts == PG_INT64_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range"),
+				 errdetail("The state already counts " INT64_FORMAT " attempts numbered %d.",
+						   b->attempts, k)));
 	b->attempts++;
 	b->cost += cost;
 	if (succeeded)

@@ -9,7 +9,8 @@
  * its decimal value (float8 -> numeric keeps 15 significant digits, so 0.7
  * is 0.7), so results are exact until the final rounding to a picodollar.
  * Powers (1-p)^k are computed by squaring with intermediates rounded to
- * ECON_POWER_SCALE decimals, far below the picodollar.
+ * ECON_POWER_SCALE decimals past p's leading zeros, far below the
+ * picodollar (and below p itself, however small).
  *
  *-------------------------------------------------------------------------
  */
@@ -154,19 +155,19 @@ n_money(Numeric n)
 											   NumericGetDatum(n_round(n, ECON_MONEY_SCALE))));
 }
 
-/* x^k for k >= 0 by squaring, intermediates rounded to ECON_POWER_SCALE */
+/* x^k for k >= 0 by squaring, intermediates rounded to scale decimals */
 static Numeric
-n_pow(Numeric x, int32 k)
+n_pow(Numeric x, int32 k, int scale)
 {
 	Numeric		result = n_int(1);
 
 	while (k > 0)
 	{
 		if (k & 1)
-			result = n_round(n_mul(result, x), ECON_POWER_SCALE);
+			result = n_round(n_mul(result, x), scale);
 		k >>= 1;
 		if (k > 0)
-			x = n_round(n_mul(x, x), ECON_POWER_SCALE);
+			x = n_round(n_mul(x, x), scale);
 	}
 	return result;
 }
@@ -189,9 +190,17 @@ econ_capped(float8 p, int32 k)
 	EconCapped	c;
 	Numeric		one = n_int(1);
 
+	/*
+	 * q^k keeps ECON_POWER_SCALE decimals past p's leading zeros: rounded to
+	 * a fixed scale, (1 - 1e-50)^k would be 1, and 1 - q^k (the yield, and
+	 * p times the expected attempts) would be lost entirely.
+	 */
+	int			scale = ECON_POWER_SCALE + (int) floor(-log10(p));
+
 	c.p = n_float(p);
-	c.unsolved = n_pow(n_sub(one, c.p), k);
-	c.attempts = n_div(n_sub(one, c.unsolved), c.p);
+	c.unsolved = n_pow(n_sub(one, c.p), k, scale);
+	/* 1 - q^k has at most scale decimals: divide it unrounded */
+	c.attempts = numeric_div_opt_error(n_sub(one, c.unsolved), c.p, NULL);
 	return c;
 }
 

@@ -388,13 +388,21 @@ frontier_final(PG_FUNCTION_ARGS)
 
 /* ---------- input validation shared by text and binary input ---------- */
 
+/* sqlstate: invalid_text_representation or invalid_binary_representation */
+static void
+frontier_bad_state_code(int sqlstate, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid tokacct.frontier_state value"),
+			 errdetail("%s", detail)));
+}
+
+/* an error in the text form */
 static void
 frontier_bad_state(const char *detail)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid tokacct.frontier_state value"),
-			 errdetail("%s", detail)));
+	frontier_bad_state_code(ERRCODE_INVALID_TEXT_REPRESENTATION, detail);
 }
 
 /*
@@ -403,41 +411,41 @@ frontier_bad_state(const char *detail)
  */
 static void
 frontier_check_entry(FrontierState *st, const char *name, int len,
-					 int64 count, int128 cost_sum, int128 value_sum)
+					 int64 count, int128 cost_sum, int128 value_sum, int sqlstate)
 {
 	int			i;
 
 	if (len == 0)
-		frontier_bad_state("An option name is empty.");
+		frontier_bad_state_code(sqlstate, "An option name is empty.");
 	if (len > FRONTIER_MAX_NAME)
-		frontier_bad_state("An option name is longer than 1000 bytes.");
+		frontier_bad_state_code(sqlstate, "An option name is longer than 1000 bytes.");
 	if (count <= 0)
-		frontier_bad_state(psprintf("Option \"%s\" has %lld items; the count must be positive.",
+		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has %lld items; the count must be positive.",
 									pnstrdup(name, len), (long long) count));
 	if (cost_sum < 0)
-		frontier_bad_state(psprintf("Option \"%s\" has a negative cost sum.",
+		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has a negative cost sum.",
 									pnstrdup(name, len)));
 	if (cost_sum > (int128) count * PG_INT64_MAX ||
 		value_sum > (int128) count * PG_INT64_MAX ||
 		value_sum < (int128) count * PG_INT64_MIN)
-		frontier_bad_state(psprintf("Option \"%s\" has a sum out of range for its count of %lld.",
+		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has a sum out of range for its count of %lld.",
 									pnstrdup(name, len), (long long) count));
 	for (i = 0; i < st->nopts; i++)
 		if (st->entries[i].name_len == len &&
 			memcmp(FRONTIER_NAMES(st) + st->entries[i].name_off, name, len) == 0)
-			frontier_bad_state(psprintf("Option \"%s\" appears twice.",
+			frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" appears twice.",
 										pnstrdup(name, len)));
 }
 
 static FrontierState *
 frontier_append_checked(FrontierState *st, const char *name, int len,
-						int64 count, int128 cost_sum, int128 value_sum)
+						int64 count, int128 cost_sum, int128 value_sum, int sqlstate)
 {
 	FrontierEntry *e;
 
-	frontier_check_entry(st, name, len, count, cost_sum, value_sum);
+	frontier_check_entry(st, name, len, count, cost_sum, value_sum, sqlstate);
 	if (st->nopts >= FRONTIER_MAX_OPTIONS)
-		frontier_bad_state("A frontier holds at most 1000 options.");
+		frontier_bad_state_code(sqlstate, "A frontier holds at most 1000 options.");
 	e = frontier_entry(&st, name, len);
 	e->count = count;
 	e->cost_sum = cost_sum;
@@ -539,7 +547,8 @@ frontier_in(PG_FUNCTION_ARGS)
 			frontier_expect(&p, ',');
 			value = frontier_read_number(&p, 12, "value sum");
 			frontier_expect(&p, ')');
-			st = frontier_append_checked(st, name.data, name.len, count, cost, value);
+			st = frontier_append_checked(st, name.data, name.len, count, cost, value,
+										 ERRCODE_INVALID_TEXT_REPRESENTATION);
 			frontier_skip_space(&p);
 			if (*p == ',')
 			{
@@ -625,10 +634,12 @@ frontier_recv(PG_FUNCTION_ARGS)
 
 	version = pq_getmsgbyte(buf);
 	if (version != FRONTIER_BIN_VERSION)
-		frontier_bad_state(psprintf("Unknown binary format version %d.", version));
+		frontier_bad_state_code(ERRCODE_INVALID_BINARY_REPRESENTATION,
+								psprintf("Unknown binary format version %d.", version));
 	n = pq_getmsgint(buf, 4);
 	if (n < 0 || n > FRONTIER_MAX_OPTIONS)
-		frontier_bad_state(psprintf("The state claims %d options; a frontier holds 0 to %d.",
+		frontier_bad_state_code(ERRCODE_INVALID_BINARY_REPRESENTATION,
+								psprintf("The state claims %d options; a frontier holds 0 to %d.",
 									n, FRONTIER_MAX_OPTIONS));
 	st = frontier_alloc(Max(n, 1), 256);
 	for (i = 0; i < n; i++)
@@ -638,7 +649,8 @@ frontier_recv(PG_FUNCTION_ARGS)
 		int128		cost = frontier_recv_int128(buf);
 		int128		value = frontier_recv_int128(buf);
 
-		st = frontier_append_checked(st, name, strlen(name), count, cost, value);
+		st = frontier_append_checked(st, name, strlen(name), count, cost, value,
+										 ERRCODE_INVALID_BINARY_REPRESENTATION);
 	}
 	pq_getmsgend(buf);
 	PG_RETURN_POINTER(frontier_compact(st));

@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -442,8 +443,8 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 		{
 			int64	   *f = (int64 *) ((char *) u + price_usage_keys[i].offset);
 
-			*f += n;
-			if (*f < 0)
+			/* two keys may name one count (reasoning_tokens) */
+			if (pg_add_s64_overflow(*f, n, f))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("usage key \"%s\" is out of range", name)));

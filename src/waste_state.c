@@ -273,6 +273,13 @@ waste_accum(PG_FUNCTION_ARGS)
 						text_to_cstring(str[WASTE_S_ID])),
 				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
 	f.start = PG_GETARG_TIMESTAMPTZ(8);
+	/* the state's input refuses infinite times too: keep out what cannot be reloaded */
+	if (TIMESTAMP_NOT_FINITE(f.start))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start time of span \"%s\" must be finite",
+						text_to_cstring(str[WASTE_S_ID])),
+				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
 	if (PG_NARGS() > 9 && !PG_ARGISNULL(9))
 	{
 		f.attempt = PG_GETARG_INT32(9);
@@ -432,13 +439,14 @@ typedef struct WasteReader
 	const unsigned char *p;
 	Size		len;
 	Size		pos;
+	int			sqlstate;		/* invalid text or binary representation */
 } WasteReader;
 
 static void
-waste_bad(const char *detail)
+waste_bad(const WasteReader *r, const char *detail)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			(errcode(r->sqlstate),
 			 errmsg("invalid waste_state"),
 			 errdetail("%s", detail)));
 }
@@ -449,7 +457,7 @@ waste_take(WasteReader *r, Size n)
 	const unsigned char *q;
 
 	if (r->len - r->pos < n)
-		waste_bad("The state is truncated.");
+		waste_bad(r, "The state is truncated.");
 	q = r->p + r->pos;
 	r->pos += n;
 	return q;
@@ -485,9 +493,9 @@ waste_get16(WasteReader *r)
 
 /* Parse and check the binary format; the result is a fresh state. */
 static WasteState *
-waste_deserialise(const unsigned char *bytes, Size len)
+waste_deserialise(const unsigned char *bytes, Size len, int sqlstate)
 {
-	WasteReader r = {bytes, len, 0};
+	WasteReader r = {bytes, len, 0, sqlstate};
 	WasteState *s;
 	int32		version;
 	int32		nspans;
@@ -501,11 +509,11 @@ waste_deserialise(const unsigned char *bytes, Size len)
 
 	version = (int32) waste_get32(&r);
 	if (version != WASTE_FORMAT_VERSION)
-		waste_bad("Unknown format version.");
+		waste_bad(&r, "Unknown format version.");
 	nspans = (int32) waste_get32(&r);
 	ncostnull = (int32) waste_get32(&r);
 	if (nspans < 0 || ncostnull < 0 || ncostnull > nspans)
-		waste_bad("Negative or inconsistent span counts.");
+		waste_bad(&r, "Negative or inconsistent span counts.");
 	hi = waste_get64(&r);
 	lo = waste_get64(&r);
 
@@ -530,22 +538,22 @@ waste_deserialise(const unsigned char *bytes, Size len)
 			slen += f.len[i];
 		}
 		if (f.status > WASTE_ST_MAX)
-			waste_bad("Unknown span status.");
+			waste_bad(&r, "Unknown span status.");
 		if (f.flags & ~WASTE_F_ALL)
-			waste_bad("Unknown span flags.");
+			waste_bad(&r, "Unknown span flags.");
 		if (f.cost < 0)
-			waste_bad("Negative span cost.");
+			waste_bad(&r, "Negative span cost.");
 		if ((f.flags & WASTE_F_COST_NULL) && f.cost != 0)
-			waste_bad("A NULL cost with an amount.");
+			waste_bad(&r, "A NULL cost with an amount.");
 		if (f.attempt < 0 || ((f.flags & WASTE_F_ATTEMPT_NULL) && f.attempt != 0))
-			waste_bad("Invalid attempt number.");
+			waste_bad(&r, "Invalid attempt number.");
 		if (((f.flags & WASTE_F_PARENT_NULL) && f.len[WASTE_S_PARENT] != 0) ||
 			((f.flags & WASTE_F_ARGS_NULL) && f.len[WASTE_S_ARGS] != 0))
-			waste_bad("A NULL string with a length.");
+			waste_bad(&r, "A NULL string with a length.");
 		if (f.len[WASTE_S_ID] == 0)
-			waste_bad("An empty span id.");
+			waste_bad(&r, "An empty span id.");
 		if (TIMESTAMP_NOT_FINITE(f.start) || !IS_VALID_TIMESTAMP(f.start))
-			waste_bad("Invalid start time.");
+			waste_bad(&r, "Invalid start time.");
 		sp = waste_take(&r, slen);
 		for (i = 0, off = 0; i < WASTE_NSTR; i++)
 		{
@@ -562,16 +570,16 @@ waste_deserialise(const unsigned char *bytes, Size len)
 			total += f.cost;
 	}
 	if (r.pos != r.len)
-		waste_bad("Trailing bytes after the last span.");
+		waste_bad(&r, "Trailing bytes after the last span.");
 	s->nspans = nspans;
 	s->ncostnull = nulls;
 	if (nulls != ncostnull)
-		waste_bad("The count of NULL costs does not match the spans.");
+		waste_bad(&r, "The count of NULL costs does not match the spans.");
 	waste_set_total(s, total);
 	s->cap = s->used;
 	SET_VARSIZE(s, WASTE_HDRSZ + s->used);
 	if (s->total_hi != hi || s->total_lo != lo)
-		waste_bad("The total cost does not match the spans.");
+		waste_bad(&r, "The total cost does not match the spans.");
 	return s;
 }
 
@@ -615,7 +623,7 @@ waste_state_in(PG_FUNCTION_ARGS)
 		}
 		bytes[i] = (unsigned char) v;
 	}
-	PG_RETURN_POINTER(waste_deserialise(bytes, n / 2));
+	PG_RETURN_POINTER(waste_deserialise(bytes, n / 2, ERRCODE_INVALID_TEXT_REPRESENTATION));
 }
 
 /* waste_state_out(state): the binary format in hexadecimal. */
@@ -648,7 +656,7 @@ waste_state_recv(PG_FUNCTION_ARGS)
 	WasteState *s;
 
 	s = waste_deserialise((const unsigned char *) buf->data + buf->cursor,
-						  buf->len - buf->cursor);
+						  buf->len - buf->cursor, ERRCODE_INVALID_BINARY_REPRESENTATION);
 	buf->cursor = buf->len;
 	PG_RETURN_POINTER(s);
 }

@@ -63,9 +63,9 @@ BEGIN
 	TRUNCATE fuzz_bytes;
 	INSERT INTO fuzz_bytes VALUES (b);
 	EXECUTE 'TRUNCATE ' || tab;
-	COPY fuzz_bytes TO '/tmp/tokacct_fuzz_state.bin' (FORMAT binary);
+	EXECUTE format('COPY fuzz_bytes TO %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_fuzz_state.bin');
 	BEGIN
-		EXECUTE format('COPY %s FROM %L (FORMAT binary)', tab, '/tmp/tokacct_fuzz_state.bin');
+		EXECUTE format('COPY %s FROM %L (FORMAT binary)', tab, current_setting('data_directory') || '/tokacct_fuzz_state.bin');
 	EXCEPTION WHEN invalid_binary_representation THEN
 		RETURN 'rejected';
 	WHEN OTHERS THEN
