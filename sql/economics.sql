@@ -92,6 +92,14 @@ SELECT round(tokacct.pass_at_k(1000000, 1, 1000)::numeric, 12) AS k_over_n,
        tokacct.pass_at_k(7, 7, 7) AS all_at, tokacct.pass_hat_k(7, 7, 7) AS all_hat,
        tokacct.pass_at_k(7, 0, 3) AS none_at;
 
+-- The largest population, answered at once (no 2^31-step loop): no success
+-- gives pass@k = 0, all successes pass^k = 1; a single failure among 2^31-1
+-- trials gives pass^k = 0 for k = n (C(n-1, n) = 0) and pass@k = 1.
+SELECT tokacct.pass_at_k(2147483647, 0, 2147483647) AS none_at,
+       tokacct.pass_hat_k(2147483647, 2147483647, 2147483647) AS all_hat,
+       tokacct.pass_hat_k(2147483647, 2147483646, 2147483647) AS one_fail_hat,
+       tokacct.pass_at_k(2147483647, 2147483646, 2147483647) AS one_fail_at;
+
 -- Context: 0.001 * 1000 + 0.000001 * 1000^2 = 1 + 1 = 2.
 -- A loop of 10 turns, 2,000 tokens first, 500 more each turn:
 -- 10*2000 + 500*(10*9/2) = 20,000 + 22,500 = 42,500.  One turn: base.

@@ -22,6 +22,7 @@
 #include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/numeric.h"
@@ -427,8 +428,15 @@ econ_binom_ratio(int32 m, int32 n, int32 k)
 
 	if (m < k)
 		return 0.0;
-	for (int32 i = 0; i < k; i++)
+	if (m == n)
+		return 1.0;
+	/* k may be 2^31: stop once the product underflows, and stay cancellable */
+	for (int32 i = 0; i < k && r > 0.0; i++)
+	{
 		r *= (float8) (m - i) / (float8) (n - i);
+		if ((i & 0xFFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	return r;
 }
 
