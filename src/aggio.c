@@ -176,28 +176,6 @@ aggio_add_money(int128 a, int128 b)
 	return r;
 }
 
-/* An int128 integer as a numeric (scale 0). */
-static Numeric
-aggio_int128_numeric(int128 v)
-{
-	char		buf[48];
-	char	   *p = buf + sizeof(buf) - 1;
-	bool		neg = v < 0;
-	uint128		u = neg ? -(uint128) v : (uint128) v;
-
-	*p = '\0';
-	do
-	{
-		*--p = '0' + (int) (u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (neg)
-		*--p = '-';
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(p),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
-}
-
 /*
  * round_half_up(num * mul / den) money units, as numeric money.
  *
@@ -213,10 +191,10 @@ aggio_money_quotient(int128 num, int64 mul, int128 den)
 				q;
 
 	Assert(den > 0 && num >= 0 && mul >= 0);
-	n = NumericGetDatum(aggio_int128_numeric(num));
+	n = NumericGetDatum(money_int128_numeric(num));
 	if (mul != 1)
 		n = DirectFunctionCall2(numeric_mul, n, NumericGetDatum(int64_to_numeric(mul)));
-	d = NumericGetDatum(aggio_int128_numeric(den));
+	d = NumericGetDatum(money_int128_numeric(den));
 	n = DirectFunctionCall2(numeric_add, DirectFunctionCall2(numeric_mul, n, two), d);
 	d = DirectFunctionCall2(numeric_mul, d, two);
 	q = DirectFunctionCall2(numeric_div_trunc, n, d);

@@ -34,6 +34,7 @@
 #include "utils/numeric.h"
 
 #include "frontier.h"
+#include "money.h"
 
 static void
 frontier_out_of_range(void)
@@ -189,27 +190,6 @@ frontier_parse_units(const char *s, int len, int128 *out)
 	return frontier_parse_scaled(s, len, 12, out);
 }
 
-/* An int128 as an integer numeric Datum. */
-static Datum
-frontier_int128_numeric(int128 v)
-{
-	char		buf[48];
-	char	   *p = buf + sizeof(buf) - 1;
-	bool		neg = v < 0;
-	uint128		u = neg ? -(uint128) v : (uint128) v;
-
-	*p = '\0';
-	do
-	{
-		*--p = '0' + (int) (u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (neg)
-		*--p = '-';
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(p),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-}
-
 int128
 frontier_muldiv_round(int128 a, int128 b, int128 c)
 {
@@ -221,9 +201,9 @@ frontier_muldiv_round(int128 a, int128 b, int128 c)
 	int128		v;
 
 	Assert(c > 0);
-	cn = frontier_int128_numeric(c);
-	prod = DirectFunctionCall2(numeric_mul, frontier_int128_numeric(a),
-							   frontier_int128_numeric(b));
+	cn = NumericGetDatum(money_int128_numeric(c));
+	prod = DirectFunctionCall2(numeric_mul, NumericGetDatum(money_int128_numeric(a)),
+							   NumericGetDatum(money_int128_numeric(b)));
 	q = DirectFunctionCall2(numeric_div_trunc, prod, cn);
 	r2 = DirectFunctionCall1(numeric_abs,
 							 DirectFunctionCall2(numeric_mod, prod, cn));

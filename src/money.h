@@ -50,6 +50,9 @@ extern int128 money_from_datum_wide(Datum d, const char *what);
 /* Convert an int128 count of money units to numeric (trailing zeros trimmed). */
 extern Numeric money_to_numeric(int128 units);
 
+/* An int128 integer (not money units) as a numeric of scale 0. */
+extern Numeric money_int128_numeric(int128 v);
+
 /* Format an int128 count of money units as a plain decimal string. */
 extern char *money_to_cstring(int128 units);
 
