@@ -148,12 +148,18 @@ n_cmp(Numeric a, Numeric b)
 											 NumericGetDatum(b)));
 }
 
+/* n without trailing zero decimals */
+static Numeric
+n_trim(Numeric n)
+{
+	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(n)));
+}
+
 /* round a money result to a picodollar, without trailing zeros */
 static Numeric
 n_money(Numeric n)
 {
-	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
-											   NumericGetDatum(n_round(n, ECON_MONEY_SCALE))));
+	return n_trim(n_round(n, ECON_MONEY_SCALE));
 }
 
 /* x^k for k >= 0 by squaring, intermediates rounded to scale decimals */
@@ -391,10 +397,9 @@ econ_break_even_attempt_cost_capped(PG_FUNCTION_ARGS)
 	if (n_cmp(left, n_int(0)) < 0)
 		PG_RETURN_NULL();
 	/* round down: the result must still beat the price */
-	PG_RETURN_NUMERIC(DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
-														  DirectFunctionCall2(numeric_trunc,
-																			  NumericGetDatum(n_div(left, c.attempts)),
-																			  Int32GetDatum(ECON_MONEY_SCALE)))));
+	PG_RETURN_NUMERIC(n_trim(DatumGetNumeric(DirectFunctionCall2(numeric_trunc,
+																 NumericGetDatum(n_div(left, c.attempts)),
+																 Int32GetDatum(ECON_MONEY_SCALE)))));
 }
 
 /* ---- pass@k and pass^k ---- */
@@ -485,9 +490,7 @@ econ_context_cost(PG_FUNCTION_ARGS)
 	econ_check_amount(a, "linear coefficient");
 	econ_check_amount(b, "quadratic coefficient");
 	nn = n_int(n);
-	PG_RETURN_NUMERIC(DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale,
-														  NumericGetDatum(n_add(n_mul(a, nn),
-																				n_mul(b, n_mul(nn, nn)))))));
+	PG_RETURN_NUMERIC(n_trim(n_add(n_mul(a, nn), n_mul(b, n_mul(nn, nn)))));
 }
 
 PG_FUNCTION_INFO_V1(econ_agent_loop_input_tokens);
