@@ -11,6 +11,12 @@
 #   floor: SELECT count(*), sum(n) FROM (SELECT trace_id, count(*) n ... GROUP BY trace_id)
 #   waste: SELECT count(*), sum(waste) FROM (SELECT trace_id, waste_agg(...) ... GROUP BY trace_id)
 #          CROSS JOIN LATERAL waste_summary(st)    (aggregate + full classification)
+#   floor_heap: the floor with index-only scans off, so that it reads the
+#          table's rows as the waste query must
+#   read:  SELECT count(*), sum(n) FROM (SELECT trace_id, count(attempt) n ... GROUP BY trace_id)
+#          the cheapest query that reads every column waste_agg reads
+#          (attempt is the table's last column, so every column is deformed)
+#   collect: waste_agg alone, no classification (count(st) of the states)
 # each with the plan the planner picks, serially (no parallel workers) and
 # with 2 workers, and prints the ratios.  Not run by CI.
 source "$(dirname "$0")/lib.sh"
@@ -51,6 +57,8 @@ SQL
 
 cat > "$BUILD/bench_waste.sql" <<'SQL'
 \set floor 'SELECT count(*), sum(n) FROM (SELECT trace_id, count(*) AS n FROM bench_spans GROUP BY trace_id) q'
+\set read 'SELECT count(*), sum(n) FROM (SELECT trace_id, count(attempt) AS n FROM bench_spans GROUP BY trace_id) q'
+\set collect 'SELECT count(st) FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st FROM bench_spans GROUP BY trace_id) q'
 \set waste 'SELECT count(*), sum(w.waste) FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st FROM bench_spans GROUP BY trace_id) q CROSS JOIN LATERAL tokacct.waste_summary(q.st) w'
 CREATE TEMP TABLE timing (what text, workers int, run int, ms float8);
 -- best of 3; "floor_heap" is the same count(*) query with index-only scans
@@ -71,24 +79,39 @@ EXPLAIN (COSTS OFF) :floor;
 SET enable_indexonlyscan = off;
 EXPLAIN (COSTS OFF) :floor;
 RESET enable_indexonlyscan;
+EXPLAIN (COSTS OFF) :read;
 EXPLAIN (COSTS OFF) :waste;
 \o /dev/null
 BEGIN;
 SELECT pg_temp.timeit(:'floor', 'floor', 0);
 SELECT pg_temp.timeit(:'floor', 'floor_heap', 0);
+SELECT pg_temp.timeit(:'read', 'read', 0);
+SELECT pg_temp.timeit(:'collect', 'collect', 0);
 SELECT pg_temp.timeit(:'waste', 'waste', 0);
 SELECT pg_temp.timeit(:'floor', 'floor', 2);
 SELECT pg_temp.timeit(:'floor', 'floor_heap', 2);
+SELECT pg_temp.timeit(:'read', 'read', 2);
+SELECT pg_temp.timeit(:'collect', 'collect', 2);
 SELECT pg_temp.timeit(:'waste', 'waste', 2);
 COMMIT;
 \o
 :waste;
-SELECT workers, round(min(ms) FILTER (WHERE what = 'floor')) AS floor_ms,
-       round(min(ms) FILTER (WHERE what = 'floor_heap')) AS floor_heap_ms,
-       round(min(ms) FILTER (WHERE what = 'waste')) AS waste_ms,
-       round((min(ms) FILTER (WHERE what = 'waste') / min(ms) FILTER (WHERE what = 'floor'))::numeric, 2) AS ratio_floor,
-       round((min(ms) FILTER (WHERE what = 'waste') / min(ms) FILTER (WHERE what = 'floor_heap'))::numeric, 2) AS ratio_floor_heap
-  FROM timing GROUP BY workers ORDER BY workers;
+CREATE TEMP VIEW best AS
+SELECT workers, what, min(ms) AS ms FROM timing GROUP BY workers, what;
+CREATE FUNCTION pg_temp.ms(w int, x text) RETURNS float8 LANGUAGE sql
+	AS $$ SELECT ms FROM best WHERE workers = w AND what = x $$;
+\echo times in ms, best of 3
+SELECT workers, round(pg_temp.ms(workers, 'floor')) AS floor, round(pg_temp.ms(workers, 'floor_heap')) AS floor_heap,
+       round(pg_temp.ms(workers, 'read')) AS read, round(pg_temp.ms(workers, 'collect')) AS collect,
+       round(pg_temp.ms(workers, 'waste')) AS waste
+  FROM (VALUES (0), (2)) v(workers) ORDER BY workers;
+\echo the waste query against each floor (the bar: at most 3 against count(*) GROUP BY trace_id)
+SELECT workers,
+       round((pg_temp.ms(workers, 'waste') / pg_temp.ms(workers, 'floor'))::numeric, 2) AS vs_floor,
+       round((pg_temp.ms(workers, 'waste') / pg_temp.ms(workers, 'floor_heap'))::numeric, 2) AS vs_floor_heap,
+       round((pg_temp.ms(workers, 'waste') / pg_temp.ms(workers, 'read'))::numeric, 2) AS vs_read,
+       round((pg_temp.ms(workers, 'read') / pg_temp.ms(workers, 'floor'))::numeric, 2) AS read_vs_floor
+  FROM (VALUES (0), (2)) v(workers) ORDER BY workers;
 SQL
 log "timing (best of 3)"
 psql_run -f "$BUILD/bench_waste.sql" -P pager=off
