@@ -94,3 +94,16 @@ SELECT hostile_sqlstates('tokacct.frontier_state', '{("a",0,0,0)}',
 SELECT hostile_sqlstates('tokacct.waste_state', encode(b, 'hex'), b)
 FROM (SELECT decode('00000002' || '00000000' || '00000000' || repeat('00', 16), 'hex') AS b) q;
 DROP FUNCTION hostile_sqlstates(text, text, bytea);
+
+-- 6. Bad input quoted in an error is cut to at most 20 bytes (64 for a
+-- status), and the cut fell inside a multibyte character, leaving an invalid
+-- byte sequence in the message.  Now it falls on a character boundary.  'é'
+-- is 2 bytes in UTF-8, so "x" and 12 'é' (25 bytes) are quoted as "x" and 9
+-- 'é' (19 bytes; a 10th would make 21), " x" and 12 'é' as " x" and 9 'é'
+-- (20 bytes), and "x" and 40 'é' as a status (81 bytes) as "x" and 31 'é'
+-- (63 bytes).
+SELECT getdatabaseencoding();
+SELECT 'items=1 solved=1 fixed=xéééééééééééé'::tokacct.outcome_state;
+SELECT 'items=1 solved=1 fixed=0 cost=0 fix_cost=0 xéééééééééééé'::tokacct.outcome_state;
+SELECT '{("a",1,1,1)} xéééééééééééé'::tokacct.frontier_state;
+SELECT tokacct.waste_agg('a', NULL, 'llm', 'm', NULL, 'x' || repeat('é', 40), 0, '2026-01-01', NULL);

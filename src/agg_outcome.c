@@ -96,7 +96,7 @@ outcome_state_in(PG_FUNCTION_ARGS)
 	st->fix_cost = aggio_parse_money(&p, "fix_cost", t);
 	if (*p != '\0')
 		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
-						"Unexpected text after the state: \"%.20s\".", p);
+						"Unexpected text after the state: \"%s\".", aggio_rest(p));
 	outcome_check(st, ERRCODE_INVALID_TEXT_REPRESENTATION);
 	PG_RETURN_POINTER(st);
 }

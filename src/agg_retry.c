@@ -174,7 +174,7 @@ retry_state_in(PG_FUNCTION_ARGS)
 	}
 	if (*p != '\0')
 		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
-						"Unexpected text after the state: \"%.20s\".", p);
+						"Unexpected text after the state: \"%s\".", aggio_rest(p));
 	st->nbuckets = n;
 	SET_VARSIZE(st, RETRY_STATE_SIZE(n));
 	retry_check(st, ERRCODE_INVALID_TEXT_REPRESENTATION);

@@ -16,6 +16,7 @@
 #include "common/int.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
@@ -38,6 +39,20 @@ aggio_bad_state(int sqlstate, const char *type, const char *fmt,...)
 			 errdetail("%s", detail)));
 }
 
+char *
+aggio_excerpt(const char *s, int len, int maxbytes)
+{
+	if (len > maxbytes)
+		len = pg_mbcliplen(s, len, maxbytes);
+	return pnstrdup(s, len);
+}
+
+char *
+aggio_rest(const char *p)
+{
+	return aggio_excerpt(p, strnlen(p, 64), 20);
+}
+
 void
 aggio_expect(const char **p, const char *lit, const char *type)
 {
@@ -45,7 +60,7 @@ aggio_expect(const char **p, const char *lit, const char *type)
 
 	if (strncmp(*p, lit, n) != 0)
 		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
-						"Expected \"%s\" at \"%.20s\".", lit, *p);
+						"Expected \"%s\" at \"%s\".", lit, aggio_rest(*p));
 	*p += n;
 }
 
@@ -57,8 +72,8 @@ aggio_parse_count(const char **p, const char *field, const char *type)
 
 	if (*s < '0' || *s > '9')
 		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
-						"Field %s must be a non-negative integer, found \"%.20s\".",
-						field, s);
+						"Field %s must be a non-negative integer, found \"%s\".",
+						field, aggio_rest(s));
 	for (; *s >= '0' && *s <= '9'; s++)
 	{
 		if (pg_mul_s64_overflow(v, 10, &v) || pg_add_s64_overflow(v, *s - '0', &v))
@@ -91,8 +106,8 @@ aggio_parse_money(const char **p, const char *field, const char *type)
 
 	if (*s < '0' || *s > '9')
 		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
-						"Field %s must be a non-negative decimal amount, found \"%.20s\".",
-						field, s);
+						"Field %s must be a non-negative decimal amount, found \"%s\".",
+						field, aggio_rest(s));
 	for (; *s >= '0' && *s <= '9'; s++)
 		v = aggio_money_step(v, *s - '0', field, type);
 	if (*s == '.')

@@ -29,6 +29,15 @@
 extern void aggio_bad_state(int sqlstate, const char *type, const char *fmt,...)
 			pg_attribute_printf(3, 4) pg_attribute_noreturn();
 
+/*
+ * A copy of at most maxbytes bytes of the len-byte string s, cut at a
+ * character boundary, for quoting bad input in an error.
+ */
+extern char *aggio_excerpt(const char *s, int len, int maxbytes);
+
+/* The start of the rest of a text representation at p, for an error: at most 20 bytes. */
+extern char *aggio_rest(const char *p);
+
 /* Skip the literal lit at *p or raise a text representation error. */
 extern void aggio_expect(const char **p, const char *lit, const char *type);
 

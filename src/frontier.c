@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "aggio.h"
 #include "frontier.h"
 #include "money.h"
 
@@ -467,7 +468,7 @@ frontier_expect(const char **p, char c)
 {
 	frontier_skip_space(p);
 	if (**p != c)
-		frontier_bad_state(psprintf("Expected \"%c\" at \"%.20s\".", c, *p));
+		frontier_bad_state(psprintf("Expected \"%c\" at \"%s\".", c, aggio_rest(*p)));
 	(*p)++;
 }
 
@@ -561,7 +562,7 @@ frontier_in(PG_FUNCTION_ARGS)
 	}
 	frontier_skip_space(&p);
 	if (*p != '\0')
-		frontier_bad_state(psprintf("Unexpected text after the closing brace: \"%.20s\".", p));
+		frontier_bad_state(psprintf("Unexpected text after the closing brace: \"%s\".", aggio_rest(p)));
 	PG_RETURN_POINTER(frontier_compact(st));
 }
 

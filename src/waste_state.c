@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "aggio.h"
 #include "money.h"
 #include "waste.h"
 
@@ -153,8 +154,8 @@ waste_parse_status(const char *s, int len, text *span)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown status \"%.*s\" for span \"%s\"",
-					Min(len, 64), s, text_to_cstring(span)),
+			 errmsg("unknown status \"%s\" for span \"%s\"",
+					aggio_excerpt(s, len, 64), text_to_cstring(span)),
 			 errhint("Use ok, error, rate_limited, timeout, server_error or discarded (or NULL for ok), "
 					 "or an HTTP status code.")));
 	return WASTE_ST_ERROR;		/* keep compiler quiet */

@@ -42,7 +42,7 @@ set +e
 (cd "$OUT" && as_owner "$PGBIN_SYS/../lib/pgxs/src/test/regress/pg_regress" \
 	--bindir="$PGBIN" --inputdir="$TOP" --outputdir="$OUT" \
 	--temp-instance="$OUT/tmp_instance" --temp-config="$OUT/temp.conf" \
-	--load-extension=tokacct --dbname=regression "${tests[@]}") | tee "$OUT/summary.txt"
+	--load-extension=tokacct --dbname=regression --encoding=UTF8 "${tests[@]}") | tee "$OUT/summary.txt"
 set -e
 p=$(grep -Ec '\.\.\. ok ' "$OUT/summary.txt" || true)
 f=$(grep -Ec '\.\.\. FAILED|\.\.\. failed' "$OUT/summary.txt" || true)
