@@ -100,6 +100,18 @@ SELECT tokacct.pass_at_k(2147483647, 0, 2147483647) AS none_at,
        tokacct.pass_hat_k(2147483647, 2147483646, 2147483647) AS one_fail_hat,
        tokacct.pass_at_k(2147483647, 2147483646, 2147483647) AS one_fail_at;
 
+-- One failure among 2^31-1 trials and k = n-1: C(n-1, n-1) / C(n, n-1) = 1/n,
+-- so pass^k = 1/2147483647 (4.656612875245797e-10 as Python's 1/2147483647
+-- prints it) and pass@k = 1 - C(1, n-1)/C(n, n-1) = 1.  Taken as one factor
+-- (n-k)/n, not 2^31-2 of them (6 s before): the timeout fails a slow one.
+-- 10 trials, 9 successes, k = 8: C(9,8)/C(10,8) = 9/45 = 0.2.
+SET statement_timeout = '2s';
+SELECT tokacct.pass_hat_k(2147483647, 2147483646, 2147483646) AS one_fail_hat,
+       tokacct.pass_hat_k(2147483647, 2147483646, 2147483646) = 1.0 / 2147483647 AS same,
+       tokacct.pass_at_k(2147483647, 2147483646, 2147483646) AS one_fail_at,
+       tokacct.pass_hat_k(10, 9, 8) AS nine_of_ten;
+RESET statement_timeout;
+
 -- Context: 0.001 * 1000 + 0.000001 * 1000^2 = 1 + 1 = 2.
 -- A loop of 10 turns, 2,000 tokens first, 500 more each turn:
 -- 10*2000 + 500*(10*9/2) = 20,000 + 22,500 = 42,500.  One turn: base.

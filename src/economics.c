@@ -425,22 +425,40 @@ econ_check_nck(int32 n, int32 c, int32 k)
 				 errhint("The unbiased estimator needs at least k trials per item.")));
 }
 
-/* C(m, k) / C(n, k) for 0 <= m <= n, as a product of k ratios (no overflow) */
+/*
+ * C(m, k) / C(n, k) for 0 <= m <= n, as a product of ratios (no overflow).
+ * It equals C(n - k, d) / C(n, d) with d = n - m, so it takes
+ * min(k, d) factors: (m - i) / (n - i) for i < k, or (n - k - i) / (n - i)
+ * for i < d.
+ */
 static float8
 econ_binom_ratio(int32 m, int32 n, int32 k)
 {
+	int32		d = n - m;
 	float8		r = 1.0;
 
 	if (m < k)
 		return 0.0;
-	if (m == n)
+	if (d == 0)
 		return 1.0;
-	/* k may be 2^31: stop once the product underflows, and stay cancellable */
-	for (int32 i = 0; i < k && r > 0.0; i++)
+	/* the loop may still be long: stop once the product underflows, and stay cancellable */
+	if (d < k)
 	{
-		r *= (float8) (m - i) / (float8) (n - i);
-		if ((i & 0xFFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+		for (int32 i = 0; i < d && r > 0.0; i++)
+		{
+			r *= (float8) (n - k - i) / (float8) (n - i);
+			if ((i & 0xFFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+	}
+	else
+	{
+		for (int32 i = 0; i < k && r > 0.0; i++)
+		{
+			r *= (float8) (m - i) / (float8) (n - i);
+			if ((i & 0xFFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
 	}
 	return r;
 }
