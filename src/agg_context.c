@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "agg_context.h"
+#include "aggio.h"
 
 #include "access/htup_details.h"
 #include "common/int.h"
@@ -442,15 +443,6 @@ context_recv(PG_FUNCTION_ARGS)
 
 /* ---- aggregate support ---- */
 
-static void
-context_check_agg(FunctionCallInfo fcinfo, const char *fn)
-{
-	if (!AggCheckCallContext(fcinfo, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s can only be called as part of an aggregate", fn)));
-}
-
 /*
  * Transition function of context_growth(seq, input_tokens, output_tokens):
  * append one call; rows with a NULL argument are skipped.
@@ -464,7 +456,7 @@ context_add(PG_FUNCTION_ARGS)
 				output;
 	int32		seq;
 
-	context_check_agg(fcinfo, "context_add");
+	aggio_check_agg(fcinfo, "context_add");
 	s = PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
@@ -502,23 +494,11 @@ context_combine(PG_FUNCTION_ARGS)
 {
 	ContextState *a,
 			   *b;
+	Datum		result;
 
-	context_check_agg(fcinfo, "context_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	}
-	if (PG_ARGISNULL(0))
-	{
-		/*
-		 * The first state: hand back the second argument (detoasted when it
-		 * is not a plain varlena); nodeAgg copies it into the aggregate
-		 * context, as for any new pointer, so one copy is made, not two.
-		 */
-		PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
-	}
+	aggio_check_agg(fcinfo, "context_combine");
+	if (aggio_combine_nulls(fcinfo, &result))
+		return result;
 	a = (ContextState *) PG_GETARG_POINTER(0);
 	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	if (b->n == 0)

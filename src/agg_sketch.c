@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "agg_sketch.h"
+#include "aggio.h"
 #include "money.h"
 
 #include "catalog/pg_type.h"
@@ -770,22 +771,13 @@ sketch_recv(PG_FUNCTION_ARGS)
 
 /* ---- aggregate support ---- */
 
-static void
-sketch_check_agg(FunctionCallInfo fcinfo, const char *fn)
-{
-	if (!AggCheckCallContext(fcinfo, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s can only be called as part of an aggregate", fn)));
-}
-
 /* Transition function of cost_sketch(numeric): add one cost. */
 Datum
 sketch_add_numeric(PG_FUNCTION_ARGS)
 {
 	SketchState *s;
 
-	sketch_check_agg(fcinfo, "sketch_add_numeric");
+	aggio_check_agg(fcinfo, "sketch_add_numeric");
 	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 	{
@@ -803,7 +795,7 @@ sketch_add_float8(PG_FUNCTION_ARGS)
 {
 	SketchState *s;
 
-	sketch_check_agg(fcinfo, "sketch_add_float8");
+	aggio_check_agg(fcinfo, "sketch_add_float8");
 	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 	{
@@ -831,23 +823,11 @@ sketch_combine(PG_FUNCTION_ARGS)
 				f,
 				l;
 	int			i;
+	Datum		result;
 
-	sketch_check_agg(fcinfo, "sketch_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
-	}
-	if (PG_ARGISNULL(0))
-	{
-		/*
-		 * The first state: hand back the second argument (detoasted when it
-		 * is not a plain varlena); nodeAgg copies it into the aggregate
-		 * context, as for any new pointer, so one copy is made, not two.
-		 */
-		PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
-	}
+	aggio_check_agg(fcinfo, "sketch_combine");
+	if (aggio_combine_nulls(fcinfo, &result))
+		return result;
 	a = (SketchState *) PG_GETARG_POINTER(0);
 	b = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	if (b->count == 0)

@@ -39,6 +39,32 @@ aggio_bad_state(int sqlstate, const char *type, const char *fmt,...)
 			 errdetail("%s", detail)));
 }
 
+void
+aggio_check_agg(FunctionCallInfo fcinfo, const char *fn)
+{
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called as part of an aggregate", fn)));
+}
+
+bool
+aggio_combine_nulls(FunctionCallInfo fcinfo, Datum *result)
+{
+	if (PG_ARGISNULL(1))
+	{
+		fcinfo->isnull = PG_ARGISNULL(0);
+		*result = fcinfo->isnull ? (Datum) 0 : PG_GETARG_DATUM(0);
+		return true;
+	}
+	if (PG_ARGISNULL(0))
+	{
+		*result = PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
+		return true;
+	}
+	return false;
+}
+
 char *
 aggio_excerpt(const char *s, int len, int maxbytes)
 {

@@ -14,6 +14,7 @@
 #define TOKACCT_AGGIO_H
 
 #include "postgres.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 
@@ -37,6 +38,19 @@ extern char *aggio_excerpt(const char *s, int len, int maxbytes);
 
 /* The start of the rest of a text representation at p, for an error: at most 20 bytes. */
 extern char *aggio_rest(const char *p);
+
+/* Raise an error unless fn is called as part of an aggregate. */
+extern void aggio_check_agg(FunctionCallInfo fcinfo, const char *fn);
+
+/*
+ * The cases of a combine function over a by-reference state where a side is
+ * NULL.  Returns true when they decide the result, which is then in *result
+ * (with fcinfo->isnull set when it is NULL): the first state when the second
+ * is NULL, else the second state, detoasted, when the first is NULL (nodeAgg
+ * copies a new pointer into the aggregate context, so one copy is made, not
+ * two).
+ */
+extern bool aggio_combine_nulls(FunctionCallInfo fcinfo, Datum *result);
 
 /* Skip the literal lit at *p or raise a text representation error. */
 extern void aggio_expect(const char **p, const char *lit, const char *type);
