@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/sanitize.sh: build tokacct with UndefinedBehaviorSanitizer and run
-# every test suite (test/run.sh) against that build.  NOT run by CI.
+# every test suite (test/run.sh) against that build.  CI runs it over the
+# pg_regress suites (test/t/ubsan.sh); with no arguments it runs everything.
 #
 # The build is made in a copy of the tree (so the normal objects under src/
 # are left alone) with -fsanitize=undefined -fno-sanitize-recover=all: a
@@ -38,7 +39,9 @@ esac
 
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$SAN"
 set +e
-UBSAN_OPTIONS="print_stacktrace=1:log_path=$SAN/reports/ubsan" \
+# (a fresh staging for the copy: not the one of a test run that called us)
+env -u TOKACCT_STAGED TOKACCT_SANITIZED=1 \
+	UBSAN_OPTIONS="print_stacktrace=1:log_path=$SAN/reports/ubsan" \
 	TOKACCT_BUILD="$SAN/build" TOKACCT_SHARED_DATA="$SHARED_DATA" \
 	bash "$SAN/tree/test/run.sh" "$@" > "$SAN/run.log" 2>&1
 rc=$?

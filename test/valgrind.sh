@@ -49,7 +49,7 @@ set +e
 (cd "$OUT" && as_owner "$PGBIN_SYS/../lib/pgxs/src/test/regress/pg_regress" \
 	--bindir="$PGBIN" --inputdir="$TOP" --outputdir="$OUT" \
 	--host="$CLUSTER" --port=5432 --user=postgres \
-	--load-extension=tokacct --dbname=regression "${tests[@]}") | tee "$OUT/summary.txt"
+	--load-extension=tokacct --dbname=regression --encoding=UTF8 "${tests[@]}") | tee "$OUT/summary.txt"
 set -e
 as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m fast -w -t 300 stop >/dev/null || true
 sleep 2
