@@ -1,6 +1,7 @@
 """Differential test of tokacct's waste classification against a reference.
 
-usage: waste_reference.py gen DIR             write spans.tsv and traces.tsv
+usage: waste_reference.py gen DIR             write spans.tsv, traces.tsv and
+                                               statuses.tsv
        waste_reference.py check DIR           compare tokacct's answers in DIR
        waste_reference.py selftest-broken DIR  (the check, with a deliberately
                                                broken reference: must fail)
@@ -47,14 +48,20 @@ should say them; the reference follows tokacct on each):
       the rule, not the sum of reported costs.
   P12. A NULL kind or name is the empty string: NULL names match each other
       (and ''), unlike NULL argument hashes (waste_span_classes shows '').
-  P13. tokacct also accepts the status spellings rate_limit and canceled,
-      which README's list does not have (see STATUS_SPELLINGS_NOT_IN_README).
 
-Known disagreements between tokacct and the documented rules: listed in
-EXPECTED_FAILURES below (empty when there are none).  A listed case that
-starts agreeing is reported as "not ok" too, so the list stays true.
+Known disagreements between tokacct and the documented rules, each a named
+expected-failure set below; a listed case that starts agreeing is reported
+as "not ok" too, so the lists stay true:
+  EXPECTED_FAILURES (classification): none.
+  STATUS_SPELLINGS_NOT_IN_README: tokacct accepts the statuses rate_limit and
+      canceled, which README's list (followed by "Anything else is an
+      error") does not have.
+
+A literal reading both follow, worth a look: a kept tool call C whose
+parent T is the same call (same name and arguments) but starts later is
+itself a duplicate_tool_call, caused by itself (T duplicates C and C
+inherits T's class), so every copy of the call counts as waste.
 """
-import json
 import os
 import random
 import sys
