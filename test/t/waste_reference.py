@@ -56,10 +56,13 @@ as "not ok" too, so the lists stay true:
 (The README did not list the status spellings rate_limit and canceled, which
 tokacct accepts; it lists them now.)
 
-A literal reading both follow, worth a look: a kept tool call C whose
-parent T is the same call (same name and arguments) but starts later is
-itself a duplicate_tool_call, caused by itself (T duplicates C and C
-inherits T's class), so every copy of the call counts as waste.
+A literal reading both once followed: a kept tool call C whose parent T is
+the same call (same name and arguments) but starts later was a
+duplicate_tool_call caused by itself (T duplicated C and C inherited T's
+class), and a call recorded twice by nested instrumentation (the inner span
+a moment after the outer) made the inner one, which carries the cost under
+the leaf rule, a duplicate.  The README now says that a call nested in a call
+of the same name and arguments is that call seen twice, never a duplicate.
 """
 import os
 import random
@@ -258,12 +261,21 @@ class Trace:
             self.starts_failed_attempt(a) or self.starts_abandoned(a) for a in self.up(sp))
 
     @memo
+    def nested(self, sp):
+        """A tool call inside a tool call of the same name and args (README):
+        one call recorded by two layers, never a duplicate of the other."""
+        return any(is_tool(a) and name(a) == name(sp) and a["args"] == sp["args"]
+                   for a in list(self.up(sp))[1:])
+
+    @memo
     def duplicate_of(self, sp):
-        """The earliest kept earlier tool call with the same name and args (P6)."""
-        if not is_tool(sp) or sp["args"] is None:
+        """The earliest kept earlier tool call with the same name and args (P6),
+        among the calls not nested in one of their own kind."""
+        if not is_tool(sp) or sp["args"] is None or self.nested(sp):
             return None
         earlier = [c for c in self.spans if c is not sp and is_tool(c)
                    and name(c) == name(sp) and c["args"] == sp["args"]
+                   and not self.nested(c)
                    and time_key(c) < time_key(sp) and self.kept(c)]
         return min(earlier, key=time_key) if earlier else None
 
@@ -662,6 +674,9 @@ def check(outdir, cls=Trace):
                                           for t, tr in trs.items() if not tr["consistent"]),
         "start-time ties": sum(len(tr["spans"]) - len({s["start"] for s in tr["spans"]})
                                for tr in trs.values()),
+        "calls nested in the same call": sum(
+            r.nested(s) for r in refs.values() for s in r.spans
+            if is_tool(s) and s["args"] is not None),
     }
     thin += ["%s: only %d" % (k, v) for k, v in feats.items() if v < 20]
     results.append((not thin, "the traces cover every class under every rule (>= 30 costed spans "
