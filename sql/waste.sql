@@ -13,7 +13,8 @@
 --   4 stuck_loop        it or an ancestor repeats the step before it, in a
 --                       run of >= loop_min identical consecutive siblings
 --   5 duplicate_tool_call  it or an ancestor is a tool call with the same
---                       name and argument hash as an earlier kept call
+--                       name and argument hash as an earlier kept call (a call
+--                       nested in a call of its own key is not compared)
 --   6 essential
 SET timezone = 'UTC';
 
@@ -523,3 +524,38 @@ SELECT count(*) = 5 * (SELECT length(st::text) / 2 FROM waste_st WHERE trace_id 
                             unnest(ARRAY['00', '01', '7f', '80', 'ff']) b
                       WHERE trace_id = 'retry' AND substr(st::text, p * 2 + 1, 2) = b) AS every_mutation_tried
   FROM waste_fuzz;
+
+-- A call nested inside a call of the same name and arguments is that call
+-- seen twice (two layers of instrumentation, or a parent that starts after
+-- its child when clocks disagree), never a duplicate of it.  Trace 'nest',
+-- rule leaf (own cost = reported cost of a leaf, 0 for a parent):
+--   r   agent root                                   own 0
+--   P   tool search(q=1), 1 s, parent r              own 0     (has a child)
+--   Q   tool search(q=1), 2 s, inside P              own 0.40
+--   T   tool fetch(u),    4 s, parent r              own 0     (has a child)
+--   C   tool fetch(u),    3 s, inside T (earlier!)   own 0.25
+--   R   tool search(q=1), 10 s, parent r             own 0.40  a real repeat
+-- Q is P seen twice: essential with P (not a duplicate of P, though P is an
+-- earlier kept call of its key).  C is T seen twice: essential (before,
+-- C inherited T's mark "duplicate of C" and was a duplicate of itself).  R
+-- repeats the call P made: duplicate_tool_call, cause P.  No stuck loop:
+-- r's children in time order are P, T, R (different steps side by side).
+-- essential = 0.40 + 0.25 = 0.65 (5 spans), duplicate = 0.40 (1 span), total 1.05.
+CREATE TABLE waste_nest AS
+SELECT span_id, parent_id, kind, name, args_hash, cost,
+       '2026-03-01 10:00:00+00'::timestamptz + sec * interval '1 second' AS started_at
+  FROM (VALUES ('r', NULL, 'agent', 'a',      NULL,  NULL::numeric, 0),
+               ('P', 'r',  'tool',  'search', 'q=1', NULL,  1),
+               ('Q', 'P',  'tool',  'search', 'q=1', 0.40,  2),
+               ('T', 'r',  'tool',  'fetch',  'u',   NULL,  4),
+               ('C', 'T',  'tool',  'fetch',  'u',   0.25,  3),
+               ('R', 'r',  'tool',  'search', 'q=1', 0.40, 10))
+       v(span_id, parent_id, kind, name, args_hash, cost, sec);
+CREATE TABLE waste_nest_st AS
+SELECT tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, 'ok', cost, started_at) AS st
+  FROM waste_nest;
+SELECT g.span_id, g.class, g.cause_span, g.cost
+  FROM waste_nest_st s, tokacct.waste_span_classes(s.st) g;
+SELECT w.total = 1.05 AND w.essential = 0.65 AND w.duplicate_tool_call = 0.40
+       AND w.duplicate_tool_call_spans = 1 AND w.waste = 0.40 AS hand_figures_match
+  FROM waste_nest_st s, tokacct.waste_summary(s.st) w;

@@ -21,7 +21,8 @@
  *		failed or discarded span), then the repeats of stuck loops (runs of
  *		identical successful siblings) and duplicate tool calls (after an
  *		earlier call of the same key whose result was kept, which needs the
- *		first two marks);
+ *		first two marks; a call nested in a call of its own key is that
+ *		call seen twice, not a duplicate);
  *	 6. give each span the first class that applies, in this precedence:
  *		error_call, failed_attempt, abandoned_branch, stuck_loop,
  *		duplicate_tool_call, essential.
@@ -99,6 +100,11 @@ typedef struct WasteWork
 	int32	   *idx;
 	int32	   *htab;			/* ids; also the duplicate keys' table */
 	int32	   *best;
+	int32	   *open;			/* per key: calls of it open above (hcap) */
+	int32	   *slot;			/* per tool call: its key's slot */
+	int32	   *stack;			/* depth-first walk: spans ... */
+	int32	   *next;			/* ... and the next child of each */
+	bool	   *nested;
 	uint32	   *hv;
 	bool	   *hasfail;		/* cap + 1 entries */
 	int128	   *tot;
@@ -356,6 +362,11 @@ waste_work_reserve(WasteWork *w, int32 n)
 		pfree(w->idx);
 		pfree(w->htab);
 		pfree(w->best);
+		pfree(w->open);
+		pfree(w->slot);
+		pfree(w->stack);
+		pfree(w->next);
+		pfree(w->nested);
 		pfree(w->hv);
 		pfree(w->hasfail);
 		pfree(w->tot);
@@ -376,6 +387,11 @@ waste_work_reserve(WasteWork *w, int32 n)
 	w->idx = WASTE_ARR(int32, cap);
 	w->htab = WASTE_ARR(int32, hcap);
 	w->best = WASTE_ARR(int32, hcap);
+	w->open = WASTE_ARR(int32, hcap);
+	w->slot = WASTE_ARR(int32, cap);
+	w->stack = WASTE_ARR(int32, cap);
+	w->next = WASTE_ARR(int32, cap);
+	w->nested = WASTE_ARR(bool, cap);
 	w->hv = WASTE_ARR(uint32, cap);
 	w->hasfail = WASTE_ARR(bool, (int64) cap + 1);
 	w->tot = WASTE_ARR(int128, cap);
@@ -509,24 +525,80 @@ waste_sort_time(int32 *list, int32 len, WSpan *sp)
 }
 
 /*
+ * Mark the tool calls nested inside a call of the same key (name and
+ * arguments): one call recorded by two layers of instrumentation, or a
+ * wrapper and the call it makes.  A depth-first walk keeps, per key, how
+ * many calls of it are open above the current span.
+ */
+static void
+waste_mark_nested(const WTrace *t, const int32 *slot, WasteWork *w, int32 hsize)
+{
+	const WSpan *sp = t->sp;
+	int32	   *open = w->open;
+	int32	   *stack = w->stack;
+	int32	   *next = w->next;
+	bool	   *nested = w->nested;
+	int32		r;
+
+	memset(open, 0, sizeof(int32) * hsize);
+	for (r = 0; r < t->nroots; r++)
+	{
+		int32		depth = 0;
+		int32		v = t->roots[r];
+
+		stack[0] = v;
+		next[0] = 0;
+		if (sp[v].tool)
+			nested[v] = open[slot[v]]++ > 0;
+		while (depth >= 0)
+		{
+			v = stack[depth];
+			if (next[depth] < sp[v].nkids)
+			{
+				int32		c = t->kids[sp[v].kid0 + next[depth]++];
+
+				stack[++depth] = c;
+				next[depth] = 0;
+				if (sp[c].tool)
+					nested[c] = open[slot[c]]++ > 0;
+			}
+			else
+			{
+				if (sp[v].tool)
+					open[slot[v]]--;
+				depth--;
+			}
+		}
+	}
+}
+
+/*
  * Mark duplicate tool calls: a tool call (with a known argument hash) is a
  * duplicate when an earlier call with the same name and arguments was kept
  * (it succeeded and lies in no failed attempt and no abandoned branch).
- * That earlier call may be taken to be the earliest kept one of its key,
- * so one pass finds the earliest kept call per key (a hash table on name
- * and arguments) and a second pass marks the calls after it.
+ * That earlier call may be taken to be the earliest kept one of its key.
+ * A call nested inside a call of its own key is that call seen twice: it
+ * is neither a duplicate nor the call others duplicate (it shares the
+ * class of the outer call through its subtree).  So: one pass gives each
+ * tool call its key's slot in a hash table on name and arguments; when a
+ * key repeats, a walk marks the nested calls, a pass finds the earliest
+ * kept call per key and a last pass marks the calls after it.
  */
 static void
-waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int32 *dp,
+waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *dp,
 					  WasteWork *w)
 {
+	const WSpan *sp = t->sp;
+	int32		n = t->n;
 	int32		ntool = 0;
 	int32		hsize = 16;
 	int32	   *rep;			/* a span of the slot's key, + 1; 0: empty */
 	int32	   *best;			/* earliest kept span of the key, or -1 */
+	int32	   *slot = w->slot;
+	bool	   *nested = w->nested;
 	uint32	   *hv;
-	int32		i,
-				pass;
+	bool		repeat = false;
+	int32		i;
 
 	for (i = 0; i < n; i++)
 		if (sp[i].tool)
@@ -540,38 +612,55 @@ waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int3
 	hv = w->hv;
 	memset(rep, 0, sizeof(int32) * hsize);
 
-	for (pass = 0; pass < 2; pass++)
+	for (i = 0; i < n; i++)
 	{
-		for (i = 0; i < n; i++)
-		{
-			WSpan	   *s = &sp[i];
-			uint32		h;
+		const WSpan *s = &sp[i];
+		uint32		h;
 
-			if (!s->tool)
-				continue;
-			if (pass == 0)
-				hv[i] = hash_combine(waste_hash(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
-									 waste_hash(s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
-			h = hv[i] & (hsize - 1);
-			while (rep[h] != 0 &&
-				   !(hv[rep[h] - 1] == hv[i] &&
-					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
-					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
-				h = (h + 1) & (hsize - 1);
-			if (pass == 0)
-			{
-				if (rep[h] == 0)
-				{
-					rep[h] = i + 1;
-					best[h] = -1;
-				}
-				if (s->status == WASTE_ST_OK && fa[i] < 0 && ab[i] < 0 &&
-					(best[h] < 0 || waste_before(sp, i, best[h])))
-					best[h] = i;
-			}
-			else if (best[h] >= 0 && waste_before(sp, best[h], i))
-				dp[i] = best[h];
+		if (!s->tool)
+			continue;
+		hv[i] = hash_combine(waste_hash(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
+							 waste_hash(s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
+		h = hv[i] & (hsize - 1);
+		while (rep[h] != 0 &&
+			   !(hv[rep[h] - 1] == hv[i] &&
+				 waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
+				 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
+			h = (h + 1) & (hsize - 1);
+		if (rep[h] == 0)
+		{
+			rep[h] = i + 1;
+			best[h] = -1;
 		}
+		else
+			repeat = true;
+		slot[i] = h;
+		nested[i] = false;
+	}
+	if (!repeat)
+		return;
+	waste_mark_nested(t, slot, w, hsize);
+
+	for (i = 0; i < n; i++)
+	{
+		int32		h;
+
+		if (!sp[i].tool || nested[i])
+			continue;
+		h = slot[i];
+		if (sp[i].status == WASTE_ST_OK && fa[i] < 0 && ab[i] < 0 &&
+			(best[h] < 0 || waste_before(sp, i, best[h])))
+			best[h] = i;
+	}
+	for (i = 0; i < n; i++)
+	{
+		int32		h;
+
+		if (!sp[i].tool || nested[i])
+			continue;
+		h = slot[i];
+		if (best[h] >= 0 && waste_before(sp, best[h], i))
+			dp[i] = best[h];
 	}
 }
 
@@ -852,7 +941,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	 * arguments whose result was kept (it succeeded and lies in no failed
 	 * attempt and no abandoned branch)
 	 */
-	waste_mark_duplicates(sp, n, fa, ab, dp, w);
+	waste_mark_duplicates(t, fa, ab, dp, w);
 
 	/*
 	 * 6. the first class that applies, in breadth-first order so that
