@@ -252,16 +252,44 @@ waste_cmp_cost(const void *pa, const void *pb, void *arg)
 	return waste_cmp_time(pa, pb, arg);
 }
 
-/* Is this span a tool call? kind 'tool', 'tool_call' or 'execute_tool'. */
-static bool
+/*
+ * Does the kind of len bytes at k equal lower, a word of lower-case ASCII
+ * letters and '_', ignoring case as pg_strncasecmp does?  Inline: this runs
+ * once per span, and a library call for a four-letter word costs more than
+ * the comparison.  Setting bit 0x20 lower-cases exactly the ASCII letters
+ * among the bytes that can match; a byte with the high bit set is left to
+ * pg_strncasecmp, whose case folding of such bytes depends on the locale.
+ */
+static inline bool
+waste_kind_is(const char *k, int len, const char *lower, int llen)
+{
+	int			i;
+
+	if (len != llen)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) k[i];
+
+		if (lower[i] == '_' ? c == '_' : (c | 0x20) == (unsigned char) lower[i])
+			continue;
+		if (c & 0x80)
+			return pg_strncasecmp(k, lower, len) == 0;
+		return false;
+	}
+	return true;
+}
+
+/* Is this span a tool call? kind 'tool', 'tool_call' or 'execute_tool', any case. */
+static inline bool
 waste_is_tool(const WSpan *s)
 {
 	const char *k = s->s[WASTE_S_KIND];
 	int			l = s->len[WASTE_S_KIND];
 
-	return (l == 4 && pg_strncasecmp(k, "tool", 4) == 0) ||
-		(l == 9 && pg_strncasecmp(k, "tool_call", 9) == 0) ||
-		(l == 12 && pg_strncasecmp(k, "execute_tool", 12) == 0);
+	return waste_kind_is(k, l, "tool", 4) ||
+		waste_kind_is(k, l, "tool_call", 9) ||
+		waste_kind_is(k, l, "execute_tool", 12);
 }
 
 /*
@@ -479,14 +507,24 @@ waste_cycle_error(WTrace *t, int32 u)
 			 errhint("A trace is a tree; fix the parent ids of the spans on the cycle.")));
 }
 
-/* Is span a before span b in time order (start, then id)? */
+/*
+ * Is span a before span b in time order (start, then id)?  Inline: the
+ * order of waste_cmp_time without a call per comparison.
+ */
 static inline bool
 waste_before(const WSpan *sp, int32 a, int32 b)
 {
-	return waste_cmp_time(&a, &b, (void *) sp) < 0;
+	if (sp[a].start != sp[b].start)
+		return sp[a].start < sp[b].start;
+	return waste_bcmp(sp[a].s[WASTE_S_ID], sp[a].len[WASTE_S_ID],
+					  sp[b].s[WASTE_S_ID], sp[b].len[WASTE_S_ID]) < 0;
 }
 
-/* Sort a list of span indices by time; short lists by insertion. */
+/*
+ * Sort a list of span indices by time; short lists by insertion.  Siblings
+ * usually arrive in time order, so a long list is first checked in one
+ * pass and sorted only if it is out of order.
+ */
 static void
 waste_sort_time(int32 *list, int32 len, WSpan *sp)
 {
@@ -495,7 +533,11 @@ waste_sort_time(int32 *list, int32 len, WSpan *sp)
 
 	if (len > 16)
 	{
-		qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
+		for (i = 1; i < len; i++)
+			if (waste_before(sp, list[i], list[i - 1]))
+				break;
+		if (i < len)
+			qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
 		return;
 	}
 	for (i = 1; i < len; i++)
@@ -575,6 +617,66 @@ waste_mark_duplicates(WSpan *sp, int32 n, const int32 *fa, const int32 *ab, int3
 	}
 }
 
+/*
+ * Mark the failed attempts of one sibling list, in time order: a failed
+ * span is a failed attempt when a sibling of the same kind and name comes
+ * after it in retry order (attempt number, then time), that is, when it
+ * is not the last attempt of its step.  A short list is checked pairwise,
+ * without sorting; a long one is sorted into steps (waste_cmp_retry), so
+ * that many failures among many siblings stay O(n log n).
+ */
+static void
+waste_mark_retries(WSpan *sp, const int32 *list, int32 len, int32 *fa, int32 *idx)
+{
+	int32		i,
+				j,
+				k;
+
+	if (len <= 32)
+	{
+		for (i = 0; i < len; i++)
+		{
+			const WSpan *a = &sp[list[i]];
+
+			if (!WASTE_ST_FAILED(a->status))
+				continue;
+			for (j = 0; j < len; j++)
+			{
+				const WSpan *b = &sp[list[j]];
+
+				/* b is a later attempt: a higher number, or the same and later in time */
+				if (j != i &&
+					(b->attempt > a->attempt || (b->attempt == a->attempt && j > i)) &&
+					waste_streq(a, b, WASTE_S_KIND) && waste_streq(a, b, WASTE_S_NAME))
+				{
+					fa[list[i]] = list[i];
+					break;
+				}
+			}
+		}
+		return;
+	}
+
+	memcpy(idx, list, sizeof(int32) * len);
+	qsort_arg(idx, len, sizeof(int32), waste_cmp_retry, sp);
+	for (i = 0; i < len; i = j)
+	{
+		WSpan	   *a = &sp[idx[i]];
+
+		for (j = i + 1; j < len; j++)
+		{
+			WSpan	   *b = &sp[idx[j]];
+
+			if (!waste_streq(a, b, WASTE_S_KIND) || !waste_streq(a, b, WASTE_S_NAME))
+				break;
+		}
+		/* idx[i..j-1] are the attempts of one step; all but the last were retried */
+		for (k = i; k < j - 1; k++)
+			if (WASTE_ST_FAILED(sp[idx[k]].status))
+				fa[idx[k]] = idx[k];
+	}
+}
+
 /* Index, link, walk, cost and classify the spans of a state. */
 static void
 waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork *w)
@@ -584,7 +686,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	int32		hsize;
 	int32	   *htab;
 	int32	   *order;
-	int32	   *idx;
+	bool	   *hasfail;
 	int32	   *fa,
 			   *ab,
 			   *lp,
@@ -663,9 +765,20 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 			sp[sp[i].parent].nkids++;
 	}
 
-	/* children lists, each in time order; roots likewise */
+	/*
+	 * children lists, each in time order; roots likewise.  The same pass
+	 * sets the first marks: each mark array holds the span that starts the
+	 * class, or -1; a failed or discarded span abandons its own subtree; and
+	 * hasfail[parent + 1] notes the sibling groups that hold a failure.
+	 */
 	t->kids = w->kids;
 	t->roots = w->roots;
+	fa = w->fa;
+	ab = w->ab;
+	lp = w->lp;
+	dp = w->dp;
+	hasfail = w->hasfail;
+	memset(hasfail, 0, sizeof(bool) * (n + 1));
 	for (i = 0, k = 0; i < n; i++)
 	{
 		sp[i].kid0 = k;
@@ -674,31 +787,77 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	}
 	for (i = 0; i < n; i++)
 	{
-		if (sp[i].parent < 0)
+		WSpan	   *s = &sp[i];
+
+		if (s->parent < 0)
 			t->roots[t->nroots++] = i;
 		else
 		{
-			WSpan	   *p = &sp[sp[i].parent];
+			WSpan	   *p = &sp[s->parent];
 
 			t->kids[p->kid0 + p->nkids++] = i;
 		}
+		fa[i] = lp[i] = dp[i] = -1;
+		ab[i] = (WASTE_ST_FAILED(s->status) || s->status == WASTE_ST_DISCARDED) ? i : -1;
+		if (WASTE_ST_FAILED(s->status))
+			hasfail[s->parent + 1] = true;
 	}
-	waste_sort_time(t->roots, t->nroots, sp);
-	for (i = 0; i < n; i++)
-		if (sp[i].nkids > 1)
-			waste_sort_time(t->kids + sp[i].kid0, sp[i].nkids, sp);
 
-	/* 3. breadth-first order from the roots; unreached spans mean a cycle */
+	/*
+	 * Per sibling list (the roots, then each span's children): sort it by
+	 * time, mark the failed attempts if it holds a failure, and mark the
+	 * repeats of stuck loops, runs of >= loop_min identical consecutive
+	 * siblings.
+	 */
+	for (i = -1; i < n; i++)
+	{
+		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
+		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
+		int32		a,
+					b;
+
+		if (len < 2)
+			continue;
+		waste_sort_time(list, len, sp);
+		if (hasfail[i + 1])
+			waste_mark_retries(sp, list, len, fa, w->idx);
+		for (a = 0; a < len; a = b)
+		{
+			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
+				;
+			if (b - a >= loop_min)
+				for (k = a + 1; k < b; k++)
+					lp[list[k]] = list[a];
+		}
+	}
+
+	/*
+	 * 3. breadth-first order from the roots; unreached spans mean a cycle.
+	 * Failed attempts, abandoned branches and stuck loops cover the subtree:
+	 * a span takes its parent's marks as it is queued (the parent's are
+	 * final by then).
+	 */
 	order = w->order;
 	nord = 0;
 	for (i = 0; i < t->nroots; i++)
 		order[nord++] = t->roots[i];
 	for (i = 0; i < nord; i++)
 	{
-		WSpan	   *p = &sp[order[i]];
+		int32		p = order[i];
+		const int32 *kids = t->kids + sp[p].kid0;
 
-		for (j = 0; j < p->nkids; j++)
-			order[nord++] = t->kids[p->kid0 + j];
+		for (j = 0; j < sp[p].nkids; j++)
+		{
+			int32		v = kids[j];
+
+			order[nord++] = v;
+			if (fa[v] < 0)
+				fa[v] = fa[p];
+			if (ab[v] < 0)
+				ab[v] = ab[p];
+			if (lp[v] < 0)
+				lp[v] = lp[p];
+		}
 	}
 	if (nord < n)
 	{
@@ -716,7 +875,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		waste_cycle_error(t, u);
 	}
 
-	/* 4. own cost under the rule */
+	/*
+	 * 4. own cost under the rule: rolled up costs here, the other rules'
+	 * in the last pass
+	 */
 	if (rule == WASTE_RULE_ROLLUP)
 	{
 		int128	   *tot = w->tot;
@@ -753,104 +915,11 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 				kidsum[s->parent] += tot[v];
 		}
 	}
-	else
-	{
-		for (i = 0; i < n; i++)
-			sp[i].own = (rule == WASTE_RULE_SELF || sp[i].nkids == 0) ? sp[i].cost : 0;
-	}
-
-	/* 5. marks: each array holds the span that starts the class, or -1 */
-	fa = w->fa;
-	ab = w->ab;
-	lp = w->lp;
-	dp = w->dp;
-	for (i = 0; i < n; i++)
-	{
-		fa[i] = lp[i] = dp[i] = -1;
-		/* a failed or discarded span abandons its own subtree */
-		ab[i] = (WASTE_ST_FAILED(sp[i].status) || sp[i].status == WASTE_ST_DISCARDED) ? i : -1;
-	}
 
 	/*
-	 * failed attempts: a failed span with a later sibling of the same kind
-	 * and name.  Only the sibling groups that hold a failure are sorted.
-	 */
-	idx = w->idx;
-	{
-		bool	   *hasfail = w->hasfail;	/* [parent + 1] */
-		bool		any = false;
-		int32		m = 0;
-
-		memset(hasfail, 0, sizeof(bool) * (n + 1));
-
-		for (i = 0; i < n; i++)
-			if (WASTE_ST_FAILED(sp[i].status))
-				hasfail[sp[i].parent + 1] = any = true;
-		if (any)
-			for (i = 0; i < n; i++)
-				if (hasfail[sp[i].parent + 1])
-					idx[m++] = i;
-		qsort_arg(idx, m, sizeof(int32), waste_cmp_retry, sp);
-		for (i = 0; i < m; i = j)
-		{
-			WSpan	   *a = &sp[idx[i]];
-
-			for (j = i + 1; j < m; j++)
-			{
-				WSpan	   *b = &sp[idx[j]];
-
-				if (b->parent != a->parent || !waste_streq(a, b, WASTE_S_KIND) ||
-					!waste_streq(a, b, WASTE_S_NAME))
-					break;
-			}
-			/* idx[i..j-1] are the attempts of one step; all but the last were retried */
-			for (k = i; k < j - 1; k++)
-				if (WASTE_ST_FAILED(sp[idx[k]].status))
-					fa[idx[k]] = idx[k];
-		}
-	}
-
-	/* stuck loops: runs of >= loop_min identical consecutive siblings */
-	for (i = -1; i < n; i++)
-	{
-		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
-		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
-		int32		a,
-					b;
-
-		for (a = 0; a < len; a = b)
-		{
-			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
-				;
-			if (b - a >= loop_min)
-				for (k = a + 1; k < b; k++)
-					lp[list[k]] = list[a];
-		}
-	}
-
-	/*
-	 * failed attempts, abandoned branches and stuck loops cover the subtree
-	 * (parents come first in order)
-	 */
-	for (i = 0; i < n; i++)
-	{
-		int32		v = order[i];
-		int32		p = sp[v].parent;
-
-		if (p < 0)
-			continue;
-		if (fa[v] < 0)
-			fa[v] = fa[p];
-		if (ab[v] < 0)
-			ab[v] = ab[p];
-		if (lp[v] < 0)
-			lp[v] = lp[p];
-	}
-
-	/*
-	 * duplicate tool calls: after an earlier call with the same name and
-	 * arguments whose result was kept (it succeeded and lies in no failed
-	 * attempt and no abandoned branch)
+	 * 5. the last marks, duplicate tool calls: after an earlier call with
+	 * the same name and arguments whose result was kept (it succeeded and
+	 * lies in no failed attempt and no abandoned branch)
 	 */
 	waste_mark_duplicates(sp, n, fa, ab, dp, w);
 
@@ -865,6 +934,8 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 
 		if (dp[v] < 0 && s->parent >= 0)
 			dp[v] = dp[s->parent];
+		if (rule != WASTE_RULE_ROLLUP)
+			s->own = (rule == WASTE_RULE_SELF || s->nkids == 0) ? s->cost : 0;
 
 		if (WASTE_ST_FAILED(s->status) && s->own > 0)
 		{
