@@ -154,10 +154,32 @@ waste_memeq(const char *a, const char *b, int len)
 		b += 8;
 		len -= 8;
 	}
-	while (len-- > 0)
-		if (*a++ != *b++)
+	/* the last 0-7 bytes: 4, 2 and 1 at a time */
+	if (len & 4)
+	{
+		uint32		x4,
+					y4;
+
+		memcpy(&x4, a, 4);
+		memcpy(&y4, b, 4);
+		if (x4 != y4)
 			return false;
-	return true;
+		a += 4;
+		b += 4;
+	}
+	if (len & 2)
+	{
+		uint16		x2,
+					y2;
+
+		memcpy(&x2, a, 2);
+		memcpy(&y2, b, 2);
+		if (x2 != y2)
+			return false;
+		a += 2;
+		b += 2;
+	}
+	return !(len & 1) || *a == *b;
 }
 
 static inline bool
@@ -187,10 +209,26 @@ waste_hash(const char *p, int len)
 	}
 	if (len > 0)
 	{
-		/* the last 1-7 bytes, read one by one (no library call) */
+		/* the last 1-7 bytes, 4, 2 and 1 at a time, packed into v */
 		v = 0;
-		while (len-- > 0)
-			v = (v << 8) | (uint8) *p++;
+		if (len & 4)
+		{
+			uint32		x4;
+
+			memcpy(&x4, p, 4);
+			v = x4;
+			p += 4;
+		}
+		if (len & 2)
+		{
+			uint16		x2;
+
+			memcpy(&x2, p, 2);
+			v = (v << 16) | x2;
+			p += 2;
+		}
+		if (len & 1)
+			v = (v << 8) | (uint8) *p;
 		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
 		h ^= h >> 31;
 	}
@@ -413,36 +451,51 @@ waste_work_reserve(WasteWork *w, int32 n)
 	w->hcap = hcap;
 }
 
-/* Decode the records of a state into the working arrays. */
+/*
+ * Decode the records of a state into the working arrays, and index the
+ * spans by id in the same pass (step 1): an open-addressing table of
+ * hsize slots holding span index + 1, 0 for empty.  A repeated id is an
+ * error.
+ */
 static void
-waste_decode(const WasteState *st, WTrace *t, WasteWork *w)
+waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep)
 {
 	const char *p = st->data;
 	const char *end = st->data + st->used;
+	int32		hsize = 16;
+	int32	   *htab;
 	int32		k;
-	int			i;
 
 	t->n = st->nspans;
 	t->ncostnull = st->ncostnull;
 	waste_work_reserve(w, Max(t->n, 1));
 	t->sp = w->sp;
+	while (hsize < 2 * (int64) t->n)
+		hsize *= 2;
+	htab = w->htab;
+	memset(htab, 0, sizeof(int32) * hsize);
 	for (k = 0; k < t->n; k++)
 	{
 		WasteSpanFixed f;
 		WSpan	   *s = &t->sp[k];
+		Size		slen;
+		uint32		h;
 
 		if (end - p < (long) sizeof(f))
 			elog(ERROR, "corrupt waste_state");
 		memcpy(&f, p, sizeof(f));
 		p += sizeof(f);
-		for (i = 0; i < WASTE_NSTR; i++)
-		{
-			if (end - p < f.len[i])
-				elog(ERROR, "corrupt waste_state");
-			s->s[i] = p;
-			s->len[i] = f.len[i];
-			p += f.len[i];
-		}
+		slen = (Size) f.len[0] + f.len[1] + f.len[2] + f.len[3] + f.len[4];
+		if ((Size) (end - p) < slen)
+			elog(ERROR, "corrupt waste_state");
+		StaticAssertStmt(WASTE_NSTR == 5, "a record has five strings");
+		memcpy(s->len, f.len, sizeof(s->len));
+		s->s[0] = p;
+		s->s[1] = s->s[0] + f.len[0];
+		s->s[2] = s->s[1] + f.len[1];
+		s->s[3] = s->s[2] + f.len[2];
+		s->s[4] = s->s[3] + f.len[3];
+		p += slen;
 		s->cost = f.cost;
 		s->start = f.start;
 		s->attempt = f.attempt;
@@ -456,9 +509,23 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w)
 		s->own = 0;
 		s->cause = -1;
 		s->hid = waste_hash(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
+
+		for (h = s->hid & (hsize - 1); htab[h] != 0; h = (h + 1) & (hsize - 1))
+		{
+			if (t->sp[htab[h] - 1].hid == s->hid &&
+				waste_streq(&t->sp[htab[h] - 1], s, WASTE_S_ID))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("duplicate span id \"%s\" in trace", waste_id(s)),
+						 errdetail("Each span of a trace needs its own id; spans exported twice, "
+								   "or a state merged with itself, repeat ids."),
+						 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
+		}
+		htab[h] = k + 1;
 	}
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
+	*hsizep = hsize;
 }
 
 /* Report the cycle that span u lies on or under. */
@@ -699,34 +766,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	memset(t, 0, sizeof(*t));
 	t->rule = rule;
 	t->loop_min = loop_min;
-	waste_decode(st, t, w);
+	waste_decode(st, t, w, &hsize);
 	n = t->n;
 	sp = t->sp;
-
-	/* 1. hash table of ids */
-	hsize = 16;
-	while (hsize < 2 * (int64) n)
-		hsize *= 2;
 	htab = w->htab;
-	memset(htab, 0, sizeof(int32) * hsize);
-	for (i = 0; i < n; i++)
-	{
-		uint32		h = sp[i].hid & (hsize - 1);
-
-		while (htab[h] != 0)
-		{
-			if (sp[htab[h] - 1].hid == sp[i].hid &&
-				waste_streq(&sp[htab[h] - 1], &sp[i], WASTE_S_ID))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("duplicate span id \"%s\" in trace", waste_id(&sp[i])),
-						 errdetail("Each span of a trace needs its own id; spans exported twice, "
-								   "or a state merged with itself, repeat ids."),
-						 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
-			h = (h + 1) & (hsize - 1);
-		}
-		htab[h] = i + 1;
-	}
 
 	/*
 	 * 2. parents (missing parent: orphan, treated as a root).  Siblings are
