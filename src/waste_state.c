@@ -65,21 +65,18 @@ waste_new(MemoryContext ctx, int64 cap)
 }
 
 /*
- * Make room for need more bytes of records.  When the state must grow, the
+ * Grow a state to hold want bytes of records, doubling its capacity.  The
  * grown copy is made in the current (per-call) memory context and the old
  * state is left alone: the executor copies a transition value that changed
  * address into the aggregate context and frees the old one itself (see
  * ExecAggTransReparent), so freeing or reallocating it here would be wrong.
  */
-static WasteState *
-waste_reserve(WasteState *s, int64 need)
+static pg_noinline WasteState *
+waste_grow(WasteState *s, int64 want)
 {
-	int64		want = s->used + need;
 	int64		newcap;
 	WasteState *g;
 
-	if (want <= s->cap)
-		return s;
 	newcap = Max(s->cap * 2, want);
 	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
 		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
@@ -96,6 +93,17 @@ waste_reserve(WasteState *s, int64 need)
 	g->cap = newcap;
 	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
 	return g;
+}
+
+/* Make room for need more bytes of records (see waste_grow). */
+static inline WasteState *
+waste_reserve(WasteState *s, int64 need)
+{
+	int64		want = s->used + need;
+
+	if (likely(want <= s->cap))
+		return s;
+	return waste_grow(s, want);
 }
 
 /*
@@ -159,6 +167,54 @@ waste_parse_status(const char *s, int len, text *span)
 			 errhint("Use ok, error, rate_limited, timeout, server_error or discarded (or NULL for ok), "
 					 "or an HTTP status code.")));
 	return WASTE_ST_ERROR;		/* keep compiler quiet */
+}
+
+/*
+ * Copy len bytes.  Strings of up to 32 bytes (ids, kinds, names, hashes)
+ * are copied inline as two overlapping fixed-size moves, which costs less
+ * than a library call per string; longer ones with memcpy.  Exactly len
+ * bytes are read and written.
+ */
+static inline void
+waste_copy_bytes(char *dst, const char *src, int len)
+{
+	if (len >= 16 && len <= 32)
+	{
+		char		head[16],
+					tail[16];
+
+		memcpy(head, src, 16);
+		memcpy(tail, src + len - 16, 16);
+		memcpy(dst, head, 16);
+		memcpy(dst + len - 16, tail, 16);
+	}
+	else if (len >= 8 && len < 16)
+	{
+		uint64		head,
+					tail;
+
+		memcpy(&head, src, 8);
+		memcpy(&tail, src + len - 8, 8);
+		memcpy(dst, &head, 8);
+		memcpy(dst + len - 8, &tail, 8);
+	}
+	else if (len >= 4 && len < 8)
+	{
+		uint32		head,
+					tail;
+
+		memcpy(&head, src, 4);
+		memcpy(&tail, src + len - 4, 4);
+		memcpy(dst, &head, 4);
+		memcpy(dst + len - 4, &tail, 4);
+	}
+	else if (len < 4)
+	{
+		while (len-- > 0)
+			*dst++ = *src++;
+	}
+	else
+		memcpy(dst, src, len);
 }
 
 /*
@@ -315,7 +371,7 @@ waste_accum(PG_FUNCTION_ARGS)
 	{
 		if (f.len[i] > 0)
 		{
-			memcpy(p, VARDATA_ANY(str[i]), f.len[i]);
+			waste_copy_bytes(p, VARDATA_ANY(str[i]), f.len[i]);
 			p += f.len[i];
 		}
 	}
@@ -346,13 +402,19 @@ waste_append(WasteState *a, const WasteState *b)
 	return a;
 }
 
-/* Copy a state into ctx, with no spare capacity. */
+/*
+ * Copy a state into ctx, with no spare capacity.  Every byte of the copy is
+ * written (header and records), so it is not zeroed first.
+ */
 static WasteState *
 waste_copy(MemoryContext ctx, const WasteState *b)
 {
-	WasteState *a = waste_new(ctx, b->used);
+	WasteState *a = (WasteState *) MemoryContextAlloc(ctx, WASTE_HDRSZ + b->used);
 
-	return waste_append(a, b);
+	memcpy(a, b, WASTE_HDRSZ + b->used);
+	a->cap = b->used;
+	SET_VARSIZE(a, WASTE_HDRSZ + b->used);
+	return a;
 }
 
 /* waste_combine(a, b): the spans of both partial states of one trace. */
