@@ -86,6 +86,7 @@ typedef struct WasteWork
 	MemoryContext mcxt;			/* where the arrays live */
 	MemoryContext scratch;		/* per-call allocations, reset each call */
 	TupleDesc	tupdesc;		/* waste_summary's result row */
+	Datum		zero;			/* numeric 0, made once: most class costs are 0 */
 	int32		cap;			/* spans the arrays hold */
 	int32		hcap;			/* slots of the hash tables */
 	WSpan	   *sp;
@@ -349,19 +350,20 @@ waste_id(const WSpan *s)
 	return pnstrdup(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
 }
 
-/* Parse the cost rule argument. */
+/* Parse the cost rule argument (compared in place: no copy per trace). */
 static int
 waste_parse_rule(text *t)
 {
-	char	   *r = text_to_cstring(t);
+	const char *r = VARDATA_ANY(t);
+	Size		len = VARSIZE_ANY_EXHDR(t);
 	int			i;
 
 	for (i = 0; i <= WASTE_RULE_ROLLUP; i++)
-		if (strcmp(r, waste_rule_names[i]) == 0)
+		if (len == strlen(waste_rule_names[i]) && memcmp(r, waste_rule_names[i], len) == 0)
 			return i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown cost rule \"%s\"", r),
+			 errmsg("unknown cost rule \"%s\"", text_to_cstring(t)),
 			 errhint("Use 'leaf' (only leaf spans carry cost), 'self' (each span reports its own cost) "
 					 "or 'rollup' (each span reports its own cost plus its children's).")));
 	return 0;
@@ -1067,9 +1069,12 @@ waste_summary(PG_FUNCTION_ARGS)
 		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "waste_summary must return a composite type");
 		w->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		w->zero = NumericGetDatum(money_to_numeric(0));
 		MemoryContextSwitchTo(fold);
 	}
 
+	/* heap_form_tuple copies the values, so the shared zero may be used */
+#define WASTE_MONEY(m) ((m) == 0 ? w->zero : NumericGetDatum(money_to_numeric(m)))
 	memset(nulls, 0, sizeof(nulls));
 	v = 0;
 	values[v++] = CStringGetTextDatum(waste_rule_names[t.rule]);
@@ -1077,11 +1082,12 @@ waste_summary(PG_FUNCTION_ARGS)
 	values[v++] = Int64GetDatum(t.nroots);
 	values[v++] = Int64GetDatum(t.orphans);
 	values[v++] = Int64GetDatum(t.ncostnull);
-	values[v++] = NumericGetDatum(money_to_numeric(t.total));
+	values[v++] = WASTE_MONEY(t.total);
 	for (c = 0; c < WASTE_NCLASS; c++)
-		values[v++] = NumericGetDatum(money_to_numeric(t.cost[ord[c]]));
+		values[v++] = WASTE_MONEY(t.cost[ord[c]]);
 	waste = t.total - t.cost[WASTE_C_ESSENTIAL];
-	values[v++] = NumericGetDatum(money_to_numeric(waste));
+	values[v++] = WASTE_MONEY(waste);
+#undef WASTE_MONEY
 	for (c = 1; c < WASTE_NCLASS; c++)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);
