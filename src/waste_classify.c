@@ -359,14 +359,16 @@ waste_is_tool(const WSpan *s)
 /*
  * Are two sibling steps identical (same kind, name and known argument hash,
  * both succeeded)?  A failed step breaks a run: repeating it is a retry.
+ * The argument hashes are compared first: they tell different steps apart
+ * soonest.
  */
-static bool
+static inline bool
 waste_same_step(const WSpan *a, const WSpan *b)
 {
 	return a->status == WASTE_ST_OK && b->status == WASTE_ST_OK &&
 		!(a->flags & WASTE_F_ARGS_NULL) && !(b->flags & WASTE_F_ARGS_NULL) &&
-		waste_streq(a, b, WASTE_S_KIND) && waste_streq(a, b, WASTE_S_NAME) &&
-		waste_streq(a, b, WASTE_S_ARGS);
+		waste_streq(a, b, WASTE_S_ARGS) && waste_streq(a, b, WASTE_S_NAME) &&
+		waste_streq(a, b, WASTE_S_KIND);
 }
 
 static char *
