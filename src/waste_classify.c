@@ -28,6 +28,12 @@
  * Each span gets exactly one class, so the class costs add up to the
  * trace's total exactly (int128 sums of int64 money units).
  *
+ * The code runs these steps in few passes over the spans, as it runs once
+ * per trace: ids are indexed while the records are decoded; the first
+ * marks (failed attempts, abandoned branches, stuck loops) are set per
+ * sibling list before the walk, which passes them down; the own cost under
+ * the leaf and self rules is computed in the last pass.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
