@@ -171,54 +171,6 @@ waste_parse_status(const char *s, int len, text *span)
 }
 
 /*
- * Copy len bytes.  Strings of up to 32 bytes (ids, kinds, names, hashes)
- * are copied inline as two overlapping fixed-size moves, which costs less
- * than a library call per string; longer ones with memcpy.  Exactly len
- * bytes are read and written.
- */
-static inline void
-waste_copy_bytes(char *dst, const char *src, int len)
-{
-	if (len >= 16 && len <= 32)
-	{
-		char		head[16],
-					tail[16];
-
-		memcpy(head, src, 16);
-		memcpy(tail, src + len - 16, 16);
-		memcpy(dst, head, 16);
-		memcpy(dst + len - 16, tail, 16);
-	}
-	else if (len >= 8 && len < 16)
-	{
-		uint64		head,
-					tail;
-
-		memcpy(&head, src, 8);
-		memcpy(&tail, src + len - 8, 8);
-		memcpy(dst, &head, 8);
-		memcpy(dst + len - 8, &tail, 8);
-	}
-	else if (len >= 4 && len < 8)
-	{
-		uint32		head,
-					tail;
-
-		memcpy(&head, src, 4);
-		memcpy(&tail, src + len - 4, 4);
-		memcpy(dst, &head, 4);
-		memcpy(dst + len - 4, &tail, 4);
-	}
-	else if (len < 4)
-	{
-		while (len-- > 0)
-			*dst++ = *src++;
-	}
-	else
-		memcpy(dst, src, len);
-}
-
-/*
  * A text argument: its bytes and length, with the header looked at once.
  * The value is unpacked only if it is compressed or stored out of line (a
  * short-header value is used in place, as PG_GETARG_TEXT_PP does, without a
