@@ -122,4 +122,222 @@ extern const char *const waste_status_names[];
 extern const char *const waste_class_names[];
 extern const char *const waste_rule_names[];
 
+/*
+ * Short byte strings (ids, kinds, names, argument hashes), inline: they are
+ * copied, compared and hashed once or more per span, and a library call
+ * per string costs more than the work.
+ */
+
+/*
+ * Copy len bytes.  Strings of up to 32 bytes (ids, kinds, names, hashes)
+ * are copied inline as two overlapping fixed-size moves, which costs less
+ * than a library call per string; longer ones with memcpy.  Exactly len
+ * bytes are read and written.
+ */
+static inline void
+waste_copy_bytes(char *dst, const char *src, int len)
+{
+	if (len >= 16 && len <= 32)
+	{
+		char		head[16],
+					tail[16];
+
+		memcpy(head, src, 16);
+		memcpy(tail, src + len - 16, 16);
+		memcpy(dst, head, 16);
+		memcpy(dst + len - 16, tail, 16);
+	}
+	else if (len >= 8 && len < 16)
+	{
+		uint64		head,
+					tail;
+
+		memcpy(&head, src, 8);
+		memcpy(&tail, src + len - 8, 8);
+		memcpy(dst, &head, 8);
+		memcpy(dst + len - 8, &tail, 8);
+	}
+	else if (len >= 4 && len < 8)
+	{
+		uint32		head,
+					tail;
+
+		memcpy(&head, src, 4);
+		memcpy(&tail, src + len - 4, 4);
+		memcpy(dst, &head, 4);
+		memcpy(dst + len - 4, &tail, 4);
+	}
+	else if (len < 4)
+	{
+		while (len-- > 0)
+			*dst++ = *src++;
+	}
+	else
+		memcpy(dst, src, len);
+}
+
+/* compare two byte strings */
+static inline int
+waste_bcmp(const char *a, int la, const char *b, int lb)
+{
+	int			c = memcmp(a, b, Min(la, lb));
+
+	if (c != 0)
+		return c;
+	return (la > lb) - (la < lb);
+}
+
+/*
+ * Are len bytes at a and b equal?  Inline, 8 bytes at a time: the strings
+ * compared here (ids, kinds, names, argument hashes) are short, and a
+ * library call per comparison costs more than the comparison.
+ */
+static inline bool
+waste_memeq(const char *a, const char *b, int len)
+{
+	uint64		x,
+				y;
+
+	while (len >= 8)
+	{
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+		a += 8;
+		b += 8;
+		len -= 8;
+	}
+	/* the last 0-7 bytes: 4, 2 and 1 at a time */
+	if (len & 4)
+	{
+		uint32		x4,
+					y4;
+
+		memcpy(&x4, a, 4);
+		memcpy(&y4, b, 4);
+		if (x4 != y4)
+			return false;
+		a += 4;
+		b += 4;
+	}
+	if (len & 2)
+	{
+		uint16		x2,
+					y2;
+
+		memcpy(&x2, a, 2);
+		memcpy(&y2, b, 2);
+		if (x2 != y2)
+			return false;
+		a += 2;
+		b += 2;
+	}
+	return !(len & 1) || *a == *b;
+}
+
+/*
+ * Hash of a short byte string: 8 bytes at a time, then a 64-bit finaliser
+ * (the one of MurmurHash3), so nearby strings spread over the table.
+ */
+static inline uint32
+waste_hash(const char *p, int len)
+{
+	uint64		h = (uint64) len * UINT64CONST(0x9E3779B97F4A7C15);
+	uint64		v;
+
+	while (len >= 8)
+	{
+		memcpy(&v, p, 8);
+		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
+		h ^= h >> 31;
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		/* the last 1-7 bytes, 4, 2 and 1 at a time, packed into v */
+		v = 0;
+		if (len & 4)
+		{
+			uint32		x4;
+
+			memcpy(&x4, p, 4);
+			v = x4;
+			p += 4;
+		}
+		if (len & 2)
+		{
+			uint16		x2;
+
+			memcpy(&x2, p, 2);
+			v = (v << 16) | x2;
+			p += 2;
+		}
+		if (len & 1)
+			v = (v << 8) | (uint8) *p;
+		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
+		h ^= h >> 31;
+	}
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+/*
+ * Does the kind of len bytes at k equal word (lower-case ASCII letters and
+ * '_'), ignoring case as pg_strncasecmp does?  Inline and 4 bytes at a
+ * time: this runs once per span, and a library call for a four-letter word
+ * costs more than the comparison.  fold has 0x20 where word has a letter
+ * and 0 where it has '_': OR-ing it in lower-cases exactly the ASCII
+ * letters among the bytes that can match.  A kind with a byte of the high
+ * bit set is left to pg_strncasecmp, whose folding of such bytes depends
+ * on the locale.
+ */
+static inline bool
+waste_kind_is(const char *k, int len, const char *word, const char *fold, int wlen)
+{
+	uint32		x,
+				w,
+				f;
+	bool		high = false;
+	int			i;
+
+	if (len != wlen)
+		return false;
+	for (i = 0; i + 4 <= len; i += 4)
+	{
+		memcpy(&x, k + i, 4);
+		memcpy(&w, word + i, 4);
+		memcpy(&f, fold + i, 4);
+		if ((x | f) != w)
+		{
+			high = (x & 0x80808080) != 0;
+			goto differ;
+		}
+	}
+	for (; i < len; i++)
+	{
+		unsigned char c = (unsigned char) k[i];
+
+		if ((c | (unsigned char) fold[i]) != (unsigned char) word[i])
+		{
+			high = (c & 0x80) != 0;
+			goto differ;
+		}
+	}
+	return true;
+
+differ:
+	/* only a byte with the high bit set can still match, after the locale's folding */
+	if (!high)
+		for (i = 0; i < len; i++)
+			if (k[i] & 0x80)
+				high = true;
+	return high && pg_strncasecmp(k, word, len) == 0;
+}
+
 #endif							/* TOKACCT_WASTE_H */

@@ -29,6 +29,12 @@
  * Each span gets exactly one class, so the class costs add up to the
  * trace's total exactly (int128 sums of int64 money units).
  *
+ * The code runs these steps in few passes over the spans, as it runs once
+ * per trace: ids are indexed while the records are decoded; the first
+ * marks (failed attempts, abandoned branches, stuck loops) are set per
+ * sibling list before the walk, which passes them down; the own cost under
+ * the leaf and self rules is computed in the last pass.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -87,6 +93,7 @@ typedef struct WasteWork
 	MemoryContext mcxt;			/* where the arrays live */
 	MemoryContext scratch;		/* per-call allocations, reset each call */
 	TupleDesc	tupdesc;		/* waste_summary's result row */
+	Datum		zero;			/* numeric 0, made once: most class costs are 0 */
 	int32		cap;			/* spans the arrays hold */
 	int32		hcap;			/* slots of the hash tables */
 	WSpan	   *sp;
@@ -128,84 +135,11 @@ typedef struct WTrace
 	int128		total;
 } WTrace;
 
-/* compare two byte strings */
-static inline int
-waste_bcmp(const char *a, int la, const char *b, int lb)
-{
-	int			c = memcmp(a, b, Min(la, lb));
-
-	if (c != 0)
-		return c;
-	return (la > lb) - (la < lb);
-}
-
-/*
- * Are len bytes at a and b equal?  Inline, 8 bytes at a time: the strings
- * compared here (ids, kinds, names, argument hashes) are short, and a
- * library call per comparison costs more than the comparison.
- */
-static inline bool
-waste_memeq(const char *a, const char *b, int len)
-{
-	uint64		x,
-				y;
-
-	while (len >= 8)
-	{
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y)
-			return false;
-		a += 8;
-		b += 8;
-		len -= 8;
-	}
-	while (len-- > 0)
-		if (*a++ != *b++)
-			return false;
-	return true;
-}
-
 static inline bool
 waste_streq(const WSpan *a, const WSpan *b, int slot)
 {
 	return a->len[slot] == b->len[slot] &&
 		waste_memeq(a->s[slot], b->s[slot], a->len[slot]);
-}
-
-/*
- * Hash of a short byte string: 8 bytes at a time, then a 64-bit finaliser
- * (the one of MurmurHash3), so nearby strings spread over the table.
- */
-static inline uint32
-waste_hash(const char *p, int len)
-{
-	uint64		h = (uint64) len * UINT64CONST(0x9E3779B97F4A7C15);
-	uint64		v;
-
-	while (len >= 8)
-	{
-		memcpy(&v, p, 8);
-		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
-		h ^= h >> 31;
-		p += 8;
-		len -= 8;
-	}
-	if (len > 0)
-	{
-		/* the last 1-7 bytes, read one by one (no library call) */
-		v = 0;
-		while (len-- > 0)
-			v = (v << 8) | (uint8) *p++;
-		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
-		h ^= h >> 31;
-	}
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return (uint32) h;
 }
 
 /* order by start time, then span id (a total order: ids are unique) */
@@ -258,29 +192,31 @@ waste_cmp_cost(const void *pa, const void *pb, void *arg)
 	return waste_cmp_time(pa, pb, arg);
 }
 
-/* Is this span a tool call? kind 'tool', 'tool_call' or 'execute_tool'. */
-static bool
+/* Is this span a tool call? kind 'tool', 'tool_call' or 'execute_tool', any case. */
+static inline bool
 waste_is_tool(const WSpan *s)
 {
 	const char *k = s->s[WASTE_S_KIND];
 	int			l = s->len[WASTE_S_KIND];
 
-	return (l == 4 && pg_strncasecmp(k, "tool", 4) == 0) ||
-		(l == 9 && pg_strncasecmp(k, "tool_call", 9) == 0) ||
-		(l == 12 && pg_strncasecmp(k, "execute_tool", 12) == 0);
+	return waste_kind_is(k, l, "tool", "    ", 4) ||
+		waste_kind_is(k, l, "tool_call", "    \0    ", 9) ||
+		waste_kind_is(k, l, "execute_tool", "       \0    ", 12);
 }
 
 /*
  * Are two sibling steps identical (same kind, name and known argument hash,
  * both succeeded)?  A failed step breaks a run: repeating it is a retry.
+ * The argument hashes are compared first: they tell different steps apart
+ * soonest.
  */
-static bool
+static inline bool
 waste_same_step(const WSpan *a, const WSpan *b)
 {
 	return a->status == WASTE_ST_OK && b->status == WASTE_ST_OK &&
 		!(a->flags & WASTE_F_ARGS_NULL) && !(b->flags & WASTE_F_ARGS_NULL) &&
-		waste_streq(a, b, WASTE_S_KIND) && waste_streq(a, b, WASTE_S_NAME) &&
-		waste_streq(a, b, WASTE_S_ARGS);
+		waste_streq(a, b, WASTE_S_ARGS) && waste_streq(a, b, WASTE_S_NAME) &&
+		waste_streq(a, b, WASTE_S_KIND);
 }
 
 static char *
@@ -289,19 +225,20 @@ waste_id(const WSpan *s)
 	return pnstrdup(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
 }
 
-/* Parse the cost rule argument. */
+/* Parse the cost rule argument (compared in place: no copy per trace). */
 static int
 waste_parse_rule(text *t)
 {
-	char	   *r = text_to_cstring(t);
+	const char *r = VARDATA_ANY(t);
+	Size		len = VARSIZE_ANY_EXHDR(t);
 	int			i;
 
 	for (i = 0; i <= WASTE_RULE_ROLLUP; i++)
-		if (strcmp(r, waste_rule_names[i]) == 0)
+		if (len == strlen(waste_rule_names[i]) && memcmp(r, waste_rule_names[i], len) == 0)
 			return i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown cost rule \"%s\"", r),
+			 errmsg("unknown cost rule \"%s\"", text_to_cstring(t)),
 			 errhint("Use 'leaf' (only leaf spans carry cost), 'self' (each span reports its own cost) "
 					 "or 'rollup' (each span reports its own cost plus its children's).")));
 	return 0;
@@ -401,36 +338,51 @@ waste_work_reserve(WasteWork *w, int32 n)
 	w->hcap = hcap;
 }
 
-/* Decode the records of a state into the working arrays. */
+/*
+ * Decode the records of a state into the working arrays, and index the
+ * spans by id in the same pass (step 1): an open-addressing table of
+ * hsize slots holding span index + 1, 0 for empty.  A repeated id is an
+ * error.
+ */
 static void
-waste_decode(const WasteState *st, WTrace *t, WasteWork *w)
+waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep)
 {
 	const char *p = st->data;
 	const char *end = st->data + st->used;
+	int32		hsize = 16;
+	int32	   *htab;
 	int32		k;
-	int			i;
 
 	t->n = st->nspans;
 	t->ncostnull = st->ncostnull;
 	waste_work_reserve(w, Max(t->n, 1));
 	t->sp = w->sp;
+	while (hsize < 2 * (int64) t->n)
+		hsize *= 2;
+	htab = w->htab;
+	memset(htab, 0, sizeof(int32) * hsize);
 	for (k = 0; k < t->n; k++)
 	{
 		WasteSpanFixed f;
 		WSpan	   *s = &t->sp[k];
+		Size		slen;
+		uint32		h;
 
 		if (end - p < (long) sizeof(f))
 			elog(ERROR, "corrupt waste_state");
 		memcpy(&f, p, sizeof(f));
 		p += sizeof(f);
-		for (i = 0; i < WASTE_NSTR; i++)
-		{
-			if (end - p < f.len[i])
-				elog(ERROR, "corrupt waste_state");
-			s->s[i] = p;
-			s->len[i] = f.len[i];
-			p += f.len[i];
-		}
+		slen = (Size) f.len[0] + f.len[1] + f.len[2] + f.len[3] + f.len[4];
+		if ((Size) (end - p) < slen)
+			elog(ERROR, "corrupt waste_state");
+		StaticAssertStmt(WASTE_NSTR == 5, "a record has five strings");
+		memcpy(s->len, f.len, sizeof(s->len));
+		s->s[0] = p;
+		s->s[1] = s->s[0] + f.len[0];
+		s->s[2] = s->s[1] + f.len[1];
+		s->s[3] = s->s[2] + f.len[2];
+		s->s[4] = s->s[3] + f.len[3];
+		p += slen;
 		s->cost = f.cost;
 		s->start = f.start;
 		s->attempt = f.attempt;
@@ -444,9 +396,23 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w)
 		s->own = 0;
 		s->cause = -1;
 		s->hid = waste_hash(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
+
+		for (h = s->hid & (hsize - 1); htab[h] != 0; h = (h + 1) & (hsize - 1))
+		{
+			if (t->sp[htab[h] - 1].hid == s->hid &&
+				waste_streq(&t->sp[htab[h] - 1], s, WASTE_S_ID))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("duplicate span id \"%s\" in trace", waste_id(s)),
+						 errdetail("Each span of a trace needs its own id; spans exported twice, "
+								   "or a state merged with itself, repeat ids."),
+						 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
+		}
+		htab[h] = k + 1;
 	}
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
+	*hsizep = hsize;
 }
 
 /* Report the cycle that span u lies on or under. */
@@ -495,14 +461,24 @@ waste_cycle_error(WTrace *t, int32 u)
 			 errhint("A trace is a tree; fix the parent ids of the spans on the cycle.")));
 }
 
-/* Is span a before span b in time order (start, then id)? */
+/*
+ * Is span a before span b in time order (start, then id)?  Inline: the
+ * order of waste_cmp_time without a call per comparison.
+ */
 static inline bool
 waste_before(const WSpan *sp, int32 a, int32 b)
 {
-	return waste_cmp_time(&a, &b, (void *) sp) < 0;
+	if (sp[a].start != sp[b].start)
+		return sp[a].start < sp[b].start;
+	return waste_bcmp(sp[a].s[WASTE_S_ID], sp[a].len[WASTE_S_ID],
+					  sp[b].s[WASTE_S_ID], sp[b].len[WASTE_S_ID]) < 0;
 }
 
-/* Sort a list of span indices by time; short lists by insertion. */
+/*
+ * Sort a list of span indices by time; short lists by insertion.  Siblings
+ * usually arrive in time order, so a long list is first checked in one
+ * pass and sorted only if it is out of order.
+ */
 static void
 waste_sort_time(int32 *list, int32 len, WSpan *sp)
 {
@@ -511,7 +487,11 @@ waste_sort_time(int32 *list, int32 len, WSpan *sp)
 
 	if (len > 16)
 	{
-		qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
+		for (i = 1; i < len; i++)
+			if (waste_before(sp, list[i], list[i - 1]))
+				break;
+		if (i < len)
+			qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
 		return;
 	}
 	for (i = 1; i < len; i++)
@@ -664,6 +644,66 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	}
 }
 
+/*
+ * Mark the failed attempts of one sibling list, in time order: a failed
+ * span is a failed attempt when a sibling of the same kind and name comes
+ * after it in retry order (attempt number, then time), that is, when it
+ * is not the last attempt of its step.  A short list is checked pairwise,
+ * without sorting; a long one is sorted into steps (waste_cmp_retry), so
+ * that many failures among many siblings stay O(n log n).
+ */
+static void
+waste_mark_retries(WSpan *sp, const int32 *list, int32 len, int32 *fa, int32 *idx)
+{
+	int32		i,
+				j,
+				k;
+
+	if (len <= 32)
+	{
+		for (i = 0; i < len; i++)
+		{
+			const WSpan *a = &sp[list[i]];
+
+			if (!WASTE_ST_FAILED(a->status))
+				continue;
+			for (j = 0; j < len; j++)
+			{
+				const WSpan *b = &sp[list[j]];
+
+				/* b is a later attempt: a higher number, or the same and later in time */
+				if (j != i &&
+					(b->attempt > a->attempt || (b->attempt == a->attempt && j > i)) &&
+					waste_streq(a, b, WASTE_S_KIND) && waste_streq(a, b, WASTE_S_NAME))
+				{
+					fa[list[i]] = list[i];
+					break;
+				}
+			}
+		}
+		return;
+	}
+
+	memcpy(idx, list, sizeof(int32) * len);
+	qsort_arg(idx, len, sizeof(int32), waste_cmp_retry, sp);
+	for (i = 0; i < len; i = j)
+	{
+		WSpan	   *a = &sp[idx[i]];
+
+		for (j = i + 1; j < len; j++)
+		{
+			WSpan	   *b = &sp[idx[j]];
+
+			if (!waste_streq(a, b, WASTE_S_KIND) || !waste_streq(a, b, WASTE_S_NAME))
+				break;
+		}
+		/* idx[i..j-1] are the attempts of one step; all but the last were retried */
+		for (k = i; k < j - 1; k++)
+			if (WASTE_ST_FAILED(sp[idx[k]].status))
+				fa[idx[k]] = idx[k];
+	}
+}
+
 /* Index, link, walk, cost and classify the spans of a state. */
 static void
 waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork *w)
@@ -673,7 +713,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	int32		hsize;
 	int32	   *htab;
 	int32	   *order;
-	int32	   *idx;
+	bool	   *hasfail;
 	int32	   *fa,
 			   *ab,
 			   *lp,
@@ -686,34 +726,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	memset(t, 0, sizeof(*t));
 	t->rule = rule;
 	t->loop_min = loop_min;
-	waste_decode(st, t, w);
+	waste_decode(st, t, w, &hsize);
 	n = t->n;
 	sp = t->sp;
-
-	/* 1. hash table of ids */
-	hsize = 16;
-	while (hsize < 2 * (int64) n)
-		hsize *= 2;
 	htab = w->htab;
-	memset(htab, 0, sizeof(int32) * hsize);
-	for (i = 0; i < n; i++)
-	{
-		uint32		h = sp[i].hid & (hsize - 1);
-
-		while (htab[h] != 0)
-		{
-			if (sp[htab[h] - 1].hid == sp[i].hid &&
-				waste_streq(&sp[htab[h] - 1], &sp[i], WASTE_S_ID))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("duplicate span id \"%s\" in trace", waste_id(&sp[i])),
-						 errdetail("Each span of a trace needs its own id; spans exported twice, "
-								   "or a state merged with itself, repeat ids."),
-						 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
-			h = (h + 1) & (hsize - 1);
-		}
-		htab[h] = i + 1;
-	}
 
 	/*
 	 * 2. parents (missing parent: orphan, treated as a root).  Siblings are
@@ -752,9 +768,20 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 			sp[sp[i].parent].nkids++;
 	}
 
-	/* children lists, each in time order; roots likewise */
+	/*
+	 * children lists, each in time order; roots likewise.  The same pass
+	 * sets the first marks: each mark array holds the span that starts the
+	 * class, or -1; a failed or discarded span abandons its own subtree; and
+	 * hasfail[parent + 1] notes the sibling groups that hold a failure.
+	 */
 	t->kids = w->kids;
 	t->roots = w->roots;
+	fa = w->fa;
+	ab = w->ab;
+	lp = w->lp;
+	dp = w->dp;
+	hasfail = w->hasfail;
+	memset(hasfail, 0, sizeof(bool) * (n + 1));
 	for (i = 0, k = 0; i < n; i++)
 	{
 		sp[i].kid0 = k;
@@ -763,31 +790,77 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	}
 	for (i = 0; i < n; i++)
 	{
-		if (sp[i].parent < 0)
+		WSpan	   *s = &sp[i];
+
+		if (s->parent < 0)
 			t->roots[t->nroots++] = i;
 		else
 		{
-			WSpan	   *p = &sp[sp[i].parent];
+			WSpan	   *p = &sp[s->parent];
 
 			t->kids[p->kid0 + p->nkids++] = i;
 		}
+		fa[i] = lp[i] = dp[i] = -1;
+		ab[i] = (WASTE_ST_FAILED(s->status) || s->status == WASTE_ST_DISCARDED) ? i : -1;
+		if (WASTE_ST_FAILED(s->status))
+			hasfail[s->parent + 1] = true;
 	}
-	waste_sort_time(t->roots, t->nroots, sp);
-	for (i = 0; i < n; i++)
-		if (sp[i].nkids > 1)
-			waste_sort_time(t->kids + sp[i].kid0, sp[i].nkids, sp);
 
-	/* 3. breadth-first order from the roots; unreached spans mean a cycle */
+	/*
+	 * Per sibling list (the roots, then each span's children): sort it by
+	 * time, mark the failed attempts if it holds a failure, and mark the
+	 * repeats of stuck loops, runs of >= loop_min identical consecutive
+	 * siblings.
+	 */
+	for (i = -1; i < n; i++)
+	{
+		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
+		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
+		int32		a,
+					b;
+
+		if (len < 2)
+			continue;
+		waste_sort_time(list, len, sp);
+		if (hasfail[i + 1])
+			waste_mark_retries(sp, list, len, fa, w->idx);
+		for (a = 0; a < len; a = b)
+		{
+			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
+				;
+			if (b - a >= loop_min)
+				for (k = a + 1; k < b; k++)
+					lp[list[k]] = list[a];
+		}
+	}
+
+	/*
+	 * 3. breadth-first order from the roots; unreached spans mean a cycle.
+	 * Failed attempts, abandoned branches and stuck loops cover the subtree:
+	 * a span takes its parent's marks as it is queued (the parent's are
+	 * final by then).
+	 */
 	order = w->order;
 	nord = 0;
 	for (i = 0; i < t->nroots; i++)
 		order[nord++] = t->roots[i];
 	for (i = 0; i < nord; i++)
 	{
-		WSpan	   *p = &sp[order[i]];
+		int32		p = order[i];
+		const int32 *kids = t->kids + sp[p].kid0;
 
-		for (j = 0; j < p->nkids; j++)
-			order[nord++] = t->kids[p->kid0 + j];
+		for (j = 0; j < sp[p].nkids; j++)
+		{
+			int32		v = kids[j];
+
+			order[nord++] = v;
+			if (fa[v] < 0)
+				fa[v] = fa[p];
+			if (ab[v] < 0)
+				ab[v] = ab[p];
+			if (lp[v] < 0)
+				lp[v] = lp[p];
+		}
 	}
 	if (nord < n)
 	{
@@ -805,7 +878,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		waste_cycle_error(t, u);
 	}
 
-	/* 4. own cost under the rule */
+	/*
+	 * 4. own cost under the rule: rolled up costs here, the other rules'
+	 * in the last pass
+	 */
 	if (rule == WASTE_RULE_ROLLUP)
 	{
 		int128	   *tot = w->tot;
@@ -842,104 +918,11 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 				kidsum[s->parent] += tot[v];
 		}
 	}
-	else
-	{
-		for (i = 0; i < n; i++)
-			sp[i].own = (rule == WASTE_RULE_SELF || sp[i].nkids == 0) ? sp[i].cost : 0;
-	}
-
-	/* 5. marks: each array holds the span that starts the class, or -1 */
-	fa = w->fa;
-	ab = w->ab;
-	lp = w->lp;
-	dp = w->dp;
-	for (i = 0; i < n; i++)
-	{
-		fa[i] = lp[i] = dp[i] = -1;
-		/* a failed or discarded span abandons its own subtree */
-		ab[i] = (WASTE_ST_FAILED(sp[i].status) || sp[i].status == WASTE_ST_DISCARDED) ? i : -1;
-	}
 
 	/*
-	 * failed attempts: a failed span with a later sibling of the same kind
-	 * and name.  Only the sibling groups that hold a failure are sorted.
-	 */
-	idx = w->idx;
-	{
-		bool	   *hasfail = w->hasfail;	/* [parent + 1] */
-		bool		any = false;
-		int32		m = 0;
-
-		memset(hasfail, 0, sizeof(bool) * (n + 1));
-
-		for (i = 0; i < n; i++)
-			if (WASTE_ST_FAILED(sp[i].status))
-				hasfail[sp[i].parent + 1] = any = true;
-		if (any)
-			for (i = 0; i < n; i++)
-				if (hasfail[sp[i].parent + 1])
-					idx[m++] = i;
-		qsort_arg(idx, m, sizeof(int32), waste_cmp_retry, sp);
-		for (i = 0; i < m; i = j)
-		{
-			WSpan	   *a = &sp[idx[i]];
-
-			for (j = i + 1; j < m; j++)
-			{
-				WSpan	   *b = &sp[idx[j]];
-
-				if (b->parent != a->parent || !waste_streq(a, b, WASTE_S_KIND) ||
-					!waste_streq(a, b, WASTE_S_NAME))
-					break;
-			}
-			/* idx[i..j-1] are the attempts of one step; all but the last were retried */
-			for (k = i; k < j - 1; k++)
-				if (WASTE_ST_FAILED(sp[idx[k]].status))
-					fa[idx[k]] = idx[k];
-		}
-	}
-
-	/* stuck loops: runs of >= loop_min identical consecutive siblings */
-	for (i = -1; i < n; i++)
-	{
-		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
-		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
-		int32		a,
-					b;
-
-		for (a = 0; a < len; a = b)
-		{
-			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
-				;
-			if (b - a >= loop_min)
-				for (k = a + 1; k < b; k++)
-					lp[list[k]] = list[a];
-		}
-	}
-
-	/*
-	 * failed attempts, abandoned branches and stuck loops cover the subtree
-	 * (parents come first in order)
-	 */
-	for (i = 0; i < n; i++)
-	{
-		int32		v = order[i];
-		int32		p = sp[v].parent;
-
-		if (p < 0)
-			continue;
-		if (fa[v] < 0)
-			fa[v] = fa[p];
-		if (ab[v] < 0)
-			ab[v] = ab[p];
-		if (lp[v] < 0)
-			lp[v] = lp[p];
-	}
-
-	/*
-	 * duplicate tool calls: after an earlier call with the same name and
-	 * arguments whose result was kept (it succeeded and lies in no failed
-	 * attempt and no abandoned branch)
+	 * 5. the last marks, duplicate tool calls: after an earlier call with
+	 * the same name and arguments whose result was kept (it succeeded and
+	 * lies in no failed attempt and no abandoned branch)
 	 */
 	waste_mark_duplicates(t, fa, ab, dp, w);
 
@@ -954,6 +937,8 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 
 		if (dp[v] < 0 && s->parent >= 0)
 			dp[v] = dp[s->parent];
+		if (rule != WASTE_RULE_ROLLUP)
+			s->own = (rule == WASTE_RULE_SELF || s->nkids == 0) ? s->cost : 0;
 
 		if (WASTE_ST_FAILED(s->status) && s->own > 0)
 		{
@@ -1042,9 +1027,12 @@ waste_summary(PG_FUNCTION_ARGS)
 		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "waste_summary must return a composite type");
 		w->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		w->zero = NumericGetDatum(money_to_numeric(0));
 		MemoryContextSwitchTo(fold);
 	}
 
+	/* heap_form_tuple copies the values, so the shared zero may be used */
+#define WASTE_MONEY(m) ((m) == 0 ? w->zero : NumericGetDatum(money_to_numeric(m)))
 	memset(nulls, 0, sizeof(nulls));
 	v = 0;
 	values[v++] = CStringGetTextDatum(waste_rule_names[t.rule]);
@@ -1052,11 +1040,12 @@ waste_summary(PG_FUNCTION_ARGS)
 	values[v++] = Int64GetDatum(t.nroots);
 	values[v++] = Int64GetDatum(t.orphans);
 	values[v++] = Int64GetDatum(t.ncostnull);
-	values[v++] = NumericGetDatum(money_to_numeric(t.total));
+	values[v++] = WASTE_MONEY(t.total);
 	for (c = 0; c < WASTE_NCLASS; c++)
-		values[v++] = NumericGetDatum(money_to_numeric(t.cost[ord[c]]));
+		values[v++] = WASTE_MONEY(t.cost[ord[c]]);
 	waste = t.total - t.cost[WASTE_C_ESSENTIAL];
-	values[v++] = NumericGetDatum(money_to_numeric(waste));
+	values[v++] = WASTE_MONEY(waste);
+#undef WASTE_MONEY
 	for (c = 1; c < WASTE_NCLASS; c++)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);

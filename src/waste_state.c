@@ -24,6 +24,7 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
+#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -65,21 +66,18 @@ waste_new(MemoryContext ctx, int64 cap)
 }
 
 /*
- * Make room for need more bytes of records.  When the state must grow, the
+ * Grow a state to hold want bytes of records, doubling its capacity.  The
  * grown copy is made in the current (per-call) memory context and the old
  * state is left alone: the executor copies a transition value that changed
  * address into the aggregate context and frees the old one itself (see
  * ExecAggTransReparent), so freeing or reallocating it here would be wrong.
  */
-static WasteState *
-waste_reserve(WasteState *s, int64 need)
+static pg_noinline WasteState *
+waste_grow(WasteState *s, int64 want)
 {
-	int64		want = s->used + need;
 	int64		newcap;
 	WasteState *g;
 
-	if (want <= s->cap)
-		return s;
 	newcap = Max(s->cap * 2, want);
 	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
 		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
@@ -96,6 +94,17 @@ waste_reserve(WasteState *s, int64 need)
 	g->cap = newcap;
 	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
 	return g;
+}
+
+/* Make room for need more bytes of records (see waste_grow). */
+static inline WasteState *
+waste_reserve(WasteState *s, int64 need)
+{
+	int64		want = s->used + need;
+
+	if (likely(want <= s->cap))
+		return s;
+	return waste_grow(s, want);
 }
 
 /*
@@ -162,27 +171,39 @@ waste_parse_status(const char *s, int len, text *span)
 }
 
 /*
- * A text argument, unpacked only if it is compressed or stored out of line
- * (a short-header value is used in place, as PG_GETARG_TEXT_PP does, without
- * a function call per argument).
+ * A text argument: its bytes and length, with the header looked at once.
+ * The value is unpacked only if it is compressed or stored out of line (a
+ * short-header value is used in place, as PG_GETARG_TEXT_PP does, without a
+ * function call per argument).  *t is set to the (unpacked) text.
  */
-static inline text *
-waste_arg_text(FunctionCallInfo fcinfo, int n)
+static inline const char *
+waste_arg_str(FunctionCallInfo fcinfo, int n, Size *len, text **t)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(n));
 
-	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
-		v = pg_detoast_datum_packed(v);
-	return (text *) v;
+	if (VARATT_IS_1B(v) && !VARATT_IS_1B_E(v))
+	{
+		*t = (text *) v;
+		*len = VARSIZE_1B(v) - VARHDRSZ_SHORT;
+		return VARDATA_1B(v);
+	}
+	if (VARATT_IS_4B_U(v))
+	{
+		*t = (text *) v;
+		*len = VARSIZE_4B(v) - VARHDRSZ;
+		return VARDATA_4B(v);
+	}
+	v = pg_detoast_datum_packed(v);
+	*t = (text *) v;
+	*len = VARSIZE_ANY_EXHDR(v);
+	return VARDATA_ANY(v);
 }
 
-/* Length of a text argument, refusing strings longer than WASTE_MAX_STR. */
-static uint16
-waste_str_len(text *t, const char *what)
+/* Check the length of a text argument: at most WASTE_MAX_STR bytes. */
+static inline uint16
+waste_str_len(Size len, const char *what)
 {
-	Size		len = VARSIZE_ANY_EXHDR(t);
-
-	if (len > WASTE_MAX_STR)
+	if (unlikely(len > WASTE_MAX_STR))
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("%s is too long for a waste_state", what),
@@ -198,10 +219,10 @@ waste_str_len(text *t, const char *what)
 Datum
 waste_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx;
 	WasteState *st;
 	WasteSpanFixed f;
 	text	   *str[WASTE_NSTR];
+	const char *data[WASTE_NSTR];
 	int64		need;
 	char	   *p;
 	int			i;
@@ -209,7 +230,13 @@ waste_accum(PG_FUNCTION_ARGS)
 		"span id", "parent id", "kind", "name", "argument hash"
 	};
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
+	/*
+	 * The state is modified in place, so only an aggregate may call this: the
+	 * test of AggCheckCallContext (an aggregate or a window aggregate),
+	 * inline, as it runs once per row.
+	 */
+	if (fcinfo->context == NULL ||
+		!(IsA(fcinfo->context, AggState) || IsA(fcinfo->context, WindowAggState)))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("waste_accum can only be called as the transition function of tokacct.waste_agg")));
@@ -226,6 +253,7 @@ waste_accum(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(1 + i))
 		{
 			str[i] = NULL;
+			data[i] = NULL;
 			f.len[i] = 0;
 			if (i == WASTE_S_PARENT)
 				f.flags |= WASTE_F_PARENT_NULL;
@@ -234,8 +262,10 @@ waste_accum(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			str[i] = waste_arg_text(fcinfo, 1 + i);
-			f.len[i] = waste_str_len(str[i], what[i]);
+			Size		len;
+
+			data[i] = waste_arg_str(fcinfo, 1 + i, &len, &str[i]);
+			f.len[i] = waste_str_len(len, what[i]);
 		}
 	}
 	if (f.len[WASTE_S_ID] == 0)
@@ -248,9 +278,11 @@ waste_accum(PG_FUNCTION_ARGS)
 		f.status = WASTE_ST_OK;
 	else
 	{
-		text	   *t = waste_arg_text(fcinfo, 6);
+		text	   *t;
+		Size		len;
+		const char *s = waste_arg_str(fcinfo, 6, &len, &t);
 
-		f.status = waste_parse_status(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), str[WASTE_S_ID]);
+		f.status = waste_parse_status(s, len, str[WASTE_S_ID]);
 	}
 	if (PG_ARGISNULL(7))
 	{
@@ -315,7 +347,7 @@ waste_accum(PG_FUNCTION_ARGS)
 	{
 		if (f.len[i] > 0)
 		{
-			memcpy(p, VARDATA_ANY(str[i]), f.len[i]);
+			waste_copy_bytes(p, data[i], f.len[i]);
 			p += f.len[i];
 		}
 	}
@@ -346,13 +378,19 @@ waste_append(WasteState *a, const WasteState *b)
 	return a;
 }
 
-/* Copy a state into ctx, with no spare capacity. */
+/*
+ * Copy a state into ctx, with no spare capacity.  Every byte of the copy is
+ * written (header and records), so it is not zeroed first.
+ */
 static WasteState *
 waste_copy(MemoryContext ctx, const WasteState *b)
 {
-	WasteState *a = waste_new(ctx, b->used);
+	WasteState *a = (WasteState *) MemoryContextAlloc(ctx, WASTE_HDRSZ + b->used);
 
-	return waste_append(a, b);
+	memcpy(a, b, WASTE_HDRSZ + b->used);
+	a->cap = b->used;
+	SET_VARSIZE(a, WASTE_HDRSZ + b->used);
+	return a;
 }
 
 /* waste_combine(a, b): the spans of both partial states of one trace. */
