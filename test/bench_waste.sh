@@ -81,6 +81,10 @@ EXPLAIN (COSTS OFF) :floor;
 RESET enable_indexonlyscan;
 EXPLAIN (COSTS OFF) :read;
 EXPLAIN (COSTS OFF) :waste;
+\echo the waste query with 2 workers allowed (waste_combine's cost keeps it serial)
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) :waste;
+SET max_parallel_workers_per_gather = 0;
 \o /dev/null
 BEGIN;
 SELECT pg_temp.timeit(:'floor', 'floor', 0);
