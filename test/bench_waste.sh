@@ -81,7 +81,7 @@ EXPLAIN (COSTS OFF) :floor;
 RESET enable_indexonlyscan;
 EXPLAIN (COSTS OFF) :read;
 EXPLAIN (COSTS OFF) :waste;
-\echo the waste query with 2 workers allowed (waste_combine's cost keeps it serial)
+\echo the waste query with 2 workers allowed: the cost of waste_combine keeps it serial
 SET max_parallel_workers_per_gather = 2;
 EXPLAIN (COSTS OFF) :waste;
 SET max_parallel_workers_per_gather = 0;
