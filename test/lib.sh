@@ -120,6 +120,24 @@ cluster_stop() {
 	fi
 }
 
+# The start of a script suite: tokacct built and staged, a throwaway
+# cluster (extra postgresql.conf lines as for cluster_start) with the
+# extension created.
+suite_start() {
+	build_and_stage
+	cluster_start "$@"
+	psql_run -c 'CREATE EXTENSION tokacct'
+}
+
+# Make the folder NAME inside the cluster's folder, writable by the cluster
+# owner, and print its path.
+scratch_dir() {
+	local d=$CLUSTER/$1
+	mkdir -p "$d"
+	if [ "$(id -u)" -eq 0 ]; then chown postgres: "$d"; fi
+	echo "$d"
+}
+
 # psql against the throwaway cluster, quiet and strict.
 psql_run() {
 	as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres SHARED_DATA="$SHARED_DATA" \

@@ -4,9 +4,7 @@
 # rejected with invalid_text_representation / invalid_binary_representation.
 # Never a crash, never another error.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
-cluster_start
-psql_run -c 'CREATE EXTENSION tokacct'
+suite_start
 
 fail=0
 check() {

@@ -5,9 +5,7 @@
 # every accessor and merges, or fail with a data error (SQLSTATE class 22 or
 # 23), never an internal error or a crash.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$PGBIN/postgres" ] || build_and_stage
-cluster_start
-psql_run -c 'CREATE EXTENSION tokacct'
+suite_start
 
 fail=0
 check() { # name, sql printing "ok" when the check passes

@@ -4,12 +4,8 @@
 # data-exception error; what parses must round-trip through text and binary
 # and be readable by frontier_options(); the server must stay up.
 source "$(dirname "$0")/../lib.sh"
-build_and_stage
-cluster_start
-psql_run -c 'CREATE EXTENSION tokacct'
-WORK=$CLUSTER/fuzz
-mkdir -p "$WORK"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$WORK"
+suite_start
+WORK=$(scratch_dir fuzz)
 fail=0
 
 # 3000 text mutations of valid literals, escaped for COPY text format

@@ -3,12 +3,8 @@
 # tokacct and, independently, by scipy.optimize.linprog (HiGHS) under
 # Debian's own /usr/bin/python3.  See test/t/allocation_lp.py.
 source "$(dirname "$0")/../lib.sh"
-build_and_stage
-cluster_start
-psql_run -c 'CREATE EXTENSION tokacct'
-WORK=$CLUSTER/lp
-mkdir -p "$WORK"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$WORK"
+suite_start
+WORK=$(scratch_dir lp)
 PY=/usr/bin/python3
 as_owner $PY "$TOP/test/t/allocation_lp.py" gen "$WORK/instances.sql"
 # odd lines: summaries; even lines: plan checks

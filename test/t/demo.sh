@@ -2,9 +2,7 @@
 # The demo's report runs end to end on the demo traces, its figures hold
 # together exactly, and the excerpts the README quotes are what it prints.
 source "$(dirname "$0")/../lib.sh"
-build_and_stage
-cluster_start
-psql_run -c 'CREATE EXTENSION tokacct'
+suite_start
 psql_run -f "$TOP/test/demo_data.sql"
 out=$BUILD/demo.out
 if psql_run -f "$TOP/test/demo.sql" > "$out" 2>&1; then

@@ -11,12 +11,8 @@
 # disagreements are named expected-failure sets in the .py.  Last, the same
 # answers against a deliberately broken reference must be refused.
 source "$(dirname "$0")/../lib.sh"
-build_and_stage
-cluster_start
-psql_run -c 'CREATE EXTENSION tokacct'
-WORK=$CLUSTER/waste_ref
-mkdir -p "$WORK"
-[ "$(id -u)" -eq 0 ] && chown postgres: "$WORK"
+suite_start
+WORK=$(scratch_dir waste_ref)
 PY=/usr/bin/python3
 as_owner $PY "$TOP/test/t/waste_reference.py" gen "$WORK"
 
