@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/sanitize.sh: build tokacct with UndefinedBehaviorSanitizer and run
-# every test suite (test/run.sh) against that build.  CI runs it over the
-# pg_regress suites (test/t/ubsan.sh); with no arguments it runs everything.
+# every test suite (test/run.sh) against that build.  CI runs it whole
+# (test/t/ubsan.sh); with suite names it runs only those pg_regress suites.
 #
 # The build is made in a copy of the tree (so the normal objects under src/
 # are left alone) with -fsanitize=undefined -fno-sanitize-recover=all: a
