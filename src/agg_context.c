@@ -150,7 +150,8 @@ context_narrow(int128 v)
 	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("token total out of range for type bigint")));
+				 errmsg("token total out of range for type bigint"),
+				 errdetail("A total of input or output tokens passed 9223372036854775807.")));
 	return (int64) v;
 }
 
@@ -405,12 +406,14 @@ context_recv(PG_FUNCTION_ARGS)
 	if (buf->len - buf->cursor < 8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid context_state: truncated binary value")));
+				 errmsg("invalid context_state: truncated binary value"),
+				 errdetail("A binary context_state starts with a version and a call count, 8 bytes.")));
 	version = pq_getmsgint(buf, 4);
 	if (version != CONTEXT_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid context_state: unknown version %d", version)));
+				 errmsg("invalid context_state: unknown version %d", version),
+				 errdetail("This version of tokacct reads context_state version %d.", CONTEXT_VERSION)));
 	n = pq_getmsgint(buf, 4);
 	if (n < 0 || n > CONTEXT_MAX_CALLS)
 		ereport(ERROR,
@@ -421,7 +424,8 @@ context_recv(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid context_state: %d calls need %lld bytes, %d were sent",
-						n, (long long) n * 20, buf->len - buf->cursor)));
+						n, (long long) n * 20, buf->len - buf->cursor),
+				 errdetail("Each call takes 20 bytes: its sequence number and its input and output tokens.")));
 	s = context_alloc(n);
 	for (i = 0; i < n; i++)
 	{
@@ -527,10 +531,7 @@ context_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	if (!AggCheckCallContext(fcinfo, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("context_final can only be called as part of an aggregate")));
+	aggio_check_agg(fcinfo, "context_final");
 	s = (ContextState *) PG_GETARG_POINTER(0);
 	context_sort(s);
 	s->cap = s->n;

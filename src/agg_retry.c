@@ -516,7 +516,8 @@ retry_projection(PG_FUNCTION_ARGS)
 	if (fallback < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fallback cost must not be negative")));
+				 errmsg("fallback cost must not be negative"),
+				 errhint("The fallback cost is what a person or a BPO charges for an item the capped retries leave unsolved: zero or more.")));
 	if (k >= RETRY_BUCKETS && k < st->max_attempt)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

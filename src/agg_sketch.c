@@ -211,7 +211,8 @@ sketch_out_of_range(double x)
 	if (isnan(x))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cost sketch cannot take NaN")));
+				 errmsg("cost sketch cannot take NaN"),
+				 errhint("Leave NaN costs out, or make them NULL, which aggregates skip.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("cost %g is out of the cost sketch's range", x),
@@ -244,7 +245,8 @@ sketch_add(SketchState *s, double x)
 	if (unlikely(s->count == PG_INT64_MAX))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("cost sketch count out of range")));
+				 errmsg("cost sketch count out of range"),
+				 errdetail("A sketch counts at most 9223372036854775807 costs.")));
 	s->count++;
 
 	if (mag < SKETCH_MIN_MAGNITUDE)
@@ -332,18 +334,21 @@ sketch_validate(const SketchState *s, int errc)
 	if (s->count < 0 || s->zero < 0)
 		ereport(ERROR,
 				(errcode(errc),
-				 errmsg("invalid cost sketch: negative count")));
+				 errmsg("invalid cost sketch: negative count"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	if (!isfinite(s->min) || !isfinite(s->max))
 		ereport(ERROR,
 				(errcode(errc),
-				 errmsg("invalid cost sketch: min and max must be finite")));
+				 errmsg("invalid cost sketch: min and max must be finite"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	for (i = 0; i < s->pos_n + s->neg_n; i++)
 	{
 		if (s->bins[i] > (uint64) PG_INT64_MAX ||
 			pg_add_s64_overflow(total, (int64) s->bins[i], &total))
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: bucket counts out of range")));
+					 errmsg("invalid cost sketch: bucket counts out of range"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	}
 	if (total != s->count)
 		ereport(ERROR,
@@ -356,14 +361,16 @@ sketch_validate(const SketchState *s, int errc)
 		if (s->min != 0 || s->max != 0)
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: an empty sketch has min = max = 0")));
+					 errmsg("invalid cost sketch: an empty sketch has min = max = 0"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 		return;
 	}
 	if (s->min > s->max || fabs(s->min) > SKETCH_MAX_MAGNITUDE ||
 		fabs(s->max) > SKETCH_MAX_MAGNITUDE)
 		ereport(ERROR,
 				(errcode(errc),
-				 errmsg("invalid cost sketch: min and max out of order or out of range")));
+				 errmsg("invalid cost sketch: min and max out of order or out of range"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 
 	/*
 	 * The min must fall in the lowest occupied bucket and the max in the
@@ -375,21 +382,24 @@ sketch_validate(const SketchState *s, int errc)
 			sketch_key(-s->min) != (s->neg_lo + last))
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: min does not match the buckets")));
+					 errmsg("invalid cost sketch: min does not match the buckets"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	}
 	else if (s->zero > 0)
 	{
 		if (!(s->min > -SKETCH_MIN_MAGNITUDE && s->min < SKETCH_MIN_MAGNITUDE))
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: min does not match the buckets")));
+					 errmsg("invalid cost sketch: min does not match the buckets"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	}
 	else if (!sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last) ||
 			 !(s->min >= SKETCH_MIN_MAGNITUDE) ||
 			 sketch_key(s->min) != (s->pos_lo + first))
 		ereport(ERROR,
 				(errcode(errc),
-				 errmsg("invalid cost sketch: min does not match the buckets")));
+				 errmsg("invalid cost sketch: min does not match the buckets"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 
 	if (sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last))
 	{
@@ -397,21 +407,24 @@ sketch_validate(const SketchState *s, int errc)
 			sketch_key(s->max) != (s->pos_lo + last))
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: max does not match the buckets")));
+					 errmsg("invalid cost sketch: max does not match the buckets"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	}
 	else if (s->zero > 0)
 	{
 		if (!(s->max > -SKETCH_MIN_MAGNITUDE && s->max < SKETCH_MIN_MAGNITUDE))
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: max does not match the buckets")));
+					 errmsg("invalid cost sketch: max does not match the buckets"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	}
 	else if (!sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last) ||
 			 !(s->max <= -SKETCH_MIN_MAGNITUDE) ||
 			 sketch_key(-s->max) != (s->neg_lo + first))
 		ereport(ERROR,
 				(errcode(errc),
-				 errmsg("invalid cost sketch: max does not match the buckets")));
+				 errmsg("invalid cost sketch: max does not match the buckets"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 }
 
 /* One sparse bucket read from text or binary input. */
@@ -451,7 +464,8 @@ sketch_build(int64 count, int64 zero, double min, double max,
 		if (!first && b->key <= (b - 1)->key)
 			ereport(ERROR,
 					(errcode(errc),
-					 errmsg("invalid cost sketch: bucket keys must be strictly ascending")));
+					 errmsg("invalid cost sketch: bucket keys must be strictly ascending"),
+					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	}
 	s = sketch_alloc(npos ? pos[0].key : 0, npos ? pos[npos - 1].key - pos[0].key + 1 : 0,
 					 nneg ? neg[0].key : 0, nneg ? neg[nneg - 1].key - neg[0].key + 1 : 0);
@@ -553,7 +567,8 @@ sketch_parse_bins(SketchParse *ps, int *nbins)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid cost sketch: more than %d buckets of one sign",
-							SKETCH_KEY_SPAN)));
+							SKETCH_KEY_SPAN),
+					 errdetail("Bucket keys of one sign span at most %d values.", SKETCH_KEY_SPAN)));
 		if (n == cap)
 		{
 			cap *= 2;
@@ -745,12 +760,14 @@ sketch_recv(PG_FUNCTION_ARGS)
 	if (buf->len - buf->cursor < 4 + 8 + 8 + 8 + 8 + 4 + 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: truncated binary value")));
+				 errmsg("invalid cost sketch: truncated binary value"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	version = pq_getmsgint(buf, 4);
 	if (version != SKETCH_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: unknown version %d", version)));
+				 errmsg("invalid cost sketch: unknown version %d", version),
+				 errdetail("This version of tokacct reads cost sketch version %d.", SKETCH_VERSION)));
 	count = pq_getmsgint64(buf);
 	zero = pq_getmsgint64(buf);
 	min = pq_getmsgfloat8(buf);
@@ -759,12 +776,14 @@ sketch_recv(PG_FUNCTION_ARGS)
 	if (buf->len - buf->cursor < 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: truncated binary value")));
+				 errmsg("invalid cost sketch: truncated binary value"),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	neg = sketch_recv_bins(buf, &nneg);
 	if (buf->cursor != buf->len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: %d trailing bytes", buf->len - buf->cursor)));
+				 errmsg("invalid cost sketch: %d trailing bytes", buf->len - buf->cursor),
+				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
 	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg,
 								   ERRCODE_INVALID_BINARY_REPRESENTATION));
 }
@@ -876,7 +895,8 @@ sketch_combine(PG_FUNCTION_ARGS)
 	if (pg_add_s64_overflow(a->count, b->count, &a->count))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("cost sketch count out of range")));
+				 errmsg("cost sketch count out of range"),
+				 errdetail("A sketch counts at most 9223372036854775807 costs.")));
 	if (a->count == b->count)
 	{
 		/* a was empty */
@@ -966,7 +986,8 @@ sketch_quantile_of(const SketchState *s, double q)
 	if (isnan(q) || q < 0 || q > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("quantile %g is not between 0 and 1", q)));
+				 errmsg("quantile %g is not between 0 and 1", q),
+				 errhint("Ask for quantiles as fractions: 0.95 for the 95th percentile.")));
 	h = q * (double) (s->count - 1);
 	lo = floor(h);
 	f = h - lo;
@@ -990,7 +1011,8 @@ sketch_quantile(PG_FUNCTION_ARGS)
 		if (isnan(q) || q < 0 || q > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("quantile %g is not between 0 and 1", q)));
+					 errmsg("quantile %g is not between 0 and 1", q),
+					 errhint("Ask for quantiles as fractions: 0.95 for the 95th percentile.")));
 		PG_RETURN_NULL();
 	}
 	PG_RETURN_FLOAT8(sketch_quantile_of(s, q));
@@ -1014,7 +1036,8 @@ sketch_quantiles(PG_FUNCTION_ARGS)
 	if (ARR_NDIM(qa) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("quantiles must be a one-dimensional array")));
+				 errmsg("quantiles must be a one-dimensional array"),
+				 errhint("Pass a flat array, such as ARRAY[0.5, 0.95, 0.99].")));
 	deconstruct_array(qa, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &qs, &nulls, &n);
 	out = palloc(sizeof(Datum) * Max(n, 1));
@@ -1034,7 +1057,8 @@ sketch_quantiles(PG_FUNCTION_ARGS)
 			if (isnan(q) || q < 0 || q > 1)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("quantile %g is not between 0 and 1", q)));
+						 errmsg("quantile %g is not between 0 and 1", q),
+						 errhint("Ask for quantiles as fractions: 0.95 for the 95th percentile.")));
 			onulls[i] = true;
 			out[i] = (Datum) 0;
 			continue;

@@ -45,7 +45,8 @@ aggio_check_agg(FunctionCallInfo fcinfo, const char *fn)
 	if (!AggCheckCallContext(fcinfo, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s can only be called as part of an aggregate", fn)));
+				 errmsg("%s can only be called as part of an aggregate", fn),
+				 errhint("It is a support function of a tokacct aggregate; call the aggregate instead.")));
 }
 
 bool

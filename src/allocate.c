@@ -257,7 +257,8 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"%s\" of workflow \"%s\" is given twice",
-								rows[i].option, cur->name)));
+								rows[i].option, cur->name),
+						 errhint("Give each option of a workflow once, with its mean cost and value per item.")));
 			if (rows[i].items != cur->volume)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -268,7 +269,8 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("workflow \"%s\" has more than %d options",
-								cur->name, FRONTIER_MAX_OPTIONS)));
+								cur->name, FRONTIER_MAX_OPTIONS),
+						 errhint("Drop the options that are dominated (frontier_options shows them) before allocating.")));
 		}
 		p = &cur->pts[cur->npts];
 		p->name = rows[i].option;

@@ -242,10 +242,7 @@ frontier_add(FrontierEntry *e, int64 items, int64 cost, int64 value)
 static FrontierState *
 frontier_trans_state(FunctionCallInfo fcinfo, const char *fname)
 {
-	if (!AggCheckCallContext(fcinfo, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", fname)));
+	aggio_check_agg(fcinfo, fname);
 	if (PG_ARGISNULL(0))
 		return frontier_alloc(8, 256);
 	return (FrontierState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));

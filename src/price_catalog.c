@@ -137,7 +137,8 @@ price_catalog_changed(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("price_catalog_changed() must be called as a trigger")));
+				 errmsg("price_catalog_changed() must be called as a trigger"),
+				 errhint("It is installed as a trigger on tokacct's catalog tables; it is not called directly.")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
 }
@@ -185,7 +186,8 @@ price_compile_regex(const char *pattern, int len, const char *what)
 	int			rc;
 
 	if (re == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+						errdetail("Failed while caching the price catalog's model patterns.")));
 	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
 	pfree(wpat);
 	if (rc != REG_OKAY)
@@ -208,7 +210,8 @@ price_compile_regex(const char *pattern, int len, const char *what)
 		{
 			pg_regfree(re);
 			free(re);
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+							errdetail("Failed while caching the price catalog's model patterns.")));
 		}
 		price_cache->regexes = a;
 		price_cache->maxregex = n;

@@ -425,7 +425,8 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 		if (v.type != jbvNumeric)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("usage key \"%s\" must be a whole number of tokens", name)));
+					 errmsg("usage key \"%s\" must be a whole number of tokens", name),
+					 errhint("Give token counts as JSON numbers without a fraction, such as {\"input_tokens\": 1200}.")));
 		{
 			char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
 			char	   *end;
@@ -447,7 +448,8 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 			if (pg_add_s64_overflow(*f, n, f))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("usage key \"%s\" is out of range", name)));
+						 errmsg("usage key \"%s\" is out of range", name),
+						 errdetail("A token count, or the sum of two keys naming one count, must fit in a bigint.")));
 			if (price_usage_keys[i].offset == offsetof(PriceUsage, requests))
 				has_requests = true;
 		}
@@ -679,7 +681,8 @@ price_sourced_cost(PG_FUNCTION_ARGS)
 		if (money_from_datum(rep, "reported cost") < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("reported cost must not be negative")));
+					 errmsg("reported cost must not be negative"),
+					 errhint("A reported cost is money spent: zero or more.  Pass NULL to price the call from the catalog.")));
 		values[0] = rep;
 		values[1] = CStringGetTextDatum("reported");
 	}

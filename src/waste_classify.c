@@ -1131,7 +1131,8 @@ waste_spans(PG_FUNCTION_ARGS)
 	if (lim < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("limit must not be negative")));
+				 errmsg("limit must not be negative"),
+				 errhint("Give the number of spans to list, 0 or more.")));
 	InitMaterializedSRF(fcinfo, 0);
 	waste_analyse_args(fcinfo, 2, &t, &old);
 	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));

@@ -239,7 +239,8 @@ waste_accum(PG_FUNCTION_ARGS)
 		!(IsA(fcinfo->context, AggState) || IsA(fcinfo->context, WindowAggState)))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("waste_accum can only be called as the transition function of tokacct.waste_agg")));
+				 errmsg("waste_accum can only be called as the transition function of tokacct.waste_agg"),
+				 errhint("Call the aggregate tokacct.waste_agg instead.")));
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -271,7 +272,8 @@ waste_accum(PG_FUNCTION_ARGS)
 	if (f.len[WASTE_S_ID] == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("span id must not be empty")));
+				 errmsg("span id must not be empty"),
+				 errhint("Every span of a trace needs an id of its own.")));
 
 	/* status, cost, start time and attempt */
 	if (PG_ARGISNULL(6))
@@ -320,7 +322,8 @@ waste_accum(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("attempt number of span \"%s\" is negative",
-							text_to_cstring(str[WASTE_S_ID]))));
+							text_to_cstring(str[WASTE_S_ID])),
+					 errhint("Attempt numbers count the tries of a step: 1, 2, ... (NULL when unknown).")));
 	}
 	else
 		f.flags |= WASTE_F_ATTEMPT_NULL;
@@ -337,7 +340,8 @@ waste_accum(PG_FUNCTION_ARGS)
 	if (st->nspans == PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many spans in one trace")));
+				 errmsg("too many spans in one trace"),
+				 errdetail("A trace holds at most 2147483647 spans.")));
 	st = waste_reserve(st, need);
 
 	p = st->data + st->used;
@@ -368,7 +372,8 @@ waste_append(WasteState *a, const WasteState *b)
 	if ((int64) a->nspans + b->nspans > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many spans in one trace")));
+				 errmsg("too many spans in one trace"),
+				 errdetail("A trace holds at most 2147483647 spans.")));
 	a = waste_reserve(a, b->used);
 	memcpy(a->data + a->used, b->data, b->used);
 	a->used += b->used;
