@@ -314,6 +314,16 @@ SELECT w.spans, w.total = 0.1 AS rollup_total_ok, w.essential = 0.1 AS all_essen
                                  (100001 - i) * 0.000001, '2026-03-01'::timestamptz + i * interval '1 ms') AS st
           FROM generate_series(1, 100000) i) q,
        tokacct.waste_summary(q.st, 'rollup') w;
+-- A chain 100,000 deep of the same tool call (name and arguments), each
+-- nested in the one before, each reporting its own 0.000001 (rule self): one
+-- call seen 100,000 times, not 99,999 duplicates of the outermost, so all
+-- 0.1 is essential (the walk that finds nested calls is iterative too).
+SELECT w.spans, w.total = 0.1 AS self_total_ok, w.essential = 0.1 AS all_essential,
+       w.duplicate_tool_call_spans
+  FROM (SELECT tokacct.waste_agg('s' || i, CASE WHEN i > 1 THEN 's' || (i - 1) END, 'tool', 'fetch', 'u', 'ok',
+                                 0.000001, '2026-03-01'::timestamptz + i * interval '1 ms') AS st
+          FROM generate_series(1, 100000) i) q,
+       tokacct.waste_summary(q.st, 'self') w;
 -- 100,000 identical consecutive tool calls under one root: one essential,
 -- 99,999 in a stuck loop (0.0001 each: 9.9999); under loop_min 200000 they
 -- are duplicates of the first instead.
