@@ -435,6 +435,8 @@ static float8
 econ_binom_ratio(int32 m, int32 n, int32 k)
 {
 	int32		d = n - m;
+	int32		top;
+	int32		steps;
 	float8		r = 1.0;
 
 	if (m < k)
@@ -442,23 +444,13 @@ econ_binom_ratio(int32 m, int32 n, int32 k)
 	if (d == 0)
 		return 1.0;
 	/* the loop may still be long: stop once the product underflows, and stay cancellable */
-	if (d < k)
+	top = (d < k) ? n - k : m;
+	steps = Min(k, d);
+	for (int32 i = 0; i < steps && r > 0.0; i++)
 	{
-		for (int32 i = 0; i < d && r > 0.0; i++)
-		{
-			r *= (float8) (n - k - i) / (float8) (n - i);
-			if ((i & 0xFFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-		}
-	}
-	else
-	{
-		for (int32 i = 0; i < k && r > 0.0; i++)
-		{
-			r *= (float8) (m - i) / (float8) (n - i);
-			if ((i & 0xFFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-		}
+		r *= (float8) (top - i) / (float8) (n - i);
+		if ((i & 0xFFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	return r;
 }

@@ -90,7 +90,8 @@ typedef struct WSpan
  */
 typedef struct WasteWork
 {
-	MemoryContext mcxt;			/* where the arrays live */
+	MemoryContext mcxt;			/* the function's context (result descriptor) */
+	MemoryContext arrays;		/* the arrays below, emptied when they grow */
 	MemoryContext scratch;		/* per-call allocations, reset each call */
 	TupleDesc	tupdesc;		/* waste_summary's result row */
 	Datum		zero;			/* numeric 0, made once: most class costs are 0 */
@@ -265,6 +266,8 @@ waste_work(FunctionCallInfo fcinfo)
 	{
 		w = (WasteWork *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WasteWork));
 		w->mcxt = fcinfo->flinfo->fn_mcxt;
+		w->arrays = AllocSetContextCreate(w->mcxt, "waste working arrays",
+										  ALLOCSET_DEFAULT_SIZES);
 		w->scratch = AllocSetContextCreate(w->mcxt, "waste analysis",
 										   ALLOCSET_DEFAULT_SIZES);
 		fcinfo->flinfo->fn_extra = w;
@@ -286,33 +289,15 @@ waste_work_reserve(WasteWork *w, int32 n)
 		cap = w->cap * 2;
 	while (hcap < 2 * (int64) cap)
 		hcap *= 2;
-	if (w->sp != NULL)
-	{
-		pfree(w->sp);
-		pfree(w->kids);
-		pfree(w->roots);
-		pfree(w->order);
-		pfree(w->fa);
-		pfree(w->ab);
-		pfree(w->lp);
-		pfree(w->dp);
-		pfree(w->idx);
-		pfree(w->htab);
-		pfree(w->best);
-		pfree(w->open);
-		pfree(w->slot);
-		pfree(w->stack);
-		pfree(w->next);
-		pfree(w->nested);
-		pfree(w->hv);
-		pfree(w->hasfail);
-		pfree(w->tot);
-		pfree(w->kidsum);
-		w->sp = NULL;
-		w->cap = w->hcap = 0;
-	}
+	/*
+	 * Empty the arrays' context and only then count the new arrays in: an
+	 * allocation that fails half way leaves cap 0, so the next call starts
+	 * over from an empty context rather than freeing anything twice.
+	 */
+	MemoryContextReset(w->arrays);
+	w->cap = w->hcap = 0;
 #define WASTE_ARR(type, count) \
-	((type *) MemoryContextAllocHuge(w->mcxt, sizeof(type) * (Size) (count)))
+	((type *) MemoryContextAllocHuge(w->arrays, sizeof(type) * (Size) (count)))
 	w->sp = WASTE_ARR(WSpan, cap);
 	w->kids = WASTE_ARR(int32, cap);
 	w->roots = WASTE_ARR(int32, cap);

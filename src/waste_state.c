@@ -393,6 +393,7 @@ waste_copy(MemoryContext ctx, const WasteState *b)
 	WasteState *a = (WasteState *) MemoryContextAlloc(ctx, WASTE_HDRSZ + b->used);
 
 	memcpy(a, b, WASTE_HDRSZ + b->used);
+	a->pad = 0;
 	a->cap = b->used;
 	SET_VARSIZE(a, WASTE_HDRSZ + b->used);
 	return a;
