@@ -78,16 +78,6 @@ econ_check_attempts(int32 k, const char *what)
 				 errdetail("Got %d.", k)));
 }
 
-static void
-econ_check_tokens(int64 n, const char *what)
-{
-	if (n < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", what),
-				 errdetail("Got " INT64_FORMAT ".", n)));
-}
-
 /* ---- numeric helpers ---- */
 
 static Numeric

@@ -23,6 +23,17 @@ extern void econ_check_probability(float8 p, const char *what);
 extern void econ_check_amount(Numeric n, const char *what);
 extern void econ_check_attempts(int32 k, const char *what);
 
+/* A token count must not be negative (inline: pricing checks five a row). */
+static inline void
+econ_check_tokens(int64 n, const char *what)
+{
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", what),
+				 errdetail("Got " INT64_FORMAT ".", n)));
+}
+
 /* The two-sided standard normal quantile for a confidence level in (0, 1). */
 extern float8 econ_normal_quantile(float8 confidence);
 

@@ -31,6 +31,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "economics.h"
 #include "money.h"
 #include "price.h"
 
@@ -304,16 +305,6 @@ price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res)
 	res->row = row;
 }
 
-static void
-price_check_count(int64 v, const char *what)
-{
-	if (v < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", what),
-				 errdetail("Got " INT64_FORMAT ".", v)));
-}
-
 static TimestampTz
 price_check_at(TimestampTz at)
 {
@@ -342,11 +333,11 @@ price_args_tokens(FunctionCallInfo fcinfo, int off, PriceUsage *u, TimestampTz *
 	u->cache_write = PG_ARGISNULL(off + 5) ? 0 : PG_GETARG_INT64(off + 5);
 	u->reasoning = PG_ARGISNULL(off + 6) ? 0 : PG_GETARG_INT64(off + 6);
 	u->requests = 1;
-	price_check_count(u->input, "input_tokens");
-	price_check_count(u->output, "output_tokens");
-	price_check_count(u->cache_read, "cache_read_tokens");
-	price_check_count(u->cache_write, "cache_write_tokens");
-	price_check_count(u->reasoning, "reasoning_tokens");
+	econ_check_tokens(u->input, "input_tokens");
+	econ_check_tokens(u->output, "output_tokens");
+	econ_check_tokens(u->cache_read, "cache_read_tokens");
+	econ_check_tokens(u->cache_write, "cache_write_tokens");
+	econ_check_tokens(u->reasoning, "reasoning_tokens");
 	*at = price_check_at(PG_GETARG_TIMESTAMPTZ(off + 7));
 	return true;
 }
@@ -439,7 +430,7 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 						 errmsg("usage key \"%s\" must be a whole number of tokens", name),
 						 errdetail("Got %s.", s)));
 		}
-		price_check_count(n, name);
+		econ_check_tokens(n, name);
 		if (price_usage_keys[i].offset >= 0)
 		{
 			int64	   *f = (int64 *) ((char *) u + price_usage_keys[i].offset);
@@ -509,17 +500,38 @@ price_call(FunctionCallInfo fcinfo, Datum provider, bool provnull, Datum model,
 	return true;
 }
 
+/*
+ * The list price of one call, from the arguments of cost() and
+ * cost_breakdown(): (provider, model, token counts..., at), or with a
+ * usage object, (provider, model, usage, at).  False when it cannot be
+ * priced: an argument it needs is NULL, or no price applies.
+ */
+static bool
+price_list(FunctionCallInfo fcinfo, bool usage, PriceResult *res)
+{
+	PriceUsage	u;
+	TimestampTz at;
+
+	if (usage)
+	{
+		if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+			return false;
+		price_parse_usage(PG_GETARG_JSONB_P(2), &u);
+		at = price_check_at(PG_GETARG_TIMESTAMPTZ(3));
+	}
+	else if (!price_args_tokens(fcinfo, 0, &u, &at))
+		return false;
+	return price_call(fcinfo, PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), &u, at,
+					  NULL, res, NULL);
+}
+
 /* List price of one call from token counts. */
 Datum
 price_cost(PG_FUNCTION_ARGS)
 {
-	PriceUsage	u;
-	TimestampTz at;
 	PriceResult res;
 
-	if (!price_args_tokens(fcinfo, 0, &u, &at))
-		PG_RETURN_NULL();
-	if (!price_call(fcinfo, PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), &u, at, NULL, &res, NULL))
+	if (!price_list(fcinfo, false, &res))
 		PG_RETURN_NULL();
 	price_require_usd(res.row);
 	PG_RETURN_DATUM(price_numeric(res.input + res.output + res.fee));
@@ -529,15 +541,9 @@ price_cost(PG_FUNCTION_ARGS)
 Datum
 price_cost_usage(PG_FUNCTION_ARGS)
 {
-	PriceUsage	u;
-	TimestampTz at;
 	PriceResult res;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		PG_RETURN_NULL();
-	price_parse_usage(PG_GETARG_JSONB_P(2), &u);
-	at = price_check_at(PG_GETARG_TIMESTAMPTZ(3));
-	if (!price_call(fcinfo, PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), &u, at, NULL, &res, NULL))
+	if (!price_list(fcinfo, true, &res))
 		PG_RETURN_NULL();
 	price_require_usd(res.row);
 	PG_RETURN_DATUM(price_numeric(res.input + res.output + res.fee));
@@ -569,13 +575,9 @@ price_breakdown_tuple(FunctionCallInfo fcinfo, const PriceResult *res)
 Datum
 price_cost_breakdown(PG_FUNCTION_ARGS)
 {
-	PriceUsage	u;
-	TimestampTz at;
 	PriceResult res;
 
-	if (!price_args_tokens(fcinfo, 0, &u, &at))
-		PG_RETURN_NULL();
-	if (!price_call(fcinfo, PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), &u, at, NULL, &res, NULL))
+	if (!price_list(fcinfo, false, &res))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(price_breakdown_tuple(fcinfo, &res));
 }
@@ -584,15 +586,9 @@ price_cost_breakdown(PG_FUNCTION_ARGS)
 Datum
 price_cost_breakdown_usage(PG_FUNCTION_ARGS)
 {
-	PriceUsage	u;
-	TimestampTz at;
 	PriceResult res;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		PG_RETURN_NULL();
-	price_parse_usage(PG_GETARG_JSONB_P(2), &u);
-	at = price_check_at(PG_GETARG_TIMESTAMPTZ(3));
-	if (!price_call(fcinfo, PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), &u, at, NULL, &res, NULL))
+	if (!price_list(fcinfo, true, &res))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(price_breakdown_tuple(fcinfo, &res));
 }
