@@ -15,7 +15,8 @@ PGBIN_SYS=/usr/lib/postgresql/$PGVER/bin
 BUILD=${TOKACCT_BUILD:-$TOP/build}
 STAGE=$BUILD/install
 PGBIN=$STAGE/usr/lib/postgresql/$PGVER/bin
-SHARED_DATA=${TOKACCT_SHARED_DATA:-$(cd "$TOP/.." && pwd)/shared/data}
+# The third-party data the suites load (price catalogs, usages): data/.
+SHARED_DATA=$TOP/data
 export SHARED_DATA
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -28,40 +29,24 @@ log() { printf '==> %s\n' "$*" >&2; }
 ensure_readable_tree() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	[ -z "${TOKACCT_RELOCATED:-}" ] || return 0
-	if runuser -u postgres -- test -r "$TOP/README.md" -a -x "$TOP/test" &&
-		runuser -u postgres -- test -r "$SHARED_DATA/genai-prices/data.json"; then
+	if runuser -u postgres -- test -r "$TOP/data/genai-prices/data.json" -a -x "$TOP/test"; then
 		return 0
 	fi
 	local dest=/var/tmp/tokacct-tree script
 	script=$(realpath --relative-to="$TOP" "$0")
 	log "user postgres cannot read $TOP; running from a copy in $dest"
 	rm -rf "$dest"
-	mkdir -p "$dest/main" "$dest/shared"
-	(cd "$TOP" && tar --exclude=./build -cf - .) | (cd "$dest/main" && tar -xf -)
-	[ -d "$SHARED_DATA" ] && cp -a "$SHARED_DATA" "$dest/shared/data"
+	mkdir -p "$dest"
+	(cd "$TOP" && tar --exclude=./build -cf - .) | (cd "$dest" && tar -xf -)
 	chmod -R a+rX "$dest"
-	export TOKACCT_RELOCATED=1 TOKACCT_SHARED_DATA="$dest/shared/data"
-	cd "$dest/main"
-	exec bash "$dest/main/$script" "$@"
+	export TOKACCT_RELOCATED=1
+	cd "$dest"
+	exec bash "$dest/$script" "$@"
 }
 
-# Install the Debian packages named, those not installed yet.
-ensure_packages() {
-	local missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing ${missing[*]}"
-	local sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
+# Install the Debian packages tokacct needs (test/setup.sh), plus those named.
 ensure_build_deps() {
-	ensure_packages make gcc libc6-dev postgresql-$PGVER postgresql-server-dev-$PGVER \
-		postgresql-$PGVER-cron postgresql-client-$PGVER "$@"
+	bash "$TOP/test/setup.sh" "$@"
 }
 
 # Run a command as the cluster owner: postgres refuses to run as root.
@@ -102,8 +87,6 @@ cluster_start() {
 		echo "listen_addresses = ''"
 		echo "unix_socket_directories = '$CLUSTER'"
 		echo "port = 5432"
-		echo "shared_preload_libraries = 'pg_cron'"
-		echo "cron.database_name = 'postgres'"
 		echo "max_worker_processes = 16"
 		echo "fsync = off"
 		for line in "$@"; do echo "$line"; done

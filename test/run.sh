@@ -4,17 +4,20 @@
 #   bash test/run.sh            all suites
 #   bash test/run.sh economics  only the named pg_regress suites
 #
-# Installs missing Debian packages, builds tokacct, stages it with a private
-# copy of PostgreSQL under build/, and runs:
-#   1. the pg_regress suites sql/*.sql against expected/*.out, in a temporary
-#      instance (pg_regress --temp-instance);
-#   2. each executable test/t/*.sh script, against a throwaway cluster; a
-#      script prints "ok NAME" / "not ok NAME" lines and exits non-zero on
-#      failure.
+# Installs missing Debian packages (test/setup.sh), builds tokacct, stages
+# it with a private copy of PostgreSQL under build/, starts a throwaway
+# cluster from it and runs:
+#   1. the pg_regress suites sql/*.sql against expected/*.out, through
+#      `make installcheck` against that cluster, as PGXS users run them
+#      against their own installed server;
+#   2. each test/t/*.sh script, each against a throwaway cluster of its own;
+#      a script prints "ok NAME" / "not ok NAME" lines and exits non-zero on
+#      failure.  A script that prints no "ok" line has shown nothing and
+#      counts as failed.
 source "$(dirname "$0")/lib.sh"
 ensure_readable_tree "$@"
 
-ensure_build_deps python3 python3-scipy
+ensure_build_deps
 build_and_stage
 
 passed=0
@@ -24,28 +27,23 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$OUT"
 
-if [ $# -gt 0 ]; then
-	tests=("$@")
-else
-	mapfile -t tests < <(cd "$TOP/sql" && ls *.sql | grep -v '^tokacct--' | sed 's/\.sql$//' | sort)
-fi
+regress=()
+[ $# -gt 0 ] && regress=("REGRESS=$*")
 
-cat > "$OUT/temp.conf" <<CONF
-shared_preload_libraries = 'pg_cron'
-cron.database_name = 'regression'
-max_worker_processes = 16
-max_parallel_workers = 8
-CONF
-
-log "pg_regress: ${#tests[@]} suites"
+log "pg_regress: make installcheck ${*:-(every suite)}"
+cluster_start
 set +e
-(cd "$OUT" && as_owner "$PGBIN_SYS/../lib/pgxs/src/test/regress/pg_regress" \
-	--bindir="$PGBIN" --inputdir="$TOP" --outputdir="$OUT" \
-	--temp-instance="$OUT/tmp_instance" --temp-config="$OUT/temp.conf" \
-	--load-extension=tokacct --dbname=regression --encoding=UTF8 "${tests[@]}") | tee "$OUT/summary.txt"
+make -C "$TOP" -s PG_CONFIG="$PGBIN_SYS/pg_config" installcheck "${regress[@]}" \
+	REGRESS_OUTDIR="$OUT" 2>&1 | tee "$OUT/summary.txt"
 set -e
-p=$(grep -Ec '\.\.\. ok ' "$OUT/summary.txt" || true)
-f=$(grep -Ec '\.\.\. FAILED|\.\.\. failed' "$OUT/summary.txt" || true)
+cluster_stop
+trap - EXIT
+p=$(grep -Ec '\.\.\. ok |^ok [0-9]' "$OUT/summary.txt" || true)
+f=$(grep -Ec '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]' "$OUT/summary.txt" || true)
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+	f=1
+	echo "not ok pg_regress: no suite ran"
+fi
 passed=$((passed + p))
 failed=$((failed + f))
 if [ "$f" -gt 0 ] && [ -f "$OUT/regression.diffs" ]; then
@@ -58,20 +56,19 @@ if [ $# -eq 0 ]; then
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
 		log "script suite $name"
-		if bash "$t" > "$OUT/$name.log" 2>&1; then
-			p=$(grep -c '^ok ' "$OUT/$name.log" || true)
-			[ "$p" -gt 0 ] || p=1
-			passed=$((passed + p))
-			echo "ok $name ($p checks)"
-		else
-			p=$(grep -c '^ok ' "$OUT/$name.log" || true)
-			f=$(grep -c '^not ok ' "$OUT/$name.log" || true)
+		status=0
+		bash "$t" > "$OUT/$name.log" 2>&1 || status=$?
+		p=$(grep -c '^ok ' "$OUT/$name.log" || true)
+		f=$(grep -c '^not ok ' "$OUT/$name.log" || true)
+		if [ "$status" -ne 0 ] || [ "$p" -eq 0 ]; then
 			[ "$f" -gt 0 ] || f=1
-			passed=$((passed + p))
-			failed=$((failed + f))
-			echo "not ok $name"
+			echo "not ok $name$([ "$p" -eq 0 ] && echo ' (no result printed)')"
 			tail -n 40 "$OUT/$name.log"
+		else
+			echo "ok $name ($p checks)"
 		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
 	done
 fi
 

@@ -18,7 +18,7 @@
 # Prints the test counts of the sanitized run and every sanitizer report.
 source "$(dirname "$0")/lib.sh"
 
-ensure_build_deps python3 python3-scipy
+ensure_build_deps
 SAN=$BUILD/sanitize
 rm -rf "$SAN"
 mkdir -p "$SAN/tree" "$SAN/reports"
