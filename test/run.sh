@@ -36,6 +36,7 @@ set +e
 make -C "$TOP" -s PG_CONFIG="$PGBIN_SYS/pg_config" installcheck "${regress[@]}" \
 	REGRESS_OUTDIR="$OUT" 2>&1 | tee "$OUT/summary.txt"
 set -e
+cp "$CLUSTER/log" "$OUT/postmaster.log" 2>/dev/null || true
 cluster_stop
 trap - EXIT
 p=$(grep -Ec '\.\.\. ok |^ok [0-9]' "$OUT/summary.txt" || true)

@@ -42,14 +42,14 @@ set +e
 # (a fresh staging for the copy: not the one of a test run that called us)
 env -u TOKACCT_STAGED TOKACCT_SANITIZED=1 \
 	UBSAN_OPTIONS="print_stacktrace=1:log_path=$SAN/reports/ubsan" \
-	TOKACCT_BUILD="$SAN/build" TOKACCT_SHARED_DATA="$SHARED_DATA" \
+	TOKACCT_BUILD="$SAN/build" \
 	bash "$SAN/tree/test/run.sh" "$@" > "$SAN/run.log" 2>&1
 rc=$?
 set -e
 grep -E '^(ok|not ok) |\.\.\. (ok|FAILED|failed)' "$SAN/run.log" || true
 # reports: the log_path files when the runtime honours UBSAN_OPTIONS, else
 # the pg_regress server log (script suites that abort fail as "not ok")
-reports=$(cat "$SAN"/reports/ubsan.* "$SAN"/build/regress/log/postmaster.log 2>/dev/null |
+reports=$(cat "$SAN"/reports/ubsan.* "$SAN"/build/regress/postmaster.log 2>/dev/null |
 	grep -A 12 'runtime error' || true)
 n=$(printf '%s\n' "$reports" | grep -c 'runtime error' || true)
 echo "UBSan: $n runtime error(s) reported"

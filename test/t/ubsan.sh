@@ -14,7 +14,7 @@ if bash "$TOP/test/sanitize.sh" > "$log" 2>&1; then
 	echo "ok ubsan: $(grep '^sanitized run:' "$log" | sed 's/^sanitized run: //'), $(grep -o '^UBSan: .*' "$log")"
 else
 	echo "not ok ubsan"
-	grep -E '^not ok |FAILED|runtime error' "$log" | head -n 40
-	tail -n 40 "$log"
+	grep -E '^not ok |FAILED|runtime error' "$log" | sed 's/^/# /' | head -n 40
+	tail -n 40 "$log" | sed 's/^/# /' 
 	exit 1
 fi

@@ -20,34 +20,36 @@ check() {	# check NAME: ok when the previous command succeeded
 }
 
 # The frozen first release is what its commit built, when history is here.
-if git -C "$TOP" cat-file -e bcbc7a7^{commit} 2>/dev/null; then
+if [ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = "$TOP" ] &&
+	git -C "$TOP" cat-file -e 'bcbc7a7^{commit}' 2>/dev/null; then
 	tmp=$(mktemp)
 	for f in $(git -C "$TOP" ls-tree --name-only bcbc7a7 sql/install/ | sort); do
 		git -C "$TOP" show "bcbc7a7:$f"
 	done > "$tmp"
-	tail -n +5 "$TOP/sql/tokacct--$first.sql" | cmp -s - "$tmp"
-	check $? "sql/tokacct--$first.sql is the install script of release $first (commit bcbc7a7)"
+	same=0
+	tail -n +5 "$TOP/sql/tokacct--$first.sql" | cmp -s - "$tmp" || same=1
+	check $same "sql/tokacct--$first.sql is the install script of release $first (commit bcbc7a7)"
 	rm -f "$tmp"
 else
-	echo "# no git history in this clone: the frozen script is not compared with its commit"
+	echo "# not a clone with its history: the frozen script is not compared with its commit"
 fi
 
 psql_run -c 'CREATE DATABASE fresh' -c 'CREATE DATABASE upgraded'
 psql_run -d fresh -c 'CREATE EXTENSION tokacct'
 psql_run -d upgraded -c "CREATE EXTENSION tokacct VERSION '$first'"
 v=$(psql_run -d upgraded -Atc "SELECT extversion FROM pg_extension WHERE extname = 'tokacct'")
-[ "$v" = "$first" ]; check $? "release $first installs (extversion $v)"
+[ "$v" = "$first" ] && r=0 || r=1; check $r "release $first installs (extversion $v)"
 psql_run -d upgraded -c 'ALTER EXTENSION tokacct UPDATE'
 v=$(psql_run -d upgraded -Atc "SELECT extversion FROM pg_extension WHERE extname = 'tokacct'")
-[ "$v" = "$current" ]; check $? "ALTER EXTENSION tokacct UPDATE reaches $current (extversion $v)"
+[ "$v" = "$current" ] && r=0 || r=1; check $r "ALTER EXTENSION tokacct UPDATE reaches $current (extversion $v)"
 
 out=$(scratch_dir upgrade)
 psql_run -d fresh -f "$TOP/test/sql/extension_objects.sql" > "$out/fresh.txt" 2>&1
 psql_run -d upgraded -f "$TOP/test/sql/extension_objects.sql" > "$out/upgraded.txt" 2>&1
 n=$(wc -l < "$out/fresh.txt")
-[ "$n" -gt 200 ]; check $? "the object listing is not empty ($n lines for a fresh install)"
-diff -u "$out/fresh.txt" "$out/upgraded.txt" > "$out/diff.txt"
-check $? "upgraded $first -> $current has the same objects as a fresh $current install"
+[ "$n" -gt 200 ] && r=0 || r=1; check $r "the object listing is not empty ($n lines for a fresh install)"
+diff -u "$out/fresh.txt" "$out/upgraded.txt" > "$out/diff.txt" && r=0 || r=1
+check $r "upgraded $first -> $current has the same objects as a fresh $current install"
 head -c 8000 "$out/diff.txt"
 
 # Every pg_regress suite, on the upgraded database.
