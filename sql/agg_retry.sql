@@ -61,7 +61,7 @@ FROM agg_retry_a WHERE item = 9;
 SELECT (tokacct.retry_projection(s, 4, 5)).cost_per_solved = tokacct.cost_per_solved(s) AS ok
 FROM (SELECT tokacct.retry_economics(attempt, ok, cost) s FROM agg_retry_a) x;
 
--- 2. A homogeneous population against the formula of DESIGN section 5 -----
+-- 2. A homogeneous population against the capped-retry formula ------------
 -- 8 items, p = 0.5 on every attempt, T = 0.2 per attempt:
 --   attempt 1: 8 tries, 4 succeed; 2: 4 tries, 2; 3: 2 tries, 1; 4: 1 try, 1
 -- With retries capped at k and a fallback H = 4 the formula gives

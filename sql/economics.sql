@@ -1,4 +1,4 @@
--- Scalar economics (DESIGN.md section 5).  Every expected value is worked
+-- Scalar economics.  Every expected value is worked
 -- out by hand in the comment beside it; each query shows the value and
 -- whether it equals the hand value exactly.
 

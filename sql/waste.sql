@@ -1,4 +1,4 @@
--- Waste in execution traces (DESIGN.md section 7).
+-- Waste in execution traces.
 --
 -- Hand-built traces with the expected class of every span worked out in the
 -- comments, the cost rules on a tree where every level reports a total, bad

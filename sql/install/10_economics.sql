@@ -1,6 +1,7 @@
 
 -- ---------------------------------------------------------------------------
--- Economics: scalar functions (DESIGN.md section 5)
+-- Economics: scalar functions (retry tail, capped retries with a fallback,
+-- break-even, pass@k, context cost, rate intervals)
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE @extschema@.item_cost AS (

@@ -1,6 +1,7 @@
 
 -- ---------------------------------------------------------------------------
--- Waste in execution traces (DESIGN.md section 7)
+-- Waste in execution traces: every dollar of a trace attributed to essential
+-- work or to one waste class
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE @extschema@.waste_state;

@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- Access (DESIGN.md section 13)
+-- Access and roles
 --
 -- Everyone may use tokacct's types and functions: the schema is usable by
 -- PUBLIC.  Its tables (price catalog, contract discounts, call ledger) stay

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# search_path safety (DESIGN.md section 13): plant trojan functions,
-# operators and an implicit cast in schema public, put public first on the
-# search_path, then create the extension and call its functions.  Every
-# trojan writes to a log table when it runs; the log must stay empty.
+# search_path safety: the install script qualifies every name it uses, and
+# every SQL and PL/pgSQL function pins its search_path.  Plant trojan
+# functions, operators and an implicit cast in schema public, put public
+# first on the search_path, then create the extension and call its
+# functions.  Every trojan writes to a log table when it runs; the log must
+# stay empty.
 source "$(dirname "$0")/../lib.sh"
 build_and_stage
 cluster_start
