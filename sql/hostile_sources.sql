@@ -18,6 +18,14 @@ CREATE ROLE tokacct_test_helper IN ROLE tokacct_test_reader;
 CREATE ROLE tokacct_test_ally IN ROLE tokacct_test_planter;
 CREATE TABLE trojan_log (who text, what text);
 GRANT INSERT ON trojan_log TO tokacct_test_reader, tokacct_test_ally;
+-- What the trojans did, then a clean slate (so that each block stands alone
+-- when run before the guard): no rows is the answer wanted.
+CREATE VIEW trojans AS
+	SELECT who, what, count(*) AS times FROM trojan_log GROUP BY who, what
+	UNION ALL
+	SELECT 'tokacct_test_planter became superuser', NULL, NULL
+	  FROM pg_roles WHERE rolname = 'tokacct_test_planter' AND rolsuper;
+\set trojans 'SELECT * FROM trojans ORDER BY 1, 2; TRUNCATE trojan_log; ALTER ROLE tokacct_test_planter NOSUPERUSER;'
 CREATE SCHEMA hostile AUTHORIZATION tokacct_test_planter;
 CREATE SCHEMA mine AUTHORIZATION tokacct_test_reader;
 GRANT USAGE, CREATE ON SCHEMA mine TO tokacct_test_helper;
@@ -32,6 +40,9 @@ CREATE FUNCTION hostile.trojan(what text) RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
 	BEGIN
 		INSERT INTO public.trojan_log VALUES (current_user, what);
+	EXCEPTION WHEN insufficient_privilege THEN NULL;
+	END;
+	BEGIN
 		EXECUTE 'ALTER ROLE tokacct_test_planter SUPERUSER';
 	EXCEPTION WHEN insufficient_privilege THEN NULL;
 	END;
@@ -74,7 +85,8 @@ INSERT INTO hostile.domained VALUES ('acme', 'acme-x');	-- runs the check as its
 CREATE TABLE hostile.domained2 (provider text, model hostile.plain_text);
 INSERT INTO hostile.domained2 VALUES ('acme', 'acme-x');
 RESET ROLE;
-SELECT count(*) AS trojans_so_far FROM trojan_log;
+-- (creating all that ran the trojans as their owner only: nothing logged)
+:trojans
 
 SELECT * FROM tokacct.unpriced_models('hostile.calls');
 SELECT * FROM tokacct.waste_by_trace('hostile.spans');
@@ -82,8 +94,7 @@ SELECT * FROM tokacct.waste_by_workflow('hostile.spans');
 SELECT * FROM tokacct.waste_by_trace('hostile.costly');
 SELECT * FROM tokacct.unpriced_models('hostile.domained');
 SELECT * FROM tokacct.unpriced_models('hostile.domained2');
-SELECT count(*) AS trojans_ran FROM trojan_log;
-SELECT rolsuper AS planter_became_superuser FROM pg_roles WHERE rolname = 'tokacct_test_planter';
+:trojans
 
 -- A view of the superuser's own that reads the planter's type through its
 -- output function (format('%s', x): no cast) is read: 1 unpriced call.
@@ -98,7 +109,7 @@ CREATE VIEW mine_spans AS
 	  FROM hostile.spans;
 SELECT workflow, trace_id, spans, total, essential, waste FROM tokacct.waste_by_trace('mine_spans');
 SELECT workflow, traces, total, waste FROM tokacct.waste_by_workflow('mine_spans');
-SELECT count(*) AS trojans_ran FROM trojan_log;
+:trojans
 
 -- 4. A view of the planter's that calls the trojan: its functions would run
 --    with the reader's privileges.  Refused for the superuser, and for the
@@ -137,7 +148,7 @@ SELECT * FROM tokacct.unpriced_models('mine.own_calls');
 -- have the superuser's privileges
 RESET ROLE;
 SELECT * FROM tokacct.unpriced_models('mine.helper_calls');
-SELECT count(*) AS trojans_ran FROM trojan_log;
+:trojans
 
 -- 5. Row-level security: a policy's expression runs with the privileges of
 --    the role that reads the table (superusers bypass policies).  The
@@ -161,7 +172,7 @@ SELECT * FROM tokacct.waste_by_workflow('hostile.guarded_spans');
 CREATE VIEW mine.guarded AS SELECT provider, model FROM hostile.guarded;
 SELECT * FROM tokacct.unpriced_models('mine.guarded');
 RESET ROLE;
-SELECT count(*) AS trojans_ran FROM trojan_log;
+:trojans
 -- the superuser bypasses row-level security, so no policy runs: read (one
 -- unpriced call; one trace of one call of 0.5)
 SELECT * FROM tokacct.unpriced_models('hostile.guarded');
@@ -180,7 +191,8 @@ RESET ROLE;
 --    IMMUTABLE function with constant arguments in an index, a partial
 --    index's predicate, a statistics object, a CHECK constraint of a child
 --    table, a partition key, a CHECK constraint of a partition.  Each is
---    called while the query is planned, as the reader.
+--    called while the query is planned, as the reader (a child's CHECK
+--    constraint when the query has a WHERE clause, as unpriced_models').
 SET ROLE tokacct_test_planter;
 CREATE TABLE hostile.indexed (LIKE hostile.plain);
 INSERT INTO hostile.indexed VALUES ('acme', 'acme-x');
@@ -191,12 +203,13 @@ CREATE INDEX partial_trojan ON hostile.partial (model) WHERE length(model) > hos
 CREATE TABLE hostile.stats (LIKE hostile.guarded_spans);
 INSERT INTO hostile.stats SELECT * FROM hostile.guarded_spans;
 CREATE STATISTICS hostile.stats_trojan ON (length(name) + hostile.trojan_fold('statistics')), kind FROM hostile.stats;
-CREATE TABLE hostile.parent (LIKE hostile.guarded_spans);
-CREATE TABLE hostile.child (CHECK (length(name) > hostile.trojan_fold('child check') - 9)) INHERITS (hostile.parent);
-INSERT INTO hostile.child SELECT * FROM hostile.guarded_spans;
-CREATE TABLE hostile.keyed (provider text, model text) PARTITION BY RANGE ((length(model) + hostile.trojan_fold('partition key')));
+CREATE TABLE hostile.parent (LIKE hostile.plain);
+CREATE TABLE hostile.child (CHECK (length(model) > hostile.trojan_fold('child check') - 9)) INHERITS (hostile.parent);
+INSERT INTO hostile.child VALUES ('acme', 'acme-x');
+CREATE TABLE hostile.keyed (LIKE hostile.guarded_spans)
+	PARTITION BY RANGE ((length(span_id) + hostile.trojan_fold('partition key')));
 CREATE TABLE hostile.keyed_1 PARTITION OF hostile.keyed FOR VALUES FROM (0) TO (100);
-INSERT INTO hostile.keyed VALUES ('acme', 'acme-x');
+INSERT INTO hostile.keyed SELECT * FROM hostile.guarded_spans;
 CREATE TABLE hostile.listed (provider text, model text) PARTITION BY LIST (provider);
 CREATE TABLE hostile.listed_acme PARTITION OF hostile.listed
 	(CHECK (length(model) > hostile.trojan_fold('partition check') - 9)) FOR VALUES IN ('acme');
@@ -207,27 +220,25 @@ CREATE INDEX ON hostile.fine (lower(model)) WHERE provider <> '';
 CREATE STATISTICS hostile.fine_stats ON (lower(model)), provider FROM hostile.fine;
 INSERT INTO hostile.fine VALUES ('acme', 'acme-x'), ('acme', 'acme-y'), ('acme', 'acme-y');
 RESET ROLE;
-TRUNCATE trojan_log;
+:trojans
 \c
 SET timezone = 'UTC';
 \set SHOW_CONTEXT never
 SELECT * FROM tokacct.unpriced_models('hostile.indexed');
 SELECT * FROM tokacct.unpriced_models('hostile.partial');
 SELECT * FROM tokacct.waste_by_trace('hostile.stats');
-SELECT * FROM tokacct.waste_by_trace('hostile.parent');
-SELECT * FROM tokacct.waste_by_workflow('hostile.parent');
-SELECT * FROM tokacct.unpriced_models('hostile.keyed');
+SELECT * FROM tokacct.unpriced_models('hostile.parent');
+SELECT * FROM tokacct.waste_by_workflow('hostile.keyed');
+SELECT * FROM tokacct.waste_by_trace('hostile.keyed');
 SELECT * FROM tokacct.unpriced_models('hostile.listed');
--- ONLY the parent would not read the child, but tokacct reads the whole
--- tree; reading the child table alone is refused the same way
-SELECT * FROM tokacct.waste_by_trace('hostile.child');
+-- the child table alone is refused the same way
+SELECT * FROM tokacct.unpriced_models('hostile.child');
 -- through a view of the superuser's own: refused the same way
 CREATE VIEW mine_indexed AS SELECT provider, model FROM hostile.indexed;
 SELECT * FROM tokacct.unpriced_models('mine_indexed');
 -- 2 acme-y and 1 acme-x calls (most calls first)
 SELECT * FROM tokacct.unpriced_models('hostile.fine');
-SELECT count(*) AS trojans_ran FROM trojan_log;
-SELECT rolsuper AS planter_became_superuser FROM pg_roles WHERE rolname = 'tokacct_test_planter';
+:trojans
 
 -- 7. A foreign table reads through its server with the reader's user
 --    mapping: only its owner's trusted.  The wrapper (no handler) is the
@@ -323,11 +334,10 @@ SELECT * FROM tokacct.source_query('hostile.plain', ARRAY['model'], ARRAY['strin
 SELECT * FROM tokacct.source_query('hostile.plain', ARRAY['model'], ARRAY['string'],
 	'SELECT t.model FROM hostile.plain t') AS q(m int4);
 SELECT * FROM tokacct.source_query('hostile.plain', ARRAY['model'], ARRAY['string'], NULL) AS q(m text);
-SELECT count(*) AS trojans_ran FROM trojan_log;
-SELECT rolsuper AS planter_became_superuser FROM pg_roles WHERE rolname = 'tokacct_test_planter';
+:trojans
 
 SET client_min_messages = warning;
-DROP VIEW mine_calls, mine_spans, mine_plain, mine_indexed;
+DROP VIEW trojans, mine_calls, mine_spans, mine_plain, mine_indexed;
 DROP TABLE trojan_log, numbered, spans_bad_time, spans_bad_attempt, spans_typed, kinds;
 DROP SEQUENCE not_a_table;
 DROP SCHEMA hostile, mine CASCADE;
