@@ -135,6 +135,10 @@ RESET ROLE;
 -- (2 acme-x and 1 acme-y calls, none priced)
 CREATE VIEW mine_plain AS SELECT provider, model FROM hostile.plain;
 SELECT * FROM tokacct.unpriced_models('mine_plain');
+-- but a view of the superuser's own over the planter's view is refused
+CREATE VIEW mine_over_view AS SELECT provider, model FROM hostile.view_calls;
+SELECT * FROM tokacct.unpriced_models('mine_over_view');
+SELECT tokacct.source_check('mine_over_view', ARRAY['model'], ARRAY['string']);
 -- a view of the helper's (who has the reader's privileges) is read by the
 -- reader; a view the reader owns too
 SET ROLE tokacct_test_helper;
@@ -337,7 +341,7 @@ SELECT * FROM tokacct.source_query('hostile.plain', ARRAY['model'], ARRAY['strin
 :trojans
 
 SET client_min_messages = warning;
-DROP VIEW trojans, mine_calls, mine_spans, mine_plain, mine_indexed;
+DROP VIEW trojans, mine_calls, mine_spans, mine_plain, mine_over_view, mine_indexed;
 DROP TABLE trojan_log, numbered, spans_bad_time, spans_bad_attempt, spans_typed, kinds;
 DROP SEQUENCE not_a_table;
 DROP SCHEMA hostile, mine CASCADE;
