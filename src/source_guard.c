@@ -212,7 +212,7 @@ source_rel_owner(Oid relid)
 	return owner;
 }
 
-/* Does this role have the reader's privileges (so its code may run as him)? */
+/* Has this role the reader's privileges (so its code may run as the reader)? */
 static bool
 source_role_trusted(SourceGuard *g, Oid roleid)
 {
@@ -436,7 +436,7 @@ source_walker(Node *node, SourceGuard *g)
 				break;
 			default:
 				break;
-			}
+		}
 	}
 	return expression_tree_walker(node, source_walker, (void *) g);
 }
