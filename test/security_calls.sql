@@ -24,3 +24,17 @@ SELECT c.* FROM (SELECT tokacct.waste_agg(s, p, k, n, a, st, c, t) AS w
 SELECT f.* FROM (SELECT tokacct.utility_frontier(o, c, v) AS s
 	FROM (VALUES ('a', 1, 2), ('b', 2, 5), ('human', 10, 6)) v(o, c, v)) q, tokacct.frontier_options(q.s) f;
 SELECT * FROM tokacct.allocate(100, ARRAY[ROW('w', 'a', 1, 2, 10, false), ROW('w', 'b', 3, 5, 10, true)]::tokacct.allocation_option[]);
+-- reading a caller-named table: the guard and the three functions over it
+CREATE TABLE public.trojan_calls (provider varchar, model varchar);
+INSERT INTO public.trojan_calls VALUES ('acme', 'acme-1'), ('acme', 'acme-1');
+SELECT * FROM tokacct.unpriced_models('trojan_calls');
+CREATE TABLE public.trojan_spans (workflow varchar, trace_id varchar, span_id varchar, parent_id varchar,
+	kind varchar, name varchar, args_hash varchar, status varchar, cost integer, started_at timestamptz,
+	attempt integer);
+INSERT INTO public.trojan_spans VALUES ('w', 't', 'r', NULL, 'agent', 'a', NULL, 'ok', NULL, pg_catalog.now(), NULL),
+	('w', 't', 'c', 'r', 'tool', 'get', 'h', 'ok', 1, pg_catalog.now(), NULL);
+SELECT * FROM tokacct.waste_by_trace('trojan_spans');
+SELECT * FROM tokacct.waste_by_workflow('trojan_spans');
+SELECT tokacct.source_check('trojan_spans', ARRAY['cost', 'attempt'], ARRAY['money', 'integer']);
+SELECT * FROM tokacct.source_query('trojan_calls', ARRAY['model'], ARRAY['string'],
+	'SELECT t.model::pg_catalog.text FROM public.trojan_calls t') AS q(m text);

@@ -437,12 +437,17 @@ CREATE FUNCTION @extschema@.unpriced_models(calls_table pg_catalog.regclass,
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 BEGIN
-	RETURN QUERY EXECUTE pg_catalog.format(
+	-- through the guard: the columns must be strings of built-in types, and
+	-- nothing of the table's owner may run with the caller's privileges
+	RETURN QUERY SELECT * FROM @extschema@.source_query(calls_table,
+		ARRAY[provider_column, model_column]::pg_catalog.text[], ARRAY['string', 'string'],
+		pg_catalog.format(
 		'SELECT t.%1$I::pg_catalog.text, t.%2$I::pg_catalog.text, pg_catalog.count(*)
 		   FROM %3$s t
 		  WHERE @extschema@.price_model_for(t.%1$I::pg_catalog.text, t.%2$I::pg_catalog.text) IS NULL
 		  GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2',
-		provider_column, model_column, calls_table);
+		provider_column, model_column, calls_table))
+		AS q(provider pg_catalog.text, model pg_catalog.text, calls pg_catalog.int8);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.unpriced_models(pg_catalog.regclass, pg_catalog.name, pg_catalog.name) IS

@@ -177,13 +177,21 @@ CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
 AS $fn$
 DECLARE
 	attempt_col pg_catalog.text := '';
+	columns pg_catalog.text[] := ARRAY['workflow', 'trace_id', 'span_id', 'parent_id', 'kind', 'name',
+		'args_hash', 'status', 'cost', 'started_at'];
+	kinds pg_catalog.text[] := ARRAY['id', 'id', 'id', 'id', 'string', 'string',
+		'id', 'string', 'money', 'time'];
 BEGIN
 	IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
 				WHERE a.attrelid = source AND a.attname = 'attempt'
 				  AND a.attnum > 0 AND NOT a.attisdropped) THEN
 		attempt_col := ', t.attempt::pg_catalog.int4';
+		columns := pg_catalog.array_append(columns, 'attempt');
+		kinds := pg_catalog.array_append(kinds, 'integer');
 	END IF;
-	RETURN QUERY EXECUTE pg_catalog.format(
+	-- through the guard: every column of a built-in type of its kind, and
+	-- nothing of the table's owner may run with the caller's privileges
+	RETURN QUERY SELECT * FROM @extschema@.source_query(source, columns, kinds, pg_catalog.format(
 		'SELECT q.workflow, q.trace_id, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
@@ -195,9 +203,13 @@ BEGIN
 							t.cost::pg_catalog.numeric, t.started_at::pg_catalog.timestamptz%s) AS st
 				   FROM %s t
 				  GROUP BY 1, 2) q
-		  CROSS JOIN LATERAL @extschema@.waste_summary(q.st, $1, $2) s
-		  ORDER BY 1, 2', attempt_col, source)
-	USING rule, loop_min;
+		  CROSS JOIN LATERAL @extschema@.waste_summary(q.st, %L, %L) s
+		  ORDER BY 1, 2', attempt_col, source, rule, loop_min))
+		AS q(workflow pg_catalog.text, trace_id pg_catalog.text, cost_rule pg_catalog.text,
+			 spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
+			 error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
+			 abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
+			 duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS

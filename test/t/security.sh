@@ -52,6 +52,17 @@ SQL
 # Call the extension's functions with public first on the search_path.
 psql_run -d trojan -f "$TOP/test/security_calls.sql" >/dev/null && echo "ok extension functions run"
 
+# A column of the planted domain is refused by the guard of the functions
+# that read a caller-named table (a domain's CHECK could call anything).
+out=$(psql_run -d trojan -c "CREATE TABLE public.trojan_domained (provider public.tinytext, model text)" \
+	-c "SELECT * FROM tokacct.unpriced_models('public.trojan_domained')" 2>&1 || true)
+if printf '%s' "$out" | grep -q 'has type public.tinytext, a domain, not a string'; then
+	echo "ok domain column refused"
+else
+	echo "not ok domain column not refused: $out"
+	exit 1
+fi
+
 n=$(psql_run -d trojan -At -c 'SELECT count(*) FROM public.trojan_log')
 if [ "$n" = "0" ]; then
 	echo "ok no trojan ran"
