@@ -172,7 +172,7 @@ CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
 		error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
 		abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
 		duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric)
-	LANGUAGE plpgsql STABLE PARALLEL SAFE
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -223,7 +223,7 @@ CREATE FUNCTION @extschema@.waste_by_workflow(source pg_catalog.regclass,
 		abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
 		duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric,
 		waste_share pg_catalog.numeric)
-	LANGUAGE sql STABLE PARALLEL SAFE
+	LANGUAGE sql STABLE PARALLEL RESTRICTED
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 	SELECT b.workflow, pg_catalog.min(b.cost_rule), pg_catalog.count(*),
