@@ -42,6 +42,7 @@ PG_FUNCTION_INFO_V1(price_cost_breakdown_usage);
 PG_FUNCTION_INFO_V1(price_customer_cost);
 PG_FUNCTION_INFO_V1(price_sourced_cost);
 PG_FUNCTION_INFO_V1(price_model_for);
+PG_FUNCTION_INFO_V1(price_fold_name);
 
 /* numeric's short on-disk header (see numeric.c; the format is stable) */
 #define PN_SHORT				0x8000
@@ -714,4 +715,17 @@ price_model_for(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s/%s", m->provider->catalog,
 											  m->provider->provider, m->model)));
+}
+
+/* tokacct.fold_name(): a name folded by the matcher's rule (price_lower()). */
+Datum
+price_fold_name(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	text	   *r = palloc(VARHDRSZ + len + 1);
+
+	price_lower(VARDATA(r), VARDATA_ANY(t), len);
+	SET_VARSIZE(r, VARHDRSZ + len);
+	PG_RETURN_TEXT_P(r);
 }

@@ -77,6 +77,16 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.price_check_match(pg_catalog.jsonb, pg_catalog.text) IS
 	'true for a well-formed match rule; otherwise an error naming "what"';
 
+-- The one case-folding rule for provider and model names, shared with the
+-- matcher in C: ASCII A-Z become a-z, every other character is kept (so
+-- non-ASCII letters compare exactly), whatever the database's locale.
+CREATE FUNCTION @extschema@.fold_name(name pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_fold_name';
+COMMENT ON FUNCTION @extschema@.fold_name(pg_catalog.text) IS
+	'a provider or model name as the price catalog compares it: ASCII letters A-Z lower-cased, every other character kept as is (É, Ä, the Turkish İ and ı compare exactly); independent of the locale';
+
 CREATE TABLE @extschema@.price_catalog (
 	catalog pg_catalog.text PRIMARY KEY,
 	precedence pg_catalog.int4 NOT NULL UNIQUE,
@@ -94,7 +104,7 @@ INSERT INTO @extschema@.price_catalog VALUES
 
 CREATE TABLE @extschema@.price_provider (
 	catalog pg_catalog.text NOT NULL REFERENCES @extschema@.price_catalog ON UPDATE CASCADE ON DELETE CASCADE,
-	provider pg_catalog.text NOT NULL CHECK (provider OPERATOR(pg_catalog.=) pg_catalog.lower(provider)),
+	provider pg_catalog.text NOT NULL CHECK (provider OPERATOR(pg_catalog.=) @extschema@.fold_name(provider)),
 	ordinal pg_catalog.int4 NOT NULL,
 	name pg_catalog.text,
 	provider_match pg_catalog.jsonb,
@@ -106,7 +116,7 @@ CREATE TABLE @extschema@.price_provider (
 );
 COMMENT ON TABLE @extschema@.price_provider IS 'providers of a catalog, with the rules that recognise them';
 COMMENT ON COLUMN @extschema@.price_provider.catalog IS 'catalog this provider belongs to';
-COMMENT ON COLUMN @extschema@.price_provider.provider IS 'provider id, lower case (openai, anthropic, aws...)';
+COMMENT ON COLUMN @extschema@.price_provider.provider IS 'provider id, without ASCII capitals (openai, anthropic, aws...): a call''s provider name is folded by fold_name() and compared exactly';
 COMMENT ON COLUMN @extschema@.price_provider.ordinal IS 'position in the catalog: with a NULL or unknown provider, providers are tried in this order';
 COMMENT ON COLUMN @extschema@.price_provider.name IS 'display name';
 COMMENT ON COLUMN @extschema@.price_provider.provider_match IS 'match rule on the provider name a call gives, tried when no provider id equals it';
@@ -131,7 +141,7 @@ COMMENT ON COLUMN @extschema@.price_model.provider IS 'provider id';
 COMMENT ON COLUMN @extschema@.price_model.model IS 'catalog model id';
 COMMENT ON COLUMN @extschema@.price_model.ordinal IS 'position within the provider: the first model whose rule matches wins';
 COMMENT ON COLUMN @extschema@.price_model.name IS 'display name';
-COMMENT ON COLUMN @extschema@.price_model.match IS 'match rule: {"equals"|"starts_with"|"ends_with"|"contains": text} (case-insensitive), {"regex": text} (on the lower-cased name), {"or"|"and": [rules]}';
+COMMENT ON COLUMN @extschema@.price_model.match IS 'match rule: {"equals"|"starts_with"|"ends_with"|"contains": text} (both sides folded by fold_name(): ASCII case-insensitive), {"regex": text} (on the folded name), {"or"|"and": [rules]}';
 COMMENT ON COLUMN @extschema@.price_model.context_window IS 'largest input in tokens, where published';
 
 CREATE TABLE @extschema@.price (
@@ -219,12 +229,13 @@ CREATE TABLE @extschema@.price_discount (
 		AND multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)),
 	CHECK (valid_from < valid_until),
 	CHECK (model IS NULL OR provider IS NOT NULL),
+	CONSTRAINT price_discount_provider_folded CHECK (provider OPERATOR(pg_catalog.=) @extschema@.fold_name(provider)),
 	UNIQUE NULLS NOT DISTINCT (customer, provider, model, valid_from)
 );
 COMMENT ON TABLE @extschema@.price_discount IS
 	'negotiated multipliers on catalog cost for a customer or contract; the most specific (model, then provider, then all) in force wins';
 COMMENT ON COLUMN @extschema@.price_discount.customer IS 'customer or contract name, as passed to customer_cost()';
-COMMENT ON COLUMN @extschema@.price_discount.provider IS 'provider id it applies to; NULL: every provider';
+COMMENT ON COLUMN @extschema@.price_discount.provider IS 'provider id it applies to, as in price_provider (no ASCII capitals); NULL: every provider';
 COMMENT ON COLUMN @extschema@.price_discount.model IS 'catalog model id it applies to; NULL: every model of the provider';
 COMMENT ON COLUMN @extschema@.price_discount.valid_from IS 'applies to calls at or after';
 COMMENT ON COLUMN @extschema@.price_discount.valid_until IS 'applies to calls before';
@@ -707,9 +718,9 @@ BEGIN
 		END IF;
 		pid := p ->> 'id';
 		pwhat := format('genai-prices provider "%s"', pid);
-		IF pid <> lower(pid) THEN
+		IF pid <> @extschema@.fold_name(pid) THEN
 			RAISE EXCEPTION 'malformed provider id in %', pwhat USING ERRCODE = 'invalid_parameter_value',
-				DETAIL = 'Provider ids are lower case.';
+				DETAIL = 'Provider ids have no capital letters A-Z (names are compared with ASCII letters folded: see fold_name()).';
 		END IF;
 		IF jsonb_typeof(p -> 'models') IS DISTINCT FROM 'array' THEN
 			RAISE EXCEPTION 'malformed provider in %', pwhat USING ERRCODE = 'invalid_parameter_value',
@@ -724,9 +735,11 @@ BEGIN
 		fb := '{}';
 		IF p ? 'fallback_model_providers' THEN
 			IF jsonb_typeof(p -> 'fallback_model_providers') <> 'array'
-			   OR EXISTS (SELECT FROM jsonb_array_elements(p -> 'fallback_model_providers') e WHERE jsonb_typeof(e) <> 'string') THEN
+			   OR EXISTS (SELECT FROM jsonb_array_elements(p -> 'fallback_model_providers') e
+						  WHERE jsonb_typeof(e) <> 'string' OR (e #>> '{}') <> @extschema@.fold_name(e #>> '{}')) THEN
 				RAISE EXCEPTION 'malformed fallback_model_providers in %', pwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = 'Expected an array of provider ids.';
+					DETAIL = format('Expected an array of provider ids (strings without capital letters A-Z), got %s.',
+									(p -> 'fallback_model_providers')::text);
 			END IF;
 			fb := ARRAY(SELECT jsonb_array_elements_text(p -> 'fallback_model_providers'));
 		END IF;
@@ -871,7 +884,7 @@ BEGIN
 			RAISE EXCEPTION 'malformed %', what USING ERRCODE = 'invalid_parameter_value',
 				DETAIL = 'A model entry names its provider in "litellm_provider".';
 		END IF;
-		prov := lower(v ->> 'litellm_provider');
+		prov := @extschema@.fold_name(v ->> 'litellm_provider');
 
 		-- base prices: per token in the file, per million tokens here
 		base := '{}';
@@ -978,7 +991,9 @@ BEGIN
 			ON CONFLICT (catalog, provider) DO NOTHING;
 			provs := provs || prov;
 		END IF;
-		stripped := CASE WHEN lower(k) LIKE prov || '/%' THEN substr(k, length(prov) + 2) END;
+		-- "provider/model" is also matched as "model" (the prefix compared
+		-- as names are: ASCII letters folded, nothing else)
+		stripped := CASE WHEN starts_with(@extschema@.fold_name(k), prov || '/') THEN substr(k, length(prov) + 2) END;
 		INSERT INTO @extschema@.price_model AS x (catalog, provider, model, ordinal, match)
 		VALUES ('litellm', prov, k, nmod,
 				CASE WHEN stripped IS NULL OR stripped = '' THEN jsonb_build_object('equals', k)
