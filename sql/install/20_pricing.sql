@@ -540,6 +540,7 @@ DECLARE
 	prev_start numeric;
 	tstart numeric;
 	vwhat text;
+	ck text;
 BEGIN
 	SELECT max(p.in_force_from) INTO latest FROM @extschema@.price p
 	 WHERE p.catalog = p_catalog AND p.provider = p_provider AND p.model = p_model AND p.customer IS NULL;
@@ -565,10 +566,13 @@ BEGIN
 		vwhat := CASE WHEN jsonb_array_length(variants) > 1 THEN format('%s prices[%s]', what, vi) ELSE what END;
 		c := v -> 'constraint';
 		sd := NULL; ts := NULL; te := NULL;
-		IF c IS NOT NULL AND jsonb_typeof(c) <> 'null' THEN
-			IF jsonb_typeof(c) <> 'object' THEN
+		-- a null or empty constraint is refused: read as "no constraint", it
+		-- would make this price set apply always
+		IF c IS NOT NULL THEN
+			IF jsonb_typeof(c) <> 'object' OR c = '{}' THEN
 				RAISE EXCEPTION 'malformed constraint in %', vwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = format('Got %s.', c::text);
+					DETAIL = format('Got %s; expected {"start_date": "YYYY-MM-DD"} or {"start_time": "HH:MM:SSZ", "end_time": "HH:MM:SSZ"}.', c::text),
+					HINT = 'Leave the constraint out for a price that always applies.';
 			END IF;
 			FOR k IN SELECT jsonb_object_keys(c) LOOP
 				IF k NOT IN ('start_date', 'start_time', 'end_time') THEN
@@ -576,27 +580,35 @@ BEGIN
 						DETAIL = format('Unknown constraint "%s"; expected start_date, or start_time and end_time.', k);
 				END IF;
 			END LOOP;
+			-- ck: the key being read, for the error
 			BEGIN
 				IF c ? 'start_date' THEN
+					ck := 'start_date';
 					IF jsonb_typeof(c -> 'start_date') <> 'string' OR (c ->> 'start_date') !~ '^\d{4}-\d{2}-\d{2}$' THEN
 						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 					END IF;
 					sd := (c ->> 'start_date')::date;
 				END IF;
 				IF c ? 'start_time' OR c ? 'end_time' THEN
-					IF jsonb_typeof(c -> 'start_time') IS DISTINCT FROM 'string' OR jsonb_typeof(c -> 'end_time') IS DISTINCT FROM 'string'
-					   OR (c ->> 'start_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$'
-					   OR (c ->> 'end_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
+					ck := 'start_time';
+					IF jsonb_typeof(c -> 'start_time') IS DISTINCT FROM 'string'
+					   OR (c ->> 'start_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
 						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 					END IF;
 					ts := regexp_replace(c ->> 'start_time', '(Z|\+00(:?00)?)$', '')::time;
+					ck := 'end_time';
+					IF jsonb_typeof(c -> 'end_time') IS DISTINCT FROM 'string'
+					   OR (c ->> 'end_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
+						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+					END IF;
 					te := regexp_replace(c ->> 'end_time', '(Z|\+00(:?00)?)$', '')::time;
+					ck := 'start_time and end_time';
 					IF ts = te THEN
 						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 					END IF;
 				END IF;
 			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-				RAISE EXCEPTION 'malformed constraint in %', vwhat USING ERRCODE = 'invalid_parameter_value',
+				RAISE EXCEPTION 'malformed constraint % in %', ck, vwhat USING ERRCODE = 'invalid_parameter_value',
 					DETAIL = format('Got %s; expected {"start_date": "YYYY-MM-DD"} or {"start_time": "HH:MM:SSZ", "end_time": "HH:MM:SSZ"} (UTC, start <> end).', c::text);
 			END;
 		END IF;
@@ -617,7 +629,7 @@ BEGIN
 					RAISE EXCEPTION 'malformed tiered price % in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
 						DETAIL = format('Expected {"base": number, "tiers": [{"start": integer, "price": number}, ...]}, got %s.', pv::text);
 				END IF;
-				IF pv ? 'base' AND jsonb_typeof(pv -> 'base') <> 'null' THEN
+				IF pv ? 'base' THEN
 					cols[ki] := @extschema@.price_check_mtok(pv -> 'base', format('%s %s base', vwhat, k));
 				END IF;
 			ELSE
@@ -691,6 +703,8 @@ DECLARE
 	mid text;
 	pwhat text;
 	mwhat text;
+	vwhat text;
+	vi int;
 	fb text[];
 	pr jsonb;
 	variants jsonb;
@@ -721,6 +735,10 @@ BEGIN
 		IF pid <> @extschema@.fold_name(pid) THEN
 			RAISE EXCEPTION 'malformed provider id in %', pwhat USING ERRCODE = 'invalid_parameter_value',
 				DETAIL = 'Provider ids have no capital letters A-Z (names are compared with ASCII letters folded: see fold_name()).';
+		END IF;
+		IF jsonb_typeof(p -> 'name') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'malformed name in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('A display name is a string, got %s.', (p -> 'name')::text);
 		END IF;
 		IF jsonb_typeof(p -> 'models') IS DISTINCT FROM 'array' THEN
 			RAISE EXCEPTION 'malformed provider in %', pwhat USING ERRCODE = 'invalid_parameter_value',
@@ -763,11 +781,17 @@ BEGIN
 			mid := m ->> 'id';
 			mwhat := format('%s model "%s"', pwhat, mid);
 			PERFORM @extschema@.price_check_match(m -> 'match', mwhat || ' match');
+			IF jsonb_typeof(m -> 'name') NOT IN ('string', 'null') THEN
+				RAISE EXCEPTION 'malformed name in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A display name is a string, got %s.', (m -> 'name')::text);
+			END IF;
+			-- descriptive, not a price: null is "not published"
 			IF m ? 'context_window' AND jsonb_typeof(m -> 'context_window') <> 'null'
 			   AND (jsonb_typeof(m -> 'context_window') <> 'number' OR (m ->> 'context_window')::numeric < 0
 					OR (m ->> 'context_window')::numeric <> trunc((m ->> 'context_window')::numeric)
 					OR (m ->> 'context_window')::numeric > 9223372036854775807) THEN
-				RAISE EXCEPTION 'malformed context_window in %', mwhat USING ERRCODE = 'invalid_parameter_value';
+				RAISE EXCEPTION 'malformed context_window in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A context window is a whole, non-negative JSON number of tokens, got %s.', (m -> 'context_window')::text);
 			END IF;
 			pr := m -> 'prices';
 			IF jsonb_typeof(pr) = 'object' THEN
@@ -781,10 +805,13 @@ BEGIN
 
 			-- normalise: genai key names -> tokacct price kinds
 			norm := '[]';
+			vi := 0;
 			FOR v IN SELECT value FROM jsonb_array_elements(variants) LOOP
+				vwhat := CASE WHEN jsonb_array_length(variants) > 1 THEN format('%s prices[%s]', mwhat, vi) ELSE mwhat END;
+				vi := vi + 1;
 				IF jsonb_typeof(v) <> 'object' OR jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object'
 				   OR EXISTS (SELECT FROM jsonb_object_keys(v) x WHERE x NOT IN ('constraint', 'prices')) THEN
-					RAISE EXCEPTION 'malformed conditional price in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					RAISE EXCEPTION 'malformed conditional price in %', vwhat USING ERRCODE = 'invalid_parameter_value',
 						DETAIL = format('Expected {"constraint": {...}, "prices": {...}}, got %s.', v::text);
 				END IF;
 				pv := '{}';
@@ -792,19 +819,28 @@ BEGIN
 				FOR k IN SELECT jsonb_object_keys(v -> 'prices') LOOP
 					IF k = 'requests_kcount' THEN
 						IF jsonb_typeof(v -> 'prices' -> k) <> 'number' THEN
-							RAISE EXCEPTION 'malformed price in % requests_kcount', mwhat USING ERRCODE = 'invalid_parameter_value',
+							RAISE EXCEPTION 'malformed price in % requests_kcount', vwhat USING ERRCODE = 'invalid_parameter_value',
 								DETAIL = format('A price is a JSON number, got %s.', (v -> 'prices' -> k)::text);
 						END IF;
 						fee := to_jsonb((v -> 'prices' ->> k)::numeric / 1000);
 					ELSIF keymap ? k THEN
+						-- a null price is not "no price" (which costs nothing)
+						IF jsonb_typeof(v -> 'prices' -> k) = 'null' THEN
+							RAISE EXCEPTION 'malformed price in % %', vwhat, k USING ERRCODE = 'invalid_parameter_value',
+								DETAIL = 'A price is a JSON number or a tiered price, got null.',
+								HINT = 'Leave the key out when the source publishes no such price.';
+						END IF;
 						pv := pv || jsonb_build_object(keymap ->> k, v -> 'prices' -> k);
 					ELSE
-						RAISE EXCEPTION 'unknown price key "%" in %', k, mwhat USING ERRCODE = 'invalid_parameter_value',
+						RAISE EXCEPTION 'unknown price key "%" in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
 							HINT = 'Known keys: input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, input_audio_mtok, cache_audio_read_mtok, output_audio_mtok, requests_kcount.';
 					END IF;
 				END LOOP;
-				norm := norm || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
-					'constraint', v -> 'constraint', 'prices', pv, 'request_fee', fee)));
+				-- the JSON nulls of the entry are kept (and refused): only the
+				-- keys it does not have are left out
+				norm := norm || jsonb_build_array(jsonb_build_object('prices', pv)
+					|| CASE WHEN v ? 'constraint' THEN jsonb_build_object('constraint', v -> 'constraint') ELSE '{}' END
+					|| CASE WHEN fee IS NOT NULL THEN jsonb_build_object('request_fee', fee) ELSE '{}' END);
 			END LOOP;
 
 			INSERT INTO @extschema@.price_model AS t (catalog, provider, model, ordinal, name, match, context_window)
@@ -886,11 +922,13 @@ BEGIN
 		END IF;
 		prov := @extschema@.fold_name(v ->> 'litellm_provider');
 
-		-- base prices: per token in the file, per million tokens here
+		-- base prices: per token in the file, per million tokens here.  A
+		-- key left out is no price; a null is refused (taken as no price, it
+		-- would make these tokens cost nothing).
 		base := '{}';
 		FOR f, kind IN SELECT x.key, x.value #>> '{}' FROM jsonb_each(fields) x LOOP
 			fv := v -> f;
-			IF fv IS NULL OR jsonb_typeof(fv) = 'null' THEN
+			IF fv IS NULL THEN
 				CONTINUE;
 			END IF;
 			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
@@ -900,18 +938,22 @@ BEGIN
 			base := base || jsonb_build_object(kind, (fv #>> '{}')::numeric * 1000000);
 		END LOOP;
 		-- DeepSeek-style cache hits are cache reads
-		IF NOT base ? 'cache_read' AND jsonb_typeof(v -> 'input_cost_per_token_cache_hit') = 'number' THEN
-			IF (v ->> 'input_cost_per_token_cache_hit')::numeric < 0 THEN
-				RAISE EXCEPTION 'malformed price in % input_cost_per_token_cache_hit', what USING ERRCODE = 'invalid_parameter_value';
+		IF v ? 'input_cost_per_token_cache_hit' THEN
+			fv := v -> 'input_cost_per_token_cache_hit';
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_token_cache_hit', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
 			END IF;
-			base := base || jsonb_build_object('cache_read', (v ->> 'input_cost_per_token_cache_hit')::numeric * 1000000);
+			IF NOT base ? 'cache_read' THEN
+				base := base || jsonb_build_object('cache_read', (fv #>> '{}')::numeric * 1000000);
+			END IF;
 		END IF;
 
 		-- context tiers: <field>_above_<N>k_tokens, and tiered_pricing ranges
 		tiers := '{}';
 		FOR f, fv IN SELECT x.key, x.value FROM jsonb_each(v) x WHERE x.key ~ '_above_\d+k_tokens$' LOOP
 			m := regexp_match(f, '^(.*)_above_(\d+)k_tokens$');
-			IF NOT fields ? m[1] OR jsonb_typeof(fv) = 'null' THEN
+			IF NOT fields ? m[1] THEN
 				CONTINUE;		-- service tiers and per-second prices are not priced
 			END IF;
 			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
@@ -922,10 +964,10 @@ BEGIN
 			tiers := jsonb_set(tiers, ARRAY[kind], coalesce(tiers -> kind, '{}')
 				|| jsonb_build_object((m[2]::numeric * 1000)::text, (fv #>> '{}')::numeric * 1000000));
 		END LOOP;
-		IF v ? 'tiered_pricing' AND jsonb_typeof(v -> 'tiered_pricing') <> 'null' THEN
+		IF v ? 'tiered_pricing' THEN
 			IF jsonb_typeof(v -> 'tiered_pricing') <> 'array' THEN
 				RAISE EXCEPTION 'malformed tiered_pricing in %', what USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = 'Expected an array of {"range": [from, to], "<field>": price, ...}.';
+					DETAIL = format('Expected an array of {"range": [from, to], "<field>": price, ...}, got %s.', (v -> 'tiered_pricing')::text);
 			END IF;
 			ti := 0;
 			FOR t IN SELECT value FROM jsonb_array_elements(v -> 'tiered_pricing') LOOP
@@ -975,8 +1017,13 @@ BEGIN
 			END IF;
 		END LOOP;
 		fee := NULL;
-		IF jsonb_typeof(v -> 'input_cost_per_request') = 'number' THEN
-			fee := to_jsonb(round((v ->> 'input_cost_per_request')::numeric, 12));
+		IF v ? 'input_cost_per_request' THEN
+			fv := v -> 'input_cost_per_request';
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_request', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			fee := to_jsonb(round((fv #>> '{}')::numeric, 12));
 		END IF;
 		IF prices = '{}' AND fee IS NULL THEN
 			-- priced per image, second, character or query only: unpriced here
