@@ -373,26 +373,41 @@ CREATE FUNCTION @extschema@.sourced_cost(reported_cost pg_catalog.numeric, custo
 	AS 'MODULE_PATHNAME', 'price_sourced_cost';
 COMMENT ON FUNCTION @extschema@.sourced_cost(pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text,
 	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz) IS
-	'the cost of a call with its source: a reported cost wins (reported); else the customer''s contract price (contract) or the list price (catalog)';
+	'the cost of a call with its source: a reported cost wins (reported; rounded half away from zero to the picodollar); else the customer''s contract price (contract) or the list price (catalog)';
 
+-- Each row must be priceable: its constraints are the checks cost() and
+-- sourced_cost() make of their arguments, so that one row cannot stop
+-- price_call_cost for every reader (rows older than a constraint, which
+-- were added NOT VALID on upgrade, are priced by ledger_cost() with the
+-- reason in its problem column instead).  A reported cost with more than
+-- 12 decimals is accepted: it is rounded to the picodollar when read.
 CREATE TABLE @extschema@.price_call (
 	call_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	at pg_catalog.timestamptz NOT NULL,
 	provider pg_catalog.text,
 	model pg_catalog.text NOT NULL,
-	input_tokens pg_catalog.int8 NOT NULL CHECK (input_tokens >= 0),
-	output_tokens pg_catalog.int8 NOT NULL CHECK (output_tokens >= 0),
-	cache_read_tokens pg_catalog.int8 NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
-	cache_write_tokens pg_catalog.int8 NOT NULL DEFAULT 0 CHECK (cache_write_tokens >= 0),
-	reasoning_tokens pg_catalog.int8 NOT NULL DEFAULT 0 CHECK (reasoning_tokens >= 0),
+	input_tokens pg_catalog.int8 NOT NULL,
+	output_tokens pg_catalog.int8 NOT NULL,
+	cache_read_tokens pg_catalog.int8 NOT NULL DEFAULT 0,
+	cache_write_tokens pg_catalog.int8 NOT NULL DEFAULT 0,
+	reasoning_tokens pg_catalog.int8 NOT NULL DEFAULT 0,
 	reported_cost pg_catalog.numeric,
 	customer pg_catalog.text,
-	CHECK (cache_read_tokens + cache_write_tokens <= input_tokens),
-	CHECK (reasoning_tokens <= output_tokens)
+	CONSTRAINT price_call_at_finite CHECK (pg_catalog.isfinite(at)),
+	CONSTRAINT price_call_input_tokens_nonnegative CHECK (input_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_output_tokens_nonnegative CHECK (output_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_cache_read_tokens_nonnegative CHECK (cache_read_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_cache_write_tokens_nonnegative CHECK (cache_write_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_reasoning_tokens_nonnegative CHECK (reasoning_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_uncached_input_nonnegative CHECK (cache_read_tokens::pg_catalog.numeric
+		OPERATOR(pg_catalog.+) cache_write_tokens::pg_catalog.numeric OPERATOR(pg_catalog.<=) input_tokens::pg_catalog.numeric),
+	CONSTRAINT price_call_reasoning_within_output CHECK (reasoning_tokens OPERATOR(pg_catalog.<=) output_tokens),
+	CONSTRAINT price_call_reported_cost_in_range CHECK (reported_cost OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric
+		AND reported_cost OPERATOR(pg_catalog.<=) 9223372.036854775807::pg_catalog.numeric)
 );
 COMMENT ON TABLE @extschema@.price_call IS 'a ledger of calls to price: insert your calls (or a sample) here; price_call_cost prices them, unpriced_models counts the ones no catalog knows';
 COMMENT ON COLUMN @extschema@.price_call.call_id IS 'row id';
-COMMENT ON COLUMN @extschema@.price_call.at IS 'when the call ran (prices in force then apply)';
+COMMENT ON COLUMN @extschema@.price_call.at IS 'when the call ran (prices in force then apply); finite';
 COMMENT ON COLUMN @extschema@.price_call.provider IS 'provider as the call reported it (NULL: match by model)';
 COMMENT ON COLUMN @extschema@.price_call.model IS 'model as the call reported it';
 COMMENT ON COLUMN @extschema@.price_call.input_tokens IS 'all input tokens, cache reads and writes included';
@@ -400,34 +415,56 @@ COMMENT ON COLUMN @extschema@.price_call.output_tokens IS 'all output tokens, re
 COMMENT ON COLUMN @extschema@.price_call.cache_read_tokens IS 'input tokens read from the cache';
 COMMENT ON COLUMN @extschema@.price_call.cache_write_tokens IS 'input tokens written to the cache';
 COMMENT ON COLUMN @extschema@.price_call.reasoning_tokens IS 'output tokens spent on reasoning';
-COMMENT ON COLUMN @extschema@.price_call.reported_cost IS 'cost the provider reported, when it did; wins over the recomputed one';
+COMMENT ON COLUMN @extschema@.price_call.reported_cost IS 'cost the provider reported, when it did; wins over the recomputed one; from 0 to 9223372.036854775807, rounded half away from zero to 12 decimals when read';
 COMMENT ON COLUMN @extschema@.price_call.customer IS 'customer or contract whose prices and discounts apply';
+
+CREATE TYPE @extschema@.ledger_cost AS (
+	cost pg_catalog.numeric,
+	cost_source pg_catalog.text,
+	list_cost pg_catalog.numeric,
+	problem pg_catalog.text
+);
+COMMENT ON TYPE @extschema@.ledger_cost IS 'the costs of one ledger row, and why one is missing when the row cannot be priced';
+COMMENT ON COLUMN @extschema@.ledger_cost.cost IS 'the cost as sourced_cost() gives it (reported, else contract, else list price); NULL when unpriced or when problem says why';
+COMMENT ON COLUMN @extschema@.ledger_cost.cost_source IS 'reported, contract, catalog, or NULL when cost is NULL';
+COMMENT ON COLUMN @extschema@.ledger_cost.list_cost IS 'catalog list price at the time of the call, as cost() gives it';
+COMMENT ON COLUMN @extschema@.ledger_cost.problem IS 'NULL, or why the row cannot be priced: a reported cost that is not money, a time at infinity, inconsistent token counts, a price in another currency, a cost too large to compute';
+
+CREATE FUNCTION @extschema@.ledger_cost(reported_cost pg_catalog.numeric, customer pg_catalog.text,
+	provider pg_catalog.text, model pg_catalog.text,
+	input_tokens pg_catalog.int8, output_tokens pg_catalog.int8,
+	cache_read_tokens pg_catalog.int8 DEFAULT 0, cache_write_tokens pg_catalog.int8 DEFAULT 0,
+	reasoning_tokens pg_catalog.int8 DEFAULT 0, at pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS @extschema@.ledger_cost
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_ledger_cost';
+COMMENT ON FUNCTION @extschema@.ledger_cost(pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz) IS
+	'sourced_cost() and cost() of one row of a calls table, never an error for what the row holds: a row that cannot be priced gets NULL costs and its reason in problem (the first one found)';
 
 CREATE VIEW @extschema@.price_call_cost WITH (security_invoker = true) AS
 	SELECT c.call_id, c.at, c.provider, c.model, c.customer,
-		   (s).cost AS cost, (s).source AS cost_source,
-		   @extschema@.cost(c.provider, c.model, c.input_tokens, c.output_tokens, c.cache_read_tokens,
-							c.cache_write_tokens, c.reasoning_tokens, c.at) AS list_cost,
-		   c.reported_cost
-	FROM @extschema@.price_call c,
-		 LATERAL (SELECT @extschema@.sourced_cost(c.reported_cost, c.customer, c.provider, c.model, c.input_tokens,
-					c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.at) AS s) x;
-COMMENT ON VIEW @extschema@.price_call_cost IS 'every ledger call with its cost and the source of that cost';
+		   l.cost, l.cost_source, l.list_cost, c.reported_cost, l.problem
+	FROM @extschema@.price_call c
+		 CROSS JOIN LATERAL @extschema@.ledger_cost(c.reported_cost, c.customer, c.provider, c.model, c.input_tokens,
+			c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.at) l;
+COMMENT ON VIEW @extschema@.price_call_cost IS 'every ledger call with its cost and the source of that cost; a row that cannot be priced is listed with NULL costs and the reason in problem, never an error';
 COMMENT ON COLUMN @extschema@.price_call_cost.call_id IS 'ledger row id';
 COMMENT ON COLUMN @extschema@.price_call_cost.at IS 'when the call ran';
 COMMENT ON COLUMN @extschema@.price_call_cost.provider IS 'provider as reported';
 COMMENT ON COLUMN @extschema@.price_call_cost.model IS 'model as reported';
 COMMENT ON COLUMN @extschema@.price_call_cost.customer IS 'customer or contract';
-COMMENT ON COLUMN @extschema@.price_call_cost.cost IS 'the cost: reported, else contract, else list price; NULL when unpriced';
+COMMENT ON COLUMN @extschema@.price_call_cost.cost IS 'the cost: reported (rounded to the picodollar), else contract, else list price; NULL when unpriced or when problem says why';
 COMMENT ON COLUMN @extschema@.price_call_cost.cost_source IS 'reported, contract, catalog, or NULL when unpriced';
 COMMENT ON COLUMN @extschema@.price_call_cost.list_cost IS 'catalog list price at the time of the call';
-COMMENT ON COLUMN @extschema@.price_call_cost.reported_cost IS 'cost the provider reported';
+COMMENT ON COLUMN @extschema@.price_call_cost.reported_cost IS 'cost the provider reported, as stored';
+COMMENT ON COLUMN @extschema@.price_call_cost.problem IS 'NULL, or why the row cannot be priced (see ledger_cost())';
 
 CREATE VIEW @extschema@.unpriced_models WITH (security_invoker = true) AS
 	SELECT c.provider, c.model, pg_catalog.count(*) AS calls,
 		   pg_catalog.min(c.at) AS first_call, pg_catalog.max(c.at) AS last_call,
-		   pg_catalog.sum(c.input_tokens)::pg_catalog.int8 AS input_tokens,
-		   pg_catalog.sum(c.output_tokens)::pg_catalog.int8 AS output_tokens
+		   pg_catalog.sum(c.input_tokens) AS input_tokens,
+		   pg_catalog.sum(c.output_tokens) AS output_tokens
 	FROM @extschema@.price_call c
 	WHERE c.reported_cost IS NULL
 	  AND @extschema@.price_model_for(c.provider, c.model) IS NULL
