@@ -428,7 +428,7 @@ COMMENT ON TYPE @extschema@.ledger_cost IS 'the costs of one ledger row, and why
 COMMENT ON COLUMN @extschema@.ledger_cost.cost IS 'the cost as sourced_cost() gives it (reported, else contract, else list price); NULL when unpriced or when problem says why';
 COMMENT ON COLUMN @extschema@.ledger_cost.cost_source IS 'reported, contract, catalog, or NULL when cost is NULL';
 COMMENT ON COLUMN @extschema@.ledger_cost.list_cost IS 'catalog list price at the time of the call, as cost() gives it';
-COMMENT ON COLUMN @extschema@.ledger_cost.problem IS 'NULL, or why the row cannot be priced: a reported cost that is not money, a time at infinity, inconsistent token counts, a price in another currency, a cost too large to compute';
+COMMENT ON COLUMN @extschema@.ledger_cost.problem IS 'NULL, or why cost or list_cost is missing although the row names a model or reports a cost: a reported cost that is not money, a time at infinity, inconsistent token counts, a price in another currency, a cost too large to compute';
 
 CREATE FUNCTION @extschema@.ledger_cost(reported_cost pg_catalog.numeric, customer pg_catalog.text,
 	provider pg_catalog.text, model pg_catalog.text,
@@ -458,7 +458,7 @@ COMMENT ON COLUMN @extschema@.price_call_cost.cost IS 'the cost: reported (round
 COMMENT ON COLUMN @extschema@.price_call_cost.cost_source IS 'reported, contract, catalog, or NULL when unpriced';
 COMMENT ON COLUMN @extschema@.price_call_cost.list_cost IS 'catalog list price at the time of the call';
 COMMENT ON COLUMN @extschema@.price_call_cost.reported_cost IS 'cost the provider reported, as stored';
-COMMENT ON COLUMN @extschema@.price_call_cost.problem IS 'NULL, or why the row cannot be priced (see ledger_cost())';
+COMMENT ON COLUMN @extschema@.price_call_cost.problem IS 'NULL, or why cost or list_cost is missing (see ledger_cost()); list the rows to fix with WHERE problem IS NOT NULL';
 
 CREATE VIEW @extschema@.unpriced_models WITH (security_invoker = true) AS
 	SELECT c.provider, c.model, pg_catalog.count(*) AS calls,
