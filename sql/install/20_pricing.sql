@@ -463,8 +463,11 @@ COMMENT ON COLUMN @extschema@.price_call_cost.problem IS 'NULL, or why cost or l
 CREATE VIEW @extschema@.unpriced_models WITH (security_invoker = true) AS
 	SELECT c.provider, c.model, pg_catalog.count(*) AS calls,
 		   pg_catalog.min(c.at) AS first_call, pg_catalog.max(c.at) AS last_call,
-		   pg_catalog.sum(c.input_tokens) AS input_tokens,
-		   pg_catalog.sum(c.output_tokens) AS output_tokens
+		   -- a total beyond bigint is NULL, not an error for every reader
+		   CASE WHEN pg_catalog.sum(c.input_tokens) OPERATOR(pg_catalog.<=) 9223372036854775807::pg_catalog.numeric
+				THEN pg_catalog.sum(c.input_tokens)::pg_catalog.int8 END AS input_tokens,
+		   CASE WHEN pg_catalog.sum(c.output_tokens) OPERATOR(pg_catalog.<=) 9223372036854775807::pg_catalog.numeric
+				THEN pg_catalog.sum(c.output_tokens)::pg_catalog.int8 END AS output_tokens
 	FROM @extschema@.price_call c
 	WHERE c.reported_cost IS NULL
 	  AND @extschema@.price_model_for(c.provider, c.model) IS NULL
@@ -475,8 +478,8 @@ COMMENT ON COLUMN @extschema@.unpriced_models.model IS 'model as reported';
 COMMENT ON COLUMN @extschema@.unpriced_models.calls IS 'number of unpriced calls';
 COMMENT ON COLUMN @extschema@.unpriced_models.first_call IS 'earliest such call';
 COMMENT ON COLUMN @extschema@.unpriced_models.last_call IS 'latest such call';
-COMMENT ON COLUMN @extschema@.unpriced_models.input_tokens IS 'input tokens left unpriced';
-COMMENT ON COLUMN @extschema@.unpriced_models.output_tokens IS 'output tokens left unpriced';
+COMMENT ON COLUMN @extschema@.unpriced_models.input_tokens IS 'input tokens left unpriced; NULL when the total exceeds the bigint range';
+COMMENT ON COLUMN @extschema@.unpriced_models.output_tokens IS 'output tokens left unpriced; NULL when the total exceeds the bigint range';
 
 CREATE FUNCTION @extschema@.unpriced_models(calls_table pg_catalog.regclass,
 	provider_column pg_catalog.name DEFAULT 'provider', model_column pg_catalog.name DEFAULT 'model')
