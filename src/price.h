@@ -162,6 +162,7 @@ typedef struct PriceResult
 } PriceResult;
 
 /* price_catalog.c */
+extern void price_lower(char *dst, const char *src, int len);
 extern const PriceModel *price_resolve(Oid fn_oid, const char *provider, int provlen,
 									   const char *model, int modellen);
 extern const PriceDiscount *price_find_discount(const char *customer, const PriceModel *model,

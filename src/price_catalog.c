@@ -13,11 +13,12 @@
  * rebuilds it.
  *
  * Resolution follows genai-prices:
- *	- the provider name is lower-cased and trimmed; a provider whose id
- *	  equals it is used, else the first provider whose provider_match accepts
- *	  it, else the first provider whose model_match accepts the model;
+ *	- the provider name is folded (price_lower(): ASCII A-Z only) and
+ *	  trimmed; a provider whose id equals it is used, else the first
+ *	  provider whose provider_match accepts it, else the first provider
+ *	  whose model_match accepts the model;
  *	- within the provider, the first model (by ordinal) whose match rule
- *	  accepts the lower-cased model name; failing that, each of the
+ *	  accepts the folded model name; failing that, each of the
  *	  provider's fallback providers in turn (one level, no cascade);
  *	- catalogs are tried in precedence order (custom, genai-prices, litellm).
  * With a NULL provider, the providers whose model_match accepts the model are
@@ -162,8 +163,15 @@ price_cache_free(void)
 	last_valid = false;
 }
 
-/* ASCII lower-casing into dst (bytes >= 0x80 are kept). */
-static void
+/*
+ * The one case-folding rule for provider and model names: ASCII A-Z become
+ * a-z and every other byte is kept, so non-ASCII letters (É, Ä, the Turkish
+ * dotted and dotless i) compare exactly.  It does not depend on the
+ * locale, and it is safe in every server encoding (their multibyte
+ * characters use bytes >= 0x80 only).  dst holds len + 1 bytes.  The
+ * loaders and the catalog's checks use it too, as tokacct.fold_name().
+ */
+void
 price_lower(char *dst, const char *src, int len)
 {
 	int			i;

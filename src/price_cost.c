@@ -42,6 +42,8 @@ PG_FUNCTION_INFO_V1(price_cost_breakdown_usage);
 PG_FUNCTION_INFO_V1(price_customer_cost);
 PG_FUNCTION_INFO_V1(price_sourced_cost);
 PG_FUNCTION_INFO_V1(price_model_for);
+PG_FUNCTION_INFO_V1(price_ledger_cost);
+PG_FUNCTION_INFO_V1(price_fold_name);
 
 /* numeric's short on-disk header (see numeric.c; the format is stable) */
 #define PN_SHORT				0x8000
@@ -450,10 +452,16 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 		u->requests = 1;
 }
 
+static inline bool
+price_is_usd(const PriceRow *row)
+{
+	return strcmp(row->currency, "USD") == 0;
+}
+
 static void
 price_require_usd(const PriceRow *row)
 {
-	if (strcmp(row->currency, "USD") != 0)
+	if (!price_is_usd(row))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("price row %lld is in %s, not USD", (long long) row->price_id, row->currency),
@@ -593,32 +601,56 @@ price_cost_breakdown_usage(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(price_breakdown_tuple(fcinfo, &res));
 }
 
-/* Apply a multiplier (times 1e6), rounding half away from zero to the picodollar. */
-static int128
-price_apply_discount(int128 total, int64 micro)
+/*
+ * Apply a multiplier (times 1e6) to a non-negative total, rounding half away
+ * from zero to the picodollar.  The total is split as a * 1e6 + b so that no
+ * intermediate product is larger than the result: false only when the
+ * result itself exceeds int128 (a multiplier above 1 on an immense total).
+ */
+static bool
+price_apply_discount(int128 total, int64 micro, int128 *result)
 {
-	int128		p;
+	int128		a = total / 1000000;
+	int128		b = total % 1000000;
 	int128		q;
 	int128		r;
 
-	if (__builtin_mul_overflow(total, (int128) micro, &p))
-		price_overflow();
-	q = p / 1000000;
-	r = p % 1000000;
-
+	Assert(total >= 0 && micro >= 0);
+	/* b * micro < 1e6 * 2^63: no overflow */
+	q = b * micro / 1000000;
+	r = b * micro % 1000000;
 	if (r >= 500000)
 		q++;
-	else if (r <= -500000)
-		q--;
-	return q;
+	if (__builtin_mul_overflow(a, (int128) micro, &a) ||
+		__builtin_add_overflow(a, q, result))
+		return false;
+	return true;
 }
 
 /*
+ * Why a priced row's cost cannot be given in USD, or NULL.  The message
+ * names the price row.
+ */
+static const char *
+price_currency_problem(const PriceRow *row)
+{
+	if (price_is_usd(row))
+		return NULL;
+	return psprintf("price row %lld is in %s, not USD", (long long) row->price_id, row->currency);
+}
+
+#define PRICE_OVERFLOW_PROBLEM "the cost exceeds what tokacct computes exactly"
+
+/*
  * The contract cost of a call for a customer (arguments start at 1); sets
- * *source to "contract" or "catalog".  False when unpriced.
+ * *source to "contract" or "catalog".  False when unpriced.  With problem
+ * NULL, a cost that cannot be given (a price in another currency, an
+ * overflow) raises an error; otherwise it returns false with the reason in
+ * *problem (the caller has checked the arguments).
  */
 static bool
-price_customer(FunctionCallInfo fcinfo, int off, int128 *total, const char **source)
+price_customer(FunctionCallInfo fcinfo, int off, int128 *total, const char **source,
+			   const char **problem)
 {
 	PriceUsage	u;
 	TimestampTz at;
@@ -634,12 +666,21 @@ price_customer(FunctionCallInfo fcinfo, int off, int128 *total, const char **sou
 	if (!price_call(fcinfo, PG_GETARG_DATUM(off), PG_ARGISNULL(off), PG_GETARG_DATUM(off + 1), &u, at,
 					customer, &res, &contract))
 		return false;
+	if (problem && (*problem = price_currency_problem(res.row)) != NULL)
+		return false;
 	price_require_usd(res.row);
 	*total = res.input + res.output + res.fee;
 	if (customer)
 		d = price_find_discount(customer, res.model, at);
-	if (d)
-		*total = price_apply_discount(*total, d->micro);
+	if (d && !price_apply_discount(*total, d->micro, total))
+	{
+		if (problem)
+		{
+			*problem = PRICE_OVERFLOW_PROBLEM;
+			return false;
+		}
+		price_overflow();
+	}
 	*source = (contract || d) ? "contract" : "catalog";
 	return true;
 }
@@ -651,9 +692,55 @@ price_customer_cost(PG_FUNCTION_ARGS)
 	int128		total;
 	const char *source;
 
-	if (!price_customer(fcinfo, 1, &total, &source))
+	if (!price_customer(fcinfo, 1, &total, &source, NULL))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(price_numeric(total));
+}
+
+/* What is wrong with a reported cost (price_reported_cost()). */
+typedef enum PriceReported
+{
+	PR_OK = 0,
+	PR_NOT_FINITE,
+	PR_NEGATIVE,
+	PR_TOO_LARGE
+} PriceReported;
+
+static const char *const price_reported_problems[] = {
+	NULL,
+	"reported_cost is not a finite number",
+	"reported_cost is negative",
+	"reported_cost exceeds 9223372.036854775807, the largest amount tokacct keeps exactly"
+};
+
+/*
+ * A reported cost as money: finite, non-negative and at most the largest
+ * amount kept exactly in one value; more than 12 decimals (a cost computed
+ * in floating point, or kept at 30 decimals) are rounded half away from
+ * zero to the picodollar, never refused.  Sets *cost and returns PR_OK, or
+ * returns what is wrong.
+ */
+static PriceReported
+price_reported_cost(Datum rep, Datum *cost)
+{
+	Numeric		n = DatumGetNumeric(rep);
+	Datum		rounded;
+
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		return PR_NOT_FINITE;
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+										  NumericGetDatum(int64_to_numeric(0)))) < 0)
+		return PR_NEGATIVE;
+	rounded = DirectFunctionCall2(numeric_round, NumericGetDatum(n), Int32GetDatum(MONEY_SCALE));
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded,
+										  NumericGetDatum(int64_div_fast_to_numeric(PG_INT64_MAX, MONEY_SCALE)))) > 0)
+		return PR_TOO_LARGE;
+	/* as given when nothing was rounded away (0.50 stays 0.50) */
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded, NumericGetDatum(n))) == 0)
+		*cost = NumericGetDatum(n);
+	else
+		*cost = price_numeric(money_from_datum(rounded, "reported cost"));
+	return PR_OK;
 }
 
 /* The cost of a call and its source: reported, contract or catalog. */
@@ -671,18 +758,17 @@ price_sourced_cost(PG_FUNCTION_ARGS)
 	td = BlessTupleDesc(td);
 	if (!PG_ARGISNULL(0))
 	{
-		Datum		rep = PG_GETARG_DATUM(0);
+		PriceReported pr = price_reported_cost(PG_GETARG_DATUM(0), &values[0]);
 
-		/* a reported cost is money: exact, finite, non-negative */
-		if (money_from_datum(rep, "reported cost") < 0)
+		if (pr != PR_OK)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("reported cost must not be negative"),
-					 errhint("A reported cost is money spent: zero or more.  Pass NULL to price the call from the catalog.")));
-		values[0] = rep;
+					(errcode(pr == PR_TOO_LARGE ?
+							 ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE : ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s", price_reported_problems[pr]),
+					 errhint("A reported cost is money spent: a finite amount, zero or more.  Pass NULL to price the call from the catalog.")));
 		values[1] = CStringGetTextDatum("reported");
 	}
-	else if (price_customer(fcinfo, 2, &total, &source))
+	else if (price_customer(fcinfo, 2, &total, &source, NULL))
 	{
 		values[0] = price_numeric(total);
 		values[1] = CStringGetTextDatum(source);
@@ -714,4 +800,142 @@ price_model_for(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s/%s", m->provider->catalog,
 											  m->provider->provider, m->model)));
+}
+
+/*
+ * Why a ledger row's token counts or time cannot be priced, or NULL: the
+ * checks cost() makes of its arguments, as a text instead of an error.
+ */
+static const char *
+price_ledger_problem(const PriceUsage *u, TimestampTz at)
+{
+	if (TIMESTAMP_NOT_FINITE(at))
+		return "at is not finite: no price is in force at infinity";
+	if (u->input < 0)
+		return "input_tokens is negative";
+	if (u->output < 0)
+		return "output_tokens is negative";
+	if (u->cache_read < 0)
+		return "cache_read_tokens is negative";
+	if (u->cache_write < 0)
+		return "cache_write_tokens is negative";
+	if (u->reasoning < 0)
+		return "reasoning_tokens is negative";
+	if ((int128) u->cache_read + u->cache_write > u->input)
+		return "cache_read_tokens + cache_write_tokens exceed input_tokens";
+	if (u->reasoning > u->output)
+		return "reasoning_tokens exceed output_tokens";
+	return NULL;
+}
+
+/*
+ * The costs of one ledger row, from the arguments of sourced_cost(), with
+ * no error for what the row holds: cost and cost_source as sourced_cost()
+ * gives them, list_cost as cost() does, and problem, why a cost is NULL
+ * although the row could be priced (a reported cost that is not money, a
+ * time at infinity, inconsistent token counts, a price in another
+ * currency, a cost too large to compute).  A broken row then shows in the
+ * view with its reason instead of stopping the view for every reader.
+ * When several things are wrong, problem names the first found.
+ */
+Datum
+price_ledger_cost(PG_FUNCTION_ARGS)
+{
+	TupleDesc	td;
+	Datum		values[4];
+	bool		nulls[4] = {true, true, true, true};
+	const char *problem = NULL;
+	bool		reported = !PG_ARGISNULL(0);
+
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ledger_cost must return a composite type");
+	td = BlessTupleDesc(td);
+
+	if (reported)
+	{
+		PriceReported pr = price_reported_cost(PG_GETARG_DATUM(0), &values[0]);
+
+		if (pr == PR_OK)
+		{
+			nulls[0] = false;
+			values[1] = CStringGetTextDatum("reported");
+			nulls[1] = false;
+		}
+		else
+			problem = price_reported_problems[pr];
+	}
+
+	/* unpriced, as by sourced_cost(), when model, input, output or at is NULL */
+	if (!PG_ARGISNULL(3) && !PG_ARGISNULL(4) && !PG_ARGISNULL(5) && !PG_ARGISNULL(9))
+	{
+		PriceUsage	u;
+		TimestampTz at = PG_GETARG_TIMESTAMPTZ(9);
+		const char *p;
+
+		memset(&u, 0, sizeof(u));
+		u.input = PG_GETARG_INT64(4);
+		u.output = PG_GETARG_INT64(5);
+		u.cache_read = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
+		u.cache_write = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT64(7);
+		u.reasoning = PG_ARGISNULL(8) ? 0 : PG_GETARG_INT64(8);
+		u.requests = 1;
+		p = price_ledger_problem(&u, at);
+		if (p == NULL)
+		{
+			PriceResult res;
+			int128		total;
+			const char *source;
+			const char *cp = NULL;
+
+			/*
+			 * The list price.  It cannot overflow: the tokens charged add up
+			 * to input + output, each below 2^63, at prices below 2^63
+			 * picodollars, plus one request fee.
+			 */
+			if (price_call(fcinfo, PG_GETARG_DATUM(2), PG_ARGISNULL(2), PG_GETARG_DATUM(3), &u, at,
+						   NULL, &res, NULL))
+			{
+				p = price_currency_problem(res.row);
+				if (p == NULL)
+				{
+					values[2] = price_numeric(res.input + res.output + res.fee);
+					nulls[2] = false;
+				}
+			}
+			/* the cost, when no cost is reported: contract or list price */
+			if (!reported)
+			{
+				if (price_customer(fcinfo, 2, &total, &source, &cp))
+				{
+					values[0] = price_numeric(total);
+					nulls[0] = false;
+					values[1] = CStringGetTextDatum(source);
+					nulls[1] = false;
+				}
+				else if (p == NULL)
+					p = cp;
+			}
+		}
+		if (problem == NULL)
+			problem = p;
+	}
+	if (problem)
+	{
+		values[3] = CStringGetTextDatum(problem);
+		nulls[3] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(td, values, nulls)));
+}
+
+/* tokacct.fold_name(): a name folded by the matcher's rule (price_lower()). */
+Datum
+price_fold_name(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	text	   *r = palloc(VARHDRSZ + len + 1);
+
+	price_lower(VARDATA(r), VARDATA_ANY(t), len);
+	SET_VARSIZE(r, VARHDRSZ + len);
+	PG_RETURN_TEXT_P(r);
 }

@@ -77,6 +77,16 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.price_check_match(pg_catalog.jsonb, pg_catalog.text) IS
 	'true for a well-formed match rule; otherwise an error naming "what"';
 
+-- The one case-folding rule for provider and model names, shared with the
+-- matcher in C: ASCII A-Z become a-z, every other character is kept (so
+-- non-ASCII letters compare exactly), whatever the database's locale.
+CREATE FUNCTION @extschema@.fold_name(name pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_fold_name';
+COMMENT ON FUNCTION @extschema@.fold_name(pg_catalog.text) IS
+	'a provider or model name as the price catalog compares it: ASCII letters A-Z lower-cased, every other character kept as is (É, Ä, the Turkish İ and ı compare exactly); independent of the locale';
+
 CREATE TABLE @extschema@.price_catalog (
 	catalog pg_catalog.text PRIMARY KEY,
 	precedence pg_catalog.int4 NOT NULL UNIQUE,
@@ -94,7 +104,7 @@ INSERT INTO @extschema@.price_catalog VALUES
 
 CREATE TABLE @extschema@.price_provider (
 	catalog pg_catalog.text NOT NULL REFERENCES @extschema@.price_catalog ON UPDATE CASCADE ON DELETE CASCADE,
-	provider pg_catalog.text NOT NULL CHECK (provider OPERATOR(pg_catalog.=) pg_catalog.lower(provider)),
+	provider pg_catalog.text NOT NULL CHECK (provider OPERATOR(pg_catalog.=) @extschema@.fold_name(provider)),
 	ordinal pg_catalog.int4 NOT NULL,
 	name pg_catalog.text,
 	provider_match pg_catalog.jsonb,
@@ -106,7 +116,7 @@ CREATE TABLE @extschema@.price_provider (
 );
 COMMENT ON TABLE @extschema@.price_provider IS 'providers of a catalog, with the rules that recognise them';
 COMMENT ON COLUMN @extschema@.price_provider.catalog IS 'catalog this provider belongs to';
-COMMENT ON COLUMN @extschema@.price_provider.provider IS 'provider id, lower case (openai, anthropic, aws...)';
+COMMENT ON COLUMN @extschema@.price_provider.provider IS 'provider id, without ASCII capitals (openai, anthropic, aws...): a call''s provider name is folded by fold_name() and compared exactly';
 COMMENT ON COLUMN @extschema@.price_provider.ordinal IS 'position in the catalog: with a NULL or unknown provider, providers are tried in this order';
 COMMENT ON COLUMN @extschema@.price_provider.name IS 'display name';
 COMMENT ON COLUMN @extschema@.price_provider.provider_match IS 'match rule on the provider name a call gives, tried when no provider id equals it';
@@ -131,7 +141,7 @@ COMMENT ON COLUMN @extschema@.price_model.provider IS 'provider id';
 COMMENT ON COLUMN @extschema@.price_model.model IS 'catalog model id';
 COMMENT ON COLUMN @extschema@.price_model.ordinal IS 'position within the provider: the first model whose rule matches wins';
 COMMENT ON COLUMN @extschema@.price_model.name IS 'display name';
-COMMENT ON COLUMN @extschema@.price_model.match IS 'match rule: {"equals"|"starts_with"|"ends_with"|"contains": text} (case-insensitive), {"regex": text} (on the lower-cased name), {"or"|"and": [rules]}';
+COMMENT ON COLUMN @extschema@.price_model.match IS 'match rule: {"equals"|"starts_with"|"ends_with"|"contains": text} (both sides folded by fold_name(): ASCII case-insensitive), {"regex": text} (on the folded name), {"or"|"and": [rules]}';
 COMMENT ON COLUMN @extschema@.price_model.context_window IS 'largest input in tokens, where published';
 
 CREATE TABLE @extschema@.price (
@@ -219,12 +229,13 @@ CREATE TABLE @extschema@.price_discount (
 		AND multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)),
 	CHECK (valid_from < valid_until),
 	CHECK (model IS NULL OR provider IS NOT NULL),
+	CONSTRAINT price_discount_provider_folded CHECK (provider OPERATOR(pg_catalog.=) @extschema@.fold_name(provider)),
 	UNIQUE NULLS NOT DISTINCT (customer, provider, model, valid_from)
 );
 COMMENT ON TABLE @extschema@.price_discount IS
 	'negotiated multipliers on catalog cost for a customer or contract; the most specific (model, then provider, then all) in force wins';
 COMMENT ON COLUMN @extschema@.price_discount.customer IS 'customer or contract name, as passed to customer_cost()';
-COMMENT ON COLUMN @extschema@.price_discount.provider IS 'provider id it applies to; NULL: every provider';
+COMMENT ON COLUMN @extschema@.price_discount.provider IS 'provider id it applies to, as in price_provider (no ASCII capitals); NULL: every provider';
 COMMENT ON COLUMN @extschema@.price_discount.model IS 'catalog model id it applies to; NULL: every model of the provider';
 COMMENT ON COLUMN @extschema@.price_discount.valid_from IS 'applies to calls at or after';
 COMMENT ON COLUMN @extschema@.price_discount.valid_until IS 'applies to calls before';
@@ -362,26 +373,41 @@ CREATE FUNCTION @extschema@.sourced_cost(reported_cost pg_catalog.numeric, custo
 	AS 'MODULE_PATHNAME', 'price_sourced_cost';
 COMMENT ON FUNCTION @extschema@.sourced_cost(pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text,
 	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz) IS
-	'the cost of a call with its source: a reported cost wins (reported); else the customer''s contract price (contract) or the list price (catalog)';
+	'the cost of a call with its source: a reported cost wins (reported; rounded half away from zero to the picodollar); else the customer''s contract price (contract) or the list price (catalog)';
 
+-- Each row must be priceable: its constraints are the checks cost() and
+-- sourced_cost() make of their arguments, so that one row cannot stop
+-- price_call_cost for every reader (rows older than a constraint, which
+-- were added NOT VALID on upgrade, are priced by ledger_cost() with the
+-- reason in its problem column instead).  A reported cost with more than
+-- 12 decimals is accepted: it is rounded to the picodollar when read.
 CREATE TABLE @extschema@.price_call (
 	call_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	at pg_catalog.timestamptz NOT NULL,
 	provider pg_catalog.text,
 	model pg_catalog.text NOT NULL,
-	input_tokens pg_catalog.int8 NOT NULL CHECK (input_tokens >= 0),
-	output_tokens pg_catalog.int8 NOT NULL CHECK (output_tokens >= 0),
-	cache_read_tokens pg_catalog.int8 NOT NULL DEFAULT 0 CHECK (cache_read_tokens >= 0),
-	cache_write_tokens pg_catalog.int8 NOT NULL DEFAULT 0 CHECK (cache_write_tokens >= 0),
-	reasoning_tokens pg_catalog.int8 NOT NULL DEFAULT 0 CHECK (reasoning_tokens >= 0),
+	input_tokens pg_catalog.int8 NOT NULL,
+	output_tokens pg_catalog.int8 NOT NULL,
+	cache_read_tokens pg_catalog.int8 NOT NULL DEFAULT 0,
+	cache_write_tokens pg_catalog.int8 NOT NULL DEFAULT 0,
+	reasoning_tokens pg_catalog.int8 NOT NULL DEFAULT 0,
 	reported_cost pg_catalog.numeric,
 	customer pg_catalog.text,
-	CHECK (cache_read_tokens + cache_write_tokens <= input_tokens),
-	CHECK (reasoning_tokens <= output_tokens)
+	CONSTRAINT price_call_at_finite CHECK (pg_catalog.isfinite(at)),
+	CONSTRAINT price_call_input_tokens_nonnegative CHECK (input_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_output_tokens_nonnegative CHECK (output_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_cache_read_tokens_nonnegative CHECK (cache_read_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_cache_write_tokens_nonnegative CHECK (cache_write_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_reasoning_tokens_nonnegative CHECK (reasoning_tokens OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT price_call_uncached_input_nonnegative CHECK (cache_read_tokens::pg_catalog.numeric
+		OPERATOR(pg_catalog.+) cache_write_tokens::pg_catalog.numeric OPERATOR(pg_catalog.<=) input_tokens::pg_catalog.numeric),
+	CONSTRAINT price_call_reasoning_within_output CHECK (reasoning_tokens OPERATOR(pg_catalog.<=) output_tokens),
+	CONSTRAINT price_call_reported_cost_in_range CHECK (reported_cost OPERATOR(pg_catalog.>=) 0::pg_catalog.numeric
+		AND reported_cost OPERATOR(pg_catalog.<=) 9223372.036854775807::pg_catalog.numeric)
 );
 COMMENT ON TABLE @extschema@.price_call IS 'a ledger of calls to price: insert your calls (or a sample) here; price_call_cost prices them, unpriced_models counts the ones no catalog knows';
 COMMENT ON COLUMN @extschema@.price_call.call_id IS 'row id';
-COMMENT ON COLUMN @extschema@.price_call.at IS 'when the call ran (prices in force then apply)';
+COMMENT ON COLUMN @extschema@.price_call.at IS 'when the call ran (prices in force then apply); finite';
 COMMENT ON COLUMN @extschema@.price_call.provider IS 'provider as the call reported it (NULL: match by model)';
 COMMENT ON COLUMN @extschema@.price_call.model IS 'model as the call reported it';
 COMMENT ON COLUMN @extschema@.price_call.input_tokens IS 'all input tokens, cache reads and writes included';
@@ -389,34 +415,59 @@ COMMENT ON COLUMN @extschema@.price_call.output_tokens IS 'all output tokens, re
 COMMENT ON COLUMN @extschema@.price_call.cache_read_tokens IS 'input tokens read from the cache';
 COMMENT ON COLUMN @extschema@.price_call.cache_write_tokens IS 'input tokens written to the cache';
 COMMENT ON COLUMN @extschema@.price_call.reasoning_tokens IS 'output tokens spent on reasoning';
-COMMENT ON COLUMN @extschema@.price_call.reported_cost IS 'cost the provider reported, when it did; wins over the recomputed one';
+COMMENT ON COLUMN @extschema@.price_call.reported_cost IS 'cost the provider reported, when it did; wins over the recomputed one; from 0 to 9223372.036854775807, rounded half away from zero to 12 decimals when read';
 COMMENT ON COLUMN @extschema@.price_call.customer IS 'customer or contract whose prices and discounts apply';
+
+CREATE TYPE @extschema@.ledger_cost AS (
+	cost pg_catalog.numeric,
+	cost_source pg_catalog.text,
+	list_cost pg_catalog.numeric,
+	problem pg_catalog.text
+);
+COMMENT ON TYPE @extschema@.ledger_cost IS 'the costs of one ledger row, and why one is missing when the row cannot be priced';
+COMMENT ON COLUMN @extschema@.ledger_cost.cost IS 'the cost as sourced_cost() gives it (reported, else contract, else list price); NULL when unpriced or when problem says why';
+COMMENT ON COLUMN @extschema@.ledger_cost.cost_source IS 'reported, contract, catalog, or NULL when cost is NULL';
+COMMENT ON COLUMN @extschema@.ledger_cost.list_cost IS 'catalog list price at the time of the call, as cost() gives it';
+COMMENT ON COLUMN @extschema@.ledger_cost.problem IS 'NULL, or why cost or list_cost is missing although the row names a model or reports a cost: a reported cost that is not money, a time at infinity, inconsistent token counts, a price in another currency, a cost too large to compute';
+
+CREATE FUNCTION @extschema@.ledger_cost(reported_cost pg_catalog.numeric, customer pg_catalog.text,
+	provider pg_catalog.text, model pg_catalog.text,
+	input_tokens pg_catalog.int8, output_tokens pg_catalog.int8,
+	cache_read_tokens pg_catalog.int8 DEFAULT 0, cache_write_tokens pg_catalog.int8 DEFAULT 0,
+	reasoning_tokens pg_catalog.int8 DEFAULT 0, at pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS @extschema@.ledger_cost
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_ledger_cost';
+COMMENT ON FUNCTION @extschema@.ledger_cost(pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz) IS
+	'sourced_cost() and cost() of one row of a calls table, never an error for what the row holds: a row that cannot be priced gets NULL costs and its reason in problem (the first one found)';
 
 CREATE VIEW @extschema@.price_call_cost WITH (security_invoker = true) AS
 	SELECT c.call_id, c.at, c.provider, c.model, c.customer,
-		   (s).cost AS cost, (s).source AS cost_source,
-		   @extschema@.cost(c.provider, c.model, c.input_tokens, c.output_tokens, c.cache_read_tokens,
-							c.cache_write_tokens, c.reasoning_tokens, c.at) AS list_cost,
-		   c.reported_cost
-	FROM @extschema@.price_call c,
-		 LATERAL (SELECT @extschema@.sourced_cost(c.reported_cost, c.customer, c.provider, c.model, c.input_tokens,
-					c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.at) AS s) x;
-COMMENT ON VIEW @extschema@.price_call_cost IS 'every ledger call with its cost and the source of that cost';
+		   l.cost, l.cost_source, l.list_cost, c.reported_cost, l.problem
+	FROM @extschema@.price_call c
+		 CROSS JOIN LATERAL @extschema@.ledger_cost(c.reported_cost, c.customer, c.provider, c.model, c.input_tokens,
+			c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.at) l;
+COMMENT ON VIEW @extschema@.price_call_cost IS 'every ledger call with its cost and the source of that cost; a row that cannot be priced is listed with NULL costs and the reason in problem, never an error';
 COMMENT ON COLUMN @extschema@.price_call_cost.call_id IS 'ledger row id';
 COMMENT ON COLUMN @extschema@.price_call_cost.at IS 'when the call ran';
 COMMENT ON COLUMN @extschema@.price_call_cost.provider IS 'provider as reported';
 COMMENT ON COLUMN @extschema@.price_call_cost.model IS 'model as reported';
 COMMENT ON COLUMN @extschema@.price_call_cost.customer IS 'customer or contract';
-COMMENT ON COLUMN @extschema@.price_call_cost.cost IS 'the cost: reported, else contract, else list price; NULL when unpriced';
+COMMENT ON COLUMN @extschema@.price_call_cost.cost IS 'the cost: reported (rounded to the picodollar), else contract, else list price; NULL when unpriced or when problem says why';
 COMMENT ON COLUMN @extschema@.price_call_cost.cost_source IS 'reported, contract, catalog, or NULL when unpriced';
 COMMENT ON COLUMN @extschema@.price_call_cost.list_cost IS 'catalog list price at the time of the call';
-COMMENT ON COLUMN @extschema@.price_call_cost.reported_cost IS 'cost the provider reported';
+COMMENT ON COLUMN @extschema@.price_call_cost.reported_cost IS 'cost the provider reported, as stored';
+COMMENT ON COLUMN @extschema@.price_call_cost.problem IS 'NULL, or why cost or list_cost is missing (see ledger_cost()); list the rows to fix with WHERE problem IS NOT NULL';
 
 CREATE VIEW @extschema@.unpriced_models WITH (security_invoker = true) AS
 	SELECT c.provider, c.model, pg_catalog.count(*) AS calls,
 		   pg_catalog.min(c.at) AS first_call, pg_catalog.max(c.at) AS last_call,
-		   pg_catalog.sum(c.input_tokens)::pg_catalog.int8 AS input_tokens,
-		   pg_catalog.sum(c.output_tokens)::pg_catalog.int8 AS output_tokens
+		   -- a total beyond bigint is NULL, not an error for every reader
+		   CASE WHEN pg_catalog.sum(c.input_tokens) OPERATOR(pg_catalog.<=) 9223372036854775807::pg_catalog.numeric
+				THEN pg_catalog.sum(c.input_tokens)::pg_catalog.int8 END AS input_tokens,
+		   CASE WHEN pg_catalog.sum(c.output_tokens) OPERATOR(pg_catalog.<=) 9223372036854775807::pg_catalog.numeric
+				THEN pg_catalog.sum(c.output_tokens)::pg_catalog.int8 END AS output_tokens
 	FROM @extschema@.price_call c
 	WHERE c.reported_cost IS NULL
 	  AND @extschema@.price_model_for(c.provider, c.model) IS NULL
@@ -427,8 +478,8 @@ COMMENT ON COLUMN @extschema@.unpriced_models.model IS 'model as reported';
 COMMENT ON COLUMN @extschema@.unpriced_models.calls IS 'number of unpriced calls';
 COMMENT ON COLUMN @extschema@.unpriced_models.first_call IS 'earliest such call';
 COMMENT ON COLUMN @extschema@.unpriced_models.last_call IS 'latest such call';
-COMMENT ON COLUMN @extschema@.unpriced_models.input_tokens IS 'input tokens left unpriced';
-COMMENT ON COLUMN @extschema@.unpriced_models.output_tokens IS 'output tokens left unpriced';
+COMMENT ON COLUMN @extschema@.unpriced_models.input_tokens IS 'input tokens left unpriced; NULL when the total exceeds the bigint range';
+COMMENT ON COLUMN @extschema@.unpriced_models.output_tokens IS 'output tokens left unpriced; NULL when the total exceeds the bigint range';
 
 CREATE FUNCTION @extschema@.unpriced_models(calls_table pg_catalog.regclass,
 	provider_column pg_catalog.name DEFAULT 'provider', model_column pg_catalog.name DEFAULT 'model')
@@ -534,6 +585,7 @@ DECLARE
 	prev_start numeric;
 	tstart numeric;
 	vwhat text;
+	ck text;
 BEGIN
 	SELECT max(p.in_force_from) INTO latest FROM @extschema@.price p
 	 WHERE p.catalog = p_catalog AND p.provider = p_provider AND p.model = p_model AND p.customer IS NULL;
@@ -559,10 +611,13 @@ BEGIN
 		vwhat := CASE WHEN jsonb_array_length(variants) > 1 THEN format('%s prices[%s]', what, vi) ELSE what END;
 		c := v -> 'constraint';
 		sd := NULL; ts := NULL; te := NULL;
-		IF c IS NOT NULL AND jsonb_typeof(c) <> 'null' THEN
-			IF jsonb_typeof(c) <> 'object' THEN
+		-- a null or empty constraint is refused: read as "no constraint", it
+		-- would make this price set apply always
+		IF c IS NOT NULL THEN
+			IF jsonb_typeof(c) <> 'object' OR c = '{}' THEN
 				RAISE EXCEPTION 'malformed constraint in %', vwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = format('Got %s.', c::text);
+					DETAIL = format('Got %s; expected {"start_date": "YYYY-MM-DD"} or {"start_time": "HH:MM:SSZ", "end_time": "HH:MM:SSZ"}.', c::text),
+					HINT = 'Leave the constraint out for a price that always applies.';
 			END IF;
 			FOR k IN SELECT jsonb_object_keys(c) LOOP
 				IF k NOT IN ('start_date', 'start_time', 'end_time') THEN
@@ -570,27 +625,35 @@ BEGIN
 						DETAIL = format('Unknown constraint "%s"; expected start_date, or start_time and end_time.', k);
 				END IF;
 			END LOOP;
+			-- ck: the key being read, for the error
 			BEGIN
 				IF c ? 'start_date' THEN
+					ck := 'start_date';
 					IF jsonb_typeof(c -> 'start_date') <> 'string' OR (c ->> 'start_date') !~ '^\d{4}-\d{2}-\d{2}$' THEN
 						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 					END IF;
 					sd := (c ->> 'start_date')::date;
 				END IF;
 				IF c ? 'start_time' OR c ? 'end_time' THEN
-					IF jsonb_typeof(c -> 'start_time') IS DISTINCT FROM 'string' OR jsonb_typeof(c -> 'end_time') IS DISTINCT FROM 'string'
-					   OR (c ->> 'start_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$'
-					   OR (c ->> 'end_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
+					ck := 'start_time';
+					IF jsonb_typeof(c -> 'start_time') IS DISTINCT FROM 'string'
+					   OR (c ->> 'start_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
 						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 					END IF;
 					ts := regexp_replace(c ->> 'start_time', '(Z|\+00(:?00)?)$', '')::time;
+					ck := 'end_time';
+					IF jsonb_typeof(c -> 'end_time') IS DISTINCT FROM 'string'
+					   OR (c ->> 'end_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
+						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+					END IF;
 					te := regexp_replace(c ->> 'end_time', '(Z|\+00(:?00)?)$', '')::time;
+					ck := 'start_time and end_time';
 					IF ts = te THEN
 						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 					END IF;
 				END IF;
 			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-				RAISE EXCEPTION 'malformed constraint in %', vwhat USING ERRCODE = 'invalid_parameter_value',
+				RAISE EXCEPTION 'malformed constraint % in %', ck, vwhat USING ERRCODE = 'invalid_parameter_value',
 					DETAIL = format('Got %s; expected {"start_date": "YYYY-MM-DD"} or {"start_time": "HH:MM:SSZ", "end_time": "HH:MM:SSZ"} (UTC, start <> end).', c::text);
 			END;
 		END IF;
@@ -611,7 +674,7 @@ BEGIN
 					RAISE EXCEPTION 'malformed tiered price % in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
 						DETAIL = format('Expected {"base": number, "tiers": [{"start": integer, "price": number}, ...]}, got %s.', pv::text);
 				END IF;
-				IF pv ? 'base' AND jsonb_typeof(pv -> 'base') <> 'null' THEN
+				IF pv ? 'base' THEN
 					cols[ki] := @extschema@.price_check_mtok(pv -> 'base', format('%s %s base', vwhat, k));
 				END IF;
 			ELSE
@@ -685,6 +748,8 @@ DECLARE
 	mid text;
 	pwhat text;
 	mwhat text;
+	vwhat text;
+	vi int;
 	fb text[];
 	pr jsonb;
 	variants jsonb;
@@ -712,9 +777,13 @@ BEGIN
 		END IF;
 		pid := p ->> 'id';
 		pwhat := format('genai-prices provider "%s"', pid);
-		IF pid <> lower(pid) THEN
+		IF pid <> @extschema@.fold_name(pid) THEN
 			RAISE EXCEPTION 'malformed provider id in %', pwhat USING ERRCODE = 'invalid_parameter_value',
-				DETAIL = 'Provider ids are lower case.';
+				DETAIL = 'Provider ids have no capital letters A-Z (names are compared with ASCII letters folded: see fold_name()).';
+		END IF;
+		IF jsonb_typeof(p -> 'name') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'malformed name in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('A display name is a string, got %s.', (p -> 'name')::text);
 		END IF;
 		IF jsonb_typeof(p -> 'models') IS DISTINCT FROM 'array' THEN
 			RAISE EXCEPTION 'malformed provider in %', pwhat USING ERRCODE = 'invalid_parameter_value',
@@ -729,9 +798,11 @@ BEGIN
 		fb := '{}';
 		IF p ? 'fallback_model_providers' THEN
 			IF jsonb_typeof(p -> 'fallback_model_providers') <> 'array'
-			   OR EXISTS (SELECT FROM jsonb_array_elements(p -> 'fallback_model_providers') e WHERE jsonb_typeof(e) <> 'string') THEN
+			   OR EXISTS (SELECT FROM jsonb_array_elements(p -> 'fallback_model_providers') e
+						  WHERE jsonb_typeof(e) <> 'string' OR (e #>> '{}') <> @extschema@.fold_name(e #>> '{}')) THEN
 				RAISE EXCEPTION 'malformed fallback_model_providers in %', pwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = 'Expected an array of provider ids.';
+					DETAIL = format('Expected an array of provider ids (strings without capital letters A-Z), got %s.',
+									(p -> 'fallback_model_providers')::text);
 			END IF;
 			fb := ARRAY(SELECT jsonb_array_elements_text(p -> 'fallback_model_providers'));
 		END IF;
@@ -755,11 +826,17 @@ BEGIN
 			mid := m ->> 'id';
 			mwhat := format('%s model "%s"', pwhat, mid);
 			PERFORM @extschema@.price_check_match(m -> 'match', mwhat || ' match');
+			IF jsonb_typeof(m -> 'name') NOT IN ('string', 'null') THEN
+				RAISE EXCEPTION 'malformed name in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A display name is a string, got %s.', (m -> 'name')::text);
+			END IF;
+			-- descriptive, not a price: null is "not published"
 			IF m ? 'context_window' AND jsonb_typeof(m -> 'context_window') <> 'null'
 			   AND (jsonb_typeof(m -> 'context_window') <> 'number' OR (m ->> 'context_window')::numeric < 0
 					OR (m ->> 'context_window')::numeric <> trunc((m ->> 'context_window')::numeric)
 					OR (m ->> 'context_window')::numeric > 9223372036854775807) THEN
-				RAISE EXCEPTION 'malformed context_window in %', mwhat USING ERRCODE = 'invalid_parameter_value';
+				RAISE EXCEPTION 'malformed context_window in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A context window is a whole, non-negative JSON number of tokens, got %s.', (m -> 'context_window')::text);
 			END IF;
 			pr := m -> 'prices';
 			IF jsonb_typeof(pr) = 'object' THEN
@@ -773,10 +850,13 @@ BEGIN
 
 			-- normalise: genai key names -> tokacct price kinds
 			norm := '[]';
+			vi := 0;
 			FOR v IN SELECT value FROM jsonb_array_elements(variants) LOOP
+				vwhat := CASE WHEN jsonb_array_length(variants) > 1 THEN format('%s prices[%s]', mwhat, vi) ELSE mwhat END;
+				vi := vi + 1;
 				IF jsonb_typeof(v) <> 'object' OR jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object'
 				   OR EXISTS (SELECT FROM jsonb_object_keys(v) x WHERE x NOT IN ('constraint', 'prices')) THEN
-					RAISE EXCEPTION 'malformed conditional price in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					RAISE EXCEPTION 'malformed conditional price in %', vwhat USING ERRCODE = 'invalid_parameter_value',
 						DETAIL = format('Expected {"constraint": {...}, "prices": {...}}, got %s.', v::text);
 				END IF;
 				pv := '{}';
@@ -784,19 +864,28 @@ BEGIN
 				FOR k IN SELECT jsonb_object_keys(v -> 'prices') LOOP
 					IF k = 'requests_kcount' THEN
 						IF jsonb_typeof(v -> 'prices' -> k) <> 'number' THEN
-							RAISE EXCEPTION 'malformed price in % requests_kcount', mwhat USING ERRCODE = 'invalid_parameter_value',
+							RAISE EXCEPTION 'malformed price in % requests_kcount', vwhat USING ERRCODE = 'invalid_parameter_value',
 								DETAIL = format('A price is a JSON number, got %s.', (v -> 'prices' -> k)::text);
 						END IF;
 						fee := to_jsonb((v -> 'prices' ->> k)::numeric / 1000);
 					ELSIF keymap ? k THEN
+						-- a null price is not "no price" (which costs nothing)
+						IF jsonb_typeof(v -> 'prices' -> k) = 'null' THEN
+							RAISE EXCEPTION 'malformed price in % %', vwhat, k USING ERRCODE = 'invalid_parameter_value',
+								DETAIL = 'A price is a JSON number or a tiered price, got null.',
+								HINT = 'Leave the key out when the source publishes no such price.';
+						END IF;
 						pv := pv || jsonb_build_object(keymap ->> k, v -> 'prices' -> k);
 					ELSE
-						RAISE EXCEPTION 'unknown price key "%" in %', k, mwhat USING ERRCODE = 'invalid_parameter_value',
+						RAISE EXCEPTION 'unknown price key "%" in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
 							HINT = 'Known keys: input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, input_audio_mtok, cache_audio_read_mtok, output_audio_mtok, requests_kcount.';
 					END IF;
 				END LOOP;
-				norm := norm || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
-					'constraint', v -> 'constraint', 'prices', pv, 'request_fee', fee)));
+				-- the JSON nulls of the entry are kept (and refused): only the
+				-- keys it does not have are left out
+				norm := norm || jsonb_build_array(jsonb_build_object('prices', pv)
+					|| CASE WHEN v ? 'constraint' THEN jsonb_build_object('constraint', v -> 'constraint') ELSE '{}' END
+					|| CASE WHEN fee IS NOT NULL THEN jsonb_build_object('request_fee', fee) ELSE '{}' END);
 			END LOOP;
 
 			INSERT INTO @extschema@.price_model AS t (catalog, provider, model, ordinal, name, match, context_window)
@@ -876,13 +965,15 @@ BEGIN
 			RAISE EXCEPTION 'malformed %', what USING ERRCODE = 'invalid_parameter_value',
 				DETAIL = 'A model entry names its provider in "litellm_provider".';
 		END IF;
-		prov := lower(v ->> 'litellm_provider');
+		prov := @extschema@.fold_name(v ->> 'litellm_provider');
 
-		-- base prices: per token in the file, per million tokens here
+		-- base prices: per token in the file, per million tokens here.  A
+		-- key left out is no price; a null is refused (taken as no price, it
+		-- would make these tokens cost nothing).
 		base := '{}';
 		FOR f, kind IN SELECT x.key, x.value #>> '{}' FROM jsonb_each(fields) x LOOP
 			fv := v -> f;
-			IF fv IS NULL OR jsonb_typeof(fv) = 'null' THEN
+			IF fv IS NULL THEN
 				CONTINUE;
 			END IF;
 			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
@@ -892,18 +983,22 @@ BEGIN
 			base := base || jsonb_build_object(kind, (fv #>> '{}')::numeric * 1000000);
 		END LOOP;
 		-- DeepSeek-style cache hits are cache reads
-		IF NOT base ? 'cache_read' AND jsonb_typeof(v -> 'input_cost_per_token_cache_hit') = 'number' THEN
-			IF (v ->> 'input_cost_per_token_cache_hit')::numeric < 0 THEN
-				RAISE EXCEPTION 'malformed price in % input_cost_per_token_cache_hit', what USING ERRCODE = 'invalid_parameter_value';
+		IF v ? 'input_cost_per_token_cache_hit' THEN
+			fv := v -> 'input_cost_per_token_cache_hit';
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_token_cache_hit', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
 			END IF;
-			base := base || jsonb_build_object('cache_read', (v ->> 'input_cost_per_token_cache_hit')::numeric * 1000000);
+			IF NOT base ? 'cache_read' THEN
+				base := base || jsonb_build_object('cache_read', (fv #>> '{}')::numeric * 1000000);
+			END IF;
 		END IF;
 
 		-- context tiers: <field>_above_<N>k_tokens, and tiered_pricing ranges
 		tiers := '{}';
 		FOR f, fv IN SELECT x.key, x.value FROM jsonb_each(v) x WHERE x.key ~ '_above_\d+k_tokens$' LOOP
 			m := regexp_match(f, '^(.*)_above_(\d+)k_tokens$');
-			IF NOT fields ? m[1] OR jsonb_typeof(fv) = 'null' THEN
+			IF NOT fields ? m[1] THEN
 				CONTINUE;		-- service tiers and per-second prices are not priced
 			END IF;
 			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
@@ -914,10 +1009,10 @@ BEGIN
 			tiers := jsonb_set(tiers, ARRAY[kind], coalesce(tiers -> kind, '{}')
 				|| jsonb_build_object((m[2]::numeric * 1000)::text, (fv #>> '{}')::numeric * 1000000));
 		END LOOP;
-		IF v ? 'tiered_pricing' AND jsonb_typeof(v -> 'tiered_pricing') <> 'null' THEN
+		IF v ? 'tiered_pricing' THEN
 			IF jsonb_typeof(v -> 'tiered_pricing') <> 'array' THEN
 				RAISE EXCEPTION 'malformed tiered_pricing in %', what USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = 'Expected an array of {"range": [from, to], "<field>": price, ...}.';
+					DETAIL = format('Expected an array of {"range": [from, to], "<field>": price, ...}, got %s.', (v -> 'tiered_pricing')::text);
 			END IF;
 			ti := 0;
 			FOR t IN SELECT value FROM jsonb_array_elements(v -> 'tiered_pricing') LOOP
@@ -967,8 +1062,13 @@ BEGIN
 			END IF;
 		END LOOP;
 		fee := NULL;
-		IF jsonb_typeof(v -> 'input_cost_per_request') = 'number' THEN
-			fee := to_jsonb(round((v ->> 'input_cost_per_request')::numeric, 12));
+		IF v ? 'input_cost_per_request' THEN
+			fv := v -> 'input_cost_per_request';
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_request', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			fee := to_jsonb(round((fv #>> '{}')::numeric, 12));
 		END IF;
 		IF prices = '{}' AND fee IS NULL THEN
 			-- priced per image, second, character or query only: unpriced here
@@ -983,7 +1083,9 @@ BEGIN
 			ON CONFLICT (catalog, provider) DO NOTHING;
 			provs := provs || prov;
 		END IF;
-		stripped := CASE WHEN lower(k) LIKE prov || '/%' THEN substr(k, length(prov) + 2) END;
+		-- "provider/model" is also matched as "model" (the prefix compared
+		-- as names are: ASCII letters folded, nothing else)
+		stripped := CASE WHEN starts_with(@extschema@.fold_name(k), prov || '/') THEN substr(k, length(prov) + 2) END;
 		INSERT INTO @extschema@.price_model AS x (catalog, provider, model, ordinal, match)
 		VALUES ('litellm', prov, k, nmod,
 				CASE WHEN stripped IS NULL OR stripped = '' THEN jsonb_build_object('equals', k)
