@@ -33,6 +33,7 @@
 #include "common/int.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -49,6 +50,8 @@ PG_FUNCTION_INFO_V1(sketch_quantile);
 PG_FUNCTION_INFO_V1(sketch_quantiles);
 PG_FUNCTION_INFO_V1(sketch_tail_ratio);
 PG_FUNCTION_INFO_V1(sketch_count);
+
+#define SKETCH_TYPE_NAME	"tokacct.sketch_state"
 
 #define SKETCH_POS(s)	((s)->bins)
 #define SKETCH_NEG(s)	((s)->bins + (s)->pos_n)
@@ -492,10 +495,20 @@ typedef struct SketchParse
 static void
 sketch_syntax(SketchParse *ps, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type sketch_state: \"%s\"", ps->str),
-			 errdetail("Expected %s at position %d.", what, (int) (ps->p - ps->str) + 1)));
+	aggio_syntax_at(SKETCH_TYPE_NAME, ps->str, ps->p, what);
+}
+
+/*
+ * Raise the error for the number at ps->p, of end - ps->p bytes, out of
+ * range ("range" says which).
+ */
+static void
+sketch_number_out_of_range(SketchParse *ps, const char *end, const char *range)
+{
+	aggio_syntax_error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, SKETCH_TYPE_NAME, ps->str,
+					   "The number \"%s\" at character %d is out of range %s.",
+					   aggio_quote(ps->p, end - ps->p),
+					   pg_mbstrlen_with_len(ps->str, ps->p - ps->str) + 1, range);
 }
 
 static void
@@ -521,11 +534,9 @@ sketch_parse_int(SketchParse *ps, int64 minv, int64 maxv)
 	errno = 0;
 	v = strtoll(ps->p, &end, 10);
 	if (errno != 0 || v < minv || v > maxv)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("invalid cost sketch: value out of range in \"%s\"", ps->str),
-				 errdetail("At position %d; allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
-						   (int) (ps->p - ps->str) + 1, minv, maxv)));
+		sketch_number_out_of_range(ps, end,
+								   psprintf("(from " INT64_FORMAT " to " INT64_FORMAT ")",
+										minv, maxv));
 	ps->p = end;
 	return (int64) v;
 }
