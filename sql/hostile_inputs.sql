@@ -107,3 +107,104 @@ SELECT 'items=1 solved=1 fixed=xéééééééééééé'::tokacct.outcome_state
 SELECT 'items=1 solved=1 fixed=0 cost=0 fix_cost=0 xéééééééééééé'::tokacct.outcome_state;
 SELECT '{("a",1,1,1)} xéééééééééééé'::tokacct.frontier_state;
 SELECT tokacct.waste_agg('a', NULL, 'llm', 'm', NULL, 'x' || repeat('é', 40), 0, '2026-01-01', NULL);
+
+-- 7. A state that could not be restored: cost_sketch(float8) over a
+--    subnormal cost kept it as its min, printed as 4.9406564584124654e-324,
+--    which the sketch's input refused (strtod reports ERANGE for a subnormal
+--    result), so a text COPY or a pg_dump of a rollup holding it failed to
+--    load.  Now a cost below a picodollar is 0 for the min and the max as it
+--    is for the buckets (the sketch cannot tell it from 0 anyway), and the
+--    input reads every finite double a state stored before may hold,
+--    subnormals and -0 included.  By hand: 1e-310 and 5e-324 are zeros, 1e-12
+--    has key -1395 and 3 key 56 (see agg_sketch), so count 4, zero 2, min 0,
+--    max 3.
+SELECT tokacct.cost_sketch(x) FROM (VALUES ('5e-324'::float8), ('1e-310'), ('1e-12'), ('3')) v(x);
+--    -0, -1e-310 and -9.99e-13 are zeros, 0.1 has key -116,
+--    1e15 and -1e15 key 1745 (positive and negative buckets)
+SELECT tokacct.cost_sketch(x) FROM (VALUES ('-0'::float8), ('-1e-310'), ('-1e15'),
+	('1e15'), ('-9.99e-13'), ('0.1')) v(x);
+--    the text forms of states stored before: subnormal and -0 min and max
+--    read back to the same bits; an underflow to 0 or an overflow is refused
+SELECT s::text, tokacct.sketch_state_send(s)
+FROM (VALUES ('v=1 count=2 zero=2 min=-4.9406564584124654e-324 max=9.9999999999999694e-311 pos={} neg={}'::tokacct.sketch_state),
+			 ('v=1 count=1 zero=1 min=-0 max=-0 pos={} neg={}')) v(s);
+SELECT 'v=1 count=1 zero=1 min=1e-400 max=0 pos={} neg={}'::tokacct.sketch_state;
+SELECT 'v=1 count=1 zero=1 min=0 max=1e309 pos={} neg={}'::tokacct.sketch_state;
+--    The class: every state type, built by its aggregate from extreme rows
+--    (k = 1, 2) or read from the extreme text forms its input accepts (k = 3
+--    to 6), reads back exactly from its text form, from its binary form, and
+--    through COPY of a table, text and binary.  Sums of 2^63 - 1 items of
+--    2^63 - 1 units: 85070591730234615847396907.784232501249; of -2^63
+--    units: -85070591730234615856620279.821087277056 (python3).
+CREATE TABLE hostile_rt (k int, outcome tokacct.outcome_state, retry tokacct.retry_state,
+	context tokacct.context_state, sketch tokacct.sketch_state,
+	frontier tokacct.frontier_state, waste tokacct.waste_state);
+INSERT INTO hostile_rt SELECT 1,
+	(SELECT tokacct.cost_per_outcome(c, true, c) FROM (VALUES (9223372.036854775807), (0.000000000001)) v(c)),
+	(SELECT tokacct.retry_economics(a, a = 2147483647, 9223372.036854775807)
+	 FROM (SELECT generate_series(1, 31) UNION ALL SELECT 2147483647) v(a)),
+	(SELECT tokacct.context_growth(s, i, o) FROM (VALUES (-2147483648, 0, 4294967295),
+		(2147483647, 4294967295, 0), (0, 4294967295, 4294967295)) v(s, i, o)),
+	(SELECT tokacct.cost_sketch(x) FROM (VALUES ('5e-324'::float8), ('1e-310'), ('1e-12'), ('3')) v(x)),
+	(SELECT tokacct.utility_frontier(o, c, v, n) FROM (VALUES
+		(E'q"uote\\back', 9223372.036854775807, -9223372.036854775807, 9223372036854775807),
+		(E'tab\tnew\nline é', 0, 9223372.036854775807, 1),
+		(' sp ', 0.000000000001, -0.000000000001, 2)) v(o, c, v, n)),
+	(SELECT tokacct.waste_agg(id, p, kind, name, args, st, c, t) FROM (VALUES
+		('a', NULL, 'llm', E'n"\\\te', '{"x": 1}', 'ok', 9223372.036854775807, '4713-11-24 00:00:00+00 BC'::timestamptz),
+		('b', 'a', 'tool', 'é', NULL, 'error', NULL, '294276-12-31 23:59:59+00')) v(id, p, kind, name, args, st, c, t));
+INSERT INTO hostile_rt SELECT 2, tokacct.cost_per_outcome(0, false), tokacct.retry_economics(1, false, 0),
+	tokacct.context_growth(1, 0, 0),
+	(SELECT tokacct.cost_sketch(x) FROM (VALUES ('-0'::float8), ('-1e-310'), ('-1e15'),
+		('1e15'), ('-9.99e-13'), ('0.1')) v(x)),
+	tokacct.utility_frontier('z', 0, 0), tokacct.waste_agg('r', NULL, 'llm', 'x', NULL, 'ok', 0, '2026-01-01');
+INSERT INTO hostile_rt SELECT 3,
+	'items=9223372036854775807 solved=9223372036854775807 fixed=9223372036854775807 cost=85070591730234615847396907.784232501249 fix_cost=85070591730234615847396907.784232501249',
+	('max_attempt=2147483647' || string_agg(' ' || k || ':9223372036854775807,0,85070591730234615847396907.784232501249,85070591730234615847396907.784232501249', '' ORDER BY k))::tokacct.retry_state,
+	'{(-2147483648,4294967295,4294967295),(2147483647,0,0)}',
+	'v=1 count=2 zero=2 min=-4.9406564584124654e-324 max=9.9999999999999694e-311 pos={} neg={}',
+	'{("a",9223372036854775807,85070591730234615847396907.784232501249,-85070591730234615856620279.821087277056)}',
+	NULL
+FROM generate_series(1, 32) k;
+INSERT INTO hostile_rt VALUES (4, 'items=0 solved=0 fixed=0 cost=0 fix_cost=0', 'max_attempt=0', '{}',
+	'v=1 count=1 zero=1 min=-0 max=-0 pos={} neg={}', '{}', NULL),
+	(5, NULL, NULL, NULL, 'v=1 count=0 zero=0 min=-0 max=0 pos={} neg={}', NULL, NULL),
+	(6, NULL, NULL, NULL, 'v=1 count=3 zero=0 min=-1000000000000000 max=1000000000000000 pos={1745:2} neg={1745:1}', NULL, NULL);
+-- text: each value's text form reads back to the same binary form
+SELECT k,
+	outcome IS NULL OR tokacct.outcome_state_send(outcome::text::tokacct.outcome_state) = tokacct.outcome_state_send(outcome) AS outcome_ok,
+	retry IS NULL OR tokacct.retry_state_send(retry::text::tokacct.retry_state) = tokacct.retry_state_send(retry) AS retry_ok,
+	context IS NULL OR tokacct.context_state_send(context::text::tokacct.context_state) = tokacct.context_state_send(context) AS context_ok,
+	sketch IS NULL OR tokacct.sketch_state_send(sketch::text::tokacct.sketch_state) = tokacct.sketch_state_send(sketch) AS sketch_ok,
+	frontier IS NULL OR tokacct.frontier_state_send(frontier::text::tokacct.frontier_state) = tokacct.frontier_state_send(frontier) AS frontier_ok,
+	waste IS NULL OR tokacct.waste_state_send(waste::text::tokacct.waste_state) = tokacct.waste_state_send(waste) AS waste_ok
+FROM hostile_rt ORDER BY k;
+-- COPY, text and binary, into copies of the table: the same binary forms
+SELECT current_setting('data_directory') || '/tokacct_hostile_rt.txt' AS rt_txt,
+	current_setting('data_directory') || '/tokacct_hostile_rt.bin' AS rt_bin \gset
+COPY hostile_rt TO :'rt_txt';
+COPY hostile_rt TO :'rt_bin' (FORMAT binary);
+CREATE TABLE hostile_rt_txt (LIKE hostile_rt);
+CREATE TABLE hostile_rt_bin (LIKE hostile_rt);
+COPY hostile_rt_txt FROM :'rt_txt';
+COPY hostile_rt_bin FROM :'rt_bin' (FORMAT binary);
+SELECT k,
+	bool_and(tokacct.outcome_state_send(a.outcome) IS NOT DISTINCT FROM tokacct.outcome_state_send(c.outcome)
+		AND tokacct.retry_state_send(a.retry) IS NOT DISTINCT FROM tokacct.retry_state_send(c.retry)
+		AND tokacct.context_state_send(a.context) IS NOT DISTINCT FROM tokacct.context_state_send(c.context)
+		AND tokacct.sketch_state_send(a.sketch) IS NOT DISTINCT FROM tokacct.sketch_state_send(c.sketch)
+		AND tokacct.frontier_state_send(a.frontier) IS NOT DISTINCT FROM tokacct.frontier_state_send(c.frontier)
+		AND tokacct.waste_state_send(a.waste) IS NOT DISTINCT FROM tokacct.waste_state_send(c.waste))
+		FILTER (WHERE c.via = 'text') AS copy_text_same,
+	bool_and(tokacct.outcome_state_send(a.outcome) IS NOT DISTINCT FROM tokacct.outcome_state_send(c.outcome)
+		AND tokacct.retry_state_send(a.retry) IS NOT DISTINCT FROM tokacct.retry_state_send(c.retry)
+		AND tokacct.context_state_send(a.context) IS NOT DISTINCT FROM tokacct.context_state_send(c.context)
+		AND tokacct.sketch_state_send(a.sketch) IS NOT DISTINCT FROM tokacct.sketch_state_send(c.sketch)
+		AND tokacct.frontier_state_send(a.frontier) IS NOT DISTINCT FROM tokacct.frontier_state_send(c.frontier)
+		AND tokacct.waste_state_send(a.waste) IS NOT DISTINCT FROM tokacct.waste_state_send(c.waste))
+		FILTER (WHERE c.via = 'binary') AS copy_binary_same,
+	count(*) AS copies
+FROM hostile_rt a JOIN (SELECT 'text' AS via, * FROM hostile_rt_txt
+						UNION ALL SELECT 'binary', * FROM hostile_rt_bin) c USING (k)
+GROUP BY k ORDER BY k;
+DROP TABLE hostile_rt, hostile_rt_txt, hostile_rt_bin;

@@ -234,6 +234,15 @@ sketch_add(SketchState *s, double x)
 
 	if (!(mag <= SKETCH_MAX_MAGNITUDE))
 		sketch_out_of_range(x);
+
+	/*
+	 * A magnitude below a picodollar (the smallest amount of money) is zero
+	 * for the sketch: it is counted in the zero bucket and taken as 0 for
+	 * the min and the max too, so no state holds a -0, a subnormal or a
+	 * min that no quantile can tell from 0.
+	 */
+	if (mag < SKETCH_MIN_MAGNITUDE)
+		x = 0.0;
 	if (s == NULL)
 	{
 		s = sketch_alloc(0, 0, 0, 0);
@@ -551,7 +560,17 @@ sketch_parse_float(SketchParse *ps)
 		sketch_syntax(ps, "a finite number");
 	errno = 0;
 	v = strtod(ps->p, &end);
-	if (end == ps->p || errno != 0 || !isfinite(v))
+	if (end == ps->p)
+		sketch_syntax(ps, "a finite number");
+
+	/*
+	 * As float8in: strtod reports ERANGE for a subnormal result too, which
+	 * is a valid double (the text form of one reads back to it); only an
+	 * underflow to zero or an overflow is out of range.
+	 */
+	if (errno == ERANGE && (v == 0.0 || v >= HUGE_VAL || v <= -HUGE_VAL))
+		sketch_number_out_of_range(ps, end, "for type double precision");
+	if ((errno != 0 && errno != ERANGE) || !isfinite(v))
 		sketch_syntax(ps, "a finite number");
 	ps->p = end;
 	return v;
