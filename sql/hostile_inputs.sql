@@ -208,3 +208,26 @@ FROM hostile_rt a JOIN (SELECT 'text' AS via, * FROM hostile_rt_txt
 						UNION ALL SELECT 'binary', * FROM hostile_rt_bin) c USING (k)
 GROUP BY k ORDER BY k;
 DROP TABLE hostile_rt, hostile_rt_txt, hostile_rt_bin;
+
+-- 8. cost_quantile(s, 1) over a count near 2^63 returned the min: q (n - 1)
+--    in doubles was 2^63, out of range for a bigint (undefined; x86 gives
+--    -2^63, read as rank 0).  Ranks are now exact when n - 1 passes 2^53.
+--    A state of 2^63 - 1 costs: one of 1 (key 0), 2^63 - 2 of 2 (key 35),
+--    min 1 and max 2.  By hand (c = 2 / (gamma + 1) = 0.990098221046997):
+--    q = 0: the min, 1; q = 1: rank n - 1, the max, 2; q = 0.5: rank
+--    (2^63 - 2) / 2 = 2^62 - 1, in bucket 35: 2c = 1.980196442093994;
+--    tail_ratio = p95 / p50 = 2c / 2c = 1.
+SELECT q, tokacct.cost_quantile(s, q) AS estimate, by_hand,
+	abs(tokacct.cost_quantile(s, q) - by_hand) <= 1e-12 AS ok
+FROM (VALUES ('v=1 count=9223372036854775807 zero=0 min=1 max=2 pos={0:1,35:9223372036854775806} neg={}'::tokacct.sketch_state)) v(s),
+	 (VALUES (0::float8, 1::float8), (0.5, 1.980196442093994), (1, 2)) w(q, by_hand) ORDER BY q;
+SELECT tokacct.cost_quantiles(s, '{1, 0, 1}') AS max_min_max, tokacct.tail_ratio(s)
+FROM (VALUES ('v=1 count=9223372036854775807 zero=0 min=1 max=2 pos={0:1,35:9223372036854775806} neg={}'::tokacct.sketch_state)) v(s);
+--    Past 2^53 a double no longer holds n - 1 exactly: with n = 2^53 + 2
+--    (2^53 + 1 costs of 1, one of 2), (double) (n - 1) is 2^53, and q = 1
+--    gave rank 2^53, a cost of 1, instead of the max 2.  q = 0.5: rank
+--    floor((2^53 + 1) / 2) = 2^52 and fraction 0.5, both ranks in bucket 0
+--    (c, clamped to the min 1): 1.
+SELECT q, tokacct.cost_quantile(s, q) AS estimate
+FROM (VALUES ('v=1 count=9007199254740994 zero=0 min=1 max=2 pos={0:9007199254740993,35:1} neg={}'::tokacct.sketch_state)) v(s),
+	 unnest('{0, 0.5, 1}'::float8[]) q ORDER BY q;

@@ -1003,13 +1003,59 @@ found:
 	return v;
 }
 
+/*
+ * The rank floor(h) and the fraction f = h - floor(h) of h = q (n - 1), for
+ * 0 <= q <= 1 and n >= 1.
+ *
+ * While n - 1 is below 2^53 it is exact in a double, and h is computed as
+ * percentile_cont computes it, in double arithmetic.  Above, n - 1 is not
+ * exact in a double, and q (n - 1) in doubles may pass the last rank (or
+ * even 2^63, out of the range of an int64): h is then computed exactly in
+ * integers from q = m 2^-e, with m an integer below 2^53, as
+ * m (n - 1) 2^-e, a product below 2^116.
+ */
+static int64
+sketch_rank(double q, int64 n, double *f)
+{
+	uint128		prod;
+	uint64		m;
+	int			e;
+	double		h;
+
+	Assert(q >= 0 && q <= 1 && n >= 1);
+	if (n - 1 < (INT64CONST(1) << 53))
+	{
+		h = q * (double) (n - 1);
+		*f = h - floor(h);
+		/* h <= n - 1 < 2^53: the conversion is exact */
+		return (int64) floor(h);
+	}
+	if (q == 0)
+	{
+		*f = 0;
+		return 0;
+	}
+	/* q = frac 2^e with frac in [0.5, 1): m = frac 2^53, q = m 2^-(53 - e) */
+	m = (uint64) ldexp(frexp(q, &e), 53);
+	e = 53 - e;					/* 52 for q = 1, up to 1126 for the least q */
+	prod = (uint128) m * (uint128) (n - 1);
+	if (e >= 116)
+	{
+		/* h < 2^116 2^-116 = 1 */
+		*f = ldexp((double) prod, -e);
+		return 0;
+	}
+	*f = ldexp((double) (prod & (((uint128) 1 << e) - 1)), -e);
+	/* h = prod 2^-e <= n - 1 (q <= 1): its integer part is a rank */
+	return (int64) (prod >> e);
+}
+
 /* The percentile_cont-style estimate of quantile q. */
 static double
 sketch_quantile_of(const SketchState *s, double q)
 {
-	double		h,
-				lo,
-				f,
+	int64		lo;
+	double		f,
 				vlo,
 				vhi;
 
@@ -1018,13 +1064,12 @@ sketch_quantile_of(const SketchState *s, double q)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("quantile %g is not between 0 and 1", q),
 				 errhint("Ask for quantiles as fractions: 0.95 for the 95th percentile.")));
-	h = q * (double) (s->count - 1);
-	lo = floor(h);
-	f = h - lo;
-	vlo = sketch_value_at_rank(s, (int64) lo);
-	if (f == 0)
+	lo = sketch_rank(q, s->count, &f);
+	vlo = sketch_value_at_rank(s, lo);
+	/* f > 0 means h > lo, so lo < n - 1 and rank lo + 1 exists */
+	if (f == 0 || lo >= s->count - 1)
 		return vlo;
-	vhi = sketch_value_at_rank(s, (int64) lo + 1);
+	vhi = sketch_value_at_rank(s, lo + 1);
 	return vlo + f * (vhi - vlo);
 }
 
