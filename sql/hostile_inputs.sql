@@ -231,3 +231,62 @@ FROM (VALUES ('v=1 count=9223372036854775807 zero=0 min=1 max=2 pos={0:1,35:9223
 SELECT q, tokacct.cost_quantile(s, q) AS estimate
 FROM (VALUES ('v=1 count=9007199254740994 zero=0 min=1 max=2 pos={0:9007199254740993,35:1} neg={}'::tokacct.sketch_state)) v(s),
 	 unnest('{0, 0.5, 1}'::float8[]) q ORDER BY q;
+
+-- 9. retry_economics over inconsistent rows reported impossible rates.
+--    The state keeps counts per attempt number, no item ids: it cannot
+--    tell which rows are wrong, nor leave them out.  But items whose
+--    attempts are numbered 1, 2, 3, ... and stop at the first success have
+--    at most as many attempts k + 1 as failed attempts k; the readers that
+--    count items (retry_report, retry_attempts, retry_projection,
+--    cost_per_solved) refuse a state that breaks this, naming the attempt
+--    number, as retry_projection already refused more successes than items.
+--    a. One item succeeding at attempts 1, 2 and 3: attempt 1 has 1 row and
+--       no failure, attempt 2 has 1 row.  (Before: solve rate 3 / 1 = 3.)
+SELECT tokacct.retry_report(tokacct.retry_economics(a, true, 1)) FROM (VALUES (1), (2), (3)) v(a);
+--    b. Item A fails attempt 1 and succeeds at 2 and 3, item B succeeds at
+--       1: attempt 1: 2 rows, 1 failed; attempt 2: 1 row (fine), 0 failed;
+--       attempt 3: 1 row.  (Before: solve rate 3 / 2 = 1.5.)
+CREATE TABLE hostile_retry (item text, attempt int, ok bool, cost numeric);
+INSERT INTO hostile_retry VALUES ('A', 1, false, 1), ('A', 2, true, 1), ('A', 3, true, 1), ('B', 1, true, 1);
+SELECT tokacct.retry_report(tokacct.retry_economics(attempt, ok, cost)) FROM hostile_retry;
+--    every reader that counts items refuses it, with data_exception
+CREATE FUNCTION hostile_code(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE q;
+	RETURN 'answered';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+SELECT f, hostile_code(format('SELECT * FROM %s((SELECT tokacct.retry_economics(attempt, ok, cost) FROM hostile_retry)%s)', f, a))
+FROM (VALUES ('tokacct.retry_report', ''), ('tokacct.retry_attempts', ''),
+			 ('tokacct.retry_projection', ', 1, 5'), ('tokacct.retry_projection', ', 3, 5'),
+			 ('tokacct.cost_per_solved', '')) v(f, a);
+--    c. Attempts 32 and beyond share a bucket: one item fails attempts 1 to
+--       39 and succeeds at 35 and 40.  Bucket 32 holds 9 rows, 2 successes;
+--       attempt 31 has 1 failure, and an item succeeds once.  (Before:
+--       solve rate 2.)
+SELECT tokacct.retry_report(tokacct.retry_economics(a, a IN (35, 40), 0.01)) FROM generate_series(1, 40) a;
+--    and a row of attempt 32 or beyond with no failed attempt 31:
+SELECT tokacct.retry_report('max_attempt=32 1:1,0,1,1 2:1,0,1,1 3:1,0,1,1 4:1,0,1,1 5:1,0,1,1 6:1,0,1,1 7:1,0,1,1 8:1,0,1,1 9:1,0,1,1 10:1,0,1,1 11:1,0,1,1 12:1,0,1,1 13:1,0,1,1 14:1,0,1,1 15:1,0,1,1 16:1,0,1,1 17:1,0,1,1 18:1,0,1,1 19:1,0,1,1 20:1,0,1,1 21:1,0,1,1 22:1,0,1,1 23:1,0,1,1 24:1,0,1,1 25:1,0,1,1 26:1,0,1,1 27:1,0,1,1 28:1,0,1,1 29:1,0,1,1 30:1,0,1,1 31:1,1,1,0 32:1,0,1,1');
+--    d. A time window that cuts an item's attempts apart: day 1 holds item
+--       C's failed attempt 1, day 2 its successful attempt 2 and item D's
+--       success.  Day 2 alone is refused (attempt 2: 1 row, attempt 1: no
+--       failure); the merged days are items C and D, both solved: items 2,
+--       attempts 3, solved 2, solve rate 1, p1 0.5.
+CREATE TABLE hostile_retry_days AS
+SELECT day, tokacct.retry_economics(attempt, ok, 1) AS s
+FROM (VALUES (1, 1, false), (2, 2, true), (2, 1, true)) v(day, attempt, ok) GROUP BY day;
+SELECT day, hostile_code(format('SELECT tokacct.retry_report(%L)', s)) FROM hostile_retry_days ORDER BY day;
+SELECT items, attempts, solved, solve_rate, p1 FROM tokacct.retry_report((SELECT tokacct.merge(s) FROM hostile_retry_days));
+--    e. What the state cannot see: one odd row among consistent ones.  X
+--       succeeds at attempt 1 and then fails an attempt 2; Y fails 1 and
+--       succeeds at 2; Z fails 1.  The counts (attempt 1: 3 rows, 1
+--       success; attempt 2: 2 rows, 1 success) are those of X succeeding at
+--       1, Y at 2 and Z failing twice, so every rate is possible: items 3,
+--       solved 2, solve rate 2/3, reach of attempt 2: 2/3.
+SELECT items, solved, round(solve_rate::numeric, 6) AS solve_rate,
+	(SELECT round(reach::numeric, 6) FROM tokacct.retry_attempts(s) WHERE attempt = 2) AS reach_2
+FROM (SELECT tokacct.retry_economics(a, ok, 1) AS s
+	  FROM (VALUES ('X', 1, true), ('X', 2, false), ('Y', 1, false), ('Y', 2, true), ('Z', 1, false)) v(i, a, ok)) x,
+	 tokacct.retry_report(s);
+DROP TABLE hostile_retry, hostile_retry_days;
