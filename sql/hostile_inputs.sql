@@ -290,3 +290,85 @@ FROM (SELECT tokacct.retry_economics(a, ok, 1) AS s
 	  FROM (VALUES ('X', 1, true), ('X', 2, false), ('Y', 1, false), ('Y', 2, true), ('Z', 1, false)) v(i, a, ok)) x,
 	 tokacct.retry_report(s);
 DROP TABLE hostile_retry, hostile_retry_days;
+
+-- 10. Messages.
+--    a. A truncated binary value must be invalid_binary_representation
+--       (22P03): frontier_state's receive read past the end with pq_getmsg*
+--       and failed with protocol_violation (08P01), which a client takes for
+--       a broken connection.  Every prefix of a valid binary form of every
+--       state type, through COPY (FORMAT binary):
+CREATE TABLE hostile_bytes (b bytea);
+CREATE FUNCTION hostile_recv_code(typ text, bytes bytea) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	TRUNCATE hostile_bytes;
+	INSERT INTO hostile_bytes VALUES (bytes);
+	EXECUTE format('COPY hostile_bytes TO %L (FORMAT binary)',
+		current_setting('data_directory') || '/tokacct_hostile_prefix.bin');
+	EXECUTE format('CREATE TEMP TABLE hostile_prefix (s %s)', typ);
+	BEGIN
+		EXECUTE format('COPY hostile_prefix FROM %L (FORMAT binary)',
+			current_setting('data_directory') || '/tokacct_hostile_prefix.bin');
+		DROP TABLE hostile_prefix;
+		RETURN 'accepted';
+	EXCEPTION WHEN OTHERS THEN
+		DROP TABLE hostile_prefix;
+		RETURN SQLSTATE;
+	END;
+END $$;
+WITH v(typ, b) AS (VALUES
+	('tokacct.outcome_state', tokacct.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2')),
+	('tokacct.retry_state', tokacct.retry_state_send('max_attempt=2 1:2,1,3,1 2:1,1,1,0')),
+	('tokacct.context_state', tokacct.context_state_send('{(1,100,20),(2,120,30)}')),
+	('tokacct.sketch_state', tokacct.sketch_state_send('v=1 count=3 zero=1 min=-2 max=1 pos={0:1} neg={35:1}')),
+	('tokacct.frontier_state', tokacct.frontier_state_send('{("ab",2,3,4),("c",1,1,1)}')),
+	('tokacct.waste_state', (SELECT tokacct.waste_state_send(tokacct.waste_agg(id, p, 'llm', 'm', NULL, 'ok', 1, '2026-01-01'))
+							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p))))
+SELECT typ, length(b) AS bytes, string_agg(DISTINCT code, ', ') AS prefixes_give
+FROM v, generate_series(0, length(b) - 1) n, hostile_recv_code(typ, substr(b, 1, n)) code
+GROUP BY typ, b ORDER BY typ;
+--       and the two other ways frontier_state's receive raised 08P01: a name
+--       with no terminating zero byte, and bytes after the last option
+SELECT hostile_recv_code('tokacct.frontier_state', decode('01' || '00000001' || '6162', 'hex')) AS unterminated_name,
+	hostile_recv_code('tokacct.frontier_state', tokacct.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea) AS trailing_byte;
+DROP FUNCTION hostile_recv_code(text, bytea);
+DROP TABLE hostile_bytes;
+--    b. An error quoting bad input quotes at most 64 bytes of it, cut at a
+--       character boundary and followed by "...": context_state and
+--       sketch_state quoted their whole input (200 kB in, 200 kB out), as
+--       did utility_frontier the name of an option with a negative cost.
+CREATE FUNCTION hostile_message(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	m text;
+	d text;
+BEGIN
+	EXECUTE q;
+	RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ' ' || length(m) || '+' || length(d) || ' chars: ' || m || ' / ' || d;
+END $$;
+SELECT hostile_message(format('SELECT %L::%s', t, typ)) AS error
+FROM (VALUES ('tokacct.context_state', '{(1,2,' || repeat('9', 200000) || ')}'),
+			 ('tokacct.context_state', '{(1,2,3)' || repeat('x', 200000)),
+			 ('tokacct.sketch_state', 'v=1 count=' || repeat('9', 200000)),
+			 ('tokacct.sketch_state', 'v=1 count=1 zero=0 min=' || repeat('é', 100000)),
+			 ('tokacct.sketch_state', 'v=1 count=1 zero=0 min=1 max=1 pos={0:1} neg={} ' || repeat('é', 100000)),
+			 ('tokacct.frontier_state', '{("a",' || repeat('1', 200000) || ',1,1)}'),
+			 ('tokacct.frontier_state', '{("a",1,' || repeat('1', 200000) || 'x,1)}'),
+			 ('tokacct.frontier_state', '{("' || repeat('é', 500) || '",1,1,1),("' || repeat('é', 500) || '",1,1,1)}'),
+			 ('tokacct.outcome_state', 'items=' || repeat('9', 200000)),
+			 ('tokacct.retry_state', 'max_attempt=1 1:1,1,' || repeat('9', 200000)),
+			 ('tokacct.waste_state', repeat('é', 100000))) v(typ, t);
+SELECT hostile_message($$SELECT tokacct.utility_frontier(repeat('é', 100000), -1, 1)$$) AS error;
+DROP FUNCTION hostile_message(text);
+--    c. An item count of utility_frontier passing 2^63 - 1 was reported as
+--       money ("numeric value out of range: The sum exceeds the largest
+--       amount tokacct keeps exactly in one value (9223372.036854775807)");
+--       so was merging two such states.  And the attempts of a retry state
+--       adding up past 2^63 - 1 were reported as "merging the states"
+--       when a report summed them.
+SELECT tokacct.utility_frontier('a', 1, 1, n) FROM (VALUES (9223372036854775807), (1)) v(n);
+SELECT tokacct.merge(s) FROM (VALUES ('{("a",9223372036854775807,9223372036854775807,0)}'::tokacct.frontier_state),
+	('{("a",1,1,0)}')) v(s);
+SELECT (tokacct.retry_report('max_attempt=2 1:9223372036854775807,0,0,0 2:9223372036854775807,0,0,0')).attempts;
+DROP FUNCTION hostile_code(text);

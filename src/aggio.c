@@ -244,6 +244,23 @@ aggio_need_bytes(StringInfo msg, int n, const char *type)
 						msg->len - msg->cursor, n);
 }
 
+const char *
+aggio_getmsg_string(StringInfo msg, const char *type)
+{
+	if (memchr(msg->data + msg->cursor, '\0', msg->len - msg->cursor) == NULL)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, type,
+						"The binary state is truncated: a string has no end.");
+	return pq_getmsgstring(msg);
+}
+
+void
+aggio_getmsg_end(StringInfo msg, const char *type)
+{
+	if (msg->cursor != msg->len)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, type,
+						"%d unexpected bytes after the state.", msg->len - msg->cursor);
+}
+
 int64
 aggio_add_count(int64 a, int64 b)
 {

@@ -97,6 +97,15 @@ extern int128 aggio_getmsg_int128(StringInfo msg);
 /* Raise a binary representation error unless msg has at least n more bytes. */
 extern void aggio_need_bytes(StringInfo msg, int n, const char *type);
 
+/*
+ * pq_getmsgstring, with a binary representation error (not a protocol
+ * violation) when no string ends within the message.
+ */
+extern const char *aggio_getmsg_string(StringInfo msg, const char *type);
+
+/* Raise a binary representation error unless msg has been read to its end. */
+extern void aggio_getmsg_end(StringInfo msg, const char *type);
+
 /* Checked additions for combine functions (numeric_value_out_of_range). */
 extern int64 aggio_add_count(int64 a, int64 b);
 extern int128 aggio_add_money(int128 a, int128 b);
