@@ -161,12 +161,16 @@ SELECT (SELECT tokacct.merge(s)::text FROM ctx_rollup WHERE trace = 7)
 RESET max_parallel_workers_per_gather;
 
 -- COPY text and binary round trips keep every state exactly
-COPY ctx_serial TO '/tmp/tokacct_ctx.txt';
-COPY ctx_serial TO '/tmp/tokacct_ctx.bin' (FORMAT binary);
+-- (files in the instance's data directory: a fixed /tmp name is shared with
+-- every other test run on the machine)
+SELECT current_setting('data_directory') || '/tokacct_ctx.txt' AS ctx_txt,
+	current_setting('data_directory') || '/tokacct_ctx.bin' AS ctx_bin \gset
+COPY ctx_serial TO :'ctx_txt';
+COPY ctx_serial TO :'ctx_bin' (FORMAT binary);
 CREATE TABLE ctx_back_txt (LIKE ctx_serial);
 CREATE TABLE ctx_back_bin (LIKE ctx_serial);
-COPY ctx_back_txt FROM '/tmp/tokacct_ctx.txt';
-COPY ctx_back_bin FROM '/tmp/tokacct_ctx.bin' (FORMAT binary);
+COPY ctx_back_txt FROM :'ctx_txt';
+COPY ctx_back_bin FROM :'ctx_bin' (FORMAT binary);
 SELECT count(*) AS traces,
        count(*) FILTER (WHERE a.s::text = t.s::text AND a.s::text = b.s::text) AS same,
        count(*) FILTER (WHERE tokacct.context_report(a.s) = tokacct.context_report(b.s)) AS same_report
@@ -238,8 +242,10 @@ CREATE FUNCTION ctx_try_recv(bytes bytea) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE ctx_bytes, ctx_recv;
 	INSERT INTO ctx_bytes VALUES (bytes);
-	COPY ctx_bytes TO '/tmp/tokacct_ctx_bytes.bin' (FORMAT binary);
-	COPY ctx_recv FROM '/tmp/tokacct_ctx_bytes.bin' (FORMAT binary);
+	EXECUTE format('COPY ctx_bytes TO %L (FORMAT binary)',
+		current_setting('data_directory') || '/tokacct_ctx_bytes.bin');
+	EXECUTE format('COPY ctx_recv FROM %L (FORMAT binary)',
+		current_setting('data_directory') || '/tokacct_ctx_bytes.bin');
 	RETURN (SELECT s::text FROM ctx_recv);
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;

@@ -127,12 +127,16 @@ SELECT (SELECT tokacct.merge(s)::text FROM sk_rollup WHERE dist = 'lognormal')
 RESET max_parallel_workers_per_gather;
 
 -- COPY text and binary round trips
-COPY sk_serial TO '/tmp/tokacct_sk.txt';
-COPY sk_serial TO '/tmp/tokacct_sk.bin' (FORMAT binary);
+-- (files in the instance's data directory: a fixed /tmp name is shared with
+-- every other test run on the machine)
+SELECT current_setting('data_directory') || '/tokacct_sk.txt' AS sk_txt,
+	current_setting('data_directory') || '/tokacct_sk.bin' AS sk_bin \gset
+COPY sk_serial TO :'sk_txt';
+COPY sk_serial TO :'sk_bin' (FORMAT binary);
 CREATE TABLE sk_back_txt (LIKE sk_serial);
 CREATE TABLE sk_back_bin (LIKE sk_serial);
-COPY sk_back_txt FROM '/tmp/tokacct_sk.txt';
-COPY sk_back_bin FROM '/tmp/tokacct_sk.bin' (FORMAT binary);
+COPY sk_back_txt FROM :'sk_txt';
+COPY sk_back_bin FROM :'sk_bin' (FORMAT binary);
 SELECT count(*) AS dists,
        count(*) FILTER (WHERE a.s::text = t.s::text AND a.s::text = b.s::text) AS same,
        count(*) FILTER (WHERE tokacct.cost_quantiles(a.s, '{0,0.5,0.95,0.99,1}')
@@ -214,8 +218,10 @@ CREATE FUNCTION sk_try_recv(bytes bytea) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE sk_bytes, sk_recv;
 	INSERT INTO sk_bytes VALUES (bytes);
-	COPY sk_bytes TO '/tmp/tokacct_sk_bytes.bin' (FORMAT binary);
-	COPY sk_recv FROM '/tmp/tokacct_sk_bytes.bin' (FORMAT binary);
+	EXECUTE format('COPY sk_bytes TO %L (FORMAT binary)',
+		current_setting('data_directory') || '/tokacct_sk_bytes.bin');
+	EXECUTE format('COPY sk_recv FROM %L (FORMAT binary)',
+		current_setting('data_directory') || '/tokacct_sk_bytes.bin');
 	RETURN (SELECT s::text FROM sk_recv);
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;

@@ -28,6 +28,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(context_in);
@@ -45,6 +46,8 @@ PG_FUNCTION_INFO_V1(context_fresh_input);
 PG_FUNCTION_INFO_V1(context_carried_input);
 PG_FUNCTION_INFO_V1(context_carried_share);
 PG_FUNCTION_INFO_V1(context_growth_exponent);
+
+#define CONTEXT_TYPE_NAME	"tokacct.context_state"
 
 /* Results computed from a sorted state. */
 typedef struct ContextMetrics
@@ -256,10 +259,7 @@ typedef struct ContextParse
 static void
 context_syntax(ContextParse *ps, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type context_state: \"%s\"", ps->str),
-			 errdetail("Expected %s at position %d.", what, (int) (ps->p - ps->str) + 1)));
+	aggio_syntax_at(CONTEXT_TYPE_NAME, ps->str, ps->p, what);
 }
 
 static void
@@ -290,11 +290,11 @@ context_parse_int(ContextParse *ps, int64 minv, int64 maxv)
 	errno = 0;
 	v = strtoll(ps->p, &end, 10);
 	if (errno != 0 || v < minv || v > maxv)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("invalid context_state: value out of range in \"%s\"", ps->str),
-				 errdetail("At position %d; allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
-						   (int) (ps->p - ps->str) + 1, minv, maxv)));
+		aggio_syntax_error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, CONTEXT_TYPE_NAME, ps->str,
+						   "The number \"%s\" at character %d is out of range (from "
+						   INT64_FORMAT " to " INT64_FORMAT ").",
+						   aggio_quote(ps->p, end - ps->p),
+						   pg_mbstrlen_with_len(ps->str, ps->p - ps->str) + 1, minv, maxv);
 	ps->p = end;
 	return (int64) v;
 }

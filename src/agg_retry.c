@@ -25,6 +25,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -134,6 +135,55 @@ retry_check(const RetryState *st, int sqlstate)
 	if (used < RETRY_BUCKETS ? st->max_attempt != used : st->max_attempt < RETRY_BUCKETS)
 		aggio_bad_state(sqlstate, t, "max_attempt %d does not match the last attempt with rows (%d).",
 						st->max_attempt, used);
+}
+
+/*
+ * Raise an error unless the counts of st can come from items whose attempts
+ * are numbered 1, 2, 3, ... and stop at the first success.  An item's
+ * attempt k + 1 follows its failed attempt k, so below the last bucket
+ * there are at most as many attempts k + 1 as failed attempts k; the last
+ * bucket (32 and beyond) holds the attempts of items that failed attempt
+ * 31, each of which succeeds at most once.  With these, every item count
+ * a reader derives is at most the items (rows with attempt 1), and every
+ * rate lies in [0, 1].
+ *
+ * The state keeps no item ids, so it cannot tell which rows break the rule
+ * and leave them out: the readers that count items refuse the state instead
+ * of reporting impossible rates.  A state that counts part of an item's
+ * attempts (a time window that cuts them apart) is refused too, while the
+ * merge of the states holding all of them reads fine.
+ */
+static void
+retry_check_consistent(const RetryState *st)
+{
+	int			used = retry_used(st);
+
+	for (int i = 1; i < used; i++)
+	{
+		const RetryBucket *prev = &st->b[i - 1];
+		const RetryBucket *b = &st->b[i];
+		int64		failed = prev->attempts - prev->successes;
+
+		if (i < RETRY_BUCKETS - 1 && b->attempts > failed)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the attempt rows are inconsistent"),
+					 errdetail("Rows with attempt number %d: " INT64_FORMAT "; failed rows with attempt number %d: " INT64_FORMAT ". "
+							   "Each attempt after the first follows a failed attempt of the same item.",
+							   i + 1, b->attempts, i, failed),
+					 errhint("Give each item one row per attempt, numbered 1, 2, 3, ..., and none after its first success; "
+							 "rows counted twice, or an item's rows split between states that are not merged, give such counts.")));
+		if (i == RETRY_BUCKETS - 1 &&
+			(b->successes > failed || (b->attempts > 0 && failed == 0)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the attempt rows are inconsistent"),
+					 errdetail("Rows with attempt numbers from %d on: " INT64_FORMAT ", of which " INT64_FORMAT " succeeded; failed rows with attempt number %d: " INT64_FORMAT ". "
+							   "Each item that reaches attempt %d failed attempt %d, and succeeds at most once.",
+							   i + 1, b->attempts, b->successes, i, failed, i + 1, i),
+					 errhint("Give each item one row per attempt, numbered 1, 2, 3, ..., and none after its first success; "
+							 "rows counted twice, or an item's rows split between states that are not merged, give such counts.")));
+	}
 }
 
 /* Text input of a retry state. */
@@ -377,6 +427,27 @@ typedef struct RetryTotals
 	int128		failed_cost;
 } RetryTotals;
 
+/* a + b, or an error naming the attempt count that passed the largest bigint */
+static int64
+retry_sum_attempts(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range"),
+				 errdetail("The attempts of this state add up to more than " INT64_FORMAT ".",
+						   PG_INT64_MAX)));
+	return r;
+}
+
+/*
+ * Totals over the first nb buckets of a state that passed
+ * retry_check_consistent: the successes are then at most the items, and the
+ * money totals at most the attempts times the largest amount of one row, so
+ * only the attempts can overflow.
+ */
 static RetryTotals
 retry_totals(const RetryState *st, int nb)
 {
@@ -389,11 +460,12 @@ retry_totals(const RetryState *st, int nb)
 	}
 	for (int i = 0; i < nb && i < st->nbuckets; i++)
 	{
-		t.attempts = aggio_add_count(t.attempts, st->b[i].attempts);
-		t.successes = aggio_add_count(t.successes, st->b[i].successes);
-		t.cost = aggio_add_money(t.cost, st->b[i].cost);
-		t.failed_cost = aggio_add_money(t.failed_cost, st->b[i].failed_cost);
+		t.attempts = retry_sum_attempts(t.attempts, st->b[i].attempts);
+		t.successes += st->b[i].successes;
+		t.cost += st->b[i].cost;
+		t.failed_cost += st->b[i].failed_cost;
 	}
+	Assert(t.successes <= t.items);
 	return t;
 }
 
@@ -421,7 +493,7 @@ retry_report(PG_FUNCTION_ARGS)
 {
 	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
 	int			used = retry_used(st);
-	RetryTotals t = retry_totals(st, RETRY_BUCKETS);
+	RetryTotals t;
 	TupleDesc	tupdesc;
 	Datum		v[15];
 	bool		n[15] = {0};
@@ -433,6 +505,8 @@ retry_report(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "retry_report must return a record");
 	tupdesc = BlessTupleDesc(tupdesc);
+	retry_check_consistent(st);
+	t = retry_totals(st, RETRY_BUCKETS);
 
 	for (int i = 0; i < used; i++)
 		rates[i] = retry_ratio((double) st->b[i].successes, (double) st->b[i].attempts, &rnulls[i]);
@@ -472,6 +546,7 @@ retry_attempts(PG_FUNCTION_ARGS)
 	int			used = retry_used(st);
 	int64		items = st->nbuckets > 0 ? st->b[0].attempts : 0;
 
+	retry_check_consistent(st);
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < used; i++)
 	{
@@ -528,6 +603,7 @@ retry_projection(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "retry_projection must return a record");
 	tupdesc = BlessTupleDesc(tupdesc);
+	retry_check_consistent(st);
 
 	t = retry_totals(st, k);
 	if (t.items == 0)
@@ -535,13 +611,6 @@ retry_projection(PG_FUNCTION_ARGS)
 		n[0] = n[1] = n[2] = n[3] = true;
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
 	}
-	if (t.successes > t.items)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the attempt rows are inconsistent"),
-				 errdetail("Successes within %d attempts (" INT64_FORMAT ") exceed the items, that is the attempts numbered 1 (" INT64_FORMAT ").",
-						   k, t.successes, t.items),
-				 errhint("Give every item a row for attempt 1, and stop its attempts at the first success.")));
 	unsolved = t.items - t.successes;
 	/* cost per item: the spend on attempts 1..k plus the fallback for the unsolved */
 	v[0] = retry_money_per(aggio_add_money(t.cost, (int128) fallback * unsolved), 1,
@@ -558,9 +627,13 @@ Datum
 retry_cost_per_solved(PG_FUNCTION_ARGS)
 {
 	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
-	RetryTotals t = retry_totals(st, RETRY_BUCKETS);
+	RetryTotals t;
 	bool		isnull;
-	Datum		d = retry_money_per(t.cost, 1, t.successes, &isnull);
+	Datum		d;
+
+	retry_check_consistent(st);
+	t = retry_totals(st, RETRY_BUCKETS);
+	d = retry_money_per(t.cost, 1, t.successes, &isnull);
 
 	if (isnull)
 		PG_RETURN_NULL();

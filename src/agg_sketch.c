@@ -33,6 +33,7 @@
 #include "common/int.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -49,6 +50,8 @@ PG_FUNCTION_INFO_V1(sketch_quantile);
 PG_FUNCTION_INFO_V1(sketch_quantiles);
 PG_FUNCTION_INFO_V1(sketch_tail_ratio);
 PG_FUNCTION_INFO_V1(sketch_count);
+
+#define SKETCH_TYPE_NAME	"tokacct.sketch_state"
 
 #define SKETCH_POS(s)	((s)->bins)
 #define SKETCH_NEG(s)	((s)->bins + (s)->pos_n)
@@ -231,6 +234,15 @@ sketch_add(SketchState *s, double x)
 
 	if (!(mag <= SKETCH_MAX_MAGNITUDE))
 		sketch_out_of_range(x);
+
+	/*
+	 * A magnitude below a picodollar (the smallest amount of money) is zero
+	 * for the sketch: it is counted in the zero bucket and taken as 0 for
+	 * the min and the max too, so no state holds a -0, a subnormal or a
+	 * min that no quantile can tell from 0.
+	 */
+	if (mag < SKETCH_MIN_MAGNITUDE)
+		x = 0.0;
 	if (s == NULL)
 	{
 		s = sketch_alloc(0, 0, 0, 0);
@@ -492,10 +504,20 @@ typedef struct SketchParse
 static void
 sketch_syntax(SketchParse *ps, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type sketch_state: \"%s\"", ps->str),
-			 errdetail("Expected %s at position %d.", what, (int) (ps->p - ps->str) + 1)));
+	aggio_syntax_at(SKETCH_TYPE_NAME, ps->str, ps->p, what);
+}
+
+/*
+ * Raise the error for the number at ps->p, of end - ps->p bytes, out of
+ * range ("range" says which).
+ */
+static void
+sketch_number_out_of_range(SketchParse *ps, const char *end, const char *range)
+{
+	aggio_syntax_error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, SKETCH_TYPE_NAME, ps->str,
+					   "The number \"%s\" at character %d is out of range %s.",
+					   aggio_quote(ps->p, end - ps->p),
+					   pg_mbstrlen_with_len(ps->str, ps->p - ps->str) + 1, range);
 }
 
 static void
@@ -521,11 +543,9 @@ sketch_parse_int(SketchParse *ps, int64 minv, int64 maxv)
 	errno = 0;
 	v = strtoll(ps->p, &end, 10);
 	if (errno != 0 || v < minv || v > maxv)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("invalid cost sketch: value out of range in \"%s\"", ps->str),
-				 errdetail("At position %d; allowed range is " INT64_FORMAT " to " INT64_FORMAT ".",
-						   (int) (ps->p - ps->str) + 1, minv, maxv)));
+		sketch_number_out_of_range(ps, end,
+								   psprintf("(from " INT64_FORMAT " to " INT64_FORMAT ")",
+										minv, maxv));
 	ps->p = end;
 	return (int64) v;
 }
@@ -540,7 +560,17 @@ sketch_parse_float(SketchParse *ps)
 		sketch_syntax(ps, "a finite number");
 	errno = 0;
 	v = strtod(ps->p, &end);
-	if (end == ps->p || errno != 0 || !isfinite(v))
+	if (end == ps->p)
+		sketch_syntax(ps, "a finite number");
+
+	/*
+	 * As float8in: strtod reports ERANGE for a subnormal result too, which
+	 * is a valid double (the text form of one reads back to it); only an
+	 * underflow to zero or an overflow is out of range.
+	 */
+	if (errno == ERANGE && (v == 0.0 || v >= HUGE_VAL || v <= -HUGE_VAL))
+		sketch_number_out_of_range(ps, end, "for type double precision");
+	if ((errno != 0 && errno != ERANGE) || !isfinite(v))
 		sketch_syntax(ps, "a finite number");
 	ps->p = end;
 	return v;
@@ -973,13 +1003,59 @@ found:
 	return v;
 }
 
+/*
+ * The rank floor(h) and the fraction f = h - floor(h) of h = q (n - 1), for
+ * 0 <= q <= 1 and n >= 1.
+ *
+ * While n - 1 is below 2^53 it is exact in a double, and h is computed as
+ * percentile_cont computes it, in double arithmetic.  Above, n - 1 is not
+ * exact in a double, and q (n - 1) in doubles may pass the last rank (or
+ * even 2^63, out of the range of an int64): h is then computed exactly in
+ * integers from q = m 2^-e, with m an integer below 2^53, as
+ * m (n - 1) 2^-e, a product below 2^116.
+ */
+static int64
+sketch_rank(double q, int64 n, double *f)
+{
+	uint128		prod;
+	uint64		m;
+	int			e;
+	double		h;
+
+	Assert(q >= 0 && q <= 1 && n >= 1);
+	if (n - 1 < (INT64CONST(1) << 53))
+	{
+		h = q * (double) (n - 1);
+		*f = h - floor(h);
+		/* h <= n - 1 < 2^53: the conversion is exact */
+		return (int64) floor(h);
+	}
+	if (q == 0)
+	{
+		*f = 0;
+		return 0;
+	}
+	/* q = frac 2^e with frac in [0.5, 1): m = frac 2^53, q = m 2^-(53 - e) */
+	m = (uint64) ldexp(frexp(q, &e), 53);
+	e = 53 - e;					/* 52 for q = 1, up to 1126 for the least q */
+	prod = (uint128) m * (uint128) (n - 1);
+	if (e >= 116)
+	{
+		/* h < 2^116 2^-116 = 1 */
+		*f = ldexp((double) prod, -e);
+		return 0;
+	}
+	*f = ldexp((double) (prod & (((uint128) 1 << e) - 1)), -e);
+	/* h = prod 2^-e <= n - 1 (q <= 1): its integer part is a rank */
+	return (int64) (prod >> e);
+}
+
 /* The percentile_cont-style estimate of quantile q. */
 static double
 sketch_quantile_of(const SketchState *s, double q)
 {
-	double		h,
-				lo,
-				f,
+	int64		lo;
+	double		f,
 				vlo,
 				vhi;
 
@@ -988,13 +1064,12 @@ sketch_quantile_of(const SketchState *s, double q)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("quantile %g is not between 0 and 1", q),
 				 errhint("Ask for quantiles as fractions: 0.95 for the 95th percentile.")));
-	h = q * (double) (s->count - 1);
-	lo = floor(h);
-	f = h - lo;
-	vlo = sketch_value_at_rank(s, (int64) lo);
-	if (f == 0)
+	lo = sketch_rank(q, s->count, &f);
+	vlo = sketch_value_at_rank(s, lo);
+	/* f > 0 means h > lo, so lo < n - 1 and rank lo + 1 exists */
+	if (f == 0 || lo >= s->count - 1)
 		return vlo;
-	vhi = sketch_value_at_rank(s, (int64) lo + 1);
+	vhi = sketch_value_at_rank(s, lo + 1);
 	return vlo + f * (vhi - vlo);
 }
 

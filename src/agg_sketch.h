@@ -15,7 +15,8 @@
  * every machine (the edges are constants, not computed by the C library).
  * Positive and negative values have their own buckets (keyed by |x|);
  * values with |x| < SKETCH_MIN_MAGNITUDE (below one picodollar, so only 0
- * for money input) are counted in the zero bucket.
+ * for money input) are zero: counted in the zero bucket, and 0 for the min
+ * and the max (so a state holds no -0 and no subnormal).
  *
  * The state is a flat varlena with two dense arrays of bucket counts (one
  * per sign) over contiguous key ranges.  Both ranges are bounded by the

@@ -80,6 +80,58 @@ aggio_rest(const char *p)
 	return aggio_excerpt(p, strnlen(p, 64), 20);
 }
 
+char *
+aggio_quote(const char *s, int len)
+{
+	char	   *q;
+
+	if (len <= AGGIO_QUOTE_BYTES)
+		return pnstrdup(s, len);
+	q = aggio_excerpt(s, len, AGGIO_QUOTE_BYTES);
+	return psprintf("%s...", q);
+}
+
+void
+aggio_syntax_error(int sqlstate, const char *type, const char *input, const char *fmt,...)
+{
+	StringInfoData detail;
+
+	/* the detail whole (a fixed buffer could cut a character) */
+	initStringInfo(&detail);
+	for (;;)
+	{
+		va_list		ap;
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = appendStringInfoVA(&detail, fmt, ap);
+		va_end(ap);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&detail, needed);
+	}
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid input syntax for type %s: \"%s\"",
+					type, aggio_quote(input, strlen(input))),
+			 errdetail("%s", detail.data)));
+}
+
+void
+aggio_syntax_at(const char *type, const char *input, const char *at, const char *expected)
+{
+	/* the position in characters, as PostgreSQL counts them */
+	int			pos = pg_mbstrlen_with_len(input, at - input) + 1;
+
+	if (*at == '\0')
+		aggio_syntax_error(ERRCODE_INVALID_TEXT_REPRESENTATION, type, input,
+						   "Expected %s at character %d, found the end of the input.",
+						   expected, pos);
+	aggio_syntax_error(ERRCODE_INVALID_TEXT_REPRESENTATION, type, input,
+					   "Expected %s at character %d, found \"%s\".",
+					   expected, pos, aggio_rest(at));
+}
+
 void
 aggio_expect(const char **p, const char *lit, const char *type)
 {
@@ -190,6 +242,23 @@ aggio_need_bytes(StringInfo msg, int n, const char *type)
 		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, type,
 						"The binary state is truncated: %d bytes left, %d needed.",
 						msg->len - msg->cursor, n);
+}
+
+const char *
+aggio_getmsg_string(StringInfo msg, const char *type)
+{
+	if (memchr(msg->data + msg->cursor, '\0', msg->len - msg->cursor) == NULL)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, type,
+						"The binary state is truncated: a string has no end.");
+	return pq_getmsgstring(msg);
+}
+
+void
+aggio_getmsg_end(StringInfo msg, const char *type)
+{
+	if (msg->cursor != msg->len)
+		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, type,
+						"%d unexpected bytes after the state.", msg->len - msg->cursor);
 }
 
 int64

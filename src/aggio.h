@@ -39,6 +39,32 @@ extern char *aggio_excerpt(const char *s, int len, int maxbytes);
 /* The start of the rest of a text representation at p, for an error: at most 20 bytes. */
 extern char *aggio_rest(const char *p);
 
+/* the most bytes of an input an error quotes */
+#define AGGIO_QUOTE_BYTES 64
+
+/*
+ * The len-byte input s, to quote in an error: whole when it has at most
+ * AGGIO_QUOTE_BYTES bytes, else its start cut at a character boundary
+ * followed by "...".
+ */
+extern char *aggio_quote(const char *s, int len);
+
+/*
+ * Raise PostgreSQL's error for bad text input, `invalid input syntax for
+ * type <type>: "<input>"' (the input quoted by aggio_quote), with the given
+ * errcode and a detail.
+ */
+extern void aggio_syntax_error(int sqlstate, const char *type, const char *input,
+							   const char *fmt,...)
+			pg_attribute_printf(4, 5) pg_attribute_noreturn();
+
+/*
+ * The same error for a parser that stopped at "at" in input: the detail
+ * says what was expected there, at which character, and what was found.
+ */
+extern void aggio_syntax_at(const char *type, const char *input, const char *at,
+							const char *expected) pg_attribute_noreturn();
+
 /* Raise an error unless fn is called as part of an aggregate. */
 extern void aggio_check_agg(FunctionCallInfo fcinfo, const char *fn);
 
@@ -70,6 +96,15 @@ extern int128 aggio_getmsg_int128(StringInfo msg);
 
 /* Raise a binary representation error unless msg has at least n more bytes. */
 extern void aggio_need_bytes(StringInfo msg, int n, const char *type);
+
+/*
+ * pq_getmsgstring, with a binary representation error (not a protocol
+ * violation) when no string ends within the message.
+ */
+extern const char *aggio_getmsg_string(StringInfo msg, const char *type);
+
+/* Raise a binary representation error unless msg has been read to its end. */
+extern void aggio_getmsg_end(StringInfo msg, const char *type);
 
 /* Checked additions for combine functions (numeric_value_out_of_range). */
 extern int64 aggio_add_count(int64 a, int64 b);

@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -66,6 +67,7 @@ typedef struct FrontierState
 #define FRONTIER_SIZE(cap, ncap) \
 	(FRONTIER_HDRSZ + (Size) (cap) * sizeof(FrontierEntry) + (Size) (ncap))
 #define FRONTIER_BIN_VERSION	1
+#define FRONTIER_TYPE_NAME		"tokacct.frontier_state"
 
 PG_FUNCTION_INFO_V1(frontier_in);
 PG_FUNCTION_INFO_V1(frontier_out);
@@ -229,11 +231,37 @@ frontier_entry(FrontierState **stp, const char *name, int len)
 	return e;
 }
 
-/* Add items with a given cost and value per item to an entry. */
-static void
-frontier_add(FrontierEntry *e, int64 items, int64 cost, int64 value)
+/* An option's name, cut for an error message. */
+static char *
+frontier_quote_name(const FrontierState *st, const FrontierEntry *e)
 {
-	e->count = money_add(e->count, items);
+	return aggio_quote(FRONTIER_NAMES(st) + e->name_off, e->name_len);
+}
+
+/*
+ * Add items to the count of an entry of st, or raise an error when the
+ * count would pass the largest bigint.  The sums a count bounds
+ * (count x the largest money amount of one item) then fit an int128.
+ */
+static void
+frontier_add_items(const FrontierState *st, FrontierEntry *e, int64 items)
+{
+	int64		count;
+
+	if (pg_add_s64_overflow(e->count, items, &count))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range"),
+				 errdetail("Option \"%s\" would count more than " INT64_FORMAT " items.",
+						   frontier_quote_name(st, e), PG_INT64_MAX)));
+	e->count = count;
+}
+
+/* Add items with a given cost and value per item to an entry of st. */
+static void
+frontier_add(const FrontierState *st, FrontierEntry *e, int64 items, int64 cost, int64 value)
+{
+	frontier_add_items(st, e, items);
 	e->cost_sum += (int128) cost * items;
 	e->value_sum += (int128) value * items;
 }
@@ -260,10 +288,11 @@ frontier_trans_row(FunctionCallInfo fcinfo, FrontierState **stp, int64 items)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cost must not be negative"),
-				 errdetail("Option \"%s\" has cost %s.", text_to_cstring(opt),
+				 errdetail("Option \"%s\" has cost %s.",
+						   aggio_quote(VARDATA_ANY(opt), VARSIZE_ANY_EXHDR(opt)),
 						   money_to_cstring(cost))));
 	e = frontier_entry(stp, VARDATA_ANY(opt), VARSIZE_ANY_EXHDR(opt));
-	frontier_add(e, items, cost, value);
+	frontier_add(*stp, e, items, cost, value);
 }
 
 /* Transition: one item of an option, with its cost and value. */
@@ -330,7 +359,7 @@ frontier_combine(PG_FUNCTION_ARGS)
 		FrontierEntry *e = frontier_entry(&st, FRONTIER_NAMES(other) + o->name_off,
 										  o->name_len);
 
-		e->count = money_add(e->count, o->count);
+		frontier_add_items(st, e, o->count);
 		e->cost_sum += o->cost_sum;
 		e->value_sum += o->value_sum;
 	}
@@ -419,20 +448,20 @@ frontier_check_entry(FrontierState *st, const char *name, int len,
 		frontier_bad_state_code(sqlstate, "An option name is longer than 1000 bytes.");
 	if (count <= 0)
 		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has %lld items; the count must be positive.",
-									pnstrdup(name, len), (long long) count));
+									aggio_quote(name, len), (long long) count));
 	if (cost_sum < 0)
 		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has a negative cost sum.",
-									pnstrdup(name, len)));
+									aggio_quote(name, len)));
 	if (cost_sum > (int128) count * PG_INT64_MAX ||
 		value_sum > (int128) count * PG_INT64_MAX ||
 		value_sum < (int128) count * PG_INT64_MIN)
 		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has a sum out of range for its count of %lld.",
-									pnstrdup(name, len), (long long) count));
+									aggio_quote(name, len), (long long) count));
 	for (i = 0; i < st->nopts; i++)
 		if (st->entries[i].name_len == len &&
 			memcmp(FRONTIER_NAMES(st) + st->entries[i].name_off, name, len) == 0)
 			frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" appears twice.",
-										pnstrdup(name, len)));
+										aggio_quote(name, len)));
 }
 
 static FrontierState *
@@ -489,12 +518,13 @@ frontier_read_number(const char **p, int scale, const char *what)
 		errno = 0;
 		n = strtoll(tok, &end, 10);
 		if (*tok == '\0' || *end != '\0' || errno != 0)
-			frontier_bad_state(psprintf("The %s \"%s\" is not a whole number.", what, tok));
+			frontier_bad_state(psprintf("The %s \"%s\" is not a whole number.",
+										what, aggio_quote(start, *p - start)));
 		return n;
 	}
 	if (!frontier_parse_units(start, *p - start, &v))
 		frontier_bad_state(psprintf("The %s \"%s\" is not an amount with at most 12 decimals.",
-									what, pnstrdup(start, *p - start)));
+									what, aggio_quote(start, *p - start)));
 	return v;
 }
 
@@ -630,6 +660,7 @@ frontier_recv(PG_FUNCTION_ARGS)
 	int32		n;
 	int			i;
 
+	aggio_need_bytes(buf, 1 + 4, FRONTIER_TYPE_NAME);
 	version = pq_getmsgbyte(buf);
 	if (version != FRONTIER_BIN_VERSION)
 		frontier_bad_state_code(ERRCODE_INVALID_BINARY_REPRESENTATION,
@@ -642,15 +673,19 @@ frontier_recv(PG_FUNCTION_ARGS)
 	st = frontier_alloc(Max(n, 1), 256);
 	for (i = 0; i < n; i++)
 	{
-		const char *name = pq_getmsgstring(buf);
-		int64		count = pq_getmsgint64(buf);
-		int128		cost = frontier_recv_int128(buf);
-		int128		value = frontier_recv_int128(buf);
+		const char *name = aggio_getmsg_string(buf, FRONTIER_TYPE_NAME);
+		int64		count;
+		int128		cost,
+					value;
 
+		aggio_need_bytes(buf, 8 + 2 * 16, FRONTIER_TYPE_NAME);
+		count = pq_getmsgint64(buf);
+		cost = frontier_recv_int128(buf);
+		value = frontier_recv_int128(buf);
 		st = frontier_append_checked(st, name, strlen(name), count, cost, value,
-										 ERRCODE_INVALID_BINARY_REPRESENTATION);
+									 ERRCODE_INVALID_BINARY_REPRESENTATION);
 	}
-	pq_getmsgend(buf);
+	aggio_getmsg_end(buf, FRONTIER_TYPE_NAME);
 	PG_RETURN_POINTER(frontier_compact(st));
 }
 

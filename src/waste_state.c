@@ -663,7 +663,9 @@ waste_state_in(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 						 errmsg("invalid input syntax for type waste_state"),
-						 errdetail("\"%c\" is not a hexadecimal digit.", c)));
+						 errdetail("\"%s\" is not a hexadecimal digit.",
+								   aggio_excerpt(str + 2 * i + j, n - (2 * i + j),
+												 pg_mblen(str + 2 * i + j)))));
 			v = v * 16 + d;
 		}
 		bytes[i] = (unsigned char) v;

@@ -187,7 +187,7 @@ CREATE FUNCTION @extschema@.retry_report(state @extschema@.retry_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'retry_report';
 COMMENT ON FUNCTION @extschema@.retry_report(@extschema@.retry_state) IS
-	'read a retry_economics state: items (rows with attempt 1), attempts, solved, p1, success_by_attempt[k] = successes/attempts at attempt k, attempts_per_item, solve_rate, total_cost, failed_cost, failed_share, mean_attempt_cost T, cost_per_solved (observed), naive_cost_per_solved = T/p1, tail_factor = observed/naive, max_attempt';
+	'read a retry_economics state: items (rows with attempt 1), attempts, solved, p1, success_by_attempt[k] = successes/attempts at attempt k, attempts_per_item, solve_rate, total_cost, failed_cost, failed_share, mean_attempt_cost T, cost_per_solved (observed), naive_cost_per_solved = T/p1, tail_factor = observed/naive, max_attempt; refuses (data_exception) a state whose counts no set of items can give, an item''s attempts numbered 1, 2, 3, ... up to its first success (rows of an attempt k + 1 above the failed rows of attempt k)';
 
 CREATE FUNCTION @extschema@.retry_attempts(state @extschema@.retry_state,
 	OUT attempt pg_catalog.int4, OUT and_beyond pg_catalog.bool,
@@ -198,7 +198,7 @@ CREATE FUNCTION @extschema@.retry_attempts(state @extschema@.retry_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 8
 	AS 'MODULE_PATHNAME', 'retry_attempts';
 COMMENT ON FUNCTION @extschema@.retry_attempts(@extschema@.retry_state) IS
-	'one row per attempt number of a retry_economics state: attempts, successes, success_rate (conditional on reaching it), reach = attempts/items, cost, mean_cost; and_beyond marks attempt 32 when it also holds later attempts';
+	'one row per attempt number of a retry_economics state: attempts, successes, success_rate (conditional on reaching it), reach = attempts/items, cost, mean_cost; and_beyond marks attempt 32 when it also holds later attempts; refuses a state whose counts no set of items can give, as retry_report does';
 
 CREATE FUNCTION @extschema@.retry_projection(state @extschema@.retry_state,
 	max_attempts pg_catalog.int4, fallback_cost pg_catalog.numeric,
@@ -207,10 +207,10 @@ CREATE FUNCTION @extschema@.retry_projection(state @extschema@.retry_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'retry_projection';
 COMMENT ON FUNCTION @extschema@.retry_projection(@extschema@.retry_state, pg_catalog.int4, pg_catalog.numeric) IS
-	'the observed attempts with retries capped at max_attempts: cost_per_item = (cost of attempts 1..k + fallback_cost x unsolved) / items, yield = solved within k / items, cost_per_solved = cost of attempts 1..k / solved within k, fallback_items = unsolved';
+	'the observed attempts with retries capped at max_attempts: cost_per_item = (cost of attempts 1..k + fallback_cost x unsolved) / items, yield = solved within k / items, cost_per_solved = cost of attempts 1..k / solved within k, fallback_items = unsolved; refuses a state whose counts no set of items can give, as retry_report does';
 
 CREATE FUNCTION @extschema@.cost_per_solved(state @extschema@.retry_state) RETURNS pg_catalog.numeric
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'retry_cost_per_solved';
 COMMENT ON FUNCTION @extschema@.cost_per_solved(@extschema@.retry_state) IS
-	'observed cost per solved item of a retry_economics state: all attempt spend / solved items (numeric, 12 decimals; NULL when nothing was solved)';
+	'observed cost per solved item of a retry_economics state: all attempt spend / solved items (numeric, 12 decimals; NULL when nothing was solved); refuses a state whose counts no set of items can give, as retry_report does';

@@ -2,7 +2,10 @@
 # Mutated outcome_state and retry_state values, text and binary: each one is
 # either accepted, reads back to exactly itself and can be reported on, or is
 # rejected with invalid_text_representation / invalid_binary_representation.
-# Never a crash, never another error.
+# Never a crash, never another error.  An accepted retry_state whose counts
+# no set of items can give (rows of attempt k + 1 above the failed rows of
+# attempt k, checked here in SQL from its text) is refused by every reader
+# with data_exception; any other is reported on, with every rate in [0, 1].
 source "$(dirname "$0")/../lib.sh"
 suite_start
 
@@ -23,10 +26,75 @@ CREATE TABLE fuzz_bytes (b bytea);
 CREATE TABLE fuzz_recv_outcome (s tokacct.outcome_state);
 CREATE TABLE fuzz_recv_retry (s tokacct.retry_state);
 -- one mutation: 'accepted', 'rejected' or 'WRONG: ...'
+-- can the counts of a retry_state's text come from items numbered 1, 2, 3,
+-- ... up to their first success?  (an independent check, in numeric)
+CREATE FUNCTION fuzz_retry_consistent(v text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE
+	a numeric[] := '{}';
+	s numeric[] := '{}';
+	g text[];
+	k int;
+BEGIN
+	FOR g IN SELECT regexp_matches(v, ' (\d+):(\d+),(\d+),', 'g') LOOP
+		a := a || g[2]::numeric;
+		s := s || g[3]::numeric;
+	END LOOP;
+	FOR k IN 2 .. coalesce(array_length(a, 1), 0) LOOP
+		IF k < 32 AND a[k] > a[k - 1] - s[k - 1] THEN
+			RETURN false;
+		END IF;
+		IF k = 32 AND (s[k] > a[k - 1] - s[k - 1] OR (a[k] > 0 AND a[k - 1] - s[k - 1] = 0)) THEN
+			RETURN false;
+		END IF;
+	END LOOP;
+	RETURN true;
+END $$;
+
+-- the readers of an accepted retry_state: 'ok', 'refused' or 'WRONG: ...'
+CREATE FUNCTION fuzz_retry_readers(v text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	st tokacct.retry_state := v::tokacct.retry_state;
+	consistent bool := fuzz_retry_consistent(v);
+	r record;
+	n int := 0;
+	q text;
+BEGIN
+	FOR q IN SELECT x FROM unnest(ARRAY[
+		'SELECT tokacct.retry_report($1)', 'SELECT count(*) FROM tokacct.retry_attempts($1)',
+		'SELECT tokacct.retry_projection($1, 2, 1)', 'SELECT tokacct.cost_per_solved($1)']) x LOOP
+		BEGIN
+			EXECUTE q USING st;
+			IF NOT consistent THEN
+				RETURN 'WRONG: inconsistent counts answered by ' || q || ' for ' || v;
+			END IF;
+		EXCEPTION WHEN data_exception THEN
+			IF consistent OR SQLSTATE <> '22000' THEN
+				RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' from ' || q || ' for ' || v;
+			END IF;
+			n := n + 1;
+		END;
+	END LOOP;
+	IF NOT consistent THEN
+		RETURN CASE WHEN n = 4 THEN 'refused' ELSE 'WRONG: refused by ' || n || ' of 4' END;
+	END IF;
+	-- consistent: every rate lies in [0, 1]
+	SELECT * INTO r FROM tokacct.retry_report(st);
+	IF r.p1 NOT BETWEEN 0 AND 1 OR r.solve_rate NOT BETWEEN 0 AND 1 OR r.failed_share NOT BETWEEN 0 AND 1
+		OR EXISTS (SELECT FROM unnest(r.success_by_attempt) x WHERE x NOT BETWEEN 0 AND 1)
+		OR EXISTS (SELECT FROM tokacct.retry_attempts(st) a
+				   WHERE a.success_rate NOT BETWEEN 0 AND 1 OR (a.attempt < 32 AND a.reach NOT BETWEEN 0 AND 1))
+		OR EXISTS (SELECT FROM generate_series(1, 31) k, tokacct.retry_projection(st, k, 1) p
+				   WHERE p.yield NOT BETWEEN 0 AND 1) THEN
+		RETURN 'WRONG: a rate outside [0, 1] for ' || v;
+	END IF;
+	RETURN 'ok';
+END $$;
+
 CREATE FUNCTION fuzz_text(typ text, v text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	back text;
 	ok bool;
+	readers text;
 BEGIN
 	BEGIN
 		EXECUTE format('SELECT %L::%s::text', v, typ) INTO back;
@@ -44,8 +112,12 @@ BEGIN
 		IF typ = 'tokacct.outcome_state' THEN
 			PERFORM tokacct.outcome_report(v::tokacct.outcome_state);
 		ELSE
-			PERFORM tokacct.retry_report(v::tokacct.retry_state);
-			PERFORM * FROM tokacct.retry_attempts(v::tokacct.retry_state);
+			readers := fuzz_retry_readers(back);
+			IF readers LIKE 'WRONG%' THEN
+				RETURN readers;
+			ELSIF readers = 'refused' THEN
+				RETURN 'accepted, inconsistent';
+			END IF;
 		END IF;
 	EXCEPTION WHEN OTHERS THEN
 		RETURN 'WRONG: accepted but ' || SQLSTATE || ' ' || SQLERRM || ' for ' || v;
@@ -113,7 +185,12 @@ INSERT INTO fuzz_results
 SELECT 'retry text', fuzz_text('tokacct.retry_state', fuzz_mutate(v))
 FROM (VALUES ('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0'),
 			 ('max_attempt=1 1:2,1,3,1'),
-			 ('max_attempt=0')) v(v),
+			 ('max_attempt=0'),
+			 -- inconsistent: one item succeeding at attempts 1, 2 and 3
+			 ('max_attempt=3 1:1,1,1,0 2:1,1,1,0 3:1,1,1,0'),
+			 -- attempts 32 and beyond: 3 items fail 1 to 31, 2 succeed later
+			 ((SELECT 'max_attempt=40' || string_agg(' ' || k || ':3,0,0.03,0.03', '' ORDER BY k)
+					  || ' 32:12,2,0.12,0.1' FROM generate_series(1, 31) k))) v(v),
 	 generate_series(1, 700);
 INSERT INTO fuzz_results
 SELECT 'outcome binary', fuzz_binary('tokacct.outcome_state', fuzz_mutate_bytes(b))
@@ -129,10 +206,12 @@ for kind in 'outcome text' 'retry text' 'outcome binary' 'retry binary'; do
 	psql_run -At -c "SELECT '# $kind: ' || string_agg(result || ' ' || n, ', ' ORDER BY result)
 		FROM (SELECT result, count(*) n FROM fuzz_results WHERE kind = '$kind' AND result NOT LIKE 'WRONG%' GROUP BY 1) x"
 	check "fuzz $kind: only accepted or rejected" \
-		"SELECT count(*) FILTER (WHERE result LIKE 'WRONG%') = 0 AND count(*) = 2100 / (CASE WHEN '$kind' LIKE '%binary' THEN 3 ELSE 1 END)
+		"SELECT count(*) FILTER (WHERE result LIKE 'WRONG%') = 0
+			AND count(*) = CASE '$kind' WHEN 'outcome text' THEN 2100 WHEN 'retry text' THEN 3500 ELSE 700 END
 		 FROM fuzz_results WHERE kind = '$kind'"
-	check "fuzz $kind: both outcomes occur" \
-		"SELECT count(DISTINCT result) = 2 FROM fuzz_results WHERE kind = '$kind'"
+	check "fuzz $kind: every outcome occurs" \
+		"SELECT count(DISTINCT result) = CASE '$kind' WHEN 'retry text' THEN 3 ELSE 2 END
+		 FROM fuzz_results WHERE kind = '$kind'"
 done
 psql_run -At -c "SELECT result FROM fuzz_results WHERE result LIKE 'WRONG%' LIMIT 5"
 check "server still up" "SELECT true"
