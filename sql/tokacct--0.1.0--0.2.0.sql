@@ -780,3 +780,15 @@ BEGIN
 	END LOOP;
 END
 $upgrade$;
+
+-- ---------------------------------------------------------------------------
+-- The retry readers refuse a state whose counts no set of items can give.
+-- ---------------------------------------------------------------------------
+COMMENT ON FUNCTION @extschema@.retry_report(@extschema@.retry_state) IS
+	'read a retry_economics state: items (rows with attempt 1), attempts, solved, p1, success_by_attempt[k] = successes/attempts at attempt k, attempts_per_item, solve_rate, total_cost, failed_cost, failed_share, mean_attempt_cost T, cost_per_solved (observed), naive_cost_per_solved = T/p1, tail_factor = observed/naive, max_attempt; refuses (data_exception) a state whose counts no set of items can give, an item''s attempts numbered 1, 2, 3, ... up to its first success (rows of an attempt k + 1 above the failed rows of attempt k)';
+COMMENT ON FUNCTION @extschema@.retry_attempts(@extschema@.retry_state) IS
+	'one row per attempt number of a retry_economics state: attempts, successes, success_rate (conditional on reaching it), reach = attempts/items, cost, mean_cost; and_beyond marks attempt 32 when it also holds later attempts; refuses a state whose counts no set of items can give, as retry_report does';
+COMMENT ON FUNCTION @extschema@.retry_projection(@extschema@.retry_state, pg_catalog.int4, pg_catalog.numeric) IS
+	'the observed attempts with retries capped at max_attempts: cost_per_item = (cost of attempts 1..k + fallback_cost x unsolved) / items, yield = solved within k / items, cost_per_solved = cost of attempts 1..k / solved within k, fallback_items = unsolved; refuses a state whose counts no set of items can give, as retry_report does';
+COMMENT ON FUNCTION @extschema@.cost_per_solved(@extschema@.retry_state) IS
+	'observed cost per solved item of a retry_economics state: all attempt spend / solved items (numeric, 12 decimals; NULL when nothing was solved); refuses a state whose counts no set of items can give, as retry_report does';
