@@ -240,7 +240,7 @@ price_relcache_callback(Datum arg, Oid relid)
 		}
 }
 
-/* Syscache callback: a role or a role membership changed; check privileges again. */
+/* Syscache callback: a role, a membership or a schema changed; check privileges again. */
 static void
 price_role_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -819,6 +819,7 @@ price_cache_build(Oid fn_oid, Snapshot snap)
 		CacheRegisterRelcacheCallback(price_relcache_callback, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHOID, price_role_callback, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, price_role_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, price_role_callback, (Datum) 0);
 		price_callback_registered = true;
 		/* invalidations taken before now are unknown: as if they just came */
 		price_probe_valid = false;
@@ -1186,8 +1187,12 @@ price_find_model(const PriceProvider *p, PriceName *n, bool fallback)
 	int			i;
 
 	for (i = 0; i < p->nmodels; i++)
+	{
+		/* a long name against many rules: stay cancellable (nothing is memoised) */
+		CHECK_FOR_INTERRUPTS();
 		if (price_match(p->models[i]->match, n))
 			return p->models[i];
+	}
 	if (fallback)
 	{
 		for (i = 0; i < p->nfallback; i++)
@@ -1284,9 +1289,9 @@ price_resolve_uncached(const char *provider, int provlen, const char *model, int
 
 /*
  * The catalog is read as the calling user, so each user must hold SELECT on
- * its tables, checked once per user and cache (a GRANT or REVOKE on them
- * invalidates the cache, and a change to a role or a membership resets the
- * check, so the check is made again).
+ * its tables and USAGE on their schema, checked once per user and cache (a
+ * GRANT or REVOKE on them invalidates the cache, and a change to a role, a
+ * membership or the schema resets the check, so the check is made again).
  *
  * Row-level security that applies to the user on a catalog table is
  * refused: the cache holds the whole catalog and serves every role of the
@@ -1304,6 +1309,14 @@ price_check_privileges(Oid fn_oid)
 	Oid			user = GetUserId();
 	int			i;
 
+	if (pg_namespace_aclcheck(nsp, user, ACL_USAGE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the tokacct price catalog"),
+				 errdetail("Role \"%s\" has no USAGE privilege on schema %s.",
+						   GetUserNameFromId(user, false), get_namespace_name(nsp)),
+				 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
+						 GetUserNameFromId(user, false))));
 	for (i = 0; i < PRICE_NTABLES; i++)
 	{
 		Oid			rel = get_relname_relid(price_tables[i], nsp);

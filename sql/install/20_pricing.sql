@@ -3,8 +3,9 @@
 --
 -- The catalog is a set of plain tables.  cost() (C, src/price_cost.c) reads
 -- them once per backend into a cache (src/price_catalog.c) and prices every
--- later row from memory; a statement-level trigger on each catalog table
--- invalidates that cache in every session when a change commits.
+-- later row from memory; triggers on each catalog table invalidate that
+-- cache in every session when a change commits.  cost() prices with the
+-- catalog its statement's snapshot sees, as a query on these tables would.
 -- ---------------------------------------------------------------------------
 
 -- A price per million tokens: non-negative, at most 6 decimals, so that the

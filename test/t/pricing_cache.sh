@@ -176,6 +176,18 @@ REVOKE cache_readers FROM cache_user;
 SELECT 'revoked=' || dblink_exec('b', $$DO 'BEGIN PERFORM tokacct.cost(''acme'', ''m1'', 1000000, 0); END'$$, false);
 SELECT 'revoked_error=' || dblink_error_message('b');
 SELECT dblink_exec('b', 'RESET ROLE');
+-- USAGE on the schema too: a view calls cost() for a reader that loses it
+CREATE ROLE cache_reader2;
+CALL tokacct.grant_reader('cache_reader2');
+CREATE VIEW public.cache_view AS SELECT tokacct.cost('acme', 'm1', 1000000, 0) AS c;
+GRANT SELECT ON public.cache_view TO cache_reader2;
+SELECT dblink_exec('b', 'SET ROLE cache_reader2');
+SELECT 'view_prices=' || x FROM dblink('b', $$SELECT c FROM public.cache_view$$) AS t(x numeric);
+REVOKE USAGE ON SCHEMA tokacct FROM PUBLIC, cache_reader2;
+SELECT 'no_usage=' || dblink_exec('b', $$DO 'BEGIN PERFORM c FROM public.cache_view; END'$$, false);
+SELECT 'no_usage_error=' || dblink_error_message('b');
+GRANT USAGE ON SCHEMA tokacct TO PUBLIC;
+SELECT dblink_exec('b', 'RESET ROLE');
 CREATE POLICY list_prices ON tokacct.price USING (customer IS NULL);
 ALTER TABLE tokacct.price ENABLE ROW LEVEL SECURITY;
 CREATE ROLE cache_bypass BYPASSRLS;
@@ -227,6 +239,10 @@ check 'member_prices=22' 'a member of a reader role prices'
 check 'revoked=ERROR' 'a revoked membership is refused'
 n=$(grep -c 'revoked_error=ERROR:  permission denied to read the tokacct price catalog' <<<"$out" || true)
 if [ "$n" = 1 ]; then echo "ok the refusal says why"; else echo "not ok the refusal says why"; fail=1; fi
+check 'view_prices=22' 'a reader prices through a view'
+check 'no_usage=ERROR' 'without USAGE on the schema, refused from the cache'
+n=$(grep -c 'no_usage_error=ERROR:  permission denied to read the tokacct price catalog' <<<"$out" || true)
+if [ "$n" = 1 ]; then echo "ok the schema refusal says why"; else echo "not ok the schema refusal says why"; fail=1; fi
 check 'bypass_prices=22' 'a BYPASSRLS role prices with row-level security on the catalog'
 check 'nobypass=ERROR' 'once NOBYPASSRLS, the role is refused'
 n=$(grep -c 'nobypass_error=ERROR:  row-level security on the price catalog is not supported' <<<"$out" || true)
