@@ -155,6 +155,8 @@ typedef struct PriceCache
 	PriceSnapId snap;			/* the snapshot it was read with */
 	bool		guarded;		/* every change to the tables invalidates it */
 	bool		shared;			/* valid for later snapshots too */
+	bool		stale;			/* invalidated, or being read */
+	uint64		used;			/* when it last served a snapshot */
 	int			nproviders;
 	PriceProvider *providers;	/* by catalog precedence, then ordinal */
 	int			ndiscounts;
@@ -166,8 +168,16 @@ typedef struct PriceCache
 	long		nmemo;
 } PriceCache;
 
+/*
+ * Two caches: the latest catalog, and another snapshot's (a cursor's, or a
+ * statement's while a function it calls runs newer ones), so that calls
+ * alternating between two snapshots do not read the catalog at each turn.
+ * price_cache is the one serving the current call.
+ */
+#define PRICE_NSLOTS 2
+static PriceCache *price_slots[PRICE_NSLOTS];
 static PriceCache *price_cache = NULL;
-static bool price_cache_stale = true;
+static uint64 price_use_clock = 0;
 static bool price_callback_registered = false;
 
 /*
@@ -222,22 +232,27 @@ static Oid	price_checked_user = InvalidOid;
 static void
 price_relcache_callback(Datum arg, Oid relid)
 {
+	bool		hit = (relid == InvalidOid);
+	bool		any = false;
+	int			k;
 	int			i;
 
 	/* while a cache is being set up, its tables are not known yet: any counts */
-	if (price_cache == NULL)
+	for (k = 0; k < PRICE_NSLOTS; k++)
 	{
-		price_probe_valid = false;
-		return;
+		if (price_slots[k] == NULL)
+			continue;
+		any = true;
+		for (i = 0; i < PRICE_NTABLES; i++)
+			if (price_slots[k]->table_oids[i] == relid || !OidIsValid(price_slots[k]->table_oids[i]))
+				hit = true;
 	}
-	for (i = 0; i < PRICE_NTABLES; i++)
-		if (relid == InvalidOid || price_cache->table_oids[i] == relid ||
-			!OidIsValid(price_cache->table_oids[i]))
-		{
-			price_cache_stale = true;
-			price_probe_valid = false;
-			break;
-		}
+	if (!hit && any)
+		return;
+	for (k = 0; k < PRICE_NSLOTS; k++)
+		if (price_slots[k] != NULL)
+			price_slots[k]->stale = true;
+	price_probe_valid = false;
 }
 
 /* Syscache callback: a role, a membership or a schema changed; check privileges again. */
@@ -266,22 +281,25 @@ price_catalog_changed(PG_FUNCTION_ARGS)
 }
 
 static void
-price_cache_free(void)
+price_cache_free(int slot)
 {
+	PriceCache *c = price_slots[slot];
 	int			i;
 
-	if (price_cache == NULL)
+	if (c == NULL)
 		return;
-	for (i = 0; i < price_cache->nregex; i++)
-	{
-		pg_regfree(price_cache->regexes[i]);
-		free(price_cache->regexes[i]);
-	}
-	if (price_cache->regexes)
-		free(price_cache->regexes);
-	MemoryContextDelete(price_cache->cxt);
-	price_cache = NULL;
+	price_slots[slot] = NULL;
+	if (c == price_cache)
+		price_cache = NULL;
 	last_valid = false;
+	for (i = 0; i < c->nregex; i++)
+	{
+		pg_regfree(c->regexes[i]);
+		free(c->regexes[i]);
+	}
+	if (c->regexes)
+		free(c->regexes);
+	MemoryContextDelete(c->cxt);
 }
 
 /* ASCII lower-casing into dst (bytes >= 0x80 are kept). */
@@ -792,9 +810,9 @@ price_cache_guarded(Oid nsp, const char *nspname)
 	return false;
 }
 
-/* Read the catalog tables, as "snap" sees them, into a fresh cache. */
+/* Read the catalog tables, as "snap" sees them, into a fresh cache in a slot. */
 static void
-price_cache_build(Oid fn_oid, Snapshot snap)
+price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 {
 	Oid			nsp = get_func_namespace(fn_oid);
 	char	   *nspname = get_namespace_name(nsp);
@@ -813,7 +831,10 @@ price_cache_build(Oid fn_oid, Snapshot snap)
 		elog(ERROR, "schema of function %u not found", fn_oid);
 	s = quote_identifier(nspname);
 
-	price_cache_free();
+	/* the slot's old cache, and any other one invalidated since */
+	for (j = 0; j < PRICE_NSLOTS; j++)
+		if (j == slot || (price_slots[j] != NULL && price_slots[j]->stale))
+			price_cache_free(j);
 	if (!price_callback_registered)
 	{
 		CacheRegisterRelcacheCallback(price_relcache_callback, (Datum) 0);
@@ -829,7 +850,8 @@ price_cache_build(Oid fn_oid, Snapshot snap)
 	price_cache = MemoryContextAllocZero(cxt, sizeof(PriceCache));
 	price_cache->cxt = cxt;
 	/* stale until fully built: an error part way leaves it to be rebuilt */
-	price_cache_stale = true;
+	price_cache->stale = true;
+	price_slots[slot] = price_cache;
 
 	for (j = 0; j < PRICE_NTABLES; j++)
 		price_cache->table_oids[j] = get_relname_relid(price_tables[j], nsp);
@@ -1178,7 +1200,7 @@ price_cache_build(Oid fn_oid, Snapshot snap)
 		price_cache->shared = price_snap_covers(price_cache->snap.xmax, price_cache->snap.run,
 												price_cache->snap.nrun, &price_probe);
 	}
-	price_cache_stale = false;
+	price_cache->stale = false;
 }
 
 static const PriceModel *
@@ -1354,6 +1376,8 @@ price_ensure_cache(Oid fn_oid)
 {
 	Snapshot	snap;
 	bool		pushed = false;
+	PriceCache *use = price_cache;
+	int			k;
 
 	if (!ActiveSnapshotSet())
 	{
@@ -1368,8 +1392,13 @@ price_ensure_cache(Oid fn_oid)
 	{
 		/* a new statement, or a cursor resuming: take what changed since */
 		AcceptInvalidationMessages();
-		if (price_cache != NULL && !price_cache_stale && !price_cache_fits(price_cache, snap))
-			price_cache_stale = true;
+		use = NULL;
+		for (k = 0; k < PRICE_NSLOTS && use == NULL; k++)
+			if (price_slots[k] != NULL && !price_slots[k]->stale &&
+				price_cache_fits(price_slots[k], snap))
+				use = price_slots[k];
+		if (use != NULL)
+			use->used = ++price_use_clock;
 		price_seen_xmin = snap->xmin;
 		price_seen_xmax = snap->xmax;
 		price_seen_xcnt = snap->xcnt;
@@ -1377,14 +1406,32 @@ price_ensure_cache(Oid fn_oid)
 		price_seen_curcid = snap->curcid;
 		price_seen_lxid = MyProc->lxid;
 	}
-	if (price_cache == NULL || price_cache_stale)
+	if (use == NULL || use->stale)
 	{
+		int			slot = 0;
+
+		/* an empty or invalidated slot, else the one unused the longest */
+		for (k = 0; k < PRICE_NSLOTS; k++)
+			if (price_slots[k] == NULL || price_slots[k]->stale)
+			{
+				slot = k;
+				break;
+			}
+			else if (price_slots[k]->used < price_slots[slot]->used)
+				slot = k;
 		price_checked_user = InvalidOid;
 		price_check_privileges(fn_oid);
-		price_cache_build(fn_oid, snap);
+		price_cache_build(slot, fn_oid, snap);
+		use = price_slots[slot];
+		use->used = ++price_use_clock;
 	}
 	else if (GetUserId() != price_checked_user)
 		price_check_privileges(fn_oid);
+	if (use != price_cache)
+	{
+		price_cache = use;
+		last_valid = false;
+	}
 	if (pushed)
 		PopActiveSnapshot();
 }

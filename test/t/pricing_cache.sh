@@ -198,6 +198,32 @@ ALTER ROLE cache_bypass NOBYPASSRLS;
 SELECT 'nobypass=' || dblink_exec('b', $$DO 'BEGIN PERFORM tokacct.cost(''acme'', ''m1'', 1000000, 0); END'$$, false);
 SELECT 'nobypass_error=' || dblink_error_message('b');
 SELECT dblink_exec('b', 'RESET ROLE');
+
+-- Calls alternating between two snapshots: a statement's, and the newer
+-- ones of a function it calls per row (each of whose statements sees B's
+-- latest commit).  B changes the price mid-statement (22 -> 30): the
+-- statement keeps 22, the function's statements see 30 from then on, and
+-- the catalog is read once for each side, not at each turn.
+CREATE TABLE public.cache_tick (i int);
+CREATE FUNCTION public.cache_inner(g int) RETURNS numeric LANGUAGE plpgsql AS $f$
+DECLARE r numeric;
+BEGIN
+	IF g = 2 THEN
+		PERFORM dblink_exec('b', $$UPDATE tokacct.price SET input_mtok = 30 WHERE model = 'm1'$$);
+	ELSE
+		PERFORM dblink_exec('b', 'INSERT INTO public.cache_tick VALUES (1)');
+	END IF;
+	SELECT tokacct.cost('acme', 'm1', 1000000, 0) INTO r;
+	RETURN r;
+END $f$;
+BEGIN;
+CREATE TEMP TABLE reads0 AS SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = 'tokacct.price'::regclass;
+SELECT 'alternating=' || string_agg(DISTINCT g || ':' || outer_c || '/' || inner_c, ',')
+  FROM (SELECT least(g, 3) AS g, tokacct.cost('acme', 'm1', 1000000, 0) AS outer_c, public.cache_inner(g) AS inner_c
+          FROM generate_series(1, 40) g) x;
+SELECT 'alternating_reads=' || (s.seq_scan - r.seq_scan) || E'\nalternating_reads_at_most_4=' || (s.seq_scan - r.seq_scan <= 4)
+  FROM pg_stat_xact_user_tables s, reads0 r WHERE s.relid = 'tokacct.price'::regclass;
+COMMIT;
 SQL
 ) || { echo "$out"; echo "not ok the session script stopped"; exit 1; }
 echo "$out"
@@ -247,6 +273,8 @@ check 'bypass_prices=22' 'a BYPASSRLS role prices with row-level security on the
 check 'nobypass=ERROR' 'once NOBYPASSRLS, the role is refused'
 n=$(grep -c 'nobypass_error=ERROR:  row-level security on the price catalog is not supported' <<<"$out" || true)
 if [ "$n" = 1 ]; then echo "ok the row-level security refusal says why"; else echo "not ok the row-level security refusal says why"; fail=1; fi
+check 'alternating=1:22/22,2:22/30,3:22/30' 'two snapshots: each call prices with its own'
+check 'alternating_reads_at_most_4=true' 'two snapshots: the catalog is not read again at each turn'
 # one warning for the whole time the triggers did not guard the cache
 n=$(grep -c "WARNING:  changes to the price catalog may not reach the price cache" <<<"$out" || true)
 if [ "$n" = 1 ]; then echo "ok warned once while the triggers were off"; else echo "not ok warned once while the triggers were off ($n)"; fail=1; fi
