@@ -25,9 +25,13 @@
  * until the next invalidation.  Otherwise (an old snapshot, or triggers that
  * may not fire) it serves only snapshots that see exactly what that one
  * saw, and the next other snapshot reads the catalog again; so a cache read
- * from an old snapshot never outlives it.  Each new snapshot first takes the
- * pending invalidations (a statement that locks nothing, in a transaction
- * block, would not otherwise see a change committed since the last one).
+ * from an old snapshot never outlives it.  Two caches are kept, so that
+ * calls alternating between an old snapshot and newer ones (a cursor, or a
+ * statement calling a function whose statements price too) are each served
+ * without reading the catalog at every turn.  Each new snapshot first
+ * takes the pending invalidations (a statement that locks nothing, in a
+ * transaction block, would not otherwise see a change committed since the
+ * last one).
  * Whether a snapshot saw a change is told by transaction ids: a change's
  * commit is visible before its invalidation is sent, so a snapshot taken
  * after the invalidation arrived (the "probe") sees it, and so does any
@@ -39,7 +43,12 @@
  * mode (ALTER TABLE ... DISABLE TRIGGER, or ENABLE TRIGGER ALL after a
  * pg_restore --disable-triggers, which makes every trigger fire on origin
  * only), changes may come without invalidation: the cache then serves one
- * snapshot only (a rebuild per statement), and the session is warned once.
+ * command of one transaction only (a rebuild per statement), and the session
+ * is warned once.
+ *
+ * Limit: a statement whose snapshot is taken in the few microseconds between
+ * another session's commit becoming visible and its invalidation being sent
+ * may price with the catalog before that commit; the next statement sees it.
  *
  * The catalog is read as the calling role; row-level security that applies
  * to that role on a catalog table is refused (one cache serves every role of
