@@ -1381,7 +1381,7 @@ price_check_privileges(Oid fn_oid)
  * the last call, a current cache, the same user) is a few comparisons.
  */
 static void
-price_ensure_cache(Oid fn_oid)
+price_ensure_cache_slow(Oid fn_oid)
 {
 	Snapshot	snap;
 	bool		pushed = false;
@@ -1443,6 +1443,24 @@ price_ensure_cache(Oid fn_oid)
 	}
 	if (pushed)
 		PopActiveSnapshot();
+}
+
+/* The common case inline: the snapshot of the last call, a current cache, the same user. */
+static inline void
+price_ensure_cache(Oid fn_oid)
+{
+	Snapshot	snap;
+
+	if (likely(price_cache != NULL && !price_cache->stale && ActiveSnapshotSet()))
+	{
+		snap = GetActiveSnapshot();
+		/* xmax and xcnt tell snapshots apart (see price_seen_xmax), off a standby */
+		if (likely(snap->xmax == price_seen_xmax && snap->xcnt == price_seen_xcnt &&
+				   snap->curcid == price_seen_curcid && MyProc->lxid == price_seen_lxid &&
+				   !snap->takenDuringRecovery && GetUserId() == price_checked_user))
+			return;
+	}
+	price_ensure_cache_slow(fn_oid);
 }
 
 /*
