@@ -3,8 +3,9 @@
 --
 -- The catalog is a set of plain tables.  cost() (C, src/price_cost.c) reads
 -- them once per backend into a cache (src/price_catalog.c) and prices every
--- later row from memory; a statement-level trigger on each catalog table
--- invalidates that cache in every session when a change commits.
+-- later row from memory; triggers on each catalog table invalidate that
+-- cache in every session when a change commits.  cost() prices with the
+-- catalog its statement's snapshot sees, as a query on these tables would.
 -- ---------------------------------------------------------------------------
 
 -- A price per million tokens: non-negative, at most 6 decimals, so that the
@@ -23,6 +24,16 @@ CREATE DOMAIN @extschema@.price_amount AS pg_catalog.numeric
 		   AND VALUE OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(VALUE OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric));
 COMMENT ON DOMAIN @extschema@.price_amount IS
 	'non-negative amount of money with at most 12 decimals (whole picodollars)';
+
+-- Whether a pattern may be a match rule's regex: it compiles, has no
+-- back-references or lookaround constraints and is small enough that
+-- matching a name stays one short pass (see src/price_catalog.c).
+CREATE FUNCTION @extschema@.price_check_regex(pattern pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_check_regex';
+COMMENT ON FUNCTION @extschema@.price_check_regex(pg_catalog.text) IS
+	'true when a pattern is allowed as a match rule''s regex (it compiles, at most 1000 characters and 1000 automaton states, no back-references or lookahead/lookbehind); otherwise an error saying why';
 
 -- Check a match rule; raise an error naming "what" when it is malformed.
 CREATE FUNCTION @extschema@.price_check_match(rule pg_catalog.jsonb, what pg_catalog.text)
@@ -50,7 +61,7 @@ BEGIN
 		END IF;
 		IF op = 'regex' THEN
 			BEGIN
-				PERFORM '' ~ (arg #>> '{}');
+				PERFORM @extschema@.price_check_regex(arg #>> '{}');
 			EXCEPTION WHEN invalid_regular_expression THEN
 				RAISE EXCEPTION 'invalid regular expression in %', what
 					USING ERRCODE = 'invalid_regular_expression', DETAIL = SQLERRM;
@@ -250,7 +261,12 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_discount', '');
 
 -- Cache invalidation: any change to a catalog table resets the per-backend
 -- cache of every session once the change commits (and this session's at
--- once).
+-- once).  The statement triggers fire ALWAYS, so that changes made with
+-- session_replication_role = replica invalidate too; a logical replication
+-- apply worker fires row triggers only, so each table also has a row
+-- trigger that fires in replica mode.  cost() checks these states when it
+-- reads the catalog, and reads it per statement (with a warning) when a
+-- trigger is disabled or fires on origin only.
 CREATE FUNCTION @extschema@.price_catalog_changed() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'price_catalog_changed';
 COMMENT ON FUNCTION @extschema@.price_catalog_changed() IS
@@ -258,16 +274,40 @@ COMMENT ON FUNCTION @extschema@.price_catalog_changed() IS
 
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_catalog
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_catalog
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_catalog ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_provider
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_provider
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_provider ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_model
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_model
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_model ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_tier
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_tier
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_tier ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_discount
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_discount
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_discount ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 
 -- ---------------------------------------------------------------------------
 -- Pricing functions (C)
