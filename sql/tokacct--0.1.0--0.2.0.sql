@@ -792,3 +792,114 @@ COMMENT ON FUNCTION @extschema@.retry_projection(@extschema@.retry_state, pg_cat
 	'the observed attempts with retries capped at max_attempts: cost_per_item = (cost of attempts 1..k + fallback_cost x unsolved) / items, yield = solved within k / items, cost_per_solved = cost of attempts 1..k / solved within k, fallback_items = unsolved; refuses a state whose counts no set of items can give, as retry_report does';
 COMMENT ON FUNCTION @extschema@.cost_per_solved(@extschema@.retry_state) IS
 	'observed cost per solved item of a retry_economics state: all attempt spend / solved items (numeric, 12 decimals; NULL when nothing was solved); refuses a state whose counts no set of items can give, as retry_report does';
+
+-- ---------------------------------------------------------------------------
+-- The price cache: regexes of match rules are bounded (checked when stored),
+-- and changes made in replica mode or by logical replication invalidate the
+-- cache of every session.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.price_check_regex(pattern pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_check_regex';
+COMMENT ON FUNCTION @extschema@.price_check_regex(pg_catalog.text) IS
+	'true when a pattern is allowed as a match rule''s regex (it compiles, at most 1000 characters and 1000 automaton states, no back-references or lookahead/lookbehind); otherwise an error saying why';
+
+CREATE OR REPLACE FUNCTION @extschema@.price_check_match(rule pg_catalog.jsonb, what pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	op text;
+	arg jsonb;
+	i int := 0;
+	sub jsonb;
+BEGIN
+	IF rule IS NULL OR jsonb_typeof(rule) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(rule)) <> 1 THEN
+		RAISE EXCEPTION 'malformed match rule in %', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('A match rule is an object with exactly one key, got %s.', coalesce(rule::text, 'null'));
+	END IF;
+	SELECT key, value INTO op, arg FROM jsonb_each(rule);
+	IF op IN ('equals', 'starts_with', 'ends_with', 'contains', 'regex') THEN
+		IF jsonb_typeof(arg) <> 'string' THEN
+			RAISE EXCEPTION 'malformed match rule in %', what
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = format('"%s" takes a string, got %s.', op, arg::text);
+		END IF;
+		IF op = 'regex' THEN
+			BEGIN
+				PERFORM @extschema@.price_check_regex(arg #>> '{}');
+			EXCEPTION WHEN invalid_regular_expression THEN
+				RAISE EXCEPTION 'invalid regular expression in %', what
+					USING ERRCODE = 'invalid_regular_expression', DETAIL = SQLERRM;
+			END;
+		END IF;
+	ELSIF op IN ('or', 'and') THEN
+		IF jsonb_typeof(arg) <> 'array' OR jsonb_array_length(arg) = 0 THEN
+			RAISE EXCEPTION 'malformed match rule in %', what
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = format('"%s" takes a non-empty array of rules, got %s.', op, arg::text);
+		END IF;
+		FOR sub IN SELECT value FROM jsonb_array_elements(arg) LOOP
+			PERFORM @extschema@.price_check_match(sub, format('%s.%s[%s]', what, op, i));
+			i := i + 1;
+		END LOOP;
+	ELSE
+		RAISE EXCEPTION 'malformed match rule in %', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Unknown operator "%s"; expected equals, starts_with, ends_with, contains, regex, or, and.', op);
+	END IF;
+	RETURN true;
+END
+$fn$;
+
+-- Rules stored by 0.1.0 are checked again under the new bounds: the update
+-- stops, naming the rule, rather than leave a rule that every cost() call
+-- would then refuse.
+DO $upgrade$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT p.catalog, p.provider, p.provider_match, p.model_match FROM @extschema@.price_provider p LOOP
+		IF r.provider_match IS NOT NULL THEN
+			PERFORM @extschema@.price_check_match(r.provider_match,
+				pg_catalog.format('provider_match of provider %s (catalog %s)', r.provider, r.catalog));
+		END IF;
+		IF r.model_match IS NOT NULL THEN
+			PERFORM @extschema@.price_check_match(r.model_match,
+				pg_catalog.format('model_match of provider %s (catalog %s)', r.provider, r.catalog));
+		END IF;
+	END LOOP;
+	FOR r IN SELECT m.catalog, m.provider, m.model, m.match FROM @extschema@.price_model m LOOP
+		PERFORM @extschema@.price_check_match(r.match,
+			pg_catalog.format('match of model %s/%s (catalog %s)', r.provider, r.model, r.catalog));
+	END LOOP;
+END
+$upgrade$;
+
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_catalog
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_catalog ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_provider
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_provider ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_model
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_model ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_tier
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_tier ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_discount
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_discount ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
