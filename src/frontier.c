@@ -233,7 +233,7 @@ frontier_entry(FrontierState **stp, const char *name, int len)
 static void
 frontier_add(FrontierEntry *e, int64 items, int64 cost, int64 value)
 {
-	e->count = money_add(e->count, items);
+	e->count = aggio_add_count(e->count, items);
 	e->cost_sum += (int128) cost * items;
 	e->value_sum += (int128) value * items;
 }
@@ -330,7 +330,7 @@ frontier_combine(PG_FUNCTION_ARGS)
 		FrontierEntry *e = frontier_entry(&st, FRONTIER_NAMES(other) + o->name_off,
 										  o->name_len);
 
-		e->count = money_add(e->count, o->count);
+		e->count = aggio_add_count(e->count, o->count);
 		e->cost_sum += o->cost_sum;
 		e->value_sum += o->value_sum;
 	}
@@ -474,6 +474,7 @@ static int128
 frontier_read_number(const char **p, int scale, const char *what)
 {
 	const char *start;
+	const char *q;
 	int128		v;
 
 	frontier_skip_space(p);
@@ -492,7 +493,8 @@ frontier_read_number(const char **p, int scale, const char *what)
 			frontier_bad_state(psprintf("The %s \"%s\" is not a whole number.", what, tok));
 		return n;
 	}
-	if (!frontier_parse_units(start, *p - start, &v))
+	q = start;
+	if (money_parse(&q, true, &v) != MONEY_PARSE_OK || q != *p)
 		frontier_bad_state(psprintf("The %s \"%s\" is not an amount with at most 12 decimals.",
 									what, pnstrdup(start, *p - start)));
 	return v;
@@ -700,8 +702,8 @@ frontier_options(PG_FUNCTION_ARGS)
 		pts[i].name = FRONTIER_NAMES(st) + e->name_off;
 		pts[i].namelen = e->name_len;
 		pts[i].items = e->count;
-		pts[i].cost = (int64) frontier_div_round(e->cost_sum, e->count);
-		pts[i].value = (int64) frontier_div_round(e->value_sum, e->count);
+		pts[i].cost = (int64) money_div_round(e->cost_sum, e->count);
+		pts[i].value = (int64) money_div_round(e->value_sum, e->count);
 		pts[i].tag = i;
 	}
 	frontier_hull(pts, st->nopts);

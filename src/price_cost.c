@@ -15,8 +15,8 @@
  * exceed, else its base price; each kind picks its tier on its own.
  *
  * All amounts are int128 picodollars; the result is built as a numeric
- * directly (no text round trip), so pricing a row costs no allocation
- * beyond the result.
+ * directly by money_to_numeric() (no text round trip), so pricing a row
+ * costs no allocation beyond the result.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,9 +31,9 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "economics.h"
 #include "money.h"
 #include "price.h"
+#include "tokens.h"
 
 PG_FUNCTION_INFO_V1(price_cost);
 PG_FUNCTION_INFO_V1(price_cost_usage);
@@ -42,85 +42,6 @@ PG_FUNCTION_INFO_V1(price_cost_breakdown_usage);
 PG_FUNCTION_INFO_V1(price_customer_cost);
 PG_FUNCTION_INFO_V1(price_sourced_cost);
 PG_FUNCTION_INFO_V1(price_model_for);
-
-/* numeric's short on-disk header (see numeric.c; the format is stable) */
-#define PN_SHORT				0x8000
-#define PN_SHORT_SIGN_MASK		0x2000
-#define PN_SHORT_DSCALE_SHIFT	7
-#define PN_SHORT_WEIGHT_SIGN	0x0040
-#define PN_SHORT_WEIGHT_MASK	0x003F
-
-/*
- * A numeric holding pico picodollars (1e-12 units), built directly in
- * numeric's short format with trailing zero decimals trimmed, as
- * money_to_numeric() returns it.
- */
-Datum
-price_numeric(int128 pico)
-{
-	bool		neg = pico < 0;
-	uint128		u = neg ? -(uint128) pico : (uint128) pico;
-	uint128		ip = u / (uint128) MONEY_ONE;
-	uint64		frac = (uint64) (u % (uint128) MONEY_ONE);
-	int16		tmp[16];
-	int16		d[16];
-	int			nint = 0;
-	int			n = 0;
-	int			first = 0;
-	int			weight;
-	int			dscale = MONEY_SCALE;
-	int			i;
-	Size		len;
-	char	   *res;
-	uint16		hdr;
-
-	while (ip > 0)
-	{
-		tmp[nint++] = (int16) (ip % 10000);
-		ip /= 10000;
-	}
-	for (i = nint - 1; i >= 0; i--)
-		d[n++] = tmp[i];
-	d[n++] = (int16) (frac / 100000000);
-	d[n++] = (int16) ((frac / 10000) % 10000);
-	d[n++] = (int16) (frac % 10000);
-	weight = nint - 1;
-
-	/* decimals shown: 12 minus the trailing zero decimals */
-	if (frac == 0)
-		dscale = 0;
-	else
-		while (frac % 10 == 0)
-		{
-			frac /= 10;
-			dscale--;
-		}
-	/* strip leading and trailing zero digits */
-	while (first < n && d[first] == 0)
-	{
-		first++;
-		weight--;
-	}
-	while (n > first && d[n - 1] == 0)
-		n--;
-	if (n == first)
-	{
-		weight = 0;
-		neg = false;
-	}
-
-	len = VARHDRSZ + sizeof(uint16) + (n - first) * sizeof(int16);
-	res = palloc(len);
-	SET_VARSIZE(res, len);
-	hdr = PN_SHORT | (neg ? PN_SHORT_SIGN_MASK : 0) |
-		(uint16) (dscale << PN_SHORT_DSCALE_SHIFT) |
-		(weight < 0 ? PN_SHORT_WEIGHT_SIGN : 0) |
-		(uint16) (weight & PN_SHORT_WEIGHT_MASK);
-	memcpy(res + VARHDRSZ, &hdr, sizeof(uint16));
-	if (n > first)
-		memcpy(res + VARHDRSZ + sizeof(uint16), d + first, (n - first) * sizeof(int16));
-	return PointerGetDatum(res);
-}
 
 static bool
 price_constraint_holds(const PriceRow *r, TimestampTz at)
@@ -190,24 +111,14 @@ price_unit(const PriceRow *row, int kind, int64 input, int64 *pico)
 	return false;
 }
 
-static void
-price_overflow(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("numeric value out of range"),
-			 errdetail("The cost of this call exceeds what tokacct computes exactly.")));
-}
+/* the detail of the error when the cost of a call overflows */
+#define PRICE_OVERFLOW "The cost of this call exceeds what tokacct computes exactly."
 
 /* Checked int128 sum of money amounts. */
 static inline int128
 price_add(int128 a, int128 b)
 {
-	int128		r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		price_overflow();
-	return r;
+	return money_add(a, b, PRICE_OVERFLOW);
 }
 
 /* Charge "count" tokens at the first price of the chain that the row has. */
@@ -333,11 +244,11 @@ price_args_tokens(FunctionCallInfo fcinfo, int off, PriceUsage *u, TimestampTz *
 	u->cache_write = PG_ARGISNULL(off + 5) ? 0 : PG_GETARG_INT64(off + 5);
 	u->reasoning = PG_ARGISNULL(off + 6) ? 0 : PG_GETARG_INT64(off + 6);
 	u->requests = 1;
-	econ_check_tokens(u->input, "input_tokens");
-	econ_check_tokens(u->output, "output_tokens");
-	econ_check_tokens(u->cache_read, "cache_read_tokens");
-	econ_check_tokens(u->cache_write, "cache_write_tokens");
-	econ_check_tokens(u->reasoning, "reasoning_tokens");
+	tokens_check_count(u->input, "input_tokens");
+	tokens_check_count(u->output, "output_tokens");
+	tokens_check_count(u->cache_read, "cache_read_tokens");
+	tokens_check_count(u->cache_write, "cache_write_tokens");
+	tokens_check_count(u->reasoning, "reasoning_tokens");
 	*at = price_check_at(PG_GETARG_TIMESTAMPTZ(off + 7));
 	return true;
 }
@@ -430,7 +341,7 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 						 errmsg("usage key \"%s\" must be a whole number of tokens", name),
 						 errdetail("Got %s.", s)));
 		}
-		econ_check_tokens(n, name);
+		tokens_check_count(n, name);
 		if (price_usage_keys[i].offset >= 0)
 		{
 			int64	   *f = (int64 *) ((char *) u + price_usage_keys[i].offset);
@@ -534,7 +445,7 @@ price_cost(PG_FUNCTION_ARGS)
 	if (!price_list(fcinfo, false, &res))
 		PG_RETURN_NULL();
 	price_require_usd(res.row);
-	PG_RETURN_DATUM(price_numeric(res.input + res.output + res.fee));
+	PG_RETURN_NUMERIC(money_to_numeric(res.input + res.output + res.fee));
 }
 
 /* List price of one call from a genai-prices usage object. */
@@ -546,7 +457,7 @@ price_cost_usage(PG_FUNCTION_ARGS)
 	if (!price_list(fcinfo, true, &res))
 		PG_RETURN_NULL();
 	price_require_usd(res.row);
-	PG_RETURN_DATUM(price_numeric(res.input + res.output + res.fee));
+	PG_RETURN_NUMERIC(money_to_numeric(res.input + res.output + res.fee));
 }
 
 static Datum
@@ -559,10 +470,10 @@ price_breakdown_tuple(FunctionCallInfo fcinfo, const PriceResult *res)
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "cost_breakdown must return a composite type");
 	td = BlessTupleDesc(td);
-	values[0] = price_numeric(res->input);
-	values[1] = price_numeric(res->output);
-	values[2] = price_numeric(res->fee);
-	values[3] = price_numeric(res->input + res->output + res->fee);
+	values[0] = NumericGetDatum(money_to_numeric(res->input));
+	values[1] = NumericGetDatum(money_to_numeric(res->output));
+	values[2] = NumericGetDatum(money_to_numeric(res->fee));
+	values[3] = NumericGetDatum(money_to_numeric(res->input + res->output + res->fee));
 	values[4] = CStringGetTextDatum(res->row->currency);
 	values[5] = CStringGetTextDatum(res->model->provider->catalog);
 	values[6] = CStringGetTextDatum(res->model->provider->provider);
@@ -593,26 +504,6 @@ price_cost_breakdown_usage(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(price_breakdown_tuple(fcinfo, &res));
 }
 
-/* Apply a multiplier (times 1e6), rounding half away from zero to the picodollar. */
-static int128
-price_apply_discount(int128 total, int64 micro)
-{
-	int128		p;
-	int128		q;
-	int128		r;
-
-	if (__builtin_mul_overflow(total, (int128) micro, &p))
-		price_overflow();
-	q = p / 1000000;
-	r = p % 1000000;
-
-	if (r >= 500000)
-		q++;
-	else if (r <= -500000)
-		q--;
-	return q;
-}
-
 /*
  * The contract cost of a call for a customer (arguments start at 1); sets
  * *source to "contract" or "catalog".  False when unpriced.
@@ -638,8 +529,9 @@ price_customer(FunctionCallInfo fcinfo, int off, int128 *total, const char **sou
 	*total = res.input + res.output + res.fee;
 	if (customer)
 		d = price_find_discount(customer, res.model, at);
+	/* the multiplier is in millionths; the product is rounded to the picodollar */
 	if (d)
-		*total = price_apply_discount(*total, d->micro);
+		*total = money_muldiv_round(*total, d->micro, 1000000, PRICE_OVERFLOW);
 	*source = (contract || d) ? "contract" : "catalog";
 	return true;
 }
@@ -653,7 +545,7 @@ price_customer_cost(PG_FUNCTION_ARGS)
 
 	if (!price_customer(fcinfo, 1, &total, &source))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(price_numeric(total));
+	PG_RETURN_NUMERIC(money_to_numeric(total));
 }
 
 /* The cost of a call and its source: reported, contract or catalog. */
@@ -684,7 +576,7 @@ price_sourced_cost(PG_FUNCTION_ARGS)
 	}
 	else if (price_customer(fcinfo, 2, &total, &source))
 	{
-		values[0] = price_numeric(total);
+		values[0] = NumericGetDatum(money_to_numeric(total));
 		values[1] = CStringGetTextDatum(source);
 	}
 	else
