@@ -10,8 +10,9 @@
  * encoder builds a numeric the same way, so pricing a row costs no
  * allocation beyond its result.
  *
- * Rounding is half away from zero everywhere, as numeric's round(x, 12)
- * does: quotients of money are rounded to the picodollar by that rule.
+ * Rounding is half away from zero everywhere: a digit below the picodollar
+ * rounds the amount's magnitude up when the part cut off is at least half a
+ * picodollar, as numeric's round(x, 12) does; quotients likewise.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,7 +38,8 @@ money_raise_out_of_range(const char *what, int128 limit)
 
 /*
  * Decode a numeric's bytes (without varlena header) into money units whose
- * magnitude is at most limit.
+ * magnitude is at most limit, rounding half away from zero at the
+ * picodollar.
  */
 static int128
 money_from_bytes(const char *p, Size len, const char *what, int128 limit)
@@ -48,6 +50,7 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 	Size		hdrsize;
 	int			ndigits;
 	int128		acc = 0;
+	bool		round_up = false;
 	int			i;
 
 	if (len < sizeof(uint16))
@@ -89,13 +92,14 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 		memcpy(&d, p + hdrsize + i * sizeof(int16), sizeof(int16));
 		if (e < 0)
 		{
-			if (d != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s has more than %d decimal places", what, MONEY_SCALE),
-						 errdetail("tokacct keeps money exactly, in units of 1e-%d.", MONEY_SCALE),
-						 errhint("Round the value first, for example round(x, %d).", MONEY_SCALE)));
-			continue;
+			/*
+			 * The first digit below the unit decides: the rest of the cut
+			 * off part is below 1/NBASE of a unit, so the part is at least
+			 * half a unit exactly when this digit is at least NBASE / 2.
+			 */
+			if (e == -1)
+				round_up = d >= MONEY_NUM_NBASE / 2;
+			break;
 		}
 		if (acc > (limit - d) / MONEY_NUM_NBASE)
 			money_raise_out_of_range(what, limit);
@@ -107,6 +111,12 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 		if (acc > limit / MONEY_NUM_NBASE)
 			money_raise_out_of_range(what, limit);
 		acc *= MONEY_NUM_NBASE;
+	}
+	if (round_up)
+	{
+		if (acc >= limit)
+			money_raise_out_of_range(what, limit);
+		acc++;
 	}
 	return neg ? -acc : acc;
 }

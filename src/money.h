@@ -10,9 +10,9 @@
  * int128 and surfaced to SQL as numeric.  Nothing here uses floating point.
  *
  * One rounding rule, half away from zero, used everywhere money is rounded:
- * every quotient is rounded to the picodollar by it.  Money coming in as
- * numeric with a digit below the picodollar, NaN, infinity and amounts
- * beyond the limits below are refused.
+ * money coming in as numeric (a cost with 30 decimals, a float8 cast to
+ * numeric) is rounded to the picodollar by it, and so is every quotient.
+ * NaN, infinity and amounts beyond the limits below are refused.
  *
  * This file and money.c own the money plumbing: numeric's on-disk layout,
  * the scale and the limits, checked and exactly rounded int128 arithmetic,
@@ -54,10 +54,10 @@
 #define MONEY_NUM_UNIT_WEIGHT		3
 
 /*
- * Money units of a numeric.  "what" names the argument in errors (e.g.
- * "cost").  Errors on NaN, infinity, a digit below the picodollar or a
- * magnitude beyond MONEY_LIMIT.  This is the full decoder, which handles
- * every form of numeric.
+ * Money units of a numeric, rounded to the picodollar half away from zero.
+ * "what" names the argument in errors (e.g. "cost").  Errors on NaN,
+ * infinity or a magnitude beyond MONEY_LIMIT.  This is the full decoder,
+ * which handles every form of numeric.
  */
 extern int64 money_decode_datum(Datum d, const char *what);
 
@@ -72,9 +72,9 @@ extern int128 money_from_datum_wide(Datum d, const char *what);
  * is below 10000 and has no digit below 1e-12, is decoded here inline with
  * int64 arithmetic (at most 4 base-10000 digits of weight -3..0, so below
  * 1e16 units: no overflow is possible).  Everything else, including every
- * value that is an error (NaN, infinity, too many decimals, out of range),
- * goes to money_decode_datum(), which is the reference; the regression tests
- * compare the two paths over the same values.
+ * value that is rounded or is an error (NaN, infinity, out of range), goes to
+ * money_decode_datum(), which is the reference; the regression tests compare
+ * the two paths over the same values.
  */
 static inline int64
 money_from_datum(Datum d, const char *what)

@@ -563,15 +563,15 @@ price_sourced_cost(PG_FUNCTION_ARGS)
 	td = BlessTupleDesc(td);
 	if (!PG_ARGISNULL(0))
 	{
-		Datum		rep = PG_GETARG_DATUM(0);
+		/* a reported cost is money: finite, non-negative, rounded to the picodollar */
+		int64		rep = money_from_datum(PG_GETARG_DATUM(0), "reported cost");
 
-		/* a reported cost is money: exact, finite, non-negative */
-		if (money_from_datum(rep, "reported cost") < 0)
+		if (rep < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("reported cost must not be negative"),
 					 errhint("A reported cost is money spent: zero or more.  Pass NULL to price the call from the catalog.")));
-		values[0] = rep;
+		values[0] = NumericGetDatum(money_to_numeric(rep));
 		values[1] = CStringGetTextDatum("reported");
 	}
 	else if (price_customer(fcinfo, 2, &total, &source))
