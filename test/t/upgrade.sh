@@ -19,8 +19,11 @@ check() {	# check NAME: ok when the previous command succeeded
 	if [ "$1" -eq 0 ]; then echo "ok $2"; else echo "not ok $2"; failures=$((failures + 1)); fi
 }
 
-# The frozen first release is what its commit built, when history is here.
-if git -C "$TOP" cat-file -e bcbc7a7^{commit} 2>/dev/null; then
+# The frozen first release is what its commit built, when history is here:
+# when this tree is itself a git checkout (a copy of it inside another
+# checkout, such as the sanitized run's under build/, is not).
+if [ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = "$TOP" ] &&
+	git -C "$TOP" cat-file -e bcbc7a7^{commit} 2>/dev/null; then
 	tmp=$(mktemp)
 	for f in $(git -C "$TOP" ls-tree --name-only bcbc7a7 sql/install/ | sort); do
 		git -C "$TOP" show "bcbc7a7:$f"
