@@ -92,6 +92,7 @@ SELECT tokacct.utility_frontier(option, cost, value) IS NULL AS is_null FROM fr_
 
 -- Bad rows.
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', -1, 1)) t(o, c, v);
+-- more than 12 decimals are rounded half away from zero: 1.0000000000001 -> 1
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', 1.0000000000001, 1)) t(o, c, v);
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', 'NaN'::numeric, 1)) t(o, c, v);
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', 1, 9223373)) t(o, c, v);

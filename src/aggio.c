@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * aggio.c
- *	  Text and binary I/O helpers for the aggregate state types, and the
- *	  exact money quotient their accessors report.
+ *	  Text and binary I/O helpers for the aggregate state types.
  *
  * The parsers accept exactly what the output functions print: plain
  * non-negative decimals, no signs, no exponents, no spaces inside a number.
@@ -18,8 +17,6 @@
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
-#include "utils/numeric.h"
 
 #include "aggio.h"
 #include "money.h"
@@ -163,50 +160,31 @@ aggio_parse_count(const char **p, const char *field, const char *type)
 	return v;
 }
 
-/* v * 10 + digit, or an error when it passes the bound of a valid state */
-static int128
-aggio_money_step(int128 v, int digit, const char *field, const char *type)
-{
-	/* far above any valid state (rows * int64 units), far below overflow */
-	const int128 limit = ((int128) 1) << 126;
-
-	if (v > (limit - digit) / 10)
-		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
-						"Field %s is out of range.", field);
-	return v * 10 + digit;
-}
-
 int128
 aggio_parse_money(const char **p, const char *field, const char *type)
 {
-	const char *s = *p;
 	int128		v = 0;
-	int			decimals = 0;
 
-	if (*s < '0' || *s > '9')
-		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
-						"Field %s must be a non-negative decimal amount, found \"%s\".",
-						field, aggio_rest(s));
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = aggio_money_step(v, *s - '0', field, type);
-	if (*s == '.')
+	/* up to MONEY_WIDE_LIMIT: far above any valid state (rows * int64 units) */
+	switch (money_parse(p, false, &v))
 	{
-		s++;
-		if (*s < '0' || *s > '9')
+		case MONEY_PARSE_OK:
+			break;
+		case MONEY_PARSE_NO_DIGITS:
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+							"Field %s must be a non-negative decimal amount, found \"%s\".",
+							field, aggio_rest(*p));
+		case MONEY_PARSE_NO_DECIMALS:
 			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
 							"Field %s has no digits after the decimal point.", field);
-		for (; *s >= '0' && *s <= '9'; s++)
-		{
-			if (++decimals > MONEY_SCALE)
-				aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
-								"Field %s has more than %d decimal places.",
-								field, MONEY_SCALE);
-			v = aggio_money_step(v, *s - '0', field, type);
-		}
+		case MONEY_PARSE_TOO_MANY_DECIMALS:
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+							"Field %s has more than %d decimal places.",
+							field, MONEY_SCALE);
+		case MONEY_PARSE_OUT_OF_RANGE:
+			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, type,
+							"Field %s is out of range.", field);
 	}
-	for (; decimals < MONEY_SCALE; decimals++)
-		v = aggio_money_step(v, 0, field, type);
-	*p = s;
 	return v;
 }
 
@@ -277,40 +255,5 @@ aggio_add_count(int64 a, int64 b)
 int128
 aggio_add_money(int128 a, int128 b)
 {
-	int128		r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("numeric value out of range"),
-				 errdetail("Merging the states overflows a money total.")));
-	return r;
-}
-
-/*
- * round_half_up(num * mul / den) money units, as numeric money.
- *
- * Done in numeric integer arithmetic so that no product can overflow:
- * q = floor((2*num*mul + den) / (2*den)), then q units = q * 1e-12.
- */
-Numeric
-aggio_money_quotient(int128 num, int64 mul, int128 den)
-{
-	Datum		n,
-				d,
-				two = NumericGetDatum(int64_to_numeric(2)),
-				q;
-
-	Assert(den > 0 && num >= 0 && mul >= 0);
-	n = NumericGetDatum(money_int128_numeric(num));
-	if (mul != 1)
-		n = DirectFunctionCall2(numeric_mul, n, NumericGetDatum(int64_to_numeric(mul)));
-	d = NumericGetDatum(money_int128_numeric(den));
-	n = DirectFunctionCall2(numeric_add, DirectFunctionCall2(numeric_mul, n, two), d);
-	d = DirectFunctionCall2(numeric_mul, d, two);
-	q = DirectFunctionCall2(numeric_div_trunc, n, d);
-	/* q is at most num * mul, a count of units; scale it to currency units */
-	q = DirectFunctionCall2(numeric_mul, q,
-							NumericGetDatum(int64_div_fast_to_numeric(1, MONEY_SCALE)));
-	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, q));
+	return money_add(a, b, "Merging the states overflows a money total.");
 }

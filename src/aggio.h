@@ -2,7 +2,7 @@
  *
  * aggio.h
  *	  Helpers shared by the aggregate state types: strict text parsing,
- *	  int128 binary I/O, errors for bad states and exact money quotients.
+ *	  int128 binary I/O and errors for bad states.
  *
  * Every state type reads its text and binary forms as hostile input: the
  * parsers here accept only non-negative plain decimals, check every
@@ -16,12 +16,6 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "utils/numeric.h"
-
-#include "money.h"
-
-/* the largest money amount one row may carry, in money units */
-#define AGGIO_ROW_MONEY_MAX ((int128) PG_INT64_MAX)
 
 /*
  * Raise "invalid <type> value" with the given errcode (text or binary
@@ -109,8 +103,5 @@ extern void aggio_getmsg_end(StringInfo msg, const char *type);
 /* Checked additions for combine functions (numeric_value_out_of_range). */
 extern int64 aggio_add_count(int64 a, int64 b);
 extern int128 aggio_add_money(int128 a, int128 b);
-
-/* num * mul / den (den > 0, num >= 0, mul >= 0) as money, half up to 12 decimals. */
-extern Numeric aggio_money_quotient(int128 num, int64 mul, int128 den);
 
 #endif							/* TOKACCT_AGGIO_H */

@@ -503,6 +503,7 @@ static int128
 frontier_read_number(const char **p, int scale, const char *what)
 {
 	const char *start;
+	const char *q;
 	int128		v;
 
 	frontier_skip_space(p);
@@ -522,7 +523,8 @@ frontier_read_number(const char **p, int scale, const char *what)
 										what, aggio_quote(start, *p - start)));
 		return n;
 	}
-	if (!frontier_parse_units(start, *p - start, &v))
+	q = start;
+	if (money_parse(&q, true, &v) != MONEY_PARSE_OK || q != *p)
 		frontier_bad_state(psprintf("The %s \"%s\" is not an amount with at most 12 decimals.",
 									what, aggio_quote(start, *p - start)));
 	return v;
@@ -735,8 +737,8 @@ frontier_options(PG_FUNCTION_ARGS)
 		pts[i].name = FRONTIER_NAMES(st) + e->name_off;
 		pts[i].namelen = e->name_len;
 		pts[i].items = e->count;
-		pts[i].cost = (int64) frontier_div_round(e->cost_sum, e->count);
-		pts[i].value = (int64) frontier_div_round(e->value_sum, e->count);
+		pts[i].cost = (int64) money_div_round(e->cost_sum, e->count);
+		pts[i].value = (int64) money_div_round(e->value_sum, e->count);
 		pts[i].tag = i;
 	}
 	frontier_hull(pts, st->nopts);

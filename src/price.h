@@ -171,6 +171,5 @@ extern const PriceDiscount *price_find_discount(const char *customer, const Pric
 /* price_cost.c */
 extern const PriceRow *price_select_row(const PriceSet *set, TimestampTz at);
 extern void price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res);
-extern Datum price_numeric(int128 pico);
 
 #endif							/* TOKACCT_PRICE_H */

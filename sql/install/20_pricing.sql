@@ -723,14 +723,14 @@ BEGIN
 		END LOOP;
 		fee := NULL;
 		IF v ? 'request_fee' AND jsonb_typeof(v -> 'request_fee') <> 'null' THEN
-			IF jsonb_typeof(v -> 'request_fee') <> 'number'
-			   OR (v ->> 'request_fee')::numeric < 0
-			   OR (v ->> 'request_fee')::numeric * 1000000000000 <> trunc((v ->> 'request_fee')::numeric * 1000000000000)
-			   OR (v ->> 'request_fee')::numeric >= 9223372 THEN
+			-- a fee is money: digits below 1e-12 are rounded half away from zero to
+			-- the picodollar, as every amount tokacct takes, then checked
+			fee := CASE WHEN jsonb_typeof(v -> 'request_fee') = 'number' THEN (v ->> 'request_fee')::numeric END;
+			fee := CASE WHEN fee <> round(fee, 12) THEN trim_scale(round(fee, 12)) ELSE fee END;
+			IF fee IS NULL OR fee < 0 OR fee >= 9223372 THEN
 				RAISE EXCEPTION 'malformed request fee in %', vwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = format('A fee is a non-negative number with at most 12 decimals, got %s.', (v -> 'request_fee')::text);
+					DETAIL = format('A fee is a non-negative number below 9223372 (rounded to 12 decimals), got %s.', (v -> 'request_fee')::text);
 			END IF;
-			fee := (v ->> 'request_fee')::numeric;
 		END IF;
 
 		INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, variant, start_date,
