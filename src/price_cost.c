@@ -603,8 +603,9 @@ static const char *const price_reported_problems[] = {
  * A reported cost as money: finite, non-negative and at most the largest
  * amount kept exactly in one value; more than 12 decimals (a cost computed
  * in floating point, or kept at 30 decimals) are rounded half away from
- * zero to the picodollar, never refused.  Sets *cost and returns PR_OK, or
- * returns what is wrong.
+ * zero to the picodollar, never refused, and the sign and range are judged
+ * after rounding.  Sets *cost (as tokacct prints money: no trailing zeros)
+ * and returns PR_OK, or returns what is wrong.
  */
 static PriceReported
 price_reported_cost(Datum rep, Datum *cost)
@@ -614,18 +615,15 @@ price_reported_cost(Datum rep, Datum *cost)
 
 	if (numeric_is_nan(n) || numeric_is_inf(n))
 		return PR_NOT_FINITE;
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+	/* judged after rounding, as every amount of money on the way in */
+	rounded = NumericGetDatum(money_round_numeric(n));
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded,
 										  NumericGetDatum(int64_to_numeric(0)))) < 0)
 		return PR_NEGATIVE;
-	rounded = NumericGetDatum(money_round_numeric(n));
 	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded,
 										  NumericGetDatum(int64_div_fast_to_numeric(PG_INT64_MAX, MONEY_SCALE)))) > 0)
 		return PR_TOO_LARGE;
-	/* as given when nothing was rounded away (0.50 stays 0.50) */
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded, NumericGetDatum(n))) == 0)
-		*cost = NumericGetDatum(n);
-	else
-		*cost = NumericGetDatum(money_to_numeric(money_from_datum(rounded, "reported cost")));
+	*cost = NumericGetDatum(money_to_numeric(money_from_datum(rounded, "reported cost")));
 	return PR_OK;
 }
 
