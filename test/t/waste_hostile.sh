@@ -7,9 +7,10 @@
 #     spans are tool calls.  That hash made this quadratic: minutes, and no
 #     statement_timeout could stop it.  Classified under statement_timeout
 #     20s, inside a 60 s harness timeout, it must finish in under 10 s with
-#     the values worked out below.  The same again with the tables' probe
-#     budget at 0 (TOKACCT_WASTE_PROBE_BUDGET, so that they give way to the
-#     sorted index at their first collision): the same answers.
+#     the values worked out below; a repeated id must be named at its first
+#     repeat in row order.  The same again with the tables' probe budget at
+#     0 (TOKACCT_WASTE_PROBE_BUDGET, so that they give way to the sorted
+#     index at their first collision): the same answers.
 #  2. Cancelling.  One statement that classifies a 1,000,000-span trace 12
 #     times (12 call sites: loop_min 2 to 13, so none is served from the
 #     cache) runs for seconds; statement_timeout 1s must end it with 57014
@@ -126,6 +127,18 @@ SQL
 		ok "$label: colliding ids classified twice and listed in ${secs}s (under 10 s)"
 	else
 		notok "$label: colliding ids took ${secs}s (10 s allowed)"
+	fi
+	# a repeated id is named as the table names it: the first span, in row
+	# order, whose id an earlier span has (row 40000 repeats row 30000,
+	# row 45000 row 10)
+	out=$(psql_t 60 -At -c "SELECT tokacct.waste_summary(tokacct.waste_agg(id, NULL, 'llm', 'm', NULL, 'ok', 1,
+			'2026-03-01'::timestamptz + i * interval '1 ms' ORDER BY i))
+		FROM (SELECT i, CASE i WHEN 40000 THEN 'x30000' WHEN 45000 THEN 'x10' ELSE 'x' || i END AS id
+		        FROM generate_series(1, 50000) i) d" 2>&1) && rc=0 || rc=$?
+	if grep -q 'duplicate span id "x30000" in trace' <<<"$out"; then
+		ok "$label: a repeated id is named at its first repeat in row order"
+	else
+		notok "$label: repeated ids: $out"
 	fi
 	cluster_stop
 }
