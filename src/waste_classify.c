@@ -136,6 +136,8 @@ typedef struct WasteWork
 	struct varlena *ckey;		/* its stored form (compressed or plain) */
 	WasteState *cst;			/* its state (ckey itself if plain) */
 	WTrace		ct;				/* its classes, in the arrays below */
+	const void *lastraw;		/* the last large plain state classified in place */
+	Size		lastlen;		/* ... and its size (compared, never read) */
 	/* the arrays */
 	int32		cap;			/* spans the arrays hold */
 	int32		hcap;			/* slots of the hash tables */
@@ -368,16 +370,31 @@ waste_work(void)
 	return w;
 }
 
-/* Drop the cached trace (its classes are in the arrays, about to change). */
+/*
+ * Drop the cached trace (its classes are in the arrays, about to change)
+ * and empty its context (also of what a failed call left there; emptying
+ * an empty context costs next to nothing).
+ */
 static void
 waste_forget(WasteWork *w)
 {
-	if (!w->cached && w->ckey == NULL)
-		return;
 	w->cached = false;
 	w->ckey = NULL;
 	w->cst = NULL;
 	MemoryContextReset(w->keep);
+}
+
+/* Drop the cached trace, freeing only its state (other chunks of keep stay). */
+static void
+waste_drop(WasteWork *w)
+{
+	w->cached = false;
+	if (w->cst != NULL && w->cst != (WasteState *) w->ckey)
+		pfree(w->cst);
+	if (w->ckey != NULL)
+		pfree(w->ckey);
+	w->ckey = NULL;
+	w->cst = NULL;
 }
 
 /* Make the working arrays hold n spans. */
@@ -1313,6 +1330,15 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
  * equal stored forms are equal states, so a hit can never be a different
  * state, whatever memory the caller reuses.  A state that is compressed
  * differently is only a miss.
+ *
+ * Keeping costs no copy for a state stored out of line (it is fetched and
+ * decompressed into the kept trace's context rather than the call's) and
+ * little for a compressed one.  A plain state in the caller's memory (made
+ * in the same query) would need a copy of the whole state, which a single
+ * call does not repay: it is classified in place, and copied and kept only
+ * when the same datum (same address and size) comes again, as it does in
+ * the calls of (waste_summary(s)).*.  That address is only a hint of when
+ * to keep: a hit is always decided by comparing the bytes.
  */
 static WasteWork *
 waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryContext *old)
@@ -1339,33 +1365,55 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 		return w;
 	}
 
-	/* the stored form: fetched if out of line, still compressed if it was */
+	/*
+	 * The stored form: fetched (into the kept trace's context) if out of
+	 * line, still compressed if it was.  A call that failed may have left
+	 * chunks there: empty it first unless it holds a valid cache.
+	 */
+	if (!w->cached)
+		waste_forget(w);
+	MemoryContextSwitchTo(w->keep);
 	key = VARATT_IS_EXTERNAL(raw) ? detoast_external_attr(raw) : raw;
+	MemoryContextSwitchTo(w->scratch);
 	keylen = VARSIZE_ANY(key);
 	if (w->cached && w->crule == rule && w->cloop_min == loop_min &&
 		VARSIZE_ANY(w->ckey) == keylen && memcmp(w->ckey, key, keylen) == 0)
 	{
+		if (key != raw)
+			pfree(key);
 		*t = w->ct;
 		return w;
 	}
 
 	/*
-	 * Forget the kept trace before anything else: a classification that
-	 * fails half way leaves no cache.  Then keep a copy of the stored form
-	 * and the state (decompressed, or that same copy).
+	 * A miss.  Drop the kept trace before anything else, so that a
+	 * classification that fails half way leaves no cache.
 	 */
-	waste_forget(w);
+	waste_drop(w);
+	if (key == raw && !VARATT_IS_COMPRESSED(raw) &&
+		!(w->lastraw == (const void *) raw && w->lastlen == keylen))
+	{
+		/* plain, in the caller's memory, not seen just before: in place */
+		w->lastraw = raw;
+		w->lastlen = keylen;
+		waste_analyse((WasteState *) raw, rule, loop_min, t, w);
+		return w;
+	}
+	w->lastraw = NULL;
 	MemoryContextSwitchTo(w->keep);
-	w->ckey = (struct varlena *) palloc(keylen);
-	memcpy(w->ckey, key, keylen);
-	if (key != raw)
-		pfree(key);
-	if (VARATT_IS_COMPRESSED(w->ckey))
-		w->cst = (WasteState *) detoast_attr(w->ckey);
+	if (key == raw)
+	{
+		/* in the caller's memory (compressed, or plain and seen again): copy it */
+		key = (struct varlena *) palloc(keylen);
+		memcpy(key, raw, keylen);
+	}
+	w->ckey = key;
+	if (VARATT_IS_COMPRESSED(key))
+		w->cst = (WasteState *) detoast_attr(key);
 	else
 	{
-		Assert(VARATT_IS_4B_U(w->ckey));
-		w->cst = (WasteState *) w->ckey;
+		Assert(VARATT_IS_4B_U(key));
+		w->cst = (WasteState *) key;
 	}
 	MemoryContextSwitchTo(w->scratch);
 
