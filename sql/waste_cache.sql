@@ -83,6 +83,23 @@ SELECT c.k, (SELECT tokacct.waste_summary(tokacct.waste_agg(r.span_id, r.parent_
             = tokacct.waste_summary(c.st, 'self', 2) AS in_memory_same
   FROM cache_st c ORDER BY c.k;
 
+-- 18 calls on a state made in the query (merged from the stored one: plain,
+-- in memory) and on a state in a PL/pgSQL variable (fetched, still
+-- compressed, in memory): the stored state's answers.
+SELECT k, (tokacct.waste_summary(st, 'self', 2)).*
+  FROM (SELECT k, tokacct.merge(st) AS st FROM cache_st GROUP BY k) q ORDER BY k;
+DO $$
+DECLARE
+	s tokacct.waste_state;
+	r record;
+BEGIN
+	SELECT st INTO s FROM cache_st WHERE k = 2;
+	SELECT (tokacct.waste_summary(s, 'self', 2)).* INTO r;
+	RAISE NOTICE 'variable (compressed: %): total % stuck_loop % in % spans',
+		pg_column_compression(s) IS NOT NULL, r.total, r.stuck_loop, r.stuck_loop_spans;
+END
+$$;
+
 -- A classification that fails (a repeated id in a large state) between two
 -- that succeed: the failed one leaves nothing behind.
 CREATE TABLE cache_dup AS
