@@ -449,14 +449,17 @@ waste_work_reserve(WasteWork *w, int32 n)
 /*
  * Bounded tables.  The hash tables over ids and over tool keys (name and
  * argument hash) are open-addressing tables with linear probing, at most
- * half full, with a keyed hash: honest keys take about 1.5 probes an
- * operation.  Keys made to collide would make them quadratic, so each
- * table has a budget of probe steps past the home slots, linear in its
- * operations; a table that overspends it is abandoned for a sorted index
- * (O(n log n) comparisons, the same answers), so that no input costs more
- * than O(n log n).  Equal keys (a tool called many times with the same
- * arguments, the children of one parent) are found where the first one
- * is, so they do not spend the budget beyond the slot's own distance.
+ * half full, with a keyed hash: honest keys take about 1.3 probes an
+ * operation.  Keys made to collide (the key is secret, but a budget does
+ * not rely on it) would make them quadratic, so each table has a budget of
+ * probe steps past the home slots, 8 per operation plus 1024; a table that
+ * overspends it is abandoned for a sorted index (O(n log n) comparisons,
+ * the same answers), so that no input costs more than O(n log n).  Keys
+ * that are equal by right (a tool called again with the same arguments,
+ * the children of one parent) share one slot: looking one up again costs
+ * that slot's distance from its home, a probe or two, not a run of them.
+ * Nothing is ever read in the tables' order, so no answer depends on the
+ * key or on which index was used.
  *
  * The environment variable TOKACCT_WASTE_PROBE_BUDGET, read once per
  * backend, replaces the budget with a fixed number, for tests of the
@@ -563,20 +566,22 @@ waste_find_sorted(const WSpan *sp, const int32 *byid, int32 n, const char *id, i
 /*
  * Decode the records of a state into the working arrays, and index the
  * spans by id in the same pass (step 1): an open-addressing table of
- * hsize slots holding span index + 1, 0 for empty, within *budget probe
- * steps past the home slots; over budget, or with a negative budget, the
+ * hsize slots holding span index + 1, 0 for empty, within a budget of
+ * probe steps past the home slots (what is left is returned in *budgetp,
+ * for the parent lookups); over budget, or with a negative budget, the
  * sorted index (*sorted is then true, and w->byid holds it).  A repeated
  * id is an error.
  */
 static void
 waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
-			 int64 *budget, bool *sorted)
+			 int64 *budgetp, bool *sorted)
 {
 	const char *p = st->data;
 	const char *end = st->data + st->used;
 	int32		hsize = 16;
 	int32	   *htab;
 	int32		k;
+	int64		budget;
 	bool		table;
 
 	t->n = st->nspans;
@@ -586,8 +591,8 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 	while (hsize < 2 * (int64) t->n)
 		hsize *= 2;
 	htab = w->htab;
-	*budget = waste_probe_budget(2 * (int64) t->n);
-	table = *budget >= 0;
+	budget = waste_probe_budget(2 * (int64) t->n);
+	table = budget >= 0;
 	if (table)
 		memset(htab, 0, sizeof(int32) * hsize);
 	for (k = 0; k < t->n; k++)
@@ -634,7 +639,7 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 			if (t->sp[htab[h] - 1].hid == s->hid &&
 				waste_streq(&t->sp[htab[h] - 1], s, WASTE_S_ID))
 				waste_duplicate_error(s);
-			if (--*budget < 0)
+			if (--budget < 0)
 			{
 				table = false;
 				break;
@@ -646,6 +651,7 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
 	*hsizep = hsize;
+	*budgetp = budget;
 	*sorted = !table;
 	if (!table)
 		waste_sort_ids(t, w->byid);
