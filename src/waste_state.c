@@ -449,6 +449,7 @@ waste_serialise(StringInfo buf, const WasteState *s)
 {
 	const char *p = s->data;
 	const char *end = s->data + s->used;
+	uint32		k = 0;
 	int			i;
 
 	pq_sendint32(buf, WASTE_FORMAT_VERSION);
@@ -461,6 +462,7 @@ waste_serialise(StringInfo buf, const WasteState *s)
 		WasteSpanFixed f;
 		int			slen = 0;
 
+		WASTE_CFI(++k);
 		memcpy(&f, p, sizeof(f));
 		p += sizeof(f);
 		pq_sendint64(buf, f.cost);
@@ -571,6 +573,7 @@ waste_deserialise(const unsigned char *bytes, Size len, int sqlstate)
 		const unsigned char *sp;
 		int			off;
 
+		WASTE_CFI(k);
 		memset(&f, 0, sizeof(f));
 		f.cost = (int64) waste_get64(&r);
 		f.start = (int64) waste_get64(&r);
@@ -648,6 +651,7 @@ waste_state_in(PG_FUNCTION_ARGS)
 		int			v = 0;
 		int			j;
 
+		WASTE_CFI(i);
 		for (j = 0; j < 2; j++)
 		{
 			char		c = str[2 * i + j];
@@ -688,6 +692,7 @@ waste_state_out(PG_FUNCTION_ARGS)
 	out = palloc((Size) buf.len * 2 + 1);
 	for (i = 0; i < buf.len; i++)
 	{
+		WASTE_CFI(i);
 		out[2 * i] = hex[((unsigned char) buf.data[i]) >> 4];
 		out[2 * i + 1] = hex[((unsigned char) buf.data[i]) & 15];
 	}
