@@ -27,7 +27,7 @@
 #
 # WASTE_HOSTILE_PARTS="2 3" runs only the parts named.
 source "$(dirname "$0")/../lib.sh"
-ensure_packages python3-numpy
+ensure_build_deps
 build_and_stage
 PY=/usr/bin/python3
 fail=0
