@@ -16,8 +16,6 @@
 #ifndef TOKACCT_FRONTIER_H
 #define TOKACCT_FRONTIER_H
 
-#include "postgres.h"
-
 /* limits on what a frontier state or an allocation accepts */
 #define FRONTIER_MAX_OPTIONS	1000
 #define FRONTIER_MAX_NAME		1000
