@@ -298,40 +298,40 @@ DROP TABLE hostile_retry, hostile_retry_days;
 --       a broken connection.  Every prefix of a valid binary form of every
 --       state type, through COPY (FORMAT binary):
 CREATE TABLE hostile_bytes (b bytea);
-CREATE FUNCTION hostile_recv_code(typ text, bytes bytea) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION hostile_recv(typ text, bytes bytea, OUT code text, OUT message text, OUT detail text)
+LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE hostile_bytes;
 	INSERT INTO hostile_bytes VALUES (bytes);
 	EXECUTE format('COPY hostile_bytes TO %L (FORMAT binary)',
 		current_setting('data_directory') || '/tokacct_hostile_prefix.bin');
 	EXECUTE format('CREATE TEMP TABLE hostile_prefix (s %s)', typ);
+	code := 'accepted';
 	BEGIN
 		EXECUTE format('COPY hostile_prefix FROM %L (FORMAT binary)',
 			current_setting('data_directory') || '/tokacct_hostile_prefix.bin');
-		DROP TABLE hostile_prefix;
-		RETURN 'accepted';
 	EXCEPTION WHEN OTHERS THEN
-		DROP TABLE hostile_prefix;
-		RETURN SQLSTATE;
+		GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+		code := SQLSTATE;
 	END;
+	DROP TABLE hostile_prefix;
 END $$;
-WITH v(typ, b) AS (VALUES
+-- a valid binary form of each state type
+CREATE TABLE hostile_good (typ, b) AS VALUES
 	('tokacct.outcome_state', tokacct.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2')),
 	('tokacct.retry_state', tokacct.retry_state_send('max_attempt=2 1:2,1,3,1 2:1,1,1,0')),
 	('tokacct.context_state', tokacct.context_state_send('{(1,100,20),(2,120,30)}')),
 	('tokacct.sketch_state', tokacct.sketch_state_send('v=1 count=3 zero=1 min=-2 max=1 pos={0:1} neg={35:1}')),
 	('tokacct.frontier_state', tokacct.frontier_state_send('{("ab",2,3,4),("c",1,1,1)}')),
 	('tokacct.waste_state', (SELECT tokacct.waste_state_send(tokacct.waste_agg(id, p, 'llm', 'm', NULL, 'ok', 1, '2026-01-01'))
-							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p))))
+							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p)));
 SELECT typ, length(b) AS bytes, string_agg(DISTINCT code, ', ') AS prefixes_give
-FROM v, generate_series(0, length(b) - 1) n, hostile_recv_code(typ, substr(b, 1, n)) code
+FROM hostile_good, generate_series(0, length(b) - 1) n, LATERAL (SELECT (hostile_recv(typ, substr(b, 1, n))).code) c
 GROUP BY typ, b ORDER BY typ;
 --       and the two other ways frontier_state's receive raised 08P01: a name
 --       with no terminating zero byte, and bytes after the last option
-SELECT hostile_recv_code('tokacct.frontier_state', decode('01' || '00000001' || '6162', 'hex')) AS unterminated_name,
-	hostile_recv_code('tokacct.frontier_state', tokacct.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea) AS trailing_byte;
-DROP FUNCTION hostile_recv_code(text, bytea);
-DROP TABLE hostile_bytes;
+SELECT (hostile_recv('tokacct.frontier_state', decode('01' || '00000001' || '6162', 'hex'))).code AS unterminated_name,
+	(hostile_recv('tokacct.frontier_state', tokacct.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea)).code AS trailing_byte;
 --    b. An error quoting bad input quotes at most 64 bytes of it, cut at a
 --       character boundary and followed by "...": context_state and
 --       sketch_state quoted their whole input (200 kB in, 200 kB out), as
@@ -388,47 +388,16 @@ DROP FUNCTION hostile_code(text);
 --       a byte too many, an unknown version and fields no rows can give.
 --       The message is compared with the wording built here, the SQLSTATE
 --       with the one expected; the detail says what the input does wrong.
-CREATE TABLE hostile_bytes (b bytea);
-CREATE FUNCTION hostile_kit(typ text, t text, b bytea, OUT code text, OUT wording bool, OUT detail text)
+CREATE FUNCTION hostile_text(typ text, t text, OUT code text, OUT message text, OUT detail text)
 LANGUAGE plpgsql AS $$
-DECLARE
-	m text;
 BEGIN
 	code := 'accepted';
-	IF t IS NOT NULL THEN
-		BEGIN
-			EXECUTE format('SELECT %L::%s', t, typ);
-		EXCEPTION WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-			code := SQLSTATE;
-			wording := m = 'invalid input syntax for type ' || typ || ': "'
-				|| CASE WHEN octet_length(t) > 64 THEN left(t, 64) || '...' ELSE t END || '"';
-		END;
-		RETURN;
-	END IF;
-	TRUNCATE hostile_bytes;
-	INSERT INTO hostile_bytes VALUES (b);
-	EXECUTE format('COPY hostile_bytes TO %L (FORMAT binary)',
-		current_setting('data_directory') || '/tokacct_hostile_kit.bin');
-	EXECUTE format('CREATE TEMP TABLE hostile_kit_state (s %s)', typ);
-	BEGIN
-		EXECUTE format('COPY hostile_kit_state FROM %L (FORMAT binary)',
-			current_setting('data_directory') || '/tokacct_hostile_kit.bin');
-	EXCEPTION WHEN OTHERS THEN
-		GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-		code := SQLSTATE;
-		wording := m = 'invalid external representation for type ' || typ;
-	END;
-	DROP TABLE hostile_kit_state;
+	EXECUTE format('SELECT %L::%s', t, typ);
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+	code := SQLSTATE;
 END $$;
-WITH good(typ, b) AS (VALUES
-	('tokacct.outcome_state', tokacct.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2')),
-	('tokacct.retry_state', tokacct.retry_state_send('max_attempt=2 1:2,1,3,1 2:1,1,1,0')),
-	('tokacct.context_state', tokacct.context_state_send('{(1,100,20),(2,120,30)}')),
-	('tokacct.sketch_state', tokacct.sketch_state_send('v=1 count=3 zero=1 min=-2 max=1 pos={0:1} neg={35:1}')),
-	('tokacct.frontier_state', tokacct.frontier_state_send('{("ab",2,3,4),("c",1,1,1)}')),
-	('tokacct.waste_state', (SELECT tokacct.waste_state_send(tokacct.waste_agg(id, p, 'llm', 'm', NULL, 'ok', 1, '2026-01-01'))
-							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p)))),
+WITH good AS (SELECT * FROM hostile_good),
 -- the version is the first byte (outcome, retry, frontier) or int32 (the others)
 version(typ, at, v) AS (VALUES ('tokacct.outcome_state', 1, '\x02'::bytea), ('tokacct.retry_state', 1, '\x02'),
 	('tokacct.frontier_state', 1, '\x02'), ('tokacct.context_state', 1, '\x00000002'),
@@ -469,8 +438,14 @@ cases(typ, what, expect, t, b) AS (
 	SELECT typ, 'binary: version', '22P03', NULL, overlay(b PLACING v FROM at) FROM good JOIN version USING (typ)
 	UNION ALL
 	SELECT typ, 'binary: fields', '22P03', NULL, overlay(b PLACING v FROM at) FROM good JOIN fields USING (typ))
-SELECT typ, what, k.code = expect AS code_ok, k.wording, k.detail
-FROM cases, hostile_kit(typ, t, b) k
+SELECT typ, what, k.code = expect AS code_ok,
+	k.message = CASE WHEN t IS NULL THEN 'invalid external representation for type ' || typ
+				ELSE 'invalid input syntax for type ' || typ || ': "'
+					 || CASE WHEN octet_length(t) > 64 THEN left(t, 64) || '...' ELSE t END || '"' END AS wording,
+	k.detail
+FROM cases, LATERAL (SELECT * FROM hostile_recv(typ, b) WHERE t IS NULL
+					  UNION ALL SELECT * FROM hostile_text(typ, t) WHERE t IS NOT NULL) k
 ORDER BY typ, what;
-DROP FUNCTION hostile_kit(text, text, bytea);
-DROP TABLE hostile_bytes;
+DROP FUNCTION hostile_recv(text, bytea);
+DROP FUNCTION hostile_text(text, text);
+DROP TABLE hostile_bytes, hostile_good;

@@ -56,11 +56,14 @@ BEGIN
 	RETURN b;
 END $$;
 
--- is an error of the type's input the state kit's one error for its form?
-CREATE FUNCTION fz_kit_error(typ text, binary_form bool, code text, msg text) RETURNS bool
+-- an error of the type's input: 'rejected' when it is the state kit's one
+-- error for its form, else 'BAD ...'
+CREATE FUNCTION fz_refused(typ text, binary_form bool, code text, msg text) RETURNS text
 LANGUAGE sql AS $$
-	SELECT CASE WHEN binary_form THEN code = '22P03' AND msg = 'invalid external representation for type ' || typ
-		   ELSE code IN ('22P02', '22003') AND starts_with(msg, 'invalid input syntax for type ' || typ || ': "') END
+	SELECT CASE WHEN CASE WHEN binary_form
+					 THEN code = '22P03' AND msg = 'invalid external representation for type ' || typ
+					 ELSE code IN ('22P02', '22003') AND starts_with(msg, 'invalid input syntax for type ' || typ || ': "') END
+			THEN 'rejected' ELSE 'BAD ' || code || ' ' || msg END
 $$;
 
 -- receive mutated bytes into a state column via COPY (FORMAT binary)
@@ -76,10 +79,7 @@ BEGIN
 	BEGIN
 		EXECUTE format('COPY %s FROM %L (FORMAT binary)', tab, current_setting('data_directory') || '/tokacct_fuzz.bin');
 	EXCEPTION WHEN OTHERS THEN
-		IF fz_kit_error(typ, true, SQLSTATE, SQLERRM) THEN
-			RETURN 'rejected';
-		END IF;
-		RETURN 'BAD ' || SQLSTATE || ' ' || SQLERRM;
+		RETURN fz_refused(typ, true, SQLSTATE, SQLERRM);
 	END;
 	IF kind = 'ctx' THEN
 		PERFORM tokacct.context_report(s), tokacct.context_savings(s, 100), s::text FROM fz_ctx;
@@ -143,10 +143,7 @@ BEGIN
 	BEGIN
 		EXECUTE format('SELECT %L::%s', t, typ);
 	EXCEPTION WHEN OTHERS THEN
-		IF fz_kit_error(typ, false, SQLSTATE, SQLERRM) THEN
-			RETURN 'rejected';
-		END IF;
-		RETURN 'BAD ' || SQLSTATE || ' ' || SQLERRM;
+		RETURN fz_refused(typ, false, SQLSTATE, SQLERRM);
 	END;
 	IF kind = 'ctx' THEN
 		PERFORM tokacct.context_report(t::tokacct.context_state);
