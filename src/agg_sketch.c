@@ -706,6 +706,45 @@ sketch_add_float8(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Widen the key range [*lo, *lo + *n) to cover the occupied bins of the n
+ * bins from key bins_lo.
+ */
+static void
+sketch_cover(int32 *lo, int32 *n, const uint64 *bins, int32 bins_lo, int32 bins_n)
+{
+	int32		f,
+				l,
+				hi;
+
+	if (!sketch_occupied(bins, bins_n, &f, &l))
+		return;
+	if (*n == 0)
+	{
+		*lo = bins_lo + f;
+		*n = l - f + 1;
+		return;
+	}
+	hi = Max(*lo + *n - 1, bins_lo + l);
+	*lo = Min(*lo, bins_lo + f);
+	*n = hi - *lo + 1;
+}
+
+/*
+ * Add the occupied bins of src (keys from src_lo) into dst (keys from
+ * dst_lo), which covers them; its empty edges may lie outside dst's range.
+ */
+static void
+sketch_add_bins(uint64 *dst, int32 dst_lo, const uint64 *src, int32 src_lo, int32 src_n)
+{
+	int32		f,
+				l;
+
+	if (sketch_occupied(src, src_n, &f, &l))
+		for (int32 i = f; i <= l; i++)
+			dst[src_lo + i - dst_lo] += src[i];
+}
+
+/*
  * Combine two states (also the transition function of merge(sketch_state)):
  * adds the second into the first, in place unless a key range must grow.
  */
@@ -717,10 +756,7 @@ sketch_combine(PG_FUNCTION_ARGS)
 	int32		plo,
 				pn,
 				nlo,
-				nn,
-				f,
-				l;
-	int			i;
+				nn;
 	Datum		result;
 
 	aggio_check_agg(fcinfo, "sketch_combine");
@@ -736,38 +772,8 @@ sketch_combine(PG_FUNCTION_ARGS)
 	pn = a->pos_n;
 	nlo = a->neg_lo;
 	nn = a->neg_n;
-	{
-		if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
-		{
-			if (pn == 0)
-			{
-				plo = b->pos_lo + f;
-				pn = l - f + 1;
-			}
-			else
-			{
-				int32		hi = Max(plo + pn - 1, b->pos_lo + l);
-
-				plo = Min(plo, b->pos_lo + f);
-				pn = hi - plo + 1;
-			}
-		}
-		if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
-		{
-			if (nn == 0)
-			{
-				nlo = b->neg_lo + f;
-				nn = l - f + 1;
-			}
-			else
-			{
-				int32		hi = Max(nlo + nn - 1, b->neg_lo + l);
-
-				nlo = Min(nlo, b->neg_lo + f);
-				nn = hi - nlo + 1;
-			}
-		}
-	}
+	sketch_cover(&plo, &pn, SKETCH_POS(b), b->pos_lo, b->pos_n);
+	sketch_cover(&nlo, &nn, SKETCH_NEG(b), b->neg_lo, b->neg_n);
 	if (plo != a->pos_lo || pn != a->pos_n || nlo != a->neg_lo || nn != a->neg_n)
 		a = sketch_reshape(a, plo, pn, nlo, nn);
 
@@ -788,13 +794,8 @@ sketch_combine(PG_FUNCTION_ARGS)
 		a->max = Max(a->max, b->max);
 	}
 	a->zero += b->zero;
-	/* only b's occupied bins: its empty edges may lie outside a's ranges */
-	if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
-		for (i = f; i <= l; i++)
-			SKETCH_POS(a)[b->pos_lo + i - a->pos_lo] += SKETCH_POS(b)[i];
-	if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
-		for (i = f; i <= l; i++)
-			SKETCH_NEG(a)[b->neg_lo + i - a->neg_lo] += SKETCH_NEG(b)[i];
+	sketch_add_bins(SKETCH_POS(a), a->pos_lo, SKETCH_POS(b), b->pos_lo, b->pos_n);
+	sketch_add_bins(SKETCH_NEG(a), a->neg_lo, SKETCH_NEG(b), b->neg_lo, b->neg_n);
 	PG_RETURN_POINTER(a);
 }
 

@@ -414,10 +414,7 @@ waste_combine(PG_FUNCTION_ARGS)
 	if (aggio_combine_nulls(fcinfo, &result))
 		return result;
 	b = PG_GETARG_WASTE(1);
-	if (aggio_in_aggregate(fcinfo))
-		a = (WasteState *) PG_GETARG_POINTER(0);
-	else
-		a = waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0));
+	a = (WasteState *) aggio_state_to_update(fcinfo, 0);
 	PG_RETURN_POINTER(waste_append(a, b));
 }
 
