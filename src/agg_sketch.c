@@ -669,13 +669,17 @@ sketch_recv(PG_FUNCTION_ARGS)
 
 /* ---- aggregate support ---- */
 
-/* Transition function of cost_sketch(numeric): add one cost. */
-Datum
-sketch_add_numeric(PG_FUNCTION_ARGS)
+/*
+ * A transition function of cost_sketch: add the cost in argument 1 (numeric
+ * money, or float8), unless it is NULL.
+ */
+static Datum
+sketch_trans(FunctionCallInfo fcinfo, const char *fn, bool numeric)
 {
 	SketchState *s;
+	double		x;
 
-	aggio_check_agg(fcinfo, "sketch_add_numeric");
+	aggio_check_agg(fcinfo, fn);
 	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 	{
@@ -683,26 +687,25 @@ sketch_add_numeric(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(s);
 	}
-	s = sketch_add(s, (double) money_from_datum(PG_GETARG_DATUM(1), "cost") / (double) MONEY_ONE);
-	PG_RETURN_POINTER(s);
+	if (numeric)
+		x = (double) money_from_datum(PG_GETARG_DATUM(1), "cost") / (double) MONEY_ONE;
+	else
+		x = PG_GETARG_FLOAT8(1);
+	PG_RETURN_POINTER(sketch_add(s, x));
+}
+
+/* Transition function of cost_sketch(numeric): add one cost. */
+Datum
+sketch_add_numeric(PG_FUNCTION_ARGS)
+{
+	return sketch_trans(fcinfo, "sketch_add_numeric", true);
 }
 
 /* Transition function of cost_sketch(float8): add one cost. */
 Datum
 sketch_add_float8(PG_FUNCTION_ARGS)
 {
-	SketchState *s;
-
-	aggio_check_agg(fcinfo, "sketch_add_float8");
-	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(1))
-	{
-		if (s == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(s);
-	}
-	s = sketch_add(s, PG_GETARG_FLOAT8(1));
-	PG_RETURN_POINTER(s);
+	return sketch_trans(fcinfo, "sketch_add_float8", false);
 }
 
 /*

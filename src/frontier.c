@@ -38,7 +38,7 @@
 #include "utils/tuplestore.h"
 
 #include "aggio.h"
-#include "frontier.h"
+#include "frontier_hull.h"
 #include "money.h"
 
 typedef struct FrontierEntry

@@ -33,7 +33,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
-#include "frontier.h"
+#include "frontier_hull.h"
 #include "money.h"
 
 static void

@@ -14,8 +14,6 @@
 #ifndef TOKACCT_PRICE_H
 #define TOKACCT_PRICE_H
 
-#include "postgres.h"
-
 #include "regex/regex.h"
 #include "utils/timestamp.h"
 
@@ -169,8 +167,6 @@ extern const PriceDiscount *price_find_discount(const char *customer, const Pric
 												TimestampTz at);
 
 /* price_cost.c */
-extern const PriceRow *price_select_row(const PriceSet *set, TimestampTz at);
-extern void price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res);
 extern Datum price_numeric(int128 pico);
 
 #endif							/* TOKACCT_PRICE_H */

@@ -21,8 +21,6 @@
 #ifndef TOKACCT_WASTE_H
 #define TOKACCT_WASTE_H
 
-#include "postgres.h"
-
 /* span statuses, as stored */
 #define WASTE_ST_OK			0
 #define WASTE_ST_ERROR		1
