@@ -17,21 +17,32 @@
 #include "regex/regex.h"
 #include "utils/timestamp.h"
 
-/* Price kinds: the per-token prices a price row can hold (price.*_mtok). */
+/*
+ * Price kinds: the per-token prices a price row can hold.  This list is
+ * their one definition, in the order of the price table's <kind>_mtok
+ * columns: it makes PriceKind and price_kind_names (price_kind.c), and SQL
+ * reads it through tokacct.price_kinds(), from which the install script
+ * makes those columns, price_tier's check of its kinds and the loaders'
+ * list of kinds.
+ */
+#define PRICE_KINDS(X) \
+	X(PK_INPUT, "input") \
+	X(PK_CACHE_READ, "cache_read") \
+	X(PK_CACHE_WRITE, "cache_write") \
+	X(PK_OUTPUT, "output") \
+	X(PK_REASONING, "reasoning") \
+	X(PK_INPUT_AUDIO, "input_audio") \
+	X(PK_CACHE_AUDIO_READ, "cache_audio_read") \
+	X(PK_OUTPUT_AUDIO, "output_audio") \
+	X(PK_INPUT_IMAGE, "input_image") \
+	X(PK_OUTPUT_IMAGE, "output_image") \
+	X(PK_INPUT_VIDEO, "input_video") \
+	X(PK_OUTPUT_VIDEO, "output_video")
+
+#define PRICE_KIND_ENUM(id, name) id,
 typedef enum PriceKind
 {
-	PK_INPUT = 0,
-	PK_CACHE_READ,
-	PK_CACHE_WRITE,
-	PK_OUTPUT,
-	PK_REASONING,
-	PK_INPUT_AUDIO,
-	PK_CACHE_AUDIO_READ,
-	PK_OUTPUT_AUDIO,
-	PK_INPUT_IMAGE,
-	PK_OUTPUT_IMAGE,
-	PK_INPUT_VIDEO,
-	PK_OUTPUT_VIDEO,
+	PRICE_KINDS(PRICE_KIND_ENUM)
 	PK_NKINDS
 } PriceKind;
 

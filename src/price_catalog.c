@@ -54,12 +54,6 @@
 
 #include "price.h"
 
-const char *const price_kind_names[PK_NKINDS] = {
-	"input", "cache_read", "cache_write", "output", "reasoning", "input_audio",
-	"cache_audio_read", "output_audio", "input_image", "output_image",
-	"input_video", "output_video"
-};
-
 #define PRICE_NTABLES 6
 static const char *const price_tables[PRICE_NTABLES] = {
 	"price_catalog", "price_provider", "price_model", "price", "price_tier", "price_discount"

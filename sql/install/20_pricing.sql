@@ -144,7 +144,20 @@ COMMENT ON COLUMN @extschema@.price_model.name IS 'display name';
 COMMENT ON COLUMN @extschema@.price_model.match IS 'match rule: {"equals"|"starts_with"|"ends_with"|"contains": text} (both sides folded by fold_name(): ASCII case-insensitive), {"regex": text} (on the folded name), {"or"|"and": [rules]}';
 COMMENT ON COLUMN @extschema@.price_model.context_window IS 'largest input in tokens, where published';
 
-CREATE TABLE @extschema@.price (
+-- The price kinds, the per-token prices a price row can hold, have one
+-- definition, in C (PRICE_KINDS in src/price.h): price_kinds() gives them
+-- in order, and the price table has one <kind>_mtok column per kind, made
+-- from that list.
+CREATE FUNCTION @extschema@.price_kinds()
+	RETURNS pg_catalog.text[]
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_kinds';
+COMMENT ON FUNCTION @extschema@.price_kinds() IS
+	'the price kinds (input, cache_read, ...), in the order of the price table''s <kind>_mtok columns: the kinds price_tier and the loaders accept';
+
+DO $do$
+BEGIN
+	EXECUTE pg_catalog.format($table$CREATE TABLE @extschema@.price (
 	price_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	catalog pg_catalog.text NOT NULL,
 	provider pg_catalog.text NOT NULL,
@@ -156,25 +169,19 @@ CREATE TABLE @extschema@.price (
 	tod_start pg_catalog.time,
 	tod_end pg_catalog.time,
 	currency pg_catalog.text NOT NULL DEFAULT 'USD' CHECK (currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
-	input_mtok @extschema@.price_mtok,
-	cache_read_mtok @extschema@.price_mtok,
-	cache_write_mtok @extschema@.price_mtok,
-	output_mtok @extschema@.price_mtok,
-	reasoning_mtok @extschema@.price_mtok,
-	input_audio_mtok @extschema@.price_mtok,
-	cache_audio_read_mtok @extschema@.price_mtok,
-	output_audio_mtok @extschema@.price_mtok,
-	input_image_mtok @extschema@.price_mtok,
-	output_image_mtok @extschema@.price_mtok,
-	input_video_mtok @extschema@.price_mtok,
-	output_video_mtok @extschema@.price_mtok,
+%s,
 	request_fee @extschema@.price_amount,
 	source pg_catalog.jsonb,
 	CHECK ((tod_start IS NULL) = (tod_end IS NULL)),
 	CHECK (tod_start <> tod_end),
 	UNIQUE NULLS NOT DISTINCT (catalog, provider, model, customer, in_force_from, variant),
 	FOREIGN KEY (catalog, provider, model) REFERENCES @extschema@.price_model ON UPDATE CASCADE ON DELETE CASCADE
-);
+);$table$,
+		(SELECT pg_catalog.string_agg(pg_catalog.format('	%I @extschema@.price_mtok', k OPERATOR(pg_catalog.||) '_mtok'),
+									  E',\n' ORDER BY n)
+		   FROM pg_catalog.unnest(@extschema@.price_kinds()) WITH ORDINALITY AS u(k, n)));
+END
+$do$;
 COMMENT ON TABLE @extschema@.price IS
 	'effective-dated prices of a model: the set with the latest in_force_from at or before the call applies; within it the highest variant whose constraint holds (else variant 0)';
 COMMENT ON COLUMN @extschema@.price.price_id IS 'row id';
@@ -205,9 +212,7 @@ COMMENT ON COLUMN @extschema@.price.source IS 'the catalog entry this row was lo
 
 CREATE TABLE @extschema@.price_tier (
 	price_id pg_catalog.int8 NOT NULL REFERENCES @extschema@.price ON DELETE CASCADE,
-	kind pg_catalog.text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['input', 'cache_read', 'cache_write', 'output',
-		'reasoning', 'input_audio', 'cache_audio_read', 'output_audio', 'input_image', 'output_image',
-		'input_video', 'output_video']::pg_catalog.text[])),
+	kind pg_catalog.text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (@extschema@.price_kinds())),
 	threshold pg_catalog.int8 NOT NULL CHECK (threshold >= 0),
 	mtok @extschema@.price_mtok NOT NULL,
 	PRIMARY KEY (price_id, kind, threshold)
@@ -575,8 +580,8 @@ DECLARE
 	k text;
 	pv jsonb;
 	cols numeric[];
-	kinds text[] := ARRAY['input', 'cache_read', 'cache_write', 'output', 'reasoning', 'input_audio',
-		'cache_audio_read', 'output_audio', 'input_image', 'output_image', 'input_video', 'output_video'];
+	kinds text[] := @extschema@.price_kinds();
+	put_row text;
 	ki int;
 	fee numeric;
 	new_id bigint;
@@ -658,7 +663,7 @@ BEGIN
 			END;
 		END IF;
 
-		cols := array_fill(NULL::numeric, ARRAY[12]);
+		cols := array_fill(NULL::numeric, ARRAY[cardinality(kinds)]);
 		IF jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object' THEN
 			RAISE EXCEPTION 'malformed prices in %', vwhat USING ERRCODE = 'invalid_parameter_value',
 				DETAIL = format('Expected an object of prices, got %s.', coalesce((v -> 'prices')::text, 'nothing'));
@@ -693,13 +698,13 @@ BEGIN
 			fee := (v ->> 'request_fee')::numeric;
 		END IF;
 
-		INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, variant, start_date,
-			tod_start, tod_end, input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, reasoning_mtok,
-			input_audio_mtok, cache_audio_read_mtok, output_audio_mtok, input_image_mtok, output_image_mtok,
-			input_video_mtok, output_video_mtok, request_fee, source)
-		VALUES (p_catalog, p_provider, p_model, NULL, start_at, vi, sd, ts, te, cols[1], cols[2], cols[3], cols[4],
-			cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], fee, v)
-		RETURNING price_id INTO new_id;
+		put_row := coalesce(put_row, format('INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, '
+			'variant, start_date, tod_start, tod_end, %s, request_fee, source) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, %s, '
+			'$10, $11) RETURNING price_id',
+			(SELECT string_agg(quote_ident(kname || '_mtok'), ', ' ORDER BY kpos) FROM unnest(kinds) WITH ORDINALITY ka(kname, kpos)),
+			(SELECT string_agg(format('$9[%s]', kpos), ', ' ORDER BY kpos) FROM generate_subscripts(kinds, 1) ks(kpos))));
+		-- the row of this variant: a <kind>_mtok column per kind, its price in cols (kinds' order)
+		EXECUTE put_row INTO new_id USING p_catalog, p_provider, p_model, start_at, vi, sd, ts, te, cols, fee, v;
 
 		FOR k, pv IN SELECT key, value FROM jsonb_each(v -> 'prices') WHERE jsonb_typeof(value) = 'object' LOOP
 			ti := 0;
