@@ -98,6 +98,24 @@ typedef struct PriceMatch
 	struct PriceMatch **children;	/* PM_OR, PM_AND */
 } PriceMatch;
 
+/* price_match.c: the grammar of match rules */
+struct JsonbValue;
+typedef regex_t *(*PriceRegexCompile) (const char *pattern, int len, const char *what);
+
+/*
+ * Read the match rule rule (a jbvBinary object, or any JSON value, which is
+ * then malformed), raising an error naming "what" when it is malformed.  In
+ * cxt, build and return its PriceMatch tree, its patterns compiled by
+ * compile; with cxt NULL, only check it (compile must then check a pattern
+ * and return NULL).
+ */
+extern PriceMatch *price_match_walk(struct JsonbValue *rule, const char *what,
+									MemoryContext cxt, PriceRegexCompile compile);
+
+/* Raise the error for a malformed match rule of "what", with a detail. */
+extern void price_match_malformed(const char *what, const char *fmt,...)
+			pg_attribute_printf(2, 3) pg_attribute_noreturn();
+
 /* Price rows of one model for one customer (NULL: the list price). */
 typedef struct PriceSet
 {

@@ -222,91 +222,16 @@ price_compile_regex(const char *pattern, int len, const char *what)
 	return re;
 }
 
-static void
-price_bad_rule(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("malformed match rule for %s", what),
-			 errhint("Fix the row in the catalog tables; see price_check_match().")));
-}
-
-/* Build a match rule from a jsonb object {"op": arg}; in the cache context. */
+/* Build a match rule into the cache (the grammar: price_match.c). */
 static PriceMatch *
 price_match_build(JsonbContainer *jc, const char *what)
 {
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	PriceMatch *m;
-	char	   *key;
+	JsonbValue	rule;
 
-	if (!JsonContainerIsObject(jc) || JsonContainerSize(jc) != 1)
-		price_bad_rule(what);
-	m = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceMatch));
-	it = JsonbIteratorInit(jc);
-	tok = JsonbIteratorNext(&it, &v, true);	/* begin object */
-	tok = JsonbIteratorNext(&it, &v, true);
-	if (tok != WJB_KEY)
-		price_bad_rule(what);
-	key = pnstrdup(v.val.string.val, v.val.string.len);
-	tok = JsonbIteratorNext(&it, &v, true);
-	if (tok != WJB_VALUE)
-		price_bad_rule(what);
-
-	if (strcmp(key, "or") == 0 || strcmp(key, "and") == 0)
-	{
-		JsonbIterator *ait;
-		JsonbValue	e;
-		int			n = 0;
-
-		m->op = key[0] == 'o' ? PM_OR : PM_AND;
-		if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data) ||
-			JsonContainerSize(v.val.binary.data) == 0)
-			price_bad_rule(what);
-		m->nchildren = JsonContainerSize(v.val.binary.data);
-		m->children = MemoryContextAllocZero(price_cache->cxt, m->nchildren * sizeof(PriceMatch *));
-		ait = JsonbIteratorInit(v.val.binary.data);
-		while ((tok = JsonbIteratorNext(&ait, &e, true)) != WJB_DONE)
-		{
-			if (tok != WJB_ELEM)
-				continue;
-			if (e.type != jbvBinary || n >= m->nchildren)
-				price_bad_rule(what);
-			m->children[n++] = price_match_build(e.val.binary.data, what);
-		}
-		if (n != m->nchildren)
-			price_bad_rule(what);
-	}
-	else
-	{
-		if (strcmp(key, "equals") == 0)
-			m->op = PM_EQUALS;
-		else if (strcmp(key, "starts_with") == 0)
-			m->op = PM_STARTS_WITH;
-		else if (strcmp(key, "ends_with") == 0)
-			m->op = PM_ENDS_WITH;
-		else if (strcmp(key, "contains") == 0)
-			m->op = PM_CONTAINS;
-		else if (strcmp(key, "regex") == 0)
-			m->op = PM_REGEX;
-		else
-			price_bad_rule(what);
-		if (v.type != jbvString)
-			price_bad_rule(what);
-		m->arglen = v.val.string.len;
-		m->arg = MemoryContextAlloc(price_cache->cxt, m->arglen + 1);
-		if (m->op == PM_REGEX)
-		{
-			memcpy(m->arg, v.val.string.val, m->arglen);
-			m->arg[m->arglen] = '\0';
-			m->re = price_compile_regex(m->arg, m->arglen, what);
-		}
-		else
-			price_lower(m->arg, v.val.string.val, m->arglen);
-	}
-	pfree(key);
-	return m;
+	rule.type = jbvBinary;
+	rule.val.binary.data = jc;
+	rule.val.binary.len = 0;	/* unknown, and not needed */
+	return price_match_walk(&rule, what, price_cache->cxt, price_compile_regex);
 }
 
 /* A name being matched: lower-cased bytes, and wide chars for regexes. */
@@ -554,7 +479,7 @@ price_cache_build(Oid fn_oid)
 			m->model = price_getstr(tup, tt->tupdesc, 3);
 			d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
 			if (isnull)
-				price_bad_rule(m->model);
+				price_match_malformed(m->model, "A match rule is an object with exactly one key, got null.");
 			m->match = price_match_build(&DatumGetJsonbP(d)->root,
 										 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
 		}
