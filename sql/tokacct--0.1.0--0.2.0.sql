@@ -130,6 +130,27 @@ ALTER TABLE @extschema@.price_discount
 COMMENT ON COLUMN @extschema@.price_discount.provider IS 'provider id it applies to, as in price_provider (no ASCII capitals); NULL: every provider';
 
 
+-- The price kinds have one definition, in C: price_kinds() lists them;
+-- price_tier checks its kinds against it and price_put_model_prices (below)
+-- reads it.  (The price table's <kind>_mtok columns, which a fresh install
+-- makes from the list, are the same.)
+CREATE FUNCTION @extschema@.price_kinds()
+	RETURNS pg_catalog.text[]
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_kinds';
+COMMENT ON FUNCTION @extschema@.price_kinds() IS
+	'the price kinds (input, cache_read, ...), in the order of the price table''s <kind>_mtok columns: the kinds price_tier and the loaders accept';
+ALTER TABLE @extschema@.price_tier
+	DROP CONSTRAINT price_tier_kind_check,
+	ADD CONSTRAINT price_tier_kind_check CHECK (kind OPERATOR(pg_catalog.=) ANY (@extschema@.price_kinds()));
+
+-- The match rules have one grammar: price_check_match is the matcher's own
+-- reader, in C (same signature, same messages).
+CREATE OR REPLACE FUNCTION @extschema@.price_check_match(rule pg_catalog.jsonb, what pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_check_match';
+
 -- 11 and 13. The loaders (same signatures, new bodies).
 
 CREATE OR REPLACE FUNCTION @extschema@.price_put_model_prices(p_catalog pg_catalog.text, p_provider pg_catalog.text,
@@ -151,8 +172,8 @@ DECLARE
 	k text;
 	pv jsonb;
 	cols numeric[];
-	kinds text[] := ARRAY['input', 'cache_read', 'cache_write', 'output', 'reasoning', 'input_audio',
-		'cache_audio_read', 'output_audio', 'input_image', 'output_image', 'input_video', 'output_video'];
+	kinds text[] := @extschema@.price_kinds();
+	put_row text;
 	ki int;
 	fee numeric;
 	new_id bigint;
@@ -234,7 +255,7 @@ BEGIN
 			END;
 		END IF;
 
-		cols := array_fill(NULL::numeric, ARRAY[12]);
+		cols := array_fill(NULL::numeric, ARRAY[cardinality(kinds)]);
 		IF jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object' THEN
 			RAISE EXCEPTION 'malformed prices in %', vwhat USING ERRCODE = 'invalid_parameter_value',
 				DETAIL = format('Expected an object of prices, got %s.', coalesce((v -> 'prices')::text, 'nothing'));
@@ -269,13 +290,13 @@ BEGIN
 			fee := (v ->> 'request_fee')::numeric;
 		END IF;
 
-		INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, variant, start_date,
-			tod_start, tod_end, input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, reasoning_mtok,
-			input_audio_mtok, cache_audio_read_mtok, output_audio_mtok, input_image_mtok, output_image_mtok,
-			input_video_mtok, output_video_mtok, request_fee, source)
-		VALUES (p_catalog, p_provider, p_model, NULL, start_at, vi, sd, ts, te, cols[1], cols[2], cols[3], cols[4],
-			cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], fee, v)
-		RETURNING price_id INTO new_id;
+		put_row := coalesce(put_row, format('INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, '
+			'variant, start_date, tod_start, tod_end, %s, request_fee, source) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, %s, '
+			'$10, $11) RETURNING price_id',
+			(SELECT string_agg(quote_ident(kname || '_mtok'), ', ' ORDER BY kpos) FROM unnest(kinds) WITH ORDINALITY ka(kname, kpos)),
+			(SELECT string_agg(format('$9[%s]', kpos), ', ' ORDER BY kpos) FROM generate_subscripts(kinds, 1) ks(kpos))));
+		-- the row of this variant: a <kind>_mtok column per kind, its price in cols (kinds' order)
+		EXECUTE put_row INTO new_id USING p_catalog, p_provider, p_model, start_at, vi, sd, ts, te, cols, fee, v;
 
 		FOR k, pv IN SELECT key, value FROM jsonb_each(v -> 'prices') WHERE jsonb_typeof(value) = 'object' LOOP
 			ti := 0;
