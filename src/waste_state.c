@@ -490,6 +490,8 @@ waste_deserialise(AggioInput *in)
 	lo = (uint64) pq_getmsgint64(msg);
 
 	/* records are never larger in memory than on the wire */
+	StaticAssertStmt(sizeof(WasteSpanFixed) == 8 + 8 + 4 + 1 + 1 + 2 * WASTE_NSTR,
+					 "a span's fixed part takes as many bytes in memory as on the wire");
 	s = waste_new(CurrentMemoryContext, msg->len - msg->cursor);
 	for (k = 0; k < nspans; k++)
 	{
