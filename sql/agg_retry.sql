@@ -254,7 +254,8 @@ FROM agg_retry_rollup r JOIN agg_retry_copy_t t USING (part) JOIN agg_retry_copy
 SELECT tokacct.retry_economics(0, true, 1);
 SELECT tokacct.retry_economics(1, true, -1);
 SELECT tokacct.retry_economics(1, true, 'NaN');
-SELECT tokacct.retry_economics(1, true, 0.0000000000001);
+-- more than 12 decimals are rounded half away from zero: 0.0000000000005 -> 0.000000000001
+SELECT tokacct.retry_economics(1, true, 0.0000000000005);
 SELECT tokacct.retry_economics(1, true, 9223372.036854775808);
 -- rows with a NULL are skipped
 SELECT tokacct.retry_economics(a, o, c)

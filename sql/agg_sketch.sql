@@ -186,6 +186,7 @@ SELECT tokacct.cost_sketch(x) FROM (VALUES ('NaN'::float8)) v(x);
 SELECT tokacct.cost_sketch(x) FROM (VALUES ('Infinity'::float8)) v(x);
 SELECT tokacct.cost_sketch(x) FROM (VALUES (1.0000001e15::float8)) v(x);
 SELECT tokacct.cost_sketch(x) FROM (VALUES ('NaN'::numeric)) v(x);
+-- more than 12 decimals are rounded half away from zero: 0.0000000000001 -> 0
 SELECT tokacct.cost_sketch(x) FROM (VALUES (0.0000000000001::numeric)) v(x);
 SELECT tokacct.cost_quantile(tokacct.cost_sketch(1.0), 1.5);
 SELECT tokacct.cost_quantile(tokacct.cost_sketch(1.0), 'NaN');

@@ -115,12 +115,14 @@ SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 1, 1, NULL, false)]::toka
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', -1, 1, 1, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 1, 1, 0, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 'NaN', 1, 1, false)]::tokacct.allocation_option[]);
+-- more than 12 decimals are rounded half away from zero: 1.0000000000001 -> 1
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 1, 1.0000000000001, 1, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 1, 1, 1, false), ROW('w', 'a', 2, 2, 1, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 1, 1, 1, false), ROW('w', 'b', 2, 2, 2, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(10, ARRAY[ROW('w', 'a', 1, 1, 1, true), ROW('w', 'b', 2, 2, 1, true)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate('NaN', ARRAY[ROW('w', 'a', 1, 1, 1, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate('Infinity', ARRAY[ROW('w', 'a', 1, 1, 1, false)]::tokacct.allocation_option[]);
+-- a budget too: 1.0000000000001 -> 1
 SELECT * FROM tokacct.allocate(1.0000000000001, ARRAY[ROW('w', 'a', 1, 1, 1, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(1e40, ARRAY[ROW('w', 'a', 1, 1, 1, false)]::tokacct.allocation_option[]);
 SELECT * FROM tokacct.allocate(NULL, ARRAY[ROW('w', 'a', 1, 1, 1, false)]::tokacct.allocation_option[]);

@@ -92,6 +92,7 @@ SELECT tokacct.utility_frontier(option, cost, value) IS NULL AS is_null FROM fr_
 
 -- Bad rows.
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', -1, 1)) t(o, c, v);
+-- more than 12 decimals are rounded half away from zero: 1.0000000000001 -> 1
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', 1.0000000000001, 1)) t(o, c, v);
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', 'NaN'::numeric, 1)) t(o, c, v);
 SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('a', 1, 9223373)) t(o, c, v);
@@ -119,6 +120,16 @@ SELECT '{("a",1,1,-9223372.036854775809)}'::tokacct.frontier_state;
 SELECT '{("a",1,1.0000000000001,1)}'::tokacct.frontier_state;
 SELECT '{("a",1,NaN,1)}'::tokacct.frontier_state;
 SELECT '{("a",99999999999999999999,1,1)}'::tokacct.frontier_state;
+-- A sum is read up to 2^126 money units, the bound of every state's
+-- amounts: 2^126 units are read, then refused by the check against the count
+-- (22P02); 2^126 + 1 units are out of range (22003); digits followed by
+-- anything else are not a number (22P02), however many.
+SELECT '{("a",1,85070591730234615865843651.857942052864,1)}'::tokacct.frontier_state;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{("a",1,1,-85070591730234615865843651.857942052865)}'::tokacct.frontier_state;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{("a",1,85070591730234615865843651.857942052865x,1)}'::tokacct.frontier_state;
+\echo :LAST_ERROR_SQLSTATE
 SELECT '{("a",1,1,1),("a",2,2,2)}'::tokacct.frontier_state;
 SELECT '{("a",1,1e3,1)}'::tokacct.frontier_state;
 SELECT ('{("' || repeat('x', 1001) || '",1,1,1)}')::tokacct.frontier_state;

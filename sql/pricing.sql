@@ -247,6 +247,13 @@ INSERT INTO tokacct.price_discount (customer, provider, multiplier) VALUES ('big
 \set VERBOSITY default
 SELECT tokacct.customer_cost('bigspender', 'acme', 'acme-huge', 9223372036854775807, 9223372036854775807);
 \set VERBOSITY terse
+-- ... while a result that fits is exact even when the product before the
+-- division does not: half of that call (multiplier 0.5 = 500000 millionths
+-- times a total near 2^127 picodollars needs 146 bits) is the cost of its
+-- input alone
+INSERT INTO tokacct.price_discount (customer, provider, multiplier) VALUES ('halfspender', 'acme', 0.5);
+SELECT tokacct.customer_cost('halfspender', 'acme', 'acme-huge', 9223372036854775807, 9223372036854775807)
+       = 9223372036854775807 * 9223371999999.999999 * 0.000001 AS half_of_the_largest_call;
 
 -- a trojan operator in public (numeric * integer, an exact match that would
 -- beat pg_catalog's numeric * numeric) is never used by the catalog reader

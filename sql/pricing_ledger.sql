@@ -99,7 +99,9 @@ SELECT problem = format('price row %s is in EUR, not USD', (SELECT price_id FROM
   FROM tokacct.price_call_cost WHERE to_char(at, 'MI') = '05';
 
 -- the functions behind it: sourced_cost() rounds a reported cost too
--- (before: an error), and refuses one that is not money, with its reason
+-- (before: an error) and prints it as tokacct prints money (0.50 -> 0.5);
+-- the sign is judged after rounding (-1e-13 rounds to 0, accepted); it
+-- refuses one that is not money, with its reason
 SELECT (tokacct.sourced_cost(0.123456789012345678901234567890, NULL, 'lg', 'lg-1', 1, 1)).*;
 SELECT (tokacct.sourced_cost(0.50, NULL, 'lg', 'lg-1', 1, 1)).*;
 SELECT (tokacct.sourced_cost(-0.0000000000001, NULL, 'lg', 'lg-1', 1, 1)).*;

@@ -146,3 +146,24 @@ SELECT input_cost = 0.2750025 AS gemini_in, output_cost = 0.015 AS gemini_out, c
 -- genai-prices comes first: openai gpt-4o (2.5 in, 10 out per million)
 SELECT catalog, total_cost = 0.0125 AS gpt4o FROM tokacct.cost_breakdown('openai', 'gpt-4o', 1000, 1000, at => '2026-08-01');
 DELETE FROM tokacct.price_provider WHERE catalog IN ('genai-prices', 'litellm');
+
+-- A request fee with more than 12 decimals is money: rounded half away from
+-- zero to the picodollar (as in money.sql), not refused.
+-- requests_kcount 0.0000000005 per thousand requests: a fee of 0.0000000000005
+-- per request, rounded to 0.000000000001; 0.0000000004999 -> 0.0000000000004999 -> 0
+SELECT providers, models, price_sets_added FROM tokacct.load_prices_genai('[
+  {"id": "money-tp", "models": [
+     {"id": "money-a", "match": {"equals": "money-a"}, "prices": {"input_mtok": 1, "requests_kcount": 0.0000000005}},
+     {"id": "money-b", "match": {"equals": "money-b"}, "prices": {"input_mtok": 1, "requests_kcount": 0.0000000004999}}]}]',
+  '2026-01-01 00:00+00');
+SELECT model, request_fee FROM tokacct.price WHERE provider = 'money-tp' ORDER BY model;
+SELECT tokacct.cost('money-tp', 'money-a', 0, 0, at => '2026-03-01') AS fee_a,
+       tokacct.cost('money-tp', 'money-b', 0, 0, at => '2026-03-01') AS fee_b;
+-- a negative fee is still refused
+SELECT * FROM tokacct.load_prices_genai('[
+  {"id": "money-tp", "models": [{"id": "money-c", "match": {"equals": "money-c"}, "prices": {"input_mtok": 1, "requests_kcount": -1}}]}]',
+  '2026-02-01 00:00+00');
+DELETE FROM tokacct.price WHERE provider = 'money-tp';
+DELETE FROM tokacct.price_model WHERE provider = 'money-tp';
+DELETE FROM tokacct.price_provider WHERE provider = 'money-tp';
+SELECT tokacct.cost('money-tp', 'money-a', 0, 0, at => '2026-03-01') IS NULL AS gone;

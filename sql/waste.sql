@@ -290,7 +290,8 @@ SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'exploded', 1, now());
 SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, '302', 1, now());
 SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', -1, now());
 SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 'NaN', now());
-SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 0.0000000000001, now());
+-- more than 12 decimals are rounded half away from zero: 0.0000000000005 -> 0.000000000001
+SELECT (tokacct.waste_summary(tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 0.0000000000005, now()))).total;
 SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 1, now(), -1);
 SELECT tokacct.waste_agg('a', NULL, 'llm', repeat('x', 70000), NULL, 'ok', 1, now());
 SELECT tokacct.waste_summary(waste_one('{a}', '{NULL}'), 'total');

@@ -61,10 +61,10 @@ outcome_check(const OutcomeState *st, const AggioInput *in)
 				  st->fixed, st->items);
 	if (st->cost < 0 || st->fix_cost < 0)
 		aggio_bad(in, "Money totals must not be negative.");
-	if (st->cost > st->items * AGGIO_ROW_MONEY_MAX)
+	if (st->cost > st->items * MONEY_LIMIT)
 		aggio_bad(in, "cost exceeds what %s rows can hold.",
 				  st->items == 0 ? "zero" : "its");
-	if (st->fix_cost > st->fixed * AGGIO_ROW_MONEY_MAX)
+	if (st->fix_cost > st->fixed * MONEY_LIMIT)
 		aggio_bad(in, "fix_cost exceeds what %s fixed rows can hold.",
 				  st->fixed == 0 ? "zero" : "its");
 	if (st->fix_cost < st->fixed)
@@ -239,7 +239,7 @@ outcome_per(int128 money, int64 count, bool *isnull)
 	*isnull = (count == 0);
 	if (count == 0)
 		return (Datum) 0;
-	return NumericGetDatum(aggio_money_quotient(money, 1, count));
+	return NumericGetDatum(money_to_numeric(money_div_round(money, count)));
 }
 
 /* The report of an outcome state: counts, money and costs per item. */

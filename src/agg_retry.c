@@ -122,8 +122,8 @@ retry_check(const RetryState *st, const AggioInput *in)
 			aggio_bad(in, "Attempt %d has a negative cost.", i + 1);
 		if (b->failed_cost > b->cost)
 			aggio_bad(in, "Attempt %d has a failed cost above its cost.", i + 1);
-		if (b->failed_cost > (b->attempts - b->successes) * AGGIO_ROW_MONEY_MAX ||
-			b->cost - b->failed_cost > b->successes * AGGIO_ROW_MONEY_MAX)
+		if (b->failed_cost > (b->attempts - b->successes) * MONEY_LIMIT ||
+			b->cost - b->failed_cost > b->successes * MONEY_LIMIT)
 			aggio_bad(in, "Attempt %d has a cost its rows cannot hold.", i + 1);
 	}
 	if (st->max_attempt < 0)
@@ -449,10 +449,13 @@ retry_totals(const RetryState *st, int nb)
 static Datum
 retry_money_per(int128 num, int64 mul, int128 den, bool *isnull)
 {
+	int128		q;
+
 	*isnull = (den == 0);
 	if (den == 0)
 		return (Datum) 0;
-	return NumericGetDatum(aggio_money_quotient(num, mul, den));
+	q = money_muldiv_round(num, mul, den, "A cost per item exceeds what tokacct keeps exactly.");
+	return NumericGetDatum(money_to_numeric(q));
 }
 
 /* a / b as float8, or NULL when b is zero */

@@ -2,8 +2,8 @@
  *
  * aggio.c
  *	  The state kit of the aggregate state types (see aggio.h): the text
- *	  parser and binary readers, the one set of errors for a bad state, the
- *	  aggregate checks, and the exact money quotient their accessors report.
+ *	  parser and binary readers, the one set of errors for a bad state and
+ *	  the aggregate checks.
  *
  * The parsers accept plain decimals (integers with a sign only where the
  * field takes negative numbers, amounts with no sign), no exponents, no
@@ -20,8 +20,6 @@
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
-#include "utils/numeric.h"
 
 #include "aggio.h"
 #include "money.h"
@@ -246,48 +244,32 @@ aggio_amount_end(const char *p)
 	return p + strspn(p, "0123456789.");
 }
 
-/* v * 10 + digit, or an error when it passes the bound of a valid state */
-static int128
-aggio_money_step(const AggioInput *in, int128 v, int digit)
-{
-	/* far above any valid state (rows * int64 units), far below overflow */
-	const int128 limit = ((int128) 1) << 126;
-
-	if (v > (limit - digit) / 10)
-		aggio_out_of_range(in, aggio_amount_end(in->p), "");
-	return v * 10 + digit;
-}
-
 int128
 aggio_parse_money(AggioInput *in, const char *field)
 {
 	const char *s;
 	int128		v = 0;
-	int			decimals = 0;
 
 	aggio_skip_space(in);
+	/* parse from a copy: the errors point at the amount's start */
 	s = in->p;
-	if (*s < '0' || *s > '9')
-		aggio_expected(in, psprintf("%s (a non-negative decimal amount)", field));
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = aggio_money_step(in, v, *s - '0');
-	if (*s == '.')
+	/* up to MONEY_WIDE_LIMIT: far above any valid state (rows * int64 units) */
+	switch (money_parse(&s, false, &v))
 	{
-		s++;
-		if (*s < '0' || *s > '9')
+		case MONEY_PARSE_OK:
+			break;
+		case MONEY_PARSE_NO_DIGITS:
+			aggio_expected(in, psprintf("%s (a non-negative decimal amount)", field));
+		case MONEY_PARSE_NO_DECIMALS:
 			aggio_bad(in, "The amount at character %d has no digits after its decimal point.",
 					  aggio_position(in, in->p));
-		for (; *s >= '0' && *s <= '9'; s++)
-		{
-			if (++decimals > MONEY_SCALE)
-				aggio_bad(in, "The amount \"%s\" at character %d has more than %d decimal places.",
-						  aggio_quote(in->p, aggio_amount_end(in->p) - in->p),
-						  aggio_position(in, in->p), MONEY_SCALE);
-			v = aggio_money_step(in, v, *s - '0');
-		}
+		case MONEY_PARSE_TOO_MANY_DECIMALS:
+			aggio_bad(in, "The amount \"%s\" at character %d has more than %d decimal places.",
+					  aggio_quote(in->p, aggio_amount_end(in->p) - in->p),
+					  aggio_position(in, in->p), MONEY_SCALE);
+		case MONEY_PARSE_OUT_OF_RANGE:
+			aggio_out_of_range(in, aggio_amount_end(in->p), "");
 	}
-	for (; decimals < MONEY_SCALE; decimals++)
-		v = aggio_money_step(in, v, 0);
 	in->p = s;
 	return v;
 }
@@ -413,40 +395,5 @@ aggio_add_count(int64 a, int64 b)
 int128
 aggio_add_money(int128 a, int128 b)
 {
-	int128		r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("numeric value out of range"),
-				 errdetail("Merging the states overflows a money total.")));
-	return r;
-}
-
-/*
- * round_half_up(num * mul / den) money units, as numeric money.
- *
- * Done in numeric integer arithmetic so that no product can overflow:
- * q = floor((2*num*mul + den) / (2*den)), then q units = q * 1e-12.
- */
-Numeric
-aggio_money_quotient(int128 num, int64 mul, int128 den)
-{
-	Datum		n,
-				d,
-				two = NumericGetDatum(int64_to_numeric(2)),
-				q;
-
-	Assert(den > 0 && num >= 0 && mul >= 0);
-	n = NumericGetDatum(money_int128_numeric(num));
-	if (mul != 1)
-		n = DirectFunctionCall2(numeric_mul, n, NumericGetDatum(int64_to_numeric(mul)));
-	d = NumericGetDatum(money_int128_numeric(den));
-	n = DirectFunctionCall2(numeric_add, DirectFunctionCall2(numeric_mul, n, two), d);
-	d = DirectFunctionCall2(numeric_mul, d, two);
-	q = DirectFunctionCall2(numeric_div_trunc, n, d);
-	/* q is at most num * mul, a count of units; scale it to currency units */
-	q = DirectFunctionCall2(numeric_mul, q,
-							NumericGetDatum(int64_div_fast_to_numeric(1, MONEY_SCALE)));
-	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, q));
+	return money_add(a, b, "Merging the states overflows a money total.");
 }

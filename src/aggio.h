@@ -4,8 +4,8 @@
  *	  The state kit: what the six aggregate state types (outcome, retry,
  *	  context, sketch, frontier and waste) share to read their text and
  *	  binary forms, report a bad state, check that they run inside an
- *	  aggregate and combine NULL states; and the exact money quotients
- *	  their accessors report.
+ *	  aggregate and combine NULL states.  (Their money, its parsing and
+ *	  its arithmetic: money.h.)
  *
  * Every state type reads its text and binary forms as hostile input, with
  * one reader (AggioInput) and one set of errors:
@@ -31,10 +31,6 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodes.h"
-#include "utils/numeric.h"
-
-/* the largest money amount one row may carry, in money units */
-#define AGGIO_ROW_MONEY_MAX ((int128) PG_INT64_MAX)
 
 /* the most bytes of an input an error quotes */
 #define AGGIO_QUOTE_BYTES 64
@@ -192,8 +188,5 @@ extern bool aggio_combine_nulls(FunctionCallInfo fcinfo, Datum *result);
 /* Checked additions for combine functions (numeric_value_out_of_range). */
 extern int64 aggio_add_count(int64 a, int64 b);
 extern int128 aggio_add_money(int128 a, int128 b);
-
-/* num * mul / den (den > 0, num >= 0, mul >= 0) as money, half up to 12 decimals. */
-extern Numeric aggio_money_quotient(int128 num, int64 mul, int128 den);
 
 #endif							/* TOKACCT_AGGIO_H */

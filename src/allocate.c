@@ -50,6 +50,9 @@ PG_FUNCTION_INFO_V1(allocate_plan);
 PG_FUNCTION_INFO_V1(allocate_summary);
 PG_FUNCTION_INFO_V1(allocate_decisions);
 
+/* the detail of the error when a total of the plan overflows */
+#define ALLOC_OVERFLOW "An allocation or frontier total exceeds what tokacct keeps exactly."
+
 /* One workflow of the problem and where the plan puts it. */
 typedef struct AllocWorkflow
 {
@@ -319,13 +322,13 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 		}
 		first = &wf->pts[wf->verts[0]];
 		last = &wf->pts[wf->verts[wf->nverts - 1]];
-		plan->min_budget = frontier_add128(plan->min_budget,
-										   (int128) wf->volume * first->cost);
-		plan->full_budget = frontier_add128(plan->full_budget,
-											(int128) wf->volume * last->cost);
+		plan->min_budget = money_add(plan->min_budget,
+									 (int128) wf->volume * first->cost, ALLOC_OVERFLOW);
+		plan->full_budget = money_add(plan->full_budget,
+									  (int128) wf->volume * last->cost, ALLOC_OVERFLOW);
 	}
 
-	left = frontier_add128(plan->budget, -plan->min_budget);
+	left = money_add(plan->budget, -plan->min_budget, ALLOC_OVERFLOW);
 	if (left < 0)
 		return plan;			/* infeasible */
 	plan->feasible = true;
@@ -337,7 +340,7 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 	{
 		AllocSegment *s = &segs[i];
 		AllocWorkflow *wf = &plan->wf[s->w];
-		int128		segcost = frontier_mul128(wf->volume, s->dc);
+		int128		segcost = money_mul(wf->volume, s->dc, ALLOC_OVERFLOW);
 
 		Assert(wf->at == s->j - 1);
 		if (left >= segcost)
@@ -351,7 +354,7 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 		{
 			wf->split = true;
 			wf->split_spend = left;
-			wf->moved_units = frontier_muldiv_round(left, MONEY_ONE, s->dc);
+			wf->moved_units = money_muldiv_round(left, MONEY_ONE, s->dc, ALLOC_OVERFLOW);
 			wf->share_next = (double) left / (double) segcost;
 			plan->split_wf = s->w;
 		}
@@ -371,12 +374,12 @@ alloc_solve(Datum budget_datum, ArrayType *arr)
 			FrontierPoint *b = &wf->pts[wf->verts[wf->at + 1]];
 
 			wf->spend += wf->split_spend;
-			wf->value += frontier_muldiv_round(wf->split_spend,
-											   (int128) b->value - a->value,
-											   (int128) b->cost - a->cost);
+			wf->value += money_muldiv_round(wf->split_spend,
+											(int128) b->value - a->value,
+											(int128) b->cost - a->cost, ALLOC_OVERFLOW);
 		}
-		plan->spend = frontier_add128(plan->spend, wf->spend);
-		plan->value = frontier_add128(plan->value, wf->value);
+		plan->spend = money_add(plan->spend, wf->spend, ALLOC_OVERFLOW);
+		plan->value = money_add(plan->value, wf->value, ALLOC_OVERFLOW);
 	}
 	return plan;
 }
@@ -443,8 +446,8 @@ allocate_plan(PG_FUNCTION_ARGS)
 			 * The moved items, left / dc, at b's cost and value, each rounded
 			 * once; a keeps the rest, so the rows add up to the workflow.
 			 */
-			int128		spend_b = frontier_muldiv_round(wf->split_spend, b->cost, dc);
-			int128		value_b = frontier_muldiv_round(wf->split_spend, b->value, dc);
+			int128		spend_b = money_muldiv_round(wf->split_spend, b->cost, dc, ALLOC_OVERFLOW);
+			int128		value_b = money_muldiv_round(wf->split_spend, b->value, dc, ALLOC_OVERFLOW);
 
 			values[2] = alloc_money(all - wf->moved_units);
 			values[3] = Float8GetDatum(1.0 - wf->share_next);
@@ -513,7 +516,7 @@ alloc_option_prep(const char *name)
 static void
 alloc_append_money(StringInfo buf, int128 units, bool sign)
 {
-	int128		cents = frontier_div_round(units, INT64CONST(10000000000));
+	int128		cents = money_div_round(units, MONEY_ONE / 100);
 	uint128		u = cents < 0 ? -(uint128) cents : (uint128) cents;
 	uint128		whole = u / 100;
 	char		digits[48];

@@ -27,7 +27,8 @@
 #include "utils/float.h"
 #include "utils/numeric.h"
 
-#include "economics.h"
+#include "money.h"
+#include "tokens.h"
 
 /* decimals kept in intermediate probabilities and quotients */
 #define ECON_POWER_SCALE	40
@@ -145,13 +146,6 @@ n_trim(Numeric n)
 	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(n)));
 }
 
-/* round a money result to a picodollar, without trailing zeros */
-static Numeric
-n_money(Numeric n)
-{
-	return n_trim(n_round(n, ECON_MONEY_SCALE));
-}
-
 /* x^k for k >= 0 by squaring, intermediates rounded to scale decimals */
 static Numeric
 n_pow(Numeric x, int32 k, int scale)
@@ -222,7 +216,7 @@ econ_effective_cost(PG_FUNCTION_ARGS)
 
 	econ_check_amount(t, "attempt cost");
 	econ_check_probability(p, "success probability");
-	PG_RETURN_NUMERIC(n_money(n_div(t, n_float(p))));
+	PG_RETURN_NUMERIC(money_round_numeric(n_div(t, n_float(p))));
 }
 
 PG_FUNCTION_INFO_V1(econ_effective_cost_split);
@@ -240,7 +234,7 @@ econ_effective_cost_split(PG_FUNCTION_ARGS)
 	econ_check_amount(tf, "failure cost");
 	econ_check_probability(p, "success probability");
 	np = n_float(p);
-	PG_RETURN_NUMERIC(n_money(n_add(ts, n_div(n_mul(tf, n_sub(n_int(1), np)), np))));
+	PG_RETURN_NUMERIC(money_round_numeric(n_add(ts, n_div(n_mul(tf, n_sub(n_int(1), np)), np))));
 }
 
 PG_FUNCTION_INFO_V1(econ_expected_item_cost);
@@ -271,10 +265,10 @@ econ_expected_item_cost(PG_FUNCTION_ARGS)
 
 	c = econ_capped(p, k);
 	solved = n_sub(n_int(1), c.unsolved);
-	values[0] = NumericGetDatum(n_money(econ_capped_cost(&c, t, h)));
+	values[0] = NumericGetDatum(money_round_numeric(econ_capped_cost(&c, t, h)));
 	values[1] = Float8GetDatum(n_to_float(solved));
 	values[2] = Float8GetDatum(n_to_float(c.attempts));
-	values[3] = NumericGetDatum(n_money(n_div(n_mul(t, c.attempts), solved)));
+	values[3] = NumericGetDatum(money_round_numeric(n_div(n_mul(t, c.attempts), solved)));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }
@@ -359,7 +353,7 @@ econ_break_even_attempt_cost(PG_FUNCTION_ARGS)
 
 	econ_check_probability(p, "success probability");
 	econ_check_amount(u, "unit price");
-	PG_RETURN_NUMERIC(n_money(n_mul(u, n_float(p))));
+	PG_RETURN_NUMERIC(money_round_numeric(n_mul(u, n_float(p))));
 }
 
 PG_FUNCTION_INFO_V1(econ_break_even_attempt_cost_capped);
@@ -389,7 +383,7 @@ econ_break_even_attempt_cost_capped(PG_FUNCTION_ARGS)
 	/* round down: the result must still beat the price */
 	PG_RETURN_NUMERIC(n_trim(DatumGetNumeric(DirectFunctionCall2(numeric_trunc,
 																 NumericGetDatum(n_div(left, c.attempts)),
-																 Int32GetDatum(ECON_MONEY_SCALE)))));
+																 Int32GetDatum(MONEY_SCALE)))));
 }
 
 /* ---- pass@k and pass^k ---- */
@@ -486,7 +480,7 @@ econ_context_cost(PG_FUNCTION_ARGS)
 	Numeric		b = PG_GETARG_NUMERIC(2);
 	Numeric		nn;
 
-	econ_check_tokens(n, "context length");
+	tokens_check_count(n, "context length");
 	econ_check_amount(a, "linear coefficient");
 	econ_check_amount(b, "quadratic coefficient");
 	nn = n_int(n);
@@ -512,8 +506,8 @@ econ_agent_loop_input_tokens(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("number of turns must not be negative"),
 				 errdetail("Got %d.", k)));
-	econ_check_tokens(base, "base input tokens");
-	econ_check_tokens(m, "tokens added per turn");
+	tokens_check_count(base, "base input tokens");
+	tokens_check_count(m, "tokens added per turn");
 
 	total = (int128) k * base + (int128) m * ((int128) k * (k - 1) / 2);
 	if (total > PG_INT64_MAX)

@@ -486,19 +486,49 @@ frontier_read_name(AggioInput *in, StringInfo name)
 		aggio_bad(in, "An option name is not valid in the database's encoding.");
 }
 
+/* Is the text from p to end a plain decimal number: [-]digits[.digits]? */
+static bool
+frontier_is_decimal(const char *p, const char *end)
+{
+	p += (*p == '-');
+	if (*p < '0' || *p > '9')
+		return false;
+	p += strspn(p, "0123456789");
+	if (*p == '.')
+		p += 1 + strspn(p + 1, "0123456789");
+	return p == end;
+}
+
 /* Read an amount with at most 12 decimals (a cost or value sum) into money units. */
 static int128
 frontier_read_amount(AggioInput *in, const char *what)
 {
 	const char *end;
+	const char *q;
 	int128		v;
 
 	aggio_skip_space(in);
 	end = in->p;
 	while (*end && *end != ',' && *end != ')' && *end != ' ')
 		end++;
-	if (!frontier_parse_units(in->p, end - in->p, &v))
-		aggio_expected(in, psprintf("the %s (an amount with at most 12 decimals)", what));
+	/* parse from a copy: the errors point at the amount's start */
+	q = in->p;
+	switch (money_parse(&q, true, &v))
+	{
+		case MONEY_PARSE_OK:
+			if (q == end)
+				break;
+			/* FALLTHROUGH */
+		case MONEY_PARSE_NO_DIGITS:
+		case MONEY_PARSE_NO_DECIMALS:
+		case MONEY_PARSE_TOO_MANY_DECIMALS:
+			aggio_expected(in, psprintf("the %s (an amount with at most 12 decimals)", what));
+		case MONEY_PARSE_OUT_OF_RANGE:
+			/* a number too large, or text that is no number at all */
+			if (frontier_is_decimal(in->p, end))
+				aggio_out_of_range(in, end, "");
+			aggio_expected(in, psprintf("the %s (an amount with at most 12 decimals)", what));
+	}
 	in->p = end;
 	return v;
 }
@@ -660,8 +690,8 @@ frontier_options(PG_FUNCTION_ARGS)
 		pts[i].name = FRONTIER_NAMES(st) + e->name_off;
 		pts[i].namelen = e->name_len;
 		pts[i].items = e->count;
-		pts[i].cost = (int64) frontier_div_round(e->cost_sum, e->count);
-		pts[i].value = (int64) frontier_div_round(e->value_sum, e->count);
+		pts[i].cost = (int64) money_div_round(e->cost_sum, e->count);
+		pts[i].value = (int64) money_div_round(e->value_sum, e->count);
 		pts[i].tag = i;
 	}
 	frontier_hull(pts, st->nopts);

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * frontier_hull.c
- *	  The efficient frontier of a set of options, and exact integer helpers.
+ *	  The efficient frontier of a set of options, and its exact comparisons.
  *
  * frontier_hull() sorts options by cost and marks the upper concave hull,
  * from the cheapest option up to the cheapest option of highest value:
@@ -29,59 +29,8 @@
  */
 #include "postgres.h"
 
-#include "fmgr.h"
-#include "utils/builtins.h"
-#include "utils/numeric.h"
-
 #include "frontier_hull.h"
 #include "money.h"
-
-static void
-frontier_out_of_range(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("numeric value out of range"),
-			 errdetail("An allocation or frontier total exceeds what tokacct keeps exactly.")));
-}
-
-int128
-frontier_add128(int128 a, int128 b)
-{
-	int128		r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		frontier_out_of_range();
-	return r;
-}
-
-int128
-frontier_mul128(int128 a, int128 b)
-{
-	int128		r;
-
-	if (__builtin_mul_overflow(a, b, &r))
-		frontier_out_of_range();
-	return r;
-}
-
-/* 128 x 128 -> 256 bit unsigned product, as (hi, lo). */
-static void
-frontier_mul256(uint128 a, uint128 b, uint128 *hi, uint128 *lo)
-{
-	uint64		a0 = (uint64) a,
-				a1 = (uint64) (a >> 64),
-				b0 = (uint64) b,
-				b1 = (uint64) (b >> 64);
-	uint128		p00 = (uint128) a0 * b0,
-				p01 = (uint128) a0 * b1,
-				p10 = (uint128) a1 * b0,
-				p11 = (uint128) a1 * b1;
-	uint128		mid = (p00 >> 64) + (uint64) p01 + (uint64) p10;
-
-	*lo = (mid << 64) | (uint64) p00;
-	*hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
-}
 
 int
 frontier_cmp_products(uint128 a, uint128 b, uint128 c, uint128 d)
@@ -91,8 +40,8 @@ frontier_cmp_products(uint128 a, uint128 b, uint128 c, uint128 d)
 				h2,
 				l2;
 
-	frontier_mul256(a, b, &h1, &l1);
-	frontier_mul256(c, d, &h2, &l2);
+	money_mul256(a, b, &h1, &l1);
+	money_mul256(c, d, &h2, &l2);
 	if (h1 != h2)
 		return h1 < h2 ? -1 : 1;
 	if (l1 != l2)
@@ -110,110 +59,10 @@ frontier_name_cmp(const char *a, int alen, const char *b, int blen)
 	return (alen > blen) - (alen < blen);
 }
 
-int128
-frontier_div_round(int128 num, int64 den)
-{
-	int128		q = num / den;
-	int128		r = num % den;
-
-	if (r < 0)
-		r = -r;
-	if (2 * r >= den)
-		q += (num < 0) ? -1 : 1;
-	return q;
-}
-
 double
 frontier_slope(int128 dv, int128 dc)
 {
 	return (double) dv / (double) dc;
-}
-
-/*
- * Parse [+-]digits[.digits] into int128 units of 10^-scale.  Decimals past
- * "scale" must be zeros.  Returns false on bad syntax, too many decimals or
- * overflow.
- */
-static bool
-frontier_parse_scaled(const char *s, int len, int scale, int128 *out)
-{
-	const char *end = s + len;
-	bool		neg = false;
-	uint128		acc = 0;
-	uint128		limit = ((uint128) 1) << 127;
-	int			ndig = 0;
-	int			dec = -1;		/* decimals read, -1 before the point */
-
-	if (s < end && (*s == '-' || *s == '+'))
-		neg = (*s++ == '-');
-	for (; s < end; s++)
-	{
-		if (*s == '.' && dec < 0)
-		{
-			dec = 0;
-			continue;
-		}
-		if (*s < '0' || *s > '9')
-			return false;
-		ndig++;
-		if (dec >= 0)
-		{
-			if (dec >= scale)
-			{
-				if (*s != '0')
-					return false;
-				continue;
-			}
-			dec++;
-		}
-		if (acc > (limit - (*s - '0')) / 10)
-			return false;
-		acc = acc * 10 + (*s - '0');
-	}
-	if (ndig == 0)
-		return false;
-	for (dec = Max(dec, 0); dec < scale; dec++)
-	{
-		if (acc > limit / 10)
-			return false;
-		acc *= 10;
-	}
-	if (!neg && acc == limit)
-		return false;
-	*out = neg ? (int128) (-acc) : (int128) acc;
-	return true;
-}
-
-bool
-frontier_parse_units(const char *s, int len, int128 *out)
-{
-	return frontier_parse_scaled(s, len, 12, out);
-}
-
-int128
-frontier_muldiv_round(int128 a, int128 b, int128 c)
-{
-	Datum		prod,
-				cn,
-				q,
-				r2;
-	char	   *s;
-	int128		v;
-
-	Assert(c > 0);
-	cn = NumericGetDatum(money_int128_numeric(c));
-	prod = DirectFunctionCall2(numeric_mul, NumericGetDatum(money_int128_numeric(a)),
-							   NumericGetDatum(money_int128_numeric(b)));
-	q = DirectFunctionCall2(numeric_div_trunc, prod, cn);
-	r2 = DirectFunctionCall1(numeric_abs,
-							 DirectFunctionCall2(numeric_mod, prod, cn));
-	r2 = DirectFunctionCall2(numeric_add, r2, r2);
-	s = DatumGetCString(DirectFunctionCall1(numeric_out, q));
-	if (!frontier_parse_scaled(s, strlen(s), 0, &v))
-		frontier_out_of_range();
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, r2, cn)) >= 0)
-		v = frontier_add128(v, ((a < 0) != (b < 0)) ? -1 : 1);
-	return v;
 }
 
 /* qsort order: cost ascending, value descending, name. */

@@ -2,7 +2,7 @@
  *
  * frontier_hull.h
  *	  The efficient frontier of a set of options (cost, value), computed in
- *	  frontier_hull.c, and the exact integer helpers the allocation shares
+ *	  frontier_hull.c, and the exact comparisons the allocation shares
  *	  with it; the limits on options that frontier states and allocations
  *	  both accept.
  *
@@ -50,21 +50,6 @@ extern int	frontier_name_cmp(const char *a, int alen, const char *b, int blen);
 
 /* Sign of a*b - c*d for non-negative a, b, c, d (exact). */
 extern int	frontier_cmp_products(uint128 a, uint128 b, uint128 c, uint128 d);
-
-/* Round-half-away-from-zero quotient of an int128 by a positive int64. */
-extern int128 frontier_div_round(int128 num, int64 den);
-
-/* round(a * b / c) for c > 0, exactly; errors if it leaves int128. */
-extern int128 frontier_muldiv_round(int128 a, int128 b, int128 c);
-
-/* Checked int128 arithmetic: numeric_value_out_of_range on overflow. */
-extern int128 frontier_add128(int128 a, int128 b);
-extern int128 frontier_mul128(int128 a, int128 b);
-
-/* Parse a plain decimal string (at most 12 decimals) into int128 units. */
-extern bool frontier_parse_units(const char *s, int len, int128 *out);
-
-/* numeric Datum -> int128 money units (at most 12 decimals, finite). */
 
 /* Slope dv/dc as float8. */
 extern double frontier_slope(int128 dv, int128 dc);

@@ -1,36 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * money.c
- *	  Exact money: numeric <-> int64 picodollars, checked arithmetic.
+ *	  Exact money: numeric <-> picodollars, the text form of an amount,
+ *	  checked and exactly rounded int128 arithmetic.
  *
- * money_from_datum() reads numeric's packed representation directly (base
- * 10000 digits with a weight), so aggregates can take a numeric cost per row
- * without a detoasted copy and without calling numeric arithmetic.  The
- * layout it reads is numeric's on-disk format, which PostgreSQL keeps stable
- * across major versions because it is stored in tables.
+ * The decoder reads numeric's packed representation directly (base 10000
+ * digits with a weight), so aggregates can take a numeric cost per row
+ * without a detoasted copy and without calling numeric arithmetic, and the
+ * encoder builds a numeric the same way, so pricing a row costs no
+ * allocation beyond its result.
+ *
+ * Rounding is half away from zero everywhere: a digit below the picodollar
+ * rounds the amount's magnitude up when the part cut off is at least half a
+ * picodollar, as numeric's round(x, 12) does; quotients likewise.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "common/int.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
 #include "money.h"
 
-/* numeric's on-disk header bits (see numeric.c) */
-#define NUM_SIGN_MASK			0xC000
-#define NUM_NEG					0x4000
-#define NUM_SHORT				0x8000
-#define NUM_SPECIAL				0xC000
-#define NUM_SHORT_SIGN_MASK		0x2000
-#define NUM_SHORT_WEIGHT_SIGN	0x0040
-#define NUM_SHORT_WEIGHT_MASK	0x003F
-#define NUM_NBASE				10000
-/* money units are 10^-12 = NBASE^-3 */
-#define NUM_UNIT_WEIGHT			3
+#define MONEY_INT128_MAX	((((uint128) 1) << 127) - 1)
 
 static void
 money_raise_out_of_range(const char *what, int128 limit)
@@ -44,7 +38,8 @@ money_raise_out_of_range(const char *what, int128 limit)
 
 /*
  * Decode a numeric's bytes (without varlena header) into money units whose
- * magnitude is at most limit.
+ * magnitude is at most limit, rounding half away from zero at the
+ * picodollar.
  */
 static int128
 money_from_bytes(const char *p, Size len, const char *what, int128 limit)
@@ -55,24 +50,25 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 	Size		hdrsize;
 	int			ndigits;
 	int128		acc = 0;
+	bool		round_up = false;
 	int			i;
 
 	if (len < sizeof(uint16))
 		return 0;
 	memcpy(&hdr, p, sizeof(uint16));
 
-	if ((hdr & NUM_SIGN_MASK) == NUM_SPECIAL)
+	if ((hdr & MONEY_NUM_SIGN_MASK) == MONEY_NUM_SPECIAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite amount", what),
 				 errdetail("NaN and infinity are not money.")));
 
-	if ((hdr & NUM_SIGN_MASK) == NUM_SHORT)
+	if ((hdr & MONEY_NUM_SIGN_MASK) == MONEY_NUM_SHORT)
 	{
-		neg = (hdr & NUM_SHORT_SIGN_MASK) != 0;
-		weight = (hdr & NUM_SHORT_WEIGHT_SIGN) ?
-			(int) (~NUM_SHORT_WEIGHT_MASK | (hdr & NUM_SHORT_WEIGHT_MASK)) :
-			(int) (hdr & NUM_SHORT_WEIGHT_MASK);
+		neg = (hdr & MONEY_NUM_SHORT_SIGN_MASK) != 0;
+		weight = (hdr & MONEY_NUM_SHORT_WEIGHT_SIGN) ?
+			(int) (~MONEY_NUM_SHORT_WEIGHT_MASK | (hdr & MONEY_NUM_SHORT_WEIGHT_MASK)) :
+			(int) (hdr & MONEY_NUM_SHORT_WEIGHT_MASK);
 		hdrsize = sizeof(uint16);
 	}
 	else
@@ -81,7 +77,7 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 
 		if (len < sizeof(uint16) + sizeof(int16))
 			return 0;
-		neg = (hdr & NUM_SIGN_MASK) == NUM_NEG;
+		neg = (hdr & MONEY_NUM_SIGN_MASK) == MONEY_NUM_NEG;
 		memcpy(&w, p + sizeof(uint16), sizeof(int16));
 		weight = w;
 		hdrsize = sizeof(uint16) + sizeof(int16);
@@ -91,29 +87,36 @@ money_from_bytes(const char *p, Size len, const char *what, int128 limit)
 	for (i = 0; i < ndigits; i++)
 	{
 		int16		d;
-		int			e = weight - i + NUM_UNIT_WEIGHT;	/* power of NBASE in units */
+		int			e = weight - i + MONEY_NUM_UNIT_WEIGHT; /* power of NBASE in units */
 
 		memcpy(&d, p + hdrsize + i * sizeof(int16), sizeof(int16));
 		if (e < 0)
 		{
-			if (d != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s has more than %d decimal places", what, MONEY_SCALE),
-						 errdetail("tokacct keeps money exactly, in units of 1e-%d.", MONEY_SCALE),
-						 errhint("Round the value first, for example round(x, %d).", MONEY_SCALE)));
-			continue;
+			/*
+			 * The first digit below the unit decides: the rest of the cut
+			 * off part is below 1/NBASE of a unit, so the part is at least
+			 * half a unit exactly when this digit is at least NBASE / 2.
+			 */
+			if (e == -1)
+				round_up = d >= MONEY_NUM_NBASE / 2;
+			break;
 		}
-		if (acc > (limit - d) / NUM_NBASE)
+		if (acc > (limit - d) / MONEY_NUM_NBASE)
 			money_raise_out_of_range(what, limit);
-		acc = acc * NUM_NBASE + d;
+		acc = acc * MONEY_NUM_NBASE + d;
 	}
 	/* scale up when the last digit sits above the unit position */
-	for (i = weight - ndigits + 1 + NUM_UNIT_WEIGHT; i > 0 && acc != 0; i--)
+	for (i = weight - ndigits + 1 + MONEY_NUM_UNIT_WEIGHT; i > 0 && acc != 0; i--)
 	{
-		if (acc > limit / NUM_NBASE)
+		if (acc > limit / MONEY_NUM_NBASE)
 			money_raise_out_of_range(what, limit);
-		acc *= NUM_NBASE;
+		acc *= MONEY_NUM_NBASE;
+	}
+	if (round_up)
+	{
+		if (acc >= limit)
+			money_raise_out_of_range(what, limit);
+		acc++;
 	}
 	return neg ? -acc : acc;
 }
@@ -125,7 +128,7 @@ money_decode_datum(Datum d, const char *what)
 
 	/* the limit is the int64 magnitude; -2^63 itself is not accepted */
 	return (int64) money_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), what,
-									(int128) PG_INT64_MAX);
+									MONEY_LIMIT);
 }
 
 int128
@@ -135,12 +138,6 @@ money_from_datum_wide(Datum d, const char *what)
 
 	return money_from_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), what,
 							MONEY_WIDE_LIMIT);
-}
-
-int64
-money_from_numeric(Numeric num, const char *what)
-{
-	return money_decode_datum(NumericGetDatum(num), what);
 }
 
 char *
@@ -179,73 +176,238 @@ money_to_cstring(int128 units)
 	return out;
 }
 
+/*
+ * Built directly in numeric's short format, with trailing zero decimals
+ * trimmed (the display scale is the number of decimals shown).
+ */
 Numeric
 money_to_numeric(int128 units)
 {
-	/* common case: fits in int64, build the numeric directly */
-	if (units >= PG_INT64_MIN && units <= PG_INT64_MAX)
-	{
-		int64		u = (int64) units;
-		int			scale = MONEY_SCALE;
+	bool		neg = units < 0;
+	uint128		u = neg ? -(uint128) units : (uint128) units;
+	uint128		ip = u / (uint128) MONEY_ONE;
+	uint64		frac = (uint64) (u % (uint128) MONEY_ONE);
+	int16		tmp[16];
+	int16		d[16];
+	int			nint = 0;
+	int			n = 0;
+	int			first = 0;
+	int			weight;
+	int			dscale = MONEY_SCALE;
+	int			i;
+	Size		len;
+	char	   *res;
+	uint16		hdr;
 
-		while (scale > 0 && u % 10 == 0)
-		{
-			u /= 10;
-			scale--;
-		}
-		return int64_div_fast_to_numeric(u, scale);
+	while (ip > 0)
+	{
+		tmp[nint++] = (int16) (ip % MONEY_NUM_NBASE);
+		ip /= MONEY_NUM_NBASE;
 	}
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in,
-											   CStringGetDatum(money_to_cstring(units)),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
+	for (i = nint - 1; i >= 0; i--)
+		d[n++] = tmp[i];
+	d[n++] = (int16) (frac / 100000000);
+	d[n++] = (int16) ((frac / 10000) % 10000);
+	d[n++] = (int16) (frac % 10000);
+	weight = nint - 1;
+
+	/* decimals shown: 12 minus the trailing zero decimals */
+	if (frac == 0)
+		dscale = 0;
+	else
+		while (frac % 10 == 0)
+		{
+			frac /= 10;
+			dscale--;
+		}
+	/* strip leading and trailing zero digits */
+	while (first < n && d[first] == 0)
+	{
+		first++;
+		weight--;
+	}
+	while (n > first && d[n - 1] == 0)
+		n--;
+	if (n == first)
+	{
+		weight = 0;
+		neg = false;
+	}
+
+	len = VARHDRSZ + sizeof(uint16) + (n - first) * sizeof(int16);
+	res = palloc(len);
+	SET_VARSIZE(res, len);
+	hdr = MONEY_NUM_SHORT | (neg ? MONEY_NUM_SHORT_SIGN_MASK : 0) |
+		(uint16) (dscale << MONEY_NUM_SHORT_DSCALE_SHIFT) |
+		(weight < 0 ? MONEY_NUM_SHORT_WEIGHT_SIGN : 0) |
+		(uint16) (weight & MONEY_NUM_SHORT_WEIGHT_MASK);
+	memcpy(res + VARHDRSZ, &hdr, sizeof(uint16));
+	if (n > first)
+		memcpy(res + VARHDRSZ + sizeof(uint16), d + first, (n - first) * sizeof(int16));
+	return (Numeric) res;
 }
 
 Numeric
-money_int128_numeric(int128 v)
+money_round_numeric(Numeric n)
 {
-	char		buf[48];
-	char	   *p = buf + sizeof(buf) - 1;
-	bool		neg = v < 0;
-	uint128		u = neg ? -(uint128) v : (uint128) v;
+	/* numeric's round() breaks ties away from zero, the rule here */
+	Datum		r = DirectFunctionCall2(numeric_round, NumericGetDatum(n),
+										Int32GetDatum(MONEY_SCALE));
 
-	*p = '\0';
-	do
+	return DatumGetNumeric(DirectFunctionCall1(numeric_trim_scale, r));
+}
+
+/* v * 10 + digit, or false when that passes MONEY_WIDE_LIMIT */
+static inline bool
+money_parse_step(int128 *v, int digit)
+{
+	if (*v > (MONEY_WIDE_LIMIT - digit) / 10)
+		return false;
+	*v = *v * 10 + digit;
+	return true;
+}
+
+MoneyParseResult
+money_parse(const char **p, bool negative_ok, int128 *units)
+{
+	const char *s = *p;
+	bool		neg = false;
+	int128		v = 0;
+	int			decimals = 0;
+
+	if (negative_ok && *s == '-')
 	{
-		*--p = '0' + (int) (u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (neg)
-		*--p = '-';
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(p),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
+		neg = true;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return MONEY_PARSE_NO_DIGITS;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if (!money_parse_step(&v, *s - '0'))
+			return MONEY_PARSE_OUT_OF_RANGE;
+	if (*s == '.')
+	{
+		s++;
+		if (*s < '0' || *s > '9')
+			return MONEY_PARSE_NO_DECIMALS;
+		for (; *s >= '0' && *s <= '9'; s++)
+		{
+			if (++decimals > MONEY_SCALE)
+				return MONEY_PARSE_TOO_MANY_DECIMALS;
+			if (!money_parse_step(&v, *s - '0'))
+				return MONEY_PARSE_OUT_OF_RANGE;
+		}
+	}
+	for (; decimals < MONEY_SCALE; decimals++)
+		if (!money_parse_step(&v, 0))
+			return MONEY_PARSE_OUT_OF_RANGE;
+	*units = neg ? -v : v;
+	*p = s;
+	return MONEY_PARSE_OK;
 }
 
-int64
-money_add(int64 a, int64 b)
+void
+money_overflow(const char *detail)
 {
-	int64		r;
-
-	if (pg_add_s64_overflow(a, b, &r))
-		money_raise_out_of_range("sum", PG_INT64_MAX);
-	return r;
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("numeric value out of range"),
+			 errdetail("%s", detail)));
 }
 
-int64
-money_mul(int64 a, int64 b)
+int128
+money_div_round(int128 num, int128 den)
 {
-	int64		r;
+	uint128		u = num < 0 ? -(uint128) num : (uint128) num;
+	uint128		q;
+	uint128		r;
 
-	if (pg_mul_s64_overflow(a, b, &r))
-		money_raise_out_of_range("product", PG_INT64_MAX);
-	return r;
+	Assert(den > 0);
+	q = u / (uint128) den;
+	r = u % (uint128) den;
+	/* r < den < 2^127: the remainder is at least half when r >= den - r */
+	if (r >= (uint128) den - r)
+		q++;
+	/* |q| <= |num|, so the result fits */
+	return num < 0 ? (int128) (0 - q) : (int128) q;
 }
 
-int64
-money_narrow(int128 v)
+void
+money_mul256(uint128 a, uint128 b, uint128 *hi, uint128 *lo)
 {
-	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
-		money_raise_out_of_range("amount", PG_INT64_MAX);
-	return (int64) v;
+	uint64		a0 = (uint64) a,
+				a1 = (uint64) (a >> 64),
+				b0 = (uint64) b,
+				b1 = (uint64) (b >> 64);
+	uint128		p00 = (uint128) a0 * b0,
+				p01 = (uint128) a0 * b1,
+				p10 = (uint128) a1 * b0,
+				p11 = (uint128) a1 * b1;
+	uint128		mid = (p00 >> 64) + (uint64) p01 + (uint64) p10;
+
+	*lo = (mid << 64) | (uint64) p00;
+	*hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+}
+
+bool
+money_muldiv_round_ok(int128 a, int128 b, int128 c, int128 *result)
+{
+	bool		neg = (a < 0) != (b < 0);
+	uint128		ua = a < 0 ? -(uint128) a : (uint128) a;
+	uint128		ub = b < 0 ? -(uint128) b : (uint128) b;
+	uint128		uc = (uint128) c;
+	uint128		hi;
+	uint128		lo;
+	uint128		q;
+	uint128		r;
+
+	Assert(c > 0);
+	money_mul256(ua, ub, &hi, &lo);
+	if (hi == 0)
+	{
+		q = lo / uc;
+		r = lo % uc;
+	}
+	else
+	{
+		/* the quotient has 128 bits or fewer only when hi < c */
+		if (hi >= uc)
+			return false;
+		/*
+		 * Long division of (hi, lo) by c, a bit at a time: the remainder
+		 * stays below c < 2^127, so doubling it cannot overflow.
+		 */
+		r = hi;
+		q = 0;
+		for (int i = 127; i >= 0; i--)
+		{
+			r = (r << 1) | ((lo >> i) & 1);
+			q <<= 1;
+			if (r >= uc)
+			{
+				r -= uc;
+				q |= 1;
+			}
+		}
+	}
+	/* checked before rounding up, so that q + 1 cannot wrap */
+	if (q > MONEY_INT128_MAX)
+		return false;
+	/* r < c < 2^127: the remainder is at least half when r >= c - r */
+	if (r >= uc - r)
+		q++;
+	if (q > MONEY_INT128_MAX)
+		return false;
+	*result = neg ? -(int128) q : (int128) q;
+	return true;
+}
+
+int128
+money_muldiv_round(int128 a, int128 b, int128 c, const char *detail)
+{
+	int128		result;
+
+	if (!money_muldiv_round_ok(a, b, c, &result))
+		money_overflow(detail);
+	return result;
 }

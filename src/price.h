@@ -190,12 +190,10 @@ typedef struct PriceResult
 
 /* price_catalog.c */
 extern void price_lower(char *dst, const char *src, int len);
+extern const char *price_regex_compile(const char *pattern, int len, regex_t **out);
 extern const PriceModel *price_resolve(Oid fn_oid, const char *provider, int provlen,
 									   const char *model, int modellen);
 extern const PriceDiscount *price_find_discount(const char *customer, const PriceModel *model,
 												TimestampTz at);
-
-/* price_cost.c */
-extern Datum price_numeric(int128 pico);
 
 #endif							/* TOKACCT_PRICE_H */

@@ -6,11 +6,54 @@
  *
  * The first cost() call of a backend reads the catalog tables with SPI into
  * memory under CacheMemoryContext; every later call prices from memory.  A
- * statement trigger on each catalog table (price_catalog_changed) sends a
- * relcache invalidation for that table; it reaches this backend at once and
- * every other backend when the change commits, and a relcache callback
- * registered on first use marks the cache stale, so the next cost() call
- * rebuilds it.
+ * trigger on each catalog table (price_catalog_changed) sends a relcache
+ * invalidation for that table; it reaches this backend at once and every
+ * other backend when the change commits, and a relcache callback registered
+ * on first use marks the cache stale, so the next cost() call rebuilds it.
+ * The statement trigger fires ALWAYS, so that a change made with
+ * session_replication_role = replica also invalidates, and a row trigger
+ * fires in replica mode only, because a logical replication apply worker
+ * fires row triggers but no statement trigger.
+ *
+ * Snapshots.  cost() prices with the catalog its statement's snapshot sees,
+ * as a query on the catalog tables would: a REPEATABLE READ transaction
+ * keeps the prices of its snapshot, a cursor those of its own snapshot, and
+ * a transaction sees its own uncommitted changes.  The cache is read with the
+ * active snapshot and records which one (PriceSnapId).  It is "shared" when
+ * that snapshot saw every catalog change this backend has been told of and
+ * all of the transaction's own changes: then it serves every later snapshot
+ * until the next invalidation.  Otherwise (an old snapshot, or triggers that
+ * may not fire) it serves only snapshots that see exactly what that one
+ * saw, and the next other snapshot reads the catalog again; so a cache read
+ * from an old snapshot never outlives it.  Two caches are kept, so that
+ * calls alternating between an old snapshot and newer ones (a cursor, or a
+ * statement calling a function whose statements price too) are each served
+ * without reading the catalog at every turn.  Each new snapshot first
+ * takes the pending invalidations (a statement that locks nothing, in a
+ * transaction block, would not otherwise see a change committed since the
+ * last one).
+ * Whether a snapshot saw a change is told by transaction ids: a change's
+ * commit is visible before its invalidation is sent, so a snapshot taken
+ * after the invalidation arrived (the "probe") sees it, and so does any
+ * snapshot that sees every transaction the probe sees (its horizon is no
+ * earlier, and each transaction it finds running below the probe's horizon
+ * was running for the probe too).
+ *
+ * When a catalog table's trigger is disabled or does not fire in every
+ * mode (ALTER TABLE ... DISABLE TRIGGER, or ENABLE TRIGGER ALL after a
+ * pg_restore --disable-triggers, which makes every trigger fire on origin
+ * only), changes may come without invalidation: the cache then serves one
+ * command of one transaction only (a rebuild per statement), and the session
+ * is warned once.
+ *
+ * Limit: a statement whose snapshot is taken in the few microseconds between
+ * another session's commit becoming visible and its invalidation being sent
+ * may price with the catalog before that commit; the next statement sees it.
+ *
+ * The catalog is read as the calling role; row-level security that applies
+ * to that role on a catalog table is refused (one cache serves every role of
+ * the session, and a policy may depend on anything), see
+ * price_check_privileges().
  *
  * Resolution follows genai-prices:
  *	- the provider name is folded (price_lower(): ASCII A-Z only) and
@@ -34,7 +77,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -42,6 +90,11 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "regex/regexport.h"
+#include "storage/procarray.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -51,6 +104,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "price.h"
 
@@ -69,10 +125,42 @@ typedef struct PriceMemoEntry
 	const PriceModel *model;
 } PriceMemoEntry;
 
+/*
+ * Bounds on a match rule's regular expression, checked when a rule is
+ * stored (price_check_match, price_check_regex) and when the cache compiles it.  Without
+ * back-references and lookaround constraints, a name is matched by one pass
+ * of an automaton, at a cost per character bounded by the automaton's size;
+ * the size bound keeps that pass short (genai-prices' largest has 35
+ * states).  Back-references and lookarounds can take time exponential, or
+ * polynomial of a high degree, in the length of the name.
+ */
+#define PRICE_REGEX_MAX_CHARS 1000
+#define PRICE_REGEX_MAX_STATES 1000
+
+/*
+ * What a snapshot sees of committed transactions: its horizon (xmax) and
+ * the transactions it found running below it ("run", sorted; -1 when
+ * unknown, for a hot standby snapshot whose subtransaction cache
+ * overflowed); and of its own transaction's, the commands before curcid.
+ */
+typedef struct PriceSnapId
+{
+	TransactionId xmax;
+	int			nrun;
+	TransactionId *run;
+	CommandId	curcid;
+	LocalTransactionId lxid;
+} PriceSnapId;
+
 typedef struct PriceCache
 {
 	MemoryContext cxt;
 	Oid			table_oids[PRICE_NTABLES];
+	PriceSnapId snap;			/* the snapshot it was read with */
+	bool		guarded;		/* every change to the tables invalidates it */
+	bool		shared;			/* valid for later snapshots too */
+	bool		stale;			/* invalidated, or being read */
+	uint64		used;			/* when it last served a snapshot */
 	int			nproviders;
 	PriceProvider *providers;	/* by catalog precedence, then ordinal */
 	int			ndiscounts;
@@ -84,11 +172,47 @@ typedef struct PriceCache
 	long		nmemo;
 } PriceCache;
 
+/*
+ * Two caches: the latest catalog, and another snapshot's (a cursor's, or a
+ * statement's while a function it calls runs newer ones), so that calls
+ * alternating between two snapshots do not read the catalog at each turn.
+ * price_cache is the one serving the current call.
+ */
+#define PRICE_NSLOTS 2
+static PriceCache *price_slots[PRICE_NSLOTS];
 static PriceCache *price_cache = NULL;
-static bool price_cache_stale = true;
-/* bumped by every relevant invalidation, to notice one arriving mid-build */
-static uint64 price_inval_gen = 0;
+static uint64 price_use_clock = 0;
 static bool price_callback_registered = false;
+
+/*
+ * The probe: a snapshot taken after the last invalidation of the catalog
+ * arrived (invalid until retaken; invalidations before the callback was
+ * registered count as just arrived).  A snapshot that sees everything it
+ * sees saw every change this backend has been told of.
+ */
+static SnapshotData price_probe_data;	/* arrays malloc'd by GetSnapshotData */
+static PriceSnapId price_probe;
+static bool price_probe_valid = false;
+
+/* this backend's own latest catalog change: transaction and command */
+static LocalTransactionId price_own_lxid = InvalidLocalTransactionId;
+static CommandId price_own_cid = InvalidCommandId;
+
+/*
+ * The last snapshot price_ensure_cache() checked the cache against.  Two
+ * snapshots of one transaction with the same horizon and as many running
+ * transactions saw the same ones (a transaction running below the horizon
+ * of the later one was running for the earlier one).
+ */
+static TransactionId price_seen_xmin = InvalidTransactionId;
+static TransactionId price_seen_xmax = InvalidTransactionId;
+static uint32 price_seen_xcnt = 0;
+static int32 price_seen_subxcnt = 0;
+static CommandId price_seen_curcid = InvalidCommandId;
+static LocalTransactionId price_seen_lxid = InvalidLocalTransactionId;
+
+/* the warning that the catalog's triggers do not guard the cache was given */
+static bool price_unguarded_warned = false;
 
 /* the last resolution, for scans that price one model row after row */
 static bool last_valid = false;
@@ -100,27 +224,46 @@ static char last_model[PRICE_MEMO_KEYLEN];
 static const PriceModel *last_result;
 
 PG_FUNCTION_INFO_V1(price_catalog_changed);
+PG_FUNCTION_INFO_V1(price_check_regex);
 
-/* Relcache callback: a catalog table changed (or everything was reset). */
+static Oid	price_checked_user = InvalidOid;
+
+/*
+ * Relcache callback: a catalog table changed (or everything was reset).
+ * The change's commit, if another backend's, became visible before its
+ * invalidation was sent: a probe taken from now on sees it.
+ */
 static void
 price_relcache_callback(Datum arg, Oid relid)
 {
+	bool		hit = (relid == InvalidOid);
+	bool		any = false;
+	int			k;
 	int			i;
 
-	if (price_cache == NULL)
-		return;
-	if (relid == InvalidOid)
+	/* while a cache is being set up, its tables are not known yet: any counts */
+	for (k = 0; k < PRICE_NSLOTS; k++)
 	{
-		price_cache_stale = true;
-		price_inval_gen++;
-		return;
+		if (price_slots[k] == NULL)
+			continue;
+		any = true;
+		for (i = 0; i < PRICE_NTABLES; i++)
+			if (price_slots[k]->table_oids[i] == relid || !OidIsValid(price_slots[k]->table_oids[i]))
+				hit = true;
 	}
-	for (i = 0; i < PRICE_NTABLES; i++)
-		if (price_cache->table_oids[i] == relid)
-		{
-			price_cache_stale = true;
-			price_inval_gen++;
-		}
+	if (!hit && any)
+		return;
+	for (k = 0; k < PRICE_NSLOTS; k++)
+		if (price_slots[k] != NULL)
+			price_slots[k]->stale = true;
+	price_probe_valid = false;
+}
+
+/* Syscache callback: a role, a membership or a schema changed; check privileges again. */
+static void
+price_role_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	price_checked_user = InvalidOid;
 }
 
 /* Trigger: invalidate the price cache of every session when the catalog changes. */
@@ -135,26 +278,32 @@ price_catalog_changed(PG_FUNCTION_ARGS)
 				 errmsg("price_catalog_changed() must be called as a trigger"),
 				 errhint("It is installed as a trigger on tokacct's catalog tables; it is not called directly.")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
+	/* snapshots of this transaction taken before this command do not see it */
+	price_own_lxid = MyProc->lxid;
+	price_own_cid = GetCurrentCommandId(false);
 	PG_RETURN_POINTER(NULL);
 }
 
 static void
-price_cache_free(void)
+price_cache_free(int slot)
 {
+	PriceCache *c = price_slots[slot];
 	int			i;
 
-	if (price_cache == NULL)
+	if (c == NULL)
 		return;
-	for (i = 0; i < price_cache->nregex; i++)
-	{
-		pg_regfree(price_cache->regexes[i]);
-		free(price_cache->regexes[i]);
-	}
-	if (price_cache->regexes)
-		free(price_cache->regexes);
-	MemoryContextDelete(price_cache->cxt);
-	price_cache = NULL;
+	price_slots[slot] = NULL;
+	if (c == price_cache)
+		price_cache = NULL;
 	last_valid = false;
+	for (i = 0; i < c->nregex; i++)
+	{
+		pg_regfree(c->regexes[i]);
+		free(c->regexes[i]);
+	}
+	if (c->regexes)
+		free(c->regexes);
+	MemoryContextDelete(c->cxt);
 }
 
 /*
@@ -179,30 +328,110 @@ price_lower(char *dst, const char *src, int len)
 	dst[len] = '\0';
 }
 
-static regex_t *
-price_compile_regex(const char *pattern, int len, const char *what)
+/* A regular expression engine call was cancelled: cancel the statement. */
+static void
+price_regex_cancelled(void)
 {
-	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
-	int			wlen = pg_mb2wchar_with_len(pattern, wpat, len);
-	regex_t    *re = malloc(sizeof(regex_t));
-	int			rc;
+	CHECK_FOR_INTERRUPTS();
+	/* interrupts held off: still never take a cancelled match for an answer */
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("canceling statement while matching a model name"),
+			 errdetail("The regular expression of a match rule was interrupted.")));
+}
 
+/*
+ * Compile a match rule's pattern as the cache matches it (advanced syntax,
+ * C collation), into *out (malloc'd: release with pg_regfree and free).
+ * Returns NULL, or why the pattern is refused (then *out is not set).
+ * price_check_regex() and price_check_match() check a pattern with it.
+ */
+const char *
+price_regex_compile(const char *pattern, int len, regex_t **out)
+{
+	int			nchars = pg_mbstrlen_with_len(pattern, len);
+	pg_wchar   *wpat;
+	int			wlen;
+	regex_t    *re;
+	int			rc;
+	int			nstates;
+
+	if (nchars > PRICE_REGEX_MAX_CHARS)
+		return psprintf("the pattern has %d characters, more than the %d allowed",
+						nchars, PRICE_REGEX_MAX_CHARS);
+	re = malloc(sizeof(regex_t));
 	if (re == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
-						errdetail("Failed while caching the price catalog's model patterns.")));
-	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
+						errdetail("Failed while compiling a model pattern of the price catalog.")));
+	wpat = palloc((len + 1) * sizeof(pg_wchar));
+	wlen = pg_mb2wchar_with_len(pattern, wpat, len);
+	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED | REG_NOSUB, C_COLLATION_OID);
 	pfree(wpat);
 	if (rc != REG_OKAY)
 	{
 		char		msg[128];
 
-		pg_regerror(rc, re, msg, sizeof(msg));
 		free(re);
+		if (rc == REG_CANCEL)
+			price_regex_cancelled();
+		pg_regerror(rc, NULL, msg, sizeof(msg));
+		return pstrdup(msg);
+	}
+	if (re->re_info & (REG_UBACKREF | REG_ULOOKAROUND))
+	{
+		bool		backref = (re->re_info & REG_UBACKREF) != 0;
+
+		pg_regfree(re);
+		free(re);
+		return backref ?
+			"back-references are not allowed in a match rule (their matching time can grow exponentially with the name's length)" :
+			"lookahead and lookbehind constraints are not allowed in a match rule (their matching time grows steeply with the name's length)";
+	}
+	nstates = pg_reg_getnumstates(re);
+	if (nstates > PRICE_REGEX_MAX_STATES)
+	{
+		pg_regfree(re);
+		free(re);
+		return psprintf("the pattern compiles to %d states, more than the %d allowed (use smaller bounded repetitions {m,n})",
+						nstates, PRICE_REGEX_MAX_STATES);
+	}
+	*out = re;
+	return NULL;
+}
+
+/*
+ * SQL: true when a pattern is allowed in a match rule, else an error
+ * saying why (the catalog tables' CHECK constraints apply the same check
+ * through price_check_match, so a load refuses the rule naming its key).
+ */
+Datum
+price_check_regex(PG_FUNCTION_ARGS)
+{
+	text	   *pat = PG_GETARG_TEXT_PP(0);
+	regex_t    *re = NULL;
+	const char *why = price_regex_compile(VARDATA_ANY(pat), VARSIZE_ANY_EXHDR(pat), &re);
+
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression: %s", why)));
+	pg_regfree(re);
+	free(re);
+	PG_RETURN_BOOL(true);
+}
+
+static regex_t *
+price_compile_regex(const char *pattern, int len, const char *what)
+{
+	regex_t    *re = NULL;
+	const char *why = price_regex_compile(pattern, len, &re);
+
+	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
 				 errmsg("invalid regular expression in the match rule of %s", what),
-				 errdetail("%s", msg)));
-	}
+				 errdetail("%s.", why),
+				 errhint("Fix the row in the catalog tables; price_check_regex() tells whether a pattern is allowed.")));
 	if (price_cache->nregex == price_cache->maxregex)
 	{
 		int			n = price_cache->maxregex ? price_cache->maxregex * 2 : 16;
@@ -270,7 +499,24 @@ price_match(const PriceMatch *m, PriceName *n)
 				n->w = palloc((n->len + 1) * sizeof(pg_wchar));
 				n->wlen = pg_mb2wchar_with_len(n->s, n->w, n->len);
 			}
-			return pg_regexec(m->re, n->w, n->wlen, 0, NULL, 0, NULL, 0) == REG_OKAY;
+			{
+				int			rc = pg_regexec(m->re, n->w, n->wlen, 0, NULL, 0, NULL, 0);
+				char		msg[128];
+
+				if (rc == REG_OKAY)
+					return true;
+				if (rc == REG_NOMATCH)
+					return false;
+				/* never an answer: a cancel or a failure must not be memoised */
+				if (rc == REG_CANCEL)
+					price_regex_cancelled();
+				pg_regerror(rc, m->re, msg, sizeof(msg));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+						 errmsg("regular expression failed while matching a model name: %s", msg),
+						 errdetail("Pattern: %s", m->arg)));
+			}
+			break;
 		case PM_OR:
 			for (i = 0; i < m->nchildren; i++)
 				if (price_match(m->children[i], n))
@@ -334,9 +580,176 @@ price_model_cmp(const void *a, const void *b)
 	return c;
 }
 
-/* Read the catalog tables into a fresh cache. */
+static int
+price_xid_cmp(const void *a, const void *b)
+{
+	TransactionId x = *(const TransactionId *) a;
+	TransactionId y = *(const TransactionId *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The transactions a snapshot found running (top-level ones; all on a standby). */
+static int
+price_snap_running(Snapshot snap, const TransactionId **run)
+{
+	if (!snap->takenDuringRecovery)
+	{
+		*run = snap->xip;
+		return (int) snap->xcnt;
+	}
+	*run = snap->subxip;
+	return snap->suboverflowed ? -1 : (int) snap->subxcnt;
+}
+
+/* Record what a snapshot sees, the running transactions allocated in cxt. */
 static void
-price_cache_build(Oid fn_oid)
+price_snap_record(PriceSnapId *id, Snapshot snap, MemoryContext cxt)
+{
+	const TransactionId *run;
+
+	id->xmax = snap->xmax;
+	id->nrun = price_snap_running(snap, &run);
+	id->run = NULL;
+	if (id->nrun > 0)
+	{
+		id->run = MemoryContextAlloc(cxt, sizeof(TransactionId) * id->nrun);
+		memcpy(id->run, run, sizeof(TransactionId) * id->nrun);
+		qsort(id->run, id->nrun, sizeof(TransactionId), price_xid_cmp);
+	}
+	id->curcid = snap->curcid;
+	id->lxid = MyProc->lxid;
+}
+
+/*
+ * Whether a snapshot with horizon xmax, finding "run" running, sees every
+ * committed transaction "p" sees: a later horizon, and each transaction
+ * running below p's horizon was running for p too.  (A transaction that
+ * ended before p, and so is not in p's list, ended before the snapshot too
+ * when the snapshot is the later one.)
+ */
+static bool
+price_snap_covers(TransactionId xmax, const TransactionId *run, int nrun, const PriceSnapId *p)
+{
+	int			i;
+
+	if (nrun < 0 || p->nrun < 0 || TransactionIdPrecedes(xmax, p->xmax))
+		return false;
+	for (i = 0; i < nrun; i++)
+		if (TransactionIdPrecedes(run[i], p->xmax) &&
+			(p->nrun == 0 ||
+			 bsearch(&run[i], p->run, p->nrun, sizeof(TransactionId), price_xid_cmp) == NULL))
+			return false;
+	return true;
+}
+
+/* Take a probe: a snapshot of now, after the invalidations taken so far. */
+static void
+price_take_probe(void)
+{
+	Snapshot	snap = GetSnapshotData(&price_probe_data);
+
+	if (price_probe.run)
+		pfree(price_probe.run);
+	price_snap_record(&price_probe, snap, TopMemoryContext);
+	price_probe_valid = true;
+}
+
+/*
+ * Whether the cache shows what "snap" sees of the catalog.  A shared cache
+ * serves any snapshot that sees all it saw (a catalog change it missed
+ * would have invalidated it); any other, snapshots that see just what it
+ * saw.  Of the transaction's own changes, a snapshot sees those of commands
+ * before its curcid: they must be the same ones too.
+ */
+static bool
+price_cache_fits(const PriceCache *c, Snapshot snap)
+{
+	const PriceSnapId *b = &c->snap;
+	const TransactionId *run;
+	int			nrun = price_snap_running(snap, &run);
+	bool		same_xact = b->lxid == MyProc->lxid;
+
+	if (!price_snap_covers(snap->xmax, run, nrun, b))
+		return false;
+	if (!c->shared && !(snap->xmax == b->xmax && nrun == b->nrun))
+		return false;
+	/* changes made without invalidation: this command's view only */
+	if (!c->guarded)
+		return same_xact && b->curcid == snap->curcid;
+	/* read by a transaction that changed the catalog after it: in it only */
+	if (!c->shared && !same_xact && price_own_lxid == b->lxid)
+		return false;
+	if (price_own_lxid == MyProc->lxid &&
+		(!same_xact || b->curcid <= price_own_cid || snap->curcid <= price_own_cid))
+		return same_xact && b->curcid == snap->curcid;
+	return true;
+}
+
+/*
+ * Whether every catalog table has both invalidation triggers, firing in
+ * every mode a change can be made in: the statement trigger always, the
+ * row trigger at least in replica mode (for logical replication apply
+ * workers).  Warns once when not, naming the tables.
+ */
+static bool
+price_cache_guarded(Oid nsp, const char *nspname)
+{
+	Oid			noargs[1] = {InvalidOid};
+	Oid			fn = LookupFuncName(list_make2(makeString(pstrdup(nspname)),
+											   makeString("price_catalog_changed")),
+									0, noargs, true);
+	StringInfoData bad;
+	int			i;
+
+	initStringInfo(&bad);
+	for (i = 0; i < PRICE_NTABLES; i++)
+	{
+		Relation	rel;
+		bool		stmt = false;
+		bool		row = false;
+		int			k;
+
+		if (!OidIsValid(price_cache->table_oids[i]))
+			continue;
+		rel = table_open(price_cache->table_oids[i], AccessShareLock);
+		for (k = 0; rel->trigdesc && k < rel->trigdesc->numtriggers; k++)
+		{
+			const Trigger *t = &rel->trigdesc->triggers[k];
+			int16		ev = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE;
+
+			if (t->tgfoid != fn || t->tgqual != NULL || (t->tgtype & ev) != ev)
+				continue;
+			if (TRIGGER_FOR_ROW(t->tgtype))
+				row |= (t->tgenabled == TRIGGER_FIRES_ALWAYS || t->tgenabled == TRIGGER_FIRES_ON_REPLICA);
+			else
+				stmt |= (t->tgenabled == TRIGGER_FIRES_ALWAYS && TRIGGER_FOR_TRUNCATE(t->tgtype));
+		}
+		table_close(rel, AccessShareLock);
+		if (!stmt || !row)
+			appendStringInfo(&bad, "%s%s.%s", bad.len ? ", " : "", nspname, price_tables[i]);
+	}
+	if (bad.len == 0)
+	{
+		price_unguarded_warned = false;
+		return true;
+	}
+	if (!price_unguarded_warned && !IsParallelWorker())
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("changes to the price catalog may not reach the price cache"),
+				 errdetail("Trigger price_catalog_changed must fire always, and price_catalog_changed_row at least in replica mode, on %s; until they do, the pricing functions read the catalog again for every statement.",
+						   bad.data),
+				 errhint("On each table named, run ALTER TABLE ... ENABLE ALWAYS TRIGGER price_catalog_changed, ENABLE REPLICA TRIGGER price_catalog_changed_row (ALTER TABLE ... ENABLE TRIGGER ALL, as after pg_restore --disable-triggers, makes them fire on origin only).")));
+		price_unguarded_warned = true;
+	}
+	return false;
+}
+
+/* Read the catalog tables, as "snap" sees them, into a fresh cache in a slot. */
+static void
+price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 {
 	Oid			nsp = get_func_namespace(fn_oid);
 	char	   *nspname = get_namespace_name(nsp);
@@ -350,24 +763,32 @@ price_cache_build(Oid fn_oid)
 	HASHCTL		hctl;
 	HTAB	   *ids;
 	PriceModel **byname;
-	uint64		gen0 = price_inval_gen;
 
 	if (nspname == NULL)
 		elog(ERROR, "schema of function %u not found", fn_oid);
 	s = quote_identifier(nspname);
 
-	price_cache_free();
+	/* the slot's old cache, and any other one invalidated since */
+	for (j = 0; j < PRICE_NSLOTS; j++)
+		if (j == slot || (price_slots[j] != NULL && price_slots[j]->stale))
+			price_cache_free(j);
 	if (!price_callback_registered)
 	{
 		CacheRegisterRelcacheCallback(price_relcache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, price_role_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, price_role_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, price_role_callback, (Datum) 0);
 		price_callback_registered = true;
+		/* invalidations taken before now are unknown: as if they just came */
+		price_probe_valid = false;
 	}
 
 	cxt = AllocSetContextCreate(CacheMemoryContext, "tokacct price cache", ALLOCSET_DEFAULT_SIZES);
 	price_cache = MemoryContextAllocZero(cxt, sizeof(PriceCache));
 	price_cache->cxt = cxt;
 	/* stale until fully built: an error part way leaves it to be rebuilt */
-	price_cache_stale = true;
+	price_cache->stale = true;
+	price_slots[slot] = price_cache;
 
 	for (j = 0; j < PRICE_NTABLES; j++)
 		price_cache->table_oids[j] = get_relname_relid(price_tables[j], nsp);
@@ -508,19 +929,17 @@ price_cache_build(Oid fn_oid)
 		byname[j] = &models[j];
 	qsort(byname, nmodels, sizeof(PriceModel *), price_model_cmp);
 
-	/* price rows, grouped by model */
+	/* price rows, grouped by model: a <kind>_mtok column per kind, in order */
 	resetStringInfo(&q);
+	appendStringInfoString(&q,
+						   "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
+						   "pg_catalog.timezone('UTC', r.start_date::pg_catalog.timestamp), "
+						   "(pg_catalog.extract('epoch', r.tod_start) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+						   "(pg_catalog.extract('epoch', r.tod_end) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, r.currency, ");
+	for (j = 0; j < PK_NKINDS; j++)
+		appendStringInfo(&q, "(r.%s OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, ",
+						 quote_identifier(psprintf("%s_mtok", price_kind_names[j])));
 	appendStringInfo(&q,
-					 "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
-					 "pg_catalog.timezone('UTC', r.start_date::pg_catalog.timestamp), "
-					 "(pg_catalog.extract('epoch', r.tod_start) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(pg_catalog.extract('epoch', r.tod_end) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, r.currency, "
-					 "(r.input_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.cache_read_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.cache_write_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.reasoning_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.input_audio_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.cache_audio_read_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_audio_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.input_image_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_image_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.input_video_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_video_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
 					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s.price r "
 					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "
@@ -699,8 +1118,24 @@ price_cache_build(Oid fn_oid)
 	hctl.hcxt = cxt;
 	price_cache->memo = hash_create("tokacct price memo", 256, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	last_valid = false;
-	/* an invalidation that arrived while reading: rebuild on the next call */
-	price_cache_stale = (price_inval_gen != gen0);
+
+	/*
+	 * Shared when the snapshot saw every change this backend was told of
+	 * (invalidations that arrived while reading included) and the
+	 * transaction's own; else it serves this snapshot's view only.
+	 */
+	price_snap_record(&price_cache->snap, snap, cxt);
+	price_cache->guarded = price_cache_guarded(nsp, nspname);
+	price_cache->shared = false;
+	if (price_cache->guarded && !IsInParallelMode() &&
+		!(price_own_lxid == MyProc->lxid && snap->curcid <= price_own_cid))
+	{
+		if (!price_probe_valid)
+			price_take_probe();
+		price_cache->shared = price_snap_covers(price_cache->snap.xmax, price_cache->snap.run,
+												price_cache->snap.nrun, &price_probe);
+	}
+	price_cache->stale = false;
 }
 
 static const PriceModel *
@@ -709,8 +1144,12 @@ price_find_model(const PriceProvider *p, PriceName *n, bool fallback)
 	int			i;
 
 	for (i = 0; i < p->nmodels; i++)
+	{
+		/* a long name against many rules: stay cancellable (nothing is memoised) */
+		CHECK_FOR_INTERRUPTS();
 		if (price_match(p->models[i]->match, n))
 			return p->models[i];
+	}
 	if (fallback)
 	{
 		for (i = 0; i < p->nfallback; i++)
@@ -807,11 +1246,19 @@ price_resolve_uncached(const char *provider, int provlen, const char *model, int
 
 /*
  * The catalog is read as the calling user, so each user must hold SELECT on
- * its tables, checked once per user and cache (a GRANT or REVOKE on them
- * invalidates the cache, so the check is made again).
+ * its tables and USAGE on their schema, checked once per user and cache (a
+ * GRANT or REVOKE on them invalidates the cache, and a change to a role, a
+ * membership or the schema resets the check, so the check is made again).
+ *
+ * Row-level security that applies to the user on a catalog table is
+ * refused: the cache holds the whole catalog and serves every role of the
+ * session (SET ROLE, SET SESSION AUTHORIZATION, SECURITY DEFINER functions),
+ * while a policy may depend on the role, a setting or another table, so no
+ * cache could show each role its rows.  Roles that bypass it (the owner
+ * unless FORCE ROW LEVEL SECURITY, superusers, BYPASSRLS) read the whole
+ * catalog and may price.  Per-customer prices belong in price rows with a
+ * customer (customer_cost()), not in policies.
  */
-static Oid	price_checked_user = InvalidOid;
-
 static void
 price_check_privileges(Oid fn_oid)
 {
@@ -819,11 +1266,21 @@ price_check_privileges(Oid fn_oid)
 	Oid			user = GetUserId();
 	int			i;
 
+	if (pg_namespace_aclcheck(nsp, user, ACL_USAGE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the tokacct price catalog"),
+				 errdetail("Role \"%s\" has no USAGE privilege on schema %s.",
+						   GetUserNameFromId(user, false), get_namespace_name(nsp)),
+				 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
+						 GetUserNameFromId(user, false))));
 	for (i = 0; i < PRICE_NTABLES; i++)
 	{
 		Oid			rel = get_relname_relid(price_tables[i], nsp);
 
-		if (OidIsValid(rel) && pg_class_aclcheck(rel, user, ACL_SELECT) != ACLCHECK_OK)
+		if (!OidIsValid(rel))
+			continue;
+		if (pg_class_aclcheck(rel, user, ACL_SELECT) != ACLCHECK_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to read the tokacct price catalog"),
@@ -832,21 +1289,104 @@ price_check_privileges(Oid fn_oid)
 							   get_namespace_name(nsp), price_tables[i]),
 					 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
 							 GetUserNameFromId(user, false))));
+		if (check_enable_rls(rel, user, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("row-level security on the price catalog is not supported"),
+					 errdetail("Row-level security on table %s.%s applies to role \"%s\"; the pricing functions price from one cache of the whole catalog, shared by every role of the session, so they cannot apply a policy.",
+							   get_namespace_name(nsp), price_tables[i], GetUserNameFromId(user, false)),
+					 errhint("Disable it (ALTER TABLE %s.%s DISABLE ROW LEVEL SECURITY) and give customers their own prices with price rows for the customer and customer_cost(); keep row-level security on the tables of calls.",
+							 get_namespace_name(nsp), price_tables[i])));
 	}
 	price_checked_user = user;
 }
 
+/*
+ * Make the cache show the catalog as the active snapshot sees it, and
+ * check the current user may read it.  The common case (the snapshot of
+ * the last call, a current cache, the same user) is a few comparisons.
+ */
 static void
-price_ensure_cache(Oid fn_oid)
+price_ensure_cache_slow(Oid fn_oid)
 {
-	if (price_cache == NULL || price_cache_stale)
+	Snapshot	snap;
+	bool		pushed = false;
+	PriceCache *use = price_cache;
+	int			k;
+
+	if (!ActiveSnapshotSet())
 	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	snap = GetActiveSnapshot();
+	if (snap->xmax != price_seen_xmax || snap->xcnt != price_seen_xcnt ||
+		snap->subxcnt != price_seen_subxcnt || snap->curcid != price_seen_curcid ||
+		snap->xmin != price_seen_xmin || MyProc->lxid != price_seen_lxid ||
+		(snap->takenDuringRecovery && snap->suboverflowed))
+	{
+		/* a new statement, or a cursor resuming: take what changed since */
+		AcceptInvalidationMessages();
+		use = NULL;
+		for (k = 0; k < PRICE_NSLOTS && use == NULL; k++)
+			if (price_slots[k] != NULL && !price_slots[k]->stale &&
+				price_cache_fits(price_slots[k], snap))
+				use = price_slots[k];
+		if (use != NULL)
+			use->used = ++price_use_clock;
+		price_seen_xmin = snap->xmin;
+		price_seen_xmax = snap->xmax;
+		price_seen_xcnt = snap->xcnt;
+		price_seen_subxcnt = snap->subxcnt;
+		price_seen_curcid = snap->curcid;
+		price_seen_lxid = MyProc->lxid;
+	}
+	if (use == NULL || use->stale)
+	{
+		int			slot = 0;
+
+		/* an empty or invalidated slot, else the one unused the longest */
+		for (k = 0; k < PRICE_NSLOTS; k++)
+			if (price_slots[k] == NULL || price_slots[k]->stale)
+			{
+				slot = k;
+				break;
+			}
+			else if (price_slots[k]->used < price_slots[slot]->used)
+				slot = k;
 		price_checked_user = InvalidOid;
 		price_check_privileges(fn_oid);
-		price_cache_build(fn_oid);
+		price_cache_build(slot, fn_oid, snap);
+		use = price_slots[slot];
+		use->used = ++price_use_clock;
 	}
 	else if (GetUserId() != price_checked_user)
 		price_check_privileges(fn_oid);
+	if (use != price_cache)
+	{
+		price_cache = use;
+		last_valid = false;
+	}
+	if (pushed)
+		PopActiveSnapshot();
+}
+
+/* The common case inline: the snapshot of the last call, a current cache, the same user. */
+static inline void
+price_ensure_cache(Oid fn_oid)
+{
+	Snapshot	snap;
+
+	if (likely(price_cache != NULL && !price_cache->stale && ActiveSnapshotSet()))
+	{
+		snap = GetActiveSnapshot();
+		/* xmax and xcnt tell snapshots apart (see price_seen_xmax), off a standby */
+		if (likely(snap->xmax == price_seen_xmax && snap->xcnt == price_seen_xcnt &&
+				   snap->curcid == price_seen_curcid && MyProc->lxid == price_seen_lxid &&
+				   !snap->takenDuringRecovery && GetUserId() == price_checked_user))
+			return;
+	}
+	price_ensure_cache_slow(fn_oid);
 }
 
 /*

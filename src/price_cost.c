@@ -15,8 +15,8 @@
  * exceed, else its base price; each kind picks its tier on its own.
  *
  * All amounts are int128 picodollars; the result is built as a numeric
- * directly (no text round trip), so pricing a row costs no allocation
- * beyond the result.
+ * directly by money_to_numeric() (no text round trip), so pricing a row
+ * costs no allocation beyond the result.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,9 +31,9 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
-#include "economics.h"
 #include "money.h"
 #include "price.h"
+#include "tokens.h"
 
 PG_FUNCTION_INFO_V1(price_cost);
 PG_FUNCTION_INFO_V1(price_cost_usage);
@@ -44,85 +44,6 @@ PG_FUNCTION_INFO_V1(price_sourced_cost);
 PG_FUNCTION_INFO_V1(price_model_for);
 PG_FUNCTION_INFO_V1(price_ledger_cost);
 PG_FUNCTION_INFO_V1(price_fold_name);
-
-/* numeric's short on-disk header (see numeric.c; the format is stable) */
-#define PN_SHORT				0x8000
-#define PN_SHORT_SIGN_MASK		0x2000
-#define PN_SHORT_DSCALE_SHIFT	7
-#define PN_SHORT_WEIGHT_SIGN	0x0040
-#define PN_SHORT_WEIGHT_MASK	0x003F
-
-/*
- * A numeric holding pico picodollars (1e-12 units), built directly in
- * numeric's short format with trailing zero decimals trimmed, as
- * money_to_numeric() returns it.
- */
-Datum
-price_numeric(int128 pico)
-{
-	bool		neg = pico < 0;
-	uint128		u = neg ? -(uint128) pico : (uint128) pico;
-	uint128		ip = u / (uint128) MONEY_ONE;
-	uint64		frac = (uint64) (u % (uint128) MONEY_ONE);
-	int16		tmp[16];
-	int16		d[16];
-	int			nint = 0;
-	int			n = 0;
-	int			first = 0;
-	int			weight;
-	int			dscale = MONEY_SCALE;
-	int			i;
-	Size		len;
-	char	   *res;
-	uint16		hdr;
-
-	while (ip > 0)
-	{
-		tmp[nint++] = (int16) (ip % 10000);
-		ip /= 10000;
-	}
-	for (i = nint - 1; i >= 0; i--)
-		d[n++] = tmp[i];
-	d[n++] = (int16) (frac / 100000000);
-	d[n++] = (int16) ((frac / 10000) % 10000);
-	d[n++] = (int16) (frac % 10000);
-	weight = nint - 1;
-
-	/* decimals shown: 12 minus the trailing zero decimals */
-	if (frac == 0)
-		dscale = 0;
-	else
-		while (frac % 10 == 0)
-		{
-			frac /= 10;
-			dscale--;
-		}
-	/* strip leading and trailing zero digits */
-	while (first < n && d[first] == 0)
-	{
-		first++;
-		weight--;
-	}
-	while (n > first && d[n - 1] == 0)
-		n--;
-	if (n == first)
-	{
-		weight = 0;
-		neg = false;
-	}
-
-	len = VARHDRSZ + sizeof(uint16) + (n - first) * sizeof(int16);
-	res = palloc(len);
-	SET_VARSIZE(res, len);
-	hdr = PN_SHORT | (neg ? PN_SHORT_SIGN_MASK : 0) |
-		(uint16) (dscale << PN_SHORT_DSCALE_SHIFT) |
-		(weight < 0 ? PN_SHORT_WEIGHT_SIGN : 0) |
-		(uint16) (weight & PN_SHORT_WEIGHT_MASK);
-	memcpy(res + VARHDRSZ, &hdr, sizeof(uint16));
-	if (n > first)
-		memcpy(res + VARHDRSZ + sizeof(uint16), d + first, (n - first) * sizeof(int16));
-	return PointerGetDatum(res);
-}
 
 static bool
 price_constraint_holds(const PriceRow *r, TimestampTz at)
@@ -192,24 +113,14 @@ price_unit(const PriceRow *row, int kind, int64 input, int64 *pico)
 	return false;
 }
 
-static void
-price_overflow(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("numeric value out of range"),
-			 errdetail("The cost of this call exceeds what tokacct computes exactly.")));
-}
+/* the detail of the error when the cost of a call overflows */
+#define PRICE_OVERFLOW "The cost of this call exceeds what tokacct computes exactly."
 
 /* Checked int128 sum of money amounts. */
 static inline int128
 price_add(int128 a, int128 b)
 {
-	int128		r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		price_overflow();
-	return r;
+	return money_add(a, b, PRICE_OVERFLOW);
 }
 
 /* Charge "count" tokens at the first price of the chain that the row has. */
@@ -335,11 +246,11 @@ price_args_tokens(FunctionCallInfo fcinfo, int off, PriceUsage *u, TimestampTz *
 	u->cache_write = PG_ARGISNULL(off + 5) ? 0 : PG_GETARG_INT64(off + 5);
 	u->reasoning = PG_ARGISNULL(off + 6) ? 0 : PG_GETARG_INT64(off + 6);
 	u->requests = 1;
-	econ_check_tokens(u->input, "input_tokens");
-	econ_check_tokens(u->output, "output_tokens");
-	econ_check_tokens(u->cache_read, "cache_read_tokens");
-	econ_check_tokens(u->cache_write, "cache_write_tokens");
-	econ_check_tokens(u->reasoning, "reasoning_tokens");
+	tokens_check_count(u->input, "input_tokens");
+	tokens_check_count(u->output, "output_tokens");
+	tokens_check_count(u->cache_read, "cache_read_tokens");
+	tokens_check_count(u->cache_write, "cache_write_tokens");
+	tokens_check_count(u->reasoning, "reasoning_tokens");
 	*at = price_check_at(PG_GETARG_TIMESTAMPTZ(off + 7));
 	return true;
 }
@@ -432,7 +343,7 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 						 errmsg("usage key \"%s\" must be a whole number of tokens", name),
 						 errdetail("Got %s.", s)));
 		}
-		econ_check_tokens(n, name);
+		tokens_check_count(n, name);
 		if (price_usage_keys[i].offset >= 0)
 		{
 			int64	   *f = (int64 *) ((char *) u + price_usage_keys[i].offset);
@@ -542,7 +453,7 @@ price_cost(PG_FUNCTION_ARGS)
 	if (!price_list(fcinfo, false, &res))
 		PG_RETURN_NULL();
 	price_require_usd(res.row);
-	PG_RETURN_DATUM(price_numeric(res.input + res.output + res.fee));
+	PG_RETURN_NUMERIC(money_to_numeric(res.input + res.output + res.fee));
 }
 
 /* List price of one call from a genai-prices usage object. */
@@ -554,7 +465,7 @@ price_cost_usage(PG_FUNCTION_ARGS)
 	if (!price_list(fcinfo, true, &res))
 		PG_RETURN_NULL();
 	price_require_usd(res.row);
-	PG_RETURN_DATUM(price_numeric(res.input + res.output + res.fee));
+	PG_RETURN_NUMERIC(money_to_numeric(res.input + res.output + res.fee));
 }
 
 static Datum
@@ -567,10 +478,10 @@ price_breakdown_tuple(FunctionCallInfo fcinfo, const PriceResult *res)
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "cost_breakdown must return a composite type");
 	td = BlessTupleDesc(td);
-	values[0] = price_numeric(res->input);
-	values[1] = price_numeric(res->output);
-	values[2] = price_numeric(res->fee);
-	values[3] = price_numeric(res->input + res->output + res->fee);
+	values[0] = NumericGetDatum(money_to_numeric(res->input));
+	values[1] = NumericGetDatum(money_to_numeric(res->output));
+	values[2] = NumericGetDatum(money_to_numeric(res->fee));
+	values[3] = NumericGetDatum(money_to_numeric(res->input + res->output + res->fee));
 	values[4] = CStringGetTextDatum(res->row->currency);
 	values[5] = CStringGetTextDatum(res->model->provider->catalog);
 	values[6] = CStringGetTextDatum(res->model->provider->provider);
@@ -599,32 +510,6 @@ price_cost_breakdown_usage(PG_FUNCTION_ARGS)
 	if (!price_list(fcinfo, true, &res))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(price_breakdown_tuple(fcinfo, &res));
-}
-
-/*
- * Apply a multiplier (times 1e6) to a non-negative total, rounding half away
- * from zero to the picodollar.  The total is split as a * 1e6 + b so that no
- * intermediate product is larger than the result: false only when the
- * result itself exceeds int128 (a multiplier above 1 on an immense total).
- */
-static bool
-price_apply_discount(int128 total, int64 micro, int128 *result)
-{
-	int128		a = total / 1000000;
-	int128		b = total % 1000000;
-	int128		q;
-	int128		r;
-
-	Assert(total >= 0 && micro >= 0);
-	/* b * micro < 1e6 * 2^63: no overflow */
-	q = b * micro / 1000000;
-	r = b * micro % 1000000;
-	if (r >= 500000)
-		q++;
-	if (__builtin_mul_overflow(a, (int128) micro, &a) ||
-		__builtin_add_overflow(a, q, result))
-		return false;
-	return true;
 }
 
 /*
@@ -672,14 +557,15 @@ price_customer(FunctionCallInfo fcinfo, int off, int128 *total, const char **sou
 	*total = res.input + res.output + res.fee;
 	if (customer)
 		d = price_find_discount(customer, res.model, at);
-	if (d && !price_apply_discount(*total, d->micro, total))
+	/* the multiplier is in millionths; the product is rounded to the picodollar */
+	if (d && !money_muldiv_round_ok(*total, d->micro, 1000000, total))
 	{
 		if (problem)
 		{
 			*problem = PRICE_OVERFLOW_PROBLEM;
 			return false;
 		}
-		price_overflow();
+		money_overflow(PRICE_OVERFLOW);
 	}
 	*source = (contract || d) ? "contract" : "catalog";
 	return true;
@@ -694,7 +580,7 @@ price_customer_cost(PG_FUNCTION_ARGS)
 
 	if (!price_customer(fcinfo, 1, &total, &source, NULL))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(price_numeric(total));
+	PG_RETURN_NUMERIC(money_to_numeric(total));
 }
 
 /* What is wrong with a reported cost (price_reported_cost()). */
@@ -717,8 +603,9 @@ static const char *const price_reported_problems[] = {
  * A reported cost as money: finite, non-negative and at most the largest
  * amount kept exactly in one value; more than 12 decimals (a cost computed
  * in floating point, or kept at 30 decimals) are rounded half away from
- * zero to the picodollar, never refused.  Sets *cost and returns PR_OK, or
- * returns what is wrong.
+ * zero to the picodollar, never refused, and the sign and range are judged
+ * after rounding.  Sets *cost (as tokacct prints money: no trailing zeros)
+ * and returns PR_OK, or returns what is wrong.
  */
 static PriceReported
 price_reported_cost(Datum rep, Datum *cost)
@@ -728,18 +615,15 @@ price_reported_cost(Datum rep, Datum *cost)
 
 	if (numeric_is_nan(n) || numeric_is_inf(n))
 		return PR_NOT_FINITE;
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+	/* judged after rounding, as every amount of money on the way in */
+	rounded = NumericGetDatum(money_round_numeric(n));
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded,
 										  NumericGetDatum(int64_to_numeric(0)))) < 0)
 		return PR_NEGATIVE;
-	rounded = DirectFunctionCall2(numeric_round, NumericGetDatum(n), Int32GetDatum(MONEY_SCALE));
 	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded,
 										  NumericGetDatum(int64_div_fast_to_numeric(PG_INT64_MAX, MONEY_SCALE)))) > 0)
 		return PR_TOO_LARGE;
-	/* as given when nothing was rounded away (0.50 stays 0.50) */
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, rounded, NumericGetDatum(n))) == 0)
-		*cost = NumericGetDatum(n);
-	else
-		*cost = price_numeric(money_from_datum(rounded, "reported cost"));
+	*cost = NumericGetDatum(money_to_numeric(money_from_datum(rounded, "reported cost")));
 	return PR_OK;
 }
 
@@ -770,7 +654,7 @@ price_sourced_cost(PG_FUNCTION_ARGS)
 	}
 	else if (price_customer(fcinfo, 2, &total, &source, NULL))
 	{
-		values[0] = price_numeric(total);
+		values[0] = NumericGetDatum(money_to_numeric(total));
 		values[1] = CStringGetTextDatum(source);
 	}
 	else
@@ -898,7 +782,7 @@ price_ledger_cost(PG_FUNCTION_ARGS)
 				p = price_currency_problem(res.row);
 				if (p == NULL)
 				{
-					values[2] = price_numeric(res.input + res.output + res.fee);
+					values[2] = NumericGetDatum(money_to_numeric(res.input + res.output + res.fee));
 					nulls[2] = false;
 				}
 			}
@@ -907,7 +791,7 @@ price_ledger_cost(PG_FUNCTION_ARGS)
 			{
 				if (price_customer(fcinfo, 2, &total, &source, &cp))
 				{
-					values[0] = price_numeric(total);
+					values[0] = NumericGetDatum(money_to_numeric(total));
 					nulls[0] = false;
 					values[1] = CStringGetTextDatum(source);
 					nulls[1] = false;

@@ -20,10 +20,7 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_collation.h"
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -160,32 +157,24 @@ price_match_walk(JsonbValue *rule, const char *what, MemoryContext cxt,
 }
 
 /*
- * Check a rule's pattern: it must compile as the cache compiles it
- * (price_compile_regex: advanced syntax, C collation).  Nothing is kept.
+ * Check a rule's pattern: it must compile as the cache compiles it, within
+ * the cache's bounds (price_regex_compile: advanced syntax, C collation, no
+ * back-references or lookaround, bounded length and automaton size).
+ * Nothing is kept.
  */
 static regex_t *
 price_match_check_regex(const char *pattern, int len, const char *what)
 {
-	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
-	int			wlen = pg_mb2wchar_with_len(pattern, wpat, len);
-	regex_t		re;
-	int			rc;
+	regex_t    *re = NULL;
+	const char *why = price_regex_compile(pattern, len, &re);
 
-	rc = pg_regcomp(&re, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
-	pfree(wpat);
-	if (rc != REG_OKAY)
-	{
-		char		msg[128];
-
-		if (rc == REG_CANCEL)
-			CHECK_FOR_INTERRUPTS();
-		pg_regerror(rc, &re, msg, sizeof(msg));
+	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
 				 errmsg("invalid regular expression in %s", what),
-				 errdetail("invalid regular expression: %s", msg)));
-	}
-	pg_regfree(&re);
+				 errdetail("invalid regular expression: %s", why)));
+	pg_regfree(re);
+	free(re);
 	return NULL;
 }
 

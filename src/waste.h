@@ -21,6 +21,9 @@
 #ifndef TOKACCT_WASTE_H
 #define TOKACCT_WASTE_H
 
+/* WASTE_CFI below checks for interrupts */
+#include "miscadmin.h"
+
 /* span statuses, as stored */
 #define WASTE_ST_OK			0
 #define WASTE_ST_ERROR		1
@@ -114,6 +117,18 @@ waste_set_total(WasteState *s, int128 t)
 	s->total_hi = (uint64) ((uint128) t >> 64);
 	s->total_lo = (uint64) (uint128) t;
 }
+
+/*
+ * Check for interrupts (statement_timeout, pg_cancel_backend,
+ * pg_terminate_backend) on every 4096th turn of a loop whose length grows
+ * with the input: often enough that a cancel waits for a few milliseconds
+ * of work at most, rarely enough to cost nothing measurable per span.
+ */
+#define WASTE_CFI(i) \
+	do { \
+		if (((i) & 4095) == 0) \
+			CHECK_FOR_INTERRUPTS(); \
+	} while (0)
 
 /* names of statuses, classes and rules, for output */
 extern const char *const waste_status_names[];
@@ -235,54 +250,94 @@ waste_memeq(const char *a, const char *b, int len)
 }
 
 /*
- * Hash of a short byte string: 8 bytes at a time, then a 64-bit finaliser
- * (the one of MurmurHash3), so nearby strings spread over the table.
+ * Hash of a short byte string, keyed with a secret drawn once per backend
+ * (waste_hash_key, set by waste_hash_init): span ids, parent ids, tool
+ * names and argument hashes come from outside, and an unkeyed hash can be
+ * inverted to give thousands of ids one value.  The mixing is that of
+ * wyhash: the 128-bit product of two words, each XORed with key material,
+ * folded to 64 bits, so that how a change of the input moves the output
+ * cannot be known without the key.  Strings of up to 16 bytes (most ids,
+ * kinds and names) take two products, longer ones one more per 16 bytes.
+ * Each length has its own encoding of the bytes into the words (reads
+ * overlap; the length is mixed in), so distinct strings give distinct
+ * inputs to the mixing.
+ *
+ * The hash only places entries in tables: no result depends on its value,
+ * and the tables that use it bound their probing (see waste_classify.c),
+ * so that even colliding keys cost O(n log n).
  */
+extern uint64 waste_hash_key[3];
+
+/* the two halves of a 128-bit product, folded */
+static inline uint64
+waste_mum(uint64 a, uint64 b)
+{
+	uint128		p = (uint128) a * b;
+
+	return (uint64) p ^ (uint64) (p >> 64);
+}
+
+static inline uint64
+waste_load64(const char *p)
+{
+	uint64		v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
 static inline uint32
 waste_hash(const char *p, int len)
 {
-	uint64		h = (uint64) len * UINT64CONST(0x9E3779B97F4A7C15);
-	uint64		v;
+	uint64		seed = waste_hash_key[0];
+	uint64		a,
+				b;
+	uint128		m;
 
-	while (len >= 8)
+	if (len <= 16)
 	{
-		memcpy(&v, p, 8);
-		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
-		h ^= h >> 31;
-		p += 8;
-		len -= 8;
-	}
-	if (len > 0)
-	{
-		/* the last 1-7 bytes, 4, 2 and 1 at a time, packed into v */
-		v = 0;
-		if (len & 4)
+		if (len >= 8)
 		{
-			uint32		x4;
+			a = waste_load64(p);
+			b = waste_load64(p + len - 8);
+		}
+		else if (len >= 4)
+		{
+			uint32		x4,
+						y4;
 
 			memcpy(&x4, p, 4);
-			v = x4;
-			p += 4;
+			memcpy(&y4, p + len - 4, 4);
+			a = x4;
+			b = y4;
 		}
-		if (len & 2)
+		else if (len > 0)
 		{
-			uint16		x2;
-
-			memcpy(&x2, p, 2);
-			v = (v << 16) | x2;
-			p += 2;
+			a = ((uint64) (uint8) p[0] << 16) | ((uint64) (uint8) p[len >> 1] << 8) |
+				(uint64) (uint8) p[len - 1];
+			b = 0;
 		}
-		if (len & 1)
-			v = (v << 8) | (uint8) *p;
-		h = (h ^ v) * UINT64CONST(0xbf58476d1ce4e5b9);
-		h ^= h >> 31;
+		else
+			a = b = 0;
 	}
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return (uint32) h;
+	else
+	{
+		int			rest = len;
+
+		while (rest > 16)
+		{
+			seed = waste_mum(waste_load64(p) ^ waste_hash_key[1],
+							 waste_load64(p + 8) ^ seed);
+			p += 16;
+			rest -= 16;
+		}
+		/* the last 16 bytes, overlapping the previous block if need be */
+		a = waste_load64(p + rest - 16);
+		b = waste_load64(p + rest - 8);
+	}
+	m = (uint128) (a ^ waste_hash_key[1]) * (b ^ seed);
+	return (uint32) waste_mum((uint64) m ^ waste_hash_key[2] ^ (uint64) len,
+							  (uint64) (m >> 64) ^ waste_hash_key[1]);
 }
 
 /*

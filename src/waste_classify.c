@@ -4,9 +4,11 @@
  *	  Attribute every unit of a trace's cost to essential work or one waste
  *	  class, and the SQL accessors over a waste_state.
  *
- * Steps (all iterative, O(n log n) for n spans):
+ * Steps (all iterative, O(n log n) for n spans, whatever the ids):
  *	 1. index the spans by id in an open-addressing hash table (a repeated
- *		id is an error);
+ *		id is an error); the hash is keyed per backend, and a table whose
+ *		probing goes over a budget linear in its size gives way to a sorted
+ *		index (see "Bounded tables" below);
  *	 2. link each span to its parent; a span whose parent id is NULL is a
  *		root, one whose parent id is not in the trace is an orphan and is
  *		treated as a root;
@@ -35,10 +37,21 @@
  * sibling list before the walk, which passes them down; the own cost under
  * the leaf and self rules is computed in the last pass.
  *
+ * Every loop whose length grows with the trace checks for interrupts (every
+ * 4096 turns, and every 4096 comparisons of a sort), so statement_timeout
+ * and pg_cancel_backend stop a classification within milliseconds.
+ *
+ * Memory: the working arrays are shared by every call site of every
+ * accessor in the backend and freed at the end of the transaction, so a
+ * query holds the arrays of one trace whatever its shape; the last large
+ * trace classified is kept with its classes, so that the 18 calls of
+ * (waste_summary(s)).* classify it once.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -83,42 +96,6 @@ typedef struct WSpan
 	uint32		hid;			/* hash of the span id */
 } WSpan;
 
-/*
- * Working arrays of the analysis, kept across calls in fn_extra (in the
- * function's memory context) and grown as needed, so that classifying
- * trace after trace allocates nothing per trace.
- */
-typedef struct WasteWork
-{
-	MemoryContext mcxt;			/* the function's context (result descriptor) */
-	MemoryContext arrays;		/* the arrays below, emptied when they grow */
-	MemoryContext scratch;		/* per-call allocations, reset each call */
-	TupleDesc	tupdesc;		/* waste_summary's result row */
-	Datum		zero;			/* numeric 0, made once: most class costs are 0 */
-	int32		cap;			/* spans the arrays hold */
-	int32		hcap;			/* slots of the hash tables */
-	WSpan	   *sp;
-	int32	   *kids;
-	int32	   *roots;
-	int32	   *order;
-	int32	   *fa;
-	int32	   *ab;
-	int32	   *lp;
-	int32	   *dp;
-	int32	   *idx;
-	int32	   *htab;			/* ids; also the duplicate keys' table */
-	int32	   *best;
-	int32	   *open;			/* per key: calls of it open above (hcap) */
-	int32	   *slot;			/* per tool call: its key's slot */
-	int32	   *stack;			/* depth-first walk: spans ... */
-	int32	   *next;			/* ... and the next child of each */
-	bool	   *nested;
-	uint32	   *hv;
-	bool	   *hasfail;		/* cap + 1 entries */
-	int128	   *tot;
-	int128	   *kidsum;
-} WasteWork;
-
 /* a decoded and classified trace */
 typedef struct WTrace
 {
@@ -136,6 +113,90 @@ typedef struct WTrace
 	int128		total;
 } WTrace;
 
+/*
+ * The working area of the analysis: one per backend, shared by every call
+ * site of every accessor (a query holds the arrays of one trace, not a set
+ * per call site), in a context under TopTransactionContext, so that it is
+ * freed at the end of the transaction.  The arrays are grown as needed, so
+ * that classifying trace after trace allocates nothing per trace.  The
+ * last trace of at least WASTE_KEEP_MIN bytes classified is kept with its
+ * classes (the cache): a call with the same state (compared byte for byte)
+ * and the same rule and loop_min uses them without classifying again.
+ */
+typedef struct WasteWork
+{
+	MemoryContext mcxt;			/* the area's own context */
+	MemoryContext arrays;		/* the arrays below, emptied when they grow */
+	MemoryContext scratch;		/* per-call allocations, reset each call */
+	MemoryContext keep;			/* the cached trace's state */
+	/* the cache: valid only while cached is true */
+	bool		cached;
+	int			crule;			/* rule and loop_min of the cached trace */
+	int			cloop_min;
+	struct varlena *ckey;		/* its stored form (compressed or plain) */
+	WasteState *cst;			/* its state (ckey itself if plain) */
+	WTrace		ct;				/* its classes, in the arrays below */
+	const void *lastraw;		/* the last large plain state classified in place */
+	Size		lastlen;		/* ... and its size (compared, never read) */
+	/* the arrays */
+	int32		cap;			/* spans the arrays hold */
+	int32		hcap;			/* slots of the hash tables */
+	WSpan	   *sp;
+	int32	   *kids;
+	int32	   *roots;
+	int32	   *order;
+	int32	   *fa;
+	int32	   *ab;
+	int32	   *lp;
+	int32	   *dp;
+	int32	   *idx;
+	int32	   *byid;			/* sorted index: spans by id, or tool calls by key */
+	int32	   *htab;			/* ids; also the duplicate keys' table */
+	int32	   *best;
+	int32	   *open;			/* per key: calls of it open above (hcap) */
+	int32	   *slot;			/* per tool call: its key's slot */
+	int32	   *stack;			/* depth-first walk: spans ... */
+	int32	   *next;			/* ... and the next child of each */
+	bool	   *nested;
+	uint32	   *hv;
+	bool	   *hasfail;		/* cap + 1 entries */
+	int128	   *tot;
+	int128	   *kidsum;
+} WasteWork;
+
+/* the working area of this backend's transaction, or NULL */
+static WasteWork *waste_shared = NULL;
+
+/* the key of waste_hash, drawn once per backend */
+uint64		waste_hash_key[3];
+static bool waste_hash_keyed = false;
+
+/*
+ * Probe budget of the hash tables, in probe steps past the home slots over
+ * all operations of a table; -2 until read.  See waste_probe_budget.
+ */
+static int64 waste_test_budget = -2;
+static bool waste_test_budget_set = false;
+
+/* comparisons made by the sorts, to check for interrupts every 4096 */
+static uint32 waste_cmp_ticks = 0;
+
+#define WASTE_CMP_TICK() \
+	do { \
+		if ((++waste_cmp_ticks & 4095) == 0) \
+			CHECK_FOR_INTERRUPTS(); \
+	} while (0)
+
+/* traces whose state has at least this many bytes are kept after classifying */
+#define WASTE_KEEP_MIN	(1024 * 1024)
+
+/* per call site of waste_summary: its result row, made once per query */
+typedef struct WasteSummaryDesc
+{
+	TupleDesc	tupdesc;
+	Datum		zero;			/* numeric 0, made once: most class costs are 0 */
+} WasteSummaryDesc;
+
 static inline bool
 waste_streq(const WSpan *a, const WSpan *b, int slot)
 {
@@ -151,6 +212,7 @@ waste_cmp_time(const void *pa, const void *pb, void *arg)
 	const WSpan *a = &sp[*(const int32 *) pa];
 	const WSpan *b = &sp[*(const int32 *) pb];
 
+	WASTE_CMP_TICK();
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
 	return waste_bcmp(a->s[WASTE_S_ID], a->len[WASTE_S_ID],
@@ -166,6 +228,7 @@ waste_cmp_retry(const void *pa, const void *pb, void *arg)
 	const WSpan *b = &sp[*(const int32 *) pb];
 	int			c;
 
+	WASTE_CMP_TICK();
 	if (a->parent != b->parent)
 		return a->parent < b->parent ? -1 : 1;
 	c = waste_bcmp(a->s[WASTE_S_KIND], a->len[WASTE_S_KIND],
@@ -188,6 +251,7 @@ waste_cmp_cost(const void *pa, const void *pb, void *arg)
 	const WSpan *a = &sp[*(const int32 *) pa];
 	const WSpan *b = &sp[*(const int32 *) pb];
 
+	WASTE_CMP_TICK();
 	if (a->own != b->own)
 		return a->own > b->own ? -1 : 1;
 	return waste_cmp_time(pa, pb, arg);
@@ -256,23 +320,81 @@ waste_check_loop_min(int32 m)
 	return m;
 }
 
-/* The working arrays of this call site, made on first use. */
-static WasteWork *
-waste_work(FunctionCallInfo fcinfo)
+/* Draw the key of waste_hash, once per backend. */
+static void
+waste_hash_init(void)
 {
-	WasteWork  *w = (WasteWork *) fcinfo->flinfo->fn_extra;
+	if (waste_hash_keyed)
+		return;
+	if (!pg_strong_random(waste_hash_key, sizeof(waste_hash_key)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random key for waste classification"),
+				 errdetail("The system's source of random numbers failed.")));
+	waste_hash_keyed = true;
+}
 
-	if (w == NULL)
-	{
-		w = (WasteWork *) MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WasteWork));
-		w->mcxt = fcinfo->flinfo->fn_mcxt;
-		w->arrays = AllocSetContextCreate(w->mcxt, "waste working arrays",
-										  ALLOCSET_DEFAULT_SIZES);
-		w->scratch = AllocSetContextCreate(w->mcxt, "waste analysis",
-										   ALLOCSET_DEFAULT_SIZES);
-		fcinfo->flinfo->fn_extra = w;
-	}
+/* The working area is going with its context (end of transaction). */
+static void
+waste_work_gone(void *arg)
+{
+	waste_shared = NULL;
+}
+
+/* The backend's working area, made on first use in a transaction. */
+static WasteWork *
+waste_work(void)
+{
+	MemoryContext cxt;
+	MemoryContextCallback *cb;
+	WasteWork  *w;
+
+	if (waste_shared != NULL)
+		return waste_shared;
+	waste_hash_init();
+	cxt = AllocSetContextCreate(TopTransactionContext, "waste working area",
+								ALLOCSET_SMALL_SIZES);
+	w = (WasteWork *) MemoryContextAllocZero(cxt, sizeof(WasteWork));
+	w->mcxt = cxt;
+	w->arrays = AllocSetContextCreate(cxt, "waste working arrays",
+									  ALLOCSET_DEFAULT_SIZES);
+	w->scratch = AllocSetContextCreate(cxt, "waste analysis",
+									   ALLOCSET_DEFAULT_SIZES);
+	w->keep = AllocSetContextCreate(cxt, "waste kept trace",
+									ALLOCSET_DEFAULT_SIZES);
+	cb = (MemoryContextCallback *) MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cb->func = waste_work_gone;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	waste_shared = w;
 	return w;
+}
+
+/*
+ * Drop the cached trace (its classes are in the arrays, about to change)
+ * and empty its context (also of what a failed call left there; emptying
+ * an empty context costs next to nothing).
+ */
+static void
+waste_forget(WasteWork *w)
+{
+	w->cached = false;
+	w->ckey = NULL;
+	w->cst = NULL;
+	MemoryContextReset(w->keep);
+}
+
+/* Drop the cached trace, freeing only its state (other chunks of keep stay). */
+static void
+waste_drop(WasteWork *w)
+{
+	w->cached = false;
+	if (w->cst != NULL && w->cst != (WasteState *) w->ckey)
+		pfree(w->cst);
+	if (w->ckey != NULL)
+		pfree(w->ckey);
+	w->ckey = NULL;
+	w->cst = NULL;
 }
 
 /* Make the working arrays hold n spans. */
@@ -307,6 +429,7 @@ waste_work_reserve(WasteWork *w, int32 n)
 	w->lp = WASTE_ARR(int32, cap);
 	w->dp = WASTE_ARR(int32, cap);
 	w->idx = WASTE_ARR(int32, cap);
+	w->byid = WASTE_ARR(int32, cap);
 	w->htab = WASTE_ARR(int32, hcap);
 	w->best = WASTE_ARR(int32, hcap);
 	w->open = WASTE_ARR(int32, hcap);
@@ -324,19 +447,142 @@ waste_work_reserve(WasteWork *w, int32 n)
 }
 
 /*
- * Decode the records of a state into the working arrays, and index the
- * spans by id in the same pass (step 1): an open-addressing table of
- * hsize slots holding span index + 1, 0 for empty.  A repeated id is an
- * error.
+ * Bounded tables.  The hash tables over ids and over tool keys (name and
+ * argument hash) are open-addressing tables with linear probing, at most
+ * half full, with a keyed hash: honest keys take about 1.3 probes an
+ * operation.  Keys made to collide (the key is secret, but a budget does
+ * not rely on it) would make them quadratic, so each table has a budget of
+ * probe steps past the home slots, 8 per operation plus 1024; a table that
+ * overspends it is abandoned for a sorted index (O(n log n) comparisons,
+ * the same answers), so that no input costs more than O(n log n).  Keys
+ * that are equal by right (a tool called again with the same arguments,
+ * the children of one parent) share one slot: looking one up again costs
+ * that slot's distance from its home, a probe or two, not a run of them.
+ * Nothing is ever read in the tables' order, so no answer depends on the
+ * key or on which index was used.
+ *
+ * The environment variable TOKACCT_WASTE_PROBE_BUDGET, read once per
+ * backend, replaces the budget with a fixed number, for tests of the
+ * sorted index: a negative number uses it from the start, 0 at the first
+ * collision.
+ */
+static int64
+waste_probe_budget(int64 ops)
+{
+	if (waste_test_budget == -2)
+	{
+		const char *e = getenv("TOKACCT_WASTE_PROBE_BUDGET");
+
+		waste_test_budget = -1;
+		waste_test_budget_set = (e != NULL && *e != '\0');
+		if (waste_test_budget_set)
+			waste_test_budget = strtol(e, NULL, 10);
+	}
+	if (waste_test_budget_set)
+		return waste_test_budget;
+	return 8 * ops + 1024;
+}
+
+/* Report a repeated span id. */
+static void
+waste_duplicate_error(const WSpan *s)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("duplicate span id \"%s\" in trace", waste_id(s)),
+			 errdetail("Each span of a trace needs its own id; spans exported twice, "
+					   "or a state merged with itself, repeat ids."),
+			 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
+}
+
+/* order span indices by id (bytewise), then index */
+static int
+waste_cmp_id(const void *pa, const void *pb, void *arg)
+{
+	const WSpan *sp = (const WSpan *) arg;
+	int32		a = *(const int32 *) pa;
+	int32		b = *(const int32 *) pb;
+	int			c;
+
+	WASTE_CMP_TICK();
+	c = waste_bcmp(sp[a].s[WASTE_S_ID], sp[a].len[WASTE_S_ID],
+				   sp[b].s[WASTE_S_ID], sp[b].len[WASTE_S_ID]);
+	if (c == 0)
+		c = (a > b) - (a < b);
+	return c;
+}
+
+/*
+ * The id index without a hash table: byid[0..n-1], the spans sorted by id.
+ * A repeated id is reported as the table reports it: at the first span,
+ * in record order, whose id an earlier span has.
  */
 static void
-waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep)
+waste_sort_ids(const WTrace *t, int32 *byid)
+{
+	const WSpan *sp = t->sp;
+	int32		n = t->n;
+	int32		first = n;
+	int32		i;
+
+	for (i = 0; i < n; i++)
+		byid[i] = i;
+	qsort_arg(byid, n, sizeof(int32), waste_cmp_id, (void *) sp);
+	for (i = 1; i < n; i++)
+	{
+		WASTE_CFI(i);
+		/* equal ids are in index order: the second of a run repeats the first */
+		if (byid[i] < first && waste_streq(&sp[byid[i - 1]], &sp[byid[i]], WASTE_S_ID))
+			first = byid[i];
+	}
+	if (first < n)
+		waste_duplicate_error(&sp[first]);
+}
+
+/* The span with id (id, len) in the sorted index, or -1. */
+static int32
+waste_find_sorted(const WSpan *sp, const int32 *byid, int32 n, const char *id, int len)
+{
+	int32		lo = 0,
+				hi = n;
+
+	/* the first span whose id is not below the one sought */
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		const WSpan *m = &sp[byid[mid]];
+
+		if (waste_bcmp(m->s[WASTE_S_ID], m->len[WASTE_S_ID], id, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < n && sp[byid[lo]].len[WASTE_S_ID] == len &&
+		waste_memeq(sp[byid[lo]].s[WASTE_S_ID], id, len))
+		return byid[lo];
+	return -1;
+}
+
+/*
+ * Decode the records of a state into the working arrays, and index the
+ * spans by id in the same pass (step 1): an open-addressing table of
+ * hsize slots holding span index + 1, 0 for empty, within a budget of
+ * probe steps past the home slots (what is left is returned in *budgetp,
+ * for the parent lookups); over budget, or with a negative budget, the
+ * sorted index (*sorted is then true, and w->byid holds it).  A repeated
+ * id is an error.
+ */
+static void
+waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
+			 int64 *budgetp, bool *sorted)
 {
 	const char *p = st->data;
 	const char *end = st->data + st->used;
 	int32		hsize = 16;
 	int32	   *htab;
 	int32		k;
+	int64		budget;
+	bool		table;
 
 	t->n = st->nspans;
 	t->ncostnull = st->ncostnull;
@@ -345,7 +591,10 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep)
 	while (hsize < 2 * (int64) t->n)
 		hsize *= 2;
 	htab = w->htab;
-	memset(htab, 0, sizeof(int32) * hsize);
+	budget = waste_probe_budget(2 * (int64) t->n);
+	table = budget >= 0;
+	if (table)
+		memset(htab, 0, sizeof(int32) * hsize);
 	for (k = 0; k < t->n; k++)
 	{
 		WasteSpanFixed f;
@@ -353,6 +602,7 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep)
 		Size		slen;
 		uint32		h;
 
+		WASTE_CFI(k);
 		if (end - p < (long) sizeof(f))
 			elog(ERROR, "corrupt waste_state");
 		memcpy(&f, p, sizeof(f));
@@ -380,24 +630,31 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep)
 		s->kid0 = 0;
 		s->own = 0;
 		s->cause = -1;
+		if (!table)
+			continue;
 		s->hid = waste_hash(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
 
 		for (h = s->hid & (hsize - 1); htab[h] != 0; h = (h + 1) & (hsize - 1))
 		{
 			if (t->sp[htab[h] - 1].hid == s->hid &&
 				waste_streq(&t->sp[htab[h] - 1], s, WASTE_S_ID))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("duplicate span id \"%s\" in trace", waste_id(s)),
-						 errdetail("Each span of a trace needs its own id; spans exported twice, "
-								   "or a state merged with itself, repeat ids."),
-						 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
+				waste_duplicate_error(s);
+			if (--budget < 0)
+			{
+				table = false;
+				break;
+			}
 		}
-		htab[h] = k + 1;
+		if (table)
+			htab[h] = k + 1;
 	}
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
 	*hsizep = hsize;
+	*budgetp = budget;
+	*sorted = !table;
+	if (!table)
+		waste_sort_ids(t, w->byid);
 }
 
 /* Report the cycle that span u lies on or under. */
@@ -415,15 +672,20 @@ waste_cycle_error(WTrace *t, int32 u)
 	/* walk up until a span repeats: that span is on the cycle */
 	while (mark[v] == 0)
 	{
+		WASTE_CFI(step);
 		mark[v] = step++;
 		v = t->sp[v].parent;
 	}
 	/* name the cycle by its smallest id, so the message does not depend on row order */
 	best = v;
+	step = 0;
 	for (w = t->sp[v].parent; w != v; w = t->sp[w].parent)
+	{
+		WASTE_CFI(++step);
 		if (waste_bcmp(t->sp[w].s[WASTE_S_ID], t->sp[w].len[WASTE_S_ID],
 					   t->sp[best].s[WASTE_S_ID], t->sp[best].len[WASTE_S_ID]) < 0)
 			best = w;
+	}
 	initStringInfo(&path);
 	appendStringInfoString(&path, waste_id(&t->sp[best]));
 	w = best;
@@ -473,8 +735,11 @@ waste_sort_time(int32 *list, int32 len, WSpan *sp)
 	if (len > 16)
 	{
 		for (i = 1; i < len; i++)
+		{
+			WASTE_CFI(i);
 			if (waste_before(sp, list[i], list[i - 1]))
 				break;
+		}
 		if (i < len)
 			qsort_arg(list, len, sizeof(int32), waste_cmp_time, sp);
 		return;
@@ -503,6 +768,7 @@ waste_mark_nested(const WTrace *t, const int32 *slot, WasteWork *w, int32 hsize)
 	int32	   *stack = w->stack;
 	int32	   *next = w->next;
 	bool	   *nested = w->nested;
+	uint32		turns = 0;
 	int32		r;
 
 	memset(open, 0, sizeof(int32) * hsize);
@@ -517,6 +783,7 @@ waste_mark_nested(const WTrace *t, const int32 *slot, WasteWork *w, int32 hsize)
 			nested[v] = open[slot[v]]++ > 0;
 		while (depth >= 0)
 		{
+			WASTE_CFI(++turns);
 			v = stack[depth];
 			if (next[depth] < sp[v].nkids)
 			{
@@ -537,6 +804,26 @@ waste_mark_nested(const WTrace *t, const int32 *slot, WasteWork *w, int32 hsize)
 	}
 }
 
+/* order tool calls by key (name, then argument hash), then index */
+static int
+waste_cmp_key(const void *pa, const void *pb, void *arg)
+{
+	const WSpan *sp = (const WSpan *) arg;
+	int32		a = *(const int32 *) pa;
+	int32		b = *(const int32 *) pb;
+	int			c;
+
+	WASTE_CMP_TICK();
+	c = waste_bcmp(sp[a].s[WASTE_S_NAME], sp[a].len[WASTE_S_NAME],
+				   sp[b].s[WASTE_S_NAME], sp[b].len[WASTE_S_NAME]);
+	if (c == 0)
+		c = waste_bcmp(sp[a].s[WASTE_S_ARGS], sp[a].len[WASTE_S_ARGS],
+					   sp[b].s[WASTE_S_ARGS], sp[b].len[WASTE_S_ARGS]);
+	if (c == 0)
+		c = (a > b) - (a < b);
+	return c;
+}
+
 /*
  * Mark duplicate tool calls: a tool call (with a known argument hash) is a
  * duplicate when an earlier call with the same name and arguments was kept
@@ -545,9 +832,11 @@ waste_mark_nested(const WTrace *t, const int32 *slot, WasteWork *w, int32 hsize)
  * A call nested inside a call of its own key is that call seen twice: it
  * is neither a duplicate nor the call others duplicate (it shares the
  * class of the outer call through its subtree).  So: one pass gives each
- * tool call its key's slot in a hash table on name and arguments; when a
- * key repeats, a walk marks the nested calls, a pass finds the earliest
- * kept call per key and a last pass marks the calls after it.
+ * tool call its key's slot in a hash table on name and arguments (or,
+ * over the table's probe budget, its key's rank in the calls sorted by
+ * key: slots only tell keys apart); when a key repeats, a walk marks the
+ * nested calls, a pass finds the earliest kept call per key and a last
+ * pass marks the calls after it.
  */
 static void
 waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *dp,
@@ -563,11 +852,15 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	bool	   *nested = w->nested;
 	uint32	   *hv;
 	bool		repeat = false;
+	int64		budget;
 	int32		i;
 
 	for (i = 0; i < n; i++)
+	{
+		WASTE_CFI(i);
 		if (sp[i].tool)
 			ntool++;
+	}
 	if (ntool < 2)
 		return;
 	while (hsize < 2 * (int64) ntool)
@@ -575,32 +868,74 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	rep = w->htab;
 	best = w->best;
 	hv = w->hv;
-	memset(rep, 0, sizeof(int32) * hsize);
+	budget = waste_probe_budget(ntool);
 
-	for (i = 0; i < n; i++)
+	if (budget >= 0)
 	{
-		const WSpan *s = &sp[i];
-		uint32		h;
-
-		if (!s->tool)
-			continue;
-		hv[i] = hash_combine(waste_hash(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
-							 waste_hash(s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
-		h = hv[i] & (hsize - 1);
-		while (rep[h] != 0 &&
-			   !(hv[rep[h] - 1] == hv[i] &&
-				 waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
-				 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
-			h = (h + 1) & (hsize - 1);
-		if (rep[h] == 0)
+		memset(rep, 0, sizeof(int32) * hsize);
+		for (i = 0; i < n && budget >= 0; i++)
 		{
-			rep[h] = i + 1;
-			best[h] = -1;
+			const WSpan *s = &sp[i];
+			uint32		h;
+
+			WASTE_CFI(i);
+			if (!s->tool)
+				continue;
+			hv[i] = hash_combine(waste_hash(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
+								 waste_hash(s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
+			h = hv[i] & (hsize - 1);
+			while (rep[h] != 0 &&
+				   !(hv[rep[h] - 1] == hv[i] &&
+					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
+					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
+			{
+				h = (h + 1) & (hsize - 1);
+				if (--budget < 0)
+					break;
+			}
+			if (budget < 0)
+				break;
+			if (rep[h] == 0)
+			{
+				rep[h] = i + 1;
+				best[h] = -1;
+			}
+			else
+				repeat = true;
+			slot[i] = h;
+			nested[i] = false;
 		}
-		else
-			repeat = true;
-		slot[i] = h;
-		nested[i] = false;
+	}
+	if (budget < 0)
+	{
+		/* the sorted index: slot = rank of the key among the keys */
+		int32	   *bykey = w->byid;
+		int32		m = 0,
+					g = -1,
+					j;
+
+		for (i = 0; i < n; i++)
+		{
+			WASTE_CFI(i);
+			if (sp[i].tool)
+				bykey[m++] = i;
+		}
+		qsort_arg(bykey, m, sizeof(int32), waste_cmp_key, (void *) sp);
+		repeat = false;
+		for (j = 0; j < m; j++)
+		{
+			const WSpan *s = &sp[bykey[j]];
+
+			WASTE_CFI(j);
+			if (j > 0 && waste_streq(&sp[bykey[j - 1]], s, WASTE_S_NAME) &&
+				waste_streq(&sp[bykey[j - 1]], s, WASTE_S_ARGS))
+				repeat = true;
+			else
+				best[++g] = -1;
+			slot[bykey[j]] = g;
+			nested[bykey[j]] = false;
+		}
+		hsize = g + 1;
 	}
 	if (!repeat)
 		return;
@@ -610,6 +945,7 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	{
 		int32		h;
 
+		WASTE_CFI(i);
 		if (!sp[i].tool || nested[i])
 			continue;
 		h = slot[i];
@@ -621,6 +957,7 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	{
 		int32		h;
 
+		WASTE_CFI(i);
 		if (!sp[i].tool || nested[i])
 			continue;
 		h = slot[i];
@@ -679,6 +1016,7 @@ waste_mark_retries(WSpan *sp, const int32 *list, int32 len, int32 *fa, int32 *id
 		{
 			WSpan	   *b = &sp[idx[j]];
 
+			WASTE_CFI(j);
 			if (!waste_streq(a, b, WASTE_S_KIND) || !waste_streq(a, b, WASTE_S_NAME))
 				break;
 		}
@@ -696,6 +1034,8 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	WSpan	   *sp;
 	int32		n;
 	int32		hsize;
+	int64		budget;
+	bool		sorted;
 	int32	   *htab;
 	int32	   *order;
 	bool	   *hasfail;
@@ -711,7 +1051,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	memset(t, 0, sizeof(*t));
 	t->rule = rule;
 	t->loop_min = loop_min;
-	waste_decode(st, t, w, &hsize);
+	waste_decode(st, t, w, &hsize, &budget, &sorted);
 	n = t->n;
 	sp = t->sp;
 	htab = w->htab;
@@ -719,10 +1059,12 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	/*
 	 * 2. parents (missing parent: orphan, treated as a root).  Siblings are
 	 * often consecutive, so a span whose parent id is the previous span's
-	 * takes its parent without a lookup.
+	 * takes its parent without a lookup.  The id table's lookups spend what
+	 * is left of its probe budget; over it, the sorted index takes over.
 	 */
 	for (i = 0; i < n; i++)
 	{
+		WASTE_CFI(i);
 		sp[i].parent = -1;
 		if (sp[i].flags & WASTE_F_PARENT_NULL)
 			continue;
@@ -731,21 +1073,33 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 			sp[i].parent = sp[i - 1].parent;
 		else
 		{
-			uint32		hp = waste_hash(sp[i].s[WASTE_S_PARENT], sp[i].len[WASTE_S_PARENT]);
-			uint32		h = hp & (hsize - 1);
-
-			while (htab[h] != 0)
+			if (!sorted)
 			{
-				WSpan	   *c = &sp[htab[h] - 1];
+				uint32		hp = waste_hash(sp[i].s[WASTE_S_PARENT], sp[i].len[WASTE_S_PARENT]);
+				uint32		h = hp & (hsize - 1);
 
-				if (c->hid == hp && c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
-					waste_memeq(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]))
+				while (htab[h] != 0)
 				{
-					sp[i].parent = htab[h] - 1;
-					break;
+					WSpan	   *c = &sp[htab[h] - 1];
+
+					if (c->hid == hp && c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
+						waste_memeq(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]))
+					{
+						sp[i].parent = htab[h] - 1;
+						break;
+					}
+					h = (h + 1) & (hsize - 1);
+					if (--budget < 0)
+					{
+						sorted = true;
+						waste_sort_ids(t, w->byid);
+						break;
+					}
 				}
-				h = (h + 1) & (hsize - 1);
 			}
+			if (sorted)
+				sp[i].parent = waste_find_sorted(sp, w->byid, n, sp[i].s[WASTE_S_PARENT],
+												 sp[i].len[WASTE_S_PARENT]);
 		}
 		if (sp[i].parent < 0)
 			t->orphans++;
@@ -769,6 +1123,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	memset(hasfail, 0, sizeof(bool) * (n + 1));
 	for (i = 0, k = 0; i < n; i++)
 	{
+		WASTE_CFI(i);
 		sp[i].kid0 = k;
 		k += sp[i].nkids;
 		sp[i].nkids = 0;
@@ -777,6 +1132,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 	{
 		WSpan	   *s = &sp[i];
 
+		WASTE_CFI(i);
 		if (s->parent < 0)
 			t->roots[t->nroots++] = i;
 		else
@@ -804,6 +1160,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		int32		a,
 					b;
 
+		WASTE_CFI(i);
 		if (len < 2)
 			continue;
 		waste_sort_time(list, len, sp);
@@ -812,7 +1169,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		for (a = 0; a < len; a = b)
 		{
 			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
-				;
+				WASTE_CFI(b);
 			if (b - a >= loop_min)
 				for (k = a + 1; k < b; k++)
 					lp[list[k]] = list[a];
@@ -838,6 +1195,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		{
 			int32		v = kids[j];
 
+			WASTE_CFI(nord);
 			order[nord++] = v;
 			if (fa[v] < 0)
 				fa[v] = fa[p];
@@ -853,7 +1211,10 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		int32		u = -1;
 
 		for (i = 0; i < nord; i++)
+		{
+			WASTE_CFI(i);
 			seen[order[i]] = true;
+		}
 		for (i = 0; i < n; i++)
 			if (!seen[i])
 			{
@@ -880,6 +1241,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 			int32		v = order[i];
 			WSpan	   *s = &sp[v];
 
+			WASTE_CFI(i);
 			if (s->flags & WASTE_F_COST_NULL)
 			{
 				/* not reported: its total is its children's, its own cost 0 */
@@ -920,6 +1282,7 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		int32		v = order[k];
 		WSpan	   *s = &sp[v];
 
+		WASTE_CFI(k);
 		if (dp[v] < 0 && s->parent >= 0)
 			dp[v] = dp[s->parent];
 		if (rule != WASTE_RULE_ROLLUP)
@@ -962,23 +1325,109 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 }
 
 /*
- * Read the common arguments and analyse.  Returns with the call's scratch
- * context current (emptied first): the caller switches back to *old.
+ * Read the common arguments and analyse, or take the kept classes of the
+ * same state.  Returns with the call's scratch context current (emptied
+ * first): the caller switches back to *old.
+ *
+ * A state of at least WASTE_KEEP_MIN bytes is kept in the working area
+ * with its classes.  The key of the cache is the state's stored form (its
+ * compressed bytes when it is compressed, fetched but not decompressed
+ * when it is stored out of line), compared byte for byte with a copy:
+ * equal stored forms are equal states, so a hit can never be a different
+ * state, whatever memory the caller reuses.  A state that is compressed
+ * differently is only a miss.
+ *
+ * Keeping costs no copy for a state stored out of line (it is fetched and
+ * decompressed into the kept trace's context rather than the call's) and
+ * little for a compressed one.  A plain state in the caller's memory (made
+ * in the same query) would need a copy of the whole state, which a single
+ * call does not repay: it is classified in place, and copied and kept only
+ * when the same datum (same address and size) comes again, as it does in
+ * the calls of (waste_summary(s)).*.  That address is only a hint of when
+ * to keep: a hit is always decided by comparing the bytes.
  */
 static WasteWork *
 waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryContext *old)
 {
-	WasteWork  *w = waste_work(fcinfo);
+	WasteWork  *w = waste_work();
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(0);
+	struct varlena *key;
 	WasteState *st;
 	int			rule;
 	int			loop_min;
+	Size		keylen;
 
 	MemoryContextReset(w->scratch);
 	*old = MemoryContextSwitchTo(w->scratch);
-	st = PG_GETARG_WASTE(0);
 	rule = waste_parse_rule(PG_GETARG_TEXT_PP(rule_arg));
 	loop_min = waste_check_loop_min(PG_GETARG_INT32(rule_arg + 1));
-	waste_analyse(st, rule, loop_min, t, w);
+
+	if (toast_raw_datum_size(PointerGetDatum(raw)) < WASTE_KEEP_MIN)
+	{
+		/* a small trace: classified again at each call (the arrays change) */
+		waste_forget(w);
+		st = DatumGetWasteState(PointerGetDatum(raw));
+		waste_analyse(st, rule, loop_min, t, w);
+		return w;
+	}
+
+	/*
+	 * The stored form: fetched (into the kept trace's context) if out of
+	 * line, still compressed if it was.  A call that failed may have left
+	 * chunks there: empty it first unless it holds a valid cache.
+	 */
+	if (!w->cached)
+		waste_forget(w);
+	MemoryContextSwitchTo(w->keep);
+	key = VARATT_IS_EXTERNAL(raw) ? detoast_external_attr(raw) : raw;
+	MemoryContextSwitchTo(w->scratch);
+	keylen = VARSIZE_ANY(key);
+	if (w->cached && w->crule == rule && w->cloop_min == loop_min &&
+		VARSIZE_ANY(w->ckey) == keylen && memcmp(w->ckey, key, keylen) == 0)
+	{
+		if (key != raw)
+			pfree(key);
+		*t = w->ct;
+		return w;
+	}
+
+	/*
+	 * A miss.  Drop the kept trace before anything else, so that a
+	 * classification that fails half way leaves no cache.
+	 */
+	waste_drop(w);
+	if (key == raw && !VARATT_IS_COMPRESSED(raw) &&
+		!(w->lastraw == (const void *) raw && w->lastlen == keylen))
+	{
+		/* plain, in the caller's memory, not seen just before: in place */
+		w->lastraw = raw;
+		w->lastlen = keylen;
+		waste_analyse((WasteState *) raw, rule, loop_min, t, w);
+		return w;
+	}
+	w->lastraw = NULL;
+	MemoryContextSwitchTo(w->keep);
+	if (key == raw)
+	{
+		/* in the caller's memory (compressed, or plain and seen again): copy it */
+		key = (struct varlena *) palloc(keylen);
+		memcpy(key, raw, keylen);
+	}
+	w->ckey = key;
+	if (VARATT_IS_COMPRESSED(key))
+		w->cst = (WasteState *) detoast_attr(key);
+	else
+	{
+		Assert(VARATT_IS_4B_U(key));
+		w->cst = (WasteState *) key;
+	}
+	MemoryContextSwitchTo(w->scratch);
+
+	waste_analyse(w->cst, rule, loop_min, t, w);
+	w->ct = *t;
+	w->crule = rule;
+	w->cloop_min = loop_min;
+	w->cached = true;
 	return w;
 }
 
@@ -986,7 +1435,7 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 Datum
 waste_summary(PG_FUNCTION_ARGS)
 {
-	WasteWork  *w;
+	WasteSummaryDesc *d;
 	MemoryContext old;
 	WTrace		t;
 	Datum		values[19];
@@ -1000,24 +1449,27 @@ waste_summary(PG_FUNCTION_ARGS)
 		WASTE_C_ABANDONED, WASTE_C_STUCK_LOOP, WASTE_C_DUPLICATE
 	};
 
-	w = waste_analyse_args(fcinfo, 1, &t, &old);
-	MemoryContextSwitchTo(old);
-
-	/* the blessed result descriptor is built once per query */
-	if (w->tupdesc == NULL)
+	/* the blessed result descriptor is built once per call site and query */
+	d = (WasteSummaryDesc *) fcinfo->flinfo->fn_extra;
+	if (d == NULL)
 	{
-		MemoryContext fold = MemoryContextSwitchTo(w->mcxt);
+		MemoryContext fold = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		TupleDesc	tupdesc;
 
 		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "waste_summary must return a composite type");
-		w->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		w->zero = NumericGetDatum(money_to_numeric(0));
+		d = (WasteSummaryDesc *) palloc(sizeof(WasteSummaryDesc));
+		d->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		d->zero = NumericGetDatum(money_to_numeric(0));
+		fcinfo->flinfo->fn_extra = d;
 		MemoryContextSwitchTo(fold);
 	}
 
+	waste_analyse_args(fcinfo, 1, &t, &old);
+	MemoryContextSwitchTo(old);
+
 	/* heap_form_tuple copies the values, so the shared zero may be used */
-#define WASTE_MONEY(m) ((m) == 0 ? w->zero : NumericGetDatum(money_to_numeric(m)))
+#define WASTE_MONEY(m) ((m) == 0 ? d->zero : NumericGetDatum(money_to_numeric(m)))
 	memset(nulls, 0, sizeof(nulls));
 	v = 0;
 	values[v++] = CStringGetTextDatum(waste_rule_names[t.rule]);
@@ -1034,7 +1486,7 @@ waste_summary(PG_FUNCTION_ARGS)
 	for (c = 1; c < WASTE_NCLASS; c++)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(w->tupdesc, values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(d->tupdesc, values, nulls)));
 }
 
 /* waste_classes(state, cost_rule, loop_min): one row per class, in precedence order. */
@@ -1060,14 +1512,21 @@ waste_classes(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(waste_work(fcinfo)->scratch);
+	MemoryContextReset(waste_work()->scratch);
 	return (Datum) 0;
 }
 
-/* Emit span rows: the spans listed in idx[0..m-1]. */
+/*
+ * Emit span rows: the spans listed in idx[0..m-1].  Each row's values are
+ * made in a context emptied per row (the tuplestore copies them), so that
+ * listing a trace's spans does not hold a copy of every value.
+ */
 static void
 waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 {
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "waste row",
+												 ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(rowcxt);
 	int32		i;
 
 	for (i = 0; i < m; i++)
@@ -1076,6 +1535,8 @@ waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 		Datum		values[10];
 		bool		nulls[10];
 
+		WASTE_CFI(i);
+		MemoryContextReset(rowcxt);
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_ID], s->len[WASTE_S_ID]));
 		if (s->flags & WASTE_F_PARENT_NULL)
@@ -1099,6 +1560,8 @@ waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 		values[9] = TimestampTzGetDatum(s->start);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(rowcxt);
 }
 
 /* waste_spans(state, lim, cost_rule, loop_min): the most expensive wasteful spans. */
@@ -1122,12 +1585,15 @@ waste_spans(PG_FUNCTION_ARGS)
 	waste_analyse_args(fcinfo, 2, &t, &old);
 	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
 	for (i = 0, m = 0; i < t.n; i++)
+	{
+		WASTE_CFI(i);
 		if (t.sp[i].cls != WASTE_C_ESSENTIAL)
 			idx[m++] = i;
+	}
 	qsort_arg(idx, m, sizeof(int32), waste_cmp_cost, t.sp);
 	waste_emit_spans(rsinfo, &t, idx, Min(m, lim));
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(waste_work(fcinfo)->scratch);
+	MemoryContextReset(waste_work()->scratch);
 	return (Datum) 0;
 }
 
@@ -1145,10 +1611,13 @@ waste_span_classes(PG_FUNCTION_ARGS)
 	waste_analyse_args(fcinfo, 1, &t, &old);
 	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
 	for (i = 0; i < t.n; i++)
+	{
+		WASTE_CFI(i);
 		idx[i] = i;
+	}
 	qsort_arg(idx, t.n, sizeof(int32), waste_cmp_time, t.sp);
 	waste_emit_spans(rsinfo, &t, idx, t.n);
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(waste_work(fcinfo)->scratch);
+	MemoryContextReset(waste_work()->scratch);
 	return (Datum) 0;
 }

@@ -433,6 +433,7 @@ waste_serialise(StringInfo buf, const WasteState *s)
 {
 	const char *p = s->data;
 	const char *end = s->data + s->used;
+	uint32		k = 0;
 	int			i;
 
 	pq_sendint32(buf, WASTE_FORMAT_VERSION);
@@ -445,6 +446,7 @@ waste_serialise(StringInfo buf, const WasteState *s)
 		WasteSpanFixed f;
 		int			slen = 0;
 
+		WASTE_CFI(++k);
 		memcpy(&f, p, sizeof(f));
 		p += sizeof(f);
 		pq_sendint64(buf, f.cost);
@@ -500,6 +502,7 @@ waste_deserialise(AggioInput *in)
 		const char *sp;
 		int			off;
 
+		WASTE_CFI(k);
 		memset(&f, 0, sizeof(f));
 		aggio_need_bytes(in, 8 + 8 + 4 + 1 + 1 + 2 * WASTE_NSTR);
 		f.cost = pq_getmsgint64(msg);
@@ -579,6 +582,7 @@ waste_state_in(PG_FUNCTION_ARGS)
 		char		c = *in.p;
 		int			d;
 
+		WASTE_CFI(in.p - str);
 		if (c >= '0' && c <= '9')
 			d = c - '0';
 		else if (c >= 'a' && c <= 'f')
@@ -611,6 +615,7 @@ waste_state_out(PG_FUNCTION_ARGS)
 	out = palloc((Size) buf.len * 2 + 1);
 	for (i = 0; i < buf.len; i++)
 	{
+		WASTE_CFI(i);
 		out[2 * i] = hex[((unsigned char) buf.data[i]) >> 4];
 		out[2 * i + 1] = hex[((unsigned char) buf.data[i]) & 15];
 	}

@@ -11,7 +11,7 @@ set -euo pipefail
 
 PGVER=15
 packages=(make gcc libc6-dev "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
-	"postgresql-client-$PGVER" python3 python3-scipy "$@")
+	"postgresql-client-$PGVER" python3 python3-numpy python3-scipy "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,8 +3,9 @@
 --
 -- The catalog is a set of plain tables.  cost() (C, src/price_cost.c) reads
 -- them once per backend into a cache (src/price_catalog.c) and prices every
--- later row from memory; a statement-level trigger on each catalog table
--- invalidates that cache in every session when a change commits.
+-- later row from memory; triggers on each catalog table invalidate that
+-- cache in every session when a change commits.  cost() prices with the
+-- catalog its statement's snapshot sees, as a query on these tables would.
 -- ---------------------------------------------------------------------------
 
 -- A price per million tokens: non-negative, at most 6 decimals, so that the
@@ -23,6 +24,16 @@ CREATE DOMAIN @extschema@.price_amount AS pg_catalog.numeric
 		   AND VALUE OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric OPERATOR(pg_catalog.=) pg_catalog.trunc(VALUE OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric));
 COMMENT ON DOMAIN @extschema@.price_amount IS
 	'non-negative amount of money with at most 12 decimals (whole picodollars)';
+
+-- Whether a pattern may be a match rule's regex: it compiles, has no
+-- back-references or lookaround constraints and is small enough that
+-- matching a name stays one short pass (see src/price_catalog.c).
+CREATE FUNCTION @extschema@.price_check_regex(pattern pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_check_regex';
+COMMENT ON FUNCTION @extschema@.price_check_regex(pg_catalog.text) IS
+	'true when a pattern is allowed as a match rule''s regex (it compiles, at most 1000 characters and 1000 automaton states, no back-references or lookahead/lookbehind); otherwise an error saying why';
 
 -- Check a match rule; raise an error naming "what" when it is malformed.
 -- The grammar is the matcher's own (src/price_match.c): a rule the catalog
@@ -212,7 +223,12 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_discount', '');
 
 -- Cache invalidation: any change to a catalog table resets the per-backend
 -- cache of every session once the change commits (and this session's at
--- once).
+-- once).  The statement triggers fire ALWAYS, so that changes made with
+-- session_replication_role = replica invalidate too; a logical replication
+-- apply worker fires row triggers only, so each table also has a row
+-- trigger that fires in replica mode.  cost() checks these states when it
+-- reads the catalog, and reads it per statement (with a warning) when a
+-- trigger is disabled or fires on origin only.
 CREATE FUNCTION @extschema@.price_catalog_changed() RETURNS trigger
 	LANGUAGE c AS 'MODULE_PATHNAME', 'price_catalog_changed';
 COMMENT ON FUNCTION @extschema@.price_catalog_changed() IS
@@ -220,16 +236,40 @@ COMMENT ON FUNCTION @extschema@.price_catalog_changed() IS
 
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_catalog
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_catalog
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_catalog ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_provider
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_provider
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_provider ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_model
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_model
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_model ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_tier
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_tier
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_tier ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_discount
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
+CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_discount
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_catalog_changed();
+ALTER TABLE @extschema@.price_discount ENABLE ALWAYS TRIGGER price_catalog_changed,
+	ENABLE REPLICA TRIGGER price_catalog_changed_row;
 
 -- ---------------------------------------------------------------------------
 -- Pricing functions (C)
@@ -645,14 +685,14 @@ BEGIN
 		END LOOP;
 		fee := NULL;
 		IF v ? 'request_fee' AND jsonb_typeof(v -> 'request_fee') <> 'null' THEN
-			IF jsonb_typeof(v -> 'request_fee') <> 'number'
-			   OR (v ->> 'request_fee')::numeric < 0
-			   OR (v ->> 'request_fee')::numeric * 1000000000000 <> trunc((v ->> 'request_fee')::numeric * 1000000000000)
-			   OR (v ->> 'request_fee')::numeric >= 9223372 THEN
+			-- a fee is money: digits below 1e-12 are rounded half away from zero to
+			-- the picodollar, as every amount tokacct takes, then checked
+			fee := CASE WHEN jsonb_typeof(v -> 'request_fee') = 'number' THEN (v ->> 'request_fee')::numeric END;
+			fee := CASE WHEN fee <> round(fee, 12) THEN trim_scale(round(fee, 12)) ELSE fee END;
+			IF fee IS NULL OR fee < 0 OR fee >= 9223372 THEN
 				RAISE EXCEPTION 'malformed request fee in %', vwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = format('A fee is a non-negative number with at most 12 decimals, got %s.', (v -> 'request_fee')::text);
+					DETAIL = format('A fee is a non-negative number below 9223372 (rounded to 12 decimals), got %s.', (v -> 'request_fee')::text);
 			END IF;
-			fee := (v ->> 'request_fee')::numeric;
 		END IF;
 
 		put_row := coalesce(put_row, format('INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, '

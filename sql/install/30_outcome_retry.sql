@@ -95,7 +95,7 @@ CREATE FUNCTION @extschema@.outcome_report(state @extschema@.outcome_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'outcome_report';
 COMMENT ON FUNCTION @extschema@.outcome_report(@extschema@.outcome_state) IS
-	'read a cost_per_outcome state: items, solved, solve_rate, ai_cost, cost_per_item = ai_cost/items, cost_per_solved = ai_cost/solved, fixed_items, human_fix_cost, total_cost = ai_cost + human_fix_cost, total_cost_per_solved; quotients are numeric rounded half up to 12 decimals, NULL when dividing by 0';
+	'read a cost_per_outcome state: items, solved, solve_rate, ai_cost, cost_per_item = ai_cost/items, cost_per_solved = ai_cost/solved, fixed_items, human_fix_cost, total_cost = ai_cost + human_fix_cost, total_cost_per_solved; quotients are numeric rounded half away from zero to 12 decimals, NULL when dividing by 0';
 
 CREATE FUNCTION @extschema@.cost_per_solved(state @extschema@.outcome_state) RETURNS pg_catalog.numeric
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE

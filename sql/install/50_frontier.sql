@@ -115,7 +115,7 @@ COMMENT ON TYPE @extschema@.allocation_option IS
 	'one option of one workflow for tokacct.allocate(): its mean cost and value per item, the workflow''s volume of items (the same on each of its options) and whether the workflow runs this option today';
 COMMENT ON COLUMN @extschema@.allocation_option.workflow IS 'the kind of work, e.g. claims_triage';
 COMMENT ON COLUMN @extschema@.allocation_option.option IS 'a way to run it: a model, a model with settings, ''human'' or ''BPO''';
-COMMENT ON COLUMN @extschema@.allocation_option.cost_per_item IS 'mean cost per item (>= 0, at most 12 decimals), retries and human fallback included';
+COMMENT ON COLUMN @extschema@.allocation_option.cost_per_item IS 'mean cost per item (>= 0, rounded half away from zero to 12 decimals), retries and human fallback included';
 COMMENT ON COLUMN @extschema@.allocation_option.value_per_item IS 'mean value per item (may be negative): value of solved items minus human fix cost';
 COMMENT ON COLUMN @extschema@.allocation_option.items IS 'the workflow''s volume of items in the budget period (> 0)';
 COMMENT ON COLUMN @extschema@.allocation_option.is_current IS 'true for the option the workflow runs today (at most one per workflow; NULL means false)';

@@ -31,6 +31,13 @@ CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE plpgsql
 CREATE FUNCTION public.length(varchar) RETURNS integer LANGUAGE plpgsql
 	AS $$ BEGIN PERFORM public.trojan_note('length'); RETURN 0; END $$;
 
+-- format() with text arguments: an exact match beats the built-in's
+-- variadic "any" (upgrade scripts and PL/pgSQL build messages with it).
+CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE plpgsql
+	AS $$ BEGIN PERFORM public.trojan_note('format'); RETURN ''; END $$;
+CREATE FUNCTION public.format(text, text, text) RETURNS text LANGUAGE plpgsql
+	AS $$ BEGIN PERFORM public.trojan_note('format'); RETURN ''; END $$;
+
 -- An operator on (integer, numeric) beats the built-in's implicit casts.
 CREATE FUNCTION public.trojan_eq(integer, numeric) RETURNS boolean LANGUAGE plpgsql
 	AS $$ BEGIN PERFORM public.trojan_note('='); RETURN false; END $$;
@@ -68,6 +75,24 @@ if [ "$n" = "0" ]; then
 	echo "ok no trojan ran"
 else
 	echo "not ok trojans ran: $(psql_run -d trojan -At -c "SELECT string_agg(DISTINCT what, ',') FROM public.trojan_log")"
+	exit 1
+fi
+
+# The upgrade path is as safe: the first release, then ALTER EXTENSION
+# UPDATE through every upgrade script, with the trojans still planted and
+# public first on the search_path.
+psql_run -d trojan <<'SQL'
+DROP EXTENSION tokacct;
+SET search_path = public, pg_catalog;
+CREATE EXTENSION tokacct VERSION '0.1.0';
+ALTER EXTENSION tokacct UPDATE;
+SQL
+n=$(psql_run -d trojan -At -c 'SELECT count(*) FROM public.trojan_log')
+v=$(psql_run -d trojan -At -c "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'tokacct'")
+if [ "$n" = "0" ] && [ "$v" = "$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$TOP/tokacct.control")" ]; then
+	echo "ok ALTER EXTENSION tokacct UPDATE to $v with trojans planted: none ran"
+else
+	echo "not ok upgrade with trojans: version $v, trojans: $(psql_run -d trojan -At -c "SELECT string_agg(DISTINCT what, ',') FROM public.trojan_log")"
 	exit 1
 fi
 
