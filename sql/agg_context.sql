@@ -248,7 +248,11 @@ BEGIN
 		current_setting('data_directory') || '/tokacct_ctx_bytes.bin');
 	RETURN (SELECT s::text FROM ctx_recv);
 EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
+	DECLARE d text;
+	BEGIN
+		GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+		RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || d;
+	END;
 END $$;
 -- valid: version 1, two calls (given out of order, sorted on receipt)
 SELECT ctx_try_recv('\x0000000100000002'::bytea || '\x00000002' || '\x0000000000000082' || '\x0000000000000019'

@@ -225,7 +225,11 @@ BEGIN
 		current_setting('data_directory') || '/tokacct_sk_bytes.bin');
 	RETURN (SELECT s::text FROM sk_recv);
 EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
+	DECLARE d text;
+	BEGIN
+		GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+		RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || d;
+	END;
 END $$;
 CREATE TABLE sk_one AS SELECT tokacct.sketch_state_send(tokacct.cost_sketch(x)) AS b
 FROM (VALUES (1::numeric), (2), (-0.5)) v(x);

@@ -120,6 +120,16 @@ SELECT '{("a",1,1,-9223372.036854775809)}'::tokacct.frontier_state;
 SELECT '{("a",1,1.0000000000001,1)}'::tokacct.frontier_state;
 SELECT '{("a",1,NaN,1)}'::tokacct.frontier_state;
 SELECT '{("a",99999999999999999999,1,1)}'::tokacct.frontier_state;
+-- A sum is read up to 2^126 money units, the bound of every state's
+-- amounts: 2^126 units are read, then refused by the check against the count
+-- (22P02); 2^126 + 1 units are out of range (22003); digits followed by
+-- anything else are not a number (22P02), however many.
+SELECT '{("a",1,85070591730234615865843651.857942052864,1)}'::tokacct.frontier_state;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{("a",1,1,-85070591730234615865843651.857942052865)}'::tokacct.frontier_state;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{("a",1,85070591730234615865843651.857942052865x,1)}'::tokacct.frontier_state;
+\echo :LAST_ERROR_SQLSTATE
 SELECT '{("a",1,1,1),("a",2,2,2)}'::tokacct.frontier_state;
 SELECT '{("a",1,1e3,1)}'::tokacct.frontier_state;
 SELECT ('{("' || repeat('x', 1001) || '",1,1,1)}')::tokacct.frontier_state;

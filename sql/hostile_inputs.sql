@@ -101,7 +101,7 @@ DROP FUNCTION hostile_sqlstates(text, text, bytea);
 -- is 2 bytes in UTF-8, so "x" and 12 'é' (25 bytes) are quoted as "x" and 9
 -- 'é' (19 bytes; a 10th would make 21), " x" and 12 'é' as " x" and 9 'é'
 -- (20 bytes), and "x" and 40 'é' as a status (81 bytes) as "x" and 31 'é'
--- (63 bytes).
+-- (63 bytes) followed by "..." (as every quote of input cut short).
 SELECT getdatabaseencoding();
 SELECT 'items=1 solved=1 fixed=xéééééééééééé'::tokacct.outcome_state;
 SELECT 'items=1 solved=1 fixed=0 cost=0 fix_cost=0 xéééééééééééé'::tokacct.outcome_state;
@@ -298,40 +298,40 @@ DROP TABLE hostile_retry, hostile_retry_days;
 --       a broken connection.  Every prefix of a valid binary form of every
 --       state type, through COPY (FORMAT binary):
 CREATE TABLE hostile_bytes (b bytea);
-CREATE FUNCTION hostile_recv_code(typ text, bytes bytea) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION hostile_recv(typ text, bytes bytea, OUT code text, OUT message text, OUT detail text)
+LANGUAGE plpgsql AS $$
 BEGIN
 	TRUNCATE hostile_bytes;
 	INSERT INTO hostile_bytes VALUES (bytes);
 	EXECUTE format('COPY hostile_bytes TO %L (FORMAT binary)',
 		current_setting('data_directory') || '/tokacct_hostile_prefix.bin');
 	EXECUTE format('CREATE TEMP TABLE hostile_prefix (s %s)', typ);
+	code := 'accepted';
 	BEGIN
 		EXECUTE format('COPY hostile_prefix FROM %L (FORMAT binary)',
 			current_setting('data_directory') || '/tokacct_hostile_prefix.bin');
-		DROP TABLE hostile_prefix;
-		RETURN 'accepted';
 	EXCEPTION WHEN OTHERS THEN
-		DROP TABLE hostile_prefix;
-		RETURN SQLSTATE;
+		GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+		code := SQLSTATE;
 	END;
+	DROP TABLE hostile_prefix;
 END $$;
-WITH v(typ, b) AS (VALUES
+-- a valid binary form of each state type
+CREATE TABLE hostile_good (typ, b) AS VALUES
 	('tokacct.outcome_state', tokacct.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2')),
 	('tokacct.retry_state', tokacct.retry_state_send('max_attempt=2 1:2,1,3,1 2:1,1,1,0')),
 	('tokacct.context_state', tokacct.context_state_send('{(1,100,20),(2,120,30)}')),
 	('tokacct.sketch_state', tokacct.sketch_state_send('v=1 count=3 zero=1 min=-2 max=1 pos={0:1} neg={35:1}')),
 	('tokacct.frontier_state', tokacct.frontier_state_send('{("ab",2,3,4),("c",1,1,1)}')),
 	('tokacct.waste_state', (SELECT tokacct.waste_state_send(tokacct.waste_agg(id, p, 'llm', 'm', NULL, 'ok', 1, '2026-01-01'))
-							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p))))
+							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p)));
 SELECT typ, length(b) AS bytes, string_agg(DISTINCT code, ', ') AS prefixes_give
-FROM v, generate_series(0, length(b) - 1) n, hostile_recv_code(typ, substr(b, 1, n)) code
+FROM hostile_good, generate_series(0, length(b) - 1) n, LATERAL (SELECT (hostile_recv(typ, substr(b, 1, n))).code) c
 GROUP BY typ, b ORDER BY typ;
 --       and the two other ways frontier_state's receive raised 08P01: a name
 --       with no terminating zero byte, and bytes after the last option
-SELECT hostile_recv_code('tokacct.frontier_state', decode('01' || '00000001' || '6162', 'hex')) AS unterminated_name,
-	hostile_recv_code('tokacct.frontier_state', tokacct.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea) AS trailing_byte;
-DROP FUNCTION hostile_recv_code(text, bytea);
-DROP TABLE hostile_bytes;
+SELECT (hostile_recv('tokacct.frontier_state', decode('01' || '00000001' || '6162', 'hex'))).code AS unterminated_name,
+	(hostile_recv('tokacct.frontier_state', tokacct.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea)).code AS trailing_byte;
 --    b. An error quoting bad input quotes at most 64 bytes of it, cut at a
 --       character boundary and followed by "...": context_state and
 --       sketch_state quoted their whole input (200 kB in, 200 kB out), as
@@ -372,3 +372,80 @@ SELECT tokacct.merge(s) FROM (VALUES ('{("a",9223372036854775807,922337203685477
 	('{("a",1,1,0)}')) v(s);
 SELECT (tokacct.retry_report('max_attempt=2 1:9223372036854775807,0,0,0 2:9223372036854775807,0,0,0')).attempts;
 DROP FUNCTION hostile_code(text);
+--    d. One error for a bad state, whatever its type: bad text is
+--       invalid_text_representation (22P02), or numeric_value_out_of_range
+--       (22003) for a number its field cannot hold, with the message
+--       'invalid input syntax for type tokacct.X: "<input>"' (the input
+--       quoted whole up to 64 bytes, else its first 64 bytes and "...");
+--       bad binary is invalid_binary_representation (22P03) with
+--       'invalid external representation for type tokacct.X'.  Before,
+--       there were five wordings ('invalid tokacct.outcome_state value',
+--       'invalid waste_state', 'invalid cost sketch: ...', 'invalid
+--       context_state: ...', 'invalid input syntax for type waste_state'),
+--       and context_state's text and binary inputs raised errors of the
+--       aggregate's arguments (22023, 23505).  Per type: a syntax error, a
+--       number out of range, fields no rows can give; and in binary a cut,
+--       a byte too many, an unknown version and fields no rows can give.
+--       The message is compared with the wording built here, the SQLSTATE
+--       with the one expected; the detail says what the input does wrong.
+CREATE FUNCTION hostile_text(typ text, t text, OUT code text, OUT message text, OUT detail text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	code := 'accepted';
+	EXECUTE format('SELECT %L::%s', t, typ);
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+	code := SQLSTATE;
+END $$;
+WITH good AS (SELECT * FROM hostile_good),
+-- the version is the first byte (outcome, retry, frontier) or int32 (the others)
+version(typ, at, v) AS (VALUES ('tokacct.outcome_state', 1, '\x02'::bytea), ('tokacct.retry_state', 1, '\x02'),
+	('tokacct.frontier_state', 1, '\x02'), ('tokacct.context_state', 1, '\x00000002'),
+	('tokacct.sketch_state', 1, '\x00000002'), ('tokacct.waste_state', 1, '\x00000002')),
+-- fields no rows can give: outcome solved 9 of 3 items; retry max_attempt
+-- 5 with attempts up to 2; context call order 1 twice; sketch count 4 with
+-- 3 in its buckets; frontier option "ab" with 0 items; waste a total of 1
+-- unit for spans of 2 (the low half of the total, bytes 21 to 28)
+fields(typ, at, v) AS (VALUES ('tokacct.outcome_state', 10, '\x0000000000000009'::bytea),
+	('tokacct.retry_state', 6, '\x00000005'), ('tokacct.context_state', 29, '\x00000001'),
+	('tokacct.sketch_state', 5, '\x0000000000000004'), ('tokacct.frontier_state', 9, '\x0000000000000000'),
+	('tokacct.waste_state', 21, '\x0000000000000001')),
+cases(typ, what, expect, t, b) AS (
+	VALUES
+	('tokacct.outcome_state', 'text: syntax', '22P02', 'items=1 solved=0 fixed=0 cost=x fix_cost=0', NULL::bytea),
+	('tokacct.outcome_state', 'text: out of range', '22003', 'items=99999999999999999999 solved=0 fixed=0 cost=0 fix_cost=0', NULL),
+	('tokacct.outcome_state', 'text: fields', '22P02', 'items=1 solved=2 fixed=0 cost=0 fix_cost=0', NULL),
+	('tokacct.retry_state', 'text: syntax', '22P02', 'max_attempt=1 1:1;', NULL),
+	('tokacct.retry_state', 'text: out of range', '22003', 'max_attempt=3000000000', NULL),
+	('tokacct.retry_state', 'text: fields', '22P02', 'max_attempt=1 1:1,2,1,0', NULL),
+	('tokacct.context_state', 'text: syntax', '22P02', '{(1,2,3)', NULL),
+	('tokacct.context_state', 'text: out of range', '22003', '{(1,4294967296,3)}', NULL),
+	('tokacct.context_state', 'text: fields', '22P02', '{(1,2,3),(1,4,5)}', NULL),
+	('tokacct.sketch_state', 'text: syntax', '22P02', 'v=1 count=', NULL),
+	('tokacct.sketch_state', 'text: out of range', '22003', 'v=1 count=99999999999999999999', NULL),
+	('tokacct.sketch_state', 'text: fields', '22P02', 'v=1 count=1 zero=0 min=0 max=0 pos={} neg={}', NULL),
+	('tokacct.frontier_state', 'text: syntax', '22P02', '{("a",1,1,1)', NULL),
+	('tokacct.frontier_state', 'text: out of range', '22003', '{("a",99999999999999999999,1,1)}', NULL),
+	('tokacct.frontier_state', 'text: fields', '22P02', '{("a",0,1,1)}', NULL),
+	('tokacct.waste_state', 'text: syntax', '22P02', 'zz', NULL),
+	('tokacct.waste_state', 'text: fields', '22P02', (SELECT encode(overlay(b PLACING v FROM at), 'hex')
+		FROM good JOIN fields USING (typ) WHERE typ = 'tokacct.waste_state'), NULL)
+	UNION ALL
+	SELECT typ, 'binary: cut', '22P03', NULL, substr(b, 1, length(b) - 1) FROM good
+	UNION ALL
+	SELECT typ, 'binary: a byte too many', '22P03', NULL, b || '\x00'::bytea FROM good
+	UNION ALL
+	SELECT typ, 'binary: version', '22P03', NULL, overlay(b PLACING v FROM at) FROM good JOIN version USING (typ)
+	UNION ALL
+	SELECT typ, 'binary: fields', '22P03', NULL, overlay(b PLACING v FROM at) FROM good JOIN fields USING (typ))
+SELECT typ, what, k.code = expect AS code_ok,
+	k.message = CASE WHEN t IS NULL THEN 'invalid external representation for type ' || typ
+				ELSE 'invalid input syntax for type ' || typ || ': "'
+					 || CASE WHEN octet_length(t) > 64 THEN left(t, 64) || '...' ELSE t END || '"' END AS wording,
+	k.detail
+FROM cases, LATERAL (SELECT * FROM hostile_recv(typ, b) WHERE t IS NULL
+					  UNION ALL SELECT * FROM hostile_text(typ, t) WHERE t IS NOT NULL) k
+ORDER BY typ, what;
+DROP FUNCTION hostile_recv(text, bytea);
+DROP FUNCTION hostile_text(text, text);
+DROP TABLE hostile_bytes, hostile_good;

@@ -23,6 +23,14 @@ INSERT INTO tokacct.price_provider (catalog, provider, ordinal) VALUES ('custom'
 INSERT INTO tokacct.price_model (catalog, provider, model, ordinal, match)
 VALUES ('custom', 'slow', 'backref', 0, '{"or": [{"equals": "x"}, {"regex": "^(a+)\\1$"}]}');
 SELECT * FROM tokacct.load_prices_genai('[{"id": "p", "models": [{"id": "m", "match": {"regex": "^m(?=1)"}, "prices": {"input_mtok": 1}}]}]');
+-- ...and by price_check_match() itself, which they call: every bound, and a
+-- syntax error, as price_check_regex() reports it, naming the rule
+SELECT tokacct.price_check_match('{"regex": "^((a{1,30}){1,30})b"}', 'rule r');
+SELECT tokacct.price_check_match(jsonb_build_object('and', jsonb_build_array(
+	'{"equals": "x"}'::jsonb, jsonb_build_object('regex', repeat('a', 1001)))), 'rule r');
+SELECT tokacct.price_check_match('{"regex": "(?<=x)y"}', 'rule r');
+SELECT tokacct.price_check_match('{"regex": "[a-"}', 'rule r');
+SELECT tokacct.price_check_match(jsonb_build_object('regex', repeat('[ab]', 250)), 'rule r') AS thousand_characters;
 -- A rule stored before the check (a catalog from an older version) is
 -- refused when the cache compiles it, naming the model; nothing is priced
 -- from a catalog the cache cannot hold whole.

@@ -80,3 +80,33 @@ SELECT provider FROM tokacct.price_discount ORDER BY provider NULLS LAST;
 
 DELETE FROM tokacct.price_discount;
 DELETE FROM tokacct.price_provider WHERE catalog IN ('custom', 'genai-prices', 'litellm');
+
+-- The price kinds have one definition, in C: tokacct.price_kinds() lists
+-- them, the price table has one <kind>_mtok column per kind in that order
+-- (made from the list at install), price_tier takes exactly those kinds and
+-- the loader stores each in its column.  Before, the twelve kinds were also
+-- spelled in price_tier's check, in the loader and in the table.
+SELECT tokacct.price_kinds();
+SELECT array_agg(attname::text ORDER BY attnum) FILTER (WHERE attname LIKE '%\_mtok')
+		= (SELECT array_agg(k || '_mtok' ORDER BY n) FROM unnest(tokacct.price_kinds()) WITH ORDINALITY u(k, n))
+	   AS one_column_per_kind
+  FROM pg_attribute WHERE attrelid = 'tokacct.price'::regclass AND attnum > 0 AND NOT attisdropped;
+-- the loader: kind number n priced at n per million tokens lands in its
+-- column (input_mtok 1, cache_read_mtok 2, ..., output_video_mtok 12), and
+-- a tier of each kind is accepted by price_tier; another kind is not
+INSERT INTO tokacct.price_provider (catalog, provider, ordinal) VALUES ('custom', 'kinds', 0);
+INSERT INTO tokacct.price_model (catalog, provider, model, ordinal, match) VALUES ('custom', 'kinds', 'k', 0, '{"equals": "k"}');
+SELECT tokacct.price_put_model_prices('custom', 'kinds', 'k', jsonb_build_array(jsonb_build_object('prices',
+		(SELECT jsonb_object_agg(k, jsonb_build_object('base', n, 'tiers', jsonb_build_array(jsonb_build_object('start', 1000, 'price', n + 100))))
+		   FROM unnest(tokacct.price_kinds()) WITH ORDINALITY u(k, n)))), NULL, 'the kinds test') AS loaded;
+SELECT input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, reasoning_mtok, input_audio_mtok,
+	   cache_audio_read_mtok, output_audio_mtok, input_image_mtok, output_image_mtok, input_video_mtok, output_video_mtok
+  FROM tokacct.price WHERE provider = 'kinds';
+SELECT string_agg(t.kind || ' ' || t.mtok, ', ' ORDER BY t.mtok) AS tiers
+  FROM tokacct.price_tier t JOIN tokacct.price p USING (price_id) WHERE p.provider = 'kinds';
+\set VERBOSITY terse
+INSERT INTO tokacct.price_tier (price_id, kind, threshold, mtok)
+SELECT price_id, 'input_text', 0, 1 FROM tokacct.price WHERE provider = 'kinds';
+SELECT tokacct.price_put_model_prices('custom', 'kinds', 'k', '[{"prices": {"input_text": 1}}]', '2027-01-01', 'the kinds test');
+\set VERBOSITY default
+DELETE FROM tokacct.price_provider WHERE provider = 'kinds';

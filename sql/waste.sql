@@ -499,7 +499,8 @@ SELECT (substr(:'good', 1, 72) || '7fffffffffffffff' || substr(:'good', 89))::to
 -- Every single-byte mutation of a valid 9-span state (each byte set to
 -- 00, 01, 7f, 80 and ff) either parses or fails with a clear error, and
 -- every state that parses can be classified (or fails clearly): no crash,
--- no hang.  Listed: the outcomes and the SQLSTATEs met.
+-- no hang.  Listed: the outcomes and the SQLSTATEs met (with, for a
+-- refused input, its message when it is not the state kit's one wording).
 DO $$
 DECLARE
 	good text := (SELECT st::text FROM waste_st WHERE trace_id = 'retry');
@@ -517,7 +518,9 @@ BEGIN
 			BEGIN
 				st := m::tokacct.waste_state;
 			EXCEPTION WHEN OTHERS THEN
-				INSERT INTO waste_fuzz VALUES ('input refused', SQLSTATE);
+				INSERT INTO waste_fuzz VALUES ('input refused', SQLSTATE
+					|| CASE WHEN starts_with(SQLERRM, 'invalid input syntax for type tokacct.waste_state: "')
+							THEN ' invalid input syntax' ELSE ' ' || SQLERRM END);
 				CONTINUE;
 			END;
 			BEGIN

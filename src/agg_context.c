@@ -112,10 +112,11 @@ context_cmp(const void *a, const void *b)
 
 /*
  * Sort s's calls in place by call order and reject duplicates; marks s
- * sorted.  s must be writable memory of our own.
+ * sorted.  s must be writable memory of our own.  in is the input s was
+ * read from, or NULL for the aggregate's state.
  */
 static void
-context_sort(ContextState *s)
+context_sort(ContextState *s, const AggioInput *in)
 {
 	int32		i;
 
@@ -124,12 +125,16 @@ context_sort(ContextState *s)
 	qsort(s->calls, s->n, sizeof(ContextCall), context_cmp);
 	for (i = 1; i < s->n; i++)
 		if (s->calls[i].seq == s->calls[i - 1].seq)
+		{
+			if (in != NULL)
+				aggio_bad(in, "Call order %d appears more than once.", s->calls[i].seq);
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
 					 errmsg("call order %d appears more than once in one trace",
 							s->calls[i].seq),
 					 errdetail("context_growth needs a distinct call order per call of a trace."),
 					 errhint("Group context_growth by trace, and merge each stored state once.")));
+		}
 	s->flags |= CONTEXT_SORTED;
 }
 
@@ -142,7 +147,7 @@ context_arg_sorted(FunctionCallInfo fcinfo, int argno)
 	if (!(s->flags & CONTEXT_SORTED))
 	{
 		s = (ContextState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
-		context_sort(s);
+		context_sort(s, NULL);
 	}
 	return s;
 }
@@ -229,19 +234,19 @@ context_compute(const ContextState *s, ContextMetrics *m, bool with_exponent)
 	m->exponent = sxy / sxx;
 }
 
+/* Check the token counts of one call given to the aggregate. */
 static void
-context_check_tokens(int64 input, int64 output, int errc)
+context_check_tokens(int64 input, int64 output)
 {
 	if (input < 0 || output < 0)
 		ereport(ERROR,
-				(errcode(errc),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("token counts must not be negative"),
 				 errdetail("input_tokens = " INT64_FORMAT ", output_tokens = " INT64_FORMAT ".",
 						   input, output)));
 	if (input > CONTEXT_MAX_TOKENS || output > CONTEXT_MAX_TOKENS)
 		ereport(ERROR,
-				(errcode(errc == ERRCODE_INVALID_PARAMETER_VALUE ?
-						 ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE : errc),
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("token counts of one call must not exceed " INT64_FORMAT,
 						CONTEXT_MAX_TOKENS),
 				 errdetail("input_tokens = " INT64_FORMAT ", output_tokens = " INT64_FORMAT ".",
@@ -250,103 +255,37 @@ context_check_tokens(int64 input, int64 output, int errc)
 
 /* ---- text I/O ---- */
 
-typedef struct ContextParse
-{
-	const char *str;
-	const char *p;
-} ContextParse;
-
-static void
-context_syntax(ContextParse *ps, const char *what)
-{
-	aggio_syntax_at(CONTEXT_TYPE_NAME, ps->str, ps->p, what);
-}
-
-static void
-context_skip(ContextParse *ps)
-{
-	while (*ps->p == ' ')
-		ps->p++;
-}
-
-static void
-context_expect(ContextParse *ps, char c)
-{
-	context_skip(ps);
-	if (*ps->p != c)
-		context_syntax(ps, psprintf("\"%c\"", c));
-	ps->p++;
-}
-
-static int64
-context_parse_int(ContextParse *ps, int64 minv, int64 maxv)
-{
-	char	   *end;
-	long long	v;
-
-	context_skip(ps);
-	if (!(*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')))
-		context_syntax(ps, "an integer");
-	errno = 0;
-	v = strtoll(ps->p, &end, 10);
-	if (errno != 0 || v < minv || v > maxv)
-		aggio_syntax_error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, CONTEXT_TYPE_NAME, ps->str,
-						   "The number \"%s\" at character %d is out of range (from "
-						   INT64_FORMAT " to " INT64_FORMAT ").",
-						   aggio_quote(ps->p, end - ps->p),
-						   pg_mbstrlen_with_len(ps->str, ps->p - ps->str) + 1, minv, maxv);
-	ps->p = end;
-	return (int64) v;
-}
-
 /* Text input: "{(seq,input,output),...}", in any order; "{}" is empty. */
 Datum
 context_in(PG_FUNCTION_ARGS)
 {
-	ContextParse ps;
+	AggioInput	in;
 	ContextState *s = context_alloc(8);
 
-	ps.str = PG_GETARG_CSTRING(0);
-	ps.p = ps.str;
-	context_expect(&ps, '{');
-	context_skip(&ps);
-	if (*ps.p == '}')
-		ps.p++;
-	else
+	aggio_text_input(&in, CONTEXT_TYPE_NAME, PG_GETARG_CSTRING(0), true);
+	aggio_expect(&in, "{");
+	if (!aggio_accept(&in, "}"))
 	{
-		for (;;)
+		do
 		{
 			ContextCall c;
-			int64		input,
-						output;
 
-			context_expect(&ps, '(');
-			c.seq = (int32) context_parse_int(&ps, PG_INT32_MIN, PG_INT32_MAX);
-			context_expect(&ps, ',');
-			input = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
-			context_expect(&ps, ',');
-			output = context_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
-			context_expect(&ps, ')');
-			context_check_tokens(input, output, ERRCODE_INVALID_TEXT_REPRESENTATION);
-			c.input = (uint32) input;
-			c.output = (uint32) output;
+			aggio_expect(&in, "(");
+			c.seq = (int32) aggio_parse_int(&in, "the call order", PG_INT32_MIN, PG_INT32_MAX);
+			aggio_expect(&in, ",");
+			c.input = (uint32) aggio_parse_int(&in, "the input tokens", 0, CONTEXT_MAX_TOKENS);
+			aggio_expect(&in, ",");
+			c.output = (uint32) aggio_parse_int(&in, "the output tokens", 0, CONTEXT_MAX_TOKENS);
+			aggio_expect(&in, ")");
+			if (s->n == CONTEXT_MAX_CALLS)
+				aggio_bad(&in, "A state holds at most %d calls.", CONTEXT_MAX_CALLS);
 			if (s->n == s->cap)
 				s = context_grow(s, (int64) s->n + 1);
 			s->calls[s->n++] = c;
-			context_skip(&ps);
-			if (*ps.p == ',')
-			{
-				ps.p++;
-				continue;
-			}
-			context_expect(&ps, '}');
-			break;
-		}
+		} while (aggio_list_next(&in, "}"));
 	}
-	context_skip(&ps);
-	if (*ps.p != '\0')
-		context_syntax(&ps, "end of input");
-	context_sort(s);
+	aggio_expect_end(&in);
+	context_sort(s, &in);
 	s->cap = s->n;
 	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
 	PG_RETURN_POINTER(s);
@@ -397,35 +336,20 @@ context_send(PG_FUNCTION_ARGS)
 Datum
 context_recv(PG_FUNCTION_ARGS)
 {
+	AggioInput	in;
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		version,
-				n,
+	int32		n,
 				i;
 	ContextState *s;
 
-	if (buf->len - buf->cursor < 8)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid context_state: truncated binary value"),
-				 errdetail("A binary context_state starts with a version and a call count, 8 bytes.")));
-	version = pq_getmsgint(buf, 4);
-	if (version != CONTEXT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid context_state: unknown version %d", version),
-				 errdetail("This version of tokacct reads context_state version %d.", CONTEXT_VERSION)));
+	aggio_binary_input(&in, CONTEXT_TYPE_NAME, buf);
+	aggio_need_bytes(&in, 8);
+	aggio_check_version(&in, pq_getmsgint(buf, 4), CONTEXT_VERSION);
 	n = pq_getmsgint(buf, 4);
 	if (n < 0 || n > CONTEXT_MAX_CALLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid context_state: bad call count %d", n),
-				 errdetail("A state holds 0 to %d calls.", CONTEXT_MAX_CALLS)));
-	if ((int64) n * 20 != (int64) (buf->len - buf->cursor))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid context_state: %d calls need %lld bytes, %d were sent",
-						n, (long long) n * 20, buf->len - buf->cursor),
-				 errdetail("Each call takes 20 bytes: its sequence number and its input and output tokens.")));
+		aggio_bad(&in, "The state claims %d calls; a state holds 0 to %d.", n, CONTEXT_MAX_CALLS);
+	/* each call: its call order and its input and output tokens */
+	aggio_need_bytes(&in, (int64) n * 20);
 	s = context_alloc(n);
 	for (i = 0; i < n; i++)
 	{
@@ -436,12 +360,15 @@ context_recv(PG_FUNCTION_ARGS)
 		c->seq = pq_getmsgint(buf, 4);
 		input = pq_getmsgint64(buf);
 		output = pq_getmsgint64(buf);
-		context_check_tokens(input, output, ERRCODE_INVALID_BINARY_REPRESENTATION);
+		if (input < 0 || output < 0 || input > CONTEXT_MAX_TOKENS || output > CONTEXT_MAX_TOKENS)
+			aggio_bad(&in, "Call %d has input_tokens = " INT64_FORMAT " and output_tokens = " INT64_FORMAT "; the token counts of one call lie between 0 and " INT64_FORMAT ".",
+					  c->seq, input, output, CONTEXT_MAX_TOKENS);
 		c->input = (uint32) input;
 		c->output = (uint32) output;
 	}
+	aggio_getmsg_end(&in);
 	s->n = n;
-	context_sort(s);
+	context_sort(s, &in);
 	PG_RETURN_POINTER(s);
 }
 
@@ -470,7 +397,7 @@ context_add(PG_FUNCTION_ARGS)
 	}
 	input = PG_GETARG_INT64(2);
 	output = PG_GETARG_INT64(3);
-	context_check_tokens(input, output, ERRCODE_INVALID_PARAMETER_VALUE);
+	context_check_tokens(input, output);
 	seq = PG_GETARG_INT32(1);
 	if (s == NULL)
 	{
@@ -533,7 +460,7 @@ context_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	aggio_check_agg(fcinfo, "context_final");
 	s = (ContextState *) PG_GETARG_POINTER(0);
-	context_sort(s);
+	context_sort(s, NULL);
 	s->cap = s->n;
 	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
 	PG_RETURN_POINTER(s);

@@ -34,8 +34,6 @@
 #ifndef TOKACCT_AGG_CONTEXT_H
 #define TOKACCT_AGG_CONTEXT_H
 
-#include "postgres.h"
-
 /* version tag of the binary form */
 #define CONTEXT_VERSION		1
 /* largest number of calls in one state (keeps it under 1 GB) */

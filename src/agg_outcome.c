@@ -47,57 +47,50 @@ outcome_new(MemoryContext cxt)
 	return st;
 }
 
-/*
- * Reject a state whose fields cannot come from any set of rows.  errcode
- * says which representation it was read from.
- */
+/* Reject a state read from in whose fields cannot come from any set of rows. */
 static void
-outcome_check(const OutcomeState *st, int sqlstate)
+outcome_check(const OutcomeState *st, const AggioInput *in)
 {
-	const char *t = OUTCOME_TYPE_NAME;
-
 	if (st->items < 0 || st->solved < 0 || st->fixed < 0)
-		aggio_bad_state(sqlstate, t, "Counts must not be negative.");
+		aggio_bad(in, "Counts must not be negative.");
 	if (st->solved > st->items)
-		aggio_bad_state(sqlstate, t, "solved (" INT64_FORMAT ") exceeds items (" INT64_FORMAT ").",
-						st->solved, st->items);
+		aggio_bad(in, "solved (" INT64_FORMAT ") exceeds items (" INT64_FORMAT ").",
+				  st->solved, st->items);
 	if (st->fixed > st->items)
-		aggio_bad_state(sqlstate, t, "fixed (" INT64_FORMAT ") exceeds items (" INT64_FORMAT ").",
-						st->fixed, st->items);
+		aggio_bad(in, "fixed (" INT64_FORMAT ") exceeds items (" INT64_FORMAT ").",
+				  st->fixed, st->items);
 	if (st->cost < 0 || st->fix_cost < 0)
-		aggio_bad_state(sqlstate, t, "Money totals must not be negative.");
+		aggio_bad(in, "Money totals must not be negative.");
 	if (st->cost > st->items * MONEY_LIMIT)
-		aggio_bad_state(sqlstate, t, "cost exceeds what %s rows can hold.",
-						st->items == 0 ? "zero" : "its");
+		aggio_bad(in, "cost exceeds what %s rows can hold.",
+				  st->items == 0 ? "zero" : "its");
 	if (st->fix_cost > st->fixed * MONEY_LIMIT)
-		aggio_bad_state(sqlstate, t, "fix_cost exceeds what %s fixed rows can hold.",
-						st->fixed == 0 ? "zero" : "its");
+		aggio_bad(in, "fix_cost exceeds what %s fixed rows can hold.",
+				  st->fixed == 0 ? "zero" : "its");
 	if (st->fix_cost < st->fixed)
-		aggio_bad_state(sqlstate, t, "fix_cost is below one unit per fixed row.");
+		aggio_bad(in, "fix_cost is below one unit per fixed row.");
 }
 
 /* Text input of an outcome state. */
 Datum
 outcome_state_in(PG_FUNCTION_ARGS)
 {
-	const char *p = PG_GETARG_CSTRING(0);
-	const char *t = OUTCOME_TYPE_NAME;
+	AggioInput	in;
 	OutcomeState *st = outcome_new(CurrentMemoryContext);
 
-	aggio_expect(&p, "items=", t);
-	st->items = aggio_parse_count(&p, "items", t);
-	aggio_expect(&p, " solved=", t);
-	st->solved = aggio_parse_count(&p, "solved", t);
-	aggio_expect(&p, " fixed=", t);
-	st->fixed = aggio_parse_count(&p, "fixed", t);
-	aggio_expect(&p, " cost=", t);
-	st->cost = aggio_parse_money(&p, "cost", t);
-	aggio_expect(&p, " fix_cost=", t);
-	st->fix_cost = aggio_parse_money(&p, "fix_cost", t);
-	if (*p != '\0')
-		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
-						"Unexpected text after the state: \"%s\".", aggio_rest(p));
-	outcome_check(st, ERRCODE_INVALID_TEXT_REPRESENTATION);
+	aggio_text_input(&in, OUTCOME_TYPE_NAME, PG_GETARG_CSTRING(0), false);
+	aggio_expect(&in, "items=");
+	st->items = aggio_parse_count(&in, "items");
+	aggio_expect(&in, " solved=");
+	st->solved = aggio_parse_count(&in, "solved");
+	aggio_expect(&in, " fixed=");
+	st->fixed = aggio_parse_count(&in, "fixed");
+	aggio_expect(&in, " cost=");
+	st->cost = aggio_parse_money(&in, "cost");
+	aggio_expect(&in, " fix_cost=");
+	st->fix_cost = aggio_parse_money(&in, "fix_cost");
+	aggio_expect_end(&in);
+	outcome_check(st, &in);
 	PG_RETURN_POINTER(st);
 }
 
@@ -121,25 +114,20 @@ outcome_state_out(PG_FUNCTION_ARGS)
 Datum
 outcome_state_recv(PG_FUNCTION_ARGS)
 {
+	AggioInput	in;
 	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
-	const char *t = OUTCOME_TYPE_NAME;
 	OutcomeState *st = outcome_new(CurrentMemoryContext);
-	int			version;
 
-	aggio_need_bytes(msg, 1 + 3 * 8 + 2 * 16, t);
-	version = pq_getmsgbyte(msg);
-	if (version != OUTCOME_BINARY_VERSION)
-		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
-						"Unknown binary format version %d.", version);
+	aggio_binary_input(&in, OUTCOME_TYPE_NAME, msg);
+	aggio_need_bytes(&in, 1 + 3 * 8 + 2 * 16);
+	aggio_check_version(&in, pq_getmsgbyte(msg), OUTCOME_BINARY_VERSION);
 	st->items = pq_getmsgint64(msg);
 	st->solved = pq_getmsgint64(msg);
 	st->fixed = pq_getmsgint64(msg);
 	st->cost = aggio_getmsg_int128(msg);
 	st->fix_cost = aggio_getmsg_int128(msg);
-	if (msg->cursor != msg->len)
-		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
-						"%d unexpected bytes after the state.", msg->len - msg->cursor);
-	outcome_check(st, ERRCODE_INVALID_BINARY_REPRESENTATION);
+	aggio_getmsg_end(&in);
+	outcome_check(st, &in);
 	PG_RETURN_POINTER(st);
 }
 
@@ -178,10 +166,8 @@ outcome_accum(PG_FUNCTION_ARGS)
 	/* a new state is copied into the aggregate context by nodeAgg */
 	if (PG_ARGISNULL(0))
 		st = outcome_new(CurrentMemoryContext);
-	else if (AggCheckCallContext(fcinfo, NULL))
-		st = (OutcomeState *) PG_GETARG_POINTER(0);
 	else
-		st = (OutcomeState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
+		st = (OutcomeState *) aggio_state_to_update(fcinfo, 0);
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
@@ -223,35 +209,20 @@ outcome_accum(PG_FUNCTION_ARGS)
 
 /*
  * Combine: add the second state into the first, in place inside an
- * aggregate.  Not strict: a NULL first state becomes a copy of the second
- * (which nodeAgg copies into the aggregate context).
+ * aggregate.  Not strict: a NULL first state becomes the second (which
+ * nodeAgg copies into the aggregate context).
  */
 Datum
 outcome_combine(PG_FUNCTION_ARGS)
 {
 	OutcomeState *a;
 	OutcomeState *b;
+	Datum		result;
 
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (aggio_combine_nulls(fcinfo, &result))
+		return result;
 	b = (OutcomeState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
-	if (VARSIZE(b) != sizeof(OutcomeState))
-		elog(ERROR, "outcome state of unexpected size %u", (unsigned) VARSIZE(b));
-
-	if (PG_ARGISNULL(0))
-	{
-		a = outcome_new(CurrentMemoryContext);
-		memcpy(a, b, sizeof(OutcomeState));
-		PG_RETURN_POINTER(a);
-	}
-	if (AggCheckCallContext(fcinfo, NULL))
-		a = (OutcomeState *) PG_GETARG_POINTER(0);
-	else
-		a = (OutcomeState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
+	a = (OutcomeState *) aggio_state_to_update(fcinfo, 0);
 
 	a->items = aggio_add_count(a->items, b->items);
 	a->solved = aggio_add_count(a->solved, b->solved);

@@ -9,8 +9,6 @@
 #ifndef TOKACCT_AGG_OUTCOME_H
 #define TOKACCT_AGG_OUTCOME_H
 
-#include "postgres.h"
-
 #define OUTCOME_TYPE_NAME "tokacct.outcome_state"
 /* first byte of the binary form */
 #define OUTCOME_BINARY_VERSION 1

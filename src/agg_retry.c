@@ -104,14 +104,10 @@ retry_arg(Datum d)
 	return st;
 }
 
-/*
- * Reject a state that no set of attempt rows can produce.  sqlstate says
- * which representation it was read from.
- */
+/* Reject a state read from in that no set of attempt rows can produce. */
 static void
-retry_check(const RetryState *st, int sqlstate)
+retry_check(const RetryState *st, const AggioInput *in)
 {
-	const char *t = RETRY_TYPE_NAME;
 	int			used = retry_used(st);
 
 	for (int i = 0; i < st->nbuckets; i++)
@@ -119,22 +115,22 @@ retry_check(const RetryState *st, int sqlstate)
 		const RetryBucket *b = &st->b[i];
 
 		if (b->attempts < 0 || b->successes < 0)
-			aggio_bad_state(sqlstate, t, "Attempt %d has a negative count.", i + 1);
+			aggio_bad(in, "Attempt %d has a negative count.", i + 1);
 		if (b->successes > b->attempts)
-			aggio_bad_state(sqlstate, t, "Attempt %d has more successes than attempts.", i + 1);
+			aggio_bad(in, "Attempt %d has more successes than attempts.", i + 1);
 		if (b->cost < 0 || b->failed_cost < 0)
-			aggio_bad_state(sqlstate, t, "Attempt %d has a negative cost.", i + 1);
+			aggio_bad(in, "Attempt %d has a negative cost.", i + 1);
 		if (b->failed_cost > b->cost)
-			aggio_bad_state(sqlstate, t, "Attempt %d has a failed cost above its cost.", i + 1);
+			aggio_bad(in, "Attempt %d has a failed cost above its cost.", i + 1);
 		if (b->failed_cost > (b->attempts - b->successes) * MONEY_LIMIT ||
 			b->cost - b->failed_cost > b->successes * MONEY_LIMIT)
-			aggio_bad_state(sqlstate, t, "Attempt %d has a cost its rows cannot hold.", i + 1);
+			aggio_bad(in, "Attempt %d has a cost its rows cannot hold.", i + 1);
 	}
 	if (st->max_attempt < 0)
-		aggio_bad_state(sqlstate, t, "max_attempt must not be negative.");
+		aggio_bad(in, "max_attempt must not be negative.");
 	if (used < RETRY_BUCKETS ? st->max_attempt != used : st->max_attempt < RETRY_BUCKETS)
-		aggio_bad_state(sqlstate, t, "max_attempt %d does not match the last attempt with rows (%d).",
-						st->max_attempt, used);
+		aggio_bad(in, "max_attempt %d does not match the last attempt with rows (%d).",
+				  st->max_attempt, used);
 }
 
 /*
@@ -190,44 +186,35 @@ retry_check_consistent(const RetryState *st)
 Datum
 retry_state_in(PG_FUNCTION_ARGS)
 {
-	const char *p = PG_GETARG_CSTRING(0);
-	const char *t = RETRY_TYPE_NAME;
+	AggioInput	in;
 	RetryState *st = retry_new(CurrentMemoryContext, RETRY_BUCKETS);
-	int64		max_attempt;
 	int			n = 0;
 
-	aggio_expect(&p, "max_attempt=", t);
-	max_attempt = aggio_parse_count(&p, "max_attempt", t);
-	if (max_attempt > PG_INT32_MAX)
-		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t, "max_attempt is out of range.");
-	st->max_attempt = (int32) max_attempt;
-	while (*p == ' ')
+	aggio_text_input(&in, RETRY_TYPE_NAME, PG_GETARG_CSTRING(0), false);
+	aggio_expect(&in, "max_attempt=");
+	st->max_attempt = (int32) aggio_parse_int(&in, "max_attempt", 0, PG_INT32_MAX);
+	while (aggio_accept(&in, " "))
 	{
 		RetryBucket *b;
 
-		p++;
 		if (n == RETRY_BUCKETS)
-			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
-							"More than %d attempt groups.", RETRY_BUCKETS);
-		if (aggio_parse_count(&p, "attempt", t) != n + 1)
-			aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
-							"Attempt groups must be numbered 1, 2, ... in order; expected %d.", n + 1);
+			aggio_bad(&in, "More than %d attempt groups.", RETRY_BUCKETS);
+		if (aggio_parse_count(&in, "attempt") != n + 1)
+			aggio_bad(&in, "Attempt groups must be numbered 1, 2, ... in order; expected %d.", n + 1);
 		b = &st->b[n++];
-		aggio_expect(&p, ":", t);
-		b->attempts = aggio_parse_count(&p, "attempts", t);
-		aggio_expect(&p, ",", t);
-		b->successes = aggio_parse_count(&p, "successes", t);
-		aggio_expect(&p, ",", t);
-		b->cost = aggio_parse_money(&p, "cost", t);
-		aggio_expect(&p, ",", t);
-		b->failed_cost = aggio_parse_money(&p, "failed_cost", t);
+		aggio_expect(&in, ":");
+		b->attempts = aggio_parse_count(&in, "attempts");
+		aggio_expect(&in, ",");
+		b->successes = aggio_parse_count(&in, "successes");
+		aggio_expect(&in, ",");
+		b->cost = aggio_parse_money(&in, "cost");
+		aggio_expect(&in, ",");
+		b->failed_cost = aggio_parse_money(&in, "failed_cost");
 	}
-	if (*p != '\0')
-		aggio_bad_state(ERRCODE_INVALID_TEXT_REPRESENTATION, t,
-						"Unexpected text after the state: \"%s\".", aggio_rest(p));
+	aggio_expect_end(&in);
 	st->nbuckets = n;
 	SET_VARSIZE(st, RETRY_STATE_SIZE(n));
-	retry_check(st, ERRCODE_INVALID_TEXT_REPRESENTATION);
+	retry_check(st, &in);
 	PG_RETURN_POINTER(st);
 }
 
@@ -256,24 +243,20 @@ retry_state_out(PG_FUNCTION_ARGS)
 Datum
 retry_state_recv(PG_FUNCTION_ARGS)
 {
+	AggioInput	in;
 	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
-	const char *t = RETRY_TYPE_NAME;
 	RetryState *st;
-	int			version;
 	int			n;
 
-	aggio_need_bytes(msg, 1 + 4 + 4, t);
-	version = pq_getmsgbyte(msg);
-	if (version != RETRY_BINARY_VERSION)
-		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
-						"Unknown binary format version %d.", version);
+	aggio_binary_input(&in, RETRY_TYPE_NAME, msg);
+	aggio_need_bytes(&in, 1 + 4 + 4);
+	aggio_check_version(&in, pq_getmsgbyte(msg), RETRY_BINARY_VERSION);
 	n = pq_getmsgint(msg, 4);
 	if (n < 0 || n > RETRY_BUCKETS)
-		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
-						"Bucket count %d is outside 0..%d.", n, RETRY_BUCKETS);
+		aggio_bad(&in, "Bucket count %d is outside 0..%d.", n, RETRY_BUCKETS);
 	st = retry_new(CurrentMemoryContext, n);
 	st->max_attempt = pq_getmsgint(msg, 4);
-	aggio_need_bytes(msg, n * (2 * 8 + 2 * 16), t);
+	aggio_need_bytes(&in, n * (2 * 8 + 2 * 16));
 	for (int i = 0; i < n; i++)
 	{
 		st->b[i].attempts = pq_getmsgint64(msg);
@@ -281,10 +264,8 @@ retry_state_recv(PG_FUNCTION_ARGS)
 		st->b[i].cost = aggio_getmsg_int128(msg);
 		st->b[i].failed_cost = aggio_getmsg_int128(msg);
 	}
-	if (msg->cursor != msg->len)
-		aggio_bad_state(ERRCODE_INVALID_BINARY_REPRESENTATION, t,
-						"%d unexpected bytes after the state.", msg->len - msg->cursor);
-	retry_check(st, ERRCODE_INVALID_BINARY_REPRESENTATION);
+	aggio_getmsg_end(&in);
+	retry_check(st, &in);
 	PG_RETURN_POINTER(st);
 }
 
@@ -338,7 +319,7 @@ retry_accum(PG_FUNCTION_ARGS)
 				 errmsg("cost must not be negative"),
 				 errdetail("retry_economics got a cost of %s.", money_to_cstring(cost))));
 
-	if (!AggCheckCallContext(fcinfo, NULL))
+	if (!aggio_in_aggregate(fcinfo))
 		st = retry_grow(retry_arg(PG_GETARG_DATUM(0)), k);
 	else if (k > st->nbuckets)
 		st = retry_grow(st, k);
@@ -365,7 +346,8 @@ retry_accum(PG_FUNCTION_ARGS)
 /*
  * Combine: add the second state into the first, in place inside an
  * aggregate (growing it if the second has higher attempt numbers).  Not
- * strict: a NULL first state becomes a copy of the second.
+ * strict: a NULL first state becomes the second (which nodeAgg copies into
+ * the aggregate context).
  */
 Datum
 retry_combine(PG_FUNCTION_ARGS)
@@ -373,20 +355,14 @@ retry_combine(PG_FUNCTION_ARGS)
 	RetryState *a;
 	RetryState *b;
 	int			used;
+	Datum		result;
 
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (aggio_combine_nulls(fcinfo, &result))
+		return result;
 	b = retry_arg(PG_GETARG_DATUM(1));
 	used = retry_used(b);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(retry_grow(b, used));
-
 	a = (RetryState *) PG_GETARG_POINTER(0);
-	if (!AggCheckCallContext(fcinfo, NULL))
+	if (!aggio_in_aggregate(fcinfo))
 		a = retry_grow(retry_arg(PG_GETARG_DATUM(0)), used);
 	else if (used > a->nbuckets)
 		a = retry_grow(a, used);

@@ -13,8 +13,6 @@
 #ifndef TOKACCT_AGG_RETRY_H
 #define TOKACCT_AGG_RETRY_H
 
-#include "postgres.h"
-
 #define RETRY_TYPE_NAME "tokacct.retry_state"
 #define RETRY_BUCKETS 32
 /* buckets of a working state when it first grows */

@@ -332,111 +332,66 @@ sketch_trim(SketchState *s)
 }
 
 /*
- * Check every invariant of a state built from outside bytes; errcode says
- * whether it came from text or binary.
+ * Check every invariant of a state read from in (built from outside
+ * bytes).
  */
 static void
-sketch_validate(const SketchState *s, int errc)
+sketch_validate(const SketchState *s, const AggioInput *in)
 {
 	int64		total = s->zero;
 	int32		first = 0,
 				last = 0;
+	bool		min_ok,
+				max_ok;
 	int			i;
 
 	if (s->count < 0 || s->zero < 0)
-		ereport(ERROR,
-				(errcode(errc),
-				 errmsg("invalid cost sketch: negative count"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+		aggio_bad(in, "count and zero must not be negative.");
 	if (!isfinite(s->min) || !isfinite(s->max))
-		ereport(ERROR,
-				(errcode(errc),
-				 errmsg("invalid cost sketch: min and max must be finite"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+		aggio_bad(in, "min and max must be finite.");
 	for (i = 0; i < s->pos_n + s->neg_n; i++)
 	{
 		if (s->bins[i] > (uint64) PG_INT64_MAX ||
 			pg_add_s64_overflow(total, (int64) s->bins[i], &total))
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: bucket counts out of range"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+			aggio_bad(in, "The bucket counts add up to more than " INT64_FORMAT ".", PG_INT64_MAX);
 	}
 	if (total != s->count)
-		ereport(ERROR,
-				(errcode(errc),
-				 errmsg("invalid cost sketch: inconsistent totals"),
-				 errdetail("count is " INT64_FORMAT " but the buckets hold " INT64_FORMAT ".",
-						   s->count, total)));
+		aggio_bad(in, "count is " INT64_FORMAT " but the buckets hold " INT64_FORMAT ".",
+				  s->count, total);
 	if (s->count == 0)
 	{
 		if (s->min != 0 || s->max != 0)
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: an empty sketch has min = max = 0"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+			aggio_bad(in, "An empty sketch has min = max = 0.");
 		return;
 	}
 	if (s->min > s->max || fabs(s->min) > SKETCH_MAX_MAGNITUDE ||
 		fabs(s->max) > SKETCH_MAX_MAGNITUDE)
-		ereport(ERROR,
-				(errcode(errc),
-				 errmsg("invalid cost sketch: min and max out of order or out of range"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+		aggio_bad(in, "min and max are out of order, or their magnitude passes %g.",
+				  SKETCH_MAX_MAGNITUDE);
 
 	/*
 	 * The min must fall in the lowest occupied bucket and the max in the
 	 * highest (keys are computed the same way on every machine).
 	 */
 	if (sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last))
-	{
-		if (!(s->min <= -SKETCH_MIN_MAGNITUDE) ||
-			sketch_key(-s->min) != (s->neg_lo + last))
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: min does not match the buckets"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	}
+		min_ok = s->min <= -SKETCH_MIN_MAGNITUDE && sketch_key(-s->min) == s->neg_lo + last;
 	else if (s->zero > 0)
-	{
-		if (!(s->min > -SKETCH_MIN_MAGNITUDE && s->min < SKETCH_MIN_MAGNITUDE))
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: min does not match the buckets"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	}
-	else if (!sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last) ||
-			 !(s->min >= SKETCH_MIN_MAGNITUDE) ||
-			 sketch_key(s->min) != (s->pos_lo + first))
-		ereport(ERROR,
-				(errcode(errc),
-				 errmsg("invalid cost sketch: min does not match the buckets"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+		min_ok = s->min > -SKETCH_MIN_MAGNITUDE && s->min < SKETCH_MIN_MAGNITUDE;
+	else
+		min_ok = sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last) &&
+			s->min >= SKETCH_MIN_MAGNITUDE && sketch_key(s->min) == s->pos_lo + first;
+	if (!min_ok)
+		aggio_bad(in, "min does not fall in the lowest occupied bucket.");
 
 	if (sketch_occupied(SKETCH_POS(s), s->pos_n, &first, &last))
-	{
-		if (!(s->max >= SKETCH_MIN_MAGNITUDE) ||
-			sketch_key(s->max) != (s->pos_lo + last))
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: max does not match the buckets"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	}
+		max_ok = s->max >= SKETCH_MIN_MAGNITUDE && sketch_key(s->max) == s->pos_lo + last;
 	else if (s->zero > 0)
-	{
-		if (!(s->max > -SKETCH_MIN_MAGNITUDE && s->max < SKETCH_MIN_MAGNITUDE))
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: max does not match the buckets"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	}
-	else if (!sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last) ||
-			 !(s->max <= -SKETCH_MIN_MAGNITUDE) ||
-			 sketch_key(-s->max) != (s->neg_lo + first))
-		ereport(ERROR,
-				(errcode(errc),
-				 errmsg("invalid cost sketch: max does not match the buckets"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+		max_ok = s->max > -SKETCH_MIN_MAGNITUDE && s->max < SKETCH_MIN_MAGNITUDE;
+	else
+		max_ok = sketch_occupied(SKETCH_NEG(s), s->neg_n, &first, &last) &&
+			s->max <= -SKETCH_MIN_MAGNITUDE && sketch_key(-s->max) == s->neg_lo + first;
+	if (!max_ok)
+		aggio_bad(in, "max does not fall in the highest occupied bucket.");
 }
 
 /* One sparse bucket read from text or binary input. */
@@ -452,7 +407,7 @@ typedef struct SketchBin
  */
 static SketchState *
 sketch_build(int64 count, int64 zero, double min, double max,
-			 SketchBin *pos, int npos, SketchBin *neg, int nneg, int errc)
+			 SketchBin *pos, int npos, SketchBin *neg, int nneg, const AggioInput *in)
 {
 	SketchState *s;
 	int			i;
@@ -463,21 +418,14 @@ sketch_build(int64 count, int64 zero, double min, double max,
 		bool		first = (i == 0 || i == npos);
 
 		if (b->key < SKETCH_KEY_MIN || b->key > SKETCH_KEY_MAX)
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: bucket key %d out of range", b->key),
-					 errdetail("Keys lie between %d and %d.", SKETCH_KEY_MIN, SKETCH_KEY_MAX)));
+			aggio_bad(in, "Bucket key %d is out of range: keys lie between %d and %d.",
+					  b->key, SKETCH_KEY_MIN, SKETCH_KEY_MAX);
 		if (b->count <= 0)
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: bucket %d has a count of " INT64_FORMAT,
-							b->key, b->count),
-					 errdetail("Listed buckets hold a positive count.")));
+			aggio_bad(in, "Bucket %d has a count of " INT64_FORMAT "; listed buckets hold a positive count.",
+					  b->key, b->count);
 		if (!first && b->key <= (b - 1)->key)
-			ereport(ERROR,
-					(errcode(errc),
-					 errmsg("invalid cost sketch: bucket keys must be strictly ascending"),
-					 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
+			aggio_bad(in, "Bucket keys must be strictly ascending: %d follows %d.",
+					  b->key, (b - 1)->key);
 	}
 	s = sketch_alloc(npos ? pos[0].key : 0, npos ? pos[npos - 1].key - pos[0].key + 1 : 0,
 					 nneg ? neg[0].key : 0, nneg ? neg[nneg - 1].key - neg[0].key + 1 : 0);
@@ -489,79 +437,26 @@ sketch_build(int64 count, int64 zero, double min, double max,
 		SKETCH_POS(s)[pos[i].key - s->pos_lo] = (uint64) pos[i].count;
 	for (i = 0; i < nneg; i++)
 		SKETCH_NEG(s)[neg[i].key - s->neg_lo] = (uint64) neg[i].count;
-	sketch_validate(s, errc);
+	sketch_validate(s, in);
 	return s;
 }
 
 /* ---- text input ---- */
 
-typedef struct SketchParse
-{
-	const char *str;			/* whole input, for messages */
-	const char *p;				/* cursor */
-} SketchParse;
-
-static void
-sketch_syntax(SketchParse *ps, const char *what)
-{
-	aggio_syntax_at(SKETCH_TYPE_NAME, ps->str, ps->p, what);
-}
-
-/*
- * Raise the error for the number at ps->p, of end - ps->p bytes, out of
- * range ("range" says which).
- */
-static void
-sketch_number_out_of_range(SketchParse *ps, const char *end, const char *range)
-{
-	aggio_syntax_error(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, SKETCH_TYPE_NAME, ps->str,
-					   "The number \"%s\" at character %d is out of range %s.",
-					   aggio_quote(ps->p, end - ps->p),
-					   pg_mbstrlen_with_len(ps->str, ps->p - ps->str) + 1, range);
-}
-
-static void
-sketch_expect(SketchParse *ps, const char *lit)
-{
-	size_t		len = strlen(lit);
-
-	while (*ps->p == ' ')
-		ps->p++;
-	if (strncmp(ps->p, lit, len) != 0)
-		sketch_syntax(ps, psprintf("\"%s\"", lit));
-	ps->p += len;
-}
-
-static int64
-sketch_parse_int(SketchParse *ps, int64 minv, int64 maxv)
-{
-	char	   *end;
-	long long	v;
-
-	if (!(*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')))
-		sketch_syntax(ps, "an integer");
-	errno = 0;
-	v = strtoll(ps->p, &end, 10);
-	if (errno != 0 || v < minv || v > maxv)
-		sketch_number_out_of_range(ps, end,
-								   psprintf("(from " INT64_FORMAT " to " INT64_FORMAT ")",
-										minv, maxv));
-	ps->p = end;
-	return (int64) v;
-}
-
+/* Parse a finite double at in->p. */
 static double
-sketch_parse_float(SketchParse *ps)
+sketch_parse_float(AggioInput *in)
 {
 	char	   *end;
 	double		v;
 
-	if (!(*ps->p == '-' || *ps->p == '.' || (*ps->p >= '0' && *ps->p <= '9')))
-		sketch_syntax(ps, "a finite number");
+	aggio_skip_space(in);
+	if (!(*in->p == '-' || *in->p == '.' || (*in->p >= '0' && *in->p <= '9')))
+		aggio_expected(in, "a finite number");
 	errno = 0;
-	v = strtod(ps->p, &end);
-	if (end == ps->p)
-		sketch_syntax(ps, "a finite number");
+	v = strtod(in->p, &end);
+	if (end == in->p)
+		aggio_expected(in, "a finite number");
 
 	/*
 	 * As float8in: strtod reports ERANGE for a subnormal result too, which
@@ -569,59 +464,42 @@ sketch_parse_float(SketchParse *ps)
 	 * underflow to zero or an overflow is out of range.
 	 */
 	if (errno == ERANGE && (v == 0.0 || v >= HUGE_VAL || v <= -HUGE_VAL))
-		sketch_number_out_of_range(ps, end, "for type double precision");
+		aggio_out_of_range(in, end, " for type double precision");
 	if ((errno != 0 && errno != ERANGE) || !isfinite(v))
-		sketch_syntax(ps, "a finite number");
-	ps->p = end;
+		aggio_expected(in, "a finite number");
+	in->p = end;
 	return v;
 }
 
 /* Parse "{k:c,k:c}" into a palloc'd array. */
 static SketchBin *
-sketch_parse_bins(SketchParse *ps, int *nbins)
+sketch_parse_bins(AggioInput *in, int *nbins)
 {
 	int			cap = 16,
 				n = 0;
 	SketchBin  *bins = palloc(sizeof(SketchBin) * cap);
 
-	sketch_expect(ps, "{");
-	if (*ps->p == '}')
+	aggio_expect(in, "{");
+	if (aggio_accept(in, "}"))
 	{
-		ps->p++;
 		*nbins = 0;
 		return bins;
 	}
-	for (;;)
+	do
 	{
 		if (n >= SKETCH_KEY_SPAN)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid cost sketch: more than %d buckets of one sign",
-							SKETCH_KEY_SPAN),
-					 errdetail("Bucket keys of one sign span at most %d values.", SKETCH_KEY_SPAN)));
+			aggio_bad(in, "More than %d buckets of one sign: their keys span at most %d values.",
+					  SKETCH_KEY_SPAN, SKETCH_KEY_SPAN);
 		if (n == cap)
 		{
 			cap *= 2;
 			bins = repalloc(bins, sizeof(SketchBin) * cap);
 		}
-		bins[n].key = (int32) sketch_parse_int(ps, PG_INT32_MIN, PG_INT32_MAX);
-		if (*ps->p != ':')
-			sketch_syntax(ps, "\":\"");
-		ps->p++;
-		bins[n].count = sketch_parse_int(ps, PG_INT64_MIN, PG_INT64_MAX);
+		bins[n].key = (int32) aggio_parse_int(in, "a bucket key", PG_INT32_MIN, PG_INT32_MAX);
+		aggio_expect(in, ":");
+		bins[n].count = aggio_parse_int(in, "a bucket count", PG_INT64_MIN, PG_INT64_MAX);
 		n++;
-		if (*ps->p == ',')
-		{
-			ps->p++;
-			continue;
-		}
-		if (*ps->p == '}')
-		{
-			ps->p++;
-			break;
-		}
-		sketch_syntax(ps, "\",\" or \"}\"");
-	}
+	} while (aggio_list_next(in, "}"));
 	*nbins = n;
 	return bins;
 }
@@ -633,8 +511,7 @@ sketch_parse_bins(SketchParse *ps, int *nbins)
 Datum
 sketch_in(PG_FUNCTION_ARGS)
 {
-	SketchParse ps;
-	int64		version;
+	AggioInput	in;
 	double		min,
 				max;
 	int64		count,
@@ -644,34 +521,24 @@ sketch_in(PG_FUNCTION_ARGS)
 	int			npos,
 				nneg;
 
-	ps.str = PG_GETARG_CSTRING(0);
-	ps.p = ps.str;
-	sketch_expect(&ps, "v=");
-	version = sketch_parse_int(&ps, PG_INT32_MIN, PG_INT32_MAX);
-	if (version != SKETCH_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid cost sketch: unknown version " INT64_FORMAT, version),
-				 errdetail("This version of tokacct reads sketch version %d.",
-						   SKETCH_VERSION)));
-	sketch_expect(&ps, "count=");
-	count = sketch_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
-	sketch_expect(&ps, "zero=");
-	zero = sketch_parse_int(&ps, PG_INT64_MIN, PG_INT64_MAX);
-	sketch_expect(&ps, "min=");
-	min = sketch_parse_float(&ps);
-	sketch_expect(&ps, "max=");
-	max = sketch_parse_float(&ps);
-	sketch_expect(&ps, "pos=");
-	pos = sketch_parse_bins(&ps, &npos);
-	sketch_expect(&ps, "neg=");
-	neg = sketch_parse_bins(&ps, &nneg);
-	while (*ps.p == ' ')
-		ps.p++;
-	if (*ps.p != '\0')
-		sketch_syntax(&ps, "end of input");
-	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg,
-								   ERRCODE_INVALID_TEXT_REPRESENTATION));
+	aggio_text_input(&in, SKETCH_TYPE_NAME, PG_GETARG_CSTRING(0), true);
+	aggio_expect(&in, "v=");
+	aggio_check_version(&in, aggio_parse_int(&in, "the version", PG_INT32_MIN, PG_INT32_MAX),
+						SKETCH_VERSION);
+	aggio_expect(&in, "count=");
+	count = aggio_parse_int(&in, "count", PG_INT64_MIN, PG_INT64_MAX);
+	aggio_expect(&in, "zero=");
+	zero = aggio_parse_int(&in, "zero", PG_INT64_MIN, PG_INT64_MAX);
+	aggio_expect(&in, "min=");
+	min = sketch_parse_float(&in);
+	aggio_expect(&in, "max=");
+	max = sketch_parse_float(&in);
+	aggio_expect(&in, "pos=");
+	pos = sketch_parse_bins(&in, &npos);
+	aggio_expect(&in, "neg=");
+	neg = sketch_parse_bins(&in, &nneg);
+	aggio_expect_end(&in);
+	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg, &in));
 }
 
 static void
@@ -750,23 +617,23 @@ sketch_send(PG_FUNCTION_ARGS)
 }
 
 static SketchBin *
-sketch_recv_bins(StringInfo buf, int *nbins)
+sketch_recv_bins(AggioInput *in, int *nbins)
 {
-	int32		n = pq_getmsgint(buf, 4);
+	int32		n;
 	SketchBin  *bins;
 	int			i;
 
-	if (n < 0 || n > SKETCH_KEY_SPAN ||
-		(int64) n * 12 > (int64) (buf->len - buf->cursor))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: bad bucket count %d", n),
-				 errdetail("The count is negative, too large, or exceeds the bytes sent.")));
+	aggio_need_bytes(in, 4);
+	n = pq_getmsgint(in->msg, 4);
+	if (n < 0 || n > SKETCH_KEY_SPAN)
+		aggio_bad(in, "The state claims %d buckets of one sign; a sketch holds 0 to %d.",
+				  n, SKETCH_KEY_SPAN);
+	aggio_need_bytes(in, (int64) n * 12);
 	bins = palloc(sizeof(SketchBin) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		bins[i].key = pq_getmsgint(buf, 4);
-		bins[i].count = pq_getmsgint64(buf);
+		bins[i].key = pq_getmsgint(in->msg, 4);
+		bins[i].count = pq_getmsgint64(in->msg);
 	}
 	*nbins = n;
 	return bins;
@@ -776,8 +643,8 @@ sketch_recv_bins(StringInfo buf, int *nbins)
 Datum
 sketch_recv(PG_FUNCTION_ARGS)
 {
+	AggioInput	in;
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int32		version;
 	int64		count,
 				zero;
 	double		min,
@@ -787,46 +654,32 @@ sketch_recv(PG_FUNCTION_ARGS)
 	int			npos,
 				nneg;
 
-	if (buf->len - buf->cursor < 4 + 8 + 8 + 8 + 8 + 4 + 4)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: truncated binary value"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	version = pq_getmsgint(buf, 4);
-	if (version != SKETCH_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: unknown version %d", version),
-				 errdetail("This version of tokacct reads cost sketch version %d.", SKETCH_VERSION)));
+	aggio_binary_input(&in, SKETCH_TYPE_NAME, buf);
+	aggio_need_bytes(&in, 4 + 8 + 8 + 8 + 8);
+	aggio_check_version(&in, pq_getmsgint(buf, 4), SKETCH_VERSION);
 	count = pq_getmsgint64(buf);
 	zero = pq_getmsgint64(buf);
 	min = pq_getmsgfloat8(buf);
 	max = pq_getmsgfloat8(buf);
-	pos = sketch_recv_bins(buf, &npos);
-	if (buf->len - buf->cursor < 4)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: truncated binary value"),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	neg = sketch_recv_bins(buf, &nneg);
-	if (buf->cursor != buf->len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid cost sketch: %d trailing bytes", buf->len - buf->cursor),
-				 errhint("A state that fails this check was altered or is not a cost sketch; rebuild it with tokacct.cost_sketch.")));
-	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg,
-								   ERRCODE_INVALID_BINARY_REPRESENTATION));
+	pos = sketch_recv_bins(&in, &npos);
+	neg = sketch_recv_bins(&in, &nneg);
+	aggio_getmsg_end(&in);
+	PG_RETURN_POINTER(sketch_build(count, zero, min, max, pos, npos, neg, nneg, &in));
 }
 
 /* ---- aggregate support ---- */
 
-/* Transition function of cost_sketch(numeric): add one cost. */
-Datum
-sketch_add_numeric(PG_FUNCTION_ARGS)
+/*
+ * A transition function of cost_sketch: add the cost in argument 1 (numeric
+ * money, or float8), unless it is NULL.
+ */
+static Datum
+sketch_trans(FunctionCallInfo fcinfo, const char *fn, bool numeric)
 {
 	SketchState *s;
+	double		x;
 
-	aggio_check_agg(fcinfo, "sketch_add_numeric");
+	aggio_check_agg(fcinfo, fn);
 	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 	{
@@ -834,26 +687,64 @@ sketch_add_numeric(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(s);
 	}
-	s = sketch_add(s, (double) money_from_datum(PG_GETARG_DATUM(1), "cost") / (double) MONEY_ONE);
-	PG_RETURN_POINTER(s);
+	if (numeric)
+		x = (double) money_from_datum(PG_GETARG_DATUM(1), "cost") / (double) MONEY_ONE;
+	else
+		x = PG_GETARG_FLOAT8(1);
+	PG_RETURN_POINTER(sketch_add(s, x));
+}
+
+/* Transition function of cost_sketch(numeric): add one cost. */
+Datum
+sketch_add_numeric(PG_FUNCTION_ARGS)
+{
+	return sketch_trans(fcinfo, "sketch_add_numeric", true);
 }
 
 /* Transition function of cost_sketch(float8): add one cost. */
 Datum
 sketch_add_float8(PG_FUNCTION_ARGS)
 {
-	SketchState *s;
+	return sketch_trans(fcinfo, "sketch_add_float8", false);
+}
 
-	aggio_check_agg(fcinfo, "sketch_add_float8");
-	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(1))
+/*
+ * Widen the key range [*lo, *lo + *n) to cover the occupied bins of the n
+ * bins from key bins_lo.
+ */
+static void
+sketch_cover(int32 *lo, int32 *n, const uint64 *bins, int32 bins_lo, int32 bins_n)
+{
+	int32		f,
+				l,
+				hi;
+
+	if (!sketch_occupied(bins, bins_n, &f, &l))
+		return;
+	if (*n == 0)
 	{
-		if (s == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(s);
+		*lo = bins_lo + f;
+		*n = l - f + 1;
+		return;
 	}
-	s = sketch_add(s, PG_GETARG_FLOAT8(1));
-	PG_RETURN_POINTER(s);
+	hi = Max(*lo + *n - 1, bins_lo + l);
+	*lo = Min(*lo, bins_lo + f);
+	*n = hi - *lo + 1;
+}
+
+/*
+ * Add the occupied bins of src (keys from src_lo) into dst (keys from
+ * dst_lo), which covers them; its empty edges may lie outside dst's range.
+ */
+static void
+sketch_add_bins(uint64 *dst, int32 dst_lo, const uint64 *src, int32 src_lo, int32 src_n)
+{
+	int32		f,
+				l;
+
+	if (sketch_occupied(src, src_n, &f, &l))
+		for (int32 i = f; i <= l; i++)
+			dst[src_lo + i - dst_lo] += src[i];
 }
 
 /*
@@ -868,10 +759,7 @@ sketch_combine(PG_FUNCTION_ARGS)
 	int32		plo,
 				pn,
 				nlo,
-				nn,
-				f,
-				l;
-	int			i;
+				nn;
 	Datum		result;
 
 	aggio_check_agg(fcinfo, "sketch_combine");
@@ -887,38 +775,8 @@ sketch_combine(PG_FUNCTION_ARGS)
 	pn = a->pos_n;
 	nlo = a->neg_lo;
 	nn = a->neg_n;
-	{
-		if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
-		{
-			if (pn == 0)
-			{
-				plo = b->pos_lo + f;
-				pn = l - f + 1;
-			}
-			else
-			{
-				int32		hi = Max(plo + pn - 1, b->pos_lo + l);
-
-				plo = Min(plo, b->pos_lo + f);
-				pn = hi - plo + 1;
-			}
-		}
-		if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
-		{
-			if (nn == 0)
-			{
-				nlo = b->neg_lo + f;
-				nn = l - f + 1;
-			}
-			else
-			{
-				int32		hi = Max(nlo + nn - 1, b->neg_lo + l);
-
-				nlo = Min(nlo, b->neg_lo + f);
-				nn = hi - nlo + 1;
-			}
-		}
-	}
+	sketch_cover(&plo, &pn, SKETCH_POS(b), b->pos_lo, b->pos_n);
+	sketch_cover(&nlo, &nn, SKETCH_NEG(b), b->neg_lo, b->neg_n);
 	if (plo != a->pos_lo || pn != a->pos_n || nlo != a->neg_lo || nn != a->neg_n)
 		a = sketch_reshape(a, plo, pn, nlo, nn);
 
@@ -939,13 +797,8 @@ sketch_combine(PG_FUNCTION_ARGS)
 		a->max = Max(a->max, b->max);
 	}
 	a->zero += b->zero;
-	/* only b's occupied bins: its empty edges may lie outside a's ranges */
-	if (sketch_occupied(SKETCH_POS(b), b->pos_n, &f, &l))
-		for (i = f; i <= l; i++)
-			SKETCH_POS(a)[b->pos_lo + i - a->pos_lo] += SKETCH_POS(b)[i];
-	if (sketch_occupied(SKETCH_NEG(b), b->neg_n, &f, &l))
-		for (i = f; i <= l; i++)
-			SKETCH_NEG(a)[b->neg_lo + i - a->neg_lo] += SKETCH_NEG(b)[i];
+	sketch_add_bins(SKETCH_POS(a), a->pos_lo, SKETCH_POS(b), b->pos_lo, b->pos_n);
+	sketch_add_bins(SKETCH_NEG(a), a->neg_lo, SKETCH_NEG(b), b->neg_lo, b->neg_n);
 	PG_RETURN_POINTER(a);
 }
 

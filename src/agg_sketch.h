@@ -29,8 +29,6 @@
 #ifndef TOKACCT_AGG_SKETCH_H
 #define TOKACCT_AGG_SKETCH_H
 
-#include "postgres.h"
-
 /* buckets per power of two: gamma = 2^(1/SKETCH_PER_OCTAVE) */
 #define SKETCH_PER_OCTAVE		35
 /* gamma, and the relative accuracy (gamma - 1) / (gamma + 1) */

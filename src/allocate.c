@@ -43,7 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
-#include "frontier.h"
+#include "frontier_hull.h"
 #include "money.h"
 
 PG_FUNCTION_INFO_V1(allocate_plan);

@@ -27,7 +27,6 @@
 #include "utils/float.h"
 #include "utils/numeric.h"
 
-#include "economics.h"
 #include "money.h"
 #include "tokens.h"
 
@@ -36,7 +35,7 @@
 
 /* ---- argument checks ---- */
 
-void
+static void
 econ_check_probability(float8 p, const char *what)
 {
 	if (isnan(p))
@@ -52,7 +51,7 @@ econ_check_probability(float8 p, const char *what)
 				 errhint("A workflow that never succeeds has no cost per solved item; give p in (0, 1].")));
 }
 
-void
+static void
 econ_check_amount(Numeric n, const char *what)
 {
 	if (numeric_is_nan(n) || numeric_is_inf(n))
@@ -70,7 +69,7 @@ econ_check_amount(Numeric n, const char *what)
 															   NumericGetDatum(n))))));
 }
 
-void
+static void
 econ_check_attempts(int32 k, const char *what)
 {
 	if (k < 1)
@@ -525,7 +524,7 @@ econ_agent_loop_input_tokens(PG_FUNCTION_ARGS)
  * z with P(|Z| <= z) = confidence for a standard normal Z: the root of
  * erfc(z / sqrt 2) = 1 - confidence, by bisection to the last bit.
  */
-float8
+static float8
 econ_normal_quantile(float8 confidence)
 {
 	float8		alpha = 1.0 - confidence;
@@ -546,7 +545,7 @@ econ_normal_quantile(float8 confidence)
 	return lo + (hi - lo) / 2;
 }
 
-void
+static void
 econ_wilson(float8 s, float8 n, float8 z, float8 *low, float8 *high)
 {
 	float8		phat = s / n;

@@ -38,7 +38,7 @@
 #include "utils/tuplestore.h"
 
 #include "aggio.h"
-#include "frontier.h"
+#include "frontier_hull.h"
 #include "money.h"
 
 typedef struct FrontierEntry
@@ -344,14 +344,12 @@ frontier_combine(PG_FUNCTION_ARGS)
 	FrontierState *st;
 	FrontierState *other;
 	int			i;
+	Datum		result;
 
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	st = frontier_trans_state(fcinfo, "frontier_combine");
+	aggio_check_agg(fcinfo, "frontier_combine");
+	if (aggio_combine_nulls(fcinfo, &result))
+		return result;
+	st = (FrontierState *) PG_GETARG_POINTER(0);
 	other = (FrontierState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	for (i = 0; i < other->nopts; i++)
 	{
@@ -415,64 +413,45 @@ frontier_final(PG_FUNCTION_ARGS)
 
 /* ---------- input validation shared by text and binary input ---------- */
 
-/* sqlstate: invalid_text_representation or invalid_binary_representation */
-static void
-frontier_bad_state_code(int sqlstate, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(sqlstate),
-			 errmsg("invalid tokacct.frontier_state value"),
-			 errdetail("%s", detail)));
-}
-
-/* an error in the text form */
-static void
-frontier_bad_state(const char *detail)
-{
-	frontier_bad_state_code(ERRCODE_INVALID_TEXT_REPRESENTATION, detail);
-}
-
 /*
- * Check one option of an input state: positive count, sums a set of
+ * Check one option of a state read from in: positive count, sums a set of
  * "count" costs and values could have, and a new name.
  */
 static void
 frontier_check_entry(FrontierState *st, const char *name, int len,
-					 int64 count, int128 cost_sum, int128 value_sum, int sqlstate)
+					 int64 count, int128 cost_sum, int128 value_sum, const AggioInput *in)
 {
 	int			i;
 
 	if (len == 0)
-		frontier_bad_state_code(sqlstate, "An option name is empty.");
+		aggio_bad(in, "An option name is empty.");
 	if (len > FRONTIER_MAX_NAME)
-		frontier_bad_state_code(sqlstate, "An option name is longer than 1000 bytes.");
+		aggio_bad(in, "An option name is longer than %d bytes.", FRONTIER_MAX_NAME);
 	if (count <= 0)
-		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has %lld items; the count must be positive.",
-									aggio_quote(name, len), (long long) count));
+		aggio_bad(in, "Option \"%s\" has " INT64_FORMAT " items; the count must be positive.",
+				  aggio_quote(name, len), count);
 	if (cost_sum < 0)
-		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has a negative cost sum.",
-									aggio_quote(name, len)));
+		aggio_bad(in, "Option \"%s\" has a negative cost sum.", aggio_quote(name, len));
 	if (cost_sum > (int128) count * PG_INT64_MAX ||
 		value_sum > (int128) count * PG_INT64_MAX ||
 		value_sum < (int128) count * PG_INT64_MIN)
-		frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" has a sum out of range for its count of %lld.",
-									aggio_quote(name, len), (long long) count));
+		aggio_bad(in, "Option \"%s\" has a sum out of range for its count of " INT64_FORMAT ".",
+				  aggio_quote(name, len), count);
 	for (i = 0; i < st->nopts; i++)
 		if (st->entries[i].name_len == len &&
 			memcmp(FRONTIER_NAMES(st) + st->entries[i].name_off, name, len) == 0)
-			frontier_bad_state_code(sqlstate, psprintf("Option \"%s\" appears twice.",
-										aggio_quote(name, len)));
+			aggio_bad(in, "Option \"%s\" appears twice.", aggio_quote(name, len));
 }
 
 static FrontierState *
 frontier_append_checked(FrontierState *st, const char *name, int len,
-						int64 count, int128 cost_sum, int128 value_sum, int sqlstate)
+						int64 count, int128 cost_sum, int128 value_sum, const AggioInput *in)
 {
 	FrontierEntry *e;
 
-	frontier_check_entry(st, name, len, count, cost_sum, value_sum, sqlstate);
+	frontier_check_entry(st, name, len, count, cost_sum, value_sum, in);
 	if (st->nopts >= FRONTIER_MAX_OPTIONS)
-		frontier_bad_state_code(sqlstate, "A frontier holds at most 1000 options.");
+		aggio_bad(in, "A frontier holds at most %d options.", FRONTIER_MAX_OPTIONS);
 	e = frontier_entry(&st, name, len);
 	e->count = count;
 	e->cost_sum = cost_sum;
@@ -482,51 +461,75 @@ frontier_append_checked(FrontierState *st, const char *name, int len,
 
 /* ---------- text I/O ---------- */
 
+/* Read an option name in double quotes, " and \ escaped by a backslash, into name. */
 static void
-frontier_skip_space(const char **p)
+frontier_read_name(AggioInput *in, StringInfo name)
 {
-	while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
-		(*p)++;
+	aggio_expect(in, "\"");
+	resetStringInfo(name);
+	while (*in->p != '"')
+	{
+		if (*in->p == '\0')
+			aggio_expected(in, "a closing double quote after the option name");
+		if (*in->p == '\\')
+		{
+			in->p++;
+			if (*in->p == '\0')
+				aggio_expected(in, "a character after the backslash");
+		}
+		appendStringInfoChar(name, *in->p++);
+		if (name->len > FRONTIER_MAX_NAME)
+			aggio_bad(in, "An option name is longer than %d bytes.", FRONTIER_MAX_NAME);
+	}
+	in->p++;
+	if (!pg_verifymbstr(name->data, name->len, true))
+		aggio_bad(in, "An option name is not valid in the database's encoding.");
 }
 
-static void
-frontier_expect(const char **p, char c)
+/* Is the text from p to end a plain decimal number: [-]digits[.digits]? */
+static bool
+frontier_is_decimal(const char *p, const char *end)
 {
-	frontier_skip_space(p);
-	if (**p != c)
-		frontier_bad_state(psprintf("Expected \"%c\" at \"%s\".", c, aggio_rest(*p)));
-	(*p)++;
+	p += (*p == '-');
+	if (*p < '0' || *p > '9')
+		return false;
+	p += strspn(p, "0123456789");
+	if (*p == '.')
+		p += 1 + strspn(p + 1, "0123456789");
+	return p == end;
 }
 
-/* Read a number token up to "," or ")" into units of 10^-scale. */
+/* Read an amount with at most 12 decimals (a cost or value sum) into money units. */
 static int128
-frontier_read_number(const char **p, int scale, const char *what)
+frontier_read_amount(AggioInput *in, const char *what)
 {
-	const char *start;
+	const char *end;
 	const char *q;
 	int128		v;
 
-	frontier_skip_space(p);
-	start = *p;
-	while (**p && **p != ',' && **p != ')' && **p != ' ')
-		(*p)++;
-	if (scale == 0)
+	aggio_skip_space(in);
+	end = in->p;
+	while (*end && *end != ',' && *end != ')' && *end != ' ')
+		end++;
+	/* parse from a copy: the errors point at the amount's start */
+	q = in->p;
+	switch (money_parse(&q, true, &v))
 	{
-		char	   *tok = pnstrdup(start, *p - start);
-		char	   *end;
-		long long	n;
-
-		errno = 0;
-		n = strtoll(tok, &end, 10);
-		if (*tok == '\0' || *end != '\0' || errno != 0)
-			frontier_bad_state(psprintf("The %s \"%s\" is not a whole number.",
-										what, aggio_quote(start, *p - start)));
-		return n;
+		case MONEY_PARSE_OK:
+			if (q == end)
+				break;
+			/* FALLTHROUGH */
+		case MONEY_PARSE_NO_DIGITS:
+		case MONEY_PARSE_NO_DECIMALS:
+		case MONEY_PARSE_TOO_MANY_DECIMALS:
+			aggio_expected(in, psprintf("the %s (an amount with at most 12 decimals)", what));
+		case MONEY_PARSE_OUT_OF_RANGE:
+			/* a number too large, or text that is no number at all */
+			if (frontier_is_decimal(in->p, end))
+				aggio_out_of_range(in, end, "");
+			aggio_expected(in, psprintf("the %s (an amount with at most 12 decimals)", what));
 	}
-	q = start;
-	if (money_parse(&q, true, &v) != MONEY_PARSE_OK || q != *p)
-		frontier_bad_state(psprintf("The %s \"%s\" is not an amount with at most 12 decimals.",
-									what, aggio_quote(start, *p - start)));
+	in->p = end;
 	return v;
 }
 
@@ -534,64 +537,34 @@ frontier_read_number(const char **p, int scale, const char *what)
 Datum
 frontier_in(PG_FUNCTION_ARGS)
 {
-	const char *p = PG_GETARG_CSTRING(0);
+	AggioInput	in;
 	FrontierState *st = frontier_alloc(8, 256);
 	StringInfoData name;
 
+	aggio_text_input(&in, FRONTIER_TYPE_NAME, PG_GETARG_CSTRING(0), true);
 	initStringInfo(&name);
-	frontier_expect(&p, '{');
-	frontier_skip_space(&p);
-	if (*p == '}')
-		p++;
-	else
+	aggio_expect(&in, "{");
+	if (!aggio_accept(&in, "}"))
 	{
-		for (;;)
+		do
 		{
 			int64		count;
 			int128		cost,
 						value;
 
-			frontier_expect(&p, '(');
-			frontier_expect(&p, '"');
-			resetStringInfo(&name);
-			while (*p != '"')
-			{
-				if (*p == '\0')
-					frontier_bad_state("An option name is not closed by \".");
-				if (*p == '\\')
-				{
-					p++;
-					if (*p == '\0')
-						frontier_bad_state("An option name ends with \\.");
-				}
-				appendStringInfoChar(&name, *p++);
-				if (name.len > FRONTIER_MAX_NAME)
-					frontier_bad_state("An option name is longer than 1000 bytes.");
-			}
-			p++;
-			pg_verifymbstr(name.data, name.len, false);
-			frontier_expect(&p, ',');
-			count = (int64) frontier_read_number(&p, 0, "item count");
-			frontier_expect(&p, ',');
-			cost = frontier_read_number(&p, 12, "cost sum");
-			frontier_expect(&p, ',');
-			value = frontier_read_number(&p, 12, "value sum");
-			frontier_expect(&p, ')');
-			st = frontier_append_checked(st, name.data, name.len, count, cost, value,
-										 ERRCODE_INVALID_TEXT_REPRESENTATION);
-			frontier_skip_space(&p);
-			if (*p == ',')
-			{
-				p++;
-				continue;
-			}
-			frontier_expect(&p, '}');
-			break;
-		}
+			aggio_expect(&in, "(");
+			frontier_read_name(&in, &name);
+			aggio_expect(&in, ",");
+			count = aggio_parse_int(&in, "the item count", PG_INT64_MIN, PG_INT64_MAX);
+			aggio_expect(&in, ",");
+			cost = frontier_read_amount(&in, "cost sum");
+			aggio_expect(&in, ",");
+			value = frontier_read_amount(&in, "value sum");
+			aggio_expect(&in, ")");
+			st = frontier_append_checked(st, name.data, name.len, count, cost, value, &in);
+		} while (aggio_list_next(&in, "}"));
 	}
-	frontier_skip_space(&p);
-	if (*p != '\0')
-		frontier_bad_state(psprintf("Unexpected text after the closing brace: \"%s\".", aggio_rest(p)));
+	aggio_expect_end(&in);
 	PG_RETURN_POINTER(frontier_compact(st));
 }
 
@@ -636,58 +609,38 @@ frontier_out(PG_FUNCTION_ARGS)
 
 /* ---------- binary I/O ---------- */
 
-static void
-frontier_send_int128(StringInfo buf, int128 v)
-{
-	pq_sendint64(buf, (int64) (v >> 64));
-	pq_sendint64(buf, (int64) (uint64) v);
-}
-
-static int128
-frontier_recv_int128(StringInfo buf)
-{
-	int64		hi = pq_getmsgint64(buf);
-	uint64		lo = (uint64) pq_getmsgint64(buf);
-
-	return (int128) (((uint128) (uint64) hi << 64) | lo);
-}
-
 /* Binary input of a frontier state. */
 Datum
 frontier_recv(PG_FUNCTION_ARGS)
 {
+	AggioInput	in;
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	FrontierState *st;
-	int			version;
 	int32		n;
 	int			i;
 
-	aggio_need_bytes(buf, 1 + 4, FRONTIER_TYPE_NAME);
-	version = pq_getmsgbyte(buf);
-	if (version != FRONTIER_BIN_VERSION)
-		frontier_bad_state_code(ERRCODE_INVALID_BINARY_REPRESENTATION,
-								psprintf("Unknown binary format version %d.", version));
+	aggio_binary_input(&in, FRONTIER_TYPE_NAME, buf);
+	aggio_need_bytes(&in, 1 + 4);
+	aggio_check_version(&in, pq_getmsgbyte(buf), FRONTIER_BIN_VERSION);
 	n = pq_getmsgint(buf, 4);
 	if (n < 0 || n > FRONTIER_MAX_OPTIONS)
-		frontier_bad_state_code(ERRCODE_INVALID_BINARY_REPRESENTATION,
-								psprintf("The state claims %d options; a frontier holds 0 to %d.",
-									n, FRONTIER_MAX_OPTIONS));
+		aggio_bad(&in, "The state claims %d options; a frontier holds 0 to %d.",
+				  n, FRONTIER_MAX_OPTIONS);
 	st = frontier_alloc(Max(n, 1), 256);
 	for (i = 0; i < n; i++)
 	{
-		const char *name = aggio_getmsg_string(buf, FRONTIER_TYPE_NAME);
+		const char *name = aggio_getmsg_string(&in);
 		int64		count;
 		int128		cost,
 					value;
 
-		aggio_need_bytes(buf, 8 + 2 * 16, FRONTIER_TYPE_NAME);
+		aggio_need_bytes(&in, 8 + 2 * 16);
 		count = pq_getmsgint64(buf);
-		cost = frontier_recv_int128(buf);
-		value = frontier_recv_int128(buf);
-		st = frontier_append_checked(st, name, strlen(name), count, cost, value,
-									 ERRCODE_INVALID_BINARY_REPRESENTATION);
+		cost = aggio_getmsg_int128(buf);
+		value = aggio_getmsg_int128(buf);
+		st = frontier_append_checked(st, name, strlen(name), count, cost, value, &in);
 	}
-	aggio_getmsg_end(buf, FRONTIER_TYPE_NAME);
+	aggio_getmsg_end(&in);
 	PG_RETURN_POINTER(frontier_compact(st));
 }
 
@@ -709,8 +662,8 @@ frontier_send(PG_FUNCTION_ARGS)
 
 		pq_sendstring(&buf, name);
 		pq_sendint64(&buf, e->count);
-		frontier_send_int128(&buf, e->cost_sum);
-		frontier_send_int128(&buf, e->value_sum);
+		aggio_send_int128(&buf, e->cost_sum);
+		aggio_send_int128(&buf, e->value_sum);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }

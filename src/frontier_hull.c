@@ -29,7 +29,7 @@
  */
 #include "postgres.h"
 
-#include "frontier.h"
+#include "frontier_hull.h"
 #include "money.h"
 
 int

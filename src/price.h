@@ -14,26 +14,35 @@
 #ifndef TOKACCT_PRICE_H
 #define TOKACCT_PRICE_H
 
-#include "postgres.h"
-
 #include "regex/regex.h"
 #include "utils/timestamp.h"
 
-/* Price kinds: the per-token prices a price row can hold (price.*_mtok). */
+/*
+ * Price kinds: the per-token prices a price row can hold.  This list is
+ * their one definition, in the order of the price table's <kind>_mtok
+ * columns: it makes PriceKind and price_kind_names (price_kind.c), and SQL
+ * reads it through tokacct.price_kinds(), from which the install script
+ * makes those columns, price_tier's check of its kinds and the loaders'
+ * list of kinds.
+ */
+#define PRICE_KINDS(X) \
+	X(PK_INPUT, "input") \
+	X(PK_CACHE_READ, "cache_read") \
+	X(PK_CACHE_WRITE, "cache_write") \
+	X(PK_OUTPUT, "output") \
+	X(PK_REASONING, "reasoning") \
+	X(PK_INPUT_AUDIO, "input_audio") \
+	X(PK_CACHE_AUDIO_READ, "cache_audio_read") \
+	X(PK_OUTPUT_AUDIO, "output_audio") \
+	X(PK_INPUT_IMAGE, "input_image") \
+	X(PK_OUTPUT_IMAGE, "output_image") \
+	X(PK_INPUT_VIDEO, "input_video") \
+	X(PK_OUTPUT_VIDEO, "output_video")
+
+#define PRICE_KIND_ENUM(id, name) id,
 typedef enum PriceKind
 {
-	PK_INPUT = 0,
-	PK_CACHE_READ,
-	PK_CACHE_WRITE,
-	PK_OUTPUT,
-	PK_REASONING,
-	PK_INPUT_AUDIO,
-	PK_CACHE_AUDIO_READ,
-	PK_OUTPUT_AUDIO,
-	PK_INPUT_IMAGE,
-	PK_OUTPUT_IMAGE,
-	PK_INPUT_VIDEO,
-	PK_OUTPUT_VIDEO,
+	PRICE_KINDS(PRICE_KIND_ENUM)
 	PK_NKINDS
 } PriceKind;
 
@@ -88,6 +97,24 @@ typedef struct PriceMatch
 	int			nchildren;
 	struct PriceMatch **children;	/* PM_OR, PM_AND */
 } PriceMatch;
+
+/* price_match.c: the grammar of match rules */
+struct JsonbValue;
+typedef regex_t *(*PriceRegexCompile) (const char *pattern, int len, const char *what);
+
+/*
+ * Read the match rule rule (a jbvBinary object, or any JSON value, which is
+ * then malformed), raising an error naming "what" when it is malformed.  In
+ * cxt, build and return its PriceMatch tree, its patterns compiled by
+ * compile; with cxt NULL, only check it (compile must then check a pattern
+ * and return NULL).
+ */
+extern PriceMatch *price_match_walk(struct JsonbValue *rule, const char *what,
+									MemoryContext cxt, PriceRegexCompile compile);
+
+/* Raise the error for a malformed match rule of "what", with a detail. */
+extern void price_match_malformed(const char *what, const char *fmt,...)
+			pg_attribute_printf(2, 3) pg_attribute_noreturn();
 
 /* Price rows of one model for one customer (NULL: the list price). */
 typedef struct PriceSet
@@ -163,13 +190,10 @@ typedef struct PriceResult
 
 /* price_catalog.c */
 extern void price_lower(char *dst, const char *src, int len);
+extern const char *price_regex_compile(const char *pattern, int len, regex_t **out);
 extern const PriceModel *price_resolve(Oid fn_oid, const char *provider, int provlen,
 									   const char *model, int modellen);
 extern const PriceDiscount *price_find_discount(const char *customer, const PriceModel *model,
 												TimestampTz at);
-
-/* price_cost.c */
-extern const PriceRow *price_select_row(const PriceSet *set, TimestampTz at);
-extern void price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res);
 
 #endif							/* TOKACCT_PRICE_H */

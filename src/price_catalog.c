@@ -110,12 +110,6 @@
 
 #include "price.h"
 
-const char *const price_kind_names[PK_NKINDS] = {
-	"input", "cache_read", "cache_write", "output", "reasoning", "input_audio",
-	"cache_audio_read", "output_audio", "input_image", "output_image",
-	"input_video", "output_video"
-};
-
 #define PRICE_NTABLES 6
 static const char *const price_tables[PRICE_NTABLES] = {
 	"price_catalog", "price_provider", "price_model", "price", "price_tier", "price_discount"
@@ -133,7 +127,7 @@ typedef struct PriceMemoEntry
 
 /*
  * Bounds on a match rule's regular expression, checked when a rule is
- * stored (price_check_regex) and when the cache compiles it.  Without
+ * stored (price_check_match, price_check_regex) and when the cache compiles it.  Without
  * back-references and lookaround constraints, a name is matched by one pass
  * of an automaton, at a cost per character bounded by the automaton's size;
  * the size bound keeps that pass short (genai-prices' largest has 35
@@ -350,8 +344,9 @@ price_regex_cancelled(void)
  * Compile a match rule's pattern as the cache matches it (advanced syntax,
  * C collation), into *out (malloc'd: release with pg_regfree and free).
  * Returns NULL, or why the pattern is refused (then *out is not set).
+ * price_check_regex() and price_check_match() check a pattern with it.
  */
-static const char *
+const char *
 price_regex_compile(const char *pattern, int len, regex_t **out)
 {
 	int			nchars = pg_mbstrlen_with_len(pattern, len);
@@ -406,8 +401,8 @@ price_regex_compile(const char *pattern, int len, regex_t **out)
 
 /*
  * SQL: true when a pattern is allowed in a match rule, else an error
- * saying why (the catalog tables' CHECK constraints call it through
- * price_check_match, so a load refuses the rule naming its key).
+ * saying why (the catalog tables' CHECK constraints apply the same check
+ * through price_check_match, so a load refuses the rule naming its key).
  */
 Datum
 price_check_regex(PG_FUNCTION_ARGS)
@@ -456,91 +451,16 @@ price_compile_regex(const char *pattern, int len, const char *what)
 	return re;
 }
 
-static void
-price_bad_rule(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("malformed match rule for %s", what),
-			 errhint("Fix the row in the catalog tables; see price_check_match().")));
-}
-
-/* Build a match rule from a jsonb object {"op": arg}; in the cache context. */
+/* Build a match rule into the cache (the grammar: price_match.c). */
 static PriceMatch *
 price_match_build(JsonbContainer *jc, const char *what)
 {
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	PriceMatch *m;
-	char	   *key;
+	JsonbValue	rule;
 
-	if (!JsonContainerIsObject(jc) || JsonContainerSize(jc) != 1)
-		price_bad_rule(what);
-	m = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceMatch));
-	it = JsonbIteratorInit(jc);
-	tok = JsonbIteratorNext(&it, &v, true);	/* begin object */
-	tok = JsonbIteratorNext(&it, &v, true);
-	if (tok != WJB_KEY)
-		price_bad_rule(what);
-	key = pnstrdup(v.val.string.val, v.val.string.len);
-	tok = JsonbIteratorNext(&it, &v, true);
-	if (tok != WJB_VALUE)
-		price_bad_rule(what);
-
-	if (strcmp(key, "or") == 0 || strcmp(key, "and") == 0)
-	{
-		JsonbIterator *ait;
-		JsonbValue	e;
-		int			n = 0;
-
-		m->op = key[0] == 'o' ? PM_OR : PM_AND;
-		if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data) ||
-			JsonContainerSize(v.val.binary.data) == 0)
-			price_bad_rule(what);
-		m->nchildren = JsonContainerSize(v.val.binary.data);
-		m->children = MemoryContextAllocZero(price_cache->cxt, m->nchildren * sizeof(PriceMatch *));
-		ait = JsonbIteratorInit(v.val.binary.data);
-		while ((tok = JsonbIteratorNext(&ait, &e, true)) != WJB_DONE)
-		{
-			if (tok != WJB_ELEM)
-				continue;
-			if (e.type != jbvBinary || n >= m->nchildren)
-				price_bad_rule(what);
-			m->children[n++] = price_match_build(e.val.binary.data, what);
-		}
-		if (n != m->nchildren)
-			price_bad_rule(what);
-	}
-	else
-	{
-		if (strcmp(key, "equals") == 0)
-			m->op = PM_EQUALS;
-		else if (strcmp(key, "starts_with") == 0)
-			m->op = PM_STARTS_WITH;
-		else if (strcmp(key, "ends_with") == 0)
-			m->op = PM_ENDS_WITH;
-		else if (strcmp(key, "contains") == 0)
-			m->op = PM_CONTAINS;
-		else if (strcmp(key, "regex") == 0)
-			m->op = PM_REGEX;
-		else
-			price_bad_rule(what);
-		if (v.type != jbvString)
-			price_bad_rule(what);
-		m->arglen = v.val.string.len;
-		m->arg = MemoryContextAlloc(price_cache->cxt, m->arglen + 1);
-		if (m->op == PM_REGEX)
-		{
-			memcpy(m->arg, v.val.string.val, m->arglen);
-			m->arg[m->arglen] = '\0';
-			m->re = price_compile_regex(m->arg, m->arglen, what);
-		}
-		else
-			price_lower(m->arg, v.val.string.val, m->arglen);
-	}
-	pfree(key);
-	return m;
+	rule.type = jbvBinary;
+	rule.val.binary.data = jc;
+	rule.val.binary.len = 0;	/* unknown, and not needed */
+	return price_match_walk(&rule, what, price_cache->cxt, price_compile_regex);
 }
 
 /* A name being matched: lower-cased bytes, and wide chars for regexes. */
@@ -980,7 +900,7 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 			m->model = price_getstr(tup, tt->tupdesc, 3);
 			d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
 			if (isnull)
-				price_bad_rule(m->model);
+				price_match_malformed(m->model, "A match rule is an object with exactly one key, got null.");
 			m->match = price_match_build(&DatumGetJsonbP(d)->root,
 										 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
 		}
@@ -1009,19 +929,17 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 		byname[j] = &models[j];
 	qsort(byname, nmodels, sizeof(PriceModel *), price_model_cmp);
 
-	/* price rows, grouped by model */
+	/* price rows, grouped by model: a <kind>_mtok column per kind, in order */
 	resetStringInfo(&q);
+	appendStringInfoString(&q,
+						   "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
+						   "pg_catalog.timezone('UTC', r.start_date::pg_catalog.timestamp), "
+						   "(pg_catalog.extract('epoch', r.tod_start) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
+						   "(pg_catalog.extract('epoch', r.tod_end) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, r.currency, ");
+	for (j = 0; j < PK_NKINDS; j++)
+		appendStringInfo(&q, "(r.%s OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, ",
+						 quote_identifier(psprintf("%s_mtok", price_kind_names[j])));
 	appendStringInfo(&q,
-					 "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
-					 "pg_catalog.timezone('UTC', r.start_date::pg_catalog.timestamp), "
-					 "(pg_catalog.extract('epoch', r.tod_start) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(pg_catalog.extract('epoch', r.tod_end) OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, r.currency, "
-					 "(r.input_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.cache_read_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.cache_write_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.reasoning_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.input_audio_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.cache_audio_read_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_audio_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.input_image_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_image_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
-					 "(r.input_video_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, (r.output_video_mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, "
 					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s.price r "
 					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "

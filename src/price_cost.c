@@ -68,7 +68,7 @@ price_constraint_holds(const PriceRow *r, TimestampTz at)
  * or before "at", and among them the highest variant whose constraint holds,
  * else the lowest variant.  NULL when no set is in force yet.
  */
-const PriceRow *
+static const PriceRow *
 price_select_row(const PriceSet *set, TimestampTz at)
 {
 	int			gs = -1;
@@ -166,7 +166,7 @@ price_bad_split(const char *msg, const char *detail)
  * Price a usage with a row.  The usage's counts must be non-negative; an
  * inconsistent split (cache tokens above input tokens...) raises an error.
  */
-void
+static void
 price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res)
 {
 	int128		text_read = (int128) u->cache_read - u->cache_audio_read - u->cache_image_read - u->cache_video_read;

@@ -21,8 +21,7 @@
 #ifndef TOKACCT_WASTE_H
 #define TOKACCT_WASTE_H
 
-#include "postgres.h"
-
+/* WASTE_CFI below checks for interrupts */
 #include "miscadmin.h"
 
 /* span statuses, as stored */

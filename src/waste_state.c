@@ -24,7 +24,6 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
-#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -44,6 +43,8 @@ PG_FUNCTION_INFO_V1(waste_trim);
 const char *const waste_status_names[] = {
 	"ok", "error", "rate_limited", "timeout", "server_error", "discarded"
 };
+
+#define WASTE_TYPE_NAME "tokacct.waste_state"
 
 /* first state allocation, in bytes of records */
 #define WASTE_INITIAL_CAP	8192
@@ -107,6 +108,13 @@ waste_reserve(WasteState *s, int64 need)
 	return waste_grow(s, want);
 }
 
+/* A span id, to quote in an error (see aggio_quote). */
+static char *
+waste_quote_id(const text *id)
+{
+	return aggio_quote(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+}
+
 /*
  * Parse a status text.  Accepted (case-insensitive): NULL, ok, unset,
  * success; error, failed, failure; rate_limited, rate_limit; timeout,
@@ -164,7 +172,7 @@ waste_parse_status(const char *s, int len, text *span)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown status \"%s\" for span \"%s\"",
-					aggio_excerpt(s, len, 64), text_to_cstring(span)),
+					aggio_quote(s, len), waste_quote_id(span)),
 			 errhint("Use ok, error, rate_limited, timeout, server_error or discarded (or NULL for ok), "
 					 "or an HTTP status code.")));
 	return WASTE_ST_ERROR;		/* keep compiler quiet */
@@ -230,17 +238,9 @@ waste_accum(PG_FUNCTION_ARGS)
 		"span id", "parent id", "kind", "name", "argument hash"
 	};
 
-	/*
-	 * The state is modified in place, so only an aggregate may call this: the
-	 * test of AggCheckCallContext (an aggregate or a window aggregate),
-	 * inline, as it runs once per row.
-	 */
-	if (fcinfo->context == NULL ||
-		!(IsA(fcinfo->context, AggState) || IsA(fcinfo->context, WindowAggState)))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("waste_accum can only be called as the transition function of tokacct.waste_agg"),
-				 errhint("Call the aggregate tokacct.waste_agg instead.")));
+	/* the state is modified in place, so only an aggregate may call this */
+	if (unlikely(!aggio_in_aggregate(fcinfo)))
+		aggio_check_agg(fcinfo, "waste_accum");
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -298,14 +298,14 @@ waste_accum(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cost of span \"%s\" is negative",
-							text_to_cstring(str[WASTE_S_ID])),
+							waste_quote_id(str[WASTE_S_ID])),
 					 errdetail("A span's cost is money spent: zero or more.")));
 	}
 	if (PG_ARGISNULL(8))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("start time of span \"%s\" must not be NULL",
-						text_to_cstring(str[WASTE_S_ID])),
+						waste_quote_id(str[WASTE_S_ID])),
 				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
 	f.start = PG_GETARG_TIMESTAMPTZ(8);
 	/* the state's input refuses infinite times too: keep out what cannot be reloaded */
@@ -313,7 +313,7 @@ waste_accum(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start time of span \"%s\" must be finite",
-						text_to_cstring(str[WASTE_S_ID])),
+						waste_quote_id(str[WASTE_S_ID])),
 				 errhint("Spans are ordered by start time to find retries, loops and duplicates.")));
 	if (PG_NARGS() > 9 && !PG_ARGISNULL(9))
 	{
@@ -322,7 +322,7 @@ waste_accum(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("attempt number of span \"%s\" is negative",
-							text_to_cstring(str[WASTE_S_ID])),
+							waste_quote_id(str[WASTE_S_ID])),
 					 errhint("Attempt numbers count the tries of a step: 1, 2, ... (NULL when unknown).")));
 	}
 	else
@@ -399,38 +399,22 @@ waste_copy(MemoryContext ctx, const WasteState *b)
 	return a;
 }
 
-/* waste_combine(a, b): the spans of both partial states of one trace. */
+/*
+ * waste_combine(a, b): the spans of both partial states of one trace.  In an
+ * aggregate the first state is extended in place; called directly, neither
+ * input is modified.
+ */
 Datum
 waste_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx;
 	WasteState *a;
 	WasteState *b;
+	Datum		result;
 
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (aggio_combine_nulls(fcinfo, &result))
+		return result;
 	b = PG_GETARG_WASTE(1);
-
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-	{
-		/* plain call: never modify the inputs */
-		if (PG_ARGISNULL(0))
-			PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, b));
-		a = waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0));
-		PG_RETURN_POINTER(waste_append(a, b));
-	}
-	/*
-	 * The executor copies a new state into the aggregate context, so the
-	 * first partial state is returned as it is (detoasted) rather than copied
-	 * twice; it is not modified here.
-	 */
-	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(b);
-	a = (WasteState *) PG_GETARG_POINTER(0);
+	a = (WasteState *) aggio_state_to_update(fcinfo, 0);
 	PG_RETURN_POINTER(waste_append(a, b));
 }
 
@@ -480,71 +464,15 @@ waste_serialise(StringInfo buf, const WasteState *s)
 	}
 }
 
-/* Reader over untrusted bytes. */
-typedef struct WasteReader
-{
-	const unsigned char *p;
-	Size		len;
-	Size		pos;
-	int			sqlstate;		/* invalid text or binary representation */
-} WasteReader;
-
-static void
-waste_bad(const WasteReader *r, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(r->sqlstate),
-			 errmsg("invalid waste_state"),
-			 errdetail("%s", detail)));
-}
-
-static const unsigned char *
-waste_take(WasteReader *r, Size n)
-{
-	const unsigned char *q;
-
-	if (r->len - r->pos < n)
-		waste_bad(r, "The state is truncated.");
-	q = r->p + r->pos;
-	r->pos += n;
-	return q;
-}
-
-static uint64
-waste_get64(WasteReader *r)
-{
-	const unsigned char *q = waste_take(r, 8);
-	uint64		v = 0;
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | q[i];
-	return v;
-}
-
-static uint32
-waste_get32(WasteReader *r)
-{
-	const unsigned char *q = waste_take(r, 4);
-
-	return ((uint32) q[0] << 24) | ((uint32) q[1] << 16) | ((uint32) q[2] << 8) | q[3];
-}
-
-static uint16
-waste_get16(WasteReader *r)
-{
-	const unsigned char *q = waste_take(r, 2);
-
-	return (uint16) (((uint16) q[0] << 8) | q[1]);
-}
-
-/* Parse and check the binary format; the result is a fresh state. */
+/*
+ * Read and check the binary format from in->msg (the binary input, or the
+ * bytes of the hexadecimal text input); the result is a fresh state.
+ */
 static WasteState *
-waste_deserialise(const unsigned char *bytes, Size len, int sqlstate)
+waste_deserialise(AggioInput *in)
 {
-	WasteReader r = {bytes, len, 0, sqlstate};
+	StringInfo	msg = in->msg;
 	WasteState *s;
-	int32		version;
 	int32		nspans;
 	int32		ncostnull;
 	uint64		hi,
@@ -554,58 +482,63 @@ waste_deserialise(const unsigned char *bytes, Size len, int sqlstate)
 	int32		k;
 	int			i;
 
-	version = (int32) waste_get32(&r);
-	if (version != WASTE_FORMAT_VERSION)
-		waste_bad(&r, "Unknown format version.");
-	nspans = (int32) waste_get32(&r);
-	ncostnull = (int32) waste_get32(&r);
+	aggio_need_bytes(in, 4 + 4 + 4 + 8 + 8);
+	aggio_check_version(in, pq_getmsgint(msg, 4), WASTE_FORMAT_VERSION);
+	nspans = pq_getmsgint(msg, 4);
+	ncostnull = pq_getmsgint(msg, 4);
 	if (nspans < 0 || ncostnull < 0 || ncostnull > nspans)
-		waste_bad(&r, "Negative or inconsistent span counts.");
-	hi = waste_get64(&r);
-	lo = waste_get64(&r);
+		aggio_bad(in, "Negative or inconsistent span counts.");
+	hi = (uint64) pq_getmsgint64(msg);
+	lo = (uint64) pq_getmsgint64(msg);
 
 	/* records are never larger in memory than on the wire */
-	s = waste_new(CurrentMemoryContext, len);
+	StaticAssertStmt(sizeof(WasteSpanFixed) == 8 + 8 + 4 + 1 + 1 + 2 * WASTE_NSTR,
+					 "a span's fixed part takes as many bytes in memory as on the wire");
+	s = waste_new(CurrentMemoryContext, msg->len - msg->cursor);
 	for (k = 0; k < nspans; k++)
 	{
 		WasteSpanFixed f;
-		Size		slen = 0;
-		const unsigned char *sp;
+		int			slen = 0;
+		const char *sp;
 		int			off;
 
 		WASTE_CFI(k);
 		memset(&f, 0, sizeof(f));
-		f.cost = (int64) waste_get64(&r);
-		f.start = (int64) waste_get64(&r);
-		f.attempt = (int32) waste_get32(&r);
-		f.status = *waste_take(&r, 1);
-		f.flags = *waste_take(&r, 1);
+		aggio_need_bytes(in, 8 + 8 + 4 + 1 + 1 + 2 * WASTE_NSTR);
+		f.cost = pq_getmsgint64(msg);
+		f.start = pq_getmsgint64(msg);
+		f.attempt = pq_getmsgint(msg, 4);
+		f.status = pq_getmsgbyte(msg);
+		f.flags = pq_getmsgbyte(msg);
 		for (i = 0; i < WASTE_NSTR; i++)
 		{
-			f.len[i] = waste_get16(&r);
+			f.len[i] = pq_getmsgint(msg, 2);
 			slen += f.len[i];
 		}
 		if (f.status > WASTE_ST_MAX)
-			waste_bad(&r, "Unknown span status.");
+			aggio_bad(in, "Span %d has an unknown status (%d).", k + 1, f.status);
 		if (f.flags & ~WASTE_F_ALL)
-			waste_bad(&r, "Unknown span flags.");
+			aggio_bad(in, "Span %d has unknown flags.", k + 1);
 		if (f.cost < 0)
-			waste_bad(&r, "Negative span cost.");
+			aggio_bad(in, "Span %d has a negative cost.", k + 1);
 		if ((f.flags & WASTE_F_COST_NULL) && f.cost != 0)
-			waste_bad(&r, "A NULL cost with an amount.");
+			aggio_bad(in, "Span %d has a NULL cost with an amount.", k + 1);
 		if (f.attempt < 0 || ((f.flags & WASTE_F_ATTEMPT_NULL) && f.attempt != 0))
-			waste_bad(&r, "Invalid attempt number.");
+			aggio_bad(in, "Span %d has an invalid attempt number.", k + 1);
 		if (((f.flags & WASTE_F_PARENT_NULL) && f.len[WASTE_S_PARENT] != 0) ||
 			((f.flags & WASTE_F_ARGS_NULL) && f.len[WASTE_S_ARGS] != 0))
-			waste_bad(&r, "A NULL string with a length.");
+			aggio_bad(in, "Span %d has a NULL string with a length.", k + 1);
 		if (f.len[WASTE_S_ID] == 0)
-			waste_bad(&r, "An empty span id.");
+			aggio_bad(in, "Span %d has an empty span id.", k + 1);
 		if (TIMESTAMP_NOT_FINITE(f.start) || !IS_VALID_TIMESTAMP(f.start))
-			waste_bad(&r, "Invalid start time.");
-		sp = waste_take(&r, slen);
+			aggio_bad(in, "Span %d has an invalid start time.", k + 1);
+		aggio_need_bytes(in, slen);
+		sp = pq_getmsgbytes(msg, slen);
 		for (i = 0, off = 0; i < WASTE_NSTR; i++)
 		{
-			pg_verify_mbstr(GetDatabaseEncoding(), (const char *) sp + off, f.len[i], false);
+			if (!pg_verifymbstr(sp + off, f.len[i], true))
+				aggio_bad(in, "Span %d has a string that is not valid in the database's encoding.",
+						  k + 1);
 			off += f.len[i];
 		}
 
@@ -617,17 +550,16 @@ waste_deserialise(const unsigned char *bytes, Size len, int sqlstate)
 		else
 			total += f.cost;
 	}
-	if (r.pos != r.len)
-		waste_bad(&r, "Trailing bytes after the last span.");
+	aggio_getmsg_end(in);
 	s->nspans = nspans;
 	s->ncostnull = nulls;
 	if (nulls != ncostnull)
-		waste_bad(&r, "The count of NULL costs does not match the spans.");
+		aggio_bad(in, "The count of NULL costs does not match the spans.");
 	waste_set_total(s, total);
 	s->cap = s->used;
 	SET_VARSIZE(s, WASTE_HDRSZ + s->used);
 	if (s->total_hi != hi || s->total_lo != lo)
-		waste_bad(&r, "The total cost does not match the spans.");
+		aggio_bad(in, "The total cost does not match the spans.");
 	return s;
 }
 
@@ -635,46 +567,37 @@ waste_deserialise(const unsigned char *bytes, Size len, int sqlstate)
 Datum
 waste_state_in(PG_FUNCTION_ARGS)
 {
+	AggioInput	in;
 	const char *str = PG_GETARG_CSTRING(0);
 	Size		n = strlen(str);
-	unsigned char *bytes;
-	Size		i;
+	StringInfoData bytes;
 
+	aggio_text_input(&in, WASTE_TYPE_NAME, str, false);
 	if (n % 2 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type waste_state"),
-				 errdetail("The text form is an even number of hexadecimal digits.")));
-	bytes = palloc(n / 2 + 1);
-	for (i = 0; i < n / 2; i++)
+		aggio_bad(&in, "The text form is an even number of hexadecimal digits.");
+	initStringInfo(&bytes);
+	enlargeStringInfo(&bytes, n / 2);
+	for (in.p = str; *in.p != '\0'; in.p++)
 	{
-		int			v = 0;
-		int			j;
+		char		c = *in.p;
+		int			d;
 
-		WASTE_CFI(i);
-		for (j = 0; j < 2; j++)
-		{
-			char		c = str[2 * i + j];
-			int			d;
-
-			if (c >= '0' && c <= '9')
-				d = c - '0';
-			else if (c >= 'a' && c <= 'f')
-				d = c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F')
-				d = c - 'A' + 10;
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("invalid input syntax for type waste_state"),
-						 errdetail("\"%s\" is not a hexadecimal digit.",
-								   aggio_excerpt(str + 2 * i + j, n - (2 * i + j),
-												 pg_mblen(str + 2 * i + j)))));
-			v = v * 16 + d;
-		}
-		bytes[i] = (unsigned char) v;
+		WASTE_CFI(in.p - str);
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			aggio_expected(&in, "a hexadecimal digit");
+		if ((in.p - str) % 2 == 0)
+			bytes.data[bytes.len] = (char) (d << 4);
+		else
+			bytes.data[bytes.len++] |= (char) d;
 	}
-	PG_RETURN_POINTER(waste_deserialise(bytes, n / 2, ERRCODE_INVALID_TEXT_REPRESENTATION));
+	in.msg = &bytes;
+	PG_RETURN_POINTER(waste_deserialise(&in));
 }
 
 /* waste_state_out(state): the binary format in hexadecimal. */
@@ -704,13 +627,10 @@ waste_state_out(PG_FUNCTION_ARGS)
 Datum
 waste_state_recv(PG_FUNCTION_ARGS)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	WasteState *s;
+	AggioInput	in;
 
-	s = waste_deserialise((const unsigned char *) buf->data + buf->cursor,
-						  buf->len - buf->cursor, ERRCODE_INVALID_BINARY_REPRESENTATION);
-	buf->cursor = buf->len;
-	PG_RETURN_POINTER(s);
+	aggio_binary_input(&in, WASTE_TYPE_NAME, (StringInfo) PG_GETARG_POINTER(0));
+	PG_RETURN_POINTER(waste_deserialise(&in));
 }
 
 /* waste_state_send(state): the binary format. */

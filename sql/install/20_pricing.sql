@@ -36,55 +36,12 @@ COMMENT ON FUNCTION @extschema@.price_check_regex(pg_catalog.text) IS
 	'true when a pattern is allowed as a match rule''s regex (it compiles, at most 1000 characters and 1000 automaton states, no back-references or lookahead/lookbehind); otherwise an error saying why';
 
 -- Check a match rule; raise an error naming "what" when it is malformed.
+-- The grammar is the matcher's own (src/price_match.c): a rule the catalog
+-- tables and the loaders accept is a rule cost() compiles.
 CREATE FUNCTION @extschema@.price_check_match(rule pg_catalog.jsonb, what pg_catalog.text)
 	RETURNS pg_catalog.bool
-	LANGUAGE plpgsql IMMUTABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-DECLARE
-	op text;
-	arg jsonb;
-	i int := 0;
-	sub jsonb;
-BEGIN
-	IF rule IS NULL OR jsonb_typeof(rule) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(rule)) <> 1 THEN
-		RAISE EXCEPTION 'malformed match rule in %', what
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = format('A match rule is an object with exactly one key, got %s.', coalesce(rule::text, 'null'));
-	END IF;
-	SELECT key, value INTO op, arg FROM jsonb_each(rule);
-	IF op IN ('equals', 'starts_with', 'ends_with', 'contains', 'regex') THEN
-		IF jsonb_typeof(arg) <> 'string' THEN
-			RAISE EXCEPTION 'malformed match rule in %', what
-				USING ERRCODE = 'invalid_parameter_value',
-					  DETAIL = format('"%s" takes a string, got %s.', op, arg::text);
-		END IF;
-		IF op = 'regex' THEN
-			BEGIN
-				PERFORM @extschema@.price_check_regex(arg #>> '{}');
-			EXCEPTION WHEN invalid_regular_expression THEN
-				RAISE EXCEPTION 'invalid regular expression in %', what
-					USING ERRCODE = 'invalid_regular_expression', DETAIL = SQLERRM;
-			END;
-		END IF;
-	ELSIF op IN ('or', 'and') THEN
-		IF jsonb_typeof(arg) <> 'array' OR jsonb_array_length(arg) = 0 THEN
-			RAISE EXCEPTION 'malformed match rule in %', what
-				USING ERRCODE = 'invalid_parameter_value',
-					  DETAIL = format('"%s" takes a non-empty array of rules, got %s.', op, arg::text);
-		END IF;
-		FOR sub IN SELECT value FROM jsonb_array_elements(arg) LOOP
-			PERFORM @extschema@.price_check_match(sub, format('%s.%s[%s]', what, op, i));
-			i := i + 1;
-		END LOOP;
-	ELSE
-		RAISE EXCEPTION 'malformed match rule in %', what
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = format('Unknown operator "%s"; expected equals, starts_with, ends_with, contains, regex, or, and.', op);
-	END IF;
-	RETURN true;
-END
-$fn$;
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_check_match';
 COMMENT ON FUNCTION @extschema@.price_check_match(pg_catalog.jsonb, pg_catalog.text) IS
 	'true for a well-formed match rule; otherwise an error naming "what"';
 
@@ -155,7 +112,20 @@ COMMENT ON COLUMN @extschema@.price_model.name IS 'display name';
 COMMENT ON COLUMN @extschema@.price_model.match IS 'match rule: {"equals"|"starts_with"|"ends_with"|"contains": text} (both sides folded by fold_name(): ASCII case-insensitive), {"regex": text} (on the folded name), {"or"|"and": [rules]}';
 COMMENT ON COLUMN @extschema@.price_model.context_window IS 'largest input in tokens, where published';
 
-CREATE TABLE @extschema@.price (
+-- The price kinds, the per-token prices a price row can hold, have one
+-- definition, in C (PRICE_KINDS in src/price.h): price_kinds() gives them
+-- in order, and the price table has one <kind>_mtok column per kind, made
+-- from that list.
+CREATE FUNCTION @extschema@.price_kinds()
+	RETURNS pg_catalog.text[]
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_kinds';
+COMMENT ON FUNCTION @extschema@.price_kinds() IS
+	'the price kinds (input, cache_read, ...), in the order of the price table''s <kind>_mtok columns: the kinds price_tier and the loaders accept';
+
+DO $do$
+BEGIN
+	EXECUTE pg_catalog.format($table$CREATE TABLE @extschema@.price (
 	price_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	catalog pg_catalog.text NOT NULL,
 	provider pg_catalog.text NOT NULL,
@@ -167,25 +137,19 @@ CREATE TABLE @extschema@.price (
 	tod_start pg_catalog.time,
 	tod_end pg_catalog.time,
 	currency pg_catalog.text NOT NULL DEFAULT 'USD' CHECK (currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
-	input_mtok @extschema@.price_mtok,
-	cache_read_mtok @extschema@.price_mtok,
-	cache_write_mtok @extschema@.price_mtok,
-	output_mtok @extschema@.price_mtok,
-	reasoning_mtok @extschema@.price_mtok,
-	input_audio_mtok @extschema@.price_mtok,
-	cache_audio_read_mtok @extschema@.price_mtok,
-	output_audio_mtok @extschema@.price_mtok,
-	input_image_mtok @extschema@.price_mtok,
-	output_image_mtok @extschema@.price_mtok,
-	input_video_mtok @extschema@.price_mtok,
-	output_video_mtok @extschema@.price_mtok,
+%s,
 	request_fee @extschema@.price_amount,
 	source pg_catalog.jsonb,
 	CHECK ((tod_start IS NULL) = (tod_end IS NULL)),
 	CHECK (tod_start <> tod_end),
 	UNIQUE NULLS NOT DISTINCT (catalog, provider, model, customer, in_force_from, variant),
 	FOREIGN KEY (catalog, provider, model) REFERENCES @extschema@.price_model ON UPDATE CASCADE ON DELETE CASCADE
-);
+);$table$,
+		(SELECT pg_catalog.string_agg(pg_catalog.format('	%I @extschema@.price_mtok', k OPERATOR(pg_catalog.||) '_mtok'),
+									  E',\n' ORDER BY n)
+		   FROM pg_catalog.unnest(@extschema@.price_kinds()) WITH ORDINALITY AS u(k, n)));
+END
+$do$;
 COMMENT ON TABLE @extschema@.price IS
 	'effective-dated prices of a model: the set with the latest in_force_from at or before the call applies; within it the highest variant whose constraint holds (else variant 0)';
 COMMENT ON COLUMN @extschema@.price.price_id IS 'row id';
@@ -216,9 +180,7 @@ COMMENT ON COLUMN @extschema@.price.source IS 'the catalog entry this row was lo
 
 CREATE TABLE @extschema@.price_tier (
 	price_id pg_catalog.int8 NOT NULL REFERENCES @extschema@.price ON DELETE CASCADE,
-	kind pg_catalog.text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['input', 'cache_read', 'cache_write', 'output',
-		'reasoning', 'input_audio', 'cache_audio_read', 'output_audio', 'input_image', 'output_image',
-		'input_video', 'output_video']::pg_catalog.text[])),
+	kind pg_catalog.text NOT NULL CHECK (kind OPERATOR(pg_catalog.=) ANY (@extschema@.price_kinds())),
 	threshold pg_catalog.int8 NOT NULL CHECK (threshold >= 0),
 	mtok @extschema@.price_mtok NOT NULL,
 	PRIMARY KEY (price_id, kind, threshold)
@@ -615,8 +577,8 @@ DECLARE
 	k text;
 	pv jsonb;
 	cols numeric[];
-	kinds text[] := ARRAY['input', 'cache_read', 'cache_write', 'output', 'reasoning', 'input_audio',
-		'cache_audio_read', 'output_audio', 'input_image', 'output_image', 'input_video', 'output_video'];
+	kinds text[] := @extschema@.price_kinds();
+	put_row text;
 	ki int;
 	fee numeric;
 	new_id bigint;
@@ -698,7 +660,7 @@ BEGIN
 			END;
 		END IF;
 
-		cols := array_fill(NULL::numeric, ARRAY[12]);
+		cols := array_fill(NULL::numeric, ARRAY[cardinality(kinds)]);
 		IF jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object' THEN
 			RAISE EXCEPTION 'malformed prices in %', vwhat USING ERRCODE = 'invalid_parameter_value',
 				DETAIL = format('Expected an object of prices, got %s.', coalesce((v -> 'prices')::text, 'nothing'));
@@ -733,13 +695,13 @@ BEGIN
 			END IF;
 		END IF;
 
-		INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, variant, start_date,
-			tod_start, tod_end, input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, reasoning_mtok,
-			input_audio_mtok, cache_audio_read_mtok, output_audio_mtok, input_image_mtok, output_image_mtok,
-			input_video_mtok, output_video_mtok, request_fee, source)
-		VALUES (p_catalog, p_provider, p_model, NULL, start_at, vi, sd, ts, te, cols[1], cols[2], cols[3], cols[4],
-			cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], fee, v)
-		RETURNING price_id INTO new_id;
+		put_row := coalesce(put_row, format('INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, '
+			'variant, start_date, tod_start, tod_end, %s, request_fee, source) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, %s, '
+			'$10, $11) RETURNING price_id',
+			(SELECT string_agg(quote_ident(kname || '_mtok'), ', ' ORDER BY kpos) FROM unnest(kinds) WITH ORDINALITY ka(kname, kpos)),
+			(SELECT string_agg(format('$9[%s]', kpos), ', ' ORDER BY kpos) FROM generate_subscripts(kinds, 1) ks(kpos))));
+		-- the row of this variant: a <kind>_mtok column per kind, its price in cols (kinds' order)
+		EXECUTE put_row INTO new_id USING p_catalog, p_provider, p_model, start_at, vi, sd, ts, te, cols, fee, v;
 
 		FOR k, pv IN SELECT key, value FROM jsonb_each(v -> 'prices') WHERE jsonb_typeof(value) = 'object' LOOP
 			ti := 0;

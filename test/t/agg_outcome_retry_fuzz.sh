@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Mutated outcome_state and retry_state values, text and binary: each one is
 # either accepted, reads back to exactly itself and can be reported on, or is
-# rejected with invalid_text_representation / invalid_binary_representation.
-# Never a crash, never another error.  An accepted retry_state whose counts
+# rejected with the state kit's one error for its form: text
+# invalid_text_representation (or numeric_value_out_of_range for a number
+# its field cannot hold), "invalid input syntax for type tokacct.X: "..."";
+# binary invalid_binary_representation, "invalid external representation
+# for type tokacct.X".  Never a crash, never another error.  An accepted retry_state whose counts
 # no set of items can give (rows of attempt k + 1 above the failed rows of
 # attempt k, checked here in SQL from its text) is refused by every reader
 # with data_exception; any other is reported on, with every rate in [0, 1].
@@ -98,8 +101,11 @@ DECLARE
 BEGIN
 	BEGIN
 		EXECUTE format('SELECT %L::%s::text', v, typ) INTO back;
-	EXCEPTION WHEN invalid_text_representation THEN
-		RETURN 'rejected';
+	EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+		IF starts_with(SQLERRM, 'invalid input syntax for type ' || typ || ': "') THEN
+			RETURN 'rejected';
+		END IF;
+		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || v;
 	WHEN OTHERS THEN
 		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || v;
 	END;
@@ -137,7 +143,10 @@ BEGIN
 	BEGIN
 		EXECUTE format('COPY %s FROM %L (FORMAT binary)', tab, current_setting('data_directory') || '/tokacct_fuzz_state.bin');
 	EXCEPTION WHEN invalid_binary_representation THEN
-		RETURN 'rejected';
+		IF SQLERRM = 'invalid external representation for type ' || typ THEN
+			RETURN 'rejected';
+		END IF;
+		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || b::text;
 	WHEN OTHERS THEN
 		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || b::text;
 	END;

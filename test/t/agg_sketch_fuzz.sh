@@ -5,8 +5,12 @@
 # min and max: subnormals, -0, underflows, overflows, hexadecimal).  Each
 # must either load as a valid state, which then answers every accessor,
 # merges and reads back from its own text form to the same binary form, or
-# fail with a data error (SQLSTATE class 22 or 23), never another error (a
-# protocol violation, 08P01, included) or a crash.
+# be refused by the type's input with the one error of the state kit: bad
+# binary invalid_binary_representation (22P03), "invalid external
+# representation for type tokacct.X"; bad text invalid_text_representation
+# (22P02) or, for a number its field cannot hold, numeric_value_out_of_range
+# (22003), "invalid input syntax for type tokacct.X: "...""; never another
+# error (a protocol violation, 08P01, included) or a crash.
 #
 # Then sketches of random doubles over the whole range a sketch takes
 # (subnormals, -0 and tiny values included) must read back exactly from
@@ -52,14 +56,32 @@ BEGIN
 	RETURN b;
 END $$;
 
+-- an error of the type's input: 'rejected' when it is the state kit's one
+-- error for its form, else 'BAD ...'
+CREATE FUNCTION fz_refused(typ text, binary_form bool, code text, msg text) RETURNS text
+LANGUAGE sql AS $$
+	SELECT CASE WHEN CASE WHEN binary_form
+					 THEN code = '22P03' AND msg = 'invalid external representation for type ' || typ
+					 ELSE code IN ('22P02', '22003') AND starts_with(msg, 'invalid input syntax for type ' || typ || ': "') END
+			THEN 'rejected' ELSE 'BAD ' || code || ' ' || msg END
+$$;
+
 -- receive mutated bytes into a state column via COPY (FORMAT binary)
 CREATE FUNCTION fz_recv(kind text, b bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	tab text := CASE kind WHEN 'ctx' THEN 'fz_ctx' WHEN 'sk' THEN 'fz_sk' ELSE 'fz_fr' END;
+	typ text := CASE kind WHEN 'ctx' THEN 'tokacct.context_state' WHEN 'sk' THEN 'tokacct.sketch_state'
+		ELSE 'tokacct.frontier_state' END;
 BEGIN
 	TRUNCATE fz_bytes, fz_ctx, fz_sk, fz_fr;
 	INSERT INTO fz_bytes VALUES (b);
 	EXECUTE format('COPY fz_bytes TO %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_fuzz.bin');
+	BEGIN
+		EXECUTE format('COPY %s FROM %L (FORMAT binary)', tab, current_setting('data_directory') || '/tokacct_fuzz.bin');
+	EXCEPTION WHEN OTHERS THEN
+		RETURN fz_refused(typ, true, SQLSTATE, SQLERRM);
+	END;
 	IF kind = 'ctx' THEN
-		EXECUTE format('COPY fz_ctx FROM %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_fuzz.bin');
 		PERFORM tokacct.context_report(s), tokacct.context_savings(s, 100), s::text FROM fz_ctx;
 		PERFORM tokacct.merge(x) FROM (SELECT s FROM fz_ctx UNION ALL SELECT '{(-5,1,1)}') y(x)
 			WHERE NOT EXISTS (SELECT FROM fz_ctx WHERE s::text LIKE '%(-5,%');
@@ -68,7 +90,6 @@ BEGIN
 			RETURN 'BAD text form does not read back: ' || (SELECT s::text FROM fz_ctx);
 		END IF;
 	ELSIF kind = 'sk' THEN
-		EXECUTE format('COPY fz_sk FROM %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_fuzz.bin');
 		PERFORM tokacct.cost_quantiles(s, '{0,0.1,0.5,0.9,1}'), tokacct.tail_ratio(s), s::text FROM fz_sk;
 		PERFORM tokacct.merge(x) FROM (SELECT s FROM fz_sk UNION ALL SELECT tokacct.cost_sketch(3.5)) y(x);
 		IF EXISTS (SELECT FROM fz_sk WHERE tokacct.sketch_state_send(s::text::tokacct.sketch_state)
@@ -76,7 +97,6 @@ BEGIN
 			RETURN 'BAD text form does not read back: ' || (SELECT s::text FROM fz_sk);
 		END IF;
 	ELSE
-		EXECUTE format('COPY fz_fr FROM %L (FORMAT binary)', current_setting('data_directory') || '/tokacct_fuzz.bin');
 		PERFORM tokacct.frontier_options(s), s::text FROM fz_fr;
 		PERFORM tokacct.merge(x) FROM (SELECT s FROM fz_fr UNION ALL SELECT tokacct.utility_frontier('x', 1, 2)) y(x);
 		IF EXISTS (SELECT FROM fz_fr WHERE tokacct.frontier_state_send(s::text::tokacct.frontier_state)
@@ -86,7 +106,8 @@ BEGIN
 	END IF;
 	RETURN 'accepted';
 EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
-	RETURN 'rejected';
+	-- an accepted state a merge cannot take (a count at its limit)
+	RETURN 'accepted, refused by a merge: ' || SQLSTATE;
 WHEN OTHERS THEN
 	RETURN 'BAD ' || SQLSTATE || ' ' || SQLERRM;
 END $$;
@@ -102,7 +123,11 @@ INSERT INTO fz_doubles VALUES ('4.9406564584124654e-324'), ('-4.9406564584124654
 -- the same for text: mutate characters of a valid text form, or (for a
 -- sketch) put an extreme double in for its min or max
 CREATE FUNCTION fz_text(kind text, t text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE n int := (random() * (length(t) - 1))::int + 1; r float8 := random();
+DECLARE
+	n int := (random() * (length(t) - 1))::int + 1;
+	r float8 := random();
+	typ text := CASE kind WHEN 'ctx' THEN 'tokacct.context_state' WHEN 'sk' THEN 'tokacct.sketch_state'
+		ELSE 'tokacct.frontier_state' END;
 BEGIN
 	IF kind = 'sk' AND r < 0.3 THEN
 		t := regexp_replace(t, CASE WHEN random() < 0.5 THEN 'min=[^ ]*' ELSE 'max=[^ ]*' END,
@@ -115,6 +140,11 @@ BEGIN
 	ELSE
 		t := overlay(t PLACING (random() * 1e19)::numeric::text FROM n FOR 0);
 	END IF;
+	BEGIN
+		EXECUTE format('SELECT %L::%s', t, typ);
+	EXCEPTION WHEN OTHERS THEN
+		RETURN fz_refused(typ, false, SQLSTATE, SQLERRM);
+	END;
 	IF kind = 'ctx' THEN
 		PERFORM tokacct.context_report(t::tokacct.context_state);
 		IF tokacct.context_state_send(t::tokacct.context_state::text::tokacct.context_state)
@@ -138,9 +168,7 @@ BEGIN
 		END IF;
 	END IF;
 	RETURN 'accepted';
-EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN
-	RETURN 'rejected';
-WHEN OTHERS THEN
+EXCEPTION WHEN OTHERS THEN
 	RETURN 'BAD ' || SQLSTATE || ' ' || SQLERRM;
 END $$;
 
@@ -163,7 +191,7 @@ for kind in ctx sk fr; do
 done
 
 for kind in bin_ctx text_ctx bin_sk text_sk bin_fr text_fr; do
-	check "fuzz $kind: 600 mutations, each accepted or a data error" \
+	check "fuzz $kind: 600 mutations, each accepted or refused with the state kit's error" \
 		"SELECT CASE WHEN count(*) = 600 AND count(*) FILTER (WHERE outcome LIKE 'BAD%') = 0
 		             AND count(*) FILTER (WHERE outcome = 'rejected') > 0 THEN 'ok'
 		        ELSE string_agg(DISTINCT outcome, ' | ') END FROM fz_log WHERE kind = '$kind'"

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
- * frontier.h
- *	  Efficient frontiers of options (cost, value) and the pieces the
- *	  allocation shares with them.
+ * frontier_hull.h
+ *	  The efficient frontier of a set of options (cost, value), computed in
+ *	  frontier_hull.c, and the exact comparisons the allocation shares
+ *	  with it; the limits on options that frontier states and allocations
+ *	  both accept.
  *
  * A frontier is computed over points (mean cost per item, mean value per
  * item), both exact integer money units (see money.h).  The frontier is the
@@ -13,10 +15,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef TOKACCT_FRONTIER_H
-#define TOKACCT_FRONTIER_H
-
-#include "postgres.h"
+#ifndef TOKACCT_FRONTIER_HULL_H
+#define TOKACCT_FRONTIER_HULL_H
 
 /* limits on what a frontier state or an allocation accepts */
 #define FRONTIER_MAX_OPTIONS	1000
@@ -54,4 +54,4 @@ extern int	frontier_cmp_products(uint128 a, uint128 b, uint128 c, uint128 d);
 /* Slope dv/dc as float8. */
 extern double frontier_slope(int128 dv, int128 dc);
 
-#endif							/* TOKACCT_FRONTIER_H */
+#endif							/* TOKACCT_FRONTIER_HULL_H */
