@@ -263,7 +263,7 @@ waste_memeq(const char *a, const char *b, int len)
  * inputs to the mixing.
  *
  * The hash only places entries in tables: no result depends on its value,
- * and the tables that use it bound their probing (see waste_classify.c),
+ * and the tables that use it bound their probing (see waste_index.c),
  * so that even colliding keys cost O(n log n).
  */
 extern uint64 waste_hash_key[3];

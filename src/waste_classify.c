@@ -8,7 +8,8 @@
  *	 1. index the spans by id in an open-addressing hash table (a repeated
  *		id is an error); the hash is keyed per backend, and a table whose
  *		probing goes over a budget linear in its size gives way to a sorted
- *		index (see "Bounded tables" below);
+ *		index (see "Bounded tables" in waste_index.c, which holds the
+ *		indexes);
  *	 2. link each span to its parent; a span whose parent id is NULL is a
  *		root, one whose parent id is not in the trace is an orphan and is
  *		treated as a root;
@@ -35,7 +36,12 @@
  * per trace: ids are indexed while the records are decoded; the first
  * marks (failed attempts, abandoned branches, stuck loops) are set per
  * sibling list before the walk, which passes them down; the own cost under
- * the leaf and self rules is computed in the last pass.
+ * the leaf and self rules is computed in the last pass.  waste_analyse
+ * runs the passes in order: waste_decode (step 1), waste_link_parents
+ * (2), waste_group_children and waste_mark_siblings (the first marks of
+ * 5), waste_walk (3, passing those marks down), waste_rollup (4 under the
+ * rollup rule), waste_mark_duplicates (the last marks of 5) and
+ * waste_assign (4 under the other rules, and 6).
  *
  * Every loop whose length grows with the trace checks for interrupts (every
  * 4096 turns, and every 4096 comparisons of a sort), so statement_timeout
@@ -52,7 +58,6 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -62,7 +67,7 @@
 #include "utils/tuplestore.h"
 
 #include "money.h"
-#include "waste.h"
+#include "waste_index.h"
 
 PG_FUNCTION_INFO_V1(waste_summary);
 PG_FUNCTION_INFO_V1(waste_classes);
@@ -75,26 +80,6 @@ const char *const waste_class_names[] = {
 };
 
 const char *const waste_rule_names[] = {"leaf", "self", "rollup"};
-
-/* one span, decoded from the state */
-typedef struct WSpan
-{
-	const char *s[WASTE_NSTR];	/* strings, pointing into the state */
-	uint16		len[WASTE_NSTR];
-	int64		cost;			/* reported cost */
-	int64		start;
-	int32		attempt;
-	uint8		status;
-	uint8		flags;
-	uint8		cls;			/* WASTE_C_* */
-	bool		tool;			/* a tool call with a known argument hash */
-	int32		parent;			/* index of the parent, -1 for a root */
-	int32		nkids;
-	int32		kid0;			/* first child in WTrace.kids */
-	int64		own;			/* own cost under the rule */
-	int32		cause;			/* span that gave the class (-1: essential) */
-	uint32		hid;			/* hash of the span id */
-} WSpan;
 
 /* a decoded and classified trace */
 typedef struct WTrace
@@ -167,26 +152,6 @@ typedef struct WasteWork
 /* the working area of this backend's transaction, or NULL */
 static WasteWork *waste_shared = NULL;
 
-/* the key of waste_hash, drawn once per backend */
-uint64		waste_hash_key[3];
-static bool waste_hash_keyed = false;
-
-/*
- * Probe budget of the hash tables, in probe steps past the home slots over
- * all operations of a table; -2 until read.  See waste_probe_budget.
- */
-static int64 waste_test_budget = -2;
-static bool waste_test_budget_set = false;
-
-/* comparisons made by the sorts, to check for interrupts every 4096 */
-static uint32 waste_cmp_ticks = 0;
-
-#define WASTE_CMP_TICK() \
-	do { \
-		if ((++waste_cmp_ticks & 4095) == 0) \
-			CHECK_FOR_INTERRUPTS(); \
-	} while (0)
-
 /* traces whose state has at least this many bytes are kept after classifying */
 #define WASTE_KEEP_MIN	(1024 * 1024)
 
@@ -196,13 +161,6 @@ typedef struct WasteSummaryDesc
 	TupleDesc	tupdesc;
 	Datum		zero;			/* numeric 0, made once: most class costs are 0 */
 } WasteSummaryDesc;
-
-static inline bool
-waste_streq(const WSpan *a, const WSpan *b, int slot)
-{
-	return a->len[slot] == b->len[slot] &&
-		waste_memeq(a->s[slot], b->s[slot], a->len[slot]);
-}
 
 /* order by start time, then span id (a total order: ids are unique) */
 static int
@@ -284,12 +242,6 @@ waste_same_step(const WSpan *a, const WSpan *b)
 		waste_streq(a, b, WASTE_S_KIND);
 }
 
-static char *
-waste_id(const WSpan *s)
-{
-	return pnstrdup(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
-}
-
 /* Parse the cost rule argument (compared in place: no copy per trace). */
 static int
 waste_parse_rule(text *t)
@@ -318,20 +270,6 @@ waste_check_loop_min(int32 m)
 				 errmsg("loop_min must be at least 2, not %d", m),
 				 errdetail("A stuck loop is a run of at least loop_min identical consecutive steps.")));
 	return m;
-}
-
-/* Draw the key of waste_hash, once per backend. */
-static void
-waste_hash_init(void)
-{
-	if (waste_hash_keyed)
-		return;
-	if (!pg_strong_random(waste_hash_key, sizeof(waste_hash_key)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random key for waste classification"),
-				 errdetail("The system's source of random numbers failed.")));
-	waste_hash_keyed = true;
 }
 
 /* The working area is going with its context (end of transaction). */
@@ -447,123 +385,6 @@ waste_work_reserve(WasteWork *w, int32 n)
 }
 
 /*
- * Bounded tables.  The hash tables over ids and over tool keys (name and
- * argument hash) are open-addressing tables with linear probing, at most
- * half full, with a keyed hash: honest keys take about 1.3 probes an
- * operation.  Keys made to collide (the key is secret, but a budget does
- * not rely on it) would make them quadratic, so each table has a budget of
- * probe steps past the home slots, 8 per operation plus 1024; a table that
- * overspends it is abandoned for a sorted index (O(n log n) comparisons,
- * the same answers), so that no input costs more than O(n log n).  Keys
- * that are equal by right (a tool called again with the same arguments,
- * the children of one parent) share one slot: looking one up again costs
- * that slot's distance from its home, a probe or two, not a run of them.
- * Nothing is ever read in the tables' order, so no answer depends on the
- * key or on which index was used.
- *
- * The environment variable TOKACCT_WASTE_PROBE_BUDGET, read once per
- * backend, replaces the budget with a fixed number, for tests of the
- * sorted index: a negative number uses it from the start, 0 at the first
- * collision.
- */
-static int64
-waste_probe_budget(int64 ops)
-{
-	if (waste_test_budget == -2)
-	{
-		const char *e = getenv("TOKACCT_WASTE_PROBE_BUDGET");
-
-		waste_test_budget = -1;
-		waste_test_budget_set = (e != NULL && *e != '\0');
-		if (waste_test_budget_set)
-			waste_test_budget = strtol(e, NULL, 10);
-	}
-	if (waste_test_budget_set)
-		return waste_test_budget;
-	return 8 * ops + 1024;
-}
-
-/* Report a repeated span id. */
-static void
-waste_duplicate_error(const WSpan *s)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_EXCEPTION),
-			 errmsg("duplicate span id \"%s\" in trace", waste_id(s)),
-			 errdetail("Each span of a trace needs its own id; spans exported twice, "
-					   "or a state merged with itself, repeat ids."),
-			 errhint("Keep one row per span, for example with DISTINCT ON (trace_id, span_id).")));
-}
-
-/* order span indices by id (bytewise), then index */
-static int
-waste_cmp_id(const void *pa, const void *pb, void *arg)
-{
-	const WSpan *sp = (const WSpan *) arg;
-	int32		a = *(const int32 *) pa;
-	int32		b = *(const int32 *) pb;
-	int			c;
-
-	WASTE_CMP_TICK();
-	c = waste_bcmp(sp[a].s[WASTE_S_ID], sp[a].len[WASTE_S_ID],
-				   sp[b].s[WASTE_S_ID], sp[b].len[WASTE_S_ID]);
-	if (c == 0)
-		c = (a > b) - (a < b);
-	return c;
-}
-
-/*
- * The id index without a hash table: byid[0..n-1], the spans sorted by id.
- * A repeated id is reported as the table reports it: at the first span,
- * in record order, whose id an earlier span has.
- */
-static void
-waste_sort_ids(const WTrace *t, int32 *byid)
-{
-	const WSpan *sp = t->sp;
-	int32		n = t->n;
-	int32		first = n;
-	int32		i;
-
-	for (i = 0; i < n; i++)
-		byid[i] = i;
-	qsort_arg(byid, n, sizeof(int32), waste_cmp_id, (void *) sp);
-	for (i = 1; i < n; i++)
-	{
-		WASTE_CFI(i);
-		/* equal ids are in index order: the second of a run repeats the first */
-		if (byid[i] < first && waste_streq(&sp[byid[i - 1]], &sp[byid[i]], WASTE_S_ID))
-			first = byid[i];
-	}
-	if (first < n)
-		waste_duplicate_error(&sp[first]);
-}
-
-/* The span with id (id, len) in the sorted index, or -1. */
-static int32
-waste_find_sorted(const WSpan *sp, const int32 *byid, int32 n, const char *id, int len)
-{
-	int32		lo = 0,
-				hi = n;
-
-	/* the first span whose id is not below the one sought */
-	while (lo < hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		const WSpan *m = &sp[byid[mid]];
-
-		if (waste_bcmp(m->s[WASTE_S_ID], m->len[WASTE_S_ID], id, len) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < n && sp[byid[lo]].len[WASTE_S_ID] == len &&
-		waste_memeq(sp[byid[lo]].s[WASTE_S_ID], id, len))
-		return byid[lo];
-	return -1;
-}
-
-/*
  * Decode the records of a state into the working arrays, and index the
  * spans by id in the same pass (step 1): an open-addressing table of
  * hsize slots holding span index + 1, 0 for empty, within a budget of
@@ -600,7 +421,6 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 		WasteSpanFixed f;
 		WSpan	   *s = &t->sp[k];
 		Size		slen;
-		uint32		h;
 
 		WASTE_CFI(k);
 		if (end - p < (long) sizeof(f))
@@ -633,20 +453,7 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 		if (!table)
 			continue;
 		s->hid = waste_hash(s->s[WASTE_S_ID], s->len[WASTE_S_ID]);
-
-		for (h = s->hid & (hsize - 1); htab[h] != 0; h = (h + 1) & (hsize - 1))
-		{
-			if (t->sp[htab[h] - 1].hid == s->hid &&
-				waste_streq(&t->sp[htab[h] - 1], s, WASTE_S_ID))
-				waste_duplicate_error(s);
-			if (--budget < 0)
-			{
-				table = false;
-				break;
-			}
-		}
-		if (table)
-			htab[h] = k + 1;
+		table = waste_id_add(t->sp, htab, hsize, k, &budget);
 	}
 	if (p != end)
 		elog(ERROR, "corrupt waste_state");
@@ -654,7 +461,7 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 	*budgetp = budget;
 	*sorted = !table;
 	if (!table)
-		waste_sort_ids(t, w->byid);
+		waste_sort_ids(t->sp, t->n, w->byid);
 }
 
 /* Report the cycle that span u lies on or under. */
@@ -804,26 +611,6 @@ waste_mark_nested(const WTrace *t, const int32 *slot, WasteWork *w, int32 hsize)
 	}
 }
 
-/* order tool calls by key (name, then argument hash), then index */
-static int
-waste_cmp_key(const void *pa, const void *pb, void *arg)
-{
-	const WSpan *sp = (const WSpan *) arg;
-	int32		a = *(const int32 *) pa;
-	int32		b = *(const int32 *) pb;
-	int			c;
-
-	WASTE_CMP_TICK();
-	c = waste_bcmp(sp[a].s[WASTE_S_NAME], sp[a].len[WASTE_S_NAME],
-				   sp[b].s[WASTE_S_NAME], sp[b].len[WASTE_S_NAME]);
-	if (c == 0)
-		c = waste_bcmp(sp[a].s[WASTE_S_ARGS], sp[a].len[WASTE_S_ARGS],
-					   sp[b].s[WASTE_S_ARGS], sp[b].len[WASTE_S_ARGS]);
-	if (c == 0)
-		c = (a > b) - (a < b);
-	return c;
-}
-
 /*
  * Mark duplicate tool calls: a tool call (with a known argument hash) is a
  * duplicate when an earlier call with the same name and arguments was kept
@@ -845,14 +632,10 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	const WSpan *sp = t->sp;
 	int32		n = t->n;
 	int32		ntool = 0;
-	int32		hsize = 16;
-	int32	   *rep;			/* a span of the slot's key, + 1; 0: empty */
-	int32	   *best;			/* earliest kept span of the key, or -1 */
+	int32		hsize;
+	int32	   *best = w->best; /* earliest kept span of the key, or -1 */
 	int32	   *slot = w->slot;
 	bool	   *nested = w->nested;
-	uint32	   *hv;
-	bool		repeat = false;
-	int64		budget;
 	int32		i;
 
 	for (i = 0; i < n; i++)
@@ -863,81 +646,8 @@ waste_mark_duplicates(const WTrace *t, const int32 *fa, const int32 *ab, int32 *
 	}
 	if (ntool < 2)
 		return;
-	while (hsize < 2 * (int64) ntool)
-		hsize *= 2;
-	rep = w->htab;
-	best = w->best;
-	hv = w->hv;
-	budget = waste_probe_budget(ntool);
-
-	if (budget >= 0)
-	{
-		memset(rep, 0, sizeof(int32) * hsize);
-		for (i = 0; i < n && budget >= 0; i++)
-		{
-			const WSpan *s = &sp[i];
-			uint32		h;
-
-			WASTE_CFI(i);
-			if (!s->tool)
-				continue;
-			hv[i] = hash_combine(waste_hash(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]),
-								 waste_hash(s->s[WASTE_S_ARGS], s->len[WASTE_S_ARGS]));
-			h = hv[i] & (hsize - 1);
-			while (rep[h] != 0 &&
-				   !(hv[rep[h] - 1] == hv[i] &&
-					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_NAME) &&
-					 waste_streq(&sp[rep[h] - 1], s, WASTE_S_ARGS)))
-			{
-				h = (h + 1) & (hsize - 1);
-				if (--budget < 0)
-					break;
-			}
-			if (budget < 0)
-				break;
-			if (rep[h] == 0)
-			{
-				rep[h] = i + 1;
-				best[h] = -1;
-			}
-			else
-				repeat = true;
-			slot[i] = h;
-			nested[i] = false;
-		}
-	}
-	if (budget < 0)
-	{
-		/* the sorted index: slot = rank of the key among the keys */
-		int32	   *bykey = w->byid;
-		int32		m = 0,
-					g = -1,
-					j;
-
-		for (i = 0; i < n; i++)
-		{
-			WASTE_CFI(i);
-			if (sp[i].tool)
-				bykey[m++] = i;
-		}
-		qsort_arg(bykey, m, sizeof(int32), waste_cmp_key, (void *) sp);
-		repeat = false;
-		for (j = 0; j < m; j++)
-		{
-			const WSpan *s = &sp[bykey[j]];
-
-			WASTE_CFI(j);
-			if (j > 0 && waste_streq(&sp[bykey[j - 1]], s, WASTE_S_NAME) &&
-				waste_streq(&sp[bykey[j - 1]], s, WASTE_S_ARGS))
-				repeat = true;
-			else
-				best[++g] = -1;
-			slot[bykey[j]] = g;
-			nested[bykey[j]] = false;
-		}
-		hsize = g + 1;
-	}
-	if (!repeat)
+	if (!waste_index_keys(sp, n, ntool, w->htab, best, slot, nested, w->hv, w->byid,
+						  &hsize))
 		return;
 	waste_mark_nested(t, slot, w, hsize);
 
@@ -1027,41 +737,20 @@ waste_mark_retries(WSpan *sp, const int32 *list, int32 len, int32 *fa, int32 *id
 	}
 }
 
-/* Index, link, walk, cost and classify the spans of a state. */
+/*
+ * Step 2: link each span to its parent (missing parent: orphan, treated as
+ * a root).  Siblings are often consecutive, so a span whose parent id is
+ * the previous span's takes its parent without a lookup.  The id table's
+ * lookups spend what is left of its probe budget; over it, the sorted
+ * index takes over.
+ */
 static void
-waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork *w)
+waste_link_parents(WTrace *t, WasteWork *w, int32 hsize, int64 budget, bool sorted)
 {
-	WSpan	   *sp;
-	int32		n;
-	int32		hsize;
-	int64		budget;
-	bool		sorted;
-	int32	   *htab;
-	int32	   *order;
-	bool	   *hasfail;
-	int32	   *fa,
-			   *ab,
-			   *lp,
-			   *dp;
-	int32		nord,
-				i,
-				j,
-				k;
+	WSpan	   *sp = t->sp;
+	int32		n = t->n;
+	int32		i;
 
-	memset(t, 0, sizeof(*t));
-	t->rule = rule;
-	t->loop_min = loop_min;
-	waste_decode(st, t, w, &hsize, &budget, &sorted);
-	n = t->n;
-	sp = t->sp;
-	htab = w->htab;
-
-	/*
-	 * 2. parents (missing parent: orphan, treated as a root).  Siblings are
-	 * often consecutive, so a span whose parent id is the previous span's
-	 * takes its parent without a lookup.  The id table's lookups spend what
-	 * is left of its probe budget; over it, the sorted index takes over.
-	 */
 	for (i = 0; i < n; i++)
 	{
 		WASTE_CFI(i);
@@ -1075,27 +764,16 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		{
 			if (!sorted)
 			{
-				uint32		hp = waste_hash(sp[i].s[WASTE_S_PARENT], sp[i].len[WASTE_S_PARENT]);
-				uint32		h = hp & (hsize - 1);
+				int32		p = waste_id_find(sp, w->htab, hsize, sp[i].s[WASTE_S_PARENT],
+											  sp[i].len[WASTE_S_PARENT], &budget);
 
-				while (htab[h] != 0)
+				if (p == WASTE_OVER_BUDGET)
 				{
-					WSpan	   *c = &sp[htab[h] - 1];
-
-					if (c->hid == hp && c->len[WASTE_S_ID] == sp[i].len[WASTE_S_PARENT] &&
-						waste_memeq(c->s[WASTE_S_ID], sp[i].s[WASTE_S_PARENT], c->len[WASTE_S_ID]))
-					{
-						sp[i].parent = htab[h] - 1;
-						break;
-					}
-					h = (h + 1) & (hsize - 1);
-					if (--budget < 0)
-					{
-						sorted = true;
-						waste_sort_ids(t, w->byid);
-						break;
-					}
+					sorted = true;
+					waste_sort_ids(sp, n, w->byid);
 				}
+				else
+					sp[i].parent = p;
 			}
 			if (sorted)
 				sp[i].parent = waste_find_sorted(sp, w->byid, n, sp[i].s[WASTE_S_PARENT],
@@ -1106,21 +784,25 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		else
 			sp[sp[i].parent].nkids++;
 	}
+}
 
-	/*
-	 * children lists, each in time order; roots likewise.  The same pass
-	 * sets the first marks: each mark array holds the span that starts the
-	 * class, or -1; a failed or discarded span abandons its own subtree; and
-	 * hasfail[parent + 1] notes the sibling groups that hold a failure.
-	 */
+/*
+ * Group the children of each span (and the roots) into lists, and set the
+ * first marks in the same pass: each mark array holds the span that starts
+ * the class, or -1; a failed or discarded span abandons its own subtree;
+ * and hasfail[parent + 1] notes the sibling groups that hold a failure.
+ */
+static void
+waste_group_children(WTrace *t, WasteWork *w)
+{
+	WSpan	   *sp = t->sp;
+	int32		n = t->n;
+	int32		i,
+				k;
+
 	t->kids = w->kids;
 	t->roots = w->roots;
-	fa = w->fa;
-	ab = w->ab;
-	lp = w->lp;
-	dp = w->dp;
-	hasfail = w->hasfail;
-	memset(hasfail, 0, sizeof(bool) * (n + 1));
+	memset(w->hasfail, 0, sizeof(bool) * (n + 1));
 	for (i = 0, k = 0; i < n; i++)
 	{
 		WASTE_CFI(i);
@@ -1141,19 +823,28 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 
 			t->kids[p->kid0 + p->nkids++] = i;
 		}
-		fa[i] = lp[i] = dp[i] = -1;
-		ab[i] = (WASTE_ST_FAILED(s->status) || s->status == WASTE_ST_DISCARDED) ? i : -1;
+		w->fa[i] = w->lp[i] = w->dp[i] = -1;
+		w->ab[i] = (WASTE_ST_FAILED(s->status) || s->status == WASTE_ST_DISCARDED) ? i : -1;
 		if (WASTE_ST_FAILED(s->status))
-			hasfail[s->parent + 1] = true;
+			w->hasfail[s->parent + 1] = true;
 	}
+}
 
-	/*
-	 * Per sibling list (the roots, then each span's children): sort it by
-	 * time, mark the failed attempts if it holds a failure, and mark the
-	 * repeats of stuck loops, runs of >= loop_min identical consecutive
-	 * siblings.
-	 */
-	for (i = -1; i < n; i++)
+/*
+ * Step 5, the marks set per sibling list (the roots, then each span's
+ * children): sort it by time, mark the failed attempts if it holds a
+ * failure, and mark the repeats of stuck loops, runs of >= loop_min
+ * identical consecutive siblings.
+ */
+static void
+waste_mark_siblings(WTrace *t, WasteWork *w)
+{
+	WSpan	   *sp = t->sp;
+	int32	   *lp = w->lp;
+	int32		i,
+				k;
+
+	for (i = -1; i < t->n; i++)
 	{
 		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
 		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
@@ -1164,26 +855,38 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		if (len < 2)
 			continue;
 		waste_sort_time(list, len, sp);
-		if (hasfail[i + 1])
-			waste_mark_retries(sp, list, len, fa, w->idx);
+		if (w->hasfail[i + 1])
+			waste_mark_retries(sp, list, len, w->fa, w->idx);
 		for (a = 0; a < len; a = b)
 		{
 			for (b = a + 1; b < len && waste_same_step(&sp[list[a]], &sp[list[b]]); b++)
 				WASTE_CFI(b);
-			if (b - a >= loop_min)
+			if (b - a >= t->loop_min)
 				for (k = a + 1; k < b; k++)
 					lp[list[k]] = list[a];
 		}
 	}
+}
 
-	/*
-	 * 3. breadth-first order from the roots; unreached spans mean a cycle.
-	 * Failed attempts, abandoned branches and stuck loops cover the subtree:
-	 * a span takes its parent's marks as it is queued (the parent's are
-	 * final by then).
-	 */
-	order = w->order;
-	nord = 0;
+/*
+ * Step 3: breadth-first order from the roots into w->order; unreached spans
+ * mean a cycle.  Failed attempts, abandoned branches and stuck loops cover
+ * the subtree: a span takes its parent's marks as it is queued (the
+ * parent's are final by then).
+ */
+static void
+waste_walk(WTrace *t, WasteWork *w)
+{
+	WSpan	   *sp = t->sp;
+	int32		n = t->n;
+	int32	   *order = w->order;
+	int32	   *fa = w->fa,
+			   *ab = w->ab,
+			   *lp = w->lp;
+	int32		nord = 0,
+				i,
+				j;
+
 	for (i = 0; i < t->nroots; i++)
 		order[nord++] = t->roots[i];
 	for (i = 0; i < nord; i++)
@@ -1223,63 +926,74 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 			}
 		waste_cycle_error(t, u);
 	}
+}
 
-	/*
-	 * 4. own cost under the rule: rolled up costs here, the other rules'
-	 * in the last pass
-	 */
-	if (rule == WASTE_RULE_ROLLUP)
+/*
+ * Step 4 under the rollup rule: each span's own cost, its reported cost
+ * less its children's, bottom up (the other rules' in waste_assign).
+ */
+static void
+waste_rollup(WTrace *t, WasteWork *w)
+{
+	WSpan	   *sp = t->sp;
+	int32		n = t->n;
+	int128	   *tot = w->tot;
+	int128	   *kidsum = w->kidsum;
+	int32		i;
+
+	memset(tot, 0, sizeof(int128) * n);
+	memset(kidsum, 0, sizeof(int128) * n);
+
+	for (i = n - 1; i >= 0; i--)
 	{
-		int128	   *tot = w->tot;
-		int128	   *kidsum = w->kidsum;
+		int32		v = w->order[i];
+		WSpan	   *s = &sp[v];
 
-		memset(tot, 0, sizeof(int128) * n);
-		memset(kidsum, 0, sizeof(int128) * n);
-
-		for (i = n - 1; i >= 0; i--)
+		WASTE_CFI(i);
+		if (s->flags & WASTE_F_COST_NULL)
 		{
-			int32		v = order[i];
-			WSpan	   *s = &sp[v];
-
-			WASTE_CFI(i);
-			if (s->flags & WASTE_F_COST_NULL)
-			{
-				/* not reported: its total is its children's, its own cost 0 */
-				tot[v] = kidsum[v];
-				s->own = 0;
-			}
-			else
-			{
-				if ((int128) s->cost < kidsum[v])
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("span \"%s\" reports a rolled-up cost of %s, less than the %s its children report",
-									waste_id(s), money_to_cstring(s->cost),
-									money_to_cstring(kidsum[v])),
-							 errhint("With cost_rule 'rollup' each span reports its own cost plus its children's; "
-									 "use 'self' if each span reports only its own.")));
-				tot[v] = s->cost;
-				s->own = (int64) (s->cost - kidsum[v]);
-			}
-			if (s->parent >= 0)
-				kidsum[s->parent] += tot[v];
+			/* not reported: its total is its children's, its own cost 0 */
+			tot[v] = kidsum[v];
+			s->own = 0;
 		}
+		else
+		{
+			if ((int128) s->cost < kidsum[v])
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("span \"%s\" reports a rolled-up cost of %s, less than the %s its children report",
+								waste_id(s), money_to_cstring(s->cost),
+								money_to_cstring(kidsum[v])),
+						 errhint("With cost_rule 'rollup' each span reports its own cost plus its children's; "
+								 "use 'self' if each span reports only its own.")));
+			tot[v] = s->cost;
+			s->own = (int64) (s->cost - kidsum[v]);
+		}
+		if (s->parent >= 0)
+			kidsum[s->parent] += tot[v];
 	}
+}
 
-	/*
-	 * 5. the last marks, duplicate tool calls: after an earlier call with
-	 * the same name and arguments whose result was kept (it succeeded and
-	 * lies in no failed attempt and no abandoned branch)
-	 */
-	waste_mark_duplicates(t, fa, ab, dp, w);
+/*
+ * Step 6, with the end of steps 4 and 5: in breadth-first order, pass the
+ * duplicate marks down (so that duplicates cover the subtree in the same
+ * pass), compute the own cost under the leaf and self rules, and give each
+ * span the first class that applies, adding it to the trace's totals.
+ */
+static void
+waste_assign(WTrace *t, WasteWork *w)
+{
+	WSpan	   *sp = t->sp;
+	int32	   *fa = w->fa,
+			   *ab = w->ab,
+			   *lp = w->lp,
+			   *dp = w->dp;
+	int			rule = t->rule;
+	int32		k;
 
-	/*
-	 * 6. the first class that applies, in breadth-first order so that
-	 * duplicates cover the subtree in the same pass
-	 */
-	for (k = 0; k < n; k++)
+	for (k = 0; k < t->n; k++)
 	{
-		int32		v = order[k];
+		int32		v = w->order[k];
 		WSpan	   *s = &sp[v];
 
 		WASTE_CFI(k);
@@ -1322,6 +1036,31 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		t->cost[s->cls] += s->own;
 		t->total += s->own;
 	}
+}
+
+/*
+ * Index, link, walk, cost and classify the spans of a state, in the passes
+ * the header comment describes.
+ */
+static void
+waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork *w)
+{
+	int32		hsize;
+	int64		budget;
+	bool		sorted;
+
+	memset(t, 0, sizeof(*t));
+	t->rule = rule;
+	t->loop_min = loop_min;
+	waste_decode(st, t, w, &hsize, &budget, &sorted);
+	waste_link_parents(t, w, hsize, budget, sorted);
+	waste_group_children(t, w);
+	waste_mark_siblings(t, w);
+	waste_walk(t, w);
+	if (rule == WASTE_RULE_ROLLUP)
+		waste_rollup(t, w);
+	waste_mark_duplicates(t, w->fa, w->ab, w->dp, w);
+	waste_assign(t, w);
 }
 
 /*
