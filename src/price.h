@@ -116,6 +116,20 @@ extern PriceMatch *price_match_walk(struct JsonbValue *rule, const char *what,
 extern void price_match_malformed(const char *what, const char *fmt,...)
 			pg_attribute_printf(2, 3) pg_attribute_noreturn();
 
+/* A name being matched: lower-cased bytes, and wide chars for regexes. */
+typedef struct PriceName
+{
+	const char *s;				/* lower-cased */
+	int			len;
+	pg_wchar   *w;				/* built on first regex */
+	int			wlen;
+} PriceName;
+
+/* Whether match rule m accepts name n (n->w is built on the first regex). */
+extern bool price_match(const PriceMatch *m, PriceName *n);
+extern void price_lower(char *dst, const char *src, int len);
+extern const char *price_regex_compile(const char *pattern, int len, regex_t **out);
+
 /* Price rows of one model for one customer (NULL: the list price). */
 typedef struct PriceSet
 {
@@ -189,8 +203,6 @@ typedef struct PriceResult
 } PriceResult;
 
 /* price_catalog.c */
-extern void price_lower(char *dst, const char *src, int len);
-extern const char *price_regex_compile(const char *pattern, int len, regex_t **out);
 extern const PriceModel *price_resolve(Oid fn_oid, const char *provider, int provlen,
 									   const char *model, int modellen);
 extern const PriceDiscount *price_find_discount(const char *customer, const PriceModel *model,

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * price_catalog.c
- *	  The per-backend cache of the price catalog, the match rules, and the
- *	  resolution of a call's (provider, model) to a catalog model.
+ *	  The per-backend cache of the price catalog (its invalidation and
+ *	  snapshots, and its build from the catalog tables: price_cache_build),
+ *	  and the resolution of a call's (provider, model) to a catalog model.
+ *	  Match rules, their patterns and the matcher are in price_match.c.
  *
  * The first cost() call of a backend reads the catalog tables with SPI into
  * memory under CacheMemoryContext; every later call prices from memory.  A
@@ -81,18 +83,15 @@
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
-#include "regex/regexport.h"
 #include "storage/procarray.h"
 #include "storage/proc.h"
 #include "utils/array.h"
@@ -124,18 +123,6 @@ typedef struct PriceMemoEntry
 	char		key[PRICE_MEMO_KEYLEN];
 	const PriceModel *model;
 } PriceMemoEntry;
-
-/*
- * Bounds on a match rule's regular expression, checked when a rule is
- * stored (price_check_match, price_check_regex) and when the cache compiles it.  Without
- * back-references and lookaround constraints, a name is matched by one pass
- * of an automaton, at a cost per character bounded by the automaton's size;
- * the size bound keeps that pass short (genai-prices' largest has 35
- * states).  Back-references and lookarounds can take time exponential, or
- * polynomial of a high degree, in the length of the name.
- */
-#define PRICE_REGEX_MAX_CHARS 1000
-#define PRICE_REGEX_MAX_STATES 1000
 
 /*
  * What a snapshot sees of committed transactions: its horizon (xmax) and
@@ -224,7 +211,6 @@ static char last_model[PRICE_MEMO_KEYLEN];
 static const PriceModel *last_result;
 
 PG_FUNCTION_INFO_V1(price_catalog_changed);
-PG_FUNCTION_INFO_V1(price_check_regex);
 
 static Oid	price_checked_user = InvalidOid;
 
@@ -306,120 +292,6 @@ price_cache_free(int slot)
 	MemoryContextDelete(c->cxt);
 }
 
-/*
- * The one case-folding rule for provider and model names: ASCII A-Z become
- * a-z and every other byte is kept, so non-ASCII letters (É, Ä, the Turkish
- * dotted and dotless i) compare exactly.  It does not depend on the
- * locale, and it is safe in every server encoding (their multibyte
- * characters use bytes >= 0x80 only).  dst holds len + 1 bytes.  The
- * loaders and the catalog's checks use it too, as tokacct.fold_name().
- */
-void
-price_lower(char *dst, const char *src, int len)
-{
-	int			i;
-
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) src[i];
-
-		dst[i] = (c >= 'A' && c <= 'Z') ? (char) (c + ('a' - 'A')) : (char) c;
-	}
-	dst[len] = '\0';
-}
-
-/* A regular expression engine call was cancelled: cancel the statement. */
-static void
-price_regex_cancelled(void)
-{
-	CHECK_FOR_INTERRUPTS();
-	/* interrupts held off: still never take a cancelled match for an answer */
-	ereport(ERROR,
-			(errcode(ERRCODE_QUERY_CANCELED),
-			 errmsg("canceling statement while matching a model name"),
-			 errdetail("The regular expression of a match rule was interrupted.")));
-}
-
-/*
- * Compile a match rule's pattern as the cache matches it (advanced syntax,
- * C collation), into *out (malloc'd: release with pg_regfree and free).
- * Returns NULL, or why the pattern is refused (then *out is not set).
- * price_check_regex() and price_check_match() check a pattern with it.
- */
-const char *
-price_regex_compile(const char *pattern, int len, regex_t **out)
-{
-	int			nchars = pg_mbstrlen_with_len(pattern, len);
-	pg_wchar   *wpat;
-	int			wlen;
-	regex_t    *re;
-	int			rc;
-	int			nstates;
-
-	if (nchars > PRICE_REGEX_MAX_CHARS)
-		return psprintf("the pattern has %d characters, more than the %d allowed",
-						nchars, PRICE_REGEX_MAX_CHARS);
-	re = malloc(sizeof(regex_t));
-	if (re == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
-						errdetail("Failed while compiling a model pattern of the price catalog.")));
-	wpat = palloc((len + 1) * sizeof(pg_wchar));
-	wlen = pg_mb2wchar_with_len(pattern, wpat, len);
-	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED | REG_NOSUB, C_COLLATION_OID);
-	pfree(wpat);
-	if (rc != REG_OKAY)
-	{
-		char		msg[128];
-
-		free(re);
-		if (rc == REG_CANCEL)
-			price_regex_cancelled();
-		pg_regerror(rc, NULL, msg, sizeof(msg));
-		return pstrdup(msg);
-	}
-	if (re->re_info & (REG_UBACKREF | REG_ULOOKAROUND))
-	{
-		bool		backref = (re->re_info & REG_UBACKREF) != 0;
-
-		pg_regfree(re);
-		free(re);
-		return backref ?
-			"back-references are not allowed in a match rule (their matching time can grow exponentially with the name's length)" :
-			"lookahead and lookbehind constraints are not allowed in a match rule (their matching time grows steeply with the name's length)";
-	}
-	nstates = pg_reg_getnumstates(re);
-	if (nstates > PRICE_REGEX_MAX_STATES)
-	{
-		pg_regfree(re);
-		free(re);
-		return psprintf("the pattern compiles to %d states, more than the %d allowed (use smaller bounded repetitions {m,n})",
-						nstates, PRICE_REGEX_MAX_STATES);
-	}
-	*out = re;
-	return NULL;
-}
-
-/*
- * SQL: true when a pattern is allowed in a match rule, else an error
- * saying why (the catalog tables' CHECK constraints apply the same check
- * through price_check_match, so a load refuses the rule naming its key).
- */
-Datum
-price_check_regex(PG_FUNCTION_ARGS)
-{
-	text	   *pat = PG_GETARG_TEXT_PP(0);
-	regex_t    *re = NULL;
-	const char *why = price_regex_compile(VARDATA_ANY(pat), VARSIZE_ANY_EXHDR(pat), &re);
-
-	if (why != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-				 errmsg("invalid regular expression: %s", why)));
-	pg_regfree(re);
-	free(re);
-	PG_RETURN_BOOL(true);
-}
-
 static regex_t *
 price_compile_regex(const char *pattern, int len, const char *what)
 {
@@ -461,74 +333,6 @@ price_match_build(JsonbContainer *jc, const char *what)
 	rule.val.binary.data = jc;
 	rule.val.binary.len = 0;	/* unknown, and not needed */
 	return price_match_walk(&rule, what, price_cache->cxt, price_compile_regex);
-}
-
-/* A name being matched: lower-cased bytes, and wide chars for regexes. */
-typedef struct PriceName
-{
-	const char *s;				/* lower-cased */
-	int			len;
-	pg_wchar   *w;				/* built on first regex */
-	int			wlen;
-} PriceName;
-
-static bool
-price_match(const PriceMatch *m, PriceName *n)
-{
-	int			i;
-
-	switch (m->op)
-	{
-		case PM_EQUALS:
-			return n->len == m->arglen && memcmp(n->s, m->arg, n->len) == 0;
-		case PM_STARTS_WITH:
-			return n->len >= m->arglen && memcmp(n->s, m->arg, m->arglen) == 0;
-		case PM_ENDS_WITH:
-			return n->len >= m->arglen &&
-				memcmp(n->s + n->len - m->arglen, m->arg, m->arglen) == 0;
-		case PM_CONTAINS:
-			if (m->arglen > n->len)
-				return false;
-			for (i = 0; i + m->arglen <= n->len; i++)
-				if (memcmp(n->s + i, m->arg, m->arglen) == 0)
-					return true;
-			return false;
-		case PM_REGEX:
-			if (n->w == NULL)
-			{
-				n->w = palloc((n->len + 1) * sizeof(pg_wchar));
-				n->wlen = pg_mb2wchar_with_len(n->s, n->w, n->len);
-			}
-			{
-				int			rc = pg_regexec(m->re, n->w, n->wlen, 0, NULL, 0, NULL, 0);
-				char		msg[128];
-
-				if (rc == REG_OKAY)
-					return true;
-				if (rc == REG_NOMATCH)
-					return false;
-				/* never an answer: a cancel or a failure must not be memoised */
-				if (rc == REG_CANCEL)
-					price_regex_cancelled();
-				pg_regerror(rc, m->re, msg, sizeof(msg));
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-						 errmsg("regular expression failed while matching a model name: %s", msg),
-						 errdetail("Pattern: %s", m->arg)));
-			}
-			break;
-		case PM_OR:
-			for (i = 0; i < m->nchildren; i++)
-				if (price_match(m->children[i], n))
-					return true;
-			return false;
-		case PM_AND:
-			for (i = 0; i < m->nchildren; i++)
-				if (!price_match(m->children[i], n))
-					return false;
-			return true;
-	}
-	return false;
 }
 
 static char *
@@ -747,26 +551,12 @@ price_cache_guarded(Oid nsp, const char *nspname)
 	return false;
 }
 
-/* Read the catalog tables, as "snap" sees them, into a fresh cache in a slot. */
+/* Free the slot's old cache and any stale one, and set up an empty cache in the slot. */
 static void
-price_cache_build(int slot, Oid fn_oid, Snapshot snap)
+price_build_start(int slot, Oid nsp)
 {
-	Oid			nsp = get_func_namespace(fn_oid);
-	char	   *nspname = get_namespace_name(nsp);
-	const char *s;
 	MemoryContext cxt;
-	StringInfoData q;
-	uint64		i;
 	int			j;
-	int			nmodels;
-	PriceModel *models;
-	HASHCTL		hctl;
-	HTAB	   *ids;
-	PriceModel **byname;
-
-	if (nspname == NULL)
-		elog(ERROR, "schema of function %u not found", fn_oid);
-	s = quote_identifier(nspname);
 
 	/* the slot's old cache, and any other one invalidated since */
 	for (j = 0; j < PRICE_NSLOTS; j++)
@@ -792,12 +582,60 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 
 	for (j = 0; j < PRICE_NTABLES; j++)
 		price_cache->table_oids[j] = get_relname_relid(price_tables[j], nsp);
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+/* Resolve each provider's fallback_providers (text[] or null) within its catalog. */
+static void
+price_build_fallbacks(const Datum *fbs, const bool *fbnull)
+{
+	int			i;
+
+	for (i = 0; i < price_cache->nproviders; i++)
+	{
+		PriceProvider *p = &price_cache->providers[i];
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			k;
+
+		if (fbnull[i])
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(fbs[i]), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		p->fallback = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceProvider *) * (n + 1));
+		for (k = 0; k < n; k++)
+		{
+			char	   *name;
+			int			x;
+
+			if (nulls[k])
+				continue;
+			name = TextDatumGetCString(elems[k]);
+			for (x = 0; x < price_cache->nproviders; x++)
+			{
+				PriceProvider *f = &price_cache->providers[x];
+
+				if (f != p && strcmp(f->catalog, p->catalog) == 0 && strcmp(f->provider, name) == 0)
+				{
+					p->fallback[p->nfallback++] = f;
+					break;
+				}
+			}
+		}
+	}
+}
+
+/* Read the providers (schema s, quoted) in precedence order, with their match rules. */
+static void
+price_build_providers(const char *s)
+{
+	StringInfoData q;
+	SPITupleTable *tt;
+	Datum	   *fbs;
+	bool	   *fbnull;
+	uint64		i;
+
 	initStringInfo(&q);
-
-	/* providers */
 	appendStringInfo(&q,
 					 "SELECT p.catalog, p.provider, p.provider_match, p.model_match, "
 					 "p.fallback_providers::pg_catalog.text[] "
@@ -805,69 +643,46 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 					 "ORDER BY c.precedence, p.ordinal, p.provider", s, s);
 	price_spi_select(q.data);
 	price_cache->nproviders = (int) SPI_processed;
-	price_cache->providers = MemoryContextAllocZero(cxt, sizeof(PriceProvider) * (SPI_processed + 1));
+	price_cache->providers = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceProvider) * (SPI_processed + 1));
+	tt = SPI_tuptable;
+	fbs = palloc0(sizeof(Datum) * (SPI_processed + 1));
+	fbnull = palloc0(sizeof(bool) * (SPI_processed + 1));
+
+	for (i = 0; i < SPI_processed; i++)
 	{
-		SPITupleTable *tt = SPI_tuptable;
-		Datum	   *fbs = palloc0(sizeof(Datum) * (SPI_processed + 1));
-		bool	   *fbnull = palloc0(sizeof(bool) * (SPI_processed + 1));
+		PriceProvider *p = &price_cache->providers[i];
+		HeapTuple	tup = tt->vals[i];
+		bool		isnull;
+		Datum		d;
+		char	   *what;
 
-		for (i = 0; i < SPI_processed; i++)
-		{
-			PriceProvider *p = &price_cache->providers[i];
-			HeapTuple	tup = tt->vals[i];
-			bool		isnull;
-			Datum		d;
-			char	   *what;
-
-			p->catalog = price_getstr(tup, tt->tupdesc, 1);
-			p->provider = price_getstr(tup, tt->tupdesc, 2);
-			what = psprintf("provider \"%s\" of catalog \"%s\"", p->provider, p->catalog);
-			d = SPI_getbinval(tup, tt->tupdesc, 3, &isnull);
-			if (!isnull)
-				p->provider_match = price_match_build(&DatumGetJsonbP(d)->root, what);
-			d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
-			if (!isnull)
-				p->model_match = price_match_build(&DatumGetJsonbP(d)->root, what);
-			fbs[i] = SPI_getbinval(tup, tt->tupdesc, 5, &fbnull[i]);
-		}
-		/* fallback providers, resolved within the catalog */
-		for (i = 0; i < SPI_processed; i++)
-		{
-			PriceProvider *p = &price_cache->providers[i];
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-			int			k;
-
-			if (fbnull[i])
-				continue;
-			deconstruct_array(DatumGetArrayTypeP(fbs[i]), TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, &nulls, &n);
-			p->fallback = MemoryContextAllocZero(cxt, sizeof(PriceProvider *) * (n + 1));
-			for (k = 0; k < n; k++)
-			{
-				char	   *name;
-				int			x;
-
-				if (nulls[k])
-					continue;
-				name = TextDatumGetCString(elems[k]);
-				for (x = 0; x < price_cache->nproviders; x++)
-				{
-					PriceProvider *f = &price_cache->providers[x];
-
-					if (f != p && strcmp(f->catalog, p->catalog) == 0 && strcmp(f->provider, name) == 0)
-					{
-						p->fallback[p->nfallback++] = f;
-						break;
-					}
-				}
-			}
-		}
+		p->catalog = price_getstr(tup, tt->tupdesc, 1);
+		p->provider = price_getstr(tup, tt->tupdesc, 2);
+		what = psprintf("provider \"%s\" of catalog \"%s\"", p->provider, p->catalog);
+		d = SPI_getbinval(tup, tt->tupdesc, 3, &isnull);
+		if (!isnull)
+			p->provider_match = price_match_build(&DatumGetJsonbP(d)->root, what);
+		d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
+		if (!isnull)
+			p->model_match = price_match_build(&DatumGetJsonbP(d)->root, what);
+		fbs[i] = SPI_getbinval(tup, tt->tupdesc, 5, &fbnull[i]);
 	}
+	price_build_fallbacks(fbs, fbnull);
+}
 
-	/* models, in the same provider order */
-	resetStringInfo(&q);
+/* Read the models, in provider order, into *models_out; point each provider at its run. */
+static int
+price_build_models(const char *s, PriceModel **models_out)
+{
+	StringInfoData q;
+	SPITupleTable *tt;
+	PriceModel *models;
+	int			nmodels;
+	int			pi = 0;
+	uint64		i;
+	int			j;
+
+	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT m.catalog, m.provider, m.model, m.match "
 					 "FROM %s.price_model m "
@@ -876,52 +691,114 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 					 "ORDER BY c.precedence, p.ordinal, p.provider, m.ordinal, m.model", s, s, s);
 	price_spi_select(q.data);
 	nmodels = (int) SPI_processed;
-	models = MemoryContextAllocZero(cxt, sizeof(PriceModel) * (nmodels + 1));
+	models = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceModel) * (nmodels + 1));
+	tt = SPI_tuptable;
+
+	for (i = 0; i < SPI_processed; i++)
 	{
-		SPITupleTable *tt = SPI_tuptable;
-		int			pi = 0;
+		HeapTuple	tup = tt->vals[i];
+		PriceModel *m = &models[i];
+		char	   *cat = SPI_getvalue(tup, tt->tupdesc, 1);
+		char	   *prov = SPI_getvalue(tup, tt->tupdesc, 2);
+		bool		isnull;
+		Datum		d;
 
-		for (i = 0; i < SPI_processed; i++)
+		while (pi < price_cache->nproviders &&
+			   (strcmp(price_cache->providers[pi].catalog, cat) != 0 ||
+				strcmp(price_cache->providers[pi].provider, prov) != 0))
+			pi++;
+		if (pi >= price_cache->nproviders)
+			elog(ERROR, "price catalog: model of unknown provider \"%s\"", prov);
+		m->provider = &price_cache->providers[pi];
+		m->model = price_getstr(tup, tt->tupdesc, 3);
+		d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
+		if (isnull)
+			price_match_malformed(m->model, "A match rule is an object with exactly one key, got null.");
+		m->match = price_match_build(&DatumGetJsonbP(d)->root,
+									 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
+	}
+	/* point each provider at its run of models */
+	for (j = 0; j < nmodels; j++)
+	{
+		PriceProvider *p = models[j].provider;
+
+		if (p->models == NULL)
 		{
-			HeapTuple	tup = tt->vals[i];
-			PriceModel *m = &models[i];
-			char	   *cat = SPI_getvalue(tup, tt->tupdesc, 1);
-			char	   *prov = SPI_getvalue(tup, tt->tupdesc, 2);
-			bool		isnull;
-			Datum		d;
+			int			k = j;
 
-			while (pi < price_cache->nproviders &&
-				   (strcmp(price_cache->providers[pi].catalog, cat) != 0 ||
-					strcmp(price_cache->providers[pi].provider, prov) != 0))
-				pi++;
-			if (pi >= price_cache->nproviders)
-				elog(ERROR, "price catalog: model of unknown provider \"%s\"", prov);
-			m->provider = &price_cache->providers[pi];
-			m->model = price_getstr(tup, tt->tupdesc, 3);
-			d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
-			if (isnull)
-				price_match_malformed(m->model, "A match rule is an object with exactly one key, got null.");
-			m->match = price_match_build(&DatumGetJsonbP(d)->root,
-										 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
-		}
-		/* point each provider at its run of models */
-		for (j = 0; j < nmodels; j++)
-		{
-			PriceProvider *p = models[j].provider;
-
-			if (p->models == NULL)
-			{
-				int			k = j;
-
-				while (k < nmodels && models[k].provider == p)
-					k++;
-				p->nmodels = k - j;
-				p->models = MemoryContextAlloc(cxt, sizeof(PriceModel *) * p->nmodels);
-				for (k = 0; k < p->nmodels; k++)
-					p->models[k] = &models[j + k];
-			}
+			while (k < nmodels && models[k].provider == p)
+				k++;
+			p->nmodels = k - j;
+			p->models = MemoryContextAlloc(price_cache->cxt, sizeof(PriceModel *) * p->nmodels);
+			for (k = 0; k < p->nmodels; k++)
+				p->models[k] = &models[j + k];
 		}
 	}
+	*models_out = models;
+	return nmodels;
+}
+
+/* The model (catalog, provider, model) in byname, sorted by price_model_cmp; an error if none. */
+static PriceModel *
+price_build_find_model(PriceModel **byname, int nmodels, char *cat, char *prov, char *mod)
+{
+	PriceProvider keyp;
+	PriceModel	keym;
+	PriceModel *keyptr = &keym;
+	PriceModel **found;
+
+	keyp.catalog = cat;
+	keyp.provider = prov;
+	keym.provider = &keyp;
+	keym.model = mod;
+	found = bsearch(&keyptr, byname, nmodels, sizeof(PriceModel *), price_model_cmp);
+	if (found == NULL)
+		elog(ERROR, "price catalog: price of unknown model \"%s\"", mod);
+	return *found;
+}
+
+/* Decode a price row's columns from price_id on (column 5) into row. */
+static void
+price_build_row(PriceRow *row, HeapTuple t2, TupleDesc td)
+{
+	bool		isnull;
+	int64		v;
+	int			kind;
+
+	row->price_id = price_getint8(t2, td, 5, &isnull);
+	row->in_force_from = DatumGetTimestampTz(SPI_getbinval(t2, td, 6, &isnull));
+	row->variant = DatumGetInt32(SPI_getbinval(t2, td, 7, &isnull));
+	v = DatumGetTimestampTz(SPI_getbinval(t2, td, 8, &isnull));
+	row->has_start = !isnull;
+	row->start_at = isnull ? 0 : v;
+	row->tod_start = price_getint8(t2, td, 9, &isnull);
+	row->has_tod = !isnull;
+	row->tod_end = price_getint8(t2, td, 10, &isnull);
+	strlcpy(row->currency, SPI_getvalue(t2, td, 11), sizeof(row->currency));
+	for (kind = 0; kind < PK_NKINDS; kind++)
+	{
+		row->pico[kind] = price_getint8(t2, td, 12 + kind, &isnull);
+		row->has[kind] = !isnull;
+	}
+	row->fee = price_getint8(t2, td, 12 + PK_NKINDS, &isnull);
+	row->has_fee = !isnull;
+}
+
+/*
+ * Read the price rows, grouped by model into its per-customer sets; returns
+ * a hash of the rows by price_id, for the tiers.
+ */
+static HTAB *
+price_build_prices(const char *s, PriceModel *models, int nmodels)
+{
+	StringInfoData q;
+	HASHCTL		hctl;
+	HTAB	   *ids;
+	PriceModel **byname;
+	SPITupleTable *tt;
+	PriceRow   *rows;
+	uint64		r = 0;
+	int			j;
 
 	/* models by (catalog, provider, model), to attach price rows */
 	byname = palloc(sizeof(PriceModel *) * (nmodels + 1));
@@ -930,7 +807,7 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 	qsort(byname, nmodels, sizeof(PriceModel *), price_model_cmp);
 
 	/* price rows, grouped by model: a <kind>_mtok column per kind, in order */
-	resetStringInfo(&q);
+	initStringInfo(&q);
 	appendStringInfoString(&q,
 						   "SELECT r.catalog, r.provider, r.model, r.customer, r.price_id, r.in_force_from, r.variant, "
 						   "pg_catalog.timezone('UTC', r.start_date::pg_catalog.timestamp), "
@@ -950,150 +827,125 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 	hctl.entrysize = sizeof(PriceIdEntry);
 	hctl.hcxt = CurrentMemoryContext;
 	ids = hash_create("tokacct price ids", Max(SPI_processed, 16), &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	tt = SPI_tuptable;
+	rows = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceRow) * (SPI_processed + 1));
+
+	while (r < SPI_processed)
 	{
-		SPITupleTable *tt = SPI_tuptable;
-		PriceRow   *rows = MemoryContextAllocZero(cxt, sizeof(PriceRow) * (SPI_processed + 1));
-		uint64		r = 0;
+		HeapTuple	tup = tt->vals[r];
+		char	   *cat = SPI_getvalue(tup, tt->tupdesc, 1);
+		char	   *prov = SPI_getvalue(tup, tt->tupdesc, 2);
+		char	   *mod = SPI_getvalue(tup, tt->tupdesc, 3);
+		PriceModel *m = price_build_find_model(byname, nmodels, cat, prov, mod);
+		uint64		end;
+		uint64		k;
+		int			nsets = 0;
 
-		while (r < SPI_processed)
+		/* the run of rows of this model */
+		for (end = r; end < SPI_processed; end++)
 		{
-			HeapTuple	tup = tt->vals[r];
-			char	   *cat = SPI_getvalue(tup, tt->tupdesc, 1);
-			char	   *prov = SPI_getvalue(tup, tt->tupdesc, 2);
-			char	   *mod = SPI_getvalue(tup, tt->tupdesc, 3);
-			PriceModel *m;
-			uint64		end;
-			uint64		k;
-			int			nsets = 0;
+			HeapTuple	t2 = tt->vals[end];
 
-			{
-				PriceProvider keyp;
-				PriceModel	keym;
-				PriceModel *keyptr = &keym;
-				PriceModel **found;
-
-				keyp.catalog = cat;
-				keyp.provider = prov;
-				keym.provider = &keyp;
-				keym.model = mod;
-				found = bsearch(&keyptr, byname, nmodels, sizeof(PriceModel *), price_model_cmp);
-				if (found == NULL)
-					elog(ERROR, "price catalog: price of unknown model \"%s\"", mod);
-				m = *found;
-			}
-			/* the run of rows of this model */
-			for (end = r; end < SPI_processed; end++)
-			{
-				HeapTuple	t2 = tt->vals[end];
-
-				if (strcmp(SPI_getvalue(t2, tt->tupdesc, 3), mod) != 0 ||
-					strcmp(SPI_getvalue(t2, tt->tupdesc, 2), prov) != 0 ||
-					strcmp(SPI_getvalue(t2, tt->tupdesc, 1), cat) != 0)
-					break;
-			}
-			m->sets = MemoryContextAllocZero(cxt, sizeof(PriceSet) * (end - r));
-			for (k = r; k < end; k++)
-			{
-				HeapTuple	t2 = tt->vals[k];
-				PriceRow   *row = &rows[k];
-				char	   *cust = price_getstr(t2, tt->tupdesc, 4);
-				bool		isnull;
-				int64		v;
-				int			kind;
-				PriceIdEntry *e;
-				bool		found;
-
-				if (nsets == 0 ||
-					!((cust == NULL && m->sets[nsets - 1].customer == NULL) ||
-					  (cust != NULL && m->sets[nsets - 1].customer != NULL &&
-					   strcmp(cust, m->sets[nsets - 1].customer) == 0)))
-				{
-					m->sets[nsets].customer = cust;
-					m->sets[nsets].rows = row;
-					nsets++;
-				}
-				m->sets[nsets - 1].nrows++;
-
-				row->price_id = price_getint8(t2, tt->tupdesc, 5, &isnull);
-				row->in_force_from = DatumGetTimestampTz(SPI_getbinval(t2, tt->tupdesc, 6, &isnull));
-				row->variant = DatumGetInt32(SPI_getbinval(t2, tt->tupdesc, 7, &isnull));
-				v = DatumGetTimestampTz(SPI_getbinval(t2, tt->tupdesc, 8, &isnull));
-				row->has_start = !isnull;
-				row->start_at = isnull ? 0 : v;
-				row->tod_start = price_getint8(t2, tt->tupdesc, 9, &isnull);
-				row->has_tod = !isnull;
-				row->tod_end = price_getint8(t2, tt->tupdesc, 10, &isnull);
-				strlcpy(row->currency, SPI_getvalue(t2, tt->tupdesc, 11), sizeof(row->currency));
-				for (kind = 0; kind < PK_NKINDS; kind++)
-				{
-					row->pico[kind] = price_getint8(t2, tt->tupdesc, 12 + kind, &isnull);
-					row->has[kind] = !isnull;
-				}
-				row->fee = price_getint8(t2, tt->tupdesc, 12 + PK_NKINDS, &isnull);
-				row->has_fee = !isnull;
-
-				e = hash_search(ids, &row->price_id, HASH_ENTER, &found);
-				e->row = row;
-			}
-			m->nsets = nsets;
-			r = end;
+			if (strcmp(SPI_getvalue(t2, tt->tupdesc, 3), mod) != 0 ||
+				strcmp(SPI_getvalue(t2, tt->tupdesc, 2), prov) != 0 ||
+				strcmp(SPI_getvalue(t2, tt->tupdesc, 1), cat) != 0)
+				break;
 		}
-	}
+		m->sets = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceSet) * (end - r));
+		for (k = r; k < end; k++)
+		{
+			HeapTuple	t2 = tt->vals[k];
+			PriceRow   *row = &rows[k];
+			char	   *cust = price_getstr(t2, tt->tupdesc, 4);
+			PriceIdEntry *e;
+			bool		found;
 
-	/* tiers */
-	resetStringInfo(&q);
+			if (nsets == 0 ||
+				!((cust == NULL && m->sets[nsets - 1].customer == NULL) ||
+				  (cust != NULL && m->sets[nsets - 1].customer != NULL &&
+				   strcmp(cust, m->sets[nsets - 1].customer) == 0)))
+			{
+				m->sets[nsets].customer = cust;
+				m->sets[nsets].rows = row;
+				nsets++;
+			}
+			m->sets[nsets - 1].nrows++;
+
+			price_build_row(row, t2, tt->tupdesc);
+			e = hash_search(ids, &row->price_id, HASH_ENTER, &found);
+			e->row = row;
+		}
+		m->nsets = nsets;
+		r = end;
+	}
+	return ids;
+}
+
+/* Read the tiers, attaching each (price_id, kind) run to its row in ids. */
+static void
+price_build_tiers(const char *s, HTAB *ids)
+{
+	StringInfoData q;
+	SPITupleTable *tt;
+	uint64		r = 0;
+
+	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT t.price_id, t.kind, t.threshold, (t.mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s.price_tier t ORDER BY t.price_id, t.kind, t.threshold", s);
 	price_spi_select(q.data);
+	tt = SPI_tuptable;
+
+	while (r < SPI_processed)
 	{
-		SPITupleTable *tt = SPI_tuptable;
-		uint64		r = 0;
+		bool		isnull;
+		int64		id = price_getint8(tt->vals[r], tt->tupdesc, 1, &isnull);
+		char	   *kind = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
+		uint64		end;
+		int			k;
+		PriceIdEntry *e;
 
-		while (r < SPI_processed)
+		for (end = r; end < SPI_processed; end++)
 		{
-			bool		isnull;
-			int64		id = price_getint8(tt->vals[r], tt->tupdesc, 1, &isnull);
-			char	   *kind = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
-			uint64		end;
-			int			k;
-			PriceIdEntry *e;
-
-			for (end = r; end < SPI_processed; end++)
-			{
-				if (price_getint8(tt->vals[end], tt->tupdesc, 1, &isnull) != id ||
-					strcmp(SPI_getvalue(tt->vals[end], tt->tupdesc, 2), kind) != 0)
-					break;
-			}
-			e = hash_search(ids, &id, HASH_FIND, NULL);
-			for (k = 0; k < PK_NKINDS; k++)
-				if (strcmp(price_kind_names[k], kind) == 0)
-					break;
-			if (e != NULL && k < PK_NKINDS)
-			{
-				PriceRow   *row = e->row;
-				uint64		x;
-
-				row->ntiers[k] = (int) (end - r);
-				row->tiers[k] = MemoryContextAlloc(cxt, sizeof(PriceTier) * (end - r));
-				for (x = r; x < end; x++)
-				{
-					row->tiers[k][x - r].threshold = price_getint8(tt->vals[x], tt->tupdesc, 3, &isnull);
-					row->tiers[k][x - r].pico = price_getint8(tt->vals[x], tt->tupdesc, 4, &isnull);
-				}
-			}
-			r = end;
+			if (price_getint8(tt->vals[end], tt->tupdesc, 1, &isnull) != id ||
+				strcmp(SPI_getvalue(tt->vals[end], tt->tupdesc, 2), kind) != 0)
+				break;
 		}
-	}
+		e = hash_search(ids, &id, HASH_FIND, NULL);
+		for (k = 0; k < PK_NKINDS; k++)
+			if (strcmp(price_kind_names[k], kind) == 0)
+				break;
+		if (e != NULL && k < PK_NKINDS)
+		{
+			PriceRow   *row = e->row;
+			uint64		x;
 
-	/* discounts */
-	resetStringInfo(&q);
+			row->ntiers[k] = (int) (end - r);
+			row->tiers[k] = MemoryContextAlloc(price_cache->cxt, sizeof(PriceTier) * (end - r));
+			for (x = r; x < end; x++)
+			{
+				row->tiers[k][x - r].threshold = price_getint8(tt->vals[x], tt->tupdesc, 3, &isnull);
+				row->tiers[k][x - r].pico = price_getint8(tt->vals[x], tt->tupdesc, 4, &isnull);
+			}
+		}
+		r = end;
+	}
+}
+
+/* Read the customer discounts. */
+static void
+price_build_discounts(const char *s)
+{
+	StringInfoData q;
+	uint64		i;
+
+	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT d.customer, d.provider, d.model, d.valid_from, d.valid_until, "
 					 "(d.multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 FROM %s.price_discount d", s);
 	price_spi_select(q.data);
 	price_cache->ndiscounts = (int) SPI_processed;
-	price_cache->discounts = MemoryContextAllocZero(cxt, sizeof(PriceDiscount) * (SPI_processed + 1));
+	price_cache->discounts = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceDiscount) * (SPI_processed + 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		PriceDiscount *d = &price_cache->discounts[i];
@@ -1108,14 +960,18 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 		d->valid_until = DatumGetTimestampTz(SPI_getbinval(tup, td, 5, &isnull));
 		d->micro = price_getint8(tup, td, 6, &isnull);
 	}
+}
 
-	hash_destroy(ids);
-	SPI_finish();
+/* Give the new cache its memo, record its snapshot and whether it is shared; mark it fresh. */
+static void
+price_build_finish(Snapshot snap, Oid nsp, const char *nspname)
+{
+	HASHCTL		hctl;
 
 	memset(&hctl, 0, sizeof(hctl));
 	hctl.keysize = PRICE_MEMO_KEYLEN;
 	hctl.entrysize = sizeof(PriceMemoEntry);
-	hctl.hcxt = cxt;
+	hctl.hcxt = price_cache->cxt;
 	price_cache->memo = hash_create("tokacct price memo", 256, &hctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	last_valid = false;
 
@@ -1124,7 +980,7 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 	 * (invalidations that arrived while reading included) and the
 	 * transaction's own; else it serves this snapshot's view only.
 	 */
-	price_snap_record(&price_cache->snap, snap, cxt);
+	price_snap_record(&price_cache->snap, snap, price_cache->cxt);
 	price_cache->guarded = price_cache_guarded(nsp, nspname);
 	price_cache->shared = false;
 	if (price_cache->guarded && !IsInParallelMode() &&
@@ -1136,6 +992,38 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 												price_cache->snap.nrun, &price_probe);
 	}
 	price_cache->stale = false;
+}
+
+/*
+ * Read the catalog tables, as "snap" sees them, into a fresh cache in a
+ * slot: providers, models, price rows, tiers and discounts, each compiling
+ * its match rules as it reads them.
+ */
+static void
+price_cache_build(int slot, Oid fn_oid, Snapshot snap)
+{
+	Oid			nsp = get_func_namespace(fn_oid);
+	char	   *nspname = get_namespace_name(nsp);
+	const char *s;
+	PriceModel *models;
+	int			nmodels;
+	HTAB	   *ids;
+
+	if (nspname == NULL)
+		elog(ERROR, "schema of function %u not found", fn_oid);
+	s = quote_identifier(nspname);
+
+	price_build_start(slot, nsp);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	price_build_providers(s);
+	nmodels = price_build_models(s, &models);
+	ids = price_build_prices(s, models, nmodels);
+	price_build_tiers(s, ids);
+	price_build_discounts(s);
+	hash_destroy(ids);
+	SPI_finish();
+	price_build_finish(snap, nsp, nspname);
 }
 
 static const PriceModel *

@@ -6,6 +6,11 @@
  *	  PriceMatch tree the matcher runs, and for tokacct.price_check_match(),
  *	  which the catalog tables' checks and the loaders call.  A rule the
  *	  tables accept is a rule the matcher compiles, and the other way round.
+ *	  It also holds what rules are made of and run with: the one
+ *	  case-folding rule for names (price_lower), the compilation of a
+ *	  rule's pattern within its bounds (price_regex_compile, and
+ *	  tokacct.price_check_regex()), and the matcher (price_match), which
+ *	  runs a PriceMatch tree on a folded name.
  *
  * A rule is a JSON object with exactly one key:
  *	{"equals" | "starts_with" | "ends_with" | "contains": string}
@@ -20,13 +25,30 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "regex/regexport.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
 #include "price.h"
 
 PG_FUNCTION_INFO_V1(price_check_match);
+PG_FUNCTION_INFO_V1(price_check_regex);
+
+/*
+ * Bounds on a match rule's regular expression, checked when a rule is
+ * stored (price_check_match, price_check_regex) and when the cache compiles it.  Without
+ * back-references and lookaround constraints, a name is matched by one pass
+ * of an automaton, at a cost per character bounded by the automaton's size;
+ * the size bound keeps that pass short (genai-prices' largest has 35
+ * states).  Back-references and lookarounds can take time exponential, or
+ * polynomial of a high degree, in the length of the name.
+ */
+#define PRICE_REGEX_MAX_CHARS 1000
+#define PRICE_REGEX_MAX_STATES 1000
 
 /* The text of a rule or part of one, for an error. */
 static char *
@@ -198,4 +220,177 @@ price_check_match(PG_FUNCTION_ARGS)
 	v.val.binary.len = VARSIZE(rule) - VARHDRSZ;
 	(void) price_match_walk(&v, what, NULL, price_match_check_regex);
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * The one case-folding rule for provider and model names: ASCII A-Z become
+ * a-z and every other byte is kept, so non-ASCII letters (É, Ä, the Turkish
+ * dotted and dotless i) compare exactly.  It does not depend on the
+ * locale, and it is safe in every server encoding (their multibyte
+ * characters use bytes >= 0x80 only).  dst holds len + 1 bytes.  The
+ * loaders and the catalog's checks use it too, as tokacct.fold_name().
+ */
+void
+price_lower(char *dst, const char *src, int len)
+{
+	int			i;
+
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) src[i];
+
+		dst[i] = (c >= 'A' && c <= 'Z') ? (char) (c + ('a' - 'A')) : (char) c;
+	}
+	dst[len] = '\0';
+}
+
+/* A regular expression engine call was cancelled: cancel the statement. */
+static void
+price_regex_cancelled(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	/* interrupts held off: still never take a cancelled match for an answer */
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("canceling statement while matching a model name"),
+			 errdetail("The regular expression of a match rule was interrupted.")));
+}
+
+/*
+ * Compile a match rule's pattern as the cache matches it (advanced syntax,
+ * C collation), into *out (malloc'd: release with pg_regfree and free).
+ * Returns NULL, or why the pattern is refused (then *out is not set).
+ * price_check_regex() and price_check_match() check a pattern with it.
+ */
+const char *
+price_regex_compile(const char *pattern, int len, regex_t **out)
+{
+	int			nchars = pg_mbstrlen_with_len(pattern, len);
+	pg_wchar   *wpat;
+	int			wlen;
+	regex_t    *re;
+	int			rc;
+	int			nstates;
+
+	if (nchars > PRICE_REGEX_MAX_CHARS)
+		return psprintf("the pattern has %d characters, more than the %d allowed",
+						nchars, PRICE_REGEX_MAX_CHARS);
+	re = malloc(sizeof(regex_t));
+	if (re == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+						errdetail("Failed while compiling a model pattern of the price catalog.")));
+	wpat = palloc((len + 1) * sizeof(pg_wchar));
+	wlen = pg_mb2wchar_with_len(pattern, wpat, len);
+	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED | REG_NOSUB, C_COLLATION_OID);
+	pfree(wpat);
+	if (rc != REG_OKAY)
+	{
+		char		msg[128];
+
+		free(re);
+		if (rc == REG_CANCEL)
+			price_regex_cancelled();
+		pg_regerror(rc, NULL, msg, sizeof(msg));
+		return pstrdup(msg);
+	}
+	if (re->re_info & (REG_UBACKREF | REG_ULOOKAROUND))
+	{
+		bool		backref = (re->re_info & REG_UBACKREF) != 0;
+
+		pg_regfree(re);
+		free(re);
+		return backref ?
+			"back-references are not allowed in a match rule (their matching time can grow exponentially with the name's length)" :
+			"lookahead and lookbehind constraints are not allowed in a match rule (their matching time grows steeply with the name's length)";
+	}
+	nstates = pg_reg_getnumstates(re);
+	if (nstates > PRICE_REGEX_MAX_STATES)
+	{
+		pg_regfree(re);
+		free(re);
+		return psprintf("the pattern compiles to %d states, more than the %d allowed (use smaller bounded repetitions {m,n})",
+						nstates, PRICE_REGEX_MAX_STATES);
+	}
+	*out = re;
+	return NULL;
+}
+
+/*
+ * SQL: true when a pattern is allowed in a match rule, else an error
+ * saying why (the catalog tables' CHECK constraints apply the same check
+ * through price_check_match, so a load refuses the rule naming its key).
+ */
+Datum
+price_check_regex(PG_FUNCTION_ARGS)
+{
+	text	   *pat = PG_GETARG_TEXT_PP(0);
+	regex_t    *re = NULL;
+	const char *why = price_regex_compile(VARDATA_ANY(pat), VARSIZE_ANY_EXHDR(pat), &re);
+
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression: %s", why)));
+	pg_regfree(re);
+	free(re);
+	PG_RETURN_BOOL(true);
+}
+
+bool
+price_match(const PriceMatch *m, PriceName *n)
+{
+	int			i;
+
+	switch (m->op)
+	{
+		case PM_EQUALS:
+			return n->len == m->arglen && memcmp(n->s, m->arg, n->len) == 0;
+		case PM_STARTS_WITH:
+			return n->len >= m->arglen && memcmp(n->s, m->arg, m->arglen) == 0;
+		case PM_ENDS_WITH:
+			return n->len >= m->arglen &&
+				memcmp(n->s + n->len - m->arglen, m->arg, m->arglen) == 0;
+		case PM_CONTAINS:
+			if (m->arglen > n->len)
+				return false;
+			for (i = 0; i + m->arglen <= n->len; i++)
+				if (memcmp(n->s + i, m->arg, m->arglen) == 0)
+					return true;
+			return false;
+		case PM_REGEX:
+			if (n->w == NULL)
+			{
+				n->w = palloc((n->len + 1) * sizeof(pg_wchar));
+				n->wlen = pg_mb2wchar_with_len(n->s, n->w, n->len);
+			}
+			{
+				int			rc = pg_regexec(m->re, n->w, n->wlen, 0, NULL, 0, NULL, 0);
+				char		msg[128];
+
+				if (rc == REG_OKAY)
+					return true;
+				if (rc == REG_NOMATCH)
+					return false;
+				/* never an answer: a cancel or a failure must not be memoised */
+				if (rc == REG_CANCEL)
+					price_regex_cancelled();
+				pg_regerror(rc, m->re, msg, sizeof(msg));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+						 errmsg("regular expression failed while matching a model name: %s", msg),
+						 errdetail("Pattern: %s", m->arg)));
+			}
+			break;
+		case PM_OR:
+			for (i = 0; i < m->nchildren; i++)
+				if (price_match(m->children[i], n))
+					return true;
+			return false;
+		case PM_AND:
+			for (i = 0; i < m->nchildren; i++)
+				if (!price_match(m->children[i], n))
+					return false;
+			return true;
+	}
+	return false;
 }
