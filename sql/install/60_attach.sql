@@ -1,0 +1,1494 @@
+-- ---------------------------------------------------------------------------
+-- Attaching trace tables that already exist (src/attach.c for the lenient
+-- readers).  One call per source creates six views over the user's own
+-- tables, in a schema the user chooses: calls, spans, attempts, items,
+-- conversations and problems.  No trace row is copied.  The views read the
+-- rows as they are: whatever a row holds, a view answers; a row that cannot
+-- be priced or contradicts itself is left out of the figures it would
+-- falsify, counted beside them, and listed in `problems` with its key and
+-- the reason.
+--
+-- Security: the views are security_invoker (the source tables' row-level
+-- security applies to whoever reads them) and are built with search_path =
+-- pg_catalog, pg_temp, so every operator and function in them is a
+-- built-in or tokacct's own.  Every column read must be of a built-in type
+-- (or a domain over one), checked when attaching by attach_column(): a
+-- cast or operator on a type the table's owner created would run the
+-- owner's code with the reader's rights.  Enum columns (Langfuse's) are read
+-- through their output function only (format('%s', col)), never a cast.
+-- ---------------------------------------------------------------------------
+
+-- The registry of attached sources ------------------------------------------
+
+CREATE TABLE @extschema@.attachment (
+	source pg_catalog.text PRIMARY KEY
+		CHECK (source OPERATOR(pg_catalog.~) '^[a-z_][a-z0-9_]{0,47}$'),
+	kind pg_catalog.text NOT NULL
+		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['otel', 'otlp_json', 'langfuse', 'mapping'])),
+	relations pg_catalog.regclass[] NOT NULL,
+	view_schema pg_catalog.name NOT NULL,
+	view_prefix pg_catalog.text NOT NULL,
+	options pg_catalog.jsonb NOT NULL,
+	views pg_catalog.text[] NOT NULL,
+	definition pg_catalog.text NOT NULL,
+	created_schema pg_catalog.bool NOT NULL,
+	attached_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	attached_by pg_catalog.name NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE @extschema@.attachment IS
+	'trace sources attached with tokacct.attach_otel(), attach_otlp_json(), attach_langfuse() or attach(): the views each created (tokacct.detach() drops them)';
+COMMENT ON COLUMN @extschema@.attachment.source IS 'source name given when attaching (lower-case letters, digits, _); every row of its views carries it';
+COMMENT ON COLUMN @extschema@.attachment.kind IS 'otel (span table), otlp_json (OTLP/JSON documents), langfuse (Langfuse v2 tables), mapping (any layout, by a mapping)';
+COMMENT ON COLUMN @extschema@.attachment.relations IS 'the tables or views read';
+COMMENT ON COLUMN @extschema@.attachment.view_schema IS 'schema holding the views';
+COMMENT ON COLUMN @extschema@.attachment.view_prefix IS 'prefix of the view names (calls, spans, ... after it)';
+COMMENT ON COLUMN @extschema@.attachment.options IS 'options given when attaching';
+COMMENT ON COLUMN @extschema@.attachment.views IS 'the views created, schema-qualified';
+COMMENT ON COLUMN @extschema@.attachment.definition IS 'md5 of the views'' SQL: attaching again with the same definition changes nothing';
+COMMENT ON COLUMN @extschema@.attachment.created_schema IS 'true when attaching created the schema (detach drops it when empty)';
+COMMENT ON COLUMN @extschema@.attachment.attached_at IS 'when the views were last (re)created';
+COMMENT ON COLUMN @extschema@.attachment.attached_by IS 'role that attached the source';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.attachment', '');
+
+-- Model and provider aliases --------------------------------------------------
+
+CREATE TABLE @extschema@.provider_alias (
+	provider pg_catalog.text PRIMARY KEY
+		CHECK (provider OPERATOR(pg_catalog.=) pg_catalog.lower(provider)),
+	catalog_provider pg_catalog.text NOT NULL,
+	shipped pg_catalog.bool NOT NULL DEFAULT false,
+	note pg_catalog.text
+);
+COMMENT ON TABLE @extschema@.provider_alias IS
+	'provider names as traces carry them (OpenTelemetry''s gen_ai.provider.name, gateways) and the catalog provider they price as; the attached views apply it before cost()';
+COMMENT ON COLUMN @extschema@.provider_alias.provider IS 'provider name as it appears in traces, lower case';
+COMMENT ON COLUMN @extschema@.provider_alias.catalog_provider IS 'provider id of the price catalog (aws, google, azure, mistral, x-ai, ...)';
+COMMENT ON COLUMN @extschema@.provider_alias.shipped IS 'true for the rows tokacct ships (OpenTelemetry names); yours are false';
+COMMENT ON COLUMN @extschema@.provider_alias.note IS 'where the name comes from';
+INSERT INTO @extschema@.provider_alias (provider, catalog_provider, shipped, note) VALUES
+	('aws.bedrock', 'aws', true, 'OpenTelemetry gen_ai.provider.name'),
+	('azure.ai.openai', 'azure', true, 'OpenTelemetry gen_ai.provider.name'),
+	('azure.ai.inference', 'azure', true, 'OpenTelemetry gen_ai.provider.name'),
+	('az.ai.inference', 'azure', true, 'OpenTelemetry gen_ai.system (deprecated)'),
+	('az.ai.openai', 'azure', true, 'OpenTelemetry gen_ai.system (deprecated)'),
+	('gcp.gen_ai', 'google', true, 'OpenTelemetry gen_ai.provider.name'),
+	('gcp.vertex_ai', 'google', true, 'OpenTelemetry gen_ai.provider.name'),
+	('gcp.gemini', 'google', true, 'OpenTelemetry gen_ai.provider.name'),
+	('vertex_ai', 'google', true, 'OpenTelemetry gen_ai.system (deprecated)'),
+	('gemini', 'google', true, 'OpenTelemetry gen_ai.system (deprecated)'),
+	('mistral_ai', 'mistral', true, 'OpenTelemetry gen_ai.provider.name'),
+	('x_ai', 'x-ai', true, 'OpenTelemetry gen_ai.provider.name'),
+	('xai', 'x-ai', true, 'OpenTelemetry gen_ai.system (deprecated)'),
+	('ibm.watsonx.ai', 'watsonx', true, 'OpenTelemetry gen_ai.provider.name (LiteLLM''s provider id)');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.provider_alias', 'WHERE NOT shipped');
+
+CREATE TABLE @extschema@.model_alias (
+	provider pg_catalog.text NOT NULL DEFAULT ''
+		CHECK (provider OPERATOR(pg_catalog.=) pg_catalog.lower(provider)),
+	model pg_catalog.text NOT NULL
+		CHECK (model OPERATOR(pg_catalog.=) pg_catalog.lower(model)),
+	valid_from pg_catalog.timestamptz NOT NULL DEFAULT '-infinity',
+	valid_until pg_catalog.timestamptz NOT NULL DEFAULT 'infinity',
+	catalog_provider pg_catalog.text,
+	catalog_model pg_catalog.text NOT NULL,
+	note pg_catalog.text,
+	PRIMARY KEY (provider, model, valid_from),
+	CHECK (valid_from OPERATOR(pg_catalog.<) valid_until)
+);
+COMMENT ON TABLE @extschema@.model_alias IS
+	'a model name as traces carry it (an Azure deployment, a gateway alias) and the catalog model it is priced as, for a period: the call follows that model''s price history';
+COMMENT ON COLUMN @extschema@.model_alias.provider IS 'provider name as it appears in traces, lower case ('''' for calls that name none)';
+COMMENT ON COLUMN @extschema@.model_alias.model IS 'model name as it appears in traces (the response model, else the request model), lower case';
+COMMENT ON COLUMN @extschema@.model_alias.valid_from IS 'applies to calls at or after this time';
+COMMENT ON COLUMN @extschema@.model_alias.valid_until IS 'applies to calls before this time (a deployment repointed to another model gets a new row from then)';
+COMMENT ON COLUMN @extschema@.model_alias.catalog_provider IS 'catalog provider to price with; NULL: the call''s provider (after provider_alias)';
+COMMENT ON COLUMN @extschema@.model_alias.catalog_model IS 'catalog model to price with (matched by the catalog''s rules, as cost() does)';
+COMMENT ON COLUMN @extschema@.model_alias.note IS 'free text';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_alias', '');
+
+-- Two periods of one alias may not overlap (a call would match both).
+CREATE FUNCTION @extschema@.model_alias_check() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	clash record;
+BEGIN
+	SELECT a.valid_from, a.valid_until INTO clash
+	  FROM @extschema@.model_alias a
+	 WHERE a.provider = NEW.provider AND a.model = NEW.model
+	   AND a.valid_from <> NEW.valid_from
+	   AND a.valid_from < NEW.valid_until AND NEW.valid_from < a.valid_until
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'model alias "%" of provider "%" overlaps an existing period', NEW.model, NEW.provider
+			USING ERRCODE = 'exclusion_violation',
+				  DETAIL = pg_catalog.format('The new period [%s, %s) overlaps [%s, %s).',
+					NEW.valid_from, NEW.valid_until, clash.valid_from, clash.valid_until),
+				  HINT = 'End the earlier period (valid_until) where the new one starts.';
+	END IF;
+	RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.model_alias_check() IS 'trigger of tokacct.model_alias: refuses overlapping periods of the same alias';
+CREATE CONSTRAINT TRIGGER model_alias_no_overlap AFTER INSERT OR UPDATE ON @extschema@.model_alias
+	DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION @extschema@.model_alias_check();
+
+-- Baselines: what the work costs without AI ------------------------------------
+
+CREATE TABLE @extschema@.baseline (
+	workflow pg_catalog.text NOT NULL,
+	valid_from pg_catalog.timestamptz NOT NULL DEFAULT '-infinity',
+	bpo_unit_price pg_catalog.numeric CHECK (bpo_unit_price OPERATOR(pg_catalog.>=) 0),
+	human_cost_per_hour pg_catalog.numeric CHECK (human_cost_per_hour OPERATOR(pg_catalog.>=) 0),
+	human_minutes_per_item pg_catalog.numeric CHECK (human_minutes_per_item OPERATOR(pg_catalog.>=) 0),
+	currency pg_catalog.text NOT NULL DEFAULT 'USD',
+	note pg_catalog.text,
+	PRIMARY KEY (workflow, valid_from)
+);
+COMMENT ON TABLE @extschema@.baseline IS
+	'per workflow and from a date: what a BPO charges per item and what a human costs (loaded cost per hour, minutes to finish an item the AI did not solve); the items views price human fixes and the value of solved items with the row in force when the item started';
+COMMENT ON COLUMN @extschema@.baseline.workflow IS 'workflow name, as the attached views show it';
+COMMENT ON COLUMN @extschema@.baseline.valid_from IS 'in force for items started at or after this time, until a later row';
+COMMENT ON COLUMN @extschema@.baseline.bpo_unit_price IS 'price per item charged by a BPO (or any outside vendor): the value of an item the AI solves';
+COMMENT ON COLUMN @extschema@.baseline.human_cost_per_hour IS 'loaded cost of an hour of the people who finish items the AI did not';
+COMMENT ON COLUMN @extschema@.baseline.human_minutes_per_item IS 'minutes a person needs to finish an item the AI did not solve';
+COMMENT ON COLUMN @extschema@.baseline.currency IS 'currency of the amounts (the views use USD rows only)';
+COMMENT ON COLUMN @extschema@.baseline.note IS 'free text (the contract, the time study)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.baseline', '');
+
+-- Lenient readers (C) ----------------------------------------------------------
+
+CREATE FUNCTION @extschema@.attach_int8(pg_catalog.text) RETURNS pg_catalog.int8
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_int8';
+COMMENT ON FUNCTION @extschema@.attach_int8(pg_catalog.text) IS
+	'a token count from text ("1234", " 1234 ", "1234.0"), or NULL when the text is not a whole number from 0 to 1,000,000,000 (never an error)';
+
+CREATE FUNCTION @extschema@.attach_numeric(pg_catalog.text) RETURNS pg_catalog.numeric
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_numeric';
+COMMENT ON FUNCTION @extschema@.attach_numeric(pg_catalog.text) IS
+	'a finite decimal number from text (sign, digits, point, exponent of up to 3 digits), or NULL (never an error)';
+
+CREATE FUNCTION @extschema@.attach_usage_problem(input pg_catalog.text, output pg_catalog.text,
+	cache_read pg_catalog.text, cache_write pg_catalog.text, reasoning pg_catalog.text,
+	cache_separate pg_catalog.bool) RETURNS pg_catalog.text
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_usage_problem';
+COMMENT ON FUNCTION @extschema@.attach_usage_problem(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.bool) IS
+	'why token counts given as text cannot be priced (not a whole number, negative, above a billion, cache above input, reasoning above output), or NULL; absent counts are 0; cache_separate: the input count excludes the cache tokens';
+
+CREATE FUNCTION @extschema@.attach_usage_problem(input pg_catalog.int8, output pg_catalog.int8,
+	cache_read pg_catalog.int8, cache_write pg_catalog.int8, reasoning pg_catalog.int8,
+	cache_separate pg_catalog.bool) RETURNS pg_catalog.text
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_usage_problem_int8';
+COMMENT ON FUNCTION @extschema@.attach_usage_problem(pg_catalog.int8, pg_catalog.int8, pg_catalog.int8,
+	pg_catalog.int8, pg_catalog.int8, pg_catalog.bool) IS
+	'why integer token counts cannot be priced (negative, above a billion, cache above input, reasoning above output), or NULL';
+
+CREATE FUNCTION @extschema@.attach_input_tokens(input pg_catalog.text, cache_read pg_catalog.text,
+	cache_write pg_catalog.text, cache_separate pg_catalog.bool) RETURNS pg_catalog.int8
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_input_tokens';
+COMMENT ON FUNCTION @extschema@.attach_input_tokens(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.bool) IS
+	'all input tokens, cache included, from text counts: the input count, plus the cache counts when cache_separate; NULL when the input count is absent or unusable';
+
+CREATE FUNCTION @extschema@.attach_list_cost(provider pg_catalog.text, model pg_catalog.text,
+	input pg_catalog.text, output pg_catalog.text, cache_read pg_catalog.text, cache_write pg_catalog.text,
+	reasoning pg_catalog.text, at pg_catalog.timestamptz, cache_separate pg_catalog.bool)
+	RETURNS pg_catalog.numeric
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_list_cost';
+COMMENT ON FUNCTION @extschema@.attach_list_cost(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.bool) IS
+	'tokacct.cost() of a call whose token counts are text (absent counts are 0); NULL when a count is unusable or the counts contradict each other (attach_usage_problem says why), when neither input nor output is given, or when at is NULL or infinite';
+
+CREATE FUNCTION @extschema@.attach_args_hash(pg_catalog.jsonb) RETURNS pg_catalog.text
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_args_hash';
+COMMENT ON FUNCTION @extschema@.attach_args_hash(pg_catalog.jsonb) IS
+	'md5 of tool call arguments in canonical JSON text (keys sorted, spacing fixed); a JSON string holding JSON is read first, any other string hashed as it is';
+
+CREATE FUNCTION @extschema@.attach_args_hash(pg_catalog.text) RETURNS pg_catalog.text
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_args_hash_text';
+COMMENT ON FUNCTION @extschema@.attach_args_hash(pg_catalog.text) IS
+	'md5 of tool call arguments given as text: of their canonical JSON form when the text is JSON, else of the text';
+
+CREATE FUNCTION @extschema@.attach_otlp_attributes(pg_catalog.jsonb) RETURNS pg_catalog.jsonb
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_otlp_attributes';
+COMMENT ON FUNCTION @extschema@.attach_otlp_attributes(pg_catalog.jsonb) IS
+	'an OTLP/JSON attribute list [{"key": k, "value": {"intValue": "12"}}] as an object of text values {"k": "12"} (the Collector''s ClickHouse layout); malformed elements are skipped, never an error';
+
+CREATE FUNCTION @extschema@.attach_unix_nanos(pg_catalog.jsonb) RETURNS pg_catalog.timestamptz
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_unix_nanos';
+COMMENT ON FUNCTION @extschema@.attach_unix_nanos(pg_catalog.jsonb) IS
+	'an OTLP time (unix nanoseconds, a JSON string or number) as timestamptz, truncated to the microsecond; NULL when it is not one';
+
+-- A span status in tokacct's words (the waste statuses): ok, error,
+-- rate_limited, timeout, server_error, discarded; NULL when the spelling is
+-- unknown (the views then take it as ok and list the span as a problem).
+-- The status may be OpenTelemetry's (Unset, Ok, Error in any case, with or
+-- without the STATUS_CODE_ prefix, or 0, 1, 2), Langfuse's level (DEBUG,
+-- DEFAULT, WARNING, ERROR) or tokacct's own; a failure is refined by the
+-- error type (error.type, or Langfuse's status message): 429 or a rate
+-- limit, 408/504 or a timeout, other 5xx or an overload, a cancellation.
+CREATE FUNCTION @extschema@.attach_status(status pg_catalog.text, error_type pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+	-- a success; an unset status is one unless an error type says otherwise
+	WHEN status OPERATOR(pg_catalog.~*) '^\s*((status_code_)?(ok|1)|debug|default|warning|info|success)\s*$'
+		OR ((status IS NULL OR status OPERATOR(pg_catalog.~*) '^\s*((status_code_)?(unset|0))?\s*$')
+			AND (error_type IS NULL OR error_type OPERATOR(pg_catalog.~) '^\s*$'))
+		THEN 'ok'
+	-- a failure (or an unset status with an error type), refined by the error type
+	WHEN status IS NULL OR status OPERATOR(pg_catalog.~*) '^\s*((status_code_)?(unset|0|error|2)|failed|failure|fatal)?\s*$'
+		THEN CASE
+			WHEN error_type OPERATOR(pg_catalog.~*) '(^|\D)429(\D|$)|rate.?limit|too.?many.?requests|quota'
+				THEN 'rate_limited'
+			WHEN error_type OPERATOR(pg_catalog.~*) '(^|\D)(408|504)(\D|$)|time.?out|timed.?out|deadline'
+				THEN 'timeout'
+			WHEN error_type OPERATOR(pg_catalog.~*) '(^|\D)5\d\d(\D|$)|server.?error|overloaded|unavailable'
+				THEN 'server_error'
+			WHEN error_type OPERATOR(pg_catalog.~*) 'cancel'
+				THEN 'discarded'
+			ELSE 'error'
+		END
+	WHEN status OPERATOR(pg_catalog.~*) '^\s*(rate_limited|rate_limit)\s*$' THEN 'rate_limited'
+	WHEN status OPERATOR(pg_catalog.~*) '^\s*(timeout|timed_out)\s*$' THEN 'timeout'
+	WHEN status OPERATOR(pg_catalog.~*) '^\s*server_error\s*$' THEN 'server_error'
+	WHEN status OPERATOR(pg_catalog.~*) '^\s*(discarded|cancelled|canceled)\s*$' THEN 'discarded'
+	-- HTTP status codes
+	WHEN status OPERATOR(pg_catalog.~) '^\s*2\d\d\s*$' THEN 'ok'
+	WHEN status OPERATOR(pg_catalog.~) '^\s*429\s*$' THEN 'rate_limited'
+	WHEN status OPERATOR(pg_catalog.~) '^\s*(408|504)\s*$' THEN 'timeout'
+	WHEN status OPERATOR(pg_catalog.~) '^\s*5\d\d\s*$' THEN 'server_error'
+	WHEN status OPERATOR(pg_catalog.~) '^\s*4\d\d\s*$' THEN 'error'
+	ELSE NULL
+END;
+COMMENT ON FUNCTION @extschema@.attach_status(pg_catalog.text, pg_catalog.text) IS
+	'a span status (OpenTelemetry Unset/Ok/Error, STATUS_CODE_*, 0/1/2; Langfuse levels; tokacct''s own) as ok, error, rate_limited, timeout, server_error or discarded, a failure refined by its error type; NULL when unknown';
+
+-- Strict sources: a row that would be left out raises this instead.
+CREATE FUNCTION @extschema@.attach_refuse(source pg_catalog.text, trace_id pg_catalog.text,
+	span_id pg_catalog.text, reason pg_catalog.text) RETURNS pg_catalog.numeric
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	RAISE EXCEPTION 'source "%": span % of trace % cannot be counted: %', source, span_id, trace_id, reason
+		USING ERRCODE = 'data_exception',
+			  HINT = 'The source was attached with "strict": true. Attach it without it to have such rows left out of the figures and listed in its problems view.';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_refuse(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'raises the error of a strict attached source for a row it cannot count (used inside the attached views)';
+
+-- ---------------------------------------------------------------------------
+-- Reading the user's columns.  attach_column() is the one place that decides
+-- whether a column may be read and how: it must exist (else 42703, naming
+-- it), and be of a built-in type of the expected kind, or a domain over one
+-- (else 42804).  A type created in the database could carry casts and
+-- operators written by its owner, which would run with the rights of
+-- whoever reads the views.  Enums are the exception tokacct needs (Langfuse
+-- stores its observation types and levels in enums): they are read only
+-- through their output function, enum_out, which their owner cannot
+-- replace, never through a cast.
+--
+-- Returns the SQL expression reading column col of alias as the wanted
+-- kind: text, jsonb, timestamptz (a timestamp without time zone is UTC),
+-- int8, numeric (money), count (a token count, as text for
+-- attach_usage_problem), enum (an enum or a text column, as text).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.attach_column(rel pg_catalog.regclass, col pg_catalog.text,
+	want pg_catalog.text, what pg_catalog.text, alias pg_catalog.text DEFAULT 'r')
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	typ oid;
+	base oid;
+	t record;
+	ref text;
+	ok boolean;
+	-- built-in types accepted for each kind
+	textish oid[] := ARRAY['text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype]::oid[];
+	ints oid[] := ARRAY['int2'::regtype, 'int4'::regtype, 'int8'::regtype]::oid[];
+BEGIN
+	IF col IS NULL OR col = '' THEN
+		RAISE EXCEPTION 'no column given for the %', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name the column in the mapping, or map the key to null when the table has none.';
+	END IF;
+	SELECT a.atttypid INTO typ FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel
+			USING ERRCODE = 'undefined_column',
+				  DETAIL = format('The %s is read from column "%s". The relation has: %s.', what, col,
+					(SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+					  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped)),
+				  HINT = 'Map the key to the column that holds it (option "columns"), or to null when there is none.';
+	END IF;
+	-- a domain has no casts or operators of its own: read it as its base type
+	base := typ;
+	LOOP
+		SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typoutput, ty.typnamespace INTO t
+		  FROM pg_type ty WHERE ty.oid = base;
+		EXIT WHEN t.typtype <> 'd';
+		base := t.typbasetype;
+	END LOOP;
+	ref := alias || '.' || quote_ident(col);
+
+	IF want = 'enum' AND t.typtype = 'e' THEN
+		IF t.typoutput <> 'pg_catalog.enum_out'::regproc THEN
+			RAISE EXCEPTION 'column "%" of relation % has an enum type with an unusual output function', col, rel
+				USING ERRCODE = 'datatype_mismatch',
+					  DETAIL = format('Type %s prints with %s.', typ::regtype, t.typoutput);
+		END IF;
+		-- the enum's own output function: no cast, nothing its owner wrote
+		RETURN format('pg_catalog.format(''%%s'', %s)', ref);
+	END IF;
+
+	IF base >= 16384 THEN
+		RAISE EXCEPTION 'column "%" of relation % has type %, which was created in this database', col, rel, typ::regtype
+			USING ERRCODE = 'datatype_mismatch',
+				  DETAIL = format('The %s must be of a built-in type (or a domain over one). A cast or operator of a type created in the database runs its owner''s code with the rights of whoever reads the views, so tokacct does not read such columns.', what),
+				  HINT = 'Attach a table or view whose column has a built-in type (text, a number type, jsonb, timestamptz).';
+	END IF;
+
+	ok := CASE want
+		WHEN 'text' THEN base = ANY (textish) OR base = ANY (ints) OR base = 'uuid'::regtype
+		WHEN 'enum' THEN base = ANY (textish)
+		WHEN 'jsonb' THEN base = 'jsonb'::regtype
+		WHEN 'timestamptz' THEN base IN ('timestamptz'::regtype, 'timestamp'::regtype)
+		WHEN 'int8' THEN base = ANY (ints)
+		WHEN 'count' THEN base = ANY (textish) OR base = ANY (ints) OR base = 'numeric'::regtype
+		WHEN 'numeric' THEN base = ANY (textish) OR base = ANY (ints)
+			OR base IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype)
+		WHEN 'bool' THEN base = 'bool'::regtype
+		ELSE false
+	END;
+	IF NOT ok THEN
+		RAISE EXCEPTION 'column "%" of relation % has type %, not a type that holds the %', col, rel, typ::regtype, what
+			USING ERRCODE = 'datatype_mismatch',
+				  HINT = format('The %s is read as %s.', what, CASE want
+					WHEN 'text' THEN 'text (text, varchar, char, name, uuid or an integer type)'
+					WHEN 'enum' THEN 'an enum or text'
+					WHEN 'jsonb' THEN 'jsonb'
+					WHEN 'timestamptz' THEN 'timestamptz (or timestamp, read as UTC)'
+					WHEN 'int8' THEN 'an integer type'
+					WHEN 'count' THEN 'a whole number (an integer type, numeric, or text)'
+					WHEN 'numeric' THEN 'a number (numeric, float, an integer type, or text)'
+					WHEN 'bool' THEN 'boolean'
+					ELSE want END);
+	END IF;
+
+	RETURN CASE
+		WHEN want IN ('text', 'enum', 'count') AND base = 'text'::regtype THEN ref
+		WHEN want IN ('text', 'enum', 'count') THEN ref || '::pg_catalog.text'
+		WHEN want = 'timestamptz' AND base = 'timestamp'::regtype THEN format('pg_catalog.timezone(''UTC'', %s)', ref)
+		WHEN want = 'int8' AND base <> 'int8'::regtype THEN ref || '::pg_catalog.int8'
+		WHEN want = 'numeric' AND base = ANY (textish) THEN format('@extschema@.attach_numeric(%s::pg_catalog.text)', ref)
+		WHEN want = 'numeric' AND base <> 'numeric'::regtype THEN ref || '::pg_catalog.numeric'
+		ELSE ref
+	END;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_column(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'the SQL reading a column of an attached relation as text, jsonb, timestamptz, int8, numeric, count, enum or bool; refuses a missing column (42703) and a type that is not built-in or not of that kind (42804)';
+
+-- A relation that can be attached: a table, view, materialized view,
+-- partitioned or foreign table.
+CREATE FUNCTION @extschema@.attach_relation(rel pg_catalog.regclass, what pg_catalog.text)
+	RETURNS pg_catalog.regclass
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	k "char";
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'no relation given for the %', what
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT c.relkind INTO k FROM pg_class c WHERE c.oid = rel;
+	IF k IS NULL OR k NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+		RAISE EXCEPTION '% is not a table or view', rel
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = format('The %s must be a table, view, materialized view, partitioned or foreign table.', what);
+	END IF;
+	RETURN rel;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_relation(pg_catalog.regclass, pg_catalog.text) IS
+	'checks that a relation to attach is a table, view, materialized view, partitioned or foreign table';
+
+-- Does rel have a unique index (or primary key) on exactly the columns
+-- cols, or a subset of them, with no predicate?  Then no two rows share
+-- those values and the views need not collapse duplicates.
+CREATE FUNCTION @extschema@.attach_unique(rel pg_catalog.regclass, cols pg_catalog.text[])
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+	SELECT EXISTS (
+		SELECT 1 FROM pg_index i
+		 WHERE i.indrelid = rel AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+		   AND i.indexprs IS NULL AND i.indnkeyatts > 0
+		   AND (SELECT bool_and(a.attname = ANY (cols))
+				  FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) k(attnum)
+				  JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum))
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_unique(pg_catalog.regclass, pg_catalog.text[]) IS
+	'true when a unique index of the relation covers only the given columns (span ids are then unique and the views skip collapsing duplicates)';
+
+-- Options: refuse unknown keys and check the common ones; returns the
+-- options with the defaults filled in.
+CREATE FUNCTION @extschema@.attach_options(opts pg_catalog.jsonb, allowed pg_catalog.text[],
+	defaults pg_catalog.jsonb) RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	k text;
+	o jsonb := coalesce(opts, '{}');
+BEGIN
+	IF jsonb_typeof(o) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', left(o::text, 100));
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(o) LOOP
+		IF NOT k = ANY (allowed) THEN
+			RAISE EXCEPTION 'unknown option "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Options here: %s.', array_to_string(allowed, ', '));
+		END IF;
+	END LOOP;
+	o := defaults || o;
+	IF o ? 'strict' AND jsonb_typeof(o -> 'strict') <> 'boolean' THEN
+		RAISE EXCEPTION 'option "strict" must be true or false' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF o ? 'cache_tokens' AND NOT (o ->> 'cache_tokens') = ANY (ARRAY['included', 'separate']) THEN
+		RAISE EXCEPTION 'option "cache_tokens" must be "included" or "separate"'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '"included": the input count includes cache reads and writes (OpenTelemetry''s convention, OpenAI); "separate": the instrumentation reports them apart (Anthropic''s API), so they are added.';
+	END IF;
+	IF o ? 'cost_basis' AND NOT (o ->> 'cost_basis') = ANY (ARRAY['reported_first', 'list']) THEN
+		RAISE EXCEPTION 'option "cost_basis" must be "reported_first" or "list"'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '"reported_first": a reported cost in USD wins over the list price; "list": the list price always.';
+	END IF;
+	IF o ? 'dedup' AND NOT (o ->> 'dedup') = ANY (ARRAY['auto', 'always', 'never']) THEN
+		RAISE EXCEPTION 'option "dedup" must be "auto", "always" or "never"'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '"auto": collapse repeated span ids unless a unique index rules them out.';
+	END IF;
+	IF o ? 'agent_usage' AND NOT (o ->> 'agent_usage') = ANY (ARRAY['when_no_calls', 'never']) THEN
+		RAISE EXCEPTION 'option "agent_usage" must be "when_no_calls" or "never"'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF o ? 'success_values' AND (jsonb_typeof(o -> 'success_values') <> 'array'
+			OR EXISTS (SELECT 1 FROM jsonb_array_elements(o -> 'success_values') e WHERE jsonb_typeof(e) <> 'string')) THEN
+		RAISE EXCEPTION 'option "success_values" must be an array of strings'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN o;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_options(pg_catalog.jsonb, pg_catalog.text[], pg_catalog.jsonb) IS
+	'checks the options of an attach call (unknown keys and bad values are errors) and fills in the defaults';
+
+-- A structure value (workflow, item, outcome, option, conversation, attempt)
+-- from where the source keeps it.  spec is a string or an array of strings,
+-- the first non-empty value wins:
+--   attr:KEY       an attribute of the span (OpenTelemetry attributes)
+--   resource:KEY   a resource attribute
+--   metadata:A/B   a key (path, / between levels) of Langfuse metadata
+--   score:NAME     a Langfuse score of the trace (latest)
+--   column:NAME    a column of the span table, read as text
+--   const:VALUE    a constant
+--   a plain word   a field the source names (name, service, trace_id,
+--                  trace_name, session, external_id, user_id, ...)
+-- vocab maps the plain words to SQL, and the prefixes (with their colon)
+-- to format() templates over the quoted key (%1$s) and the quoted path
+-- (%2$s, a text[] literal).
+CREATE FUNCTION @extschema@.attach_spec(spec pg_catalog.jsonb, what pg_catalog.text,
+	vocab pg_catalog.jsonb, rel pg_catalog.regclass) RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	items text[];
+	it text;
+	pre text;
+	arg text;
+	parts text[] := '{}';
+	e text;
+BEGIN
+	IF spec IS NULL OR jsonb_typeof(spec) = 'null' THEN
+		RETURN 'NULL::pg_catalog.text';
+	ELSIF jsonb_typeof(spec) = 'string' THEN
+		items := ARRAY[spec #>> '{}'];
+	ELSIF jsonb_typeof(spec) = 'array' AND jsonb_array_length(spec) > 0
+		  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(spec) x WHERE jsonb_typeof(x) <> 'string') THEN
+		items := ARRAY(SELECT jsonb_array_elements_text(spec));
+	ELSE
+		RAISE EXCEPTION 'option "%" must be a string or an array of strings', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Got %s.', left(spec::text, 100));
+	END IF;
+	FOREACH it IN ARRAY items LOOP
+		IF it ~ '^[a-z_]+:' THEN
+			pre := substring(it FROM '^[a-z_]+:');
+			arg := substr(it, length(pre) + 1);
+		ELSE
+			pre := it;
+			arg := NULL;
+		END IF;
+		IF pre = 'const:' THEN
+			e := quote_literal(arg) || '::pg_catalog.text';
+		ELSIF pre = 'column:' THEN
+			e := @extschema@.attach_column(rel, arg, 'text', what);
+		ELSIF vocab ? pre AND arg IS NOT NULL AND arg <> '' THEN
+			e := format(vocab ->> pre, quote_literal(arg), quote_literal(string_to_array(arg, '/')::text));
+		ELSIF vocab ? pre AND arg IS NULL THEN
+			e := vocab ->> pre;
+		ELSE
+			RAISE EXCEPTION 'option "%": unknown source "%"', what, it
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Use %s, column:NAME or const:VALUE.',
+						(SELECT string_agg(CASE WHEN k LIKE '%:' THEN k || 'KEY' ELSE k END, ', ' ORDER BY k)
+						   FROM jsonb_object_keys(vocab) k));
+		END IF;
+		parts := parts || format('NULLIF(%s, '''')', e);
+	END LOOP;
+	IF cardinality(parts) = 1 THEN
+		RETURN parts[1];
+	END IF;
+	RETURN 'COALESCE(' || array_to_string(parts, ', ') || ')';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_spec(pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb, pg_catalog.regclass) IS
+	'compiles where a source keeps a structure value (attr:KEY, resource:KEY, metadata:PATH, score:NAME, column:NAME, const:VALUE or a field name; an array tries each in turn) into SQL';
+
+-- ---------------------------------------------------------------------------
+-- The views.  Every source compiles to "parts" (jsonb):
+--   from   a relation aliased r with one row per stored span (a table, or a
+--          subquery that expands documents or joins tables);
+--   trace, span   the SQL over r of the trace and span ids (text);
+--   order  SQL over r ordering the stored copies of one span id (the first
+--          is kept): every column read, so the choice is deterministic;
+--   cols   the SQL over r of each column of "the base", all text unless
+--          said:
+--     trace_id, span_id, parent_id (NULL for a root), name,
+--     started_at, ended_at (timestamptz), status_raw, error_type,
+--     operation, kind (llm, tool, agent or other),
+--     provider, request_model, response_model,
+--     input_raw, output_raw, cache_read_raw, cache_write_raw, reasoning_raw
+--       (token counts as text, as the source has them),
+--     reported_cost (numeric, NULL when none or not a number),
+--     reported_cost_raw (its text when the source stores text),
+--     reported_currency, reported_cost_source, estimated_cost (numeric),
+--     conversation_id, tool_name, args_hash,
+--     workflow, item, outcome, option, attempt_raw (the structure values
+--       the span carries).
+-- attach_build() turns the parts into the SQL of the six views.  Repeated
+-- span ids (at-least-once delivery) are collapsed on the stored rows,
+-- before anything is read from them, and only when dedup is true (a unique
+-- index on the ids makes it needless).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
+	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	src text := quote_literal(source) || '::pg_catalog.text';
+	sep text := CASE WHEN opts ->> 'cache_tokens' = 'separate' THEN 'true' ELSE 'false' END;
+	is_strict boolean := coalesce((opts ->> 'strict')::boolean, false);
+	reported_first boolean := coalesce(opts ->> 'cost_basis', 'reported_first') = 'reported_first';
+	success text := quote_literal(coalesce(
+		(SELECT array_agg(lower(v)) FROM jsonb_array_elements_text(opts -> 'success_values') v),
+		ARRAY['success', 'succeeded', 'solved', 'resolved', 'ok', 'pass', 'passed', 'true', '1', 'yes'])::text)
+		|| '::pg_catalog.text[]';
+	colnames text[] := ARRAY['trace_id', 'span_id', 'parent_id', 'name', 'started_at', 'ended_at',
+		'status_raw', 'error_type', 'operation', 'kind', 'provider', 'request_model', 'response_model',
+		'input_raw', 'output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw',
+		'reported_cost', 'reported_cost_raw', 'reported_currency', 'reported_cost_source', 'estimated_cost',
+		'conversation_id', 'tool_name', 'args_hash', 'workflow', 'item', 'outcome', 'option', 'attempt_raw'];
+	cols jsonb := parts -> 'cols';
+	rel text := parts ->> 'from';
+	sel text;
+	content text;
+	call_filter text;
+	base_all text;			-- every stored row
+	spans_rows text;		-- every span once, is_call telling the counted calls
+	calls_rows text;		-- every counted call once
+	priced text;			-- template: the rows of {{ROWS}} priced
+	spans_priced text;
+	calls_priced text;
+	traces text;
+	attempts text;
+	by_trace text;
+	attempt_expr text;
+	v_calls text;
+	v_spans text;
+	v_attempts text;
+	v_items text;
+	v_conv text;
+	v_problems text;
+	c text;
+BEGIN
+	FOREACH c IN ARRAY colnames LOOP
+		IF NOT cols ? c THEN
+			RAISE EXCEPTION 'attach_build: the source gives no column %', c USING ERRCODE = 'internal_error';
+		END IF;
+	END LOOP;
+	SELECT string_agg(format('%s AS %I', cols ->> n, n), E',\n\t   ' ORDER BY o)
+	  INTO sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
+	SELECT 'ROW(' || string_agg('b.' || n, ', ') || ')' INTO content
+	  FROM unnest(colnames) n WHERE n NOT IN ('trace_id', 'span_id');
+
+	base_all := format('SELECT %s%sFROM %s', sel, E'\n  ', rel);
+
+	-- The counted calls: LLM calls, and agent spans that carry usage when
+	-- their trace has no LLM call (else the agent repeats its calls' usage).
+	-- One CASE over the kind, so most rows are decided by reading it once;
+	-- the list of traces with LLM calls is built (hashed) only if an agent
+	-- span with usage turns up.
+	call_filter := format('CASE %s WHEN ''llm'' THEN true%s ELSE false END', cols ->> 'kind',
+		CASE WHEN coalesce(opts ->> 'agent_usage', 'when_no_calls') = 'when_no_calls' THEN format(
+			' WHEN ''agent'' THEN (%s IS NOT NULL OR %s IS NOT NULL) AND %s NOT IN ('
+			'SELECT x.trace_id FROM (SELECT %s AS trace_id, %s AS kind FROM %s) x '
+			'WHERE x.kind = ''llm'' AND x.trace_id IS NOT NULL)',
+			cols ->> 'input_raw', cols ->> 'output_raw', cols ->> 'trace_id',
+			cols ->> 'trace_id', cols ->> 'kind', rel)
+		ELSE '' END);
+
+	-- Repeated span ids are collapsed on the stored rows (before anything is
+	-- read from them), keeping the first copy in the source's order.
+	IF dedup THEN
+		spans_rows := format(
+			'SELECT %1$s, %7$s AS is_call%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+		calls_rows := format(
+			'SELECT %1$s, true AS is_call%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'WHERE %7$s ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+	ELSE
+		spans_rows := format('SELECT %s, %s AS is_call%sFROM %s', sel, call_filter, E'\n  ', rel);
+		calls_rows := format('SELECT %s, true AS is_call%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
+	END IF;
+
+	-- The rows of {{ROWS}} priced: l0 reads the counts and names, l1 prices,
+	-- l2 says what is wrong.  Spans that are not counted calls cost 0.
+	priced := format($q$
+SELECT l2.*,
+	   CASE WHEN NOT l2.is_call THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
+	   CASE WHEN NOT l2.is_call THEN NULL
+			WHEN %2$s AND l2.reported_usd IS NOT NULL THEN 'reported'
+			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source
+  FROM (SELECT l1.*,
+			   COALESCE(
+				 CASE WHEN NOT l1.is_call THEN NULL
+					  WHEN l1.started_at IS NULL OR NOT pg_catalog.isfinite(l1.started_at)
+					  THEN 'no usable start time' END,
+				 CASE WHEN l1.is_call THEN @extschema@.attach_usage_problem(l1.input_raw, l1.output_raw,
+					 l1.cache_read_raw, l1.cache_write_raw, l1.reasoning_raw, %3$s) END,
+				 CASE WHEN l1.is_call THEN l1.reported_problem END,
+				 CASE WHEN l1.is_call AND NOT l1.has_usage AND l1.status = 'ok' AND l1.reported_usd IS NULL
+					  THEN 'no token usage on a successful call' END,
+				 CASE WHEN l1.is_call AND l1.has_usage AND l1.list_cost IS NULL
+					  THEN pg_catalog.format('no catalog price for provider %%s, model %%s',
+							pg_catalog.quote_nullable(l1.price_provider), pg_catalog.quote_nullable(l1.price_model)) END,
+				 CASE WHEN l1.status_unknown
+					  THEN pg_catalog.format('unknown status %%s (taken as ok)', pg_catalog.quote_literal(l1.status_raw)) END
+			   ) AS problem
+		  FROM (SELECT l0.*,
+					   CASE WHEN l0.is_call THEN
+						 COALESCE(@extschema@.attach_list_cost(l0.price_provider, l0.price_model, l0.input_raw,
+								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
+								l0.started_at, %3$s),
+							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
+				  FROM (SELECT c.*,
+							   COALESCE(@extschema@.attach_status(c.status_raw, c.error_type), 'ok') AS status,
+							   @extschema@.attach_status(c.status_raw, c.error_type) IS NULL AS status_unknown,
+							   COALESCE(c.response_model, c.request_model) AS model,
+							   CASE WHEN c.is_call THEN @extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw,
+								   c.cache_write_raw, %3$s) END AS input_tokens,
+							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.output_raw) END AS output_tokens,
+							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.cache_read_raw) END AS cache_read_tokens,
+							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.cache_write_raw) END AS cache_write_tokens,
+							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.reasoning_raw) END AS reasoning_tokens,
+							   (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) AS has_usage,
+							   CASE WHEN c.reported_cost IS NULL AND c.reported_cost_raw IS NOT NULL
+									 AND c.reported_cost_raw !~ '^\s*$'
+									THEN pg_catalog.format('reported cost not a number: %%s',
+										pg_catalog.quote_literal(pg_catalog.left(c.reported_cost_raw, 40)))
+									WHEN c.reported_cost IS NULL THEN NULL
+									WHEN c.reported_cost = 'NaN'::pg_catalog.numeric
+									  OR c.reported_cost = 'Infinity'::pg_catalog.numeric
+									  OR c.reported_cost = '-Infinity'::pg_catalog.numeric
+									THEN 'reported cost not finite'
+									WHEN c.reported_cost < 0 THEN 'reported cost negative'
+									WHEN c.reported_cost > 1000000 THEN 'reported cost above 1000000'
+							   END AS reported_problem,
+							   CASE WHEN c.reported_cost IS NOT NULL
+									 AND c.reported_cost <> 'NaN'::pg_catalog.numeric
+									 AND c.reported_cost >= 0 AND c.reported_cost <= 1000000
+									 AND pg_catalog.upper(COALESCE(c.reported_currency, 'USD')) = 'USD'
+									THEN pg_catalog.round(c.reported_cost, 12) END AS reported_usd,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 2,
+								   {{PROVIDER_MAP}} OPERATOR(pg_catalog.->>) pg_catalog.lower(c.provider),
+								   c.provider) AS price_provider,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 3, c.response_model, c.request_model) AS price_model
+						  FROM ({{ROWS}}) c) l0) l1) l2$q$,
+		CASE
+			WHEN is_strict THEN 'CASE WHEN l2.problem IS NOT NULL THEN @extschema@.attach_refuse('
+				|| src || ', l2.trace_id, l2.span_id, l2.problem) '
+				|| CASE WHEN reported_first THEN 'ELSE COALESCE(l2.reported_usd, l2.list_cost) END'
+						ELSE 'ELSE l2.list_cost END' END
+			WHEN reported_first THEN 'COALESCE(l2.reported_usd, l2.list_cost)'
+			ELSE 'l2.list_cost'
+		END,
+		CASE WHEN reported_first THEN 'true' ELSE 'false' END,
+		sep);
+	-- Aliases: each table is read once per query into a jsonb map (an
+	-- InitPlan), so a call costs a key lookup rather than a join (the
+	-- planner cannot estimate how many calls a join would see).  A model
+	-- alias is looked for under "provider US model" (lower case) and its
+	-- period chosen by the call's time.
+	priced := replace(replace(replace(priced,
+		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
+			THEN (SELECT e.value FROM pg_catalog.jsonb_array_elements({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}}) e
+				   WHERE (e.value OPERATOR(pg_catalog.->>) 0)::pg_catalog.timestamptz <= c.started_at
+					 AND c.started_at < (e.value OPERATOR(pg_catalog.->>) 1)::pg_catalog.timestamptz
+				   LIMIT 1) END)$q$),
+		'{{MODEL_KEY}}', $q$(pg_catalog.lower(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) pg_catalog.lower(COALESCE(c.response_model, c.request_model)))$q$),
+		'{{MODEL_MAP}}', $q$(SELECT pg_catalog.jsonb_object_agg(m.k, m.periods)
+			FROM (SELECT ma.provider OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) ma.model AS k,
+						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(ma.valid_from, ma.valid_until,
+							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
+					FROM @extschema@.model_alias ma GROUP BY 1) m)$q$);
+	priced := replace(priced, '{{PROVIDER_MAP}}',
+		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias pa)');
+	spans_priced := replace(priced, '{{ROWS}}', spans_rows);
+	calls_priced := replace(priced, '{{ROWS}}', calls_rows);
+
+	-- Traces: their time, root status and structure values (a root span's
+	-- value first, else the smallest any span of the trace carries).
+	-- Repeated rows change none of these, so every stored row is read.
+	traces := format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(DISTINCT b.span_id) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(COALESCE(@extschema@.attach_status(b.status_raw, b.error_type), 'ok') NOT IN ('ok', 'discarded'))
+		   FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, base_all);
+
+	-- Attempts: one per trace, numbered per (workflow, item) in time order
+	-- (or by the attempt number the source records); the run is the trace
+	-- of the item's first attempt (waste sees an item's attempts together).
+	IF opts ? 'attempt' AND jsonb_typeof(opts -> 'attempt') <> 'null' THEN
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN @extschema@.attach_int8(t.attempt_raw)::pg_catalog.int4 END';
+	ELSE
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN (pg_catalog.row_number() OVER w)::pg_catalog.int4 END';
+	END IF;
+	attempts := format($q$
+SELECT t.*,
+	   %1$s AS attempt,
+	   CASE WHEN t.item IS NOT NULL THEN pg_catalog.first_value(t.trace_id) OVER w ELSE t.trace_id END AS run_id,
+	   CASE WHEN t.outcome IS NOT NULL THEN pg_catalog.lower(pg_catalog.btrim(t.outcome)) = ANY (%2$s)
+			WHEN t.roots = 0 THEN NULL
+			ELSE NOT t.root_failed END AS succeeded
+  FROM (%3$s) t
+WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id COLLATE "C")$q$,
+		attempt_expr, success, '{{TRACES}}');
+
+	-- One row per trace (a GROUP BY, so a join to it that reads nothing is
+	-- removed); joined by hash to calls, spans and conversations.
+	by_trace := format(
+		'SELECT a.trace_id, pg_catalog.min(a.workflow) AS workflow, pg_catalog.min(a.item) AS item, '
+		'pg_catalog.min(a.attempt) AS attempt, pg_catalog.min(a.run_id) AS run_id, '
+		'pg_catalog.bool_and(a.succeeded) AS succeeded FROM (%s) a GROUP BY a.trace_id',
+		replace(attempts, '{{TRACES}}', traces));
+
+	-- calls --------------------------------------------------------------
+	v_calls := format($q$
+SELECT %1$s AS source, p.trace_id, p.span_id, p.parent_id, p.name, p.operation, p.started_at, p.ended_at, p.status,
+	   a.workflow, a.item, a.attempt, COALESCE(p.conversation_id, p.trace_id) AS conversation_id,
+	   p.provider, p.model, p.request_model, p.response_model, p.price_provider, p.price_model,
+	   p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens, p.reasoning_tokens,
+	   p.list_cost, p.reported_usd AS reported_cost, p.reported_currency, p.reported_cost_source,
+	   p.estimated_cost, p.cost, p.cost_source, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, by_trace);
+
+	-- attempts: the structure and the cost of each trace in one pass over
+	-- its priced spans (no join whose size the planner would guess) --------
+	v_attempts := format($q$
+SELECT %1$s AS source, a.workflow, a.item, COALESCE(a.option, a.models) AS option, a.attempt,
+	   a.trace_id, a.started_at, a.ended_at, a.succeeded, a.outcome,
+	   CASE WHEN a.left_out = 0 THEN COALESCE(a.cost, 0) END AS cost,
+	   COALESCE(a.cost, 0) AS cost_known,
+	   a.calls, a.left_out AS calls_left_out,
+	   COALESCE(a.input_tokens, 0)::pg_catalog.int8 AS input_tokens,
+	   COALESCE(a.output_tokens, 0)::pg_catalog.int8 AS output_tokens,
+	   CASE WHEN a.item IS NULL THEN 'no item key'
+			WHEN a.attempt IS NULL THEN 'attempt number not a whole number'
+			WHEN a.succeeded IS NULL THEN 'success unknown: the trace has no root span'
+			WHEN a.left_out > 0 THEN pg_catalog.format('%%s of %%s calls left out of the cost', a.left_out, a.calls)
+	   END AS problem
+  FROM (%2$s) a$q$,
+		src, replace(attempts, '{{TRACES}}', format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(*) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(b.status NOT IN ('ok', 'discarded')) FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw,
+	   pg_catalog.sum(b.cost) FILTER (WHERE b.is_call) AS cost,
+	   pg_catalog.count(*) FILTER (WHERE b.is_call) AS calls,
+	   pg_catalog.count(*) FILTER (WHERE b.is_call AND b.cost IS NULL) AS left_out,
+	   pg_catalog.sum(b.input_tokens) FILTER (WHERE b.is_call) AS input_tokens,
+	   pg_catalog.sum(b.output_tokens) FILTER (WHERE b.is_call) AS output_tokens,
+	   pg_catalog.string_agg(DISTINCT COALESCE(b.request_model, b.response_model), '+'
+		   ORDER BY COALESCE(b.request_model, b.response_model)) FILTER (WHERE b.is_call) AS models
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, spans_priced)));
+
+	-- items ------------------------------------------------------------------
+	v_items := format($q$
+SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_at, i.ended_at,
+	   i.ai_cost, i.ai_cost_known, i.calls, i.calls_left_out,
+	   CASE WHEN i.solved THEN 0::pg_catalog.numeric
+			WHEN NOT i.solved THEN pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS human_fix_cost,
+	   b.bpo_unit_price,
+	   CASE WHEN i.solved THEN b.bpo_unit_price
+			WHEN NOT i.solved THEN b.bpo_unit_price - pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS value,
+	   i.problem
+  FROM (SELECT %1$s AS source, a.workflow, a.item,
+			   pg_catalog.string_agg(DISTINCT a.option, '+' ORDER BY a.option) AS option,
+			   pg_catalog.count(*) AS attempts,
+			   pg_catalog.bool_or(a.succeeded) AS solved,
+			   pg_catalog.min(a.started_at) AS started_at, pg_catalog.max(a.ended_at) AS ended_at,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0 THEN pg_catalog.sum(a.cost) END AS ai_cost,
+			   pg_catalog.sum(a.cost_known) AS ai_cost_known,
+			   pg_catalog.sum(a.calls)::pg_catalog.int8 AS calls,
+			   pg_catalog.sum(a.calls_left_out)::pg_catalog.int8 AS calls_left_out,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) > 0
+					THEN pg_catalog.format('%%s of %%s calls left out of the cost', pg_catalog.sum(a.calls_left_out), pg_catalog.sum(a.calls))
+					WHEN pg_catalog.bool_or(a.succeeded) IS NULL THEN 'success unknown'
+			   END AS problem
+		  FROM (%2$s) a
+		 WHERE a.item IS NOT NULL
+		 GROUP BY a.workflow, a.item) i
+  LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
+					   FROM @extschema@.baseline bl
+					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
+						AND pg_catalog.upper(bl.currency) = 'USD'
+					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,
+		src, v_attempts);
+
+	-- conversations ------------------------------------------------------------
+	v_conv := format($q$
+SELECT %1$s AS source, a.workflow, a.item, a.attempt,
+	   COALESCE(p.conversation_id, p.trace_id) AS conversation_id, p.trace_id, p.span_id,
+	   (pg_catalog.row_number() OVER (PARTITION BY COALESCE(p.conversation_id, p.trace_id)
+			ORDER BY p.started_at, p.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+	   p.started_at, p.model, p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cost, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, by_trace);
+
+	-- spans ------------------------------------------------------------------
+	v_spans := format($q$
+SELECT %1$s AS source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS source_trace_id,
+	   s.span_id, s.parent_id, s.kind, COALESCE(s.tool_name, s.name) AS name, s.operation, s.args_hash,
+	   CASE WHEN s.parent_id IS NULL AND a.succeeded IS FALSE AND s.status = 'ok' THEN 'error' ELSE s.status END AS status,
+	   s.cost, s.started_at, s.ended_at, a.workflow, a.item, a.attempt, s.model,
+	   s.input_tokens, s.output_tokens,
+	   CASE WHEN s.is_call THEN (pg_catalog.row_number() OVER (PARTITION BY s.trace_id, s.is_call
+			ORDER BY s.started_at, s.span_id COLLATE "C"))::pg_catalog.int4 END AS call_seq,
+	   CASE WHEN s.is_call AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN pg_catalog.round(@extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+				 / s.input_tokens, 12) END AS input_price,
+	   s.problem
+  FROM (%2$s) s
+  LEFT JOIN (%3$s) a ON a.trace_id = s.trace_id$q$,
+		src, spans_priced, by_trace);
+
+	-- problems ---------------------------------------------------------------
+	v_problems := format($q$
+SELECT %1$s AS source, CASE WHEN p.is_call THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
+	   p.problem AS reason
+  FROM (%2$s) p WHERE p.problem IS NOT NULL
+UNION ALL
+SELECT %1$s, 'span', b.trace_id, b.span_id,
+	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
+  FROM (%3$s) b
+ GROUP BY b.trace_id, b.span_id
+HAVING pg_catalog.count(*) > 1 AND pg_catalog.count(DISTINCT %4$s) > 1
+UNION ALL
+SELECT %1$s, 'trace', a.trace_id, NULL,
+	   CASE WHEN a.item IS NULL THEN 'no item key: the trace is in no attempt or item'
+			WHEN a.attempt IS NULL THEN pg_catalog.format('attempt number not a whole number: %%s', pg_catalog.quote_literal(a.attempt_raw))
+			ELSE 'no root span: the attempt''s success is unknown' END
+  FROM (%5$s) a
+ WHERE a.item IS NULL OR a.attempt IS NULL OR a.succeeded IS NULL$q$,
+		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces));
+
+	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
+		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
+	'the SQL of the six views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+
+-- The comments of the views and their columns (the same for every source).
+CREATE FUNCTION @extschema@.attach_comments() RETURNS pg_catalog.jsonb
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+SELECT $j${
+ "calls": {
+  "": "one row per LLM call (spans repeated by at-least-once delivery counted once), priced at the list prices in force when it ran, with the cost it reported",
+  "source": "name of the attached source",
+  "trace_id": "trace of the call",
+  "span_id": "span id of the call",
+  "parent_id": "parent span id (NULL for a root)",
+  "name": "span or observation name",
+  "operation": "gen_ai.operation.name (chat, generate_content, text_completion, embeddings; invoke_agent for an agent span whose usage is counted)",
+  "started_at": "start of the call",
+  "ended_at": "end of the call",
+  "status": "ok, error, rate_limited, timeout, server_error or discarded",
+  "workflow": "workflow of the call's trace",
+  "item": "item (ticket, claim, ...) of the call's trace",
+  "attempt": "attempt number of the call's trace within its item (1, 2, ... in time order)",
+  "conversation_id": "conversation the call belongs to (gen_ai.conversation.id, else its trace)",
+  "provider": "provider as the trace names it",
+  "model": "model as the trace names it: the response model, else the request model",
+  "request_model": "model asked for",
+  "response_model": "model that answered",
+  "price_provider": "provider the call is priced as (after tokacct.model_alias and tokacct.provider_alias)",
+  "price_model": "model the call is priced as (after tokacct.model_alias)",
+  "input_tokens": "all input tokens, cache reads and writes included",
+  "output_tokens": "all output tokens, reasoning included",
+  "cache_read_tokens": "input tokens read from the cache",
+  "cache_write_tokens": "input tokens written to the cache",
+  "reasoning_tokens": "output tokens spent on reasoning",
+  "list_cost": "catalog list price of the call at its time (USD); NULL when it cannot be priced (see problem)",
+  "reported_cost": "cost the trace reported, USD, rounded half away from zero to 12 decimals; NULL when none, not USD or unusable",
+  "reported_currency": "currency of the reported cost as the trace gives it",
+  "reported_cost_source": "who computed the reported cost (gen_ai.usage.cost.source: provider, local; langfuse)",
+  "estimated_cost": "a cost the trace store computed itself (Langfuse's calculated_total_cost), for comparison; not used in any figure",
+  "cost": "the call's cost in every figure: the reported cost when there is one (cost_basis reported_first), else the list cost; NULL: left out (see problem)",
+  "cost_source": "reported or catalog; NULL when the call is left out",
+  "problem": "why the call is left out of a figure or is odd; NULL when it is fine"
+ },
+ "spans": {
+  "": "one row per span (repeated span ids collapsed), in the columns tokacct.waste_by_trace() and waste_by_workflow() read",
+  "source": "name of the attached source",
+  "trace_id": "the tree waste classifies: the trace of the item's first attempt, so the attempts of an item in traces of their own are seen together (else the span's own trace)",
+  "source_trace_id": "the span's own trace",
+  "span_id": "span id",
+  "parent_id": "parent span id (NULL for a root)",
+  "kind": "llm, tool, agent or other (from gen_ai.operation.name, or the observation type)",
+  "name": "span name (the tool name for a tool call)",
+  "operation": "gen_ai.operation.name as recorded",
+  "args_hash": "md5 of a tool call's arguments in canonical JSON form (NULL when not recorded)",
+  "status": "ok, error, rate_limited, timeout, server_error or discarded; the root of a failed attempt is error",
+  "cost": "the span's own cost (its call's cost; 0 for spans that are not counted calls); NULL when left out",
+  "started_at": "start of the span",
+  "ended_at": "end of the span",
+  "workflow": "workflow of the span's trace",
+  "item": "item of the span's trace",
+  "attempt": "attempt number of the span's trace",
+  "model": "model of an LLM span",
+  "input_tokens": "input tokens of a counted call (cache included)",
+  "output_tokens": "output tokens of a counted call",
+  "call_seq": "order of the call among the counted calls of its trace (1, 2, ... by start time); NULL for other spans",
+  "input_price": "list price of one uncached input token of the call at its context tier (USD), for charging the input a span induced",
+  "problem": "why the span is left out of a figure or is odd; NULL when it is fine"
+ },
+ "attempts": {
+  "": "one row per attempt: a trace, numbered within its item in time order; its cost is the cost of its whole trace, each call counted once",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item key (NULL when the trace has none: see problem)",
+  "option": "the option run: as named by the source, else the models called ('+' between several)",
+  "attempt": "attempt number within the item, from 1 in time order (or as the source records it)",
+  "trace_id": "trace of the attempt",
+  "started_at": "start of the attempt's first span",
+  "ended_at": "end of its last span",
+  "succeeded": "the outcome says success, or (no outcome) the root span did not fail; NULL when unknown",
+  "outcome": "outcome as the source records it",
+  "cost": "cost of the attempt's calls; NULL when any of them is left out",
+  "cost_known": "cost of the calls that could be counted",
+  "calls": "calls in the attempt",
+  "calls_left_out": "calls left out of the cost (see the problems view)",
+  "input_tokens": "input tokens of its counted calls",
+  "output_tokens": "output tokens of its counted calls",
+  "problem": "why the attempt is incomplete; NULL when it is fine"
+ },
+ "items": {
+  "": "one row per item (workflow, item key): its attempts, whether it was solved, what the AI cost and what the human fix and the BPO would cost (tokacct.baseline)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item key",
+  "option": "option(s) its attempts ran ('+' between several)",
+  "attempts": "number of attempts",
+  "solved": "an attempt succeeded; NULL when unknown",
+  "started_at": "start of the first attempt",
+  "ended_at": "end of the last attempt",
+  "ai_cost": "cost of every call of every attempt; NULL when any call is left out",
+  "ai_cost_known": "cost of the calls that could be counted",
+  "calls": "calls",
+  "calls_left_out": "calls left out of ai_cost (see the problems view)",
+  "human_fix_cost": "0 when solved; else human_cost_per_hour x human_minutes_per_item / 60 of the baseline in force when it started; NULL without a baseline",
+  "bpo_unit_price": "BPO price per item of the baseline in force when it started",
+  "value": "value of the outcome: the BPO price when solved, less the human fix cost when not",
+  "problem": "why the item is incomplete; NULL when it is fine"
+ },
+ "conversations": {
+  "": "the counted calls of each conversation in order, for tokacct.context_growth(seq, input_tokens, output_tokens)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item",
+  "attempt": "attempt number",
+  "conversation_id": "conversation (gen_ai.conversation.id, else the trace)",
+  "trace_id": "trace of the call",
+  "span_id": "span of the call",
+  "seq": "order of the call in its conversation (1, 2, ... by start time)",
+  "started_at": "start of the call",
+  "model": "model",
+  "input_tokens": "input tokens (cache included)",
+  "output_tokens": "output tokens",
+  "cache_read_tokens": "input tokens read from the cache",
+  "cost": "cost of the call; NULL when left out",
+  "problem": "why the call is left out; NULL when it is fine"
+ },
+ "problems": {
+  "": "every row left out of a figure or odd, with its key and the reason: unusable token counts, unknown models, unusable reported costs, unknown statuses, span ids repeated with different content, traces without an item key or a root",
+  "source": "name of the attached source",
+  "level": "call, span or trace",
+  "trace_id": "trace",
+  "span_id": "span (NULL for a trace)",
+  "reason": "what is wrong, in words"
+ }
+}$j$::pg_catalog.jsonb
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_comments() IS 'the comments given to the attached views and their columns';
+
+-- Create (or replace, or leave) the views of an attached source and record
+-- them.  views maps each view name to its SQL.
+CREATE FUNCTION @extschema@.attach_install(p_source pg_catalog.text, p_kind pg_catalog.text,
+	p_relations pg_catalog.regclass[], p_schema pg_catalog.name, p_prefix pg_catalog.text,
+	p_options pg_catalog.jsonb, p_views pg_catalog.jsonb,
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	old @extschema@.attachment%ROWTYPE;
+	had_row boolean;
+	target_schema name := coalesce(p_schema, p_source::name);
+	prefix text := coalesce(p_prefix, '');
+	created boolean := false;
+	def text;
+	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems'];
+	n text;
+	qname text;
+	made text[] := '{}';
+	comments jsonb := @extschema@.attach_comments();
+	c record;
+	existing oid;
+	all_there boolean;
+BEGIN
+	IF p_source IS NULL OR p_source !~ '^[a-z_][a-z0-9_]{0,47}$' THEN
+		RAISE EXCEPTION 'invalid source name "%"', p_source
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name a source with up to 48 lower-case letters, digits and _, starting with a letter or _ (it is also the default schema of its views).';
+	END IF;
+	IF prefix !~ '^[a-z0-9_]{0,20}$' THEN
+		RAISE EXCEPTION 'invalid view name prefix "%"', prefix
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use up to 20 lower-case letters, digits and _ (the views are named prefix || ''calls'', ...).';
+	END IF;
+	def := md5(concat_ws(E'\x1f', p_kind, p_relations::text, target_schema, prefix, p_views::text));
+
+	SELECT * INTO old FROM @extschema@.attachment a WHERE a.source = p_source FOR UPDATE;
+	had_row := FOUND;
+
+	IF had_row AND old.definition = def THEN
+		SELECT bool_and(to_regclass(v) IS NOT NULL) INTO all_there FROM unnest(old.views) v;
+		IF all_there THEN
+			FOR view_name IN SELECT unnest(old.views) LOOP
+				action := 'unchanged';
+				RETURN NEXT;
+			END LOOP;
+			RETURN;
+		END IF;
+	END IF;
+
+	-- the old views go when the source moves to another schema or prefix
+	IF had_row AND (old.view_schema <> target_schema OR old.view_prefix <> prefix) THEN
+		FOREACH qname IN ARRAY old.views LOOP
+			EXECUTE format('DROP VIEW IF EXISTS %s', qname);
+			view_name := qname;
+			action := 'dropped';
+			RETURN NEXT;
+		END LOOP;
+		IF old.created_schema AND NOT EXISTS (
+				SELECT 1 FROM pg_depend d JOIN pg_namespace s ON s.oid = d.refobjid
+				 WHERE d.refclassid = 'pg_namespace'::regclass AND s.nspname = old.view_schema) THEN
+			EXECUTE format('DROP SCHEMA IF EXISTS %I', old.view_schema);
+		END IF;
+	END IF;
+
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace s WHERE s.nspname = target_schema) THEN
+		EXECUTE format('CREATE SCHEMA %I', target_schema);
+		created := true;
+	ELSIF had_row AND old.view_schema = target_schema THEN
+		created := old.created_schema;
+	END IF;
+
+	FOREACH n IN ARRAY names LOOP
+		qname := format('%I.%I', target_schema, prefix || n);
+		SELECT cl.oid INTO existing FROM pg_class cl JOIN pg_namespace s ON s.oid = cl.relnamespace
+		 WHERE s.nspname = target_schema AND cl.relname = prefix || n;
+		IF existing IS NOT NULL AND NOT (had_row AND qname = ANY (old.views)) THEN
+			RAISE EXCEPTION 'relation % already exists', qname
+				USING ERRCODE = 'duplicate_table',
+					  DETAIL = format('Attaching source "%s" would create view %s.', p_source, qname),
+					  HINT = 'Attach into another schema, or give a prefix for the view names.';
+		END IF;
+		BEGIN
+			EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS %s', qname, p_views ->> n);
+		EXCEPTION WHEN invalid_table_definition THEN
+			-- the columns changed (a newer tokacct): views over it must go too
+			EXECUTE format('DROP VIEW %s', qname);
+			EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS %s', qname, p_views ->> n);
+		END;
+		EXECUTE format('COMMENT ON VIEW %s IS %L', qname,
+			format('tokacct, source %s: %s', p_source, comments -> n ->> ''));
+		FOR c IN SELECT a.attname FROM pg_attribute a
+				  WHERE a.attrelid = qname::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', qname, c.attname, comments -> n ->> c.attname);
+		END LOOP;
+		made := made || qname;
+		view_name := qname;
+		action := CASE WHEN had_row AND qname = ANY (old.views) THEN 'replaced' ELSE 'created' END;
+		RETURN NEXT;
+	END LOOP;
+
+	INSERT INTO @extschema@.attachment AS a (source, kind, relations, view_schema, view_prefix, options,
+		views, definition, created_schema)
+	VALUES (p_source, p_kind, p_relations, target_schema, prefix, p_options, made, def, created)
+	ON CONFLICT (source) DO UPDATE
+	   SET kind = excluded.kind, relations = excluded.relations, view_schema = excluded.view_schema,
+		   view_prefix = excluded.view_prefix, options = excluded.options, views = excluded.views,
+		   definition = excluded.definition, created_schema = excluded.created_schema,
+		   attached_at = now(), attached_by = CURRENT_USER;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_install(pg_catalog.text, pg_catalog.text, pg_catalog.regclass[],
+	pg_catalog.name, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) IS
+	'creates, replaces or keeps the six views of an attached source and records them in tokacct.attachment (the work of every attach function)';
+
+CREATE FUNCTION @extschema@.detach(source pg_catalog.text,
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	old @extschema@.attachment%ROWTYPE;
+	qname text;
+BEGIN
+	SELECT * INTO old FROM @extschema@.attachment a WHERE a.source = detach.source FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no attached source "%"', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = coalesce('Attached: ' || (SELECT string_agg(a.source, ', ' ORDER BY a.source)
+													 FROM @extschema@.attachment a) || '.', 'No source is attached.');
+	END IF;
+	FOREACH qname IN ARRAY old.views LOOP
+		EXECUTE format('DROP VIEW IF EXISTS %s', qname);
+		view_name := qname;
+		action := 'dropped';
+		RETURN NEXT;
+	END LOOP;
+	IF old.created_schema AND NOT EXISTS (
+			SELECT 1 FROM pg_depend d JOIN pg_namespace s ON s.oid = d.refobjid
+			 WHERE d.refclassid = 'pg_namespace'::regclass AND s.nspname = old.view_schema) THEN
+		EXECUTE format('DROP SCHEMA IF EXISTS %I', old.view_schema);
+		view_name := quote_ident(old.view_schema);
+		action := 'dropped';
+		RETURN NEXT;
+	END IF;
+	DELETE FROM @extschema@.attachment a WHERE a.source = old.source;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.detach(pg_catalog.text) IS
+	'drops the views of an attached source (and the schema attaching created, when it is empty) and forgets the source; the traces are untouched';
+
+-- ---------------------------------------------------------------------------
+-- OpenTelemetry spans in a table: by default the columns of the Collector's
+-- ClickHouse exporter in PostgreSQL types ("Timestamp" timestamptz,
+-- "TraceId", "SpanId", "ParentSpanId" text with '' for a root,
+-- "SpanName", "ServiceName", "StatusCode" (Unset/Ok/Error),
+-- "StatusMessage" text, "ResourceAttributes", "SpanAttributes" jsonb
+-- objects of string values, "Duration" bigint nanoseconds).
+-- ---------------------------------------------------------------------------
+
+-- The columns of the base over OpenTelemetry-shaped spans (shared by
+-- attach_otel, attach_otlp_json and attach): cols maps the vocabulary to SQL
+-- over alias r: trace_id, span_id, parent_id, start_time, duration
+-- (nanoseconds), name, service, status, status_message, attributes (jsonb
+-- object of the span's attributes), resource_attributes (jsonb); keys maps
+-- the attribute names.  Returns the "cols" of the parts (see attach_build).
+CREATE FUNCTION @extschema@.attach_span_cols(cols pg_catalog.jsonb, keys pg_catalog.jsonb,
+	opts pg_catalog.jsonb, vocab pg_catalog.jsonb, rel pg_catalog.regclass)
+	RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a text := coalesce(cols ->> 'attributes', 'NULL::pg_catalog.jsonb');
+	ops jsonb := coalesce(opts -> 'operations', '{}');
+	llm text[] := ARRAY(SELECT jsonb_array_elements_text(ops -> 'llm'));
+	tool text[] := ARRAY(SELECT jsonb_array_elements_text(ops -> 'tool'));
+	agent text[] := ARRAY(SELECT jsonb_array_elements_text(ops -> 'agent'));
+	op text;
+	kind_case text;
+	k text;
+	status text := coalesce(cols ->> 'status', 'NULL::pg_catalog.text');
+	dur text := coalesce(cols ->> 'duration', 'NULL::pg_catalog.int8');
+	name text := coalesce(cols ->> 'name', 'NULL::pg_catalog.text');
+BEGIN
+	IF cardinality(llm) = 0 THEN llm := ARRAY['chat', 'generate_content', 'text_completion', 'embeddings']; END IF;
+	IF cardinality(tool) = 0 THEN tool := ARRAY['execute_tool']; END IF;
+	IF cardinality(agent) = 0 THEN agent := ARRAY['invoke_agent', 'create_agent']; END IF;
+	op := format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'operation');
+	-- a simple CASE reads the operation once
+	kind_case := 'CASE ' || op;
+	FOREACH k IN ARRAY llm LOOP kind_case := kind_case || format(' WHEN %L THEN ''llm''', k); END LOOP;
+	FOREACH k IN ARRAY tool LOOP kind_case := kind_case || format(' WHEN %L THEN ''tool''', k); END LOOP;
+	FOREACH k IN ARRAY agent LOOP kind_case := kind_case || format(' WHEN %L THEN ''agent''', k); END LOOP;
+	kind_case := kind_case || ' ELSE ''other'' END';
+
+	RETURN jsonb_build_object(
+		'trace_id', cols ->> 'trace_id',
+		'span_id', cols ->> 'span_id',
+		'parent_id', format('NULLIF(%s, '''')', coalesce(cols ->> 'parent_id', 'NULL::pg_catalog.text')),
+		'name', name,
+		'started_at', cols ->> 'start_time',
+		-- a duration beyond about 3 years is not one
+		'ended_at', format('%1$s + CASE WHEN %2$s BETWEEN 0 AND 100000000000000000 '
+			'THEN (%2$s / 1000)::pg_catalog.float8 * ''1 microsecond''::pg_catalog.interval END',
+			cols ->> 'start_time', dur),
+		'status_raw', status,
+		-- error.type, else the status message of a span with a status
+		'error_type', format('COALESCE(%s, CASE WHEN %s IS NOT NULL THEN NULLIF(%s, '''') END)',
+			format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'error_type'), status,
+			coalesce(cols ->> 'status_message', 'NULL::pg_catalog.text')),
+		'operation', op,
+		'kind', kind_case,
+		'provider', format('COALESCE((%1$s OPERATOR(pg_catalog.->>) %2$L), (%1$s OPERATOR(pg_catalog.->>) %3$L))',
+			a, keys ->> 'provider', keys ->> 'provider_deprecated'),
+		'request_model', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'request_model'),
+		'response_model', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'response_model'),
+		'input_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'input_tokens'),
+		'output_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'output_tokens'),
+		'cache_read_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cache_read_tokens'),
+		'cache_write_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cache_write_tokens'),
+		'reasoning_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'reasoning_tokens'),
+		'reported_cost', format('@extschema@.attach_numeric(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost'),
+		'reported_cost_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost'),
+		'reported_currency', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost_currency'),
+		'reported_cost_source', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost_source'),
+		'estimated_cost', 'NULL::pg_catalog.numeric',
+		'conversation_id', @extschema@.attach_spec(opts -> 'conversation', 'conversation', vocab, rel),
+		'tool_name', format('CASE WHEN %s = ANY (%L::pg_catalog.text[]) THEN COALESCE((%s OPERATOR(pg_catalog.->>) %L), %s) END',
+			op, tool, a, keys ->> 'tool_name', name),
+		'args_hash', format('CASE WHEN %s = ANY (%L::pg_catalog.text[]) THEN @extschema@.attach_args_hash(%s OPERATOR(pg_catalog.->) %L) END',
+			op, tool, a, keys ->> 'tool_arguments'),
+		'workflow', @extschema@.attach_spec(opts -> 'workflow', 'workflow', vocab, rel),
+		'item', @extschema@.attach_spec(opts -> 'item', 'item', vocab, rel),
+		'outcome', @extschema@.attach_spec(opts -> 'outcome', 'outcome', vocab, rel),
+		'option', @extschema@.attach_spec(opts -> 'option', 'option', vocab, rel),
+		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, rel));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_span_cols(pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.jsonb,
+	pg_catalog.jsonb, pg_catalog.regclass) IS
+	'the SQL of the columns the attached views are built on, for OpenTelemetry-shaped spans (a row per span, GenAI attributes in a jsonb object)';
+
+-- The GenAI attribute names of the OpenTelemetry semantic conventions.
+CREATE FUNCTION @extschema@.attach_genai_keys() RETURNS pg_catalog.jsonb
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+SELECT '{"operation": "gen_ai.operation.name", "provider": "gen_ai.provider.name",
+  "provider_deprecated": "gen_ai.system", "request_model": "gen_ai.request.model",
+  "response_model": "gen_ai.response.model", "input_tokens": "gen_ai.usage.input_tokens",
+  "output_tokens": "gen_ai.usage.output_tokens", "cache_read_tokens": "gen_ai.usage.cache_read.input_tokens",
+  "cache_write_tokens": "gen_ai.usage.cache_creation.input_tokens",
+  "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens", "cost": "gen_ai.usage.cost.amount",
+  "cost_currency": "gen_ai.usage.cost.currency", "cost_source": "gen_ai.usage.cost.source",
+  "conversation": "gen_ai.conversation.id", "tool_name": "gen_ai.tool.name",
+  "tool_arguments": "gen_ai.tool.call.arguments", "error_type": "error.type"}'::pg_catalog.jsonb
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_genai_keys() IS
+	'the OpenTelemetry GenAI attribute names the attached views read (option "keys" renames them)';
+
+-- Attribute name overrides: known keys only, strings only.
+CREATE FUNCTION @extschema@.attach_keys(opts pg_catalog.jsonb) RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	known jsonb := @extschema@.attach_genai_keys();
+	k text;
+BEGIN
+	IF NOT opts ? 'keys' THEN
+		RETURN known;
+	END IF;
+	IF jsonb_typeof(opts -> 'keys') <> 'object' THEN
+		RAISE EXCEPTION 'option "keys" must be an object mapping names to attribute keys'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(opts -> 'keys') LOOP
+		IF NOT known ? k OR jsonb_typeof(opts -> 'keys' -> k) <> 'string' THEN
+			RAISE EXCEPTION 'option "keys": "%" is not a known name with a string value', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(known) x));
+		END IF;
+	END LOOP;
+	RETURN known || (opts -> 'keys');
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_keys(pg_catalog.jsonb) IS
+	'the attribute names of an attached source: the GenAI names, with the option "keys" overriding some';
+
+CREATE FUNCTION @extschema@.attach_otel(source pg_catalog.text, spans pg_catalog.regclass,
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	given jsonb;
+	colmap jsonb := '{"start_time": "Timestamp", "trace_id": "TraceId", "span_id": "SpanId",
+		"parent_id": "ParentSpanId", "name": "SpanName", "service": "ServiceName",
+		"resource_attributes": "ResourceAttributes", "attributes": "SpanAttributes",
+		"duration": "Duration", "status": "StatusCode", "status_message": "StatusMessage"}';
+	kinds jsonb := '{"start_time": "timestamptz", "trace_id": "text", "span_id": "text", "parent_id": "text",
+		"name": "text", "service": "text", "resource_attributes": "jsonb", "attributes": "jsonb",
+		"duration": "int8", "status": "text", "status_message": "text"}';
+	required text[] := ARRAY['start_time', 'trace_id', 'span_id', 'parent_id', 'attributes'];
+	cols jsonb := '{}';
+	k text;
+	c text;
+	vocab jsonb;
+	parts jsonb;
+	dedup boolean;
+BEGIN
+	PERFORM @extschema@.attach_relation(spans, 'span table');
+	opts := @extschema@.attach_options(options,
+		ARRAY['columns', 'keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt',
+			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage'],
+		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
+			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
+	given := coalesce(opts -> 'columns', '{}');
+	IF jsonb_typeof(given) <> 'object' THEN
+		RAISE EXCEPTION 'option "columns" must be an object mapping names to column names'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(given) LOOP
+		IF NOT colmap ? k THEN
+			RAISE EXCEPTION 'option "columns": unknown name "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(colmap) x));
+		END IF;
+	END LOOP;
+	FOR k IN SELECT jsonb_object_keys(colmap) LOOP
+		IF given ? k THEN
+			c := given ->> k;			-- NULL: the table has none
+		ELSE
+			c := colmap ->> k;
+			-- an optional column the table lacks is simply absent
+			IF NOT k = ANY (required) AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = spans
+					AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped) THEN
+				c := NULL;
+			END IF;
+		END IF;
+		IF c IS NULL AND k = ANY (required) THEN
+			RAISE EXCEPTION 'the % column is required', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Name it in option "columns": {"%s": "your_column"}.', k);
+		END IF;
+		IF c IS NOT NULL THEN
+			cols := cols || jsonb_build_object(k, @extschema@.attach_column(spans, c, kinds ->> k, k || ' (' || quote_ident(c) || ')'));
+		END IF;
+	END LOOP;
+
+	vocab := jsonb_build_object(
+		'attr:', format('(%s OPERATOR(pg_catalog.->>) %%1$s)', replace(cols ->> 'attributes', '%', '%%')),
+		'resource:', format('(%s OPERATOR(pg_catalog.->>) %%1$s)',
+			replace(coalesce(cols ->> 'resource_attributes', 'NULL::pg_catalog.jsonb'), '%', '%%')),
+		'name', coalesce(cols ->> 'name', 'NULL::pg_catalog.text'),
+		'service', coalesce(cols ->> 'service',
+			format('(%s OPERATOR(pg_catalog.->>) ''service.name'')', coalesce(cols ->> 'resource_attributes', 'NULL::pg_catalog.jsonb'))),
+		'trace_id', cols ->> 'trace_id');
+	parts := jsonb_build_object(
+		'from', spans::text || ' r',
+		'trace', cols ->> 'trace_id',
+		'span', cols ->> 'span_id',
+		-- the copies of a span id: the latest end first, then every column read
+		'order', (SELECT string_agg(e.cv || CASE WHEN e.ck IN ('duration', 'start_time') THEN ' DESC NULLS LAST'
+												 WHEN kinds ->> e.ck = 'text' THEN ' COLLATE "C"' ELSE '' END,
+					', ' ORDER BY CASE e.ck WHEN 'duration' THEN 0 WHEN 'start_time' THEN 1 ELSE 2 END, e.ck)
+				   FROM jsonb_each_text(cols) e(ck, cv) WHERE e.ck NOT IN ('trace_id', 'span_id')),
+		'cols', @extschema@.attach_span_cols(cols, @extschema@.attach_keys(opts), opts, vocab, spans));
+
+	dedup := CASE opts ->> 'dedup'
+		WHEN 'always' THEN true
+		WHEN 'never' THEN false
+		ELSE NOT @extschema@.attach_unique(spans, ARRAY[coalesce(given ->> 'trace_id', 'TraceId'), coalesce(given ->> 'span_id', 'SpanId')])
+	END;
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'otel', ARRAY[spans], into_schema, prefix, options,
+		@extschema@.attach_build(source, parts, opts, dedup));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_otel(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
+	'attach a table of OpenTelemetry spans (the Collector''s ClickHouse exporter columns, or others named in options.columns): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source), names prefixed with prefix; attaching again with the same arguments changes nothing';
