@@ -724,12 +724,15 @@ SELECT l2.*,
 							   COALESCE(@extschema@.attach_status(c.status_raw, c.error_type), 'ok') AS status,
 							   @extschema@.attach_status(c.status_raw, c.error_type) IS NULL AS status_unknown,
 							   COALESCE(c.response_model, c.request_model) AS model,
-							   CASE WHEN c.is_call THEN @extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw,
-								   c.cache_write_raw, %3$s) END AS input_tokens,
-							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.output_raw) END AS output_tokens,
-							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.cache_read_raw) END AS cache_read_tokens,
-							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.cache_write_raw) END AS cache_write_tokens,
-							   CASE WHEN c.is_call THEN @extschema@.attach_int8(c.reasoning_raw) END AS reasoning_tokens,
+							   -- the counts of a call that reports usage; an absent one is 0,
+							   -- an unusable one NULL
+							   CASE WHEN c.is_call AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN
+								   COALESCE(@extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw, c.cache_write_raw, %3$s),
+									   CASE WHEN pg_catalog.btrim(COALESCE(c.input_raw, '')) = '' THEN 0::pg_catalog.int8 END) END AS input_tokens,
+							   {{COUNT:output_raw}} AS output_tokens,
+							   {{COUNT:cache_read_raw}} AS cache_read_tokens,
+							   {{COUNT:cache_write_raw}} AS cache_write_tokens,
+							   {{COUNT:reasoning_raw}} AS reasoning_tokens,
 							   (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) AS has_usage,
 							   CASE WHEN c.reported_cost IS NULL AND c.reported_cost_raw IS NOT NULL
 									 AND c.reported_cost_raw !~ '^\s*$'
@@ -780,6 +783,12 @@ SELECT l2.*,
 						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(ma.valid_from, ma.valid_until,
 							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
 					FROM @extschema@.model_alias ma GROUP BY 1) m)$q$);
+	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
+		priced := replace(priced, '{{COUNT:' || c || '}}', format(
+			'CASE WHEN c.is_call AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
+			'COALESCE(@extschema@.attach_int8(c.%1$s), CASE WHEN pg_catalog.btrim(COALESCE(c.%1$s, '''')) = '''' '
+			'THEN 0::pg_catalog.int8 END) END', c));
+	END LOOP;
 	priced := replace(priced, '{{PROVIDER_MAP}}',
 		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias pa)');
 	spans_priced := replace(priced, '{{ROWS}}', spans_rows);
@@ -874,8 +883,7 @@ SELECT b.trace_id,
 	   pg_catalog.count(*) FILTER (WHERE b.is_call AND b.cost IS NULL) AS left_out,
 	   pg_catalog.sum(b.input_tokens) FILTER (WHERE b.is_call) AS input_tokens,
 	   pg_catalog.sum(b.output_tokens) FILTER (WHERE b.is_call) AS output_tokens,
-	   pg_catalog.string_agg(DISTINCT COALESCE(b.request_model, b.response_model), '+'
-		   ORDER BY COALESCE(b.request_model, b.response_model)) FILTER (WHERE b.is_call) AS models
+	   pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.is_call) AS models
   FROM (%1$s) b
  GROUP BY b.trace_id$q$, spans_priced)));
 
@@ -1040,7 +1048,7 @@ SELECT $j${
   "source": "name of the attached source",
   "workflow": "workflow",
   "item": "item key (NULL when the trace has none: see problem)",
-  "option": "the option run: as named by the source, else the models called ('+' between several)",
+  "option": "the option run: as named by the source, else the models its calls are priced as ('+' between several)",
   "attempt": "attempt number within the item, from 1 in time order (or as the source records it)",
   "trace_id": "trace of the attempt",
   "started_at": "start of the attempt's first span",
@@ -1104,6 +1112,28 @@ SELECT $j${
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_comments() IS 'the comments given to the attached views and their columns';
 
+-- Drop one view of an attached source; views of the user's built on it stop
+-- the drop, with a hint.
+CREATE FUNCTION @extschema@.attach_drop_view(source pg_catalog.text, qname pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	EXECUTE format('DROP VIEW IF EXISTS %s', qname);
+EXCEPTION WHEN dependent_objects_still_exist THEN
+	RAISE EXCEPTION 'cannot drop view % of source "%": other objects depend on it', qname, source
+		USING ERRCODE = 'dependent_objects_still_exist',
+			  DETAIL = (SELECT 'Depending: ' || string_agg(DISTINCT d.refobj, ', ') || '.'
+						  FROM (SELECT pg_describe_object(dep.classid, dep.objid, dep.objsubid) AS refobj
+								  FROM pg_depend dep JOIN pg_rewrite rw ON dep.classid = 'pg_rewrite'::regclass AND rw.oid = dep.objid
+								 WHERE dep.refobjid = qname::regclass AND rw.ev_class <> qname::regclass) d),
+			  HINT = 'Drop the views built on it first, then detach or attach again.';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_drop_view(pg_catalog.text, pg_catalog.text) IS
+	'drops one view of an attached source; an error with a hint when views of the user depend on it';
+
 -- Create (or replace, or leave) the views of an attached source and record
 -- them.  views maps each view name to its SQL.
 CREATE FUNCTION @extschema@.attach_install(p_source pg_catalog.text, p_kind pg_catalog.text,
@@ -1159,7 +1189,7 @@ BEGIN
 	-- the old views go when the source moves to another schema or prefix
 	IF had_row AND (old.view_schema <> target_schema OR old.view_prefix <> prefix) THEN
 		FOREACH qname IN ARRAY old.views LOOP
-			EXECUTE format('DROP VIEW IF EXISTS %s', qname);
+			PERFORM @extschema@.attach_drop_view(p_source, qname);
 			view_name := qname;
 			action := 'dropped';
 			RETURN NEXT;
@@ -1192,7 +1222,7 @@ BEGIN
 			EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS %s', qname, p_views ->> n);
 		EXCEPTION WHEN invalid_table_definition THEN
 			-- the columns changed (a newer tokacct): views over it must go too
-			EXECUTE format('DROP VIEW %s', qname);
+			PERFORM @extschema@.attach_drop_view(p_source, qname);
 			EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS %s', qname, p_views ->> n);
 		END;
 		EXECUTE format('COMMENT ON VIEW %s IS %L', qname,
@@ -1239,7 +1269,7 @@ BEGIN
 													 FROM @extschema@.attachment a) || '.', 'No source is attached.');
 	END IF;
 	FOREACH qname IN ARRAY old.views LOOP
-		EXECUTE format('DROP VIEW IF EXISTS %s', qname);
+		PERFORM @extschema@.attach_drop_view(source, qname);
 		view_name := qname;
 		action := 'dropped';
 		RETURN NEXT;
@@ -1270,7 +1300,7 @@ COMMENT ON FUNCTION @extschema@.detach(pg_catalog.text) IS
 -- The columns of the base over OpenTelemetry-shaped spans (shared by
 -- attach_otel, attach_otlp_json and attach): cols maps the vocabulary to SQL
 -- over alias r: trace_id, span_id, parent_id, start_time, duration
--- (nanoseconds), name, service, status, status_message, attributes (jsonb
+-- (nanoseconds) or end_time, name, service, status, status_message, attributes (jsonb
 -- object of the span's attributes), resource_attributes (jsonb); keys maps
 -- the attribute names.  Returns the "cols" of the parts (see attach_build).
 CREATE FUNCTION @extschema@.attach_span_cols(cols pg_catalog.jsonb, keys pg_catalog.jsonb,
@@ -1309,10 +1339,11 @@ BEGIN
 		'parent_id', format('NULLIF(%s, '''')', coalesce(cols ->> 'parent_id', 'NULL::pg_catalog.text')),
 		'name', name,
 		'started_at', cols ->> 'start_time',
-		-- a duration beyond about 3 years is not one
-		'ended_at', format('%1$s + CASE WHEN %2$s BETWEEN 0 AND 100000000000000000 '
+		-- the end time, or the start plus a duration (beyond about 3 years
+		-- not one)
+		'ended_at', coalesce(cols ->> 'end_time', format('%1$s + CASE WHEN %2$s BETWEEN 0 AND 100000000000000000 '
 			'THEN (%2$s / 1000)::pg_catalog.float8 * ''1 microsecond''::pg_catalog.interval END',
-			cols ->> 'start_time', dur),
+			cols ->> 'start_time', dur)),
 		'status_raw', status,
 		-- error.type, else the status message of a span with a status
 		'error_type', format('COALESCE(%s, CASE WHEN %s IS NOT NULL THEN NULLIF(%s, '''') END)',
@@ -1492,3 +1523,318 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_otel(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
 	'attach a table of OpenTelemetry spans (the Collector''s ClickHouse exporter columns, or others named in options.columns): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source), names prefixed with prefix; attaching again with the same arguments changes nothing';
+
+-- ---------------------------------------------------------------------------
+-- Langfuse v2, its tables exactly as its migrations create them: traces,
+-- observations (GENERATION, SPAN, EVENT; levels DEBUG, DEFAULT, WARNING,
+-- ERROR), scores (NUMERIC, BOOLEAN, CATEGORICAL).  Times are timestamp(3)
+-- without time zone, in UTC; costs numeric(65,30).  Each trace becomes a
+-- root span (its observations without a parent hang under it), failed when
+-- one of its top-level observations is at level ERROR.  Generations are the
+-- LLM calls; a SPAN under another observation is a tool call (option
+-- "tool_name_pattern" narrows that to names matching a regex); a top-level
+-- SPAN is an agent step.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.attach_langfuse(source pg_catalog.text,
+	langfuse_schema pg_catalog.name DEFAULT 'public',
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	obs regclass;
+	trc regclass;
+	sco regclass;
+	uses_scores boolean;
+	o jsonb := '{}';			-- observation columns, over alias o
+	t jsonb := '{}';			-- trace columns, over alias t
+	s jsonb := '{}';			-- score columns, over alias s
+	k text;
+	project text := '';
+	tproject text := '';
+	tool_test text;
+	threshold numeric;
+	vocab jsonb;
+	rel text;
+	cols jsonb;
+	parts jsonb;
+	dedup boolean;
+BEGIN
+	opts := @extschema@.attach_options(options,
+		ARRAY['project_id', 'provider', 'workflow', 'item', 'outcome', 'option', 'attempt', 'conversation',
+			  'cache_read', 'cache_write', 'reasoning', 'tool_name_pattern', 'score_threshold',
+			  'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage'],
+		'{"workflow": "trace_name", "item": ["session", "trace_id"]}');
+	IF langfuse_schema IS NULL OR NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = langfuse_schema) THEN
+		RAISE EXCEPTION 'schema "%" does not exist', langfuse_schema
+			USING ERRCODE = 'invalid_schema_name',
+				  HINT = 'Name the schema that holds Langfuse''s tables traces, observations and scores.';
+	END IF;
+	obs := to_regclass(format('%I.observations', langfuse_schema));
+	trc := to_regclass(format('%I.traces', langfuse_schema));
+	sco := to_regclass(format('%I.scores', langfuse_schema));
+	IF obs IS NULL OR trc IS NULL THEN
+		RAISE EXCEPTION 'schema "%" has no Langfuse tables', langfuse_schema
+			USING ERRCODE = 'undefined_table',
+				  DETAIL = format('Missing: %s.', concat_ws(', ', CASE WHEN obs IS NULL THEN 'observations' END,
+					CASE WHEN trc IS NULL THEN 'traces' END));
+	END IF;
+	PERFORM @extschema@.attach_relation(obs, 'observations table');
+	PERFORM @extschema@.attach_relation(trc, 'traces table');
+
+	-- every column read, checked (built-in types; the Langfuse enums read
+	-- through their output function only)
+	o := jsonb_build_object(
+		'id', @extschema@.attach_column(obs, 'id', 'text', 'observation id', 'o'),
+		'trace_id', @extschema@.attach_column(obs, 'trace_id', 'text', 'trace id', 'o'),
+		'parent', @extschema@.attach_column(obs, 'parent_observation_id', 'text', 'parent observation id', 'o'),
+		'name', @extschema@.attach_column(obs, 'name', 'text', 'observation name', 'o'),
+		'start', @extschema@.attach_column(obs, 'start_time', 'timestamptz', 'start time', 'o'),
+		'end', @extschema@.attach_column(obs, 'end_time', 'timestamptz', 'end time', 'o'),
+		'type', @extschema@.attach_column(obs, 'type', 'enum', 'observation type', 'o'),
+		'level', @extschema@.attach_column(obs, 'level', 'enum', 'level', 'o'),
+		'message', @extschema@.attach_column(obs, 'status_message', 'text', 'status message', 'o'),
+		'model', @extschema@.attach_column(obs, 'model', 'text', 'model', 'o'),
+		'prompt', @extschema@.attach_column(obs, 'prompt_tokens', 'count', 'prompt tokens', 'o'),
+		'completion', @extschema@.attach_column(obs, 'completion_tokens', 'count', 'completion tokens', 'o'),
+		'metadata', @extschema@.attach_column(obs, 'metadata', 'jsonb', 'observation metadata', 'o'),
+		'input', @extschema@.attach_column(obs, 'input', 'jsonb', 'observation input', 'o'),
+		'cost', @extschema@.attach_column(obs, 'total_cost', 'numeric', 'total cost', 'o'),
+		'calculated', @extschema@.attach_column(obs, 'calculated_total_cost', 'numeric', 'calculated total cost', 'o'),
+		'project', @extschema@.attach_column(obs, 'project_id', 'text', 'project id', 'o'));
+	t := jsonb_build_object(
+		'id', @extschema@.attach_column(trc, 'id', 'text', 'trace id', 't'),
+		'timestamp', @extschema@.attach_column(trc, 'timestamp', 'timestamptz', 'trace timestamp', 't'),
+		'name', @extschema@.attach_column(trc, 'name', 'text', 'trace name', 't'),
+		'session', @extschema@.attach_column(trc, 'session_id', 'text', 'session id', 't'),
+		'external_id', @extschema@.attach_column(trc, 'external_id', 'text', 'external id', 't'),
+		'user_id', @extschema@.attach_column(trc, 'user_id', 'text', 'user id', 't'),
+		'metadata', @extschema@.attach_column(trc, 'metadata', 'jsonb', 'trace metadata', 't'),
+		'project', @extschema@.attach_column(trc, 'project_id', 'text', 'project id', 't'));
+
+	uses_scores := EXISTS (SELECT 1 FROM jsonb_each(opts) e
+							WHERE e.key IN ('workflow', 'item', 'outcome', 'option', 'attempt')
+							  AND e.value::text LIKE '%score:%');
+	IF uses_scores THEN
+		IF sco IS NULL THEN
+			RAISE EXCEPTION 'schema "%" has no scores table', langfuse_schema
+				USING ERRCODE = 'undefined_table',
+					  DETAIL = 'An option reads a score (score:NAME).';
+		END IF;
+		PERFORM @extschema@.attach_relation(sco, 'scores table');
+		s := jsonb_build_object(
+			'trace_id', @extschema@.attach_column(sco, 'trace_id', 'text', 'score trace id', 's'),
+			'observation_id', @extschema@.attach_column(sco, 'observation_id', 'text', 'score observation id', 's'),
+			'name', @extschema@.attach_column(sco, 'name', 'text', 'score name', 's'),
+			'value', @extschema@.attach_column(sco, 'value', 'numeric', 'score value', 's'),
+			'string_value', @extschema@.attach_column(sco, 'string_value', 'text', 'score string value', 's'),
+			'data_type', @extschema@.attach_column(sco, 'data_type', 'enum', 'score data type', 's'),
+			'timestamp', @extschema@.attach_column(sco, 'timestamp', 'timestamptz', 'score timestamp', 's'),
+			'id', @extschema@.attach_column(sco, 'id', 'text', 'score id', 's'));
+	END IF;
+
+	IF opts ? 'project_id' THEN
+		IF jsonb_typeof(opts -> 'project_id') <> 'string' THEN
+			RAISE EXCEPTION 'option "project_id" must be a string' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		project := format(' AND %s = %L', o ->> 'project', opts ->> 'project_id');
+		tproject := format(' WHERE %s = %L', t ->> 'project', opts ->> 'project_id');
+	END IF;
+	IF opts ? 'score_threshold' THEN
+		IF jsonb_typeof(opts -> 'score_threshold') <> 'number' THEN
+			RAISE EXCEPTION 'option "score_threshold" must be a number' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+	threshold := coalesce((opts ->> 'score_threshold')::numeric, 1);
+	IF opts ? 'tool_name_pattern' THEN
+		IF jsonb_typeof(opts -> 'tool_name_pattern') <> 'string' THEN
+			RAISE EXCEPTION 'option "tool_name_pattern" must be a string (a regular expression)'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM '' ~ (opts ->> 'tool_name_pattern');	-- a bad pattern fails here, not in the views
+		tool_test := format('COALESCE(r.name, '''') ~ %L', opts ->> 'tool_name_pattern');
+	ELSE
+		tool_test := 'true';
+	END IF;
+
+	-- One row per observation, and one per trace (its root).  The trace's
+	-- fields ride on every row, so a structure value is read from any.
+	rel := format($q$(SELECT %1$s AS span_id, %2$s AS trace_id,
+		   COALESCE(%3$s, %2$s) AS parent_id, %3$s AS parent_observation_id, %4$s AS name,
+		   %5$s AS started_at, %6$s AS ended_at, %7$s AS type, %8$s AS level, %9$s AS status_message,
+		   %10$s AS model, %11$s AS prompt_tokens, %12$s AS completion_tokens, %13$s AS metadata,
+		   %14$s AS input, %15$s AS total_cost, %16$s AS calculated_total_cost,
+		   %17$s AS trace_name, %18$s AS session_id, %19$s AS external_id, %20$s AS user_id,
+		   %21$s AS trace_metadata
+	  FROM %22$s o LEFT JOIN %23$s t ON %24$s = %2$s
+	 WHERE %2$s IS NOT NULL%25$s
+	UNION ALL
+	SELECT %24$s, %24$s, NULL, NULL, %17$s, %26$s,
+		   (SELECT pg_catalog.max(COALESCE(%6$s, %5$s)) FROM %22$s o WHERE %2$s = %24$s%25$s),
+		   'TRACE',
+		   CASE WHEN EXISTS (SELECT 1 FROM %22$s o WHERE %2$s = %24$s AND %3$s IS NULL AND %8$s = 'ERROR'%25$s)
+				THEN 'ERROR' ELSE 'DEFAULT' END,
+		   (SELECT pg_catalog.min(%9$s) FROM %22$s o WHERE %2$s = %24$s AND %3$s IS NULL AND %8$s = 'ERROR'%25$s),
+		   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		   %17$s, %18$s, %19$s, %20$s, %21$s
+	  FROM %23$s t%27$s) r$q$,
+		o ->> 'id', o ->> 'trace_id', o ->> 'parent', o ->> 'name', o ->> 'start', o ->> 'end',
+		o ->> 'type', o ->> 'level', o ->> 'message', o ->> 'model', o ->> 'prompt', o ->> 'completion',
+		o ->> 'metadata', o ->> 'input', o ->> 'cost', o ->> 'calculated',
+		t ->> 'name', t ->> 'session', t ->> 'external_id', t ->> 'user_id', t ->> 'metadata',
+		obs, trc, t ->> 'id', project, t ->> 'timestamp', tproject);
+
+	vocab := jsonb_build_object(
+		'trace_name', 'r.trace_name', 'session', 'r.session_id', 'external_id', 'r.external_id',
+		'user_id', 'r.user_id', 'trace_id', 'r.trace_id', 'name', 'r.name',
+		'trace_metadata:', '(r.trace_metadata OPERATOR(pg_catalog.#>>) %2$s::pg_catalog.text[])',
+		'metadata:', '(r.metadata OPERATOR(pg_catalog.#>>) %2$s::pg_catalog.text[])');
+	IF uses_scores THEN
+		-- (the column SQL may hold a %: escaped, as attach_spec formats the template)
+		vocab := vocab || jsonb_build_object('score:', replace(replace(format($q$(CASE WHEN r.type = 'TRACE' THEN
+			(SELECT CASE %1$s WHEN 'BOOLEAN' THEN CASE WHEN %2$s = 1 THEN 'true' ELSE 'false' END
+							   WHEN 'NUMERIC' THEN CASE WHEN %2$s >= %3$s THEN 'true' ELSE 'false' END
+							   ELSE %4$s END
+			   FROM %5$s s
+			  WHERE %6$s = r.trace_id AND %7$s = ?1 AND %8$s IS NULL
+			  ORDER BY %9$s DESC, %10$s COLLATE "C" DESC LIMIT 1) END)$q$,
+			s ->> 'data_type', s ->> 'value', threshold, s ->> 'string_value', sco, s ->> 'trace_id',
+			s ->> 'name', s ->> 'observation_id', s ->> 'timestamp', s ->> 'id'), '%', '%%'), '?1', '%1$s'));
+	END IF;
+
+	cols := jsonb_build_object(
+		'trace_id', 'r.trace_id', 'span_id', 'r.span_id', 'parent_id', 'r.parent_id', 'name', 'r.name',
+		'started_at', 'r.started_at', 'ended_at', 'r.ended_at',
+		'status_raw', 'r.level', 'error_type', 'CASE WHEN r.level = ''ERROR'' THEN r.status_message END',
+		'operation', 'pg_catalog.lower(r.type)',
+		'kind', format('CASE r.type WHEN ''GENERATION'' THEN ''llm'' WHEN ''TRACE'' THEN ''agent'' '
+			'WHEN ''SPAN'' THEN CASE WHEN r.parent_observation_id IS NULL THEN ''agent'' '
+			'WHEN %s THEN ''tool'' ELSE ''other'' END ELSE ''other'' END', tool_test),
+		'provider', @extschema@.attach_spec(opts -> 'provider', 'provider', vocab, obs),
+		'request_model', 'r.model', 'response_model', 'NULL::pg_catalog.text',
+		-- a generation with neither count (Langfuse stores 0 then) reports no usage
+		'input_raw', 'CASE WHEN r.prompt_tokens <> ''0'' OR r.completion_tokens <> ''0'' THEN r.prompt_tokens END',
+		'output_raw', 'CASE WHEN r.prompt_tokens <> ''0'' OR r.completion_tokens <> ''0'' THEN r.completion_tokens END',
+		'cache_read_raw', @extschema@.attach_spec(opts -> 'cache_read', 'cache_read', vocab, obs),
+		'cache_write_raw', @extschema@.attach_spec(opts -> 'cache_write', 'cache_write', vocab, obs),
+		'reasoning_raw', @extschema@.attach_spec(opts -> 'reasoning', 'reasoning', vocab, obs),
+		'reported_cost', 'r.total_cost', 'reported_cost_raw', 'NULL::pg_catalog.text',
+		'reported_currency', 'CASE WHEN r.total_cost IS NOT NULL THEN ''USD'' END',
+		'reported_cost_source', 'CASE WHEN r.total_cost IS NOT NULL THEN ''langfuse'' END',
+		'estimated_cost', 'pg_catalog.round(r.calculated_total_cost, 12)',
+		'conversation_id', @extschema@.attach_spec(opts -> 'conversation', 'conversation', vocab, obs),
+		'tool_name', 'NULL::pg_catalog.text',
+		'args_hash', format('CASE WHEN r.type = ''SPAN'' AND r.parent_observation_id IS NOT NULL AND %s '
+			'AND r.input IS NOT NULL THEN @extschema@.attach_args_hash(r.input) END', tool_test),
+		'workflow', @extschema@.attach_spec(opts -> 'workflow', 'workflow', vocab, obs),
+		'item', @extschema@.attach_spec(opts -> 'item', 'item', vocab, obs),
+		'outcome', @extschema@.attach_spec(opts -> 'outcome', 'outcome', vocab, obs),
+		'option', @extschema@.attach_spec(opts -> 'option', 'option', vocab, obs),
+		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, obs));
+
+	parts := jsonb_build_object('from', rel, 'trace', 'r.trace_id', 'span', 'r.span_id',
+		'order', 'r.ended_at DESC NULLS LAST, r.started_at DESC NULLS LAST, r.level COLLATE "C", '
+			'r.name COLLATE "C", r.parent_id COLLATE "C", r.model COLLATE "C", r.prompt_tokens COLLATE "C", '
+			'r.completion_tokens COLLATE "C", r.total_cost, r.metadata, r.input',
+		'cols', cols);
+	-- observation ids are unique (primary key) and trace ids too, unless
+	-- the tables say otherwise
+	dedup := CASE opts ->> 'dedup'
+		WHEN 'always' THEN true
+		WHEN 'never' THEN false
+		ELSE NOT (@extschema@.attach_unique(obs, ARRAY['id']) AND @extschema@.attach_unique(trc, ARRAY['id']))
+	END;
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'langfuse',
+		CASE WHEN uses_scores THEN ARRAY[obs, trc, sco] ELSE ARRAY[obs, trc] END,
+		into_schema, prefix, options, @extschema@.attach_build(source, parts, opts, dedup));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_langfuse(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
+	'attach Langfuse v2''s tables (traces, observations, scores in langfuse_schema): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source); workflow = trace name, item = session (else trace), by default';
+
+-- ---------------------------------------------------------------------------
+-- OTLP/JSON documents (what the Collector's file exporter writes) in a jsonb
+-- column: resourceSpans[].scopeSpans[].spans[] (instrumentationLibrarySpans
+-- in older documents), attributes as key/value lists whose integers are
+-- strings, times in unix nanoseconds, status codes STATUS_CODE_* or 0/1/2.
+-- Ids are hex as OTLP/JSON says; base64 ids (some exporters) are read too.
+-- Parts of a document that are not of the expected shape are skipped.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.attach_otlp_json(source pg_catalog.text, documents pg_catalog.regclass,
+	document_column pg_catalog.name DEFAULT 'doc',
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	doc text;
+	rel text;
+	cols jsonb;
+	vocab jsonb;
+	parts jsonb;
+	-- a hex id as it is (lower case); a base64 one of 8 or 16 bytes in hex
+	id_sql text := 'CASE WHEN %1$s OPERATOR(pg_catalog.~) ''^[A-Za-z0-9+/]{22}==$'' '
+		'OR %1$s OPERATOR(pg_catalog.~) ''^[A-Za-z0-9+/]{11}=$'' '
+		'THEN pg_catalog.encode(pg_catalog.decode(%1$s, ''base64''), ''hex'') ELSE pg_catalog.lower(%1$s) END';
+	arr text := 'CASE WHEN pg_catalog.jsonb_typeof(%1$s) = ''array'' THEN %1$s ELSE ''[]''::pg_catalog.jsonb END';
+BEGIN
+	PERFORM @extschema@.attach_relation(documents, 'documents table');
+	opts := @extschema@.attach_options(options,
+		ARRAY['keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt',
+			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage'],
+		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
+			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
+	doc := @extschema@.attach_column(documents, document_column, 'jsonb', 'OTLP/JSON document', 'd');
+
+	rel := format($q$(SELECT sp.value AS span,
+			@extschema@.attach_otlp_attributes(COALESCE(sp.value OPERATOR(pg_catalog.->) 'attributes', '[]'::pg_catalog.jsonb)) AS attrs,
+			@extschema@.attach_otlp_attributes(COALESCE(rs.value OPERATOR(pg_catalog.->) 'resource' OPERATOR(pg_catalog.->) 'attributes', '[]'::pg_catalog.jsonb)) AS res
+	   FROM %1$s d
+	  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(%2$s) rs
+	  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(COALESCE(%3$s, %4$s)) ss
+	  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(%5$s) sp
+	 WHERE pg_catalog.jsonb_typeof(sp.value) = 'object') r$q$,
+		documents,
+		format(arr, format('(%s OPERATOR(pg_catalog.->) ''resourceSpans'')', doc)),
+		format('CASE WHEN pg_catalog.jsonb_typeof(rs.value OPERATOR(pg_catalog.->) ''scopeSpans'') = ''array'' '
+			'THEN rs.value OPERATOR(pg_catalog.->) ''scopeSpans'' END'),
+		format(arr, '(rs.value OPERATOR(pg_catalog.->) ''instrumentationLibrarySpans'')'),
+		format(arr, '(ss.value OPERATOR(pg_catalog.->) ''spans'')'));
+
+	cols := jsonb_build_object(
+		'trace_id', format(id_sql, '(r.span OPERATOR(pg_catalog.->>) ''traceId'')'),
+		'span_id', format(id_sql, '(r.span OPERATOR(pg_catalog.->>) ''spanId'')'),
+		'parent_id', format(id_sql, '(r.span OPERATOR(pg_catalog.->>) ''parentSpanId'')'),
+		'start_time', '@extschema@.attach_unix_nanos(r.span OPERATOR(pg_catalog.->) ''startTimeUnixNano'')',
+		'end_time', '@extschema@.attach_unix_nanos(r.span OPERATOR(pg_catalog.->) ''endTimeUnixNano'')',
+		'name', '(r.span OPERATOR(pg_catalog.->>) ''name'')',
+		'status', '(r.span OPERATOR(pg_catalog.->) ''status'' OPERATOR(pg_catalog.->>) ''code'')',
+		'status_message', '(r.span OPERATOR(pg_catalog.->) ''status'' OPERATOR(pg_catalog.->>) ''message'')',
+		'attributes', 'r.attrs',
+		'resource_attributes', 'r.res');
+	vocab := jsonb_build_object(
+		'attr:', '(r.attrs OPERATOR(pg_catalog.->>) %1$s)',
+		'resource:', '(r.res OPERATOR(pg_catalog.->>) %1$s)',
+		'name', cols ->> 'name',
+		'service', '(r.res OPERATOR(pg_catalog.->>) ''service.name'')',
+		'trace_id', cols ->> 'trace_id');
+	parts := jsonb_build_object(
+		'from', rel,
+		'trace', cols ->> 'trace_id',
+		'span', cols ->> 'span_id',
+		'order', format('%s DESC NULLS LAST, r.span, r.res', cols ->> 'end_time'),
+		'cols', @extschema@.attach_span_cols(cols, @extschema@.attach_keys(opts), opts, vocab, documents));
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'otlp_json', ARRAY[documents], into_schema,
+		prefix, options, @extschema@.attach_build(source, parts, opts, coalesce(opts ->> 'dedup', 'auto') <> 'never'));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_otlp_json(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
+	'attach OTLP/JSON trace documents stored in a jsonb column (resourceSpans[].scopeSpans[].spans[]): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source)';
