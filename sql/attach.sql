@@ -49,6 +49,51 @@ SELECT count(*) AS documents FROM wl.otlp_docs;
 SELECT count(*) AS observations FROM public.observations;
 
 -- ---------------------------------------------------------------------------
+-- The lenient readers the views use: NULL (or a reason) for what they
+-- cannot read, never an error.
+-- ---------------------------------------------------------------------------
+-- token counts: whole numbers from 0 to a billion, as text
+SELECT v, tokacct.attach_int8(v) FROM unnest(ARRAY['1234', ' 1234 ', '1234.0', '1234.', '12.5', '-5', '-0', '+7',
+	'', ' ', '12x', 'x', '1e3', '0001', '1000000000', '1000000001', '99999999999999999999', NULL]) v;
+-- numbers (reported costs): finite decimals with an exponent of at most 3 digits
+SELECT v, tokacct.attach_numeric(v) FROM unnest(ARRAY['0.0123', '1.2e-05', '-3', 'NaN', 'Infinity', '1e1000',
+	'abc', '', '.5', '5.', '.', '1e', '+1.5E+2', NULL]) v;
+SELECT tokacct.attach_numeric('1e999') = 10::numeric ^ 999 AS three_digit_exponent;
+-- why counts cannot be priced: input 100 with 60 read and 50 written from
+-- the cache is a contradiction when input includes the cache, 210 tokens
+-- when the cache is reported apart
+SELECT tokacct.attach_usage_problem('100', '10', '60', '50', NULL, false) AS included,
+	   tokacct.attach_usage_problem('100', '10', '60', '50', NULL, true) AS separate,
+	   tokacct.attach_usage_problem('100', '10', NULL, NULL, '11', false) AS reasoning,
+	   tokacct.attach_usage_problem(NULL, NULL, NULL, NULL, NULL, false) AS no_counts,
+	   tokacct.attach_usage_problem(5::bigint, -1, 0, 0, 0, false) AS integers;
+SELECT tokacct.attach_input_tokens('100', '60', '50', true) AS apart, tokacct.attach_input_tokens('100', 'x', NULL, true) AS bad_cache,
+	   tokacct.attach_input_tokens(NULL, '5', NULL, true) AS no_input;
+-- tool arguments: the same arguments hash the same however spelled (a JSON
+-- string holding JSON, key order, spacing); md5 of jsonb's text form;
+-- text that jsonb would refuse (not JSON, \u0000, nesting beyond 200, huge
+-- exponents) is hashed as it is
+SELECT tokacct.attach_args_hash('{"b": 1, "a": [1, 2]}'::jsonb) = tokacct.attach_args_hash('"{\"a\":[1,2],\"b\":1}"'::jsonb) AS same,
+	   tokacct.attach_args_hash('{"b": 1,  "a":[1,2]}'::text) = md5('{"a": [1, 2], "b": 1}') AS canonical,
+	   tokacct.attach_args_hash('not json'::text) = md5('not json') AS text_as_is,
+	   tokacct.attach_args_hash('"\u0000"'::text) = md5('"\u0000"') AS nul_as_is,
+	   tokacct.attach_args_hash(repeat('[', 300) || repeat(']', 300)) = md5(repeat('[', 300) || repeat(']', 300)) AS deep_as_is,
+	   tokacct.attach_args_hash('[1e999999]') = md5('[1e999999]') AS huge_as_is;
+-- OTLP/JSON attribute lists; malformed elements skipped
+SELECT tokacct.attach_otlp_attributes('[{"key": "a", "value": {"intValue": "12"}}, {"key": "b", "value": {"doubleValue": 1.5}},
+	{"key": "c", "value": {"boolValue": true}}, {"key": "d", "value": {"arrayValue": {"values": [{"stringValue": "x"}]}}},
+	{"key": 5}, "junk", {"value": {}}, {"key": "e", "value": {"stringValue": null}}]');
+SELECT tokacct.attach_otlp_attributes('{"not": "an array"}') AS object, tokacct.attach_otlp_attributes('7') AS scalar;
+-- unix nanoseconds (1772438400 s is 2026-03-02 08:00 UTC)
+SELECT v, tokacct.attach_unix_nanos(v) FROM unnest(ARRAY['"1772438400000000000"', '1772438400123456789', '"abc"', '"-5"',
+	'"99999999999999999999"', 'null', '{}']::jsonb[]) v;
+-- status spellings
+SELECT s, e, tokacct.attach_status(s, e) FROM (VALUES ('Unset', NULL), ('', NULL), (NULL, NULL), ('Ok', NULL),
+	('STATUS_CODE_OK', NULL), ('1', NULL), ('Error', NULL), ('STATUS_CODE_ERROR', '429'), ('2', 'Timeout'),
+	('ERROR', '503 Service Unavailable'), ('error', 'cancelled'), ('Unset', 'KeyError'), (NULL, 'x'),
+	('DEFAULT', 'warn'), ('WARNING', NULL), ('429', NULL), ('200', NULL), ('Weird', NULL)) t(s, e);
+
+-- ---------------------------------------------------------------------------
 -- One call per source.
 -- ---------------------------------------------------------------------------
 SELECT * FROM tokacct.attach_otel('wl_otel', 'wl.otel_traces', options => '{"item": "attr:app.item_id"}');

@@ -433,8 +433,8 @@ attach_list_cost(PG_FUNCTION_ARGS)
  * Is s[0..len) JSON that jsonb_in reads without an error?  The lexer's own
  * check (with escapes decoded, so \u0000 is refused) comes after a scan
  * that bounds what could still raise inside jsonb_in: nesting deeper than
- * 200 (the stack check) and number tokens longer than 100 bytes (numeric
- * overflow).
+ * 200 (the stack check), number tokens longer than 100 bytes and exponents
+ * of more than 3 digits (numeric overflow).
  */
 static bool
 attach_json_safe(char *s, int len)
@@ -476,6 +476,19 @@ attach_json_safe(char *s, int len)
 		}
 		else
 			run = 0;
+		/* an exponent of more than 3 digits could overflow numeric */
+		if (c == 'e' || c == 'E')
+		{
+			int			j = i + 1;
+			int			digits = 0;
+
+			if (j < len && (s[j] == '+' || s[j] == '-'))
+				j++;
+			while (j < len && isdigit((unsigned char) s[j]))
+				j++, digits++;
+			if (digits > 3)
+				return false;
+		}
 	}
 	lex = makeJsonLexContextCstringLen(s, len, GetDatabaseEncoding(), true);
 	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
