@@ -374,6 +374,65 @@ SELECT sum(cost) = (SELECT sum(list_cost) FROM wl.call_truth) AS list_bill, coun
 SELECT count(*) FROM tokacct.detach('wl_list');
 
 -- ---------------------------------------------------------------------------
+-- Any other layout, by a mapping: the truth's own spans as a flat table,
+-- the token counts in a jsonb column, durations in milliseconds.
+-- ---------------------------------------------------------------------------
+CREATE TABLE wl.flat AS
+SELECT s.trace_id AS tid, s.span_id AS sid, s.parent_id AS pid, s.kind, s.name, s.status, s.provider, s.model,
+	   s.response_model, jsonb_build_object('in', s.input, 'out', s.output, 'cr', s.cache_read, 'cw', s.cache_write) AS usage,
+	   s.reported, s.args_text, s.started_at, s.duration_ns / 1000000.0 AS ms, a.workflow AS wf, a.item_key
+  FROM wl.span s JOIN wl.attempt a USING (i, attempt);
+ALTER TABLE wl.flat ADD PRIMARY KEY (sid);
+SELECT * FROM tokacct.attach('wl_flat', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "parent_id": "pid",
+	"start_time": "started_at", "duration_ms": "ms", "kind": "kind", "name": "name", "status": "status",
+	"provider": "provider", "model": "model", "response_model": "response_model",
+	"input_tokens": {"column": "usage", "path": "in"}, "output_tokens": {"column": "usage", "path": "out"},
+	"cache_read_tokens": {"column": "usage", "path": "cr"}, "cache_write_tokens": {"column": "usage", "path": "cw"},
+	"cost": "reported", "tool_arguments": "args_text", "workflow": "wf", "item": "item_key"}');
+SELECT (SELECT count(*) FROM (SELECT workflow, item, attempt, trace_id, succeeded, cost, calls FROM wl_flat.attempts
+							  EXCEPT SELECT * FROM truth_attempts) d) AS attempts_not_in_truth,
+	   (SELECT count(*) FROM (SELECT * FROM truth_attempts EXCEPT
+							  SELECT workflow, item, attempt, trace_id, succeeded, cost, calls FROM wl_flat.attempts) d) AS attempts_missing,
+	   (SELECT count(*) FROM (SELECT workflow, item, attempts, solved, ai_cost FROM wl_flat.items
+							  EXCEPT SELECT * FROM truth_items) d) AS items_not_in_truth,
+	   (SELECT count(*) FROM wl_flat.problems) AS problems;
+SELECT workflow, error_call, failed_attempt, abandoned_branch, essential FROM tokacct.waste_by_workflow('wl_flat.spans') ORDER BY 1;
+-- without a unique index on the span ids, repeated rows are collapsed
+SELECT count(*) FROM tokacct.attach('wl_flat_dup', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at",
+	"kind": "kind", "model": "model", "provider": "provider", "input_tokens": {"column": "usage", "path": "in"},
+	"output_tokens": {"column": "usage", "path": "out"}}', options => '{"dedup": "always"}');
+SELECT count(*) AS calls, sum(list_cost) = (SELECT sum(wl.list_cost(model, input, output, 0, 0)) FROM wl.call_truth) AS cache_blind_exact
+  FROM wl_flat_dup.calls;
+SELECT count(*) FROM tokacct.detach('wl_flat_dup');
+-- mapping errors
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid"}');
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at", "tokens": "x"}');
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at", "model": "modell"}');
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": {"column": "usage", "path": "t"}}');
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at", "input_tokens": {"column": "name", "path": "a"}}');
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at", "input_tokens": 5}');
+
+-- A system of record decides the outcome: the ticket system says item-05
+-- was reopened (not solved) and knows nothing of item-06.
+CREATE TABLE wl.ticket (ticket text, state text);
+INSERT INTO wl.ticket SELECT item_key, CASE WHEN i = 5 THEN 'reopened' WHEN solved THEN 'resolved' ELSE 'escalated' END
+  FROM wl.item WHERE i <> 6;
+SELECT * FROM tokacct.attach('wl_flat', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "parent_id": "pid",
+	"start_time": "started_at", "duration_ms": "ms", "kind": "kind", "name": "name", "status": "status",
+	"provider": "provider", "model": "model", "response_model": "response_model",
+	"input_tokens": {"column": "usage", "path": "in"}, "output_tokens": {"column": "usage", "path": "out"},
+	"cache_read_tokens": {"column": "usage", "path": "cr"}, "cache_write_tokens": {"column": "usage", "path": "cw"},
+	"cost": "reported", "tool_arguments": "args_text", "workflow": "wf", "item": "item_key"}',
+	options => '{"record": {"table": "wl.ticket", "key": "ticket", "outcome": "state"}}');
+SELECT item, solved, problem FROM wl_flat.items WHERE item IN ('item-04', 'item-05', 'item-06', 'item-07') ORDER BY item;
+SELECT count(*) FILTER (WHERE solved) AS solved FROM wl_flat.items;
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at"}',
+	options => '{"record": {"table": "ticket", "key": "ticket", "outcome": "state"}}');
+SELECT * FROM tokacct.attach('wl_bad', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at"}',
+	options => '{"record": {"table": "wl.ticket", "key": "ticket"}}');
+SELECT count(*) FROM tokacct.detach('wl_flat');
+
+-- ---------------------------------------------------------------------------
 -- Aliases.
 -- ---------------------------------------------------------------------------
 -- Every OpenTelemetry provider name tokacct ships resolves to a provider of

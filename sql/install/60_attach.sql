@@ -580,6 +580,54 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.attach_spec(pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb, pg_catalog.regclass) IS
 	'compiles where a source keeps a structure value (attr:KEY, resource:KEY, metadata:PATH, score:NAME, column:NAME, const:VALUE or a field name; an array tries each in turn) into SQL';
 
+-- A system of record (tickets, claims) joined to the items by the item key:
+-- option "record" = {"table": "schema.table", "key": column, and "solved":
+-- a boolean column, or "outcome": a column whose text is judged by
+-- success_values}.  Returns the SQL of a relation "rec" with one row per key
+-- (key, solved, outcome), or NULL without the option.
+CREATE FUNCTION @extschema@.attach_record(opts pg_catalog.jsonb, success pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	r jsonb := opts -> 'record';
+	rel regclass;
+	k text;
+	solved text;
+	outcome text;
+BEGIN
+	IF r IS NULL OR jsonb_typeof(r) = 'null' THEN
+		RETURN NULL;
+	END IF;
+	IF jsonb_typeof(r) <> 'object' OR coalesce(jsonb_typeof(r -> 'table'), '') <> 'string'
+	   OR coalesce(jsonb_typeof(r -> 'key'), '') <> 'string'
+	   OR (coalesce(jsonb_typeof(r -> 'solved'), '') <> 'string' AND coalesce(jsonb_typeof(r -> 'outcome'), '') <> 'string')
+	   OR EXISTS (SELECT 1 FROM jsonb_object_keys(r) x WHERE x NOT IN ('table', 'key', 'solved', 'outcome')) THEN
+		RAISE EXCEPTION 'option "record" must be {"table": ..., "key": ..., "solved": ... or "outcome": ...}'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = '"table" is the schema-qualified table of the system of record, "key" its column holding the item key, "solved" a boolean column or "outcome" a column whose values success_values judges.';
+	END IF;
+	rel := to_regclass(r ->> 'table');
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'option "record": relation "%" does not exist', r ->> 'table'
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'Give the table with its schema (schema.table).';
+	END IF;
+	PERFORM @extschema@.attach_relation(rel, 'system of record');
+	k := @extschema@.attach_column(rel, r ->> 'key', 'text', 'item key of the system of record', 'x');
+	outcome := CASE WHEN r ? 'outcome' THEN @extschema@.attach_column(rel, r ->> 'outcome', 'enum', 'outcome of the system of record', 'x') END;
+	solved := CASE WHEN r ? 'solved' THEN @extschema@.attach_column(rel, r ->> 'solved', 'bool', 'solved flag of the system of record', 'x')
+				   ELSE format('pg_catalog.lower(pg_catalog.btrim(%s)) = ANY (%s)', outcome, success) END;
+	-- one row per key: a key recorded twice counts as solved when any row says so
+	RETURN format('SELECT %1$s AS key, pg_catalog.bool_or(%2$s) AS solved, pg_catalog.min(%3$s) AS outcome '
+				  'FROM %4$s x WHERE %1$s IS NOT NULL GROUP BY 1',
+				  k, solved, coalesce(outcome, 'NULL::pg_catalog.text'), rel);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_record(pg_catalog.jsonb, pg_catalog.text) IS
+	'the SQL reading the system of record named in option "record" (item key, solved, outcome), one row per key';
+
 -- ---------------------------------------------------------------------------
 -- The views.  Every source compiles to "parts" (jsonb):
 --   from   a relation aliased r with one row per stored span (a table, or a
@@ -608,7 +656,7 @@ COMMENT ON FUNCTION @extschema@.attach_spec(pg_catalog.jsonb, pg_catalog.text, p
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
 	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
-	LANGUAGE plpgsql IMMUTABLE
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 DECLARE
@@ -646,6 +694,7 @@ DECLARE
 	v_items text;
 	v_conv text;
 	v_problems text;
+	record text;
 	c text;
 BEGIN
 	FOREACH c IN ARRAY colnames LOOP
@@ -888,6 +937,7 @@ SELECT b.trace_id,
  GROUP BY b.trace_id$q$, spans_priced)));
 
 	-- items ------------------------------------------------------------------
+	record := @extschema@.attach_record(opts, success);
 	v_items := format($q$
 SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_at, i.ended_at,
 	   i.ai_cost, i.ai_cost_known, i.calls, i.calls_left_out,
@@ -899,7 +949,19 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 			WHEN NOT i.solved THEN b.bpo_unit_price - pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
 	   END AS value,
 	   i.problem
-  FROM (SELECT %1$s AS source, a.workflow, a.item,
+  FROM (%3$s) i
+  LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
+					   FROM @extschema@.baseline bl
+					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
+						AND pg_catalog.upper(bl.currency) = 'USD'
+					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,
+		src, v_attempts, CASE WHEN record IS NULL THEN '{{ITEMS}}' ELSE format(
+			'SELECT i0.source, i0.workflow, i0.item, i0.option, i0.attempts, '
+			'COALESCE(rec.solved, i0.solved) AS solved, i0.started_at, i0.ended_at, i0.ai_cost, i0.ai_cost_known, '
+			'i0.calls, i0.calls_left_out, COALESCE(i0.problem, CASE WHEN rec.key IS NULL '
+			'THEN ''no row for the item in the system of record'' END) AS problem '
+			'FROM ({{ITEMS}}) i0 LEFT JOIN (%s) rec ON rec.key = i0.item', record) END);
+	v_items := replace(v_items, '{{ITEMS}}', format($q$SELECT %1$s AS source, a.workflow, a.item,
 			   pg_catalog.string_agg(DISTINCT a.option, '+' ORDER BY a.option) AS option,
 			   pg_catalog.count(*) AS attempts,
 			   pg_catalog.bool_or(a.succeeded) AS solved,
@@ -914,13 +976,8 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 			   END AS problem
 		  FROM (%2$s) a
 		 WHERE a.item IS NOT NULL
-		 GROUP BY a.workflow, a.item) i
-  LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
-					   FROM @extschema@.baseline bl
-					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
-						AND pg_catalog.upper(bl.currency) = 'USD'
-					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,
-		src, v_attempts);
+		 GROUP BY a.workflow, a.item$q$,
+		src, v_attempts));
 
 	-- conversations ------------------------------------------------------------
 	v_conv := format($q$
@@ -1457,7 +1514,7 @@ BEGIN
 	PERFORM @extschema@.attach_relation(spans, 'span table');
 	opts := @extschema@.attach_options(options,
 		ARRAY['columns', 'keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt',
-			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage'],
+			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
 		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
 			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
 	given := coalesce(opts -> 'columns', '{}');
@@ -1567,7 +1624,7 @@ BEGIN
 	opts := @extschema@.attach_options(options,
 		ARRAY['project_id', 'provider', 'workflow', 'item', 'outcome', 'option', 'attempt', 'conversation',
 			  'cache_read', 'cache_write', 'reasoning', 'tool_name_pattern', 'score_threshold',
-			  'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage'],
+			  'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
 		'{"workflow": "trace_name", "item": ["session", "trace_id"]}');
 	IF langfuse_schema IS NULL OR NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = langfuse_schema) THEN
 		RAISE EXCEPTION 'schema "%" does not exist', langfuse_schema
@@ -1789,7 +1846,7 @@ BEGIN
 	PERFORM @extschema@.attach_relation(documents, 'documents table');
 	opts := @extschema@.attach_options(options,
 		ARRAY['keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt',
-			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage'],
+			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
 		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
 			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
 	doc := @extschema@.attach_column(documents, document_column, 'jsonb', 'OTLP/JSON document', 'd');
@@ -1838,3 +1895,198 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_otlp_json(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
 	'attach OTLP/JSON trace documents stored in a jsonb column (resourceSpans[].scopeSpans[].spans[]): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source)';
+
+-- ---------------------------------------------------------------------------
+-- Any other layout: a table or view with a row per span, and a mapping of
+-- the vocabulary to its columns.  Each mapped value is a column name, or
+-- {"column": c, "path": "a/b"} for a value inside a jsonb column (path
+-- levels separated by /), or {"const": v}.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.attach_mapped(rel pg_catalog.regclass, mapping pg_catalog.jsonb,
+	k pg_catalog.text, want pg_catalog.text) RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	m jsonb := mapping -> k;
+	col text;
+	path text[];
+	e text;
+BEGIN
+	IF m IS NULL OR jsonb_typeof(m) = 'null' THEN
+		RETURN NULL;
+	ELSIF jsonb_typeof(m) = 'string' THEN
+		RETURN @extschema@.attach_column(rel, m #>> '{}', want, k);
+	ELSIF jsonb_typeof(m) = 'object' AND m ? 'const' AND jsonb_typeof(m -> 'const') IN ('string', 'number') THEN
+		IF want NOT IN ('text', 'count', 'numeric', 'enum') THEN
+			RAISE EXCEPTION 'mapping "%": a constant cannot give a %', k, want USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		e := quote_literal(m ->> 'const') || '::pg_catalog.text';
+		RETURN CASE want WHEN 'numeric' THEN format('@extschema@.attach_numeric(%s)', e) ELSE e END;
+	ELSIF jsonb_typeof(m) = 'object' AND jsonb_typeof(m -> 'column') = 'string' AND jsonb_typeof(m -> 'path') = 'string' THEN
+		IF want NOT IN ('text', 'count', 'numeric', 'enum', 'jsonb') THEN
+			RAISE EXCEPTION 'mapping "%": a jsonb path cannot give a %', k, want
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Map it to a column of that type.';
+		END IF;
+		col := @extschema@.attach_column(rel, m ->> 'column', 'jsonb', k || ' (the jsonb column of its path)');
+		path := string_to_array(m ->> 'path', '/');
+		IF want = 'jsonb' THEN
+			RETURN format('(%s OPERATOR(pg_catalog.#>) %L::pg_catalog.text[])', col, path);
+		END IF;
+		e := format('(%s OPERATOR(pg_catalog.#>>) %L::pg_catalog.text[])', col, path);
+		RETURN CASE want WHEN 'numeric' THEN format('@extschema@.attach_numeric(%s)', e) ELSE e END;
+	END IF;
+	RAISE EXCEPTION 'mapping "%" must be a column name, {"column": ..., "path": ...} or {"const": ...}', k
+		USING ERRCODE = 'invalid_parameter_value',
+			  DETAIL = format('Got %s.', left(m::text, 100));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_mapped(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text) IS
+	'the SQL reading one mapped value of a relation attached with tokacct.attach(): a column, a path in a jsonb column, or a constant';
+
+CREATE FUNCTION @extschema@.attach(source pg_catalog.text, spans pg_catalog.regclass, mapping pg_catalog.jsonb,
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	-- the vocabulary and how each value is read
+	wants jsonb := '{"trace_id": "text", "span_id": "text", "parent_id": "text", "start_time": "timestamptz",
+		"end_time": "timestamptz", "duration_ms": "numeric", "name": "text", "kind": "text", "status": "text",
+		"error_type": "text", "provider": "text", "model": "text", "response_model": "text",
+		"input_tokens": "count", "output_tokens": "count", "cache_read_tokens": "count",
+		"cache_write_tokens": "count", "reasoning_tokens": "count", "cost": "numeric", "cost_currency": "text",
+		"cost_source": "text", "conversation_id": "text", "tool_name": "text", "tool_arguments": "jsonb",
+		"args_hash": "text", "workflow": "text", "item": "text", "outcome": "text", "option": "text",
+		"attempt": "count"}';
+	m jsonb := '{}';
+	k text;
+	e text;
+	kinds jsonb;
+	kind_case text := '';
+	w text;
+	ends text;
+	args text;
+	cols jsonb;
+	parts jsonb;
+	dedup boolean;
+BEGIN
+	PERFORM @extschema@.attach_relation(spans, 'span table');
+	opts := @extschema@.attach_options(options,
+		ARRAY['kinds', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'], '{}');
+	IF mapping IS NULL OR jsonb_typeof(mapping) <> 'object' THEN
+		RAISE EXCEPTION 'the mapping must be a JSON object of names and columns'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(wants) x));
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(mapping) LOOP
+		IF NOT wants ? k THEN
+			RAISE EXCEPTION 'mapping: unknown name "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(wants) x));
+		END IF;
+	END LOOP;
+	FOREACH k IN ARRAY ARRAY['trace_id', 'span_id', 'start_time'] LOOP
+		IF NOT mapping ? k OR jsonb_typeof(mapping -> k) = 'null' THEN
+			RAISE EXCEPTION 'the mapping must name the % column', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+	-- tool arguments may be jsonb or text
+	IF jsonb_typeof(mapping -> 'tool_arguments') = 'string' AND coalesce((SELECT a.atttypid <> 'jsonb'::regtype
+			FROM pg_attribute a WHERE a.attrelid = spans AND a.attname = mapping ->> 'tool_arguments'
+			  AND a.attnum > 0 AND NOT a.attisdropped), false) THEN
+		wants := wants || '{"tool_arguments": "text"}';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(wants) LOOP
+		e := @extschema@.attach_mapped(spans, mapping, k, wants ->> k);
+		IF e IS NOT NULL THEN
+			m := m || jsonb_build_object(k, e);
+		END IF;
+	END LOOP;
+
+	-- kind words: the source's kind column (or operation name) to llm, tool, agent
+	kinds := '{"llm": ["llm", "chat", "generate_content", "text_completion", "embeddings", "generation", "completion"],
+		"tool": ["tool", "tool_call", "execute_tool", "function"],
+		"agent": ["agent", "invoke_agent", "create_agent", "chain", "workflow", "attempt"]}'::jsonb
+		|| coalesce(opts -> 'kinds', '{}');
+	IF EXISTS (SELECT 1 FROM jsonb_each(kinds) x WHERE x.key NOT IN ('llm', 'tool', 'agent') OR jsonb_typeof(x.value) <> 'array') THEN
+		RAISE EXCEPTION 'option "kinds" must map llm, tool and agent to arrays of the words the kind column uses'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH w IN ARRAY ARRAY['llm', 'tool', 'agent'] LOOP
+		FOR k IN SELECT lower(jsonb_array_elements_text(kinds -> w)) LOOP
+			kind_case := kind_case || format(' WHEN %L THEN %L', k, w);
+		END LOOP;
+	END LOOP;
+	kind_case := CASE WHEN m ? 'kind' THEN format('CASE pg_catalog.lower(%s)%s ELSE ''other'' END', m ->> 'kind', kind_case)
+					  ELSE '''llm''' END;
+
+	ends := coalesce(m ->> 'end_time', CASE WHEN m ? 'duration_ms' THEN format(
+		'%1$s + CASE WHEN %2$s BETWEEN 0 AND 100000000000 THEN %2$s::pg_catalog.float8 * ''1 millisecond''::pg_catalog.interval END',
+		m ->> 'start_time', m ->> 'duration_ms') END, 'NULL::pg_catalog.timestamptz');
+	args := CASE
+		WHEN m ? 'args_hash' THEN m ->> 'args_hash'
+		WHEN m ? 'tool_arguments' THEN format('@extschema@.attach_args_hash(%s)', m ->> 'tool_arguments')
+		ELSE 'NULL::pg_catalog.text' END;
+
+	cols := jsonb_build_object(
+		'trace_id', m ->> 'trace_id', 'span_id', m ->> 'span_id',
+		'parent_id', format('NULLIF(%s, '''')', coalesce(m ->> 'parent_id', 'NULL::pg_catalog.text')),
+		'name', coalesce(m ->> 'name', 'NULL::pg_catalog.text'),
+		'started_at', m ->> 'start_time', 'ended_at', ends,
+		'status_raw', coalesce(m ->> 'status', 'NULL::pg_catalog.text'),
+		'error_type', coalesce(m ->> 'error_type', 'NULL::pg_catalog.text'),
+		'operation', coalesce(m ->> 'kind', 'NULL::pg_catalog.text'),
+		'kind', kind_case,
+		'provider', coalesce(m ->> 'provider', 'NULL::pg_catalog.text'),
+		'request_model', coalesce(m ->> 'model', 'NULL::pg_catalog.text'),
+		'response_model', coalesce(m ->> 'response_model', 'NULL::pg_catalog.text'),
+		'input_raw', coalesce(m ->> 'input_tokens', 'NULL::pg_catalog.text'),
+		'output_raw', coalesce(m ->> 'output_tokens', 'NULL::pg_catalog.text'),
+		'cache_read_raw', coalesce(m ->> 'cache_read_tokens', 'NULL::pg_catalog.text'),
+		'cache_write_raw', coalesce(m ->> 'cache_write_tokens', 'NULL::pg_catalog.text'),
+		'reasoning_raw', coalesce(m ->> 'reasoning_tokens', 'NULL::pg_catalog.text'),
+		'reported_cost', coalesce(m ->> 'cost', 'NULL::pg_catalog.numeric'),
+		'reported_cost_raw', 'NULL::pg_catalog.text',
+		'reported_currency', coalesce(m ->> 'cost_currency', 'NULL::pg_catalog.text'),
+		'reported_cost_source', coalesce(m ->> 'cost_source', 'NULL::pg_catalog.text'),
+		'estimated_cost', 'NULL::pg_catalog.numeric',
+		'conversation_id', coalesce(m ->> 'conversation_id', 'NULL::pg_catalog.text'),
+		'tool_name', CASE WHEN m ? 'tool_name' THEN format('CASE WHEN %s = ''tool'' THEN %s END', kind_case, m ->> 'tool_name')
+						  ELSE 'NULL::pg_catalog.text' END,
+		'args_hash', format('CASE WHEN %s = ''tool'' THEN %s END', kind_case, args),
+		'workflow', coalesce(m ->> 'workflow', 'NULL::pg_catalog.text'),
+		'item', coalesce(m ->> 'item', m ->> 'trace_id'),
+		'outcome', coalesce(m ->> 'outcome', 'NULL::pg_catalog.text'),
+		'option', coalesce(m ->> 'option', 'NULL::pg_catalog.text'),
+		'attempt_raw', coalesce(m ->> 'attempt', 'NULL::pg_catalog.text'));
+	parts := jsonb_build_object('from', spans::text || ' r', 'trace', m ->> 'trace_id', 'span', m ->> 'span_id',
+		'order', (SELECT string_agg(format('%s %s', e.v, CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 'DESC NULLS LAST'
+								WHEN wants ->> e.k IN ('text', 'count') THEN 'COLLATE "C"' ELSE '' END), ', '
+								ORDER BY CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 0 ELSE 1 END, e.k)
+				   FROM jsonb_each_text(m) e(k, v) WHERE e.k NOT IN ('trace_id', 'span_id')),
+		'cols', cols);
+	-- the attempt number, when mapped, is the source's own
+	IF m ? 'attempt' THEN
+		opts := opts || '{"attempt": "mapped"}';
+	END IF;
+	dedup := CASE opts ->> 'dedup'
+		WHEN 'always' THEN true
+		WHEN 'never' THEN false
+		ELSE NOT (jsonb_typeof(mapping -> 'span_id') = 'string'
+				  AND (@extschema@.attach_unique(spans, ARRAY[mapping ->> 'span_id'])
+					   OR (jsonb_typeof(mapping -> 'trace_id') = 'string'
+						   AND @extschema@.attach_unique(spans, ARRAY[mapping ->> 'trace_id', mapping ->> 'span_id']))))
+	END;
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'mapping', ARRAY[spans], into_schema, prefix,
+		jsonb_build_object('mapping', mapping, 'options', options), @extschema@.attach_build(source, parts, opts, dedup));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach(pg_catalog.text, pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
+	'attach any table or view with a row per span, by a mapping of names (trace_id, span_id, start_time required; parent_id, end_time or duration_ms, name, kind, status, error_type, provider, model, response_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, cost_currency, cost_source, conversation_id, tool_name, tool_arguments or args_hash, workflow, item, outcome, option, attempt) to columns, jsonb paths ({"column": c, "path": "a/b"}) or constants ({"const": v}); creates the six views';
