@@ -327,6 +327,34 @@ SELECT sum(cost) FROM wl_strict.calls WHERE item <= 'item-40';
 SELECT sum(cost) FROM wl_strict.calls;
 SELECT count(*) FROM tokacct.detach('wl_strict');
 
+-- Usage on agent spans: counted once.  Trace A's agent span repeats the
+-- usage of its two calls (2000 + 3000 in, 200 + 300 out); trace B's agent
+-- span is the only one with usage (its calls were not instrumented).
+-- gpt-4o at 2.50 / 10: A = (2000 + 3000) x 2.5 + (200 + 300) x 10 = 17500
+-- micro-dollars, from its calls only; B = 1000 x 2.5 + 100 x 10 = 3500, from
+-- its agent span, in attempts, items and spans (calls lists LLM calls).
+CREATE TABLE wl.agents (LIKE wl.otel_traces);
+INSERT INTO wl.agents ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "StatusCode", "Duration", "SpanAttributes")
+VALUES ('2026-03-06 08:00+00', 'A', 'a0', '', 'invoke_agent', 'Ok', 1000, '{"gen_ai.operation.name": "invoke_agent",
+			"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+			"gen_ai.usage.input_tokens": "5000", "gen_ai.usage.output_tokens": "500"}'),
+	   ('2026-03-06 08:00:01+00', 'A', 'a1', 'a0', 'chat', 'Ok', 1000, '{"gen_ai.operation.name": "chat",
+			"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+			"gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "200"}'),
+	   ('2026-03-06 08:00:02+00', 'A', 'a2', 'a0', 'chat', 'Ok', 1000, '{"gen_ai.operation.name": "chat",
+			"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+			"gen_ai.usage.input_tokens": "3000", "gen_ai.usage.output_tokens": "300"}'),
+	   ('2026-03-06 09:00+00', 'B', 'b0', '', 'invoke_agent', 'Ok', 1000, '{"gen_ai.operation.name": "invoke_agent",
+			"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+			"gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}');
+SELECT count(*) FROM tokacct.attach_otel('wl_agents', 'wl.agents');
+SELECT trace_id, count(*) AS calls, sum(cost) AS cost FROM wl_agents.calls GROUP BY 1 ORDER BY 1;
+SELECT trace_id, calls, cost FROM wl_agents.attempts ORDER BY 1;
+SELECT span_id, kind, cost, call_seq FROM wl_agents.spans ORDER BY 1;
+SELECT count(*) FROM tokacct.attach_otel('wl_agents', 'wl.agents', options => '{"agent_usage": "never"}');
+SELECT trace_id, calls, cost FROM wl_agents.attempts ORDER BY 1;
+SELECT count(*) FROM tokacct.detach('wl_agents');
+
 -- ---------------------------------------------------------------------------
 -- Tokens: conventions and the Langfuse bill.
 -- ---------------------------------------------------------------------------

@@ -678,8 +678,9 @@ DECLARE
 	sel text;
 	content text;
 	call_filter text;
+	usage_kind text;
 	base_all text;			-- every stored row
-	spans_rows text;		-- every span once, is_call telling the counted calls
+	spans_rows text;		-- every span once, usage_kind telling calls and agent usage
 	calls_rows text;		-- every counted call once
 	priced text;			-- template: the rows of {{ROWS}} priced
 	spans_priced text;
@@ -709,73 +710,71 @@ BEGIN
 
 	base_all := format('SELECT %s%sFROM %s', sel, E'\n  ', rel);
 
-	-- The counted calls: LLM calls, and agent spans that carry usage when
-	-- their trace has no LLM call (else the agent repeats its calls' usage).
-	-- One CASE over the kind, so most rows are decided by reading it once;
-	-- the list of traces with LLM calls is built (hashed) only if an agent
-	-- span with usage turns up.
-	call_filter := format('CASE %s WHEN ''llm'' THEN true%s ELSE false END', cols ->> 'kind',
+	-- The spans whose usage is priced: LLM calls ("call"), and agent spans
+	-- that carry usage ("agent").  An agent span's usage counts only where
+	-- its trace has no LLM-call span (else it repeats its calls' usage):
+	-- attempts, items and spans apply that per trace; the calls view lists
+	-- LLM calls only, so it reads each row once, with no look at others.
+	call_filter := format('%s = ''llm''', cols ->> 'kind');
+	usage_kind := format('CASE %s WHEN ''llm'' THEN ''call''%s END', cols ->> 'kind',
 		CASE WHEN coalesce(opts ->> 'agent_usage', 'when_no_calls') = 'when_no_calls' THEN format(
-			' WHEN ''agent'' THEN (%s IS NOT NULL OR %s IS NOT NULL) AND %s NOT IN ('
-			'SELECT x.trace_id FROM (SELECT %s AS trace_id, %s AS kind FROM %s) x '
-			'WHERE x.kind = ''llm'' AND x.trace_id IS NOT NULL)',
-			cols ->> 'input_raw', cols ->> 'output_raw', cols ->> 'trace_id',
-			cols ->> 'trace_id', cols ->> 'kind', rel)
+			' WHEN ''agent'' THEN CASE WHEN %s IS NOT NULL OR %s IS NOT NULL THEN ''agent'' END',
+			cols ->> 'input_raw', cols ->> 'output_raw')
 		ELSE '' END);
 
 	-- Repeated span ids are collapsed on the stored rows (before anything is
 	-- read from them), keeping the first copy in the source's order.
 	IF dedup THEN
 		spans_rows := format(
-			'SELECT %1$s, %7$s AS is_call%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
 			'ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
-			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
 		calls_rows := format(
-			'SELECT %1$s, true AS is_call%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
 			'WHERE %7$s ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
 			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
 	ELSE
-		spans_rows := format('SELECT %s, %s AS is_call%sFROM %s', sel, call_filter, E'\n  ', rel);
-		calls_rows := format('SELECT %s, true AS is_call%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
+		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
+		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
 	END IF;
 
 	-- The rows of {{ROWS}} priced: l0 reads the counts and names, l1 prices,
-	-- l2 says what is wrong.  Spans that are not counted calls cost 0.
+	-- l2 says what is wrong.  Spans without usage to price cost 0.
 	priced := format($q$
 SELECT l2.*,
-	   CASE WHEN NOT l2.is_call THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
-	   CASE WHEN NOT l2.is_call THEN NULL
+	   CASE WHEN NOT l2.priced THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
+	   CASE WHEN NOT l2.priced THEN NULL
 			WHEN %2$s AND l2.reported_usd IS NOT NULL THEN 'reported'
 			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source
   FROM (SELECT l1.*,
 			   COALESCE(
-				 CASE WHEN NOT l1.is_call THEN NULL
+				 CASE WHEN NOT l1.priced THEN NULL
 					  WHEN l1.started_at IS NULL OR NOT pg_catalog.isfinite(l1.started_at)
 					  THEN 'no usable start time' END,
-				 CASE WHEN l1.is_call THEN @extschema@.attach_usage_problem(l1.input_raw, l1.output_raw,
+				 CASE WHEN l1.priced THEN @extschema@.attach_usage_problem(l1.input_raw, l1.output_raw,
 					 l1.cache_read_raw, l1.cache_write_raw, l1.reasoning_raw, %3$s) END,
-				 CASE WHEN l1.is_call THEN l1.reported_problem END,
-				 CASE WHEN l1.is_call AND NOT l1.has_usage AND l1.status = 'ok' AND l1.reported_usd IS NULL
+				 CASE WHEN l1.priced THEN l1.reported_problem END,
+				 CASE WHEN l1.priced AND NOT l1.has_usage AND l1.status = 'ok' AND l1.reported_usd IS NULL
 					  THEN 'no token usage on a successful call' END,
-				 CASE WHEN l1.is_call AND l1.has_usage AND l1.list_cost IS NULL
+				 CASE WHEN l1.priced AND l1.has_usage AND l1.list_cost IS NULL
 					  THEN pg_catalog.format('no catalog price for provider %%s, model %%s',
 							pg_catalog.quote_nullable(l1.price_provider), pg_catalog.quote_nullable(l1.price_model)) END,
 				 CASE WHEN l1.status_unknown
 					  THEN pg_catalog.format('unknown status %%s (taken as ok)', pg_catalog.quote_literal(l1.status_raw)) END
 			   ) AS problem
 		  FROM (SELECT l0.*,
-					   CASE WHEN l0.is_call THEN
+					   CASE WHEN l0.priced THEN
 						 COALESCE(@extschema@.attach_list_cost(l0.price_provider, l0.price_model, l0.input_raw,
 								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
 								l0.started_at, %3$s),
 							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
-				  FROM (SELECT c.*,
+				  FROM (SELECT c.*, c.usage_kind IS NOT NULL AS priced,
 							   COALESCE(@extschema@.attach_status(c.status_raw, c.error_type), 'ok') AS status,
 							   @extschema@.attach_status(c.status_raw, c.error_type) IS NULL AS status_unknown,
 							   COALESCE(c.response_model, c.request_model) AS model,
 							   -- the counts of a call that reports usage; an absent one is 0,
 							   -- an unusable one NULL
-							   CASE WHEN c.is_call AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN
+							   CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN
 								   COALESCE(@extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw, c.cache_write_raw, %3$s),
 									   CASE WHEN pg_catalog.btrim(COALESCE(c.input_raw, '')) = '' THEN 0::pg_catalog.int8 END) END AS input_tokens,
 							   {{COUNT:output_raw}} AS output_tokens,
@@ -834,7 +833,7 @@ SELECT l2.*,
 					FROM @extschema@.model_alias ma GROUP BY 1) m)$q$);
 	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
 		priced := replace(priced, '{{COUNT:' || c || '}}', format(
-			'CASE WHEN c.is_call AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
+			'CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
 			'COALESCE(@extschema@.attach_int8(c.%1$s), CASE WHEN pg_catalog.btrim(COALESCE(c.%1$s, '''')) = '''' '
 			'THEN 0::pg_catalog.int8 END) END', c));
 	END LOOP;
@@ -927,12 +926,24 @@ SELECT b.trace_id,
 	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
 	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
 	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw,
-	   pg_catalog.sum(b.cost) FILTER (WHERE b.is_call) AS cost,
-	   pg_catalog.count(*) FILTER (WHERE b.is_call) AS calls,
-	   pg_catalog.count(*) FILTER (WHERE b.is_call AND b.cost IS NULL) AS left_out,
-	   pg_catalog.sum(b.input_tokens) FILTER (WHERE b.is_call) AS input_tokens,
-	   pg_catalog.sum(b.output_tokens) FILTER (WHERE b.is_call) AS output_tokens,
-	   pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.is_call) AS models
+	   -- the calls' cost, or where the trace has no LLM call its agent spans' usage
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'agent') END AS cost,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent') END AS calls,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call' AND b.cost IS NULL)
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent' AND b.cost IS NULL) END AS left_out,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS input_tokens,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS output_tokens,
+	   COALESCE(pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'call'),
+				pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'agent')) AS models
   FROM (%1$s) b
  GROUP BY b.trace_id$q$, spans_priced)));
 
@@ -991,27 +1002,40 @@ SELECT %1$s AS source, a.workflow, a.item, a.attempt,
 		src, calls_priced, by_trace);
 
 	-- spans ------------------------------------------------------------------
+	-- an agent span's usage counts where its trace has no LLM call
 	v_spans := format($q$
-SELECT %1$s AS source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS source_trace_id,
+SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS source_trace_id,
 	   s.span_id, s.parent_id, s.kind, COALESCE(s.tool_name, s.name) AS name, s.operation, s.args_hash,
 	   CASE WHEN s.parent_id IS NULL AND a.succeeded IS FALSE AND s.status = 'ok' THEN 'error' ELSE s.status END AS status,
-	   s.cost, s.started_at, s.ended_at, a.workflow, a.item, a.attempt, s.model,
-	   s.input_tokens, s.output_tokens,
-	   CASE WHEN s.is_call THEN (pg_catalog.row_number() OVER (PARTITION BY s.trace_id, s.is_call
-			ORDER BY s.started_at, s.span_id COLLATE "C"))::pg_catalog.int4 END AS call_seq,
-	   CASE WHEN s.is_call AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+	   CASE WHEN s.counted THEN s.cost ELSE 0::pg_catalog.numeric END AS cost,
+	   s.started_at, s.ended_at, a.workflow, a.item, a.attempt, s.model,
+	   CASE WHEN s.counted THEN s.input_tokens END AS input_tokens,
+	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
+	   s.call_seq,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
 			THEN pg_catalog.round(@extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, 0, 0, 0, s.started_at)
 				 / s.input_tokens, 12) END AS input_price,
-	   s.problem
-  FROM (%2$s) s
+	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
+  FROM (SELECT %1$s AS source, p.*,
+			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
+				   IS TRUE AS counted,
+			   CASE WHEN p.usage_kind = 'call'
+					THEN (pg_catalog.count(*) FILTER (WHERE p.usage_kind = 'call') OVER t_upto)::pg_catalog.int4 END AS call_seq
+		  FROM (%2$s) p
+		WINDOW t AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+					 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+			   t_upto AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+						  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) s
   LEFT JOIN (%3$s) a ON a.trace_id = s.trace_id$q$,
 		src, spans_priced, by_trace);
 
 	-- problems ---------------------------------------------------------------
 	v_problems := format($q$
-SELECT %1$s AS source, CASE WHEN p.is_call THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
+SELECT %1$s AS source, CASE WHEN p.usage_kind = 'call' THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
 	   p.problem AS reason
-  FROM (%2$s) p WHERE p.problem IS NOT NULL
+  FROM (SELECT p.*, pg_catalog.bool_or(p.usage_kind = 'call') OVER (PARTITION BY p.trace_id) AS trace_has_calls
+		  FROM (%2$s) p) p
+ WHERE p.problem IS NOT NULL AND (p.usage_kind IS DISTINCT FROM 'agent' OR NOT p.trace_has_calls)
 UNION ALL
 SELECT %1$s, 'span', b.trace_id, b.span_id,
 	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
