@@ -816,19 +816,21 @@ SELECT l2.*,
 		sep);
 	-- Aliases: each table is read once per query into a jsonb map (an
 	-- InitPlan), so a call costs a key lookup rather than a join (the
-	-- planner cannot estimate how many calls a join would see).  A model
-	-- alias is looked for under "provider US model" (lower case) and its
-	-- period chosen by the call's time.
+	-- planner cannot estimate how many calls a join would see) and the
+	-- pricing runs in parallel workers.  A model alias is looked for under
+	-- "provider US model" (lower case); its period (unix seconds, the open
+	-- ends as +-1e15) is chosen by the call's time with a jsonpath filter.
 	priced := replace(replace(replace(priced,
 		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
-			THEN (SELECT e.value FROM pg_catalog.jsonb_array_elements({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}}) e
-				   WHERE (e.value OPERATOR(pg_catalog.->>) 0)::pg_catalog.timestamptz <= c.started_at
-					 AND c.started_at < (e.value OPERATOR(pg_catalog.->>) 1)::pg_catalog.timestamptz
-				   LIMIT 1) END)$q$),
+			THEN pg_catalog.jsonb_path_query_first({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}},
+				'strict $[*] ? (@[0] <= $t && $t < @[1])',
+				pg_catalog.jsonb_build_object('t', EXTRACT(epoch FROM c.started_at))) END)$q$),
 		'{{MODEL_KEY}}', $q$(pg_catalog.lower(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) pg_catalog.lower(COALESCE(c.response_model, c.request_model)))$q$),
 		'{{MODEL_MAP}}', $q$(SELECT pg_catalog.jsonb_object_agg(m.k, m.periods)
 			FROM (SELECT ma.provider OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) ma.model AS k,
-						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(ma.valid_from, ma.valid_until,
+						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+							 CASE WHEN pg_catalog.isfinite(ma.valid_from) THEN EXTRACT(epoch FROM ma.valid_from) ELSE -1e15 END,
+							 CASE WHEN pg_catalog.isfinite(ma.valid_until) THEN EXTRACT(epoch FROM ma.valid_until) ELSE 1e15 END,
 							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
 					FROM @extschema@.model_alias ma GROUP BY 1) m)$q$);
 	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
