@@ -355,6 +355,24 @@ SELECT count(*) FROM tokacct.attach_otel('wl_agents', 'wl.agents', options => '{
 SELECT trace_id, calls, cost FROM wl_agents.attempts ORDER BY 1;
 SELECT count(*) FROM tokacct.detach('wl_agents');
 
+-- OTLP/JSON as older or other exporters write it: instrumentationLibrarySpans
+-- instead of scopeSpans, ids in base64 (16 and 8 bytes), a status code 2
+-- with no message, an intValue given as a number; and parts of the wrong
+-- shape (a scalar resource, spans that are not objects), skipped.
+CREATE TABLE wl.otlp_odd (doc jsonb);
+INSERT INTO wl.otlp_odd VALUES ('{"resourceSpans": [7, {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "old"}}]},
+	"instrumentationLibrarySpans": [{"spans": ["junk", {"traceId": "AAECAwQFBgcICQoLDA0ODw==", "spanId": "AAECAwQFBgc=",
+		"name": "chat", "startTimeUnixNano": 1772438400000000000, "endTimeUnixNano": "1772438401000000000",
+		"status": {"code": 2}, "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+		{"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}},
+		{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+		{"key": "gen_ai.usage.input_tokens", "value": {"intValue": 1000}},
+		{"key": "gen_ai.usage.output_tokens", "value": {"intValue": "100"}}]}]}]}]}'), ('{"not": "otlp"}'), ('[]');
+SELECT count(*) FROM tokacct.attach_otlp_json('wl_odd', 'wl.otlp_odd');
+-- ids 00..0f and 00..07 in hex; a failed call billed 1000 x 2.5 + 100 x 10 = 3500 micro-dollars
+SELECT trace_id, span_id, status, started_at, ended_at, workflow, cost FROM wl_odd.calls;
+SELECT count(*) FROM tokacct.detach('wl_odd');
+
 -- ---------------------------------------------------------------------------
 -- Tokens: conventions and the Langfuse bill.
 -- ---------------------------------------------------------------------------
