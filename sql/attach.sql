@@ -572,6 +572,42 @@ SELECT * FROM tokacct.attach_langfuse('wl_bad', 'wl');
 SELECT * FROM tokacct.attach_langfuse('wl_bad', 'no_such_schema');
 SELECT * FROM tokacct.attach_langfuse('wl_bad', 'public', options => '{"tool_name_pattern": "(("}');
 SELECT * FROM tokacct.detach('never_attached');
+SELECT * FROM tokacct.attach_otel('wl_bad', 'wl.otel_traces', 'tokacct');
+SELECT * FROM tokacct.attach_otel('wl_bad', 'wl.otel_traces', 'pg_catalog');
+-- attaching records the source: a role needs tokacct's admin grant; the
+-- views are security_invoker, so a reader needs the grant on the traces
+CREATE ROLE tokacct_attach_reader;
+CREATE ROLE tokacct_attach_admin;
+CALL tokacct.grant_reader('tokacct_attach_reader');
+CALL tokacct.grant_admin('tokacct_attach_admin');
+GRANT USAGE ON SCHEMA wl TO tokacct_attach_reader, tokacct_attach_admin;
+GRANT CREATE ON DATABASE tokacct_attach TO tokacct_attach_admin;
+SET ROLE tokacct_attach_reader;
+SELECT * FROM tokacct.attach_otel('wl_role', 'wl.otel_traces');
+RESET ROLE;
+SET ROLE tokacct_attach_admin;
+SELECT count(*) FROM tokacct.attach_otel('wl_role', 'wl.otel_traces', options => '{"item": "attr:app.item_id"}');
+GRANT USAGE ON SCHEMA wl_role TO tokacct_attach_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA wl_role TO tokacct_attach_reader;
+RESET ROLE;
+SET ROLE tokacct_attach_reader;
+SELECT count(*) FROM wl_role.calls;
+RESET ROLE;
+GRANT SELECT ON wl.otel_traces TO tokacct_attach_reader;
+SET ROLE tokacct_attach_reader;
+SELECT count(*), sum(cost) FROM wl_role.calls WHERE item <= 'item-40';
+SELECT * FROM tokacct.detach('wl_role');
+RESET ROLE;
+SET ROLE tokacct_attach_admin;
+SELECT count(*) FROM tokacct.detach('wl_role');
+RESET ROLE;
+REVOKE ALL ON wl.otel_traces FROM tokacct_attach_reader;
+REVOKE ALL ON SCHEMA wl FROM tokacct_attach_reader, tokacct_attach_admin;
+REVOKE ALL ON DATABASE tokacct_attach FROM tokacct_attach_admin;
+REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM tokacct_attach_reader, tokacct_attach_admin;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA tokacct FROM tokacct_attach_admin;
+REVOKE ALL ON SCHEMA tokacct FROM tokacct_attach_reader, tokacct_attach_admin;
+DROP ROLE tokacct_attach_reader, tokacct_attach_admin;
 
 -- ---------------------------------------------------------------------------
 -- Security: only built-in types are read, and enums only through their

@@ -1248,6 +1248,18 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Name a source with up to 48 lower-case letters, digits and _, starting with a letter or _ (it is also the default schema of its views).';
 	END IF;
+	IF NOT has_table_privilege('@extschema@.attachment', 'INSERT, UPDATE, DELETE') THEN
+		RAISE EXCEPTION 'permission denied to attach a source'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role "%s" cannot record sources in @extschema@.attachment.', current_user),
+				  HINT = format('The extension''s owner can grant it: CALL @extschema@.grant_admin(%L);', current_user);
+	END IF;
+	IF target_schema IN ('@extschema@', 'pg_catalog', 'information_schema', 'pg_toast')
+	   OR target_schema LIKE 'pg\_temp%' OR target_schema LIKE 'pg\_toast%' THEN
+		RAISE EXCEPTION 'cannot create the views of source "%" in schema "%"', p_source, target_schema
+			USING ERRCODE = 'invalid_schema_name',
+				  HINT = 'Choose a schema of your own (by default the views go to a schema named after the source).';
+	END IF;
 	IF prefix !~ '^[a-z0-9_]{0,20}$' THEN
 		RAISE EXCEPTION 'invalid view name prefix "%"', prefix
 			USING ERRCODE = 'invalid_parameter_value',
@@ -1344,6 +1356,12 @@ DECLARE
 	old @extschema@.attachment%ROWTYPE;
 	qname text;
 BEGIN
+	IF NOT has_table_privilege('@extschema@.attachment', 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to detach a source'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role "%s" cannot change @extschema@.attachment.', current_user),
+				  HINT = format('The extension''s owner can grant it: CALL @extschema@.grant_admin(%L);', current_user);
+	END IF;
 	SELECT * INTO old FROM @extschema@.attachment a WHERE a.source = detach.source FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no attached source "%"', source
