@@ -38,3 +38,28 @@ SELECT * FROM tokacct.waste_by_workflow('trojan_spans');
 SELECT tokacct.source_check('trojan_spans', ARRAY['cost', 'attempt'], ARRAY['money', 'integer']);
 SELECT * FROM tokacct.source_query('trojan_calls', ARRAY['model'], ARRAY['string'],
 	'SELECT t.model::pg_catalog.text FROM public.trojan_calls t') AS q(m text);
+-- attach: a span table whose columns are text, varchar and the planted
+-- domain public.tinytext (with its implicit cast); every view answers
+CREATE TABLE public.sec_spans ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
+	"SpanName" public.tinytext, "StatusCode" varchar, "Duration" bigint, "SpanAttributes" jsonb);
+INSERT INTO public.sec_spans VALUES
+	('2026-08-21 10:00+00', 't', 'r', '', 'agent', 'Ok', 1000, '{"gen_ai.operation.name": "invoke_agent", "app.item": "i1"}'),
+	('2026-08-21 10:00:01+00', 't', 'c', 'r', 'chat', 'Unset', 1000, '{"gen_ai.operation.name": "chat",
+		"gen_ai.provider.name": "azure.ai.openai", "gen_ai.request.model": "gpt-4.1",
+		"gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}'),
+	('2026-08-21 10:00:02+00', 't', 'x', 'r', 'lookup', 'Error', 1000, '{"gen_ai.operation.name": "execute_tool",
+		"gen_ai.tool.call.arguments": "{\"q\": 1}", "error.type": "429"}');
+SELECT * FROM tokacct.attach_otel('sec', 'public.sec_spans', options => '{"item": "attr:app.item"}');
+SELECT count(*), sum(cost) FROM sec.calls;
+SELECT count(*), sum(cost) FROM sec.spans;
+SELECT * FROM sec.attempts;
+SELECT * FROM sec.items;
+SELECT count(*) FROM sec.conversations;
+SELECT count(*) FROM sec.problems;
+SELECT * FROM tokacct.waste_by_workflow('sec.spans');
+SELECT * FROM tokacct.attach('sec_map', 'public.sec_spans', '{"trace_id": "TraceId", "span_id": "SpanId",
+	"parent_id": "ParentSpanId", "start_time": "Timestamp", "name": "SpanName", "status": "StatusCode",
+	"kind": {"column": "SpanAttributes", "path": "gen_ai.operation.name"}}');
+SELECT count(*) FROM sec_map.spans;
+SELECT * FROM tokacct.detach('sec_map');
+SELECT * FROM tokacct.detach('sec');
