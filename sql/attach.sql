@@ -336,6 +336,17 @@ SELECT level, reason FROM wl_lf.problems ORDER BY level, reason;
 SELECT item, ai_cost, ai_cost_known, calls, calls_left_out, problem FROM wl_otel.items
  WHERE item > 'item-40' ORDER BY item;
 SELECT item, ai_cost, calls, calls_left_out, problem FROM wl_lf.items WHERE item > 'item-40' ORDER BY item;
+-- times at the edges: an infinite start (no price in force: left out), a
+-- start near the end of time with a duration (no end, never an overflow),
+-- both on a model that has an alias
+CREATE TABLE wl.edge AS SELECT * FROM wl.otel_traces WHERE "TraceId" = md5('trace 2 1') AND "SpanId" = left(md5('span 2 1 call 1'), 16);
+UPDATE wl.edge SET "Timestamp" = 'infinity';
+INSERT INTO wl.edge SELECT '294276-12-31 23:00+00', "TraceId", 'late', "ParentSpanId", "TraceState", "SpanName", "SpanKind", "ServiceName",
+	"ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", 7200000000000, "StatusCode", "StatusMessage" FROM wl.edge;
+SELECT count(*) FROM tokacct.attach_otel('wl_edge', 'wl.edge');
+SELECT span_id = 'late' AS late, started_at, ended_at, price_model, cost, problem FROM wl_edge.calls ORDER BY 1;
+SELECT count(*) FROM wl_edge.spans;
+SELECT count(*) FROM tokacct.detach('wl_edge');
 -- item 48 reported a cost "abc": listed, and priced at the list price
 -- (1000 x 2.5 + 100 x 10 = 3500 micro-dollars)
 SELECT cost, cost_source, problem FROM wl_otel.calls WHERE item = 'item-48';
