@@ -201,6 +201,37 @@ SELECT workflow, count(*) AS items, sum(attempts) AS attempts, count(*) FILTER (
 	   sum(ai_cost) AS ai_cost
   FROM truth_items GROUP BY 1 ORDER BY 1;
 
+-- Langfuse scores of the other data types decide the outcome the same way:
+-- a NUMERIC "quality" (0.9 for a success, 0.4 for a failure) judged against
+-- score_threshold 0.5, a CATEGORICAL "verdict" (pass, fail); the item taken
+-- from the trace metadata instead of the session.  Both scores fail item-05,
+-- whose agent span did not: the score wins, so item-05 is the one attempt
+-- that differs from the truth.
+INSERT INTO public.scores (id, "timestamp", name, value, string_value, trace_id, source, project_id, data_type)
+SELECT md5('quality ' || a.trace_id), a.started_at AT TIME ZONE 'UTC', 'quality',
+	   CASE WHEN a.succeeded AND a.i <> 5 THEN 0.9 ELSE 0.4 END, NULL, a.trace_id,
+	   'EVAL'::public."ScoreSource", 'p1', 'NUMERIC'::public."ScoreDataType"
+  FROM wl.attempt a
+UNION ALL
+SELECT md5('verdict ' || a.trace_id), a.started_at AT TIME ZONE 'UTC', 'verdict',
+	   NULL, CASE WHEN a.succeeded AND a.i <> 5 THEN 'pass' ELSE 'fail' END, a.trace_id,
+	   'ANNOTATION'::public."ScoreSource", 'p1', 'CATEGORICAL'::public."ScoreDataType"
+  FROM wl.attempt a;
+SELECT count(*) FROM tokacct.attach_langfuse('wl_lf_num', 'public', options => '{"provider": "metadata:provider",
+	"item": "trace_metadata:item", "outcome": "score:quality", "score_threshold": 0.5}');
+SELECT count(*) FROM tokacct.attach_langfuse('wl_lf_cat', 'public', options => '{"provider": "metadata:provider",
+	"outcome": "score:verdict", "success_values": ["pass"]}');
+SELECT 'numeric' AS score, item, attempt, succeeded FROM (SELECT workflow, item, attempt, succeeded FROM wl_lf_num.attempts
+	 WHERE item <= 'item-40' EXCEPT SELECT workflow, item_key, attempt, succeeded FROM wl.attempt) d
+UNION ALL
+SELECT 'categorical', item, attempt, succeeded FROM (SELECT workflow, item, attempt, succeeded FROM wl_lf_cat.attempts
+	 WHERE item <= 'item-40' EXCEPT SELECT workflow, item_key, attempt, succeeded FROM wl.attempt) d
+ORDER BY 1;
+SELECT (SELECT count(*) FILTER (WHERE outcome = 'true') FROM wl_lf_num.attempts) AS numeric_passes,
+	   (SELECT count(*) FILTER (WHERE outcome = 'pass') FROM wl_lf_cat.attempts) AS categorical_passes;
+SELECT count(*) FROM tokacct.detach('wl_lf_num');
+SELECT count(*) FROM tokacct.detach('wl_lf_cat');
+
 -- ---------------------------------------------------------------------------
 -- Spans and waste.  Each item's attempts are one tree for waste (their
 -- traces' roots are siblings), so a failed attempt that was retried is
@@ -305,6 +336,17 @@ SELECT level, reason FROM wl_lf.problems ORDER BY level, reason;
 SELECT item, ai_cost, ai_cost_known, calls, calls_left_out, problem FROM wl_otel.items
  WHERE item > 'item-40' ORDER BY item;
 SELECT item, ai_cost, calls, calls_left_out, problem FROM wl_lf.items WHERE item > 'item-40' ORDER BY item;
+-- times at the edges: an infinite start (no price in force: left out), a
+-- start near the end of time with a duration (no end, never an overflow),
+-- both on a model that has an alias
+CREATE TABLE wl.edge AS SELECT * FROM wl.otel_traces WHERE "TraceId" = md5('trace 2 1') AND "SpanId" = left(md5('span 2 1 call 1'), 16);
+UPDATE wl.edge SET "Timestamp" = 'infinity';
+INSERT INTO wl.edge SELECT '294276-12-31 23:00+00', "TraceId", 'late', "ParentSpanId", "TraceState", "SpanName", "SpanKind", "ServiceName",
+	"ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", 7200000000000, "StatusCode", "StatusMessage" FROM wl.edge;
+SELECT count(*) FROM tokacct.attach_otel('wl_edge', 'wl.edge');
+SELECT span_id = 'late' AS late, started_at, ended_at, price_model, cost, problem FROM wl_edge.calls ORDER BY 1;
+SELECT count(*) FROM wl_edge.spans;
+SELECT count(*) FROM tokacct.detach('wl_edge');
 -- item 48 reported a cost "abc": listed, and priced at the list price
 -- (1000 x 2.5 + 100 x 10 = 3500 micro-dollars)
 SELECT cost, cost_source, problem FROM wl_otel.calls WHERE item = 'item-48';

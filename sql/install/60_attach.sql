@@ -821,7 +821,8 @@ SELECT l2.*,
 	-- "provider US model" (lower case); its period (unix seconds, the open
 	-- ends as +-1e15) is chosen by the call's time with a jsonpath filter.
 	priced := replace(replace(replace(priced,
-		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
+		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND pg_catalog.isfinite(c.started_at)
+					AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
 			THEN pg_catalog.jsonb_path_query_first({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}},
 				'strict $[*] ? (@[0] <= $t && $t < @[1])',
 				pg_catalog.jsonb_build_object('t', EXTRACT(epoch FROM c.started_at))) END)$q$),
@@ -1441,9 +1442,10 @@ BEGIN
 		'name', name,
 		'started_at', cols ->> 'start_time',
 		-- the end time, or the start plus a duration (beyond about 3 years
-		-- not one)
-		'ended_at', coalesce(cols ->> 'end_time', format('%1$s + CASE WHEN %2$s BETWEEN 0 AND 100000000000000000 '
-			'THEN (%2$s / 1000)::pg_catalog.float8 * ''1 microsecond''::pg_catalog.interval END',
+		-- not one; nor a start past the year 100000, which would overflow)
+		'ended_at', coalesce(cols ->> 'end_time', format('CASE WHEN %2$s BETWEEN 0 AND 100000000000000000 '
+			'AND %1$s < ''100000-01-01 00:00+00''::pg_catalog.timestamptz '
+			'THEN %1$s + (%2$s / 1000)::pg_catalog.float8 * ''1 microsecond''::pg_catalog.interval END',
 			cols ->> 'start_time', dur)),
 		'status_raw', status,
 		-- error.type, else the status message of a span with a status
@@ -2072,7 +2074,8 @@ BEGIN
 					  ELSE '''llm''' END;
 
 	ends := coalesce(m ->> 'end_time', CASE WHEN m ? 'duration_ms' THEN format(
-		'%1$s + CASE WHEN %2$s BETWEEN 0 AND 100000000000 THEN %2$s::pg_catalog.float8 * ''1 millisecond''::pg_catalog.interval END',
+		'CASE WHEN %2$s BETWEEN 0 AND 100000000000 AND %1$s < ''100000-01-01 00:00+00''::pg_catalog.timestamptz '
+		'THEN %1$s + %2$s::pg_catalog.float8 * ''1 millisecond''::pg_catalog.interval END',
 		m ->> 'start_time', m ->> 'duration_ms') END, 'NULL::pg_catalog.timestamptz');
 	args := CASE
 		WHEN m ? 'args_hash' THEN m ->> 'args_hash'
