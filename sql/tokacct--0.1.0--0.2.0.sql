@@ -1986,15 +1986,18 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	v_problems := format($q$
 SELECT %1$s AS source, CASE WHEN p.usage_kind = 'call' THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
 	   p.problem AS reason
-  FROM (SELECT p.*, pg_catalog.bool_or(p.usage_kind = 'call') OVER (PARTITION BY p.trace_id) AS trace_has_calls
-		  FROM (%2$s) p) p
- WHERE p.problem IS NOT NULL AND (p.usage_kind IS DISTINCT FROM 'agent' OR NOT p.trace_has_calls)
+  FROM (%2$s) p
+ WHERE p.problem IS NOT NULL
+   AND (p.usage_kind IS DISTINCT FROM 'agent' OR p.trace_id IS NULL
+		OR p.trace_id NOT IN (SELECT c.trace_id FROM (%6$s) c WHERE c.trace_id IS NOT NULL))
 UNION ALL
 SELECT %1$s, 'span', b.trace_id, b.span_id,
 	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
   FROM (%3$s) b
+ WHERE (b.trace_id, b.span_id) IN (SELECT d.trace_id, d.span_id FROM (%3$s) d
+								   GROUP BY d.trace_id, d.span_id HAVING pg_catalog.count(*) > 1)
  GROUP BY b.trace_id, b.span_id
-HAVING pg_catalog.count(*) > 1 AND pg_catalog.count(DISTINCT %4$s) > 1
+HAVING pg_catalog.count(DISTINCT %4$s) > 1
 UNION ALL
 SELECT %1$s, 'trace', a.trace_id, NULL,
 	   CASE WHEN a.item IS NULL THEN 'no item key: the trace is in no attempt or item'
@@ -2002,7 +2005,10 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 			ELSE 'no root span: the attempt''s success is unknown' END
   FROM (%5$s) a
  WHERE a.item IS NULL OR a.attempt IS NULL OR a.succeeded IS NULL$q$,
-		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces));
+		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces),
+		-- the traces that have an LLM call: an agent span's usage is a
+		-- problem only in a trace without one (else it is not counted)
+		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
 
 	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
 		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
