@@ -195,6 +195,34 @@ SELECT count(*) AS traces,
 FROM (SELECT trace, sum(tokacct.context_total_input(s)) AS total
       FROM ctx_sets_hashed WHERE g = 0 GROUP BY trace) h
 JOIN ctx_serial c USING (trace);
+-- partitionwise partial aggregation: each partition's partial state is
+-- handed to the finalizing aggregate in the same process (not flattened
+-- through a tuple queue); partitions by call order split every trace
+CREATE TABLE ctx_parts (trace int, seq int, input_tokens bigint, output_tokens bigint)
+	PARTITION BY LIST ((seq % 3));
+CREATE TABLE ctx_parts_0 PARTITION OF ctx_parts FOR VALUES IN (0);
+CREATE TABLE ctx_parts_1 PARTITION OF ctx_parts FOR VALUES IN (1);
+CREATE TABLE ctx_parts_2 PARTITION OF ctx_parts FOR VALUES IN (2);
+INSERT INTO ctx_parts SELECT trace, seq, input_tokens, output_tokens FROM ctx_rows;
+ANALYZE ctx_parts;
+SET enable_partitionwise_aggregate = on;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) FROM ctx_parts GROUP BY trace;
+SELECT count(*) AS traces, count(*) FILTER (WHERE x.s::text = c.s::text) AS same
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_parts GROUP BY trace) x JOIN ctx_serial c USING (trace);
+-- the same with sorted partial aggregates (each group's memory is reset
+-- when the next group starts)
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) FROM ctx_parts GROUP BY trace;
+SELECT count(*) AS traces, count(*) FILTER (WHERE x.s::text = c.s::text) AS same
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_parts GROUP BY trace) x JOIN ctx_serial c USING (trace);
+RESET enable_hashagg;
+RESET enable_partitionwise_aggregate;
+RESET max_parallel_workers_per_gather;
 -- a hash aggregate that spills to disk (tiny work_mem) keeps its states
 -- through the batches
 SET work_mem = '64kB';
