@@ -160,6 +160,96 @@ SELECT (SELECT tokacct.merge(s)::text FROM ctx_rollup WHERE trace = 7)
      = (SELECT s::text FROM ctx_serial WHERE trace = 7) AS merged_parallel_same;
 RESET max_parallel_workers_per_gather;
 
+-- the state grows in place (an expanded object while aggregating): the
+-- executors that keep transition states in other ways give the same states.
+-- grouping sets keep one aggregate context per set (sorted: they alternate
+-- row by row; hashed: one hash table each); the per-trace states equal the
+-- plain GROUP BY's, and the two halves of each trace add up to it
+SET enable_hashagg = off;
+CREATE TABLE ctx_sets_sorted AS
+SELECT trace, seq % 2 AS half, grouping(seq % 2) AS g,
+       tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+FROM ctx_rows GROUP BY GROUPING SETS ((trace), (trace, seq % 2));
+RESET enable_hashagg;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, seq % 2, tokacct.context_growth(seq, input_tokens, output_tokens)
+FROM ctx_rows GROUP BY GROUPING SETS ((trace), (trace, seq % 2));
+CREATE TABLE ctx_sets_hashed AS
+SELECT trace, seq % 2 AS half, grouping(seq % 2) AS g,
+       tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+FROM ctx_rows GROUP BY GROUPING SETS ((trace), (trace, seq % 2));
+RESET enable_sort;
+SELECT t.name, count(*) FILTER (WHERE x.g = 1) AS traces,
+       count(*) FILTER (WHERE x.g = 1 AND x.s::text = c.s::text) AS same_as_group_by,
+       (SELECT count(*) FROM (SELECT y.trace FROM ctx_sets_sorted y WHERE y.g = 0 AND t.name = 'sorted'
+                              UNION ALL
+                              SELECT y.trace FROM ctx_sets_hashed y WHERE y.g = 0 AND t.name = 'hashed') h) AS halves
+FROM (VALUES ('sorted'), ('hashed')) t(name)
+JOIN LATERAL (SELECT * FROM ctx_sets_sorted WHERE t.name = 'sorted'
+              UNION ALL SELECT * FROM ctx_sets_hashed WHERE t.name = 'hashed') x ON true
+JOIN ctx_serial c USING (trace)
+GROUP BY t.name ORDER BY t.name;
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE h.total = tokacct.context_total_input(c.s)) AS halves_add_up
+FROM (SELECT trace, sum(tokacct.context_total_input(s)) AS total
+      FROM ctx_sets_hashed WHERE g = 0 GROUP BY trace) h
+JOIN ctx_serial c USING (trace);
+-- partitionwise partial aggregation: each partition's partial state is
+-- handed to the finalizing aggregate in the same process (not flattened
+-- through a tuple queue); partitions by call order split every trace
+CREATE TABLE ctx_parts (trace int, seq int, input_tokens bigint, output_tokens bigint)
+	PARTITION BY LIST ((seq % 3));
+CREATE TABLE ctx_parts_0 PARTITION OF ctx_parts FOR VALUES IN (0);
+CREATE TABLE ctx_parts_1 PARTITION OF ctx_parts FOR VALUES IN (1);
+CREATE TABLE ctx_parts_2 PARTITION OF ctx_parts FOR VALUES IN (2);
+INSERT INTO ctx_parts SELECT trace, seq, input_tokens, output_tokens FROM ctx_rows;
+ANALYZE ctx_parts;
+SET enable_partitionwise_aggregate = on;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) FROM ctx_parts GROUP BY trace;
+SELECT count(*) AS traces, count(*) FILTER (WHERE x.s::text = c.s::text) AS same
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_parts GROUP BY trace) x JOIN ctx_serial c USING (trace);
+-- the same with sorted partial aggregates (each group's memory is reset
+-- when the next group starts)
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) FROM ctx_parts GROUP BY trace;
+SELECT count(*) AS traces, count(*) FILTER (WHERE x.s::text = c.s::text) AS same
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_parts GROUP BY trace) x JOIN ctx_serial c USING (trace);
+RESET enable_hashagg;
+RESET enable_partitionwise_aggregate;
+RESET max_parallel_workers_per_gather;
+-- a hash aggregate that spills to disk (tiny work_mem) keeps its states
+-- through the batches
+SET work_mem = '64kB';
+SET max_parallel_workers_per_gather = 0;
+SET enable_sort = off;
+CREATE FUNCTION ctx_spill_batches() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+	l text;
+	b int := 0;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+		SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens)
+		FROM ctx_rows GROUP BY trace'
+	LOOP
+		b := greatest(b, (regexp_match(l, 'Batches: (\d+)'))[1]::int);
+	END LOOP;
+	RETURN b;
+END $$;
+SELECT ctx_spill_batches() > 1 AS spilled;
+SELECT count(*) AS traces, count(*) FILTER (WHERE x.s::text = c.s::text) AS same
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+      FROM ctx_rows GROUP BY trace) x JOIN ctx_serial c USING (trace);
+DROP FUNCTION ctx_spill_batches();
+RESET enable_sort;
+RESET max_parallel_workers_per_gather;
+RESET work_mem;
+
 -- COPY text and binary round trips keep every state exactly
 -- (files in the instance's data directory: a fixed /tmp name is shared with
 -- every other test run on the machine)

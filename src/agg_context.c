@@ -5,14 +5,32 @@
  *	  merge, text and binary I/O, and the accessors (totals, carried
  *	  history, growth exponent, savings under a history window).
  *
- * See agg_context.h for the definitions.  The transition function appends
- * a call to the state in place; the state's room doubles when full (built
- * in the per-tuple context and handed back, nodeAgg copies it into the
- * aggregate context), so reallocations are O(log n) per trace.  The state
- * remembers whether its calls arrived in call order; the final function
- * sorts them in place when they did not, rejects duplicates and trims the
- * value to its calls; every result is computed from that canonical sequence, in a
- * fixed order, so serial, parallel and merged runs give identical numbers.
+ * See agg_context.h for the definitions.  While aggregating, the state is
+ * an expanded object (PostgreSQL's expandeddatum.h): a header in the
+ * aggregate's memory that points to the calls, a flat context_state value
+ * with spare room after it.  The transition and combine functions append
+ * to it in place and hand back the same read-write pointer, so nodeAgg
+ * never copies it (ExecAggTransReparent only copies a state whose pointer
+ * changed, and keeps a new read-write expanded object whose memory context
+ * is a child of the aggregate context as it is); when the room is full the
+ * calls are reallocated to twice the bytes, so a trace of n calls costs
+ * O(log n) reallocations and no copy by nodeAgg.  Wherever the state leaves
+ * the aggregate (a partial aggregate's result sent to the leader, a value
+ * stored in a table) PostgreSQL flattens it into the ordinary varlena form,
+ * its calls only, so the state's text and binary forms are unchanged.
+ *
+ * All the expanded states of one aggregate context share one child memory
+ * context ("tokacct context_growth states"), found among the aggregate
+ * context's children when a group starts: a memory context per group
+ * would cost a kilobyte per trace.  nodeAgg deletes an expanded state's
+ * context only when a transition function returns a pointer other than the
+ * read-write one it was given, which these functions never do; the shared
+ * context goes away with the aggregate context (reset per group or batch).
+ *
+ * The state remembers whether its calls arrived in call order; the final
+ * function sorts them in place when they did not and rejects duplicates;
+ * every result is computed from that canonical sequence, in a fixed order,
+ * so serial, parallel and merged runs give identical numbers.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +48,8 @@
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
+#include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(context_in);
 PG_FUNCTION_INFO_V1(context_out);
@@ -253,6 +273,183 @@ context_check_tokens(int64 input, int64 output)
 						   input, output)));
 }
 
+/* ---- the expanded state used while aggregating ---- */
+
+/*
+ * The expanded form: flat is an ordinary context_state value (VARSIZE and
+ * cap always equal to its n calls) in a chunk of room bytes, so that the
+ * calls can grow in place and the value can be handed out as it is.
+ */
+typedef struct ContextExpanded
+{
+	ExpandedObjectHeader hdr;
+	ContextState *flat;			/* the calls, a valid flat value */
+	Size		room;			/* bytes allocated for flat */
+} ContextExpanded;
+
+/* name of the memory context shared by the expanded states of one aggregate */
+static const char context_arena_name[] = "tokacct context_growth states";
+
+static Size
+context_ex_flat_size(ExpandedObjectHeader *eohptr)
+{
+	ContextExpanded *e = (ContextExpanded *) eohptr;
+
+	return VARSIZE(e->flat);
+}
+
+static void
+context_ex_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	ContextExpanded *e = (ContextExpanded *) eohptr;
+
+	Assert(allocated_size == VARSIZE(e->flat));
+	memcpy(result, e->flat, allocated_size);
+}
+
+static const ExpandedObjectMethods context_ex_methods = {
+	context_ex_flat_size,
+	context_ex_flatten
+};
+
+/* The child of aggcontext that holds the expanded states, made if needed. */
+static MemoryContext
+context_arena(MemoryContext aggcontext)
+{
+	MemoryContext c;
+
+	for (c = aggcontext->firstchild; c != NULL; c = c->nextchild)
+		if (c->name == context_arena_name)
+			return c;
+	/* the name is a constant: the Internal form takes it without the macro's check */
+	return AllocSetContextCreateInternal(aggcontext, context_arena_name,
+										 ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * Bytes to allocate for at least need calls: the size of a flat value of
+ * need calls rounded up to a power of two (what the allocator hands out
+ * anyway), at least 256.
+ */
+static Size
+context_ex_room_for(int64 need)
+{
+	Size		want = CONTEXT_SIZE(need);
+	Size		room = 256;
+
+	while (room < want)
+		room *= 2;
+	return room;
+}
+
+/* Calls that fit in room bytes, capped at CONTEXT_MAX_CALLS. */
+static int64
+context_ex_capacity(Size room)
+{
+	return Min((int64) ((room - CONTEXT_HDRSZ) / sizeof(ContextCall)), (int64) CONTEXT_MAX_CALLS);
+}
+
+/*
+ * A new expanded state in aggcontext's arena holding the calls of src (a
+ * flat state, or NULL for none), with room for at least need calls.
+ */
+static ContextExpanded *
+context_ex_new(MemoryContext aggcontext, const ContextState *src, int64 need)
+{
+	MemoryContext arena = context_arena(aggcontext);
+	ContextExpanded *e;
+	int32		n = src ? src->n : 0;
+
+	if (need > CONTEXT_MAX_CALLS)
+		context_too_many();
+	e = (ContextExpanded *) MemoryContextAlloc(arena, sizeof(ContextExpanded));
+	EOH_init_header(&e->hdr, &context_ex_methods, arena);
+	e->room = context_ex_room_for(Max(need, (int64) n));
+	e->flat = (ContextState *) MemoryContextAlloc(arena, e->room);
+	e->flat->flags = src ? src->flags : CONTEXT_SORTED;
+	e->flat->n = n;
+	e->flat->cap = n;
+	if (n > 0)
+		memcpy(e->flat->calls, src->calls, sizeof(ContextCall) * (Size) n);
+	SET_VARSIZE(e->flat, CONTEXT_SIZE(n));
+	return e;
+}
+
+/* Make room in e for at least need calls (twice the bytes at each step). */
+static void
+context_ex_reserve(ContextExpanded *e, int64 need)
+{
+	Size		room;
+
+	if (need <= context_ex_capacity(e->room))
+		return;
+	if (need > CONTEXT_MAX_CALLS)
+		context_too_many();
+	room = context_ex_room_for(need);
+	e->flat = (ContextState *) repalloc(e->flat, room);
+	e->room = room;
+}
+
+/*
+ * The state in argument 0 of a transition or combine function as our
+ * read-write expanded state: itself when it is one (the pointer to return,
+ * so nodeAgg keeps it without a copy), else a new one holding its calls
+ * (a flat value, or an expanded state of another owner, read as a flat
+ * copy), with room for extra more calls.  NULL when the argument is.
+ */
+static ContextExpanded *
+context_ex_arg(FunctionCallInfo fcinfo, MemoryContext aggcontext, int64 extra)
+{
+	Datum		d;
+	ContextState *flat;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	d = PG_GETARG_DATUM(0);
+	if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)))
+	{
+		ExpandedObjectHeader *eoh = DatumGetEOHP(d);
+
+		if (eoh->eoh_methods == &context_ex_methods &&
+			eoh->eoh_context->parent == aggcontext)
+			return (ContextExpanded *) eoh;
+	}
+	flat = (ContextState *) PG_DETOAST_DATUM(d);
+	return context_ex_new(aggcontext, flat, (int64) flat->n + extra);
+}
+
+/*
+ * The per-row shortcut: argument 0 when it is one of our read-write
+ * expanded states, else NULL.  Such a pointer exists only as the
+ * transition value of the aggregate that made it (nodeAgg hands the final
+ * function and everything else a read-only one), so it is the state to
+ * update in place.
+ */
+static inline ContextExpanded *
+context_ex_own(FunctionCallInfo fcinfo)
+{
+	Datum		d;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	d = PG_GETARG_DATUM(0);
+	if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)) &&
+		DatumGetEOHP(d)->eoh_methods == &context_ex_methods)
+		return (ContextExpanded *) DatumGetEOHP(d);
+	return NULL;
+}
+
+/* The aggregate context of a support function, or an error outside one. */
+static MemoryContext
+context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
+{
+	MemoryContext aggcontext = NULL;
+
+	if (AggCheckCallContext(fcinfo, &aggcontext) == 0)
+		aggio_check_agg(fcinfo, fn);	/* raises the error */
+	return aggcontext;
+}
+
 /* ---- text I/O ---- */
 
 /* Text input: "{(seq,input,output),...}", in any order; "{}" is empty. */
@@ -381,6 +578,7 @@ context_recv(PG_FUNCTION_ARGS)
 Datum
 context_add(PG_FUNCTION_ARGS)
 {
+	ContextExpanded *e;
 	ContextState *s;
 	ContextCall *c;
 	int64		input,
@@ -388,24 +586,33 @@ context_add(PG_FUNCTION_ARGS)
 	int32		seq;
 
 	aggio_check_agg(fcinfo, "context_add");
-	s = PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0);
+	e = context_ex_own(fcinfo);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
-		if (s == NULL)
+		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(s);
+		if (e == NULL)
+			e = context_ex_arg(fcinfo, context_aggcontext(fcinfo, "context_add"), 0);
+		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 	}
 	input = PG_GETARG_INT64(2);
 	output = PG_GETARG_INT64(3);
 	context_check_tokens(input, output);
 	seq = PG_GETARG_INT32(1);
-	if (s == NULL)
+	if (e == NULL)
 	{
-		s = context_alloc(CONTEXT_INITIAL_CALLS);
-		s->flags = CONTEXT_SORTED;
+		MemoryContext aggcontext = context_aggcontext(fcinfo, "context_add");
+
+		e = context_ex_arg(fcinfo, aggcontext, 1);
+		if (e == NULL)
+			e = context_ex_new(aggcontext, NULL, 1);
 	}
-	else if (s->n == s->cap)
-		s = context_grow(s, (int64) s->n + 1);
+	s = e->flat;
+	if (unlikely(s->n >= context_ex_capacity(e->room)))
+	{
+		context_ex_reserve(e, (int64) s->n + 1);
+		s = e->flat;
+	}
 	/* rows that arrive in call order keep the state sorted */
 	if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
 		s->flags &= ~CONTEXT_SORTED;
@@ -413,7 +620,9 @@ context_add(PG_FUNCTION_ARGS)
 	c->seq = seq;
 	c->input = (uint32) input;
 	c->output = (uint32) output;
-	PG_RETURN_POINTER(s);
+	s->cap = s->n;
+	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
+	PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 }
 
 /*
@@ -423,46 +632,59 @@ context_add(PG_FUNCTION_ARGS)
 Datum
 context_combine(PG_FUNCTION_ARGS)
 {
+	MemoryContext aggcontext = context_aggcontext(fcinfo, "context_combine");
+	ContextExpanded *e;
 	ContextState *a,
 			   *b;
-	Datum		result;
 
-	aggio_check_agg(fcinfo, "context_combine");
-	if (aggio_combine_nulls(fcinfo, &result))
-		return result;
-	a = (ContextState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_arg(fcinfo, aggcontext, 0)->hdr));
+	}
 	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
-	if (b->n == 0)
-		PG_RETURN_POINTER(a);
-	if ((int64) a->n + b->n > a->cap)
-		a = context_grow(a, (int64) a->n + b->n);
-	/* still sorted when b's calls all follow a's */
-	if (!((a->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
-		  (a->n == 0 || a->calls[a->n - 1].seq < b->calls[0].seq)))
-		a->flags &= ~CONTEXT_SORTED;
-	memcpy(a->calls + a->n, b->calls, sizeof(ContextCall) * (Size) b->n);
-	a->n += b->n;
-	PG_RETURN_POINTER(a);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_new(aggcontext, b, b->n)->hdr));
+	e = context_ex_arg(fcinfo, aggcontext, b->n);
+	if (b->n > 0)
+	{
+		context_ex_reserve(e, (int64) e->flat->n + b->n);
+		a = e->flat;
+		/* still sorted when b's calls all follow a's */
+		if (!((a->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
+			  (a->n == 0 || a->calls[a->n - 1].seq < b->calls[0].seq)))
+			a->flags &= ~CONTEXT_SORTED;
+		memcpy(a->calls + a->n, b->calls, sizeof(ContextCall) * (Size) b->n);
+		a->n += b->n;
+		a->cap = a->n;
+		SET_VARSIZE(a, CONTEXT_SIZE(a->n));
+	}
+	PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 }
 
 /*
- * Final function: sorts the calls by call order in place, rejects
- * duplicates, and trims the state's length to its calls (the spare room
- * stays allocated but is no longer part of the value).  Doing it again is a
- * no-op, so the aggregate is FINALFUNC_MODIFY = SHAREABLE.
+ * Final function: sorts the calls by call order in place and rejects
+ * duplicates; the result is the state's flat value (nodeAgg copies it into
+ * the output).  Sorting again is a no-op, so the aggregate is
+ * FINALFUNC_MODIFY = SHAREABLE.
  */
 Datum
 context_final(PG_FUNCTION_ARGS)
 {
+	Datum		d;
 	ContextState *s;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	aggio_check_agg(fcinfo, "context_final");
-	s = (ContextState *) PG_GETARG_POINTER(0);
+	d = PG_GETARG_DATUM(0);
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)) &&
+		DatumGetEOHP(d)->eoh_methods == &context_ex_methods)
+		s = ((ContextExpanded *) DatumGetEOHP(d))->flat;
+	else
+		s = (ContextState *) PG_DETOAST_DATUM_COPY(d);
 	context_sort(s, NULL);
-	s->cap = s->n;
-	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
 	PG_RETURN_POINTER(s);
 }
 

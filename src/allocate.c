@@ -42,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 #include "frontier_hull.h"
 #include "money.h"
@@ -138,6 +139,9 @@ alloc_read_rows(ArrayType *arr, int *nrows)
 	int			n,
 				i;
 	AllocRow   *rows;
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6];
 
 	get_typlenbyvalalign(elemtype, &elmlen, &elmbyval, &elmalign);
 	deconstruct_array(arr, elemtype, elmlen, elmbyval, elmalign, &elems, &enulls, &n);
@@ -146,63 +150,70 @@ alloc_read_rows(ArrayType *arr, int *nrows)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no allocation options given"),
 				 errhint("Pass one tokacct.allocation_option row per workflow and option.")));
+	/* the row type, looked up once for every element */
+	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
+	if (tupdesc->natts != 6)
+		elog(ERROR, "tokacct.allocation_option has %d columns, expected 6", tupdesc->natts);
 	rows = palloc(sizeof(AllocRow) * n);
 	for (i = 0; i < n; i++)
 	{
 		HeapTupleHeader t;
-		bool		isnull;
-		Datum		d;
+		HeapTupleData tuple;
 		AllocRow   *r = &rows[i];
 
 		if (enulls[i])
 			alloc_bad_row(i + 1, "is NULL", NULL);
 		t = DatumGetHeapTupleHeader(elems[i]);
+		tuple.t_len = HeapTupleHeaderGetDatumLength(t);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = t;
+		heap_deform_tuple(&tuple, tupdesc, values, nulls);
 
-		d = GetAttributeByNum(t, 1, &isnull);
-		if (isnull)
+		if (nulls[0])
 			alloc_bad_row(i + 1, "has no workflow", NULL);
-		r->workflow = TextDatumGetCString(d);
-		d = GetAttributeByNum(t, 2, &isnull);
-		if (isnull)
+		r->workflow = TextDatumGetCString(values[0]);
+		if (nulls[1])
 			alloc_bad_row(i + 1, "has no option", NULL);
-		r->option = TextDatumGetCString(d);
+		r->option = TextDatumGetCString(values[1]);
 		if (r->workflow[0] == '\0' || r->option[0] == '\0')
 			alloc_bad_row(i + 1, "has an empty workflow or option name", NULL);
 		if (strlen(r->workflow) > FRONTIER_MAX_NAME || strlen(r->option) > FRONTIER_MAX_NAME)
 			alloc_bad_row(i + 1, "has a workflow or option name longer than 1000 bytes", NULL);
 
-		d = GetAttributeByNum(t, 3, &isnull);
-		if (isnull)
+		if (nulls[2])
 			alloc_bad_row(i + 1, "has no cost_per_item",
 						  "Price every option; an unpriced model cannot be planned.");
-		r->cost = money_from_datum(d, "cost_per_item");
+		r->cost = money_from_datum(values[2], "cost_per_item");
 		if (r->cost < 0)
 			alloc_bad_row(i + 1, "has a negative cost_per_item", NULL);
-		d = GetAttributeByNum(t, 4, &isnull);
-		if (isnull)
+		if (nulls[3])
 			alloc_bad_row(i + 1, "has no value_per_item", NULL);
-		r->value = money_from_datum(d, "value_per_item");
-		d = GetAttributeByNum(t, 5, &isnull);
-		if (isnull)
+		r->value = money_from_datum(values[3], "value_per_item");
+		if (nulls[4])
 			alloc_bad_row(i + 1, "has no items", NULL);
-		r->items = DatumGetInt64(d);
+		r->items = DatumGetInt64(values[4]);
 		if (r->items <= 0)
 			alloc_bad_row(i + 1, "has items <= 0",
 						  "items is the workflow's volume; leave out workflows with no items.");
-		d = GetAttributeByNum(t, 6, &isnull);
-		r->current = !isnull && DatumGetBool(d);
+		r->current = !nulls[5] && DatumGetBool(values[5]);
 	}
+	ReleaseTupleDesc(tupdesc);
 	*nrows = n;
 	return rows;
 }
 
-/* qsort_arg: segments by slope descending, then workflow, then position. */
+/*
+ * qsort_arg: segments by slope descending, then workflow name, then
+ * position.  Workflows are numbered in the order of their names (the rows
+ * are sorted by name before they are grouped), so comparing the numbers is
+ * comparing the names, without a string compare.
+ */
 static int
 alloc_segment_cmp(const void *x, const void *y, void *arg)
 {
 	const AllocSegment *a = x;
 	const AllocSegment *b = y;
-	AllocWorkflow *wf = arg;
 	int			r;
 
 	/* a steeper: dv_a/dc_a > dv_b/dc_b  <=>  dv_a*dc_b > dv_b*dc_a */
@@ -210,9 +221,8 @@ alloc_segment_cmp(const void *x, const void *y, void *arg)
 							  (uint128) a->dv, (uint128) b->dc);
 	if (r != 0)
 		return r;
-	r = strcmp(wf[a->w].name, wf[b->w].name);
-	if (r != 0)
-		return r;
+	if (a->w != b->w)
+		return a->w < b->w ? -1 : 1;
 	return a->j - b->j;
 }
 

@@ -5,8 +5,9 @@
 #
 # Builds a throwaway cluster, generates `rows` calls (20 per trace, a
 # lognormal cost per call), and times, serially (JIT off) and with 2
-# parallel workers (JIT off), each query as the best of 5 runs (2 for the
-# slow exact and window queries), interleaved in one session:
+# parallel workers (JIT off), each query as the median of 5 runs (3 for the
+# slow exact and window queries; BENCH_ROUNDS sets the 5), interleaved in
+# one session:
 #   - each aggregate against the equivalent hand-written SQL (target <= 1.0)
 #     and against the read floor count(<its columns>) (target <= 1.2);
 #   - the sketch against percentile_cont (target: at least 2x faster).
@@ -53,10 +54,10 @@ Q_CTX_SQL="SELECT sum(CASE WHEN pi IS NULL THEN 0 ELSE least(input_tokens, pi + 
 Q_CTX_FLOOR="SELECT count(*) FROM (SELECT trace_id, count(seq), count(input_tokens), count(output_tokens) FROM bench_calls GROUP BY trace_id) x"
 
 # Time the queries given, interleaved (q1 q2 ... qk, ROUNDS times) in one
-# session so that load from other processes hits them alike; prints the best
-# time of each, in ms, one per line, in the order given.
+# session so that load from other processes hits them alike; prints the
+# median time of each, in ms, one per line, in the order given.
 ROUNDS=${BENCH_ROUNDS:-5}
-best_ms() {
+median_ms() {
 	local settings=$1
 	shift
 	local args=(-c "$settings" -c '\timing on') r q
@@ -64,8 +65,12 @@ best_ms() {
 		for q in "$@"; do args+=(-c "$q"); done
 	done
 	psql_run "${args[@]}" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' |
-		awk -v k=$# '{ i = (NR - 1) % k; if (!(i in best) || $1 < best[i]) best[i] = $1 }
-			END { for (i = 0; i < k; i++) print best[i] }'
+		awk -v k=$# '{ i = (NR - 1) % k; n[i]++; v[i, n[i]] = $1 }
+			END { for (i = 0; i < k; i++) {
+				# insertion sort of the few times of query i, then the middle one
+				for (a = 2; a <= n[i]; a++) for (b = a; b > 1 && v[i, b - 1] > v[i, b]; b--) {
+					t = v[i, b]; v[i, b] = v[i, b - 1]; v[i, b - 1] = t }
+				m = int((n[i] + 1) / 2); print v[i, m] } }'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -74,17 +79,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 psql_run -c "$SERIAL" -c "SELECT ($Q_CTX) = ($Q_CTX_SQL) AS context_same_as_sql" \
 	-c "SELECT ($Q_SKETCH) AS sketch, ($Q_EXACT) AS percentile_cont"
 
-echo "bench_sketch: $ROWS rows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (shared), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}')"
+echo "bench_sketch: $ROWS rows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (shared, load average $(cut -d' ' -f1-3 /proc/loadavg)), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), medians of $ROUNDS runs (3 for percentile_cont and lag())"
 for mode in serial parallel; do
 	if [ $mode = serial ]; then set_=$SERIAL; label="serial, JIT off"; else set_=$PARALLEL; label="2 parallel workers, JIT off"; fi
 	plan=$(psql_run -t -A -c "$set_" -c "EXPLAIN (COSTS OFF) $Q_SKETCH" | grep -c 'Partial Aggregate' || true)
+	cplan=$(psql_run -t -A -c "$set_" -c "EXPLAIN (COSTS OFF) $Q_CTX" | grep -c 'Partial HashAggregate\|Partial GroupAggregate' || true)
+	if [ $mode = parallel ] && { [ "$plan" -eq 0 ] || [ "$cplan" -eq 0 ]; }; then
+		echo "bench_sketch: the parallel settings gave a serial plan (sketch $plan, context $cplan partial aggregates)" >&2
+		exit 1
+	fi
 	# the exact percentile_cont and the SQL lag() are slow: fewer rounds apart
-	mapfile -t t < <(best_ms "$set_" "$Q_SKETCH" "$Q_SKETCH_SQL" "$Q_SKETCH_FLOOR" "$Q_SUM" \
+	mapfile -t t < <(median_ms "$set_" "$Q_SKETCH" "$Q_SKETCH_SQL" "$Q_SKETCH_FLOOR" "$Q_SUM" \
 		"$Q_CTX" "$Q_CTX_FLOOR")
 	s=${t[0]} ss=${t[1]} sf=${t[2]} sm=${t[3]} c=${t[4]} cf=${t[5]}
-	mapfile -t t < <(ROUNDS=2 best_ms "$set_" "$Q_EXACT" "$Q_CTX_SQL")
+	mapfile -t t < <(ROUNDS=3 median_ms "$set_" "$Q_EXACT" "$Q_CTX_SQL")
 	se=${t[0]} cs=${t[1]}
-	echo "== $label (partial aggregate in the sketch plan: $plan)"
+	echo "== $label (partial aggregates in the plans: sketch $plan, context $cplan)"
 	printf '  %-13s %9.1f ms | vs SQL buckets %s (<= 1.0) | vs floor count(cost) %s (<= 1.2) | percentile_cont %.1f ms, %sx faster (>= 2)\n' \
 		cost_sketch "$s" "$(ratio "$s" "$ss")" "$(ratio "$s" "$sf")" "$se" "$(ratio "$se" "$s")"
 	printf '  %-13s %9.1f ms | vs SQL lag()   %s (<= 1.0) | vs floor count(seq, input, output) per trace %s (<= 1.2)\n' \
