@@ -108,7 +108,7 @@ SELECT $j${
   "outcome": "outcome as the system of record gives it",
   "solved": "the outcome is one of the success values (without an outcome column: resolved)",
   "cycle_days": "days from opened to resolved; NULL while open or when resolved before opened",
-  "human_minutes": "minutes people spent on the item (0 for agent and BPO items that record none); NULL when unknown",
+  "human_minutes": "minutes people spent on the item (0 for agent and BPO items that record none); NULL when unknown or not mapped",
   "human_cost": "human_minutes x the baseline's human_cost_per_hour in force when it was opened / 60, USD; NULL without a baseline",
   "bpo_cost": "the BPO charge; for a BPO item without one, the baseline's bpo_unit_price; 0 for other items",
   "ai_cost": "AI spend on the item: the ai_cost of its rows in the linked trace source's items view, 0 when the item is not there; NULL without a trace source or when a call of the item is left out",
@@ -451,13 +451,13 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 				 WHEN b.handler IS NULL THEN pg_catalog.format('unknown handler %%s: left out of the shares', pg_catalog.quote_literal(b.handler_raw)) END,
 			CASE WHEN b.resolved_at < b.opened_at THEN 'resolved before opened: left out of the cycle times' END,
 			CASE WHEN b.minutes_raw < 0 THEN 'negative human minutes: left out of the minutes'
-				 WHEN b.human_minutes IS NULL AND b.handler IN ('human', 'agent_human') THEN 'no human minutes for an item people handled: left out of the minutes' END,
+				 WHEN b.human_minutes IS NULL AND b.handler IN ('human', 'agent_human') AND %17$s THEN 'no human minutes for an item people handled: left out of the minutes' END,
 			CASE WHEN b.charge < 0 THEN 'negative BPO charge: left out of the BPO spend'
 				 WHEN b.charge IS NULL AND b.handler = 'bpo' AND bl.bpo_unit_price IS NULL THEN 'BPO item without a charge and no BPO price in tokacct.baseline' END,
 			CASE WHEN t.ai_priced IS FALSE THEN 'calls of the item left out of its AI cost (see the trace source''s problems view)' END), '') AS problem
   FROM (SELECT b.*,
 			   CASE WHEN b.minutes_raw >= 0 THEN b.minutes_raw
-					WHEN b.minutes_raw IS NULL AND b.handler IN ('agent', 'bpo') THEN 0::pg_catalog.numeric END AS human_minutes
+					WHEN b.minutes_raw IS NULL AND b.handler IN ('agent', 'bpo') AND %17$s THEN 0::pg_catalog.numeric END AS human_minutes
 		  FROM (SELECT r.item, r.workflow, r.segment, r.opened_at, r.resolved_at, r.handler AS handler_raw,
 					   CASE @extschema@.records_fold(r.handler)%4$s END AS handler,
 					   r.outcome, r.minutes_raw, r.charge
@@ -476,7 +476,8 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 		format('NULLIF(%s, '''')', m ->> 'segment'), m ->> 'opened_at', m ->> 'resolved_at',
 		format('NULLIF(pg_catalog.btrim(%s), '''')', m ->> 'handler'), m ->> 'outcome', m ->> 'human_minutes',
 		m ->> 'bpo_charge', records, ai_join,
-		CASE WHEN trace_items IS NULL THEN 'NULL::pg_catalog.bool' ELSE '(t.item IS NOT NULL)' END);
+		CASE WHEN trace_items IS NULL THEN 'NULL::pg_catalog.bool' ELSE '(t.item IS NOT NULL)' END,
+		CASE WHEN mapping ? 'human_minutes' AND jsonb_typeof(mapping -> 'human_minutes') <> 'null' THEN 'true' ELSE 'false' END);
 	q := jsonb_build_object('records', v_records);
 	rec_view := format('%I.%I', target_schema, pre || 'records');
 	ba_view := format('%I.%I', target_schema, pre || 'before_after');
@@ -505,7 +506,7 @@ SELECT s.source, s.workflow, s.period_start, s.records, s.items, s.agent_items, 
 			WHEN s.ai_unpriced > 0 THEN pg_catalog.format('%%s items have calls left out of their AI cost (see the trace source''s problems view)', s.ai_unpriced)
 	   END AS ai_note,
 	   s.rows_left_out
-  FROM (SELECT r.source, r.workflow, pg_catalog.date_trunc(%1$L, r.opened_at, 'UTC')::pg_catalog.date AS period_start,
+  FROM (SELECT r.source, r.workflow, pg_catalog.date_trunc(%1$L, pg_catalog.timezone('UTC', r.opened_at))::pg_catalog.date AS period_start,
 			   pg_catalog.count(*) AS records,
 			   pg_catalog.count(*) FILTER (WHERE r.handler IS NOT NULL) AS items,
 			   pg_catalog.count(*) FILTER (WHERE r.handler = 'agent') AS agent_items,
