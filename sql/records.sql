@@ -198,6 +198,26 @@ CALL tokacct.grant_reader('tokacct_records_reader');
 SET ROLE tokacct_records_reader;
 SELECT * FROM tokacct.attach_records('c3', 'claims_sor', :'m');
 RESET ROLE;
+-- the views read the tables with the reader's rights (security_invoker):
+-- the views alone are not enough
+GRANT USAGE ON SCHEMA claims, claims_ai TO tokacct_records_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA claims, claims_ai TO tokacct_records_reader;
+SET ROLE tokacct_records_reader;
+SELECT count(*) FROM claims.records;
+RESET ROLE;
+GRANT SELECT ON claims_sor, claims_calls TO tokacct_records_reader;
+SET ROLE tokacct_records_reader;
+SELECT net_saving_per_month FROM claims.before_after_summary WHERE segment IS NULL;
+RESET ROLE;
+-- row-level security on the system of record applies to the reader
+ALTER TABLE claims_sor ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_february ON claims_sor FOR SELECT TO tokacct_records_reader USING (opened < '2026-03-01');
+SET ROLE tokacct_records_reader;
+SELECT period_start, items FROM claims.operating_monthly ORDER BY period_start;
+RESET ROLE;
+SELECT period_start, items FROM claims.operating_monthly ORDER BY period_start;
+DROP POLICY only_february ON claims_sor;
+ALTER TABLE claims_sor DISABLE ROW LEVEL SECURITY;
 -- the trace source cannot go while the records views read it; then detach both
 SELECT * FROM tokacct.detach('claims_ai');
 SELECT * FROM tokacct.detach('claims');
