@@ -19,10 +19,12 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/numeric.h"
@@ -596,6 +598,240 @@ econ_wilson_interval(PG_FUNCTION_ARGS)
 	econ_wilson((float8) s, (float8) n, econ_normal_quantile(conf), &low, &high);
 	values[0] = Float8GetDatum(low);
 	values[1] = Float8GetDatum(high);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
+
+/* ---- before and after: differences with confidence intervals ---- */
+
+static void
+econ_check_confidence(float8 conf)
+{
+	if (isnan(conf) || conf <= 0.0 || conf >= 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confidence must be greater than 0 and less than 1"),
+				 errdetail("Got %g.", conf),
+				 errhint("For a 95%% interval, pass 0.95.")));
+}
+
+static void
+econ_check_counts(int64 s, int64 n, const char *which)
+{
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trials of the %s sample must be at least 1", which),
+				 errdetail("Got " INT64_FORMAT ".", n),
+				 errhint("A rate over no trials has no interval.")));
+	if (s < 0 || s > n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("successes of the %s sample must be between 0 and its trials", which),
+				 errdetail("Got " INT64_FORMAT " successes in " INT64_FORMAT " trials.", s, n)));
+}
+
+PG_FUNCTION_INFO_V1(econ_proportion_diff_ci);
+
+/*
+ * Difference of two independent proportions p1 - p2 with Newcombe's hybrid
+ * score interval (his method 10, 1998): the Wilson intervals (l1, u1) and
+ * (l2, u2) of each rate combined as
+ *   low  = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)
+ *   high = d + sqrt((u1 - p1)^2 + (p2 - l2)^2).
+ * Unlike the Wald interval it stays inside [-1, 1] and keeps its coverage
+ * near 0 and 1 and on small samples.
+ */
+Datum
+econ_proportion_diff_ci(PG_FUNCTION_ARGS)
+{
+	int64		s1 = PG_GETARG_INT64(0);
+	int64		n1 = PG_GETARG_INT64(1);
+	int64		s2 = PG_GETARG_INT64(2);
+	int64		n2 = PG_GETARG_INT64(3);
+	float8		conf = PG_GETARG_FLOAT8(4);
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	float8		p1,
+				p2,
+				l1,
+				u1,
+				l2,
+				u2,
+				z,
+				d;
+
+	econ_check_counts(s1, n1, "first");
+	econ_check_counts(s2, n2, "second");
+	econ_check_confidence(conf);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	z = econ_normal_quantile(conf);
+	p1 = (float8) s1 / (float8) n1;
+	p2 = (float8) s2 / (float8) n2;
+	econ_wilson((float8) s1, (float8) n1, z, &l1, &u1);
+	econ_wilson((float8) s2, (float8) n2, z, &l2, &u2);
+	d = p1 - p2;
+	values[0] = Float8GetDatum(d);
+	values[1] = Float8GetDatum(d - sqrt((p1 - l1) * (p1 - l1) + (u2 - p2) * (u2 - p2)));
+	values[2] = Float8GetDatum(d + sqrt((u1 - p1) * (u1 - p1) + (p2 - l2) * (p2 - l2)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
+
+static int
+econ_cmp_float8(const void *a, const void *b)
+{
+	float8		x = *(const float8 *) a;
+	float8		y = *(const float8 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The sorted finite values of a float8[] (NULL elements skipped; NaN and
+ * infinities refused).  *n gets their number.
+ */
+static float8 *
+econ_sorted_sample(ArrayType *arr, const char *which, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	float8	   *v;
+	int			k = 0;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the %s sample must be a one-dimensional array", which)));
+	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &nelems);
+	v = palloc(sizeof(float8) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+	{
+		float8		x;
+
+		if (nulls[i])
+			continue;
+		x = DatumGetFloat8(elems[i]);
+		if (isnan(x) || isinf(x))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the %s sample holds a value that is not finite", which),
+					 errdetail("Element %d is %g.", i + 1, x),
+					 errhint("Leave such values out (or make them NULL, which is skipped).")));
+		v[k++] = x;
+	}
+	qsort(v, k, sizeof(float8), econ_cmp_float8);
+	*n = k;
+	return v;
+}
+
+/*
+ * The rank l (1-based) of the order statistic that bounds a distribution-free
+ * confidence interval [x_(l), x_(n+1-l)] for a median at confidence c: the
+ * largest l >= 1 with P(B <= l - 1) <= (1 - c) / 2 for B ~ Binomial(n, 1/2),
+ * so the interval covers the median with probability at least c whatever the
+ * distribution.  0 when even [x_(1), x_(n)] is not enough (n too small).
+ */
+static int
+econ_median_rank(int n, float8 c)
+{
+	float8		tail = (1.0 - c) / 2.0;
+	float8		lognf = lgamma((float8) n + 1.0);
+	float8		cdf = 0.0;
+
+	for (int k = 0; k <= n / 2; k++)
+	{
+		cdf += exp(lognf - lgamma((float8) k + 1.0) - lgamma((float8) (n - k) + 1.0)
+				   - (float8) n * M_LN2);
+		if (cdf > tail)
+			return k;			/* P(B <= k - 1) <= tail < P(B <= k): l = k */
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return n / 2;
+}
+
+static float8
+econ_median_sorted(const float8 *v, int n)
+{
+	return (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+PG_FUNCTION_INFO_V1(econ_median_diff_ci);
+
+/*
+ * Difference of the medians of two independent samples, median1 - median2,
+ * with an exact distribution-free interval: each median gets its
+ * order-statistic interval at confidence sqrt(c) (econ_median_rank), and the
+ * difference lies within [low1 - high2, high1 - low2] whenever both cover,
+ * which happens with probability at least sqrt(c)^2 = c.  No assumption on
+ * the shape of either distribution, no resampling, the same answer every
+ * time; conservative (coverage at least c, often above).  Low and high are
+ * NULL when a sample is too small for such an interval (under 7 values at
+ * 0.95).
+ */
+Datum
+econ_median_diff_ci(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a1 = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *a2 = PG_GETARG_ARRAYTYPE_P(1);
+	float8		conf = PG_GETARG_FLOAT8(2);
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	float8	   *v1,
+			   *v2;
+	int			n1,
+				n2,
+				l1,
+				l2;
+	float8		c;
+
+	econ_check_confidence(conf);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	v1 = econ_sorted_sample(a1, "first", &n1);
+	v2 = econ_sorted_sample(a2, "second", &n2);
+	values[5] = Int64GetDatum((int64) n1);
+	values[6] = Int64GetDatum((int64) n2);
+	if (n1 == 0 || n2 == 0)
+	{
+		for (int i = 0; i < 5; i++)
+			nulls[i] = true;
+		if (n1 > 0)
+		{
+			nulls[0] = false;
+			values[0] = Float8GetDatum(econ_median_sorted(v1, n1));
+		}
+		if (n2 > 0)
+		{
+			nulls[1] = false;
+			values[1] = Float8GetDatum(econ_median_sorted(v2, n2));
+		}
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+														  values, nulls)));
+	}
+	values[0] = Float8GetDatum(econ_median_sorted(v1, n1));
+	values[1] = Float8GetDatum(econ_median_sorted(v2, n2));
+	values[2] = Float8GetDatum(DatumGetFloat8(values[0]) - DatumGetFloat8(values[1]));
+	c = sqrt(conf);
+	l1 = econ_median_rank(n1, c);
+	l2 = econ_median_rank(n2, c);
+	if (l1 < 1 || l2 < 1)
+	{
+		nulls[3] = nulls[4] = true;
+	}
+	else
+	{
+		/* x_(l) is v[l - 1]; x_(n + 1 - l) is v[n - l] */
+		values[3] = Float8GetDatum(v1[l1 - 1] - v2[n2 - l2]);
+		values[4] = Float8GetDatum(v1[n1 - l1] - v2[l2 - 1]);
+	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }

@@ -62,4 +62,25 @@ SELECT * FROM tokacct.attach('sec_map', 'public.sec_spans', '{"trace_id": "Trace
 	"kind": {"column": "SpanAttributes", "path": "gen_ai.operation.name"}}');
 SELECT count(*) FROM sec_map.spans;
 SELECT * FROM tokacct.detach('sec_map');
+-- attach_records: a system of record whose columns are varchar, text and the
+-- planted domain, linked to the attached traces; every view answers
+CREATE TABLE public.sec_records (item varchar, opened timestamptz, closed timestamptz, who public.tinytext,
+	minutes integer, fee varchar, status varchar);
+INSERT INTO public.sec_records VALUES
+	('i1', '2026-08-20 10:00+00', '2026-08-21 10:00+00', 'In-House', 20, NULL, 'solved'),
+	('i0', '2026-08-10 10:00+00', '2026-08-12 10:00+00', 'BPO', NULL, '4.50', 'solved'),
+	('i2', '2026-08-21 10:00+00', '2026-08-21 12:00+00', 'AI Agent', 0, NULL, 'solved');
+INSERT INTO tokacct.cutover (workflow, cutover_on) VALUES ('claims', '2026-08-15');
+INSERT INTO tokacct.baseline (workflow, bpo_unit_price, human_cost_per_hour) VALUES ('claims', 4.50, 60);
+SELECT * FROM tokacct.attach_records('sec_rec', 'public.sec_records', '{"item": "item", "workflow": {"const": "claims"},
+	"opened_at": "opened", "resolved_at": "closed", "handler": "who", "human_minutes": "minutes",
+	"bpo_charge": "fee", "outcome": "status"}', options => '{"traces": "sec"}');
+SELECT * FROM sec_rec.records;
+SELECT * FROM sec_rec.record_problems;
+SELECT * FROM sec_rec.operating_weekly;
+SELECT * FROM sec_rec.operating_monthly;
+SELECT * FROM sec_rec.before_after;
+SELECT * FROM sec_rec.before_after_summary;
+SELECT * FROM tokacct.median_diff_ci('{1,2,3}', '{4,5,6}'), tokacct.proportion_diff_ci(1, 2, 1, 3);
+SELECT * FROM tokacct.detach('sec_rec');
 SELECT * FROM tokacct.detach('sec');
