@@ -3697,15 +3697,23 @@ COMMENT ON COLUMN @extschema@.budget_status.alerts IS 'alert thresholds reached 
 CREATE FUNCTION @extschema@.budget_remaining(scope_kind pg_catalog.text, scope pg_catalog.text,
 	at pg_catalog.timestamptz DEFAULT pg_catalog.now())
 	RETURNS pg_catalog.numeric
-	LANGUAGE sql STABLE PARALLEL SAFE
+	LANGUAGE plpgsql STABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
-	SELECT b.amount - coalesce(b.spent, 0)
+DECLARE
+	d date := (at AT TIME ZONE 'UTC')::date;
+	r numeric;
+BEGIN
+	-- PL/pgSQL, not SQL: the plan is kept for the session (a gateway calls
+	-- this once per request).
+	SELECT b.amount - coalesce(b.spent, 0) INTO r
 	  FROM @extschema@.budget b
-	 WHERE b.scope_kind = $1 AND b.scope = $2
-	   AND b.period_start <= ($3 AT TIME ZONE 'UTC')::date AND b.period_end > ($3 AT TIME ZONE 'UTC')::date
+	 WHERE b.scope_kind = budget_remaining.scope_kind AND b.scope = budget_remaining.scope
+	   AND b.period_start <= d AND b.period_end > d
 	 ORDER BY b.period_start DESC
-	 LIMIT 1
+	 LIMIT 1;
+	RETURN r;
+END
 $fn$;
 COMMENT ON FUNCTION @extschema@.budget_remaining(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz) IS
 	'what is left of the budget of a team, workflow or tag in force at a time (now), as of the last refresh; negative when overspent, NULL when no budget applies (for a gateway to call before a request)';
