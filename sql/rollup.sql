@@ -191,6 +191,25 @@ WHERE b.scope = 'search' AND b.period_start = '2026-02-01' ORDER BY 1, 2;
 SELECT tokacct.budget_remaining('team', 'search', '2026-02-15') = 1000 - spent AS february_after
 FROM tokacct.budget WHERE scope = 'search' AND period_start = '2026-02-01';
 
+-- A budget moved to another period is computed again by the next refresh;
+-- a new amount keeps the spending.
+CREATE TEMP VIEW search_direct AS
+SELECT b.budget_id, b.spent, (SELECT sum(p.cost) FROM tokacct.price_call c JOIN tokacct.price_call_cost p USING (call_id)
+                             WHERE c.team = 'search' AND (c.at AT TIME ZONE 'UTC')::date >= b.period_start
+                               AND (c.at AT TIME ZONE 'UTC')::date < b.period_end) AS direct
+FROM tokacct.budget b WHERE b.budget_id = (SELECT min(budget_id) FROM tokacct.budget);
+UPDATE tokacct.budget SET period_start = '2026-02-02', period_end = '2026-02-28'
+WHERE budget_id = (SELECT budget_id FROM search_direct) RETURNING scope, spent, spent_at;
+CALL tokacct.rollup_refresh();
+SELECT spent = direct AS moved_spent_exact FROM search_direct;
+UPDATE tokacct.budget SET amount = 31 WHERE budget_id = (SELECT budget_id FROM search_direct)
+RETURNING spent IS NOT NULL AS amount_keeps_spent;
+UPDATE tokacct.budget SET period_start = '2026-01-01', period_end = '2026-02-01', amount = 30
+WHERE budget_id = (SELECT budget_id FROM search_direct);
+CALL tokacct.rollup_refresh();
+SELECT spent = direct AS moved_back_spent_exact FROM search_direct;
+DROP VIEW search_direct;
+
 -- Bad budgets are refused.
 INSERT INTO tokacct.budget (scope_kind, scope, period_start, period_end, amount) VALUES ('customer', 'x', '2026-01-01', '2026-02-01', 1);
 INSERT INTO tokacct.budget (scope_kind, scope, period_start, period_end, amount) VALUES ('team', 'x', '2026-02-01', '2026-02-01', 1);

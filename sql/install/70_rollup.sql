@@ -73,7 +73,9 @@ CREATE TABLE @extschema@.rollup_daily (
 	list_cost pg_catalog.numeric NOT NULL,
 	cost_sketch @extschema@.sketch_state,
 	updated_at pg_catalog.timestamptz NOT NULL
-);
+) WITH (fillfactor = 50);
+-- fillfactor 50: a refresh updates rows in place (HOT, no index entry) while
+-- their page has room; the rollup is small beside the ledger.
 CREATE UNIQUE INDEX rollup_daily_key ON @extschema@.rollup_daily (day, workflow, model, team, tag) NULLS NOT DISTINCT;
 COMMENT ON TABLE @extschema@.rollup_daily IS
 	'the call ledger rolled up per UTC day x workflow x model x team x tag by tokacct.rollup_refresh(): counts, exact money, tokens by kind and a cost sketch; sum or merge rows for any longer period';
@@ -152,6 +154,26 @@ COMMENT ON COLUMN @extschema@.budget.spent_at IS 'when spent was last computed';
 COMMENT ON COLUMN @extschema@.budget.note IS 'free text';
 CREATE INDEX budget_scope ON @extschema@.budget (scope_kind, scope, period_start, period_end);
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget', '');
+
+-- A budget whose scope or period changes is computed again by the next
+-- refresh.
+CREATE FUNCTION @extschema@.budget_changed() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	IF (NEW.scope_kind, NEW.scope, NEW.period_start, NEW.period_end)
+			IS DISTINCT FROM (OLD.scope_kind, OLD.scope, OLD.period_start, OLD.period_end) THEN
+		NEW.spent := NULL;
+		NEW.spent_at := NULL;
+	END IF;
+	RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.budget_changed() IS
+	'trigger: a budget whose scope or period changes has its spending computed again by the next refresh';
+CREATE TRIGGER budget_changed BEFORE UPDATE ON @extschema@.budget
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.budget_changed();
 
 CREATE TABLE @extschema@.budget_alert (
 	budget_id pg_catalog.int8 NOT NULL REFERENCES @extschema@.budget ON DELETE CASCADE,
