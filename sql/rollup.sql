@@ -33,6 +33,8 @@ SELECT ingest_xid > (SELECT max(ingest_xid) FROM tokacct.price_call WHERE team I
        AS stamped_after_the_rows_before,
        ingest_xid > '3' AS stamp_overridden
 FROM tokacct.price_call WHERE team = 'stamp';
+-- An update keeps the stamp: a counted row is not counted again.
+UPDATE tokacct.price_call SET ingest_xid = '3' WHERE team = 'stamp' RETURNING ingest_xid > '3' AS stamp_kept;
 DELETE FROM tokacct.price_call WHERE team = 'stamp';
 
 CALL tokacct.rollup_refresh();

@@ -36,7 +36,7 @@ ALTER TABLE @extschema@.price_call
 COMMENT ON COLUMN @extschema@.price_call.workflow IS 'workflow the call served (a rollup and budget dimension)';
 COMMENT ON COLUMN @extschema@.price_call.team IS 'team that owns the call (a rollup and budget dimension)';
 COMMENT ON COLUMN @extschema@.price_call.tag IS 'free tag: project, feature, environment (a rollup and budget dimension)';
-COMMENT ON COLUMN @extschema@.price_call.ingest_xid IS 'transaction that inserted the row (set on insert, whatever the insert says); tokacct.rollup_refresh() counts each row once by it';
+COMMENT ON COLUMN @extschema@.price_call.ingest_xid IS 'transaction that inserted the row (set on insert whatever the insert says, kept on update); tokacct.rollup_refresh() counts each row once by it';
 CREATE INDEX price_call_ingest_xid ON @extschema@.price_call (ingest_xid);
 
 CREATE FUNCTION @extschema@.price_call_ingest() RETURNS trigger
@@ -44,13 +44,17 @@ CREATE FUNCTION @extschema@.price_call_ingest() RETURNS trigger
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 BEGIN
-	NEW.ingest_xid := pg_catalog.pg_current_xact_id();
+	IF TG_OP = 'INSERT' THEN
+		NEW.ingest_xid := pg_catalog.pg_current_xact_id();
+	ELSE
+		NEW.ingest_xid := OLD.ingest_xid;
+	END IF;
 	RETURN NEW;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.price_call_ingest() IS
-	'trigger: stamp a ledger row with the transaction that inserts it (rollups count rows by it)';
-CREATE TRIGGER price_call_ingest BEFORE INSERT ON @extschema@.price_call
+	'trigger: stamp a ledger row with the transaction that inserts it, and keep the stamp on update (rollups count rows by it)';
+CREATE TRIGGER price_call_ingest BEFORE INSERT OR UPDATE OF ingest_xid ON @extschema@.price_call
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_call_ingest();
 
 -- The rollup -------------------------------------------------------------------
