@@ -84,3 +84,17 @@ SELECT * FROM sec_rec.before_after_summary;
 SELECT * FROM tokacct.median_diff_ci('{1,2,3}', '{4,5,6}'), tokacct.proportion_diff_ci(1, 2, 1, 3);
 SELECT * FROM tokacct.detach('sec_rec');
 SELECT * FROM tokacct.detach('sec');
+-- rollups and budgets (PL/pgSQL with dynamic SQL, triggers, views)
+INSERT INTO tokacct.price_call (at, provider, model, input_tokens, output_tokens, reported_cost, workflow, team)
+VALUES ('2026-08-21 10:00+00', 'openai', 'gpt-4.1', 1000, 100, NULL, 'w', 't'),
+       ('2026-08-21 11:00+00', 'openai', 'gpt-4.1', 1000, 100, 0.5, 'w', 't');
+INSERT INTO tokacct.budget (scope_kind, scope, period_start, period_end, amount) VALUES ('team', 't', '2026-08-01', '2026-09-01', 1);
+CALL tokacct.rollup_refresh();
+UPDATE tokacct.budget SET period_start = '2026-08-02';
+CALL tokacct.rollup_refresh(wait => false);
+SELECT calls, cost, tokacct.sketch_count(cost_sketch) FROM tokacct.rollup_daily;
+SELECT calls, cost, p95_cost > 0 FROM tokacct.rollup_monthly;
+SELECT spent, remaining, runs_out_on FROM tokacct.budget_report('2026-08-22');
+SELECT count(*) FROM tokacct.budget_status;
+SELECT tokacct.budget_remaining('team', 't', '2026-08-22');
+CALL tokacct.rollup_rebuild();

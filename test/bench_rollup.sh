@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test/bench_rollup.sh: the cost of an incremental rollup refresh against a
+# full rebuild, and the calls per second of budget_remaining().
+#
+#   bash test/bench_rollup.sh [rows]      (default 2000000; not run by CI)
+#
+# Builds a throwaway cluster and fills the ledger with `rows` calls over 90
+# days (5 workflows, 4 models priced from a custom catalog, a quarter with a
+# reported cost, 10 teams, 3 tags).  Then, in one run:
+#   - rebuild: CALL tokacct.rollup_rebuild() (every row), twice, the best kept;
+#   - refresh: three rounds of inserting 1% new rows (times spread over the
+#     90 days: late rows) and CALL tokacct.rollup_refresh(); the slowest kept;
+#   - ratio = slowest refresh / best rebuild (target <= 0.05), and the rollup
+#     checked against a direct sum over the ledger (money exactly);
+#   - budget_remaining('team', ...) with 100 budgets, by pgbench -f (1 and 2
+#     clients, prepared, 10 s each): calls per second.
+source "$(dirname "$0")/lib.sh"
+
+ROWS=${1:-2000000}
+ensure_build_deps
+build_and_stage
+cluster_start "shared_buffers = 1GB" "work_mem = 256MB" "jit = off" "max_parallel_workers_per_gather = 0"
+
+echo "bench_rollup: $ROWS rows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (shared), load $(cut -d' ' -f1-3 /proc/loadavg), $("$PGBIN/postgres" --version)"
+psql_run -c "CREATE EXTENSION tokacct"
+psql_run <<'SQL'
+INSERT INTO tokacct.price_provider (catalog, provider, ordinal) VALUES ('custom', 'bench', 0);
+INSERT INTO tokacct.price_model (catalog, provider, model, ordinal, match)
+SELECT 'custom', 'bench', 'bench-' || m, m, jsonb_build_object('equals', 'bench-' || m) FROM generate_series(1, 4) m;
+INSERT INTO tokacct.price (catalog, provider, model, input_mtok, output_mtok)
+SELECT 'custom', 'bench', 'bench-' || m, m * 0.5, m * 2 FROM generate_series(1, 4) m;
+CREATE FUNCTION bench_insert(first bigint, n bigint) RETURNS void LANGUAGE sql AS $$
+INSERT INTO tokacct.price_call (at, provider, model, input_tokens, output_tokens, reported_cost, workflow, team, tag)
+SELECT '2026-01-01 00:00+00'::timestamptz + ((g * 7919) % (90 * 86400)) * interval '1 second',
+       'bench', 'bench-' || (1 + g % 4), 500 + (g * 104729) % 8000, 20 + (g * 15485863) % 900,
+       CASE WHEN g % 4 = 0 THEN ((g * 2654435761) % 1000003) / 1e8 END,
+       'wf-' || (g % 5), 'team-' || (g % 10), 'tag-' || (g % 3)
+FROM generate_series(first, first + n - 1) g
+$$;
+SQL
+psql_run -c "SELECT bench_insert(0, $ROWS)" >/dev/null
+psql_run -c "VACUUM ANALYZE tokacct.price_call" >/dev/null
+
+ms() { # the time psql's \timing reports for one statement, in ms
+	psql_run -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+
+r1=$(ms 'CALL tokacct.rollup_rebuild()')
+r2=$(ms 'CALL tokacct.rollup_rebuild()')
+rebuild=$(python3 -c "print(min($r1, $r2))")
+echo "full rebuild ($ROWS rows): $r1 ms, $r2 ms; best $rebuild ms"
+
+one=$((ROWS / 100))
+next=$ROWS
+worst=0
+for round in 1 2 3; do
+	psql_run -c "SELECT bench_insert($next, $one)" >/dev/null
+	next=$((next + one))
+	t=$(ms 'CALL tokacct.rollup_refresh()')
+	rows=$(psql_run -At -c "SELECT last_rows FROM tokacct.rollup_progress")
+	echo "refresh round $round: $rows new rows (1%) in $t ms"
+	worst=$(python3 -c "print(max($worst, $t))")
+done
+ratio=$(python3 -c "print('%.4f' % ($worst / $rebuild))")
+verdict=$(python3 -c "print('met' if $worst / $rebuild <= 0.05 else 'NOT met')")
+echo "ratio: slowest refresh / best rebuild = $worst / $rebuild = $ratio (target <= 0.05: $verdict)"
+psql_run -At -c "SELECT 'rollup equals the ledger: ' || ((SELECT sum(cost) FROM tokacct.rollup_daily) = sum(cost)
+	AND (SELECT sum(calls) FROM tokacct.rollup_daily) = count(*))
+	|| ' (' || count(*) || ' calls, ' || sum(cost) || ' USD)' FROM tokacct.price_call_cost"
+
+# budget_remaining() for a gateway: 100 budgets (10 teams x 10 months).
+psql_run <<'SQL' >/dev/null
+INSERT INTO tokacct.budget (scope_kind, scope, period_start, period_end, amount)
+SELECT 'team', 'team-' || t, d::date, (d + interval '1 month')::date, 1000
+FROM generate_series(0, 9) t, generate_series('2026-01-01'::timestamp, '2026-10-01', interval '1 month') d;
+SQL
+psql_run -c 'CALL tokacct.rollup_refresh()' >/dev/null
+script=$CLUSTER/budget.sql
+printf '%s\n' '\set t random(0, 9)' \
+	"SELECT tokacct.budget_remaining('team', 'team-' || :t, '2026-02-15 12:00+00');" > "$script"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$script"
+for c in 1 2; do
+	tps=$(as_owner "$PGBIN/pgbench" -h "$PGHOST" -p "$PGPORT" -U postgres -n -M prepared -c $c -j $c -T 10 \
+		-f "$script" postgres 2>"$CLUSTER/pgbench.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p') || true
+	[ -n "$tps" ] || cat "$CLUSTER/pgbench.err"
+	echo "budget_remaining(): $tps calls/s with $c client(s) (pgbench -M prepared, 10 s)"
+done
