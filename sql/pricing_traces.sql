@@ -164,3 +164,7 @@ INSERT INTO tokacct.price_catalog_choice (provider, catalog) VALUES ('anthropic'
 INSERT INTO tokacct.price_catalog_choice (provider, catalog) VALUES ('Anthropic', 'litellm');
 INSERT INTO tokacct.price_catalog_choice (provider, model_match, catalog) VALUES ('anthropic', '{"like": "x"}', 'litellm');
 INSERT INTO tokacct.price_catalog_choice (provider, catalog) VALUES ('anthropic', 'litellm'), ('anthropic', 'genai-prices');
+
+-- leave the catalog as the other suites expect it
+DELETE FROM tokacct.price_provider WHERE catalog IN ('genai-prices', 'litellm');
+SELECT count(*) AS models_left FROM tokacct.price_model;
