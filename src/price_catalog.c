@@ -57,22 +57,32 @@
  * the session, and a policy may depend on anything), see
  * price_check_privileges().
  *
- * Resolution follows genai-prices:
- *	- the provider name is folded (price_lower(): ASCII A-Z only) and
- *	  trimmed; a provider whose id equals it is used, else the first
- *	  provider whose provider_match accepts it, else the first provider
- *	  whose model_match accepts the model;
- *	- within the provider, the first model (by ordinal) whose match rule
- *	  accepts the folded model name; failing that, each of the
- *	  provider's fallback providers in turn (one level, no cascade);
- *	- catalogs are tried in precedence order (custom, genai-prices, litellm).
- * With a NULL provider, the providers whose model_match accepts the model are
- * tried in catalog order, then every provider in catalog order (without
- * fallbacks); the first model found wins.
+ * Resolution, one order for cost() and everything that prices (the attached
+ * views call cost() with the call's own names):
+ *	1. the model alias (tokacct.model_alias) of the folded (provider or '',
+ *	   model) whose period holds the call's time gives the model, and the
+ *	   provider when it names one; aliases do not chain;
+ *	2. else the provider goes through tokacct.provider_alias;
+ *	3. the names: the model name, then each name left by taking a leading
+ *	   "models/", "publishers/NAME/models/" or "NAME/" off, NAME being a
+ *	   provider word (the call's provider, a provider alias, a catalog's
+ *	   provider id); a call without a provider takes it from its first
+ *	   such prefix (price_resolve_names);
+ *	4. catalogs in precedence order (custom, genai-prices, litellm), a
+ *	   catalog chosen in tokacct.price_catalog_choice for the provider (and
+ *	   a name) first.  Within a catalog, as genai-prices does: the provider
+ *	   whose id equals the (aliased, else the call's own) provider name,
+ *	   else the first whose provider_match accepts it, else the first whose
+ *	   model_match accepts a name; then, name by name, most specific first,
+ *	   the first model (by ordinal) whose match rule accepts it, failing
+ *	   that each fallback provider in turn (one level).  With no provider,
+ *	   name by name: the providers whose model_match accepts it, then every
+ *	   provider (without fallbacks).
  *
  * Resolutions are memoised per backend (the last one, and a hash of up to
  * PRICE_MEMO_MAX names), so a scan of many calls matches each distinct
- * model name once.
+ * model name once; a name with a model alias keeps its periods, each
+ * resolved once, and picks the period by the call's time.
  *
  *-------------------------------------------------------------------------
  */
