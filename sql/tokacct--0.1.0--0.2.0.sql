@@ -3443,3 +3443,27 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.catalog_disagreements(pg_catalog.numeric, pg_catalog.timestamptz) IS
 	'the rows of catalog_comparison(at) where the catalogs disagree: one prices a kind or has a context tier the other lacks, or their prices differ by more than threshold (a fraction of the larger price; 0: any difference)';
+
+-- cost() now reads the alias and choice tables too (they are part of the
+-- price cache): a role that could read the price catalog before the upgrade
+-- (grant_reader) may read them, one that could change it (grant_admin) may
+-- change them, so its pricing keeps working without granting again.
+DO $grant$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT g.grantee, pg_catalog.bool_or(g.privilege_type OPERATOR(pg_catalog.=) 'INSERT') AS admin
+		  FROM information_schema.role_table_grants g
+		 WHERE g.table_schema OPERATOR(pg_catalog.=) '@extschema@' AND g.table_name OPERATOR(pg_catalog.=) 'price'
+		   AND g.privilege_type OPERATOR(pg_catalog.=) ANY (ARRAY['SELECT', 'INSERT'])
+		   AND g.grantee OPERATOR(pg_catalog.<>) (SELECT pg_catalog.pg_get_userbyid(n.nspowner)
+													FROM pg_catalog.pg_namespace n
+												   WHERE n.nspname OPERATOR(pg_catalog.=) '@extschema@')
+		 GROUP BY g.grantee
+	LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT%s ON @extschema@.provider_alias, @extschema@.model_alias, @extschema@.price_catalog_choice TO %I',
+								  CASE WHEN r.admin THEN ', INSERT, UPDATE, DELETE' ELSE '' END, r.grantee);
+	END LOOP;
+END
+$grant$;
