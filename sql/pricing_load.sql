@@ -140,9 +140,16 @@ SELECT input_cost = 0.0181 AS qwen_in, output_cost = 0.0025 AS qwen_out, catalog
 -- LiteLLM gemini/gemini-2.5-pro, named as LiteLLM names it (file: input
 -- 1.25e-06, above 200k 2.5e-06; cache read 2.5e-07 above 200k; output
 -- 1.5e-05 above 200k): 200001 in, 100000 read, 1000 out:
--- 100001 * 2.5 + 100000 * 0.25 = 275002.5; 1000 * 15 = 15000
+-- 100001 * 2.5 + 100000 * 0.25 = 275002.5; 1000 * 15 = 15000.  The prefix
+-- "gemini/" names a provider, so genai-prices, tried first, prices the
+-- call as gemini-2.5-pro (the same prices); LiteLLM's entry is priced when
+-- an admin chooses LiteLLM for the provider (gemini is an alias of google)
 SELECT input_cost = 0.2750025 AS gemini_in, output_cost = 0.015 AS gemini_out, catalog
   FROM tokacct.cost_breakdown('gemini', 'gemini/gemini-2.5-pro', 200001, 1000, 100000, 0, 0, '2026-08-01');
+INSERT INTO tokacct.price_catalog_choice (provider, catalog) VALUES ('google', 'litellm');
+SELECT input_cost = 0.2750025 AS gemini_in, output_cost = 0.015 AS gemini_out, catalog, provider, model
+  FROM tokacct.cost_breakdown('gemini', 'gemini/gemini-2.5-pro', 200001, 1000, 100000, 0, 0, '2026-08-01');
+DELETE FROM tokacct.price_catalog_choice;
 -- genai-prices comes first: openai gpt-4o (2.5 in, 10 out per million)
 SELECT catalog, total_cost = 0.0125 AS gpt4o FROM tokacct.cost_breakdown('openai', 'gpt-4o', 1000, 1000, at => '2026-08-01');
 DELETE FROM tokacct.price_provider WHERE catalog IN ('genai-prices', 'litellm');

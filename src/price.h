@@ -204,7 +204,9 @@ typedef struct PriceResult
 
 /* price_catalog.c */
 extern const PriceModel *price_resolve(Oid fn_oid, const char *provider, int provlen,
-									   const char *model, int modellen);
+									   const char *model, int modellen, TimestampTz at);
+extern const PriceModel *price_resolve_in(Oid fn_oid, const char *catalog, const char *provider,
+										  int provlen, const char *model, int modellen);
 extern const PriceDiscount *price_find_discount(const char *customer, const PriceModel *model,
 												TimestampTz at);
 

@@ -57,22 +57,32 @@
  * the session, and a policy may depend on anything), see
  * price_check_privileges().
  *
- * Resolution follows genai-prices:
- *	- the provider name is folded (price_lower(): ASCII A-Z only) and
- *	  trimmed; a provider whose id equals it is used, else the first
- *	  provider whose provider_match accepts it, else the first provider
- *	  whose model_match accepts the model;
- *	- within the provider, the first model (by ordinal) whose match rule
- *	  accepts the folded model name; failing that, each of the
- *	  provider's fallback providers in turn (one level, no cascade);
- *	- catalogs are tried in precedence order (custom, genai-prices, litellm).
- * With a NULL provider, the providers whose model_match accepts the model are
- * tried in catalog order, then every provider in catalog order (without
- * fallbacks); the first model found wins.
+ * Resolution, one order for cost() and everything that prices (the attached
+ * views call cost() with the call's own names):
+ *	1. the model alias (tokacct.model_alias) of the folded (provider or '',
+ *	   model) whose period holds the call's time gives the model, and the
+ *	   provider when it names one; aliases do not chain;
+ *	2. else the provider goes through tokacct.provider_alias;
+ *	3. the names: the model name, then each name left by taking a leading
+ *	   "models/", "publishers/NAME/models/" or "NAME/" off, NAME being a
+ *	   provider word (the call's provider, a provider alias, a catalog's
+ *	   provider id); a call without a provider takes it from its first
+ *	   such prefix (price_resolve_names);
+ *	4. catalogs in precedence order (custom, genai-prices, litellm), a
+ *	   catalog chosen in tokacct.price_catalog_choice for the provider (and
+ *	   a name) first.  Within a catalog, as genai-prices does: the provider
+ *	   whose id equals the (aliased, else the call's own) provider name,
+ *	   else the first whose provider_match accepts it, else the first whose
+ *	   model_match accepts a name; then, name by name, most specific first,
+ *	   the first model (by ordinal) whose match rule accepts it, failing
+ *	   that each fallback provider in turn (one level).  With no provider,
+ *	   name by name: the providers whose model_match accepts it, then every
+ *	   provider (without fallbacks).
  *
  * Resolutions are memoised per backend (the last one, and a hash of up to
  * PRICE_MEMO_MAX names), so a scan of many calls matches each distinct
- * model name once.
+ * model name once; a name with a model alias keeps its periods, each
+ * resolved once, and picks the period by the call's time.
  *
  *-------------------------------------------------------------------------
  */
@@ -109,18 +119,61 @@
 
 #include "price.h"
 
-#define PRICE_NTABLES 6
+#define PRICE_NTABLES 9
 static const char *const price_tables[PRICE_NTABLES] = {
-	"price_catalog", "price_provider", "price_model", "price", "price_tier", "price_discount"
+	"price_catalog", "price_provider", "price_model", "price", "price_tier", "price_discount",
+	"provider_alias", "model_alias", "price_catalog_choice"
 };
 
 /* memo of resolutions: key is provider \x1f model (or \x1e model when NULL) */
 #define PRICE_MEMO_KEYLEN 256
 #define PRICE_MEMO_MAX 10000
 
+/* One period of a model alias (tokacct.model_alias), names folded. */
+typedef struct PriceAliasPeriod
+{
+	TimestampTz valid_from;
+	TimestampTz valid_until;
+	char	   *provider;		/* catalog_provider; NULL: the call's, after provider_alias */
+	char	   *model;			/* catalog_model */
+	bool		resolved;		/* result is known */
+	const PriceModel *result;
+} PriceAliasPeriod;
+
+/* The periods of one alias: (provider or '', model), by valid_from. */
+typedef struct PriceAlias
+{
+	char	   *provider;
+	char	   *model;
+	int			nperiods;
+	PriceAliasPeriod *periods;
+} PriceAlias;
+
+/* A provider alias (tokacct.provider_alias). */
+typedef struct PriceProviderAlias
+{
+	char	   *provider;
+	char	   *catalog_provider;
+} PriceProviderAlias;
+
+/* A catalog choice (tokacct.price_catalog_choice), in the order tried. */
+typedef struct PriceChoice
+{
+	char	   *provider;
+	PriceMatch *model_match;	/* NULL: every model of the provider */
+	char	   *catalog;
+} PriceChoice;
+
+/*
+ * A memoised name: the model alias it has (then the catalog model depends
+ * on the call's time), and the catalog model outside the alias's periods
+ * (found on first need).
+ */
 typedef struct PriceMemoEntry
 {
 	char		key[PRICE_MEMO_KEYLEN];
+	const PriceAlias *alias;
+	bool		resolved;
 	const PriceModel *model;
 } PriceMemoEntry;
 
@@ -152,6 +205,12 @@ typedef struct PriceCache
 	PriceProvider *providers;	/* by catalog precedence, then ordinal */
 	int			ndiscounts;
 	PriceDiscount *discounts;
+	int			nprovider_aliases;
+	PriceProviderAlias *provider_aliases;
+	int			naliases;
+	PriceAlias *aliases;		/* by (provider, model), bytewise */
+	int			nchoices;
+	PriceChoice *choices;
 	int			nregex;
 	int			maxregex;
 	regex_t   **regexes;		/* compiled with malloc: freed by pg_regfree */
@@ -208,7 +267,7 @@ static int	last_provlen;
 static int	last_modellen;
 static char last_prov[PRICE_MEMO_KEYLEN];
 static char last_model[PRICE_MEMO_KEYLEN];
-static const PriceModel *last_result;
+static PriceMemoEntry *last_entry;
 
 PG_FUNCTION_INFO_V1(price_catalog_changed);
 
@@ -962,6 +1021,117 @@ price_build_discounts(const char *s)
 	}
 }
 
+/* Order aliases by (provider, model), bytewise. */
+static int
+price_alias_cmp(const void *a, const void *b)
+{
+	const PriceAlias *x = (const PriceAlias *) a;
+	const PriceAlias *y = (const PriceAlias *) b;
+	int			c = strcmp(x->provider, y->provider);
+
+	return c != 0 ? c : strcmp(x->model, y->model);
+}
+
+/* A folded copy of column col in the cache's context, or NULL. */
+static char *
+price_getfolded(HeapTuple tup, TupleDesc td, int col)
+{
+	char	   *v = price_getstr(tup, td, col);
+
+	if (v != NULL)
+		price_lower(v, v, strlen(v));
+	return v;
+}
+
+/*
+ * Read the names as traces carry them: provider aliases, model aliases
+ * (grouped by name, their periods by valid_from) and catalog choices (the
+ * ones naming models first, then by id).  Names are folded as calls' names
+ * are.
+ */
+static void
+price_build_names(const char *s)
+{
+	StringInfoData q;
+	SPITupleTable *tt;
+	uint64		i;
+	int			n = 0;
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT a.provider, a.catalog_provider FROM %s.provider_alias a", s);
+	price_spi_select(q.data);
+	price_cache->nprovider_aliases = (int) SPI_processed;
+	price_cache->provider_aliases = MemoryContextAllocZero(price_cache->cxt,
+														   sizeof(PriceProviderAlias) * (SPI_processed + 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		price_cache->provider_aliases[i].provider = price_getfolded(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		price_cache->provider_aliases[i].catalog_provider = price_getfolded(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+
+	resetStringInfo(&q);
+	appendStringInfo(&q, "SELECT a.provider, a.model, a.valid_from, a.valid_until, a.catalog_provider, a.catalog_model "
+					 "FROM %s.model_alias a ORDER BY a.provider COLLATE \"C\", a.model COLLATE \"C\", a.valid_from", s);
+	price_spi_select(q.data);
+	tt = SPI_tuptable;
+	price_cache->aliases = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceAlias) * (SPI_processed + 1));
+	for (i = 0; i < SPI_processed;)
+	{
+		PriceAlias *a = &price_cache->aliases[n++];
+		uint64		end;
+		uint64		k;
+		bool		isnull;
+
+		a->provider = price_getfolded(tt->vals[i], tt->tupdesc, 1);
+		a->model = price_getfolded(tt->vals[i], tt->tupdesc, 2);
+		for (end = i + 1; end < SPI_processed; end++)
+		{
+			char	   *p2 = SPI_getvalue(tt->vals[end], tt->tupdesc, 1);
+			char	   *m2 = SPI_getvalue(tt->vals[end], tt->tupdesc, 2);
+
+			price_lower(p2, p2, strlen(p2));
+			price_lower(m2, m2, strlen(m2));
+			if (strcmp(p2, a->provider) != 0 || strcmp(m2, a->model) != 0)
+				break;
+		}
+		a->nperiods = (int) (end - i);
+		a->periods = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceAliasPeriod) * a->nperiods);
+		for (k = i; k < end; k++)
+		{
+			PriceAliasPeriod *pp = &a->periods[k - i];
+
+			pp->valid_from = DatumGetTimestampTz(SPI_getbinval(tt->vals[k], tt->tupdesc, 3, &isnull));
+			pp->valid_until = DatumGetTimestampTz(SPI_getbinval(tt->vals[k], tt->tupdesc, 4, &isnull));
+			pp->provider = price_getfolded(tt->vals[k], tt->tupdesc, 5);
+			pp->model = price_getfolded(tt->vals[k], tt->tupdesc, 6);
+		}
+		i = end;
+	}
+	/* the table's names are lower case; folded, two could meet: keep them sorted */
+	price_cache->naliases = n;
+	qsort(price_cache->aliases, n, sizeof(PriceAlias), price_alias_cmp);
+
+	resetStringInfo(&q);
+	appendStringInfo(&q, "SELECT c.provider, c.model_match, c.catalog FROM %s.price_catalog_choice c "
+					 "ORDER BY c.model_match IS NULL, c.choice_id", s);
+	price_spi_select(q.data);
+	price_cache->nchoices = (int) SPI_processed;
+	price_cache->choices = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceChoice) * (SPI_processed + 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		PriceChoice *c = &price_cache->choices[i];
+		bool		isnull;
+		Datum		d;
+
+		c->provider = price_getfolded(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		c->catalog = price_getstr(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		if (!isnull)
+			c->model_match = price_match_build(&DatumGetJsonbP(d)->root,
+											   psprintf("the catalog choice for provider \"%s\"", c->provider));
+	}
+}
+
 /* Give the new cache its memo, record its snapshot and whether it is shared; mark it fresh. */
 static void
 price_build_finish(Snapshot snap, Oid nsp, const char *nspname)
@@ -1021,6 +1191,7 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 	ids = price_build_prices(s, models, nmodels);
 	price_build_tiers(s, ids);
 	price_build_discounts(s);
+	price_build_names(s);
 	hash_destroy(ids);
 	SPI_finish();
 	price_build_finish(snap, nsp, nspname);
@@ -1051,85 +1222,314 @@ price_find_model(const PriceProvider *p, PriceName *n, bool fallback)
 	return NULL;
 }
 
-/* Resolve without the memo. */
-static const PriceModel *
-price_resolve_uncached(const char *provider, int provlen, const char *model, int modellen)
+/* The most names a model name gives (itself and its prefixes taken off). */
+#define PRICE_MAX_NAMES 8
+
+/* The catalog provider a folded provider name is an alias of, else NULL. */
+static const char *
+price_provider_alias(const char *name, int len)
 {
-	char	   *lmodel = palloc(modellen + 1);
-	PriceName	mn;
 	int			i;
-	int			first;
-	const PriceModel *found = NULL;
 
-	price_lower(lmodel, model, modellen);
-	mn.s = lmodel;
-	mn.len = modellen;
-	mn.w = NULL;
-	mn.wlen = 0;
-
-	if (provider != NULL)
+	for (i = 0; i < price_cache->nprovider_aliases; i++)
 	{
-		char	   *lprov = palloc(provlen + 1);
-		PriceName	pn;
-		int			b = 0;
-		int			e = provlen;
+		const PriceProviderAlias *a = &price_cache->provider_aliases[i];
 
-		/* trim ASCII white space */
-		while (b < e && isspace((unsigned char) provider[b]))
-			b++;
-		while (e > b && isspace((unsigned char) provider[e - 1]))
-			e--;
-		price_lower(lprov, provider + b, e - b);
-		pn.s = lprov;
-		pn.len = e - b;
-		pn.w = NULL;
-		pn.wlen = 0;
+		if ((int) strlen(a->provider) == len && memcmp(a->provider, name, len) == 0)
+			return a->catalog_provider;
+	}
+	return NULL;
+}
 
-		/* per catalog, in precedence order */
-		for (first = 0; first < price_cache->nproviders && found == NULL;)
-		{
-			const char *cat = price_cache->providers[first].catalog;
-			int			last = first;
-			const PriceProvider *p = NULL;
+/* A folded provider name after its alias, as a string. */
+static const char *
+price_provider_resolved(const char *name, int len)
+{
+	const char *a = price_provider_alias(name, len);
 
-			while (last < price_cache->nproviders && strcmp(price_cache->providers[last].catalog, cat) == 0)
-				last++;
+	return a ? a : pnstrdup(name, len);
+}
+
+/*
+ * Whether the len bytes at s (folded) name a provider, and so may be taken
+ * off the front of a model name: the call's provider (as given, or after
+ * its alias), a provider alias, or the id of a provider of some catalog.
+ */
+static bool
+price_is_provider_word(const char *s, int len, const char *given, int givenlen, const char *prov)
+{
+	int			i;
+
+	if ((given && givenlen == len && memcmp(given, s, len) == 0) ||
+		(prov && (int) strlen(prov) == len && memcmp(prov, s, len) == 0) ||
+		price_provider_alias(s, len) != NULL)
+		return true;
+	for (i = 0; i < price_cache->nproviders; i++)
+		if ((int) strlen(price_cache->providers[i].provider) == len &&
+			memcmp(price_cache->providers[i].provider, s, len) == 0)
+			return true;
+	return false;
+}
+
+/* A folded name as PriceName. */
+static void
+price_name_init(PriceName *n, const char *s, int len)
+{
+	n->s = s;
+	n->len = len;
+	n->w = NULL;
+	n->wlen = 0;
+}
+
+/*
+ * Look for the names (most specific first) in one catalog (the providers
+ * [first, last)), under provider prov (folded, after its alias), failing
+ * that under the call's own provider name "given" (a catalog may use the
+ * name an alias replaces as its own id), or, when prov is NULL, under any
+ * provider.
+ */
+static const PriceModel *
+price_resolve_in_catalog(int first, int last, const char *prov, const char *given, int givenlen,
+						 PriceName *names, int nnames)
+{
+	const PriceModel *found = NULL;
+	int			i;
+	int			k;
+	int			j;
+
+	if (prov != NULL)
+	{
+		PriceName	pn[2];
+		int			npn = 1;
+		const PriceProvider *p = NULL;
+
+		price_name_init(&pn[0], prov, strlen(prov));
+		if (given != NULL && !(givenlen == pn[0].len && memcmp(given, prov, givenlen) == 0))
+			price_name_init(&pn[npn++], given, givenlen);
+		for (j = 0; j < npn && p == NULL; j++)
 			for (i = first; i < last && p == NULL; i++)
-				if ((int) strlen(price_cache->providers[i].provider) == pn.len &&
-					memcmp(price_cache->providers[i].provider, pn.s, pn.len) == 0)
+				if ((int) strlen(price_cache->providers[i].provider) == pn[j].len &&
+					memcmp(price_cache->providers[i].provider, pn[j].s, pn[j].len) == 0)
 					p = &price_cache->providers[i];
+		for (j = 0; j < npn && p == NULL; j++)
 			for (i = first; i < last && p == NULL; i++)
 				if (price_cache->providers[i].provider_match &&
-					price_match(price_cache->providers[i].provider_match, &pn))
+					price_match(price_cache->providers[i].provider_match, &pn[j]))
 					p = &price_cache->providers[i];
+		for (k = 0; k < nnames && p == NULL; k++)
 			for (i = first; i < last && p == NULL; i++)
 				if (price_cache->providers[i].model_match &&
-					price_match(price_cache->providers[i].model_match, &mn))
+					price_match(price_cache->providers[i].model_match, &names[k]))
 					p = &price_cache->providers[i];
-			if (p)
-				found = price_find_model(p, &mn, true);
-			first = last;
-		}
+		for (k = 0; p != NULL && k < nnames && found == NULL; k++)
+			found = price_find_model(p, &names[k], true);
+		return found;
 	}
-	else
+	for (k = 0; k < nnames && found == NULL; k++)
+	{
+		for (i = first; i < last && found == NULL; i++)
+			if (price_cache->providers[i].model_match &&
+				price_match(price_cache->providers[i].model_match, &names[k]))
+				found = price_find_model(&price_cache->providers[i], &names[k], true);
+		for (i = first; i < last && found == NULL; i++)
+			found = price_find_model(&price_cache->providers[i], &names[k], false);
+	}
+	return found;
+}
+
+/*
+ * Resolve a folded model name under a folded provider (after its alias;
+ * NULL when the call names none), "given" being the call's own provider
+ * name, folded: the steps after the aliases (see the file's header).
+ */
+static const PriceModel *
+price_resolve_names(const char *given, int givenlen, const char *prov,
+					const char *model, int modellen, const char *only)
+{
+	PriceName	names[PRICE_MAX_NAMES];
+	int			nnames = 0;
+	int			off = 0;
+	const char *chosen = NULL;
+	const PriceModel *found = NULL;
+	int			first;
+	int			i;
+	int			k;
+
+	/* the name, then each prefix that names a provider or a route taken off */
+	price_name_init(&names[nnames++], model, modellen);
+	while (nnames < PRICE_MAX_NAMES)
+	{
+		const char *s = model + off;
+		const char *slash = memchr(s, '/', modellen - off);
+		int			seglen;
+
+		if (slash == NULL)
+			break;
+		seglen = slash - s;
+		if (seglen == 6 && memcmp(s, "models", 6) == 0)
+			off += 7;
+		else if (seglen == 10 && memcmp(s, "publishers", 10) == 0)
+		{
+			const char *pub = slash + 1;
+			const char *end = model + modellen;
+			const char *slash2 = memchr(pub, '/', end - pub);
+
+			if (slash2 == NULL || slash2 == pub || end - slash2 < 8 || memcmp(slash2 + 1, "models/", 7) != 0)
+				break;
+			if (prov == NULL)
+			{
+				given = pub;
+				givenlen = slash2 - pub;
+				prov = price_provider_resolved(given, givenlen);
+			}
+			off = slash2 + 8 - model;
+		}
+		else if (seglen > 0 && price_is_provider_word(s, seglen, given, givenlen, prov))
+		{
+			if (prov == NULL)
+			{
+				given = s;
+				givenlen = seglen;
+				prov = price_provider_resolved(given, givenlen);
+			}
+			off += seglen + 1;
+		}
+		else
+			break;
+		if (off >= modellen)
+			break;
+		price_name_init(&names[nnames++], model + off, modellen - off);
+	}
+
+	/* a catalog chosen for the provider (and model) is tried first */
+	chosen = only;
+	for (i = 0; only == NULL && prov != NULL && i < price_cache->nchoices && chosen == NULL; i++)
+	{
+		const PriceChoice *c = &price_cache->choices[i];
+
+		if (strcmp(c->provider, prov) != 0)
+			continue;
+		if (c->model_match == NULL)
+			chosen = c->catalog;
+		for (k = 0; k < nnames && chosen == NULL; k++)
+			if (price_match(c->model_match, &names[k]))
+				chosen = c->catalog;
+	}
+
+	/* then every catalog in precedence order */
+	for (k = chosen ? 0 : 1; k < (only ? 1 : 2) && found == NULL; k++)
 	{
 		for (first = 0; first < price_cache->nproviders && found == NULL;)
 		{
 			const char *cat = price_cache->providers[first].catalog;
 			int			last = first;
+			bool		is_chosen = chosen != NULL && strcmp(cat, chosen) == 0;
 
 			while (last < price_cache->nproviders && strcmp(price_cache->providers[last].catalog, cat) == 0)
 				last++;
-			for (i = first; i < last && found == NULL; i++)
-				if (price_cache->providers[i].model_match &&
-					price_match(price_cache->providers[i].model_match, &mn))
-					found = price_find_model(&price_cache->providers[i], &mn, true);
-			for (i = first; i < last && found == NULL; i++)
-				found = price_find_model(&price_cache->providers[i], &mn, false);
+			if ((k == 0) == is_chosen)
+				found = price_resolve_in_catalog(first, last, prov, given, givenlen, names, nnames);
 			first = last;
 		}
 	}
 	return found;
+}
+
+/* The model alias (provider or '', model), folded, or NULL. */
+static const PriceAlias *
+price_find_alias(const char *prov, const char *model)
+{
+	PriceAlias	key;
+
+	if (price_cache->naliases == 0)
+		return NULL;
+	key.provider = (char *) prov;
+	key.model = (char *) model;
+	return bsearch(&key, price_cache->aliases, price_cache->naliases, sizeof(PriceAlias), price_alias_cmp);
+}
+
+/* A call's names folded (the provider trimmed of ASCII white space; NULL stays NULL). */
+static void
+price_fold_call(const char *provider, int provlen, const char *model, int modellen,
+				char **fprov, int *fprovlen, char **fmodel)
+{
+	*fmodel = palloc(modellen + 1);
+	price_lower(*fmodel, model, modellen);
+	*fprov = NULL;
+	*fprovlen = 0;
+	if (provider != NULL)
+	{
+		int			b = 0;
+		int			e = provlen;
+
+		while (b < e && isspace((unsigned char) provider[b]))
+			b++;
+		while (e > b && isspace((unsigned char) provider[e - 1]))
+			e--;
+		*fprov = palloc(e - b + 1);
+		price_lower(*fprov, provider + b, e - b);
+		*fprovlen = e - b;
+	}
+}
+
+/* Fill a memo entry for a name: its model alias, its resolution still unknown. */
+static void
+price_entry_init(PriceMemoEntry *e, const char *provider, int provlen, const char *model, int modellen)
+{
+	char	   *fprov;
+	char	   *fmodel;
+	int			fprovlen;
+
+	price_fold_call(provider, provlen, model, modellen, &fprov, &fprovlen, &fmodel);
+	e->alias = price_find_alias(fprov ? fprov : "", fmodel);
+	e->resolved = false;
+	e->model = NULL;
+}
+
+/*
+ * The catalog model of a memoised name at time "at": the model alias's
+ * period in force, else the name's own resolution (each found once).
+ */
+static const PriceModel *
+price_entry_result(PriceMemoEntry *e, const char *provider, int provlen,
+				   const char *model, int modellen, TimestampTz at)
+{
+	char	   *fprov;
+	char	   *fmodel;
+	int			fprovlen;
+	int			i;
+
+	if (e->alias != NULL)
+	{
+		for (i = 0; i < e->alias->nperiods; i++)
+		{
+			PriceAliasPeriod *pp = &e->alias->periods[i];
+
+			if (pp->valid_from <= at && at < pp->valid_until)
+			{
+				if (!pp->resolved)
+				{
+					const char *given = e->alias->provider[0] ? e->alias->provider : NULL;
+					int			glen = given ? strlen(given) : 0;
+					const char *prov = pp->provider ? pp->provider :
+						given ? price_provider_resolved(given, glen) : NULL;
+
+					pp->result = price_resolve_names(given, glen, prov, pp->model, strlen(pp->model), NULL);
+					pp->resolved = true;
+				}
+				return pp->result;
+			}
+		}
+	}
+	if (!e->resolved)
+	{
+		price_fold_call(provider, provlen, model, modellen, &fprov, &fprovlen, &fmodel);
+		e->model = price_resolve_names(fprov, fprovlen,
+									   fprov ? price_provider_resolved(fprov, fprovlen) : NULL,
+									   fmodel, modellen, NULL);
+		e->resolved = true;
+	}
+	return e->model;
 }
 
 /*
@@ -1279,16 +1679,16 @@ price_ensure_cache(Oid fn_oid)
 
 /*
  * The catalog model a call's provider (NULL allowed) and model name resolve
- * to, or NULL.  fn_oid is the calling SQL function (its schema holds the
- * catalog).
+ * to at time "at", or NULL.  fn_oid is the calling SQL function (its schema
+ * holds the catalog).
  */
 const PriceModel *
-price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, int modellen)
+price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, int modellen,
+			  TimestampTz at)
 {
 	char		key[PRICE_MEMO_KEYLEN];
 	PriceMemoEntry *e;
 	bool		found;
-	const PriceModel *result;
 
 	price_ensure_cache(fn_oid);
 
@@ -1296,13 +1696,18 @@ price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, 
 		(provider == NULL ? last_prov_null :
 		 (!last_prov_null && last_provlen == provlen && memcmp(last_prov, provider, provlen) == 0)) &&
 		memcmp(last_model, model, modellen) == 0)
-		return last_result;
+		return price_entry_result(last_entry, provider, provlen, model, modellen, at);
 
 	/* long names, and names holding the key's separators, skip the memo */
 	if (provlen + modellen + 2 >= PRICE_MEMO_KEYLEN ||
 		memchr(model, '\0', modellen) || memchr(model, '\x1f', modellen) ||
 		(provider && (memchr(provider, '\0', provlen) || memchr(provider, '\x1f', provlen))))
-		return price_resolve_uncached(provider, provlen, model, modellen);
+	{
+		PriceMemoEntry one;
+
+		price_entry_init(&one, provider, provlen, model, modellen);
+		return price_entry_result(&one, provider, provlen, model, modellen, at);
+	}
 
 	if (provider)
 	{
@@ -1318,11 +1723,11 @@ price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, 
 		key[1 + modellen] = '\0';
 	}
 	e = hash_search(price_cache->memo, key, HASH_FIND, NULL);
-	if (e)
-		result = e->model;
-	else
+	if (e == NULL)
 	{
-		result = price_resolve_uncached(provider, provlen, model, modellen);
+		PriceMemoEntry one;
+
+		price_entry_init(&one, provider, provlen, model, modellen);
 		if (price_cache->nmemo >= PRICE_MEMO_MAX)
 		{
 			HASH_SEQ_STATUS st;
@@ -1332,9 +1737,12 @@ price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, 
 			while ((x = hash_seq_search(&st)) != NULL)
 				hash_search(price_cache->memo, x->key, HASH_REMOVE, NULL);
 			price_cache->nmemo = 0;
+			last_valid = false;
 		}
 		e = hash_search(price_cache->memo, key, HASH_ENTER, &found);
-		e->model = result;
+		e->alias = one.alias;
+		e->resolved = false;
+		e->model = NULL;
 		price_cache->nmemo++;
 	}
 
@@ -1347,8 +1755,26 @@ price_resolve(Oid fn_oid, const char *provider, int provlen, const char *model, 
 	}
 	memcpy(last_model, model, modellen);
 	last_modellen = modellen;
-	last_result = result;
-	return result;
+	last_entry = e;
+	return price_entry_result(e, provider, provlen, model, modellen, at);
+}
+
+/*
+ * The model id (provider/model) a call's names resolve to within one
+ * catalog, without aliases or catalog choices, or NULL (not memoised: for
+ * comparing catalogs).
+ */
+const PriceModel *
+price_resolve_in(Oid fn_oid, const char *catalog, const char *provider, int provlen,
+				 const char *model, int modellen)
+{
+	char	   *fprov;
+	char	   *fmodel;
+	int			fprovlen;
+
+	price_ensure_cache(fn_oid);
+	price_fold_call(provider, provlen, model, modellen, &fprov, &fprovlen, &fmodel);
+	return price_resolve_names(fprov, fprovlen, fprov, fmodel, modellen, catalog);
 }
 
 /*

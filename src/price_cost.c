@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -42,6 +43,7 @@ PG_FUNCTION_INFO_V1(price_cost_breakdown_usage);
 PG_FUNCTION_INFO_V1(price_customer_cost);
 PG_FUNCTION_INFO_V1(price_sourced_cost);
 PG_FUNCTION_INFO_V1(price_model_for);
+PG_FUNCTION_INFO_V1(price_model_in);
 PG_FUNCTION_INFO_V1(price_ledger_cost);
 PG_FUNCTION_INFO_V1(price_fold_name);
 
@@ -394,7 +396,7 @@ price_call(FunctionCallInfo fcinfo, Datum provider, bool provnull, Datum model,
 
 	m = price_resolve(fcinfo->flinfo->fn_oid,
 					  pt ? VARDATA_ANY(pt) : NULL, pt ? VARSIZE_ANY_EXHDR(pt) : 0,
-					  VARDATA_ANY(mt), VARSIZE_ANY_EXHDR(mt));
+					  VARDATA_ANY(mt), VARSIZE_ANY_EXHDR(mt), at);
 	if (contract)
 		*contract = false;
 	if (m == NULL)
@@ -665,25 +667,56 @@ price_sourced_cost(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(td, values, nulls)));
 }
 
-/* The catalog entry (catalog/provider/model) a call resolves to, or NULL. */
+/*
+ * The catalog entry (catalog/provider/model) a call resolves to, or NULL:
+ * with the model aliases in force at "at" (third argument), or at the
+ * transaction's start.
+ */
 Datum
 price_model_for(PG_FUNCTION_ARGS)
 {
 	text	   *mt;
 	text	   *pt;
 	const PriceModel *m;
+	TimestampTz at = GetCurrentTransactionStartTimestamp();
 
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			PG_RETURN_NULL();
+		at = price_check_at(PG_GETARG_TIMESTAMPTZ(2));
+	}
 	mt = PG_GETARG_TEXT_PP(1);
 	pt = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	m = price_resolve(fcinfo->flinfo->fn_oid,
 					  pt ? VARDATA_ANY(pt) : NULL, pt ? VARSIZE_ANY_EXHDR(pt) : 0,
-					  VARDATA_ANY(mt), VARSIZE_ANY_EXHDR(mt));
+					  VARDATA_ANY(mt), VARSIZE_ANY_EXHDR(mt), at);
 	if (m == NULL || m->nsets == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s/%s", m->provider->catalog,
 											  m->provider->provider, m->model)));
+}
+
+/* The model (provider/model) a provider and model name resolve to within one catalog, or NULL. */
+Datum
+price_model_in(PG_FUNCTION_ARGS)
+{
+	text	   *mt;
+	text	   *pt;
+	const PriceModel *m;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	mt = PG_GETARG_TEXT_PP(2);
+	pt = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	m = price_resolve_in(fcinfo->flinfo->fn_oid, text_to_cstring(PG_GETARG_TEXT_PP(0)),
+						 pt ? VARDATA_ANY(pt) : NULL, pt ? VARSIZE_ANY_EXHDR(pt) : 0,
+						 VARDATA_ANY(mt), VARSIZE_ANY_EXHDR(mt));
+	if (m == NULL || m->nsets == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s", m->provider->provider, m->model)));
 }
 
 /*

@@ -764,7 +764,7 @@ SELECT l2.*,
 			   ) AS problem
 		  FROM (SELECT l0.*,
 					   CASE WHEN l0.priced THEN
-						 COALESCE(@extschema@.attach_list_cost(l0.price_provider, l0.price_model, l0.input_raw,
+						 COALESCE(@extschema@.attach_list_cost(l0.provider, l0.model, l0.input_raw,
 								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
 								l0.started_at, %3$s),
 							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
@@ -1016,7 +1016,7 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
 	   s.call_seq,
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
-			THEN pg_catalog.round(@extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
 				 / s.input_tokens, 12) END AS input_price,
 	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
   FROM (SELECT %1$s AS source, p.*,
