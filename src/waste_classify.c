@@ -44,8 +44,9 @@
  * runs the passes in order: waste_decode (step 1), waste_link_parents
  * (2), waste_group_children and waste_mark_siblings (the first marks of
  * 5), waste_walk (3, passing those marks down), waste_rollup (4 under the
- * rollup rule), waste_mark_duplicates (the last marks of 5) and
- * waste_assign (4 under the other rules, and 6).
+ * rollup rule), waste_mark_duplicates (the last marks of 5),
+ * waste_assign (4 under the other rules, and 6) and, when spans carry
+ * input tokens, waste_induce (7).
  *
  * Every loop whose length grows with the trace checks for interrupts (every
  * 4096 turns, and every 4096 comparisons of a sort), so statement_timeout

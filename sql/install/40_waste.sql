@@ -179,7 +179,7 @@ CREATE FUNCTION @extschema@.waste_spans(state @extschema@.waste_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 10
 	AS 'MODULE_PATHNAME', 'waste_spans';
 COMMENT ON FUNCTION @extschema@.waste_spans(@extschema@.waste_state, pg_catalog.int4, pg_catalog.text, pg_catalog.int4) IS
-	'the lim most expensive wasteful spans of a trace (own cost descending), with their class and the span that caused it';
+	'the lim most expensive wasteful spans of a trace (cost in their class descending: own cost, plus the induced cost when spans carry input tokens), with their class and the span that caused it';
 
 CREATE FUNCTION @extschema@.waste_span_classes(state @extschema@.waste_state,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
