@@ -3,15 +3,17 @@
 # traces (fixed seed) classified by tokacct and by test/t/waste_reference.py,
 # a plain-Python model written from README.md's rules, under the cost rules
 # leaf, self and (where reported costs are consistent) rollup, with loop_min
-# 2, 3 and 5.  Every span's class, cause and own cost and every field of
-# waste_summary must agree exactly, the class costs must add up to the total;
-# on the half of the traces that carry input tokens, the induced cost of
-# every LLM call and tool call (waste_induced) and each span's cost in its
-# class (own + induced); also: rule rollup on the inconsistent traces (an error naming a parent that
-# reports less than its children), the same traces from merged partial
-# states, and every status text README lists (and near misses).  Known
-# disagreements are named expected-failure sets in the .py.  Last, the same
-# answers against a deliberately broken reference must be refused.
+# 2, 3 and 5.  Every span's class, cause and cost in its class (own cost,
+# plus the induced cost on the half of the traces that carry input tokens)
+# and every field of waste_summary must agree exactly, the class costs must
+# add up to the total; every row of waste_induced (each LLM call's and tool
+# call's tokens, price per token and money moved) too; also: rule rollup on
+# the inconsistent traces (an error naming a parent that reports less than
+# its children), the same traces from merged partial states, and every
+# status text README lists (and near misses).  Known disagreements are
+# named expected-failure sets in the .py.  Last, the same answers against
+# two deliberately broken references (two precedences swapped; truncations
+# that end nothing) must be refused.
 source "$(dirname "$0")/../lib.sh"
 suite_start
 WORK=$(scratch_dir waste_ref)
