@@ -262,9 +262,15 @@ SELECT 'wl_otel' AS source, * FROM tokacct.waste_by_workflow('otel_clean')
 UNION ALL SELECT 'wl_otlp', * FROM tokacct.waste_by_workflow('otlp_clean')
 UNION ALL SELECT 'wl_lf', * FROM tokacct.waste_by_workflow('lf_clean');
 DROP VIEW otel_clean, otlp_clean, lf_clean;
-SELECT workflow, error_call, failed_attempt, abandoned_branch, essential, count(*) AS sources
+-- The spans views carry input_tokens and input_cost, so the classes carry
+-- the induced cost: the duplicate tool calls (whose own cost is 0) take the
+-- price of the input their results added from the later calls of their
+-- attempt, all essential; so essential + duplicate_tool_call + stuck_loop is
+-- the truth's essential, and the three sources agree on every figure.
+SELECT workflow, error_call, failed_attempt, abandoned_branch, essential, duplicate_tool_call, stuck_loop,
+	   essential + duplicate_tool_call + stuck_loop AS essential_before_induced, count(*) AS sources
   FROM waste_clean WHERE workflow IS NOT NULL
- GROUP BY 1, 2, 3, 4, 5 ORDER BY 1;
+ GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1;
 SELECT source, count(*) FILTER (WHERE w.class = 'duplicate_tool_call') AS duplicate_tool_calls
   FROM (SELECT 'wl_otel' AS source, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
 		  FROM wl_otel.spans WHERE item <= 'item-40' GROUP BY trace_id
@@ -484,7 +490,8 @@ SELECT (SELECT count(*) FROM (SELECT workflow, item, attempt, trace_id, succeede
 	   (SELECT count(*) FROM (SELECT workflow, item, attempts, solved, ai_cost FROM wl_flat.items
 							  EXCEPT SELECT * FROM truth_items) d) AS items_not_in_truth,
 	   (SELECT count(*) FROM wl_flat.problems) AS problems;
-SELECT workflow, error_call, failed_attempt, abandoned_branch, essential FROM tokacct.waste_by_workflow('wl_flat.spans') ORDER BY 1;
+SELECT workflow, error_call, failed_attempt, abandoned_branch, essential + duplicate_tool_call + stuck_loop AS essential_before_induced
+  FROM tokacct.waste_by_workflow('wl_flat.spans') ORDER BY 1;
 -- without a unique index on the span ids, repeated rows are collapsed
 SELECT count(*) FROM tokacct.attach('wl_flat_dup', 'wl.flat', '{"trace_id": "tid", "span_id": "sid", "start_time": "started_at",
 	"kind": "kind", "model": "model", "provider": "provider", "input_tokens": {"column": "usage", "path": "in"},

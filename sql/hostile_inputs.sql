@@ -89,10 +89,10 @@ END $$;
 -- option "a", count 0, both sums 0)
 SELECT hostile_sqlstates('tokacct.frontier_state', '{("a",0,0,0)}',
 	decode('01' || '00000001' || '6100' || '0000000000000000' || repeat('00', 32), 'hex'));
--- waste: format version 2 (unknown), no spans, total 0; the text form is
+-- waste: format version 3 (unknown), no spans, total 0; the text form is
 -- the same bytes in hexadecimal
 SELECT hostile_sqlstates('tokacct.waste_state', encode(b, 'hex'), b)
-FROM (SELECT decode('00000002' || '00000000' || '00000000' || repeat('00', 16), 'hex') AS b) q;
+FROM (SELECT decode('00000003' || '00000000' || '00000000' || repeat('00', 16), 'hex') AS b) q;
 DROP FUNCTION hostile_sqlstates(text, text, bytea);
 
 -- 6. Bad input quoted in an error is cut to at most 20 bytes (64 for a
@@ -401,7 +401,7 @@ WITH good AS (SELECT * FROM hostile_good),
 -- the version is the first byte (outcome, retry, frontier) or int32 (the others)
 version(typ, at, v) AS (VALUES ('tokacct.outcome_state', 1, '\x02'::bytea), ('tokacct.retry_state', 1, '\x02'),
 	('tokacct.frontier_state', 1, '\x02'), ('tokacct.context_state', 1, '\x00000002'),
-	('tokacct.sketch_state', 1, '\x00000002'), ('tokacct.waste_state', 1, '\x00000002')),
+	('tokacct.sketch_state', 1, '\x00000002'), ('tokacct.waste_state', 1, '\x00000003')),
 -- fields no rows can give: outcome solved 9 of 3 items; retry max_attempt
 -- 5 with attempts up to 2; context call order 1 twice; sketch count 4 with
 -- 3 in its buckets; frontier option "ab" with 0 items; waste a total of 1

@@ -484,7 +484,7 @@ SELECT substr(:'good', 1, 137)::tokacct.waste_state;                            
 SELECT substr(:'good', 1, 136)::tokacct.waste_state;                            -- truncated
 SELECT (:'good' || '00')::tokacct.waste_state;                                   -- trailing bytes
 SELECT ('zz' || substr(:'good', 3))::tokacct.waste_state;                       -- not hex
-SELECT ('00000002' || substr(:'good', 9))::tokacct.waste_state;                 -- version
+SELECT ('00000003' || substr(:'good', 9))::tokacct.waste_state;                 -- version
 SELECT (substr(:'good', 1, 8) || 'ffffffff' || substr(:'good', 17))::tokacct.waste_state;  -- negative count
 SELECT (substr(:'good', 1, 8) || '00000002' || substr(:'good', 17))::tokacct.waste_state;  -- count too high
 SELECT (substr(:'good', 1, 40) || '0000000000000001' || substr(:'good', 57))::tokacct.waste_state;  -- total

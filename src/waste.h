@@ -12,9 +12,12 @@
  * appends one record stream to the other, so the aggregate is parallel
  * safe and states stored in a table can be merged later.
  *
- * A record is a fixed part (WasteSpanFixed) followed by its five strings
- * (span id, parent id, kind, name, argument hash), without terminators.
- * Fixed parts are copied out with memcpy, so records need no alignment.
+ * A record is a fixed part (WasteSpanFixed), then, when the span carries
+ * input tokens (flag WASTE_F_INPUT), its WasteSpanInput, then its five
+ * strings (span id, parent id, kind, name, argument hash), without
+ * terminators.  Fixed parts are copied out with memcpy, so records need no
+ * alignment.  Spans without input tokens take no room for them, so states
+ * made by the aggregates without input tokens are as they were.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,7 +43,8 @@
 #define WASTE_F_PARENT_NULL		0x02
 #define WASTE_F_ARGS_NULL		0x04
 #define WASTE_F_ATTEMPT_NULL	0x08
-#define WASTE_F_ALL				0x0F
+#define WASTE_F_INPUT			0x10	/* a WasteSpanInput follows the fixed part */
+#define WASTE_F_ALL				0x1F
 
 /* string slots of a record */
 #define WASTE_S_ID		0
@@ -67,8 +71,14 @@
 #define WASTE_RULE_SELF		1
 #define WASTE_RULE_ROLLUP	2
 
-/* binary format version */
-#define WASTE_FORMAT_VERSION 1
+/*
+ * Binary format versions: 1 has no input tokens; 2 adds them to the spans
+ * that carry them (flag WASTE_F_INPUT).  A state none of whose spans
+ * carries input tokens is written as version 1, byte for byte as before;
+ * both versions are read.
+ */
+#define WASTE_FORMAT_VERSION	2
+#define WASTE_FORMAT_NO_INPUT	1
 
 /* fixed part of a span record */
 typedef struct WasteSpanFixed
@@ -80,6 +90,13 @@ typedef struct WasteSpanFixed
 	uint8		status;			/* WASTE_ST_* */
 	uint8		flags;			/* WASTE_F_* */
 } WasteSpanFixed;
+
+/* the input of an LLM call, after the fixed part of its record (WASTE_F_INPUT) */
+typedef struct WasteSpanInput
+{
+	int64		tokens;			/* input tokens, cache included (>= 0) */
+	int64		cost;			/* what they cost, money units (>= 0; 0 if NULL) */
+} WasteSpanInput;
 
 /*
  * In-memory state.  VARSIZE covers the whole allocation (header + cap

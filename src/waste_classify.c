@@ -28,9 +28,13 @@
  *		call seen twice, not a duplicate);
  *	 6. give each span the first class that applies, in this precedence:
  *		error_call, failed_attempt, abandoned_branch, stuck_loop,
- *		duplicate_tool_call, essential.
+ *		duplicate_tool_call, essential;
+ *	 7. when spans carry input tokens, move the induced cost: from each LLM
+ *		call, the price of the input tokens tool calls added before it, to
+ *		those tool calls (waste_induce).
  * Each span gets exactly one class, so the class costs add up to the
- * trace's total exactly (int128 sums of int64 money units).
+ * trace's total exactly (int128 sums of int64 money units); the induced
+ * cost moves whole money units from span to span, so it keeps the sum.
  *
  * The code runs these steps in few passes over the spans, as it runs once
  * per trace: ids are indexed while the records are decoded; the first
@@ -40,8 +44,9 @@
  * runs the passes in order: waste_decode (step 1), waste_link_parents
  * (2), waste_group_children and waste_mark_siblings (the first marks of
  * 5), waste_walk (3, passing those marks down), waste_rollup (4 under the
- * rollup rule), waste_mark_duplicates (the last marks of 5) and
- * waste_assign (4 under the other rules, and 6).
+ * rollup rule), waste_mark_duplicates (the last marks of 5),
+ * waste_assign (4 under the other rules, and 6) and, when spans carry
+ * input tokens, waste_induce (7).
  *
  * Every loop whose length grows with the trace checks for interrupts (every
  * 4096 turns, and every 4096 comparisons of a sort), so statement_timeout
@@ -73,6 +78,7 @@ PG_FUNCTION_INFO_V1(waste_summary);
 PG_FUNCTION_INFO_V1(waste_classes);
 PG_FUNCTION_INFO_V1(waste_spans);
 PG_FUNCTION_INFO_V1(waste_span_classes);
+PG_FUNCTION_INFO_V1(waste_induced);
 
 const char *const waste_class_names[] = {
 	"error_call", "failed_attempt", "abandoned_branch", "stuck_loop",
@@ -96,7 +102,19 @@ typedef struct WTrace
 	int64		count[WASTE_NCLASS];
 	int128		cost[WASTE_NCLASS];
 	int128		total;
+	/* induced cost, only when a span carries input tokens (else NULL) */
+	int32		ninput;			/* spans with input tokens */
+	int64	   *itok;			/* per span: input tokens (spans with WASTE_F_INPUT) */
+	int64	   *iprice;			/* ... input cost, then price per token of an LLM call */
+	int64	   *added;			/* per span: tokens a tool added; tokens a call re-read */
+	int128	   *ind;			/* per span: induced money, + to a tool, - from a call */
+	uint8	   *role;			/* per span: WASTE_R_* */
 } WTrace;
+
+/* roles in the induced cost */
+#define WASTE_R_NONE	0
+#define WASTE_R_CALL	1		/* an LLM call: input tokens > 0 */
+#define WASTE_R_TOOL	2		/* a tool call: kind tool, tool_call or execute_tool */
 
 /*
  * The working area of the analysis: one per backend, shared by every call
@@ -147,6 +165,11 @@ typedef struct WasteWork
 	bool	   *hasfail;		/* cap + 1 entries */
 	int128	   *tot;
 	int128	   *kidsum;
+	int64	   *itok;			/* the induced cost's arrays (see WTrace) */
+	int64	   *iprice;
+	int64	   *added;
+	int128	   *ind;
+	uint8	   *role;
 } WasteWork;
 
 /* the working area of this backend's transaction, or NULL */
@@ -201,18 +224,25 @@ waste_cmp_retry(const void *pa, const void *pb, void *arg)
 	return c;
 }
 
-/* order for output: own cost descending, then start, id */
+/* a span's cost in its class: its own cost and the cost it induced (+) or gave up (-) */
+static inline int128
+waste_charged(const WTrace *t, int32 i)
+{
+	return t->ind == NULL ? (int128) t->sp[i].own : t->sp[i].own + t->ind[i];
+}
+
+/* order for output: cost in the class descending, then start, id */
 static int
 waste_cmp_cost(const void *pa, const void *pb, void *arg)
 {
-	const WSpan *sp = (const WSpan *) arg;
-	const WSpan *a = &sp[*(const int32 *) pa];
-	const WSpan *b = &sp[*(const int32 *) pb];
+	const WTrace *t = (const WTrace *) arg;
+	int128		a = waste_charged(t, *(const int32 *) pa);
+	int128		b = waste_charged(t, *(const int32 *) pb);
 
 	WASTE_CMP_TICK();
-	if (a->own != b->own)
-		return a->own > b->own ? -1 : 1;
-	return waste_cmp_time(pa, pb, arg);
+	if (a != b)
+		return a > b ? -1 : 1;
+	return waste_cmp_time(pa, pb, t->sp);
 }
 
 /* Is this span a tool call? kind 'tool', 'tool_call' or 'execute_tool', any case. */
@@ -379,6 +409,11 @@ waste_work_reserve(WasteWork *w, int32 n)
 	w->hasfail = WASTE_ARR(bool, (int64) cap + 1);
 	w->tot = WASTE_ARR(int128, cap);
 	w->kidsum = WASTE_ARR(int128, cap);
+	w->itok = WASTE_ARR(int64, cap);
+	w->iprice = WASTE_ARR(int64, cap);
+	w->added = WASTE_ARR(int64, cap);
+	w->ind = WASTE_ARR(int128, cap);
+	w->role = WASTE_ARR(uint8, cap);
 #undef WASTE_ARR
 	w->cap = cap;
 	w->hcap = hcap;
@@ -427,6 +462,18 @@ waste_decode(const WasteState *st, WTrace *t, WasteWork *w, int32 *hsizep,
 			elog(ERROR, "corrupt waste_state");
 		memcpy(&f, p, sizeof(f));
 		p += sizeof(f);
+		if (f.flags & WASTE_F_INPUT)
+		{
+			WasteSpanInput in;
+
+			if (end - p < (long) sizeof(in))
+				elog(ERROR, "corrupt waste_state");
+			memcpy(&in, p, sizeof(in));
+			p += sizeof(in);
+			w->itok[k] = in.tokens;
+			w->iprice[k] = in.cost;
+			t->ninput++;
+		}
 		slen = (Size) f.len[0] + f.len[1] + f.len[2] + f.len[3] + f.len[4];
 		if ((Size) (end - p) < slen)
 			elog(ERROR, "corrupt waste_state");
@@ -1039,6 +1086,129 @@ waste_assign(WTrace *t, WasteWork *w)
 }
 
 /*
+ * Step 7, the induced cost (README, "Induced cost"), when spans carry
+ * input tokens.  An LLM call is a span with more than 0 input tokens; its
+ * input cost, at most its own cost, gives its price per token, rounded
+ * down to a whole money unit (what the rounding leaves stays with the
+ * call).  A tool call is a span of a tool kind that is not an LLM call.  A
+ * conversation is a sibling list (the children of one span, or the roots)
+ * in time order (start, then span id); the lists were sorted by
+ * waste_mark_siblings.  In it, the tools between two consecutive LLM calls
+ * share the growth of input from the first call to the second (0 when it
+ * shrinks), each its integer part and the first ones in time order one
+ * token more for the remainder; a call whose input is smaller than the
+ * previous call's ends what the earlier tools added (the conversation was
+ * truncated).  So a call re-reads the tokens every tool since the last
+ * shrink added, and gives up their price: the tool gets its tokens times
+ * the prices of the calls after it up to the next shrink, the call loses
+ * its re-read tokens times its price; the two are the same sum of
+ * products, so the classes still add up to the total exactly.  Two passes
+ * per list: forward for the tokens, backward for the sums of prices.
+ */
+static void
+waste_induce(WTrace *t, WasteWork *w)
+{
+	WSpan	   *sp = t->sp;
+	int32		n = t->n;
+	int64	   *itok = w->itok;
+	int64	   *price = w->iprice;
+	int64	   *added = w->added;
+	int128	   *ind = w->ind;
+	uint8	   *role = w->role;
+	int32		i,
+				j,
+				m;
+
+	t->itok = itok;
+	t->iprice = price;
+	t->added = added;
+	t->ind = ind;
+	t->role = role;
+	for (i = 0; i < n; i++)
+	{
+		WSpan	   *s = &sp[i];
+
+		WASTE_CFI(i);
+		added[i] = 0;
+		ind[i] = 0;
+		if ((s->flags & WASTE_F_INPUT) && itok[i] > 0)
+		{
+			role[i] = WASTE_R_CALL;
+			price[i] = Min(price[i], s->own) / itok[i];
+		}
+		else
+			role[i] = waste_is_tool(s) ? WASTE_R_TOOL : WASTE_R_NONE;
+	}
+
+	for (i = -1; i < n; i++)
+	{
+		int32	   *list = (i < 0) ? t->roots : t->kids + sp[i].kid0;
+		int32		len = (i < 0) ? t->nroots : sp[i].nkids;
+		int32		prev = -1,
+					next = -1,
+					gap0 = 0,
+					ntools = 0;
+		int64		carried = 0;
+		int128		later = 0;
+
+		WASTE_CFI(i);
+		if (len < 3)
+			continue;
+		/* forward: each tool's share of the growth, each call's re-read tokens */
+		for (j = 0; j < len; j++)
+		{
+			int32		v = list[j];
+
+			WASTE_CFI(j);
+			if (role[v] == WASTE_R_TOOL)
+				ntools++;
+			if (role[v] != WASTE_R_CALL)
+				continue;
+			if (prev < 0 || itok[v] < itok[prev])
+				carried = 0;
+			else if (ntools > 0)
+			{
+				int64		g = itok[v] - itok[prev];
+				int64		each = g / ntools;
+				int64		extra = g % ntools;
+
+				for (m = gap0; m < j; m++)
+					if (role[list[m]] == WASTE_R_TOOL)
+						added[list[m]] = each + (extra-- > 0 ? 1 : 0);
+				carried += g;
+			}
+			added[v] = carried;
+			ind[v] = -((int128) carried * price[v]);
+			prev = v;
+			gap0 = j + 1;
+			ntools = 0;
+		}
+		/* backward: each tool gets its tokens times the later calls' prices */
+		for (j = len - 1; j >= 0; j--)
+		{
+			int32		v = list[j];
+
+			WASTE_CFI(j);
+			if (role[v] == WASTE_R_CALL)
+			{
+				if (next >= 0 && itok[next] < itok[v])
+					later = 0;
+				later += price[v];
+				next = v;
+			}
+			else if (role[v] == WASTE_R_TOOL && added[v] > 0)
+				ind[v] = (int128) added[v] * later;
+		}
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		WASTE_CFI(i);
+		t->cost[sp[i].cls] += ind[i];
+	}
+}
+
+/*
  * Index, link, walk, cost and classify the spans of a state, in the passes
  * the header comment describes.
  */
@@ -1061,6 +1231,9 @@ waste_analyse(const WasteState *st, int rule, int loop_min, WTrace *t, WasteWork
 		waste_rollup(t, w);
 	waste_mark_duplicates(t, w->fa, w->ab, w->dp, w);
 	waste_assign(t, w);
+	/* step 7 */
+	if (t->ninput > 0)
+		waste_induce(t, w);
 }
 
 /*
@@ -1295,7 +1468,7 @@ waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 			nulls[7] = true;
 		else
 			values[7] = NumericGetDatum(money_to_numeric(s->cost));
-		values[8] = NumericGetDatum(money_to_numeric(s->own));
+		values[8] = NumericGetDatum(money_to_numeric(waste_charged(t, idx[i])));
 		values[9] = TimestampTzGetDatum(s->start);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -1329,7 +1502,7 @@ waste_spans(PG_FUNCTION_ARGS)
 		if (t.sp[i].cls != WASTE_C_ESSENTIAL)
 			idx[m++] = i;
 	}
-	qsort_arg(idx, m, sizeof(int32), waste_cmp_cost, t.sp);
+	qsort_arg(idx, m, sizeof(int32), waste_cmp_cost, &t);
 	waste_emit_spans(rsinfo, &t, idx, Min(m, lim));
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(waste_work()->scratch);
@@ -1357,6 +1530,77 @@ waste_span_classes(PG_FUNCTION_ARGS)
 	qsort_arg(idx, t.n, sizeof(int32), waste_cmp_time, t.sp);
 	waste_emit_spans(rsinfo, &t, idx, t.n);
 	MemoryContextSwitchTo(old);
+	MemoryContextReset(waste_work()->scratch);
+	return (Datum) 0;
+}
+
+/*
+ * waste_induced(state, cost_rule, loop_min): the LLM calls and tool calls
+ * of a trace by time, with the tokens each tool added and each call
+ * re-read, the price per token of each call, and the money the induced
+ * cost moved (+ to a tool, - from a call).  No rows when no span carries
+ * input tokens.
+ */
+Datum
+waste_induced(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext old;
+	MemoryContext rowcxt;
+	WTrace		t;
+	int32	   *idx;
+	int32		i,
+				m;
+
+	InitMaterializedSRF(fcinfo, 0);
+	waste_analyse_args(fcinfo, 1, &t, &old);
+	idx = (int32 *) palloc(sizeof(int32) * Max(t.n, 1));
+	m = 0;
+	if (t.ind != NULL)
+		for (i = 0; i < t.n; i++)
+		{
+			WASTE_CFI(i);
+			if (t.role[i] != WASTE_R_NONE)
+				idx[m++] = i;
+		}
+	qsort_arg(idx, m, sizeof(int32), waste_cmp_time, t.sp);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "waste row", ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(rowcxt);
+	for (i = 0; i < m; i++)
+	{
+		int32		v = idx[i];
+		WSpan	   *s = &t.sp[v];
+		bool		call = t.role[v] == WASTE_R_CALL;
+		Datum		values[12];
+		bool		nulls[12];
+
+		WASTE_CFI(i);
+		MemoryContextReset(rowcxt);
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_ID], s->len[WASTE_S_ID]));
+		if (s->flags & WASTE_F_PARENT_NULL)
+			nulls[1] = true;
+		else
+			values[1] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_PARENT], s->len[WASTE_S_PARENT]));
+		values[2] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_KIND], s->len[WASTE_S_KIND]));
+		values[3] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]));
+		values[4] = CStringGetTextDatum(waste_class_names[s->cls]);
+		values[5] = CStringGetTextDatum(call ? "call" : "tool");
+		if (call)
+		{
+			values[6] = Int64GetDatum(t.itok[v]);
+			values[8] = NumericGetDatum(money_to_numeric(t.iprice[v]));
+		}
+		else
+			nulls[6] = nulls[8] = true;
+		values[7] = Int64GetDatum(t.added[v]);
+		values[9] = NumericGetDatum(money_to_numeric(s->own));
+		values[10] = NumericGetDatum(money_to_numeric(t.ind[v]));
+		values[11] = NumericGetDatum(money_to_numeric(waste_charged(&t, v)));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(rowcxt);
 	MemoryContextReset(waste_work()->scratch);
 	return (Datum) 0;
 }

@@ -13,7 +13,10 @@
  * The binary format (send/recv) is, in network byte order:
  *	 int32 version, int32 nspans, int32 ncostnull, int64 total_hi,
  *	 int64 total_lo, then per span: int64 cost, int64 start, int32 attempt,
- *	 byte status, byte flags, five int16 string lengths and the strings.
+ *	 byte status, byte flags, five int16 string lengths, in version 2 and
+ *	 only when flags has WASTE_F_INPUT int64 input tokens and int64 input
+ *	 cost, and the strings.  A state without input tokens is written as
+ *	 version 1 (no span then has the flag); both versions are read.
  * The text format is that binary format in hexadecimal.  Both inputs check
  * every field and recompute the counts and the total.
  *
@@ -222,13 +225,17 @@ waste_str_len(Size len, const char *what)
 
 /*
  * waste_accum(state, span_id, parent_id, kind, name, args_hash, status,
- * cost, started_at [, attempt]): append one span to the trace's state.
+ * cost, started_at [, attempt [, input_tokens, input_cost]]): append one
+ * span to the trace's state.  A span with input tokens (not NULL) is an
+ * LLM call for the induced cost (see waste_classify.c); a NULL input cost
+ * is 0, and input cost without input tokens is not kept.
  */
 Datum
 waste_accum(PG_FUNCTION_ARGS)
 {
 	WasteState *st;
 	WasteSpanFixed f;
+	WasteSpanInput in;
 	text	   *str[WASTE_NSTR];
 	const char *data[WASTE_NSTR];
 	int64		need;
@@ -327,8 +334,32 @@ waste_accum(PG_FUNCTION_ARGS)
 	}
 	else
 		f.flags |= WASTE_F_ATTEMPT_NULL;
+	if (PG_NARGS() > 11 && !PG_ARGISNULL(10))
+	{
+		in.tokens = PG_GETARG_INT64(10);
+		if (in.tokens < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("input tokens of span \"%s\" are negative",
+							waste_quote_id(str[WASTE_S_ID])),
+					 errhint("Give the input tokens of an LLM call (0 or more), NULL for other spans.")));
+		in.cost = 0;
+		if (!PG_ARGISNULL(11))
+		{
+			in.cost = money_from_datum(PG_GETARG_DATUM(11), "input cost");
+			if (in.cost < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("input cost of span \"%s\" is negative",
+								waste_quote_id(str[WASTE_S_ID])),
+						 errdetail("An LLM call's input cost is money spent: zero or more.")));
+		}
+		f.flags |= WASTE_F_INPUT;
+	}
 
 	need = sizeof(WasteSpanFixed);
+	if (f.flags & WASTE_F_INPUT)
+		need += sizeof(WasteSpanInput);
 	for (i = 0; i < WASTE_NSTR; i++)
 		need += f.len[i];
 
@@ -347,6 +378,11 @@ waste_accum(PG_FUNCTION_ARGS)
 	p = st->data + st->used;
 	memcpy(p, &f, sizeof(f));
 	p += sizeof(f);
+	if (f.flags & WASTE_F_INPUT)
+	{
+		memcpy(p, &in, sizeof(in));
+		p += sizeof(in);
+	}
 	for (i = 0; i < WASTE_NSTR; i++)
 	{
 		if (f.len[i] > 0)
@@ -435,8 +471,24 @@ waste_serialise(StringInfo buf, const WasteState *s)
 	const char *end = s->data + s->used;
 	uint32		k = 0;
 	int			i;
+	int			version = WASTE_FORMAT_NO_INPUT;
 
-	pq_sendint32(buf, WASTE_FORMAT_VERSION);
+	/* version 1 unless a span carries input tokens (one pass, no copy) */
+	while (p < end)
+	{
+		WasteSpanFixed f;
+
+		WASTE_CFI(++k);
+		memcpy(&f, p, sizeof(f));
+		if (f.flags & WASTE_F_INPUT)
+		{
+			version = WASTE_FORMAT_VERSION;
+			break;
+		}
+		p += sizeof(f) + f.len[0] + f.len[1] + f.len[2] + f.len[3] + f.len[4];
+	}
+	p = s->data;
+	pq_sendint32(buf, version);
 	pq_sendint32(buf, s->nspans);
 	pq_sendint32(buf, s->ncostnull);
 	pq_sendint64(buf, (int64) s->total_hi);
@@ -458,6 +510,15 @@ waste_serialise(StringInfo buf, const WasteState *s)
 		{
 			pq_sendint16(buf, f.len[i]);
 			slen += f.len[i];
+		}
+		if (f.flags & WASTE_F_INPUT)
+		{
+			WasteSpanInput in;
+
+			memcpy(&in, p, sizeof(in));
+			p += sizeof(in);
+			pq_sendint64(buf, in.tokens);
+			pq_sendint64(buf, in.cost);
 		}
 		pq_sendbytes(buf, p, slen);
 		p += slen;
@@ -481,9 +542,13 @@ waste_deserialise(AggioInput *in)
 	int32		nulls = 0;
 	int32		k;
 	int			i;
+	int32		version;
 
 	aggio_need_bytes(in, 4 + 4 + 4 + 8 + 8);
-	aggio_check_version(in, pq_getmsgint(msg, 4), WASTE_FORMAT_VERSION);
+	version = pq_getmsgint(msg, 4);
+	if (version != WASTE_FORMAT_NO_INPUT && version != WASTE_FORMAT_VERSION)
+		aggio_bad(in, "Unknown format version %d; this version of tokacct reads versions %d and %d.",
+				  version, WASTE_FORMAT_NO_INPUT, WASTE_FORMAT_VERSION);
 	nspans = pq_getmsgint(msg, 4);
 	ncostnull = pq_getmsgint(msg, 4);
 	if (nspans < 0 || ncostnull < 0 || ncostnull > nspans)
@@ -494,10 +559,13 @@ waste_deserialise(AggioInput *in)
 	/* records are never larger in memory than on the wire */
 	StaticAssertStmt(sizeof(WasteSpanFixed) == 8 + 8 + 4 + 1 + 1 + 2 * WASTE_NSTR,
 					 "a span's fixed part takes as many bytes in memory as on the wire");
+	StaticAssertStmt(sizeof(WasteSpanInput) == 8 + 8,
+					 "a span's input takes as many bytes in memory as on the wire");
 	s = waste_new(CurrentMemoryContext, msg->len - msg->cursor);
 	for (k = 0; k < nspans; k++)
 	{
 		WasteSpanFixed f;
+		WasteSpanInput inp;
 		int			slen = 0;
 		const char *sp;
 		int			off;
@@ -517,8 +585,17 @@ waste_deserialise(AggioInput *in)
 		}
 		if (f.status > WASTE_ST_MAX)
 			aggio_bad(in, "Span %d has an unknown status (%d).", k + 1, f.status);
-		if (f.flags & ~WASTE_F_ALL)
+		if ((f.flags & ~WASTE_F_ALL) ||
+			(version == WASTE_FORMAT_NO_INPUT && (f.flags & WASTE_F_INPUT)))
 			aggio_bad(in, "Span %d has unknown flags.", k + 1);
+		if (f.flags & WASTE_F_INPUT)
+		{
+			aggio_need_bytes(in, 8 + 8);
+			inp.tokens = pq_getmsgint64(msg);
+			inp.cost = pq_getmsgint64(msg);
+			if (inp.tokens < 0 || inp.cost < 0)
+				aggio_bad(in, "Span %d has negative input tokens or input cost.", k + 1);
+		}
 		if (f.cost < 0)
 			aggio_bad(in, "Span %d has a negative cost.", k + 1);
 		if ((f.flags & WASTE_F_COST_NULL) && f.cost != 0)
@@ -543,8 +620,14 @@ waste_deserialise(AggioInput *in)
 		}
 
 		memcpy(s->data + s->used, &f, sizeof(f));
-		memcpy(s->data + s->used + sizeof(f), sp, slen);
-		s->used += sizeof(f) + slen;
+		s->used += sizeof(f);
+		if (f.flags & WASTE_F_INPUT)
+		{
+			memcpy(s->data + s->used, &inp, sizeof(inp));
+			s->used += sizeof(inp);
+		}
+		memcpy(s->data + s->used, sp, slen);
+		s->used += slen;
 		if (f.flags & WASTE_F_COST_NULL)
 			nulls++;
 		else

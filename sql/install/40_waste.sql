@@ -56,6 +56,17 @@ COMMENT ON FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.
 		pg_catalog.timestamptz) IS
 	'transition function of waste_agg (without attempt numbers)';
 
+CREATE FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz, pg_catalog.int4, pg_catalog.int8, pg_catalog.numeric)
+	RETURNS @extschema@.waste_state
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_accum';
+COMMENT ON FUNCTION @extschema@.waste_accum(@extschema@.waste_state, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz, pg_catalog.int4, pg_catalog.int8, pg_catalog.numeric) IS
+	'transition function of waste_agg (with attempt numbers, input tokens and input cost)';
+
 -- Combining copies whole span lists and leaves the leader to classify every
 -- trace alone, so a parallel plan is slower than a serial one (measured at
 -- 10M spans, test/results/waste.txt).  The cost tells the planner so: with it
@@ -105,6 +116,22 @@ COMMENT ON AGGREGATE @extschema@.waste_agg(pg_catalog.text, pg_catalog.text, pg_
 		pg_catalog.timestamptz) IS
 	'the spans of one trace (group by trace), without attempt numbers: retries are then ordered by start time';
 
+CREATE AGGREGATE @extschema@.waste_agg(span_id pg_catalog.text, parent_id pg_catalog.text,
+		kind pg_catalog.text, name pg_catalog.text, args_hash pg_catalog.text,
+		status pg_catalog.text, cost pg_catalog.numeric, started_at pg_catalog.timestamptz,
+		attempt pg_catalog.int4, input_tokens pg_catalog.int8, input_cost pg_catalog.numeric) (
+	SFUNC = @extschema@.waste_accum,
+	STYPE = @extschema@.waste_state,
+	SSPACE = 16384,
+	COMBINEFUNC = @extschema@.waste_combine,
+	FINALFUNC = @extschema@.waste_trim,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.waste_agg(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+		pg_catalog.timestamptz, pg_catalog.int4, pg_catalog.int8, pg_catalog.numeric) IS
+	'the spans of one trace (group by trace) with the input of each LLM call: input tokens (cache included; NULL for spans that are not LLM calls) and what they cost; the classes then carry the induced cost (tool calls charged for the input their results added)';
+
 CREATE AGGREGATE @extschema@.merge(@extschema@.waste_state) (
 	SFUNC = @extschema@.waste_combine,
 	STYPE = @extschema@.waste_state,
@@ -152,7 +179,7 @@ CREATE FUNCTION @extschema@.waste_spans(state @extschema@.waste_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 10
 	AS 'MODULE_PATHNAME', 'waste_spans';
 COMMENT ON FUNCTION @extschema@.waste_spans(@extschema@.waste_state, pg_catalog.int4, pg_catalog.text, pg_catalog.int4) IS
-	'the lim most expensive wasteful spans of a trace (own cost descending), with their class and the span that caused it';
+	'the lim most expensive wasteful spans of a trace (cost in their class descending: own cost, plus the induced cost when spans carry input tokens), with their class and the span that caused it';
 
 CREATE FUNCTION @extschema@.waste_span_classes(state @extschema@.waste_state,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
@@ -164,6 +191,17 @@ CREATE FUNCTION @extschema@.waste_span_classes(state @extschema@.waste_state,
 	AS 'MODULE_PATHNAME', 'waste_span_classes';
 COMMENT ON FUNCTION @extschema@.waste_span_classes(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
 	'every span of a trace by start time, with its status, class, the span that caused the class, its reported and its own cost';
+
+CREATE FUNCTION @extschema@.waste_induced(state @extschema@.waste_state,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (span_id pg_catalog.text, parent_id pg_catalog.text, kind pg_catalog.text,
+		name pg_catalog.text, class pg_catalog.text, role pg_catalog.text,
+		input_tokens pg_catalog.int8, tokens pg_catalog.int8, token_price pg_catalog.numeric,
+		own_cost pg_catalog.numeric, induced pg_catalog.numeric, cost pg_catalog.numeric)
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 100
+	AS 'MODULE_PATHNAME', 'waste_induced';
+COMMENT ON FUNCTION @extschema@.waste_induced(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
+	'the induced cost of a trace whose spans carry input tokens: its LLM calls and tool calls by start time, with the tokens each tool added (each call re-read), each call''s price per input token, and the money moved (+ to a tool, - from a call); no rows when no span carries input tokens';
 
 CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
@@ -181,13 +219,24 @@ DECLARE
 		'args_hash', 'status', 'cost', 'started_at'];
 	kinds pg_catalog.text[] := ARRAY['id', 'id', 'id', 'id', 'string', 'string',
 		'id', 'string', 'money', 'time'];
+	has_attempt pg_catalog.bool;
 BEGIN
-	IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+	has_attempt := EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
 				WHERE a.attrelid = source AND a.attname = 'attempt'
-				  AND a.attnum > 0 AND NOT a.attisdropped) THEN
+				  AND a.attnum > 0 AND NOT a.attisdropped);
+	IF has_attempt THEN
 		attempt_col := ', t.attempt::pg_catalog.int4';
 		columns := pg_catalog.array_append(columns, 'attempt');
 		kinds := pg_catalog.array_append(kinds, 'integer');
+	END IF;
+	-- with input tokens and input cost, the induced cost (the attached spans views have them)
+	IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid = source AND a.attname IN ('input_tokens', 'input_cost')
+		   AND a.attnum > 0 AND NOT a.attisdropped) = 2 THEN
+		attempt_col := CASE WHEN has_attempt THEN attempt_col ELSE ', NULL::pg_catalog.int4' END
+			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
+		columns := columns || ARRAY['input_tokens', 'input_cost'];
+		kinds := kinds || ARRAY['integer', 'money'];
 	END IF;
 	-- through the guard: every column of a built-in type of its kind, and
 	-- nothing of the table's owner may run with the caller's privileges
@@ -213,7 +262,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at and optionally attempt';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost)';
 
 CREATE FUNCTION @extschema@.waste_by_workflow(source pg_catalog.regclass,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)

@@ -1018,6 +1018,9 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
 			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
 				 / s.input_tokens, 12) END AS input_price,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
+				 s.cache_write_tokens, 0, s.started_at) END AS input_cost,
 	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
   FROM (SELECT %1$s AS source, p.*,
 			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
@@ -1130,7 +1133,8 @@ SELECT $j${
   "input_tokens": "input tokens of a counted call (cache included)",
   "output_tokens": "output tokens of a counted call",
   "call_seq": "order of the call among the counted calls of its trace (1, 2, ... by start time); NULL for other spans",
-  "input_price": "list price of one uncached input token of the call at its context tier (USD), for charging the input a span induced",
+  "input_price": "list price of one uncached input token of the call at its context tier (USD)",
+  "input_cost": "list price of the call's input tokens, cache reads and writes at their prices (USD); with input_tokens, what waste's induced cost takes from the call (tokacct.waste_by_trace() reads both)",
   "problem": "why the span is left out of a figure or is odd; NULL when it is fine"
  },
  "attempts": {

@@ -5,6 +5,8 @@ usage: waste_reference.py gen DIR             write spans.tsv, traces.tsv and
        waste_reference.py check DIR           compare tokacct's answers in DIR
        waste_reference.py selftest-broken DIR  (the check, with a deliberately
                                                broken reference: must fail)
+       waste_reference.py selftest-broken-induced DIR  (the same, with a
+                                               truncation that ends nothing)
 
 The reference below is written from README.md, section "Waste in execution
 traces", in the plainest way (quadratic scans, recursion): it shares no code
@@ -48,6 +50,21 @@ should say them; the reference follows tokacct on each):
       the rule, not the sum of reported costs.
   P12. A NULL kind or name is the empty string: NULL names match each other
       (and ''), unlike NULL argument hashes (waste_span_classes shows '').
+
+The induced cost (README, "Induced cost") is checked on half the traces,
+which carry input tokens and input costs (through the 11-argument
+waste_agg); the reference computes it pair by pair, for each tool call and
+each later LLM call that re-reads what it added (no running sums, no
+suffix sums as in the C code), and every span's cost in its class is then
+its own cost plus what it induced (minus what it gave up, for a call).
+Every row of waste_induced() (tokens, price per token, money moved) is
+compared too.  Points settled by reading the C code:
+  P13. A span with input tokens above 0 is an LLM call, whatever its kind;
+      any other span of a tool kind (those of P7, with or without
+      arguments, input tokens NULL or 0) is a tool call.
+  P14. "Before" and "after" are in the sibling list's time order (start,
+      then span id), as for loops (P3); the roots and orphans are one list
+      (P2).
 
 Known disagreements between tokacct and the documented rules, each a named
 expected-failure set below; a listed case that starts agreeing is reported
@@ -163,12 +180,15 @@ def memo(f):
 
 class Trace:
     """One trace: spans as dicts with id, parent, kind, name, args, status,
-    cost (picodollars or None), start (microseconds), attempt (or None)."""
+    cost (picodollars or None), start (microseconds), attempt (or None),
+    and, when induced, itok (input tokens or None) and icost (picodollars
+    or None)."""
 
-    def __init__(self, spans):
+    def __init__(self, spans, induced=False):
         self.spans = spans
         self.byid = {s["id"]: s for s in spans}
         self.cache = {}
+        self.induced = induced
         assert len(self.byid) == len(spans)
 
     def parent(self, sp):
@@ -279,10 +299,72 @@ class Trace:
                    and time_key(c) < time_key(sp) and self.kept(c)]
         return min(earlier, key=time_key) if earlier else None
 
+    # -- the induced cost (README, "Induced cost") ----------------------------
+    def is_call(self, sp):
+        return self.induced and sp.get("itok") is not None and sp["itok"] > 0    # P13
+
+    def is_induced_tool(self, sp):
+        return self.induced and is_tool(sp) and not self.is_call(sp)            # P13
+
+    def price(self, sp, rule):
+        """A call's price per input token: its input cost (NULL: 0), at most
+        its own cost, over its input tokens, rounded down to a picodollar."""
+        return min(sp["icost"] or 0, self.own(sp, rule)) // sp["itok"]
+
+    def carriers(self, conv, i):
+        """The calls of the conversation conv (a time-ordered list) that
+        re-read what the tool at position i added: the first call after it
+        and each next one, up to (not including) a call whose input is
+        smaller than the call before it."""
+        calls = [sp for sp in conv[i + 1:] if self.is_call(sp)]
+        out = []
+        for j, c in enumerate(calls):
+            if j > 0 and c["itok"] < calls[j - 1]["itok"]:
+                break
+            out.append(c)
+        return out
+
+    def induced_cost(self, rule, broken=False):
+        """{span id: (tokens, induced picodollars)}: for a tool, the tokens it
+        added and what it induced; for a call, the tokens it re-read and minus
+        what it gave up.  Pair by pair: each tool and each call that carries
+        its tokens."""
+        out = {sp["id"]: [0, 0] for sp in self.spans
+               if self.is_call(sp) or self.is_induced_tool(sp)}
+        groups = {}
+        for sp in self.spans:
+            p = self.parent(sp)
+            groups.setdefault(p["id"] if p is not None else None, []).append(sp)
+        for conv in groups.values():
+            conv = sorted(conv, key=time_key)                                   # P14
+            for i, t in enumerate(conv):
+                if not self.is_induced_tool(t):
+                    continue
+                before = [c for c in conv[:i] if self.is_call(c)]
+                after = [c for c in conv[i + 1:] if self.is_call(c)]
+                if not before or not after:
+                    continue
+                prev, nxt = before[-1], after[0]
+                growth = max(0, nxt["itok"] - prev["itok"])
+                lo, hi = conv.index(prev), conv.index(nxt)
+                gap = [x for x in conv[lo + 1:hi] if self.is_induced_tool(x)]
+                k = gap.index(t)
+                added = growth // len(gap) + (1 if k < growth % len(gap) else 0)
+                out[t["id"]][0] = added
+                carriers = self.carriers(conv, i) if not broken else after
+                for c in carriers:
+                    money = added * self.price(c, rule)
+                    out[t["id"]][1] += money
+                    out[c["id"]][0] += added
+                    out[c["id"]][1] -= money
+        return {k: tuple(v) for k, v in out.items()}
+
     # -- the class of each span ----------------------------------------------
-    def classify(self, rule, loop_min):
-        """{span id: (class, cause id or None, own cost)}"""
+    def classify(self, rule, loop_min, broken=False):
+        """{span id: (class, cause id or None, cost in the class: own cost,
+        plus what it induced when the trace carries input tokens)}"""
         out = {}
+        ind = self.induced_cost(rule, broken) if self.induced else {}
         for sp in self.spans:
             own = self.own(sp, rule)
             chain = list(self.up(sp))                               # P4: nearest first
@@ -302,7 +384,8 @@ class Trace:
                 cls, cause = "duplicate_tool_call", dp
             else:
                 cls, cause = "essential", None
-            out[sp["id"]] = (cls, cause["id"] if cause else None, own)
+            # the class is decided on the own cost; the induced cost moves money after
+            out[sp["id"]] = (cls, cause["id"] if cause else None, own + ind.get(sp["id"], (0, 0))[1])
         return out
 
     def summary(self, rule, loop_min, classes=None):
@@ -342,6 +425,17 @@ SUMMARY_FIELDS = ("cost_rule", "spans", "roots", "orphans", "null_costs", "total
                   "duplicate_tool_call_spans")
 MONEY_FIELDS = {"total", "essential", "error_call", "failed_attempt", "abandoned_branch",
                 "stuck_loop", "duplicate_tool_call", "waste"}
+
+
+class BrokenInduced(Trace):
+    """The reference with a truncation that does not end what tools added
+    earlier (every later call re-reads them): the check must report it."""
+
+    def classify(self, rule, loop_min, broken=False):
+        return Trace.classify(self, rule, loop_min, True)
+
+    def induced_cost(self, rule, broken=False):
+        return Trace.induced_cost(self, rule, True)
 
 
 class BrokenTrace(Trace):
@@ -464,9 +558,52 @@ def gen_trace(rng, tno):
             "spans": spans}
 
 
+def gen_inputs(tr):
+    """Input tokens and input costs for half the traces (a random stream of
+    their own, so the spans above are those of the traces without them):
+    per sibling list in time order, LLM calls whose input grows, stays,
+    shrinks (truncation) or is 0; input costs at prices of 0 to 12
+    decimals, some above the call's own cost, some NULL."""
+    rng = random.Random(SEED * 31 + tr["trace"])
+    tr["induced"] = rng.random() < 0.5
+    if not tr["induced"]:
+        return
+    t = Trace(tr["spans"])
+    lists = {}
+    for sp in tr["spans"]:
+        p = t.parent(sp)
+        lists.setdefault(p["id"] if p is not None else None, []).append(sp)
+    for conv in lists.values():
+        n = rng.randint(0, 5000)
+        for sp in sorted(conv, key=time_key):
+            sp["itok"] = sp["icost"] = None
+            r = rng.random()
+            if (sp["kind"] or "").lower() == "llm" and r < 0.9 or r < 0.15:
+                step = rng.random()
+                if step < 0.12:
+                    n = rng.randint(0, n)                   # truncated
+                elif step < 0.2:
+                    pass                                    # the same input
+                else:
+                    n += rng.choice((1, 2, 3, 7, 100, 1001, rng.randint(1, 50000)))
+                sp["itok"] = 0 if rng.random() < 0.04 else n
+                c = rng.random()
+                if c < 0.08:
+                    sp["icost"] = None
+                elif c < 0.2 and sp["cost"]:
+                    sp["icost"] = sp["cost"] + rng.randint(0, 10 ** 6)   # above its cost
+                else:
+                    d = rng.randint(0, 12)
+                    per = rng.randint(1, 3 * 10 ** d) * 10 ** (12 - d) // 10 ** 6
+                    sp["icost"] = per * sp["itok"] + rng.choice((0, 0, 1, rng.randint(0, 10 ** 6)))
+
+
 def traces():
     rng = random.Random(SEED)
-    return [gen_trace(rng, t) for t in range(NTRACES)]
+    out = [gen_trace(rng, t) for t in range(NTRACES)]
+    for tr in out:
+        gen_inputs(tr)
+    return out
 
 
 def money_text(v):
@@ -504,11 +641,13 @@ def gen(outdir):
                 ts = (BASE + timedelta(microseconds=s["start"])).isoformat()
                 f.write("\t".join(tsv(v) for v in (
                     tr["trace"], s["id"], s["parent"], s["kind"], s["name"], s["args"],
-                    s["status"], money_text(s["cost"]), ts, s["attempt"])) + "\n")
+                    s["status"], money_text(s["cost"]), ts, s["attempt"],
+                    s.get("itok"), money_text(s.get("icost")))) + "\n")
     with open(os.path.join(outdir, "traces.tsv"), "w") as f:
         for tr in traces():
-            f.write("%d\t%s\t%s\n" % (tr["trace"], "t" if tr["consistent"] else "f",
-                                      "t" if tr["attempts"] else "f"))
+            f.write("%d\t%s\t%s\t%s\n" % (tr["trace"], "t" if tr["consistent"] else "f",
+                                          "t" if tr["attempts"] else "f",
+                                          "t" if tr["induced"] else "f"))
 
 
 # ---------------------------------------------------------------------------
@@ -533,7 +672,7 @@ def read_rows(path):
 
 def check(outdir, cls=Trace):
     trs = {tr["trace"]: tr for tr in traces()}
-    refs = {t: cls(tr["spans"]) for t, tr in trs.items()}
+    refs = {t: cls(tr["spans"], tr["induced"]) for t, tr in trs.items()}
     results = []                                # (ok, name, detail lines)
 
     # tokacct's rows: trace|rule|loop_min|ord|span_id|class|cause|own
@@ -599,6 +738,7 @@ def check(outdir, cls=Trace):
             diff = {k: (g[k], want_sum[k]) for k in SUMMARY_FIELDS if g[k] != want_sum[k]}
             sum_bad.append("trace %d rule %s loop_min %d: (tokacct, reference) %s" % (t, rule, lm, diff))
         # tokacct's own figures add up: classes to the total, spans to the total
+        # (with the induced cost too: it moves money, it makes none)
         if g is not None:
             classes = sum(g[c] for c in CLASSES)
             if classes != g["total"] or g["waste"] != g["total"] - g["essential"] \
@@ -606,11 +746,82 @@ def check(outdir, cls=Trace):
                 part_bad.append("trace %d rule %s loop_min %d: classes %d, spans %d, total %d, waste %d"
                                 % (t, rule, lm, classes, sum(x[4] for x in got), g["total"], g["waste"]))
 
+    # waste_induced(): every LLM call and tool call of the traces with input
+    # tokens: tokens, price per token (calls) and money moved
+    ib = []
+    nind = 0
+    got_ind = {}
+    for t, rule, lm, sid, role, tokens, price, moved in read_rows(os.path.join(outdir, "induced.out")):
+        got_ind.setdefault((int(t), rule, int(lm)), {})[sid] = (
+            role, int(tokens), None if price == NULL else pico(price), pico(moved))
+    seen_ind = {"tools charged": 0, "calls giving": 0, "truncations": 0, "gaps of several tools": 0,
+                "prices rounded": 0, "input cost above own cost": 0, "wasteful tools charged": 0}
+    for run in runs:
+        t, rule, lm = run
+        ref = refs[t]
+        got = got_ind.get(run, {})
+        if not ref.induced:
+            if got:
+                ib.append("trace %d %s %d: %d rows, want none" % (t, rule, lm, len(got)))
+            continue
+        want = {}
+        # no rows when no span of the trace carries input tokens
+        if all(sp.get("itok") is None for sp in ref.spans):
+            if got:
+                ib.append("trace %d %s %d: %d rows, want none (no input tokens)" % (t, rule, lm, len(got)))
+            continue
+        for sid, (tokens, moved) in ref.induced_cost(rule).items():
+            sp = ref.byid[sid]
+            call = ref.is_call(sp)
+            want[sid] = ("call" if call else "tool", tokens,
+                         ref.price(sp, rule) if call else None, moved)
+        nind += len(want)
+        if got != want:
+            bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            ib.append("trace %d rule %s loop_min %d: %s" % (
+                t, rule, lm, "; ".join("%s tokacct %s, reference %s" % (k, got.get(k), want.get(k))
+                                       for k in bad[:3])))
+        if rule == "leaf" and lm == 3:
+            cls_of = ref.classify(rule, lm)
+            for sid, (role, tokens, price, moved) in want.items():
+                sp = ref.byid[sid]
+                if role == "tool" and moved > 0:
+                    seen_ind["tools charged"] += 1
+                    if cls_of[sid][0] != "essential":
+                        seen_ind["wasteful tools charged"] += 1
+                if role == "call" and moved < 0:
+                    seen_ind["calls giving"] += 1
+                    if (min(sp["icost"] or 0, ref.own(sp, rule)) % sp["itok"]) != 0:
+                        seen_ind["prices rounded"] += 1
+                    if (sp["icost"] or 0) > ref.own(sp, rule):
+                        seen_ind["input cost above own cost"] += 1
+            groups = {}
+            for sp in ref.spans:
+                p = ref.parent(sp)
+                groups.setdefault(p["id"] if p is not None else None, []).append(sp)
+            for conv in groups.values():
+                conv = sorted(conv, key=time_key)
+                calls = [c for c in conv if ref.is_call(c)]
+                seen_ind["truncations"] += sum(1 for a, b in zip(calls, calls[1:]) if b["itok"] < a["itok"])
+                idx = [i for i, c in enumerate(conv) if ref.is_call(c)]
+                seen_ind["gaps of several tools"] += sum(
+                    1 for a, b in zip(idx, idx[1:])
+                    if sum(1 for x in conv[a + 1:b] if ref.is_induced_tool(x)) > 1)
+    extra = set(got_ind) - set(runs)
+    if extra:
+        ib.append("unexpected runs %s" % sorted(extra)[:5])
+    results.append((not ib, "waste_induced, every LLM call and tool call (tokens, price, money moved): "
+                    "%d rows in the runs of %d traces with input tokens"
+                    % (nind, sum(1 for tr in trs.values() if tr["induced"])), ib))
+    thin_ind = ["%s: only %d" % (k, v) for k, v in seen_ind.items() if v < 20]
+    results.append((not thin_ind, "the traces with input tokens cover the induced cost's cases: %s"
+                    % seen_ind, thin_ind))
+
     extra = set(got_spans) - set(runs)
     if extra:
         order_bad.append("unexpected runs %s" % sorted(extra)[:5])
 
-    results.append((not span_bad, "span class, cause and own cost: %d spans in %d runs of %d traces"
+    results.append((not span_bad, "span class, cause and cost in the class (own + induced): %d spans in %d runs of %d traces"
                     % (nspans, len(runs), len(trs)), span_bad))
     results.append((not order_bad, "every span listed once, by start time then id", order_bad))
     results.append((not sum_bad, "waste_summary, every field: %d runs" % len(runs), sum_bad))
@@ -701,6 +912,8 @@ def main():
         sys.exit(1 if check(outdir) else 0)
     elif mode == "selftest-broken":
         sys.exit(1 if check(outdir, BrokenTrace) else 0)
+    elif mode == "selftest-broken-induced":
+        sys.exit(1 if check(outdir, BrokenInduced) else 0)
     else:
         sys.exit("unknown mode " + mode)
 

@@ -3,13 +3,17 @@
 # traces (fixed seed) classified by tokacct and by test/t/waste_reference.py,
 # a plain-Python model written from README.md's rules, under the cost rules
 # leaf, self and (where reported costs are consistent) rollup, with loop_min
-# 2, 3 and 5.  Every span's class, cause and own cost and every field of
-# waste_summary must agree exactly, the class costs must add up to the total;
-# also: rule rollup on the inconsistent traces (an error naming a parent that
-# reports less than its children), the same traces from merged partial
-# states, and every status text README lists (and near misses).  Known
-# disagreements are named expected-failure sets in the .py.  Last, the same
-# answers against a deliberately broken reference must be refused.
+# 2, 3 and 5.  Every span's class, cause and cost in its class (own cost,
+# plus the induced cost on the half of the traces that carry input tokens)
+# and every field of waste_summary must agree exactly, the class costs must
+# add up to the total; every row of waste_induced (each LLM call's and tool
+# call's tokens, price per token and money moved) too; also: rule rollup on
+# the inconsistent traces (an error naming a parent that reports less than
+# its children), the same traces from merged partial states, and every
+# status text README lists (and near misses).  Known disagreements are
+# named expected-failure sets in the .py.  Last, the same answers against
+# two deliberately broken references (two precedences swapped; truncations
+# that end nothing) must be refused.
 source "$(dirname "$0")/../lib.sh"
 suite_start
 WORK=$(scratch_dir waste_ref)
@@ -18,20 +22,26 @@ as_owner $PY "$TOP/test/t/waste_reference.py" gen "$WORK"
 
 as_owner tee "$WORK/run.sql" >/dev/null <<SQL
 CREATE TABLE wr_spans (trace int, span_id text, parent_id text, kind text, name text,
-    args_hash text, status text, cost numeric, started_at timestamptz, attempt int);
+    args_hash text, status text, cost numeric, started_at timestamptz, attempt int,
+    itok int8, icost numeric);
 \copy wr_spans FROM '$WORK/spans.tsv'
-CREATE TABLE wr_traces (trace int, consistent bool, attempts bool);
+CREATE TABLE wr_traces (trace int, consistent bool, attempts bool, induced bool);
 \copy wr_traces FROM '$WORK/traces.tsv'
--- traces with attempt numbers through the 9-argument aggregate, the others
--- through the 8-argument one
+-- traces with input tokens through the 11-argument aggregate; of the others,
+-- those with attempt numbers through the 9-argument one, the rest through
+-- the 8-argument one
 CREATE TABLE wr_st AS
 SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
+                                started_at, attempt, itok, icost) AS st
+  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE induced) GROUP BY trace
+UNION ALL
+SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
                                 started_at, attempt) AS st
-  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE attempts) GROUP BY trace
+  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE attempts AND NOT induced) GROUP BY trace
 UNION ALL
 SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
                                 started_at) AS st
-  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE NOT attempts) GROUP BY trace;
+  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE NOT attempts AND NOT induced) GROUP BY trace;
 CREATE TABLE wr_runs AS
 SELECT s.trace, r.rule, l.lm
   FROM wr_st s JOIN wr_traces t USING (trace)
@@ -67,6 +77,10 @@ SELECT r.trace, r.rule, r.lm, g.ord, g.span_id, g.class, g.cause_span, g.cost
   FROM wr_runs r JOIN wr_st s USING (trace)
  CROSS JOIN LATERAL tokacct.waste_span_classes(s.st, r.rule, r.lm) WITH ORDINALITY
        g(span_id, parent_id, kind, name, status, class, cause_span, reported_cost, cost, started_at, ord);
+\o '$WORK/induced.out'
+SELECT r.trace, r.rule, r.lm, i.span_id, i.role, i.tokens, i.token_price, i.induced
+  FROM wr_runs r JOIN wr_st s USING (trace)
+ CROSS JOIN LATERAL tokacct.waste_induced(s.st, r.rule, r.lm) i;
 \o '$WORK/summary.out'
 SELECT r.trace, r.lm, w.*
   FROM wr_runs r JOIN wr_st s USING (trace)
@@ -75,7 +89,7 @@ SELECT r.trace, r.lm, w.*
 CREATE TABLE wr_st_merged AS
 SELECT trace, tokacct.merge(st) AS st
   FROM (SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
-                                        started_at, attempt) AS st
+                                        started_at, attempt, itok, icost) AS st
           FROM wr_spans GROUP BY trace, abs(hashtext(span_id)) % 3) p
  GROUP BY trace;
 \o '$WORK/merged.out'
@@ -105,6 +119,19 @@ elif grep -q '^not ok span class' "$WORK/broken.log" && grep -q '^not ok waste_s
 else
 	echo "not ok a reference with two precedences swapped is refused for the wrong reason"
 	sed 's/^/#   /' "$WORK/broken.log"
+	status=1
+fi
+# The same with a reference whose truncations end nothing: refused by the
+# induced cost's check.
+if $PY "$TOP/test/t/waste_reference.py" selftest-broken-induced "$WORK" > "$WORK/broken_induced.log"; then
+	echo "not ok a reference whose truncations end nothing is refused"
+	sed 's/^/#   /' "$WORK/broken_induced.log"
+	status=1
+elif grep -q '^not ok waste_induced' "$WORK/broken_induced.log"; then
+	echo "ok a reference whose truncations end nothing is refused ($(grep -A1 '^not ok waste_induced' "$WORK/broken_induced.log" | sed -n '2s/^#   //; 2s/;.*//p'))"
+else
+	echo "not ok a reference whose truncations end nothing is refused for the wrong reason"
+	sed 's/^/#   /' "$WORK/broken_induced.log"
 	status=1
 fi
 exit $status
