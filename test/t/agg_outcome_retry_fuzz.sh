@@ -203,11 +203,11 @@ FROM (VALUES ('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0'),
 	 generate_series(1, 700);
 INSERT INTO fuzz_results
 SELECT 'outcome binary', fuzz_binary('tokacct.outcome_state', fuzz_mutate_bytes(b))
-FROM (SELECT tokacct.outcome_state_send('items=120 solved=99 fixed=7 cost=1234.000000000001 fix_cost=88.25') b) v,
+FROM (SELECT tokacct_internal.outcome_state_send('items=120 solved=99 fixed=7 cost=1234.000000000001 fix_cost=88.25') b) v,
 	 generate_series(1, 700);
 INSERT INTO fuzz_results
 SELECT 'retry binary', fuzz_binary('tokacct.retry_state', fuzz_mutate_bytes(b))
-FROM (SELECT tokacct.retry_state_send('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0') b) v,
+FROM (SELECT tokacct_internal.retry_state_send('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0') b) v,
 	 generate_series(1, 700);
 SQL
 
