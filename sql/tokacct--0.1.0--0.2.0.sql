@@ -4687,13 +4687,13 @@ SELECT e.source, e.workflow, e.period_start,
 				  FROM {{ITEMS}} x WHERE x.started_at IS NOT NULL AND pg_catalog.isfinite(x.started_at)) i
 		 GROUP BY 1, 2, 3) e
   LEFT JOIN LATERAL @extschema@.outcome_report(e.outcome) r ON true
-  LEFT JOIN (SELECT a.workflow,
+  LEFT JOIN (SELECT COALESCE(a.workflow, '') AS workflow_key,
 					pg_catalog.date_trunc('{{GRAIN}}', pg_catalog.timezone('UTC', a.started_at))::pg_catalog.date AS period_start,
 					(pg_catalog.sum(wt.waste) / NULLIF(pg_catalog.sum(wt.total), 0))::pg_catalog.float8 AS waste_share
 			   FROM @extschema@.waste_by_trace('{{SPANS}}'::pg_catalog.regclass) wt
 			   JOIN {{ATTEMPTS}} a ON a.trace_id = wt.trace_id
 			  GROUP BY 1, 2) w
-	ON w.workflow IS NOT DISTINCT FROM e.workflow AND w.period_start = e.period_start$q$;
+	ON w.workflow_key = COALESCE(e.workflow, '') AND w.period_start = e.period_start$q$;
 	econ := replace(replace(replace(econ, '{{ITEMS}}', v_items), '{{ATTEMPTS}}', v_attempts), '{{SPANS}}', v_spans);
 	FOREACH g IN ARRAY ARRAY['day', 'week', 'month'] LOOP
 		res := res || jsonb_build_object(CASE g WHEN 'day' THEN 'economics_daily' WHEN 'week' THEN 'economics_weekly'
@@ -5151,6 +5151,7 @@ SELECT $j${
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_bi_comments() IS 'the comments given to the BI views of an attached source and their columns';
 
+
 -- BI views (h-bi): grant_reader also grants the attached sources' views
 CREATE OR REPLACE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
 	LANGUAGE plpgsql
@@ -5182,6 +5183,7 @@ END
 $fn$;
 COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
 	'let a role read tokacct''s catalogs, ledger and views, and the views of every attached source (for analysts and BI tools; call again after attaching a source)';
+
 
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);

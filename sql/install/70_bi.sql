@@ -87,13 +87,13 @@ SELECT e.source, e.workflow, e.period_start,
 				  FROM {{ITEMS}} x WHERE x.started_at IS NOT NULL AND pg_catalog.isfinite(x.started_at)) i
 		 GROUP BY 1, 2, 3) e
   LEFT JOIN LATERAL @extschema@.outcome_report(e.outcome) r ON true
-  LEFT JOIN (SELECT a.workflow,
+  LEFT JOIN (SELECT COALESCE(a.workflow, '') AS workflow_key,
 					pg_catalog.date_trunc('{{GRAIN}}', pg_catalog.timezone('UTC', a.started_at))::pg_catalog.date AS period_start,
 					(pg_catalog.sum(wt.waste) / NULLIF(pg_catalog.sum(wt.total), 0))::pg_catalog.float8 AS waste_share
 			   FROM @extschema@.waste_by_trace('{{SPANS}}'::pg_catalog.regclass) wt
 			   JOIN {{ATTEMPTS}} a ON a.trace_id = wt.trace_id
 			  GROUP BY 1, 2) w
-	ON w.workflow IS NOT DISTINCT FROM e.workflow AND w.period_start = e.period_start$q$;
+	ON w.workflow_key = COALESCE(e.workflow, '') AND w.period_start = e.period_start$q$;
 	econ := replace(replace(replace(econ, '{{ITEMS}}', v_items), '{{ATTEMPTS}}', v_attempts), '{{SPANS}}', v_spans);
 	FOREACH g IN ARRAY ARRAY['day', 'week', 'month'] LOOP
 		res := res || jsonb_build_object(CASE g WHEN 'day' THEN 'economics_daily' WHEN 'week' THEN 'economics_weekly'
