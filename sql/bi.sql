@@ -181,6 +181,33 @@ SELECT "ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPer
   FROM bi.focus WHERE "Tags" LIKE '%"e9"%' ORDER BY 1;
 SELECT min(("Tags"::jsonb) ->> 'tokacct:workflow') AS tags_parse FROM bi.focus;
 
+-- The tail ratio (p95 / p50 of the AI cost per item) within 2% of
+-- percentile_cont's: claims 7.50 / 1.00.
+SELECT e.workflow, round(e.tail_ratio::numeric, 2) AS tail_ratio,
+	   abs(e.tail_ratio / (SELECT (percentile_cont(0.95) WITHIN GROUP (ORDER BY i.ai_cost)
+								 / percentile_cont(0.5) WITHIN GROUP (ORDER BY i.ai_cost))::float8
+						 FROM bi.items i WHERE i.workflow = e.workflow AND i.ai_cost IS NOT NULL) - 1) < 0.02 AS within_2pct
+  FROM bi.economics_monthly e ORDER BY 1;
+
+-- Attaching again changes nothing, the BI views included.
+SELECT action, count(*) FROM tokacct.attach('bi', 'bi_src.spans', '{"trace_id": "tid", "span_id": "sid",
+	"start_time": "started_at", "kind": "kind", "provider": "provider", "model": "model",
+	"input_tokens": "input", "output_tokens": "output", "outcome": "outcome", "workflow": "wf",
+	"item": "item", "segment": "seg"}') GROUP BY 1;
+
+-- Bad input: a segment column that does not exist, a bad segment spec, a
+-- negative budget, a budget for a source name that cannot be one.
+SELECT count(*) FROM tokacct.attach('bi_bad', 'bi_src.spans', '{"trace_id": "tid", "span_id": "sid",
+	"start_time": "started_at", "segment": "claim_type"}');
+CREATE TABLE bi_src.otel_traces ("Timestamp" timestamptz NOT NULL, "TraceId" text NOT NULL, "SpanId" text NOT NULL,
+	"ParentSpanId" text NOT NULL, "TraceState" text, "SpanName" text, "SpanKind" text, "ServiceName" text,
+	"ResourceAttributes" jsonb, "ScopeName" text, "ScopeVersion" text, "SpanAttributes" jsonb, "Duration" bigint,
+	"StatusCode" text, "StatusMessage" text);
+SELECT count(*) FROM tokacct.attach_otel('bi_bad', 'bi_src.otel_traces', options => '{"segment": 5}');
+SELECT count(*) FROM tokacct.attach_otel('bi_bad', 'bi_src.otel_traces', options => '{"segment": "nowhere:x"}');
+INSERT INTO tokacct.allocation_budget VALUES ('bi2', -1);
+INSERT INTO tokacct.allocation_budget VALUES ('Bad Name', 1);
+
 -- Detach drops the BI views with the six.
 SELECT count(*) AS dropped FROM tokacct.detach('bi');
 SELECT count(*) AS views_left FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bi';
