@@ -151,7 +151,7 @@ BEGIN
 		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || b::text;
 	END;
 	-- accepted: its text form reads back to the same bytes
-	EXECUTE format('SELECT %s_send(s::text::%s) = %L FROM %s', typ, typ, b, tab) INTO same;
+	EXECUTE format('SELECT tokacct_internal.%s_send(s::text::%s) = %L FROM %s', pg_catalog.split_part(typ, '.', 2), typ, b, tab) INTO same;
 	IF NOT same THEN
 		RETURN 'WRONG: accepted bytes do not round-trip: ' || b::text;
 	END IF;

@@ -185,7 +185,7 @@ SQL
 
 for kind in ctx sk fr; do
 	seed="fz_seed_$kind"
-	send=tokacct.$(case $kind in ctx) echo context;; sk) echo sketch;; fr) echo frontier;; esac)_state_send
+	send=tokacct_internal.$(case $kind in ctx) echo context;; sk) echo sketch;; fr) echo frontier;; esac)_state_send
 	psql_run -c "INSERT INTO fz_log SELECT 'bin_$kind', fz_recv('$kind', fz_mutate($send(s))) FROM $seed, generate_series(1, 600 / (SELECT count(*) FROM $seed))"
 	psql_run -c "INSERT INTO fz_log SELECT 'text_$kind', fz_text('$kind', s::text) FROM $seed, generate_series(1, 600 / (SELECT count(*) FROM $seed))"
 done
