@@ -137,7 +137,7 @@ SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname)
 SQL
 )
 nsupport=$(echo "$support" | wc -w)
-seen=$(for f in $support; do echo "$fns" | grep -qx "$f" && echo "$f"; done)
+seen=$(for f in $support; do if echo "$fns" | grep -qx "$f"; then echo "$f"; fi; done)
 if [ "$nsupport" -gt 30 ] && [ -z "$seen" ]; then
 	ok "JDBC getFunctions on schema tokacct lists none of the $nsupport support functions (in tokacct_internal)"
 else
