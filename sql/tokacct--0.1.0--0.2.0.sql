@@ -4759,50 +4759,42 @@ SELECT s.source, s.workflow, s.segment, s.items, s.solved, s.p1, s.attempts_per_
 SELECT o.source, o.workflow, o.option, o.attempts, o.successes, o.success_rate,
 	   o.success_low, o.success_high, 0.95::pg_catalog.float8 AS confidence, 30::pg_catalog.int8 AS min_sample,
 	   o.cost, o.cost_per_attempt, o.cost_per_success, o.sample_ok, o.good_enough,
-	   rec.option AS recommended_option,
-	   CASE WHEN rec.option IS NOT NULL AND o.option IS DISTINCT FROM rec.option AND o.cost_per_success > rec.cost_per_success
-			THEN pg_catalog.round(o.successes * (o.cost_per_success - rec.cost_per_success), 12)
-			WHEN rec.option IS NOT NULL THEN 0::pg_catalog.numeric END AS projected_saving,
+	   o.rec_option AS recommended_option,
+	   CASE WHEN o.rec_option IS NOT NULL AND o.option IS DISTINCT FROM o.rec_option AND o.cost_per_success > o.rec_cps
+			THEN pg_catalog.round(o.successes * (o.cost_per_success - o.rec_cps), 12)
+			WHEN o.rec_option IS NOT NULL THEN 0::pg_catalog.numeric END AS projected_saving,
 	   CASE WHEN NOT o.sample_ok THEN pg_catalog.format('too few samples (%%s attempts, 30 needed): no recommendation from this option', o.attempts)
-			WHEN rec.option IS NULL THEN 'no option has a good-enough success rate with 30 attempts or more'
-			WHEN o.option = rec.option THEN 'recommended: the cheapest good-enough option per success'
-			WHEN NOT o.good_enough THEN pg_catalog.format('success rate %%s below the best; switch to %%s', pg_catalog.round(o.success_rate::pg_catalog.numeric, 3), rec.option)
-			ELSE pg_catalog.format('good enough but dearer per success than %%s', rec.option) END AS note,
+			WHEN o.rec_option IS NULL THEN 'no option has a good-enough success rate with 30 attempts or more'
+			WHEN o.option = o.rec_option THEN 'recommended: the cheapest good-enough option per success'
+			WHEN NOT o.good_enough THEN pg_catalog.format('success rate %%s below the best; switch to %%s', pg_catalog.round(o.success_rate::pg_catalog.numeric, 3), o.rec_option)
+			ELSE pg_catalog.format('good enough but dearer per success than %%s', o.rec_option) END AS note,
 	   o.attempts_left_out
-  FROM (SELECT b.*,
-			   (b.sample_ok AND b.success_high >= pg_catalog.max(b.success_rate) FILTER (WHERE b.sample_ok)
-					OVER (PARTITION BY b.source, b.workflow) - 1e-12) IS TRUE AS good_enough
-		  FROM (SELECT a.source, a.workflow, a.option,
-					   pg_catalog.count(*) FILTER (WHERE a.ok) AS attempts,
-					   pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded) AS successes,
-					   (pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded))::pg_catalog.float8
-						   / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0) AS success_rate,
-					   (@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded),
-						   NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 0.95)).low AS success_low,
-					   (@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded),
-						   NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 0.95)).high AS success_high,
-					   COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE a.ok), 0) AS cost,
-					   pg_catalog.round(pg_catalog.sum(a.cost) FILTER (WHERE a.ok) / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 12) AS cost_per_attempt,
-					   pg_catalog.round(pg_catalog.sum(a.cost) FILTER (WHERE a.ok)
-						   / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded), 0), 12) AS cost_per_success,
-					   pg_catalog.count(*) FILTER (WHERE a.ok) >= 30 AS sample_ok,
-					   pg_catalog.count(*) FILTER (WHERE NOT a.ok) AS attempts_left_out
-				  FROM (SELECT x.*, (x.cost IS NOT NULL AND x.succeeded IS NOT NULL) AS ok FROM %1$s x) a
-				 GROUP BY 1, 2, 3) b) o
-  LEFT JOIN LATERAL (SELECT r.option, r.cost_per_success
-					   FROM (SELECT b2.option, b2.cost_per_success, b2.success_high, b2.sample_ok,
-									pg_catalog.max(b2.success_rate) FILTER (WHERE b2.sample_ok) OVER () AS best
-							   FROM (SELECT a.option,
-											(pg_catalog.count(*) FILTER (WHERE a.succeeded))::pg_catalog.float8 / pg_catalog.count(*) AS success_rate,
-											(@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.succeeded), pg_catalog.count(*), 0.95)).high AS success_high,
-											pg_catalog.round(pg_catalog.sum(a.cost) / NULLIF(pg_catalog.count(*) FILTER (WHERE a.succeeded), 0), 12) AS cost_per_success,
-											pg_catalog.count(*) >= 30 AS sample_ok
-									   FROM %1$s a
-									  WHERE a.cost IS NOT NULL AND a.succeeded IS NOT NULL
-										AND a.source = o.source AND a.workflow IS NOT DISTINCT FROM o.workflow
-									  GROUP BY a.option) b2) r
-					  WHERE r.sample_ok AND r.success_high >= r.best - 1e-12 AND r.cost_per_success IS NOT NULL
-					  ORDER BY r.cost_per_success, r.option COLLATE "C" LIMIT 1) rec ON true$q$, v_attempts));
+  FROM (SELECT g.*,
+			   CASE WHEN pg_catalog.first_value(g.candidate) OVER w THEN pg_catalog.first_value(g.option) OVER w END AS rec_option,
+			   CASE WHEN pg_catalog.first_value(g.candidate) OVER w THEN pg_catalog.first_value(g.cost_per_success) OVER w END AS rec_cps
+		  FROM (SELECT c.*, (c.good_enough AND c.cost_per_success IS NOT NULL) AS candidate
+				  FROM (SELECT b.*,
+							   (b.sample_ok AND b.success_high >= pg_catalog.max(b.success_rate) FILTER (WHERE b.sample_ok)
+									OVER (PARTITION BY b.source, b.workflow) - 1e-12) IS TRUE AS good_enough
+						  FROM (SELECT a.source, a.workflow, a.option,
+									   pg_catalog.count(*) FILTER (WHERE a.ok) AS attempts,
+									   pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded) AS successes,
+									   (pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded))::pg_catalog.float8
+										   / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0) AS success_rate,
+									   (@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded),
+										   NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 0.95)).low AS success_low,
+									   (@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded),
+										   NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 0.95)).high AS success_high,
+									   COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE a.ok), 0) AS cost,
+									   pg_catalog.round(pg_catalog.sum(a.cost) FILTER (WHERE a.ok) / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 12) AS cost_per_attempt,
+									   pg_catalog.round(pg_catalog.sum(a.cost) FILTER (WHERE a.ok)
+										   / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded), 0), 12) AS cost_per_success,
+									   pg_catalog.count(*) FILTER (WHERE a.ok) >= 30 AS sample_ok,
+									   pg_catalog.count(*) FILTER (WHERE NOT a.ok) AS attempts_left_out
+								  FROM (SELECT x.*, (x.cost IS NOT NULL AND x.succeeded IS NOT NULL) AS ok FROM %1$s x) a
+								 GROUP BY 1, 2, 3) b) c) g
+		WINDOW w AS (PARTITION BY g.source, g.workflow ORDER BY g.candidate DESC, g.cost_per_success, g.option COLLATE "C"
+					 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) o$q$, v_attempts));
 
 	-- Waste by class, long format, from tokacct.waste_by_workflow().
 	res := res || jsonb_build_object('waste', format($q$
