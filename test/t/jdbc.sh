@@ -134,6 +134,7 @@ SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname)
 				  WHERE typnamespace IN ('tokacct'::regnamespace, 'tokacct_internal'::regnamespace)
 				 UNION SELECT unnest(ARRAY[aggtransfn, aggfinalfn, aggcombinefn, aggserialfn, aggdeserialfn]::oid[])
 				  FROM pg_aggregate a JOIN pg_proc ap ON ap.oid = a.aggfnoid WHERE ap.pronamespace = 'tokacct'::regnamespace)
+   AND p.pronamespace IN ('tokacct'::regnamespace, 'tokacct_internal'::regnamespace)
 SQL
 )
 nsupport=$(echo "$support" | wc -w)
