@@ -268,7 +268,7 @@ FROM ctx_serial a JOIN ctx_back_txt t USING (trace) JOIN ctx_back_bin b USING (t
 -- text input in any order and spacing is sorted
 SELECT ' { (3, 140, 10) ,(1,100,20),(2,130,25) } '::tokacct.context_state;
 SELECT '{}'::tokacct.context_state, tokacct.context_report('{}');
-SELECT tokacct.context_state_send('{(1,100,20)}');
+SELECT tokacct_internal.context_state_send('{(1,100,20)}');
 
 -- combining very different states: empty, one call, a million calls
 CREATE TABLE ctx_mixed (s tokacct.context_state);
@@ -313,8 +313,8 @@ SELECT '{(1,100,20),(1,5,5)}'::tokacct.context_state;
 SELECT '{(1,100,99999999999999999999)}'::tokacct.context_state;
 SELECT '{(3000000000,100,20)}'::tokacct.context_state;
 SELECT 'nonsense'::tokacct.context_state;
-SELECT tokacct.context_add(NULL, 1, 2, 3);
-SELECT tokacct.context_combine('{}', '{}');
+SELECT tokacct_internal.context_add(NULL, 1, 2, 3);
+SELECT tokacct_internal.context_combine('{}', '{}');
 -- one call's token counts are at most 4294967295 (2^32 - 1); the largest
 -- legal values are kept exactly (total 2 * 4294967295 = 8589934590, carried
 -- min(4294967295, 4294967295 + 4294967295) = 4294967295)
@@ -348,22 +348,22 @@ END $$;
 SELECT ctx_try_recv('\x0000000100000002'::bytea || '\x00000002' || '\x0000000000000082' || '\x0000000000000019'
                     || '\x00000001' || '\x0000000000000064' || '\x0000000000000014');
 -- truncated by one byte
-SELECT ctx_try_recv(substr(tokacct.context_state_send('{(1,100,20),(2,130,25)}'), 1, 47));
+SELECT ctx_try_recv(substr(tokacct_internal.context_state_send('{(1,100,20),(2,130,25)}'), 1, 47));
 -- no bytes
 SELECT ctx_try_recv('\x');
 -- count says 3, two calls sent
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000003' FROM 5));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000003' FROM 5));
 -- negative count
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\xffffffff' FROM 5));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20)}') PLACING '\xffffffff' FROM 5));
 -- input tokens beyond 4294967295
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x00000001' FROM 13));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20)}') PLACING '\x00000001' FROM 13));
 -- huge count (oversized)
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x7fffffff' FROM 5));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20)}') PLACING '\x7fffffff' FROM 5));
 -- unknown version
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\x00000002' FROM 1));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20)}') PLACING '\x00000002' FROM 1));
 -- negative input tokens
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20)}') PLACING '\xff' FROM 13));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20)}') PLACING '\xff' FROM 13));
 -- duplicate call order
-SELECT ctx_try_recv(overlay(tokacct.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000001' FROM 29));
+SELECT ctx_try_recv(overlay(tokacct_internal.context_state_send('{(1,100,20),(2,130,25)}') PLACING '\x00000001' FROM 29));
 -- trailing garbage
-SELECT ctx_try_recv(tokacct.context_state_send('{(1,100,20)}') || '\x00');
+SELECT ctx_try_recv(tokacct_internal.context_state_send('{(1,100,20)}') || '\x00');

@@ -178,7 +178,7 @@ FROM (SELECT tokacct.merge(s) AS s FROM agg_outcome_serial, generate_series(1, 2
 SELECT tokacct.merge(s) FROM (SELECT NULL::tokacct.outcome_state AS s) x;
 SELECT tokacct.merge(s) FROM agg_outcome_rollup WHERE false;
 -- the combine function called directly does not modify its arguments
-SELECT tokacct.outcome_combine(a, b), a, b
+SELECT tokacct_internal.outcome_combine(a, b), a, b
 FROM (SELECT 'items=1 solved=1 fixed=0 cost=1 fix_cost=0'::tokacct.outcome_state a,
 			 'items=2 solved=0 fixed=1 cost=2 fix_cost=0.5'::tokacct.outcome_state b) x;
 
@@ -198,7 +198,7 @@ SELECT count(*) AS rows,
 FROM agg_outcome_rollup r JOIN agg_outcome_copy_t t USING (part) JOIN agg_outcome_copy_b b USING (part);
 -- the empty state and the largest sums round-trip too: (2^63-1) rows of the
 -- largest amount make (2^63-1)^2 units = 85070591730234615847396907.784232501249
-SELECT s::text, tokacct.outcome_state_send(s) = tokacct.outcome_state_send(s::text::tokacct.outcome_state) AS same_bytes
+SELECT s::text, tokacct_internal.outcome_state_send(s) = tokacct_internal.outcome_state_send(s::text::tokacct.outcome_state) AS same_bytes
 FROM (VALUES ('items=0 solved=0 fixed=0 cost=0 fix_cost=0'::tokacct.outcome_state),
 			 ('items=9223372036854775807 solved=9223372036854775807 fixed=1 cost=85070591730234615847396907.784232501249 fix_cost=9223372.036854775807')) v(s);
 
@@ -247,7 +247,7 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 -- the good bytes of items=3 solved=2 fixed=1 cost=1.5 fix_cost=2:
 -- version 01, then int64 3, 2, 1, then int128 1.5e12 and 2e12 as hi, lo
-SELECT tokacct.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2') AS good \gset
+SELECT tokacct_internal.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2') AS good \gset
 SELECT :'good' = '\x01' || '000000000000000300000000000000020000000000000001'
 	|| '0000000000000000' || '0000015d3ef79800'
 	|| '0000000000000000' || '000001d1a94a2000' AS layout_as_documented;

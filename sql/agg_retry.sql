@@ -229,7 +229,7 @@ SELECT tokacct.merge(s ORDER BY o) AS short_first, tokacct.merge(s ORDER BY o DE
 FROM (VALUES (1, 'max_attempt=1 1:1,1,0.5,0'::tokacct.retry_state),
 			 (2, 'max_attempt=3 1:2,0,2,2 2:2,1,2,1 3:1,1,1,0')) v(o, s);
 -- the combine function called directly does not modify its arguments
-SELECT tokacct.retry_combine(a, b), a, b
+SELECT tokacct_internal.retry_combine(a, b), a, b
 FROM (SELECT 'max_attempt=1 1:1,1,0.5,0'::tokacct.retry_state a,
 			 'max_attempt=2 1:1,0,1,1 2:1,1,1,0'::tokacct.retry_state b) x;
 
@@ -246,7 +246,7 @@ COPY agg_retry_copy_t FROM :'copy_txt';
 COPY agg_retry_copy_b FROM :'copy_bin' (FORMAT binary);
 SELECT count(*) AS rows,
 	   count(*) FILTER (WHERE r.s::text = t.s::text AND r.s::text = b.s::text
-						AND tokacct.retry_state_send(r.s) = tokacct.retry_state_send(b.s)) AS identical,
+						AND tokacct_internal.retry_state_send(r.s) = tokacct_internal.retry_state_send(b.s)) AS identical,
 	   count(*) FILTER (WHERE (r.s::text LIKE '%32:%')) AS with_bucket_32
 FROM agg_retry_rollup r JOIN agg_retry_copy_t t USING (part) JOIN agg_retry_copy_b b USING (part);
 
@@ -308,7 +308,7 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 -- max_attempt=1 1:2,1,3,1 is: version 01, bucket count 1, max_attempt 1,
 -- then attempts 2, successes 1, cost 3e12 and failed cost 1e12 (int128 hi, lo)
-SELECT tokacct.retry_state_send('max_attempt=1 1:2,1,3,1') AS good \gset
+SELECT tokacct_internal.retry_state_send('max_attempt=1 1:2,1,3,1') AS good \gset
 SELECT :'good' = '\x01' || '00000001' || '00000001'
 	|| '0000000000000002' || '0000000000000001'
 	|| '0000000000000000' || '000002ba7def3000'

@@ -142,7 +142,7 @@ SELECT count(*) AS dists,
        count(*) FILTER (WHERE tokacct.cost_quantiles(a.s, '{0,0.5,0.95,0.99,1}')
                               = tokacct.cost_quantiles(b.s, '{0,0.5,0.95,0.99,1}')) AS same_quantiles
 FROM sk_serial a JOIN sk_back_txt t USING (dist) JOIN sk_back_bin b USING (dist);
-SELECT tokacct.sketch_state_send(tokacct.cost_sketch(x)) FROM (VALUES (1::numeric), (0), (-0.5)) v(x);
+SELECT tokacct_internal.sketch_state_send(tokacct.cost_sketch(x)) FROM (VALUES (1::numeric), (0), (-0.5)) v(x);
 
 -- combining very different states: empty, one cost, a million costs
 CREATE TABLE sk_mixed (s tokacct.sketch_state);
@@ -193,8 +193,8 @@ SELECT tokacct.cost_quantile(tokacct.cost_sketch(1.0), 'NaN');
 SELECT tokacct.cost_quantile('v=1 count=0 zero=0 min=0 max=0 pos={} neg={}', -0.1);
 SELECT tokacct.cost_quantiles(tokacct.cost_sketch(1.0), '{0.5, 2}');
 SELECT tokacct.cost_quantiles(tokacct.cost_sketch(1.0), '{{0.5}}');
-SELECT tokacct.sketch_add(NULL, 1.0);
-SELECT tokacct.sketch_combine(NULL, NULL);
+SELECT tokacct_internal.sketch_add(NULL, 1.0);
+SELECT tokacct_internal.sketch_combine(NULL, NULL);
 -- hostile text
 SELECT 'v=2 count=0 zero=0 min=0 max=0 pos={} neg={}'::tokacct.sketch_state;
 SELECT 'v=1 count=3 zero=0 min=1 max=1 pos={0:2} neg={}'::tokacct.sketch_state;
@@ -231,7 +231,7 @@ EXCEPTION WHEN OTHERS THEN
 		RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || d;
 	END;
 END $$;
-CREATE TABLE sk_one AS SELECT tokacct.sketch_state_send(tokacct.cost_sketch(x)) AS b
+CREATE TABLE sk_one AS SELECT tokacct_internal.sketch_state_send(tokacct.cost_sketch(x)) AS b
 FROM (VALUES (1::numeric), (2), (-0.5)) v(x);
 SELECT sk_try_recv(b) AS valid FROM sk_one;
 SELECT sk_try_recv(substr(b, 1, length(b) - 1)) AS truncated FROM sk_one;

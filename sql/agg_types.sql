@@ -58,6 +58,6 @@ SELECT tokacct.context_growth(seq, input_tokens, output_tokens)::text
 SELECT tokacct.context_growth(s, 10, 1) FROM (VALUES (-3000000000::bigint)) v(s);
 
 -- calling an adapter outside its aggregate
-SELECT tokacct.retry_accum('max_attempt=0'::tokacct.retry_state, 1::bigint, true, 1.0::numeric);
+SELECT tokacct_internal.retry_accum('max_attempt=0'::tokacct.retry_state, 1::bigint, true, 1.0::numeric);
 
 DROP TABLE types_attempts, types_items, types_frontier;

@@ -100,7 +100,7 @@ SELECT tokacct.utility_frontier(o, c, v) FROM (VALUES ('', 1, 1)) t(o, c, v);
 SELECT tokacct.utility_frontier(o, c, v, n) FROM (VALUES ('a', 1, 1, 0::bigint)) t(o, c, v, n);
 SELECT tokacct.utility_frontier(o, c, v, n) FROM (VALUES ('a', 1, 1, -5::bigint)) t(o, c, v, n);
 SELECT tokacct.utility_frontier(repeat('x', 1001), 1, 1);
-SELECT tokacct.frontier_accum(NULL, 'a', 1, 1);
+SELECT tokacct_internal.frontier_accum(NULL, 'a', 1, 1);
 
 -- Text input: round trip, escapes, and hostile values.
 SELECT '{ ( "a\"b\\c" , 2 , 3.5 , -1 ) , ("z",1,0,0) }'::tokacct.frontier_state;

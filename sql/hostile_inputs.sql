@@ -21,11 +21,11 @@ FROM (SELECT tokacct.waste_agg(id, NULL, 'llm', 'x', NULL, 'ok', 1, t) AS s
 --    2^63 - 1 rows wrapped its count to a negative number and returned an
 --    invalid state.
 -- one row below the limit is fine: items 2^63 - 1, solved 1, cost 1
-SELECT tokacct.outcome_accum('items=9223372036854775806 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
-SELECT tokacct.outcome_accum('items=9223372036854775807 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
-SELECT tokacct.retry_accum('max_attempt=1 1:9223372036854775806,0,0,0', 1, true, 2);
-SELECT tokacct.retry_accum('max_attempt=1 1:9223372036854775807,0,0,0', 1, true, 0);
-SELECT tokacct.retry_accum('max_attempt=2 1:5,0,0,0 2:9223372036854775807,9223372036854775807,0,0', 2, false, 0);
+SELECT tokacct_internal.outcome_accum('items=9223372036854775806 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
+SELECT tokacct_internal.outcome_accum('items=9223372036854775807 solved=0 fixed=0 cost=0 fix_cost=0', 1, true);
+SELECT tokacct_internal.retry_accum('max_attempt=1 1:9223372036854775806,0,0,0', 1, true, 2);
+SELECT tokacct_internal.retry_accum('max_attempt=1 1:9223372036854775807,0,0,0', 1, true, 0);
+SELECT tokacct_internal.retry_accum('max_attempt=2 1:5,0,0,0 2:9223372036854775807,9223372036854775807,0,0', 2, false, 0);
 
 -- 3. Capped retries with a tiny first-try success rate: the powers (1-p)^k
 --    were rounded to 40 decimals, so for p below 1e-40 they became 1, the
@@ -125,7 +125,7 @@ SELECT tokacct.cost_sketch(x) FROM (VALUES ('-0'::float8), ('-1e-310'), ('-1e15'
 	('1e15'), ('-9.99e-13'), ('0.1')) v(x);
 --    the text forms of states stored before: subnormal and -0 min and max
 --    read back to the same bits; an underflow to 0 or an overflow is refused
-SELECT s::text, tokacct.sketch_state_send(s)
+SELECT s::text, tokacct_internal.sketch_state_send(s)
 FROM (VALUES ('v=1 count=2 zero=2 min=-4.9406564584124654e-324 max=9.9999999999999694e-311 pos={} neg={}'::tokacct.sketch_state),
 			 ('v=1 count=1 zero=1 min=-0 max=-0 pos={} neg={}')) v(s);
 SELECT 'v=1 count=1 zero=1 min=1e-400 max=0 pos={} neg={}'::tokacct.sketch_state;
@@ -172,12 +172,12 @@ INSERT INTO hostile_rt VALUES (4, 'items=0 solved=0 fixed=0 cost=0 fix_cost=0', 
 	(6, NULL, NULL, NULL, 'v=1 count=3 zero=0 min=-1000000000000000 max=1000000000000000 pos={1745:2} neg={1745:1}', NULL, NULL);
 -- text: each value's text form reads back to the same binary form
 SELECT k,
-	outcome IS NULL OR tokacct.outcome_state_send(outcome::text::tokacct.outcome_state) = tokacct.outcome_state_send(outcome) AS outcome_ok,
-	retry IS NULL OR tokacct.retry_state_send(retry::text::tokacct.retry_state) = tokacct.retry_state_send(retry) AS retry_ok,
-	context IS NULL OR tokacct.context_state_send(context::text::tokacct.context_state) = tokacct.context_state_send(context) AS context_ok,
-	sketch IS NULL OR tokacct.sketch_state_send(sketch::text::tokacct.sketch_state) = tokacct.sketch_state_send(sketch) AS sketch_ok,
-	frontier IS NULL OR tokacct.frontier_state_send(frontier::text::tokacct.frontier_state) = tokacct.frontier_state_send(frontier) AS frontier_ok,
-	waste IS NULL OR tokacct.waste_state_send(waste::text::tokacct.waste_state) = tokacct.waste_state_send(waste) AS waste_ok
+	outcome IS NULL OR tokacct_internal.outcome_state_send(outcome::text::tokacct.outcome_state) = tokacct_internal.outcome_state_send(outcome) AS outcome_ok,
+	retry IS NULL OR tokacct_internal.retry_state_send(retry::text::tokacct.retry_state) = tokacct_internal.retry_state_send(retry) AS retry_ok,
+	context IS NULL OR tokacct_internal.context_state_send(context::text::tokacct.context_state) = tokacct_internal.context_state_send(context) AS context_ok,
+	sketch IS NULL OR tokacct_internal.sketch_state_send(sketch::text::tokacct.sketch_state) = tokacct_internal.sketch_state_send(sketch) AS sketch_ok,
+	frontier IS NULL OR tokacct_internal.frontier_state_send(frontier::text::tokacct.frontier_state) = tokacct_internal.frontier_state_send(frontier) AS frontier_ok,
+	waste IS NULL OR tokacct_internal.waste_state_send(waste::text::tokacct.waste_state) = tokacct_internal.waste_state_send(waste) AS waste_ok
 FROM hostile_rt ORDER BY k;
 -- COPY, text and binary, into copies of the table: the same binary forms
 SELECT current_setting('data_directory') || '/tokacct_hostile_rt.txt' AS rt_txt,
@@ -189,19 +189,19 @@ CREATE TABLE hostile_rt_bin (LIKE hostile_rt);
 COPY hostile_rt_txt FROM :'rt_txt';
 COPY hostile_rt_bin FROM :'rt_bin' (FORMAT binary);
 SELECT k,
-	bool_and(tokacct.outcome_state_send(a.outcome) IS NOT DISTINCT FROM tokacct.outcome_state_send(c.outcome)
-		AND tokacct.retry_state_send(a.retry) IS NOT DISTINCT FROM tokacct.retry_state_send(c.retry)
-		AND tokacct.context_state_send(a.context) IS NOT DISTINCT FROM tokacct.context_state_send(c.context)
-		AND tokacct.sketch_state_send(a.sketch) IS NOT DISTINCT FROM tokacct.sketch_state_send(c.sketch)
-		AND tokacct.frontier_state_send(a.frontier) IS NOT DISTINCT FROM tokacct.frontier_state_send(c.frontier)
-		AND tokacct.waste_state_send(a.waste) IS NOT DISTINCT FROM tokacct.waste_state_send(c.waste))
+	bool_and(tokacct_internal.outcome_state_send(a.outcome) IS NOT DISTINCT FROM tokacct_internal.outcome_state_send(c.outcome)
+		AND tokacct_internal.retry_state_send(a.retry) IS NOT DISTINCT FROM tokacct_internal.retry_state_send(c.retry)
+		AND tokacct_internal.context_state_send(a.context) IS NOT DISTINCT FROM tokacct_internal.context_state_send(c.context)
+		AND tokacct_internal.sketch_state_send(a.sketch) IS NOT DISTINCT FROM tokacct_internal.sketch_state_send(c.sketch)
+		AND tokacct_internal.frontier_state_send(a.frontier) IS NOT DISTINCT FROM tokacct_internal.frontier_state_send(c.frontier)
+		AND tokacct_internal.waste_state_send(a.waste) IS NOT DISTINCT FROM tokacct_internal.waste_state_send(c.waste))
 		FILTER (WHERE c.via = 'text') AS copy_text_same,
-	bool_and(tokacct.outcome_state_send(a.outcome) IS NOT DISTINCT FROM tokacct.outcome_state_send(c.outcome)
-		AND tokacct.retry_state_send(a.retry) IS NOT DISTINCT FROM tokacct.retry_state_send(c.retry)
-		AND tokacct.context_state_send(a.context) IS NOT DISTINCT FROM tokacct.context_state_send(c.context)
-		AND tokacct.sketch_state_send(a.sketch) IS NOT DISTINCT FROM tokacct.sketch_state_send(c.sketch)
-		AND tokacct.frontier_state_send(a.frontier) IS NOT DISTINCT FROM tokacct.frontier_state_send(c.frontier)
-		AND tokacct.waste_state_send(a.waste) IS NOT DISTINCT FROM tokacct.waste_state_send(c.waste))
+	bool_and(tokacct_internal.outcome_state_send(a.outcome) IS NOT DISTINCT FROM tokacct_internal.outcome_state_send(c.outcome)
+		AND tokacct_internal.retry_state_send(a.retry) IS NOT DISTINCT FROM tokacct_internal.retry_state_send(c.retry)
+		AND tokacct_internal.context_state_send(a.context) IS NOT DISTINCT FROM tokacct_internal.context_state_send(c.context)
+		AND tokacct_internal.sketch_state_send(a.sketch) IS NOT DISTINCT FROM tokacct_internal.sketch_state_send(c.sketch)
+		AND tokacct_internal.frontier_state_send(a.frontier) IS NOT DISTINCT FROM tokacct_internal.frontier_state_send(c.frontier)
+		AND tokacct_internal.waste_state_send(a.waste) IS NOT DISTINCT FROM tokacct_internal.waste_state_send(c.waste))
 		FILTER (WHERE c.via = 'binary') AS copy_binary_same,
 	count(*) AS copies
 FROM hostile_rt a JOIN (SELECT 'text' AS via, * FROM hostile_rt_txt
@@ -318,12 +318,12 @@ BEGIN
 END $$;
 -- a valid binary form of each state type
 CREATE TABLE hostile_good (typ, b) AS VALUES
-	('tokacct.outcome_state', tokacct.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2')),
-	('tokacct.retry_state', tokacct.retry_state_send('max_attempt=2 1:2,1,3,1 2:1,1,1,0')),
-	('tokacct.context_state', tokacct.context_state_send('{(1,100,20),(2,120,30)}')),
-	('tokacct.sketch_state', tokacct.sketch_state_send('v=1 count=3 zero=1 min=-2 max=1 pos={0:1} neg={35:1}')),
-	('tokacct.frontier_state', tokacct.frontier_state_send('{("ab",2,3,4),("c",1,1,1)}')),
-	('tokacct.waste_state', (SELECT tokacct.waste_state_send(tokacct.waste_agg(id, p, 'llm', 'm', NULL, 'ok', 1, '2026-01-01'))
+	('tokacct.outcome_state', tokacct_internal.outcome_state_send('items=3 solved=2 fixed=1 cost=1.5 fix_cost=2')),
+	('tokacct.retry_state', tokacct_internal.retry_state_send('max_attempt=2 1:2,1,3,1 2:1,1,1,0')),
+	('tokacct.context_state', tokacct_internal.context_state_send('{(1,100,20),(2,120,30)}')),
+	('tokacct.sketch_state', tokacct_internal.sketch_state_send('v=1 count=3 zero=1 min=-2 max=1 pos={0:1} neg={35:1}')),
+	('tokacct.frontier_state', tokacct_internal.frontier_state_send('{("ab",2,3,4),("c",1,1,1)}')),
+	('tokacct.waste_state', (SELECT tokacct_internal.waste_state_send(tokacct.waste_agg(id, p, 'llm', 'm', NULL, 'ok', 1, '2026-01-01'))
 							  FROM (VALUES ('a', NULL), ('b', 'a')) x(id, p)));
 SELECT typ, length(b) AS bytes, string_agg(DISTINCT code, ', ') AS prefixes_give
 FROM hostile_good, generate_series(0, length(b) - 1) n, LATERAL (SELECT (hostile_recv(typ, substr(b, 1, n))).code) c
@@ -331,7 +331,7 @@ GROUP BY typ, b ORDER BY typ;
 --       and the two other ways frontier_state's receive raised 08P01: a name
 --       with no terminating zero byte, and bytes after the last option
 SELECT (hostile_recv('tokacct.frontier_state', decode('01' || '00000001' || '6162', 'hex'))).code AS unterminated_name,
-	(hostile_recv('tokacct.frontier_state', tokacct.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea)).code AS trailing_byte;
+	(hostile_recv('tokacct.frontier_state', tokacct_internal.frontier_state_send('{("a",1,1,1)}') || '\x00'::bytea)).code AS trailing_byte;
 --    b. An error quoting bad input quotes at most 64 bytes of it, cut at a
 --       character boundary and followed by "...": context_state and
 --       sketch_state quoted their whole input (200 kB in, 200 kB out), as

@@ -53,15 +53,15 @@ FROM (SELECT i, tokacct.retry_economics(attempt, true, cost)
 -- 3. Direct calls return a new state and leave their inputs as they were.
 WITH s AS (SELECT 'items=1 solved=1 fixed=0 cost=1 fix_cost=0'::tokacct.outcome_state AS a,
 				  'items=2 solved=0 fixed=1 cost=3 fix_cost=4'::tokacct.outcome_state AS b)
-SELECT tokacct.outcome_accum(a, 2, false)::text AS accum, tokacct.outcome_combine(a, b)::text AS combined,
+SELECT tokacct_internal.outcome_accum(a, 2, false)::text AS accum, tokacct_internal.outcome_combine(a, b)::text AS combined,
 	a::text, b::text FROM s;
 WITH s AS (SELECT 'max_attempt=1 1:1,1,1,0'::tokacct.retry_state AS a,
 				  'max_attempt=3 1:1,0,1,1 2:1,0,2,2 3:1,1,3,0'::tokacct.retry_state AS b)
-SELECT tokacct.retry_accum(a, 5, true, 2)::text AS accum, tokacct.retry_combine(a, b)::text AS combined,
+SELECT tokacct_internal.retry_accum(a, 5, true, 2)::text AS accum, tokacct_internal.retry_combine(a, b)::text AS combined,
 	a::text, b::text FROM s;
 WITH s AS (SELECT tokacct.waste_agg('a', NULL, 'llm', 'x', NULL, 'ok', 1, '2026-01-01') AS a,
 				  tokacct.waste_agg('b', 'a', 'llm', 'y', NULL, 'ok', 2, '2026-01-02') AS b)
-SELECT (tokacct.waste_summary(tokacct.waste_combine(a, b))).spans AS combined_spans,
+SELECT (tokacct.waste_summary(tokacct_internal.waste_combine(a, b))).spans AS combined_spans,
 	(tokacct.waste_summary(a)).spans AS a_spans, (tokacct.waste_summary(b)).spans AS b_spans FROM s;
 
 -- 4. Stored states: a rollup table with one large state per type (compressed
@@ -83,8 +83,8 @@ SELECT 2, tokacct.cost_per_outcome(1, true), tokacct.retry_economics(1, true, 1)
 	tokacct.waste_agg('r', NULL, 'llm', 'x', NULL, 'ok', 1, '2026-01-01');
 -- the large frontier and waste states are stored compressed (or out of
 -- line): fewer bytes than their binary form
-SELECT pg_column_size(frontier) < octet_length(tokacct.frontier_state_send(frontier)) AS frontier_packed,
-	pg_column_size(waste) < octet_length(tokacct.waste_state_send(waste)) AS waste_packed
+SELECT pg_column_size(frontier) < octet_length(tokacct_internal.frontier_state_send(frontier)) AS frontier_packed,
+	pg_column_size(waste) < octet_length(tokacct_internal.waste_state_send(waste)) AS waste_packed
 FROM mem_rollup WHERE k = 1;
 -- the small ones with a 1-byte header, 3 bytes less than in memory:
 -- frontier 24-byte header + one 56-byte entry + 1 name byte = 81 -> 78;

@@ -1714,7 +1714,7 @@ SELECT l2.*,
 			   ) AS problem
 		  FROM (SELECT l0.*,
 					   CASE WHEN l0.priced THEN
-						 COALESCE(@extschema@.attach_list_cost(l0.provider, l0.model, l0.input_raw,
+						 COALESCE(@extschema@.attach_list_cost(l0.price_provider, l0.price_model, l0.input_raw,
 								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
 								l0.started_at, %3$s),
 							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
@@ -1966,7 +1966,7 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
 	   s.call_seq,
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
-			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+			THEN pg_catalog.round(@extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, 0, 0, 0, s.started_at)
 				 / s.input_tokens, 12) END AS input_price,
 	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
   FROM (SELECT %1$s AS source, p.*,
@@ -3513,247 +3513,6 @@ CREATE FUNCTION @extschema@.attach_records(source pg_catalog.text, records pg_ca
 	options pg_catalog.jsonb DEFAULT '{}',
 	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
 	RETURNS SETOF record
--- Rollups of the call ledger and budgets (issue 15): the same objects as sql/install/70_rollup.sql.
-ALTER TABLE @extschema@.price_call
-	ADD COLUMN workflow pg_catalog.text,
-	ADD COLUMN team pg_catalog.text,
-	ADD COLUMN tag pg_catalog.text,
-	ADD COLUMN ingest_xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id();
-COMMENT ON COLUMN @extschema@.price_call.workflow IS 'workflow the call served (a rollup and budget dimension)';
-COMMENT ON COLUMN @extschema@.price_call.team IS 'team that owns the call (a rollup and budget dimension)';
-COMMENT ON COLUMN @extschema@.price_call.tag IS 'free tag: project, feature, environment (a rollup and budget dimension)';
-COMMENT ON COLUMN @extschema@.price_call.ingest_xid IS 'transaction that inserted the row (set on insert whatever the insert says, kept on update); tokacct.rollup_refresh() counts each row once by it';
-CREATE INDEX price_call_ingest_xid ON @extschema@.price_call (ingest_xid);
-
-CREATE FUNCTION @extschema@.price_call_ingest() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-BEGIN
-	IF TG_OP = 'INSERT' THEN
-		NEW.ingest_xid := pg_catalog.pg_current_xact_id();
-	ELSE
-		NEW.ingest_xid := OLD.ingest_xid;
-	END IF;
-	RETURN NEW;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.price_call_ingest() IS
-	'trigger: stamp a ledger row with the transaction that inserts it, and keep the stamp on update (rollups count rows by it)';
-CREATE TRIGGER price_call_ingest BEFORE INSERT OR UPDATE OF ingest_xid ON @extschema@.price_call
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_call_ingest();
-
--- The rollup -------------------------------------------------------------------
-
-CREATE TABLE @extschema@.rollup_daily (
-	day pg_catalog.date NOT NULL,
-	workflow pg_catalog.text,
-	model pg_catalog.text NOT NULL,
-	team pg_catalog.text,
-	tag pg_catalog.text,
-	calls pg_catalog.int8 NOT NULL,
-	calls_left_out pg_catalog.int8 NOT NULL,
-	input_tokens pg_catalog.numeric NOT NULL,
-	output_tokens pg_catalog.numeric NOT NULL,
-	cache_read_tokens pg_catalog.numeric NOT NULL,
-	cache_write_tokens pg_catalog.numeric NOT NULL,
-	reasoning_tokens pg_catalog.numeric NOT NULL,
-	cost pg_catalog.numeric NOT NULL,
-	reported_cost pg_catalog.numeric NOT NULL,
-	list_cost pg_catalog.numeric NOT NULL,
-	cost_sketch @extschema@.sketch_state,
-	updated_at pg_catalog.timestamptz NOT NULL
-) WITH (fillfactor = 50);
--- fillfactor 50: a refresh updates rows in place (HOT, no index entry) while
--- their page has room; the rollup is small beside the ledger.
-CREATE UNIQUE INDEX rollup_daily_key ON @extschema@.rollup_daily (day, workflow, model, team, tag) NULLS NOT DISTINCT;
-COMMENT ON TABLE @extschema@.rollup_daily IS
-	'the call ledger rolled up per UTC day x workflow x model x team x tag by tokacct.rollup_refresh(): counts, exact money, tokens by kind and a cost sketch; sum or merge rows for any longer period';
-COMMENT ON COLUMN @extschema@.rollup_daily.day IS 'UTC day of the calls (their at)';
-COMMENT ON COLUMN @extschema@.rollup_daily.workflow IS 'workflow of the calls (NULL: none given)';
-COMMENT ON COLUMN @extschema@.rollup_daily.model IS 'model as the calls reported it';
-COMMENT ON COLUMN @extschema@.rollup_daily.team IS 'team of the calls (NULL: none given)';
-COMMENT ON COLUMN @extschema@.rollup_daily.tag IS 'tag of the calls (NULL: none given)';
-COMMENT ON COLUMN @extschema@.rollup_daily.calls IS 'calls counted';
-COMMENT ON COLUMN @extschema@.rollup_daily.calls_left_out IS 'calls that could not be priced (tokacct.price_call_cost says why): in calls and the token counts, not in the money';
-COMMENT ON COLUMN @extschema@.rollup_daily.input_tokens IS 'input tokens, cache reads and writes included';
-COMMENT ON COLUMN @extschema@.rollup_daily.output_tokens IS 'output tokens, reasoning included';
-COMMENT ON COLUMN @extschema@.rollup_daily.cache_read_tokens IS 'input tokens read from the cache';
-COMMENT ON COLUMN @extschema@.rollup_daily.cache_write_tokens IS 'input tokens written to the cache';
-COMMENT ON COLUMN @extschema@.rollup_daily.reasoning_tokens IS 'output tokens spent on reasoning';
-COMMENT ON COLUMN @extschema@.rollup_daily.cost IS 'exact cost of the priced calls, as tokacct.price_call_cost gives it (reported, else contract, else list price)';
-COMMENT ON COLUMN @extschema@.rollup_daily.reported_cost IS 'the part of cost the provider reported';
-COMMENT ON COLUMN @extschema@.rollup_daily.list_cost IS 'catalog list price of the calls the catalog prices';
-COMMENT ON COLUMN @extschema@.rollup_daily.cost_sketch IS 'cost_sketch() of the priced calls'' costs (NULL when none was priced); tokacct.merge() merges days';
-COMMENT ON COLUMN @extschema@.rollup_daily.updated_at IS 'when a refresh last added to the row';
-
-CREATE TABLE @extschema@.rollup_progress (
-	rollup pg_catalog.text PRIMARY KEY CHECK (rollup OPERATOR(pg_catalog.=) 'ledger'),
-	snapshot pg_catalog.pg_snapshot NOT NULL,
-	runs pg_catalog.int8 NOT NULL,
-	rows_counted pg_catalog.int8 NOT NULL,
-	last_run_at pg_catalog.timestamptz NOT NULL,
-	last_rows pg_catalog.int8 NOT NULL,
-	last_left_out pg_catalog.int8 NOT NULL,
-	last_duration pg_catalog.interval NOT NULL
-);
-COMMENT ON TABLE @extschema@.rollup_progress IS
-	'how far tokacct.rollup_refresh() has counted the ledger, saved with the rollup rows in one transaction';
-COMMENT ON COLUMN @extschema@.rollup_progress.rollup IS 'the rollup (ledger: tokacct.rollup_daily)';
-COMMENT ON COLUMN @extschema@.rollup_progress.snapshot IS 'snapshot of the last refresh: the rows of transactions visible in it are counted, the others are left to the next refresh';
-COMMENT ON COLUMN @extschema@.rollup_progress.runs IS 'refreshes committed';
-COMMENT ON COLUMN @extschema@.rollup_progress.rows_counted IS 'ledger rows counted by all refreshes (those left out included)';
-COMMENT ON COLUMN @extschema@.rollup_progress.last_run_at IS 'start of the last refresh';
-COMMENT ON COLUMN @extschema@.rollup_progress.last_rows IS 'ledger rows the last refresh counted';
-COMMENT ON COLUMN @extschema@.rollup_progress.last_left_out IS 'ledger rows the last refresh left out of every rollup row (a time at infinity)';
-COMMENT ON COLUMN @extschema@.rollup_progress.last_duration IS 'how long the last refresh took';
-
--- Budgets ----------------------------------------------------------------------
-
-CREATE TABLE @extschema@.budget (
-	budget_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	scope_kind pg_catalog.text NOT NULL
-		CHECK (scope_kind OPERATOR(pg_catalog.=) ANY (ARRAY['team', 'workflow', 'tag'])),
-	scope pg_catalog.text NOT NULL,
-	period_start pg_catalog.date NOT NULL,
-	period_end pg_catalog.date NOT NULL,
-	amount pg_catalog.numeric NOT NULL
-		CHECK (amount OPERATOR(pg_catalog.>) 0 AND amount OPERATOR(pg_catalog.<=) 9223372.036854775807),
-	alert_at pg_catalog.numeric[] NOT NULL DEFAULT '{0.5,0.8,1}',
-	spent pg_catalog.numeric,
-	spent_at pg_catalog.timestamptz,
-	note pg_catalog.text,
-	CONSTRAINT budget_period CHECK (period_start OPERATOR(pg_catalog.<) period_end
-		AND pg_catalog.isfinite(period_start) AND pg_catalog.isfinite(period_end)),
-	CONSTRAINT budget_alert_at CHECK (pg_catalog.array_ndims(alert_at) OPERATOR(pg_catalog.=) 1
-		AND 0 OPERATOR(pg_catalog.<) ALL (alert_at) AND 10 OPERATOR(pg_catalog.>=) ALL (alert_at)
-		AND pg_catalog.array_position(alert_at, NULL::pg_catalog.numeric) IS NULL),
-	CONSTRAINT budget_unique UNIQUE (scope_kind, scope, period_start)
-);
-COMMENT ON TABLE @extschema@.budget IS
-	'spending limits per team, workflow or tag and period; tokacct.rollup_refresh() keeps spent up to date, tokacct.budget_status reports burn rate and run-out date';
-COMMENT ON COLUMN @extschema@.budget.budget_id IS 'row id';
-COMMENT ON COLUMN @extschema@.budget.scope_kind IS 'team, workflow or tag: which ledger column the budget limits';
-COMMENT ON COLUMN @extschema@.budget.scope IS 'the team, workflow or tag';
-COMMENT ON COLUMN @extschema@.budget.period_start IS 'first UTC day of the period';
-COMMENT ON COLUMN @extschema@.budget.period_end IS 'first UTC day after the period';
-COMMENT ON COLUMN @extschema@.budget.amount IS 'the budget, USD, more than 0';
-COMMENT ON COLUMN @extschema@.budget.alert_at IS 'shares of the amount that raise an alert when spending reaches them (each above 0, at most 10)';
-COMMENT ON COLUMN @extschema@.budget.spent IS 'cost of the scope''s calls in the period as of the last refresh (kept by tokacct.rollup_refresh(); NULL until the first)';
-COMMENT ON COLUMN @extschema@.budget.spent_at IS 'when spent was last computed';
-COMMENT ON COLUMN @extschema@.budget.note IS 'free text';
-CREATE INDEX budget_scope ON @extschema@.budget (scope_kind, scope, period_start, period_end);
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget', '');
-
--- A budget whose scope or period changes is computed again by the next
--- refresh.
-CREATE FUNCTION @extschema@.budget_changed() RETURNS trigger
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-BEGIN
-	IF (NEW.scope_kind, NEW.scope, NEW.period_start, NEW.period_end)
-			IS DISTINCT FROM (OLD.scope_kind, OLD.scope, OLD.period_start, OLD.period_end) THEN
-		NEW.spent := NULL;
-		NEW.spent_at := NULL;
-	END IF;
-	RETURN NEW;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.budget_changed() IS
-	'trigger: a budget whose scope or period changes has its spending computed again by the next refresh';
-CREATE TRIGGER budget_changed BEFORE UPDATE ON @extschema@.budget
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.budget_changed();
-
-CREATE TABLE @extschema@.budget_alert (
-	budget_id pg_catalog.int8 NOT NULL REFERENCES @extschema@.budget ON DELETE CASCADE,
-	threshold pg_catalog.numeric NOT NULL,
-	crossed_at pg_catalog.timestamptz NOT NULL,
-	spent pg_catalog.numeric NOT NULL,
-	amount pg_catalog.numeric NOT NULL,
-	PRIMARY KEY (budget_id, threshold)
-);
-COMMENT ON TABLE @extschema@.budget_alert IS
-	'one row per budget and threshold crossed, written by the refresh that saw spending reach it (once)';
-COMMENT ON COLUMN @extschema@.budget_alert.budget_id IS 'the budget';
-COMMENT ON COLUMN @extschema@.budget_alert.threshold IS 'the share of the amount reached (one of its alert_at)';
-COMMENT ON COLUMN @extschema@.budget_alert.crossed_at IS 'time of the refresh that saw it reached';
-COMMENT ON COLUMN @extschema@.budget_alert.spent IS 'spent at that refresh';
-COMMENT ON COLUMN @extschema@.budget_alert.amount IS 'the budget''s amount then';
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget_alert', '');
-
--- The refresh --------------------------------------------------------------------
-
--- Count the ledger rows visible in cur but not in prev into rollup_daily;
--- returns the rows counted and the rows left out, and the days touched.
-CREATE FUNCTION @extschema@.rollup_apply(prev pg_catalog.pg_snapshot, cur pg_catalog.pg_snapshot,
-	OUT counted pg_catalog.int8, OUT left_out pg_catalog.int8,
-	OUT first_day pg_catalog.date, OUT last_day pg_catalog.date)
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-BEGIN
-	-- EXECUTE: planned with the snapshots' values, so the index on
-	-- ingest_xid is used when few rows are new.
-	EXECUTE $q$
-	WITH d AS MATERIALIZED (
-		SELECT c.at, c.workflow, c.model, c.team, c.tag, c.input_tokens, c.output_tokens,
-			   c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens,
-			   l.cost, l.cost_source, l.list_cost
-		  FROM @extschema@.price_call c
-			   CROSS JOIN LATERAL @extschema@.ledger_cost(c.reported_cost, c.customer, c.provider, c.model,
-					c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens,
-					c.reasoning_tokens, c.at) l
-		 WHERE c.ingest_xid >= pg_snapshot_xmin($1)
-		   AND NOT pg_visible_in_snapshot(c.ingest_xid, $1)
-		   AND pg_visible_in_snapshot(c.ingest_xid, $2)
-	), agg AS (
-		SELECT (d.at AT TIME ZONE 'UTC')::date AS day, d.workflow, d.model, d.team, d.tag,
-			   count(*) AS calls,
-			   count(*) FILTER (WHERE d.cost IS NULL) AS calls_left_out,
-			   sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
-			   sum(d.cache_read_tokens) AS cache_read_tokens, sum(d.cache_write_tokens) AS cache_write_tokens,
-			   sum(d.reasoning_tokens) AS reasoning_tokens,
-			   coalesce(sum(d.cost), 0) AS cost,
-			   coalesce(sum(d.cost) FILTER (WHERE d.cost_source = 'reported'), 0) AS reported_cost,
-			   coalesce(sum(d.list_cost), 0) AS list_cost,
-			   @extschema@.cost_sketch(d.cost) AS cost_sketch
-		  FROM d
-		 WHERE isfinite(d.at)
-		 GROUP BY 1, 2, 3, 4, 5
-	), ins AS (
-		INSERT INTO @extschema@.rollup_daily AS r
-		SELECT agg.*, statement_timestamp() FROM agg
-		ON CONFLICT (day, workflow, model, team, tag) DO UPDATE SET
-			calls = r.calls + excluded.calls,
-			calls_left_out = r.calls_left_out + excluded.calls_left_out,
-			input_tokens = r.input_tokens + excluded.input_tokens,
-			output_tokens = r.output_tokens + excluded.output_tokens,
-			cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
-			cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
-			reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
-			cost = r.cost + excluded.cost,
-			reported_cost = r.reported_cost + excluded.reported_cost,
-			list_cost = r.list_cost + excluded.list_cost,
-			cost_sketch = CASE WHEN r.cost_sketch IS NULL THEN excluded.cost_sketch
-							   WHEN excluded.cost_sketch IS NULL THEN r.cost_sketch
-							   ELSE (SELECT @extschema@.merge(s.s)
-									   FROM (VALUES (r.cost_sketch), (excluded.cost_sketch)) s(s)) END,
-			updated_at = excluded.updated_at
-		RETURNING r.day
-	)
-	SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM d WHERE NOT isfinite(d.at)),
-		   (SELECT min(day) FROM ins), (SELECT max(day) FROM ins)
-	$q$ INTO counted, left_out, first_day, last_day USING prev, cur;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.rollup_apply(pg_catalog.pg_snapshot, pg_catalog.pg_snapshot) IS
-	'step of rollup_refresh(): add the ledger rows committed between two snapshots to rollup_daily';
-
--- Recompute spent of the budgets whose period meets [first_day, last_day]
--- (and of budgets never computed), then record the thresholds reached.
-CREATE FUNCTION @extschema@.budget_update(first_day pg_catalog.date, last_day pg_catalog.date)
-	RETURNS pg_catalog.int8
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
@@ -4225,6 +3984,252 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_records(pg_catalog.text, pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
 	'attach a system of record (one row per item: item, workflow, opened_at, handler required; resolved_at, human_minutes, bpo_charge, segment, outcome) by a mapping to columns, jsonb paths or constants: creates the views records, record_problems, operating_weekly, operating_monthly, before_after and before_after_summary; detach() drops them';
+
+-- Rollups of the call ledger and budgets (issue 15): the same objects as sql/install/70_rollup.sql.
+ALTER TABLE @extschema@.price_call
+	ADD COLUMN workflow pg_catalog.text,
+	ADD COLUMN team pg_catalog.text,
+	ADD COLUMN tag pg_catalog.text,
+	ADD COLUMN ingest_xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id();
+COMMENT ON COLUMN @extschema@.price_call.workflow IS 'workflow the call served (a rollup and budget dimension)';
+COMMENT ON COLUMN @extschema@.price_call.team IS 'team that owns the call (a rollup and budget dimension)';
+COMMENT ON COLUMN @extschema@.price_call.tag IS 'free tag: project, feature, environment (a rollup and budget dimension)';
+COMMENT ON COLUMN @extschema@.price_call.ingest_xid IS 'transaction that inserted the row (set on insert whatever the insert says, kept on update); tokacct.rollup_refresh() counts each row once by it';
+CREATE INDEX price_call_ingest_xid ON @extschema@.price_call (ingest_xid);
+
+CREATE FUNCTION @extschema@.price_call_ingest() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		NEW.ingest_xid := pg_catalog.pg_current_xact_id();
+	ELSE
+		NEW.ingest_xid := OLD.ingest_xid;
+	END IF;
+	RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.price_call_ingest() IS
+	'trigger: stamp a ledger row with the transaction that inserts it, and keep the stamp on update (rollups count rows by it)';
+CREATE TRIGGER price_call_ingest BEFORE INSERT OR UPDATE OF ingest_xid ON @extschema@.price_call
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_call_ingest();
+
+-- The rollup -------------------------------------------------------------------
+
+CREATE TABLE @extschema@.rollup_daily (
+	day pg_catalog.date NOT NULL,
+	workflow pg_catalog.text,
+	model pg_catalog.text NOT NULL,
+	team pg_catalog.text,
+	tag pg_catalog.text,
+	calls pg_catalog.int8 NOT NULL,
+	calls_left_out pg_catalog.int8 NOT NULL,
+	input_tokens pg_catalog.numeric NOT NULL,
+	output_tokens pg_catalog.numeric NOT NULL,
+	cache_read_tokens pg_catalog.numeric NOT NULL,
+	cache_write_tokens pg_catalog.numeric NOT NULL,
+	reasoning_tokens pg_catalog.numeric NOT NULL,
+	cost pg_catalog.numeric NOT NULL,
+	reported_cost pg_catalog.numeric NOT NULL,
+	list_cost pg_catalog.numeric NOT NULL,
+	cost_sketch @extschema@.sketch_state,
+	updated_at pg_catalog.timestamptz NOT NULL
+) WITH (fillfactor = 50);
+-- fillfactor 50: a refresh updates rows in place (HOT, no index entry) while
+-- their page has room; the rollup is small beside the ledger.
+CREATE UNIQUE INDEX rollup_daily_key ON @extschema@.rollup_daily (day, workflow, model, team, tag) NULLS NOT DISTINCT;
+COMMENT ON TABLE @extschema@.rollup_daily IS
+	'the call ledger rolled up per UTC day x workflow x model x team x tag by tokacct.rollup_refresh(): counts, exact money, tokens by kind and a cost sketch; sum or merge rows for any longer period';
+COMMENT ON COLUMN @extschema@.rollup_daily.day IS 'UTC day of the calls (their at)';
+COMMENT ON COLUMN @extschema@.rollup_daily.workflow IS 'workflow of the calls (NULL: none given)';
+COMMENT ON COLUMN @extschema@.rollup_daily.model IS 'model as the calls reported it';
+COMMENT ON COLUMN @extschema@.rollup_daily.team IS 'team of the calls (NULL: none given)';
+COMMENT ON COLUMN @extschema@.rollup_daily.tag IS 'tag of the calls (NULL: none given)';
+COMMENT ON COLUMN @extschema@.rollup_daily.calls IS 'calls counted';
+COMMENT ON COLUMN @extschema@.rollup_daily.calls_left_out IS 'calls that could not be priced (tokacct.price_call_cost says why): in calls and the token counts, not in the money';
+COMMENT ON COLUMN @extschema@.rollup_daily.input_tokens IS 'input tokens, cache reads and writes included';
+COMMENT ON COLUMN @extschema@.rollup_daily.output_tokens IS 'output tokens, reasoning included';
+COMMENT ON COLUMN @extschema@.rollup_daily.cache_read_tokens IS 'input tokens read from the cache';
+COMMENT ON COLUMN @extschema@.rollup_daily.cache_write_tokens IS 'input tokens written to the cache';
+COMMENT ON COLUMN @extschema@.rollup_daily.reasoning_tokens IS 'output tokens spent on reasoning';
+COMMENT ON COLUMN @extschema@.rollup_daily.cost IS 'exact cost of the priced calls, as tokacct.price_call_cost gives it (reported, else contract, else list price)';
+COMMENT ON COLUMN @extschema@.rollup_daily.reported_cost IS 'the part of cost the provider reported';
+COMMENT ON COLUMN @extschema@.rollup_daily.list_cost IS 'catalog list price of the calls the catalog prices';
+COMMENT ON COLUMN @extschema@.rollup_daily.cost_sketch IS 'cost_sketch() of the priced calls'' costs (NULL when none was priced); tokacct.merge() merges days';
+COMMENT ON COLUMN @extschema@.rollup_daily.updated_at IS 'when a refresh last added to the row';
+
+CREATE TABLE @extschema@.rollup_progress (
+	rollup pg_catalog.text PRIMARY KEY CHECK (rollup OPERATOR(pg_catalog.=) 'ledger'),
+	snapshot pg_catalog.pg_snapshot NOT NULL,
+	runs pg_catalog.int8 NOT NULL,
+	rows_counted pg_catalog.int8 NOT NULL,
+	last_run_at pg_catalog.timestamptz NOT NULL,
+	last_rows pg_catalog.int8 NOT NULL,
+	last_left_out pg_catalog.int8 NOT NULL,
+	last_duration pg_catalog.interval NOT NULL
+);
+COMMENT ON TABLE @extschema@.rollup_progress IS
+	'how far tokacct.rollup_refresh() has counted the ledger, saved with the rollup rows in one transaction';
+COMMENT ON COLUMN @extschema@.rollup_progress.rollup IS 'the rollup (ledger: tokacct.rollup_daily)';
+COMMENT ON COLUMN @extschema@.rollup_progress.snapshot IS 'snapshot of the last refresh: the rows of transactions visible in it are counted, the others are left to the next refresh';
+COMMENT ON COLUMN @extschema@.rollup_progress.runs IS 'refreshes committed';
+COMMENT ON COLUMN @extschema@.rollup_progress.rows_counted IS 'ledger rows counted by all refreshes (those left out included)';
+COMMENT ON COLUMN @extschema@.rollup_progress.last_run_at IS 'start of the last refresh';
+COMMENT ON COLUMN @extschema@.rollup_progress.last_rows IS 'ledger rows the last refresh counted';
+COMMENT ON COLUMN @extschema@.rollup_progress.last_left_out IS 'ledger rows the last refresh left out of every rollup row (a time at infinity)';
+COMMENT ON COLUMN @extschema@.rollup_progress.last_duration IS 'how long the last refresh took';
+
+-- Budgets ----------------------------------------------------------------------
+
+CREATE TABLE @extschema@.budget (
+	budget_id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	scope_kind pg_catalog.text NOT NULL
+		CHECK (scope_kind OPERATOR(pg_catalog.=) ANY (ARRAY['team', 'workflow', 'tag'])),
+	scope pg_catalog.text NOT NULL,
+	period_start pg_catalog.date NOT NULL,
+	period_end pg_catalog.date NOT NULL,
+	amount pg_catalog.numeric NOT NULL
+		CHECK (amount OPERATOR(pg_catalog.>) 0 AND amount OPERATOR(pg_catalog.<=) 9223372.036854775807),
+	alert_at pg_catalog.numeric[] NOT NULL DEFAULT '{0.5,0.8,1}',
+	spent pg_catalog.numeric,
+	spent_at pg_catalog.timestamptz,
+	note pg_catalog.text,
+	CONSTRAINT budget_period CHECK (period_start OPERATOR(pg_catalog.<) period_end
+		AND pg_catalog.isfinite(period_start) AND pg_catalog.isfinite(period_end)),
+	CONSTRAINT budget_alert_at CHECK (pg_catalog.array_ndims(alert_at) OPERATOR(pg_catalog.=) 1
+		AND 0 OPERATOR(pg_catalog.<) ALL (alert_at) AND 10 OPERATOR(pg_catalog.>=) ALL (alert_at)
+		AND pg_catalog.array_position(alert_at, NULL::pg_catalog.numeric) IS NULL),
+	CONSTRAINT budget_unique UNIQUE (scope_kind, scope, period_start)
+);
+COMMENT ON TABLE @extschema@.budget IS
+	'spending limits per team, workflow or tag and period; tokacct.rollup_refresh() keeps spent up to date, tokacct.budget_status reports burn rate and run-out date';
+COMMENT ON COLUMN @extschema@.budget.budget_id IS 'row id';
+COMMENT ON COLUMN @extschema@.budget.scope_kind IS 'team, workflow or tag: which ledger column the budget limits';
+COMMENT ON COLUMN @extschema@.budget.scope IS 'the team, workflow or tag';
+COMMENT ON COLUMN @extschema@.budget.period_start IS 'first UTC day of the period';
+COMMENT ON COLUMN @extschema@.budget.period_end IS 'first UTC day after the period';
+COMMENT ON COLUMN @extschema@.budget.amount IS 'the budget, USD, more than 0';
+COMMENT ON COLUMN @extschema@.budget.alert_at IS 'shares of the amount that raise an alert when spending reaches them (each above 0, at most 10)';
+COMMENT ON COLUMN @extschema@.budget.spent IS 'cost of the scope''s calls in the period as of the last refresh (kept by tokacct.rollup_refresh(); NULL until the first)';
+COMMENT ON COLUMN @extschema@.budget.spent_at IS 'when spent was last computed';
+COMMENT ON COLUMN @extschema@.budget.note IS 'free text';
+CREATE INDEX budget_scope ON @extschema@.budget (scope_kind, scope, period_start, period_end);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget', '');
+
+-- A budget whose scope or period changes is computed again by the next
+-- refresh.
+CREATE FUNCTION @extschema@.budget_changed() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	IF (NEW.scope_kind, NEW.scope, NEW.period_start, NEW.period_end)
+			IS DISTINCT FROM (OLD.scope_kind, OLD.scope, OLD.period_start, OLD.period_end) THEN
+		NEW.spent := NULL;
+		NEW.spent_at := NULL;
+	END IF;
+	RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.budget_changed() IS
+	'trigger: a budget whose scope or period changes has its spending computed again by the next refresh';
+CREATE TRIGGER budget_changed BEFORE UPDATE ON @extschema@.budget
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.budget_changed();
+
+CREATE TABLE @extschema@.budget_alert (
+	budget_id pg_catalog.int8 NOT NULL REFERENCES @extschema@.budget ON DELETE CASCADE,
+	threshold pg_catalog.numeric NOT NULL,
+	crossed_at pg_catalog.timestamptz NOT NULL,
+	spent pg_catalog.numeric NOT NULL,
+	amount pg_catalog.numeric NOT NULL,
+	PRIMARY KEY (budget_id, threshold)
+);
+COMMENT ON TABLE @extschema@.budget_alert IS
+	'one row per budget and threshold crossed, written by the refresh that saw spending reach it (once)';
+COMMENT ON COLUMN @extschema@.budget_alert.budget_id IS 'the budget';
+COMMENT ON COLUMN @extschema@.budget_alert.threshold IS 'the share of the amount reached (one of its alert_at)';
+COMMENT ON COLUMN @extschema@.budget_alert.crossed_at IS 'time of the refresh that saw it reached';
+COMMENT ON COLUMN @extschema@.budget_alert.spent IS 'spent at that refresh';
+COMMENT ON COLUMN @extschema@.budget_alert.amount IS 'the budget''s amount then';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget_alert', '');
+
+-- The refresh --------------------------------------------------------------------
+
+-- Count the ledger rows visible in cur but not in prev into rollup_daily;
+-- returns the rows counted and the rows left out, and the days touched.
+CREATE FUNCTION @extschema@.rollup_apply(prev pg_catalog.pg_snapshot, cur pg_catalog.pg_snapshot,
+	OUT counted pg_catalog.int8, OUT left_out pg_catalog.int8,
+	OUT first_day pg_catalog.date, OUT last_day pg_catalog.date)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	-- EXECUTE: planned with the snapshots' values, so the index on
+	-- ingest_xid is used when few rows are new.
+	EXECUTE $q$
+	WITH d AS MATERIALIZED (
+		SELECT c.at, c.workflow, c.model, c.team, c.tag, c.input_tokens, c.output_tokens,
+			   c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens,
+			   l.cost, l.cost_source, l.list_cost
+		  FROM @extschema@.price_call c
+			   CROSS JOIN LATERAL @extschema@.ledger_cost(c.reported_cost, c.customer, c.provider, c.model,
+					c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens,
+					c.reasoning_tokens, c.at) l
+		 WHERE c.ingest_xid >= pg_snapshot_xmin($1)
+		   AND NOT pg_visible_in_snapshot(c.ingest_xid, $1)
+		   AND pg_visible_in_snapshot(c.ingest_xid, $2)
+	), agg AS (
+		SELECT (d.at AT TIME ZONE 'UTC')::date AS day, d.workflow, d.model, d.team, d.tag,
+			   count(*) AS calls,
+			   count(*) FILTER (WHERE d.cost IS NULL) AS calls_left_out,
+			   sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
+			   sum(d.cache_read_tokens) AS cache_read_tokens, sum(d.cache_write_tokens) AS cache_write_tokens,
+			   sum(d.reasoning_tokens) AS reasoning_tokens,
+			   coalesce(sum(d.cost), 0) AS cost,
+			   coalesce(sum(d.cost) FILTER (WHERE d.cost_source = 'reported'), 0) AS reported_cost,
+			   coalesce(sum(d.list_cost), 0) AS list_cost,
+			   @extschema@.cost_sketch(d.cost) AS cost_sketch
+		  FROM d
+		 WHERE isfinite(d.at)
+		 GROUP BY 1, 2, 3, 4, 5
+	), ins AS (
+		INSERT INTO @extschema@.rollup_daily AS r
+		SELECT agg.*, statement_timestamp() FROM agg
+		ON CONFLICT (day, workflow, model, team, tag) DO UPDATE SET
+			calls = r.calls + excluded.calls,
+			calls_left_out = r.calls_left_out + excluded.calls_left_out,
+			input_tokens = r.input_tokens + excluded.input_tokens,
+			output_tokens = r.output_tokens + excluded.output_tokens,
+			cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
+			cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+			reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+			cost = r.cost + excluded.cost,
+			reported_cost = r.reported_cost + excluded.reported_cost,
+			list_cost = r.list_cost + excluded.list_cost,
+			cost_sketch = CASE WHEN r.cost_sketch IS NULL THEN excluded.cost_sketch
+							   WHEN excluded.cost_sketch IS NULL THEN r.cost_sketch
+							   ELSE (SELECT @extschema@.merge(s.s)
+									   FROM (VALUES (r.cost_sketch), (excluded.cost_sketch)) s(s)) END,
+			updated_at = excluded.updated_at
+		RETURNING r.day
+	)
+	SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM d WHERE NOT isfinite(d.at)),
+		   (SELECT min(day) FROM ins), (SELECT max(day) FROM ins)
+	$q$ INTO counted, left_out, first_day, last_day USING prev, cur;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_apply(pg_catalog.pg_snapshot, pg_catalog.pg_snapshot) IS
+	'step of rollup_refresh(): add the ledger rows committed between two snapshots to rollup_daily';
+
+-- Recompute spent of the budgets whose period meets [first_day, last_day]
+-- (and of budgets never computed), then record the thresholds reached.
+CREATE FUNCTION @extschema@.budget_update(first_day pg_catalog.date, last_day pg_catalog.date)
+	RETURNS pg_catalog.int8
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
 	alerts int8;
 BEGIN
 	UPDATE @extschema@.budget b
@@ -4465,6 +4470,8 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.budget_remaining(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz) IS
 	'what is left of the budget of a team, workflow or tag in force at a time (now), as of the last refresh; negative when overspent, NULL when no budget applies (for a gateway to call before a request)';
+
+-- ---------------------------------------------------------------------------
 -- h-names (issue 13, items 3-5): names as traces carry them, catalog choice,
 -- catalog comparison (sql/install/62_price_names.sql)
 -- ---------------------------------------------------------------------------
@@ -4673,6 +4680,8 @@ BEGIN
 	END LOOP;
 END
 $grant$;
+
+-- ---------------------------------------------------------------------------
 -- 0.2.0: induced cost in waste (h-induced): waste_agg with input tokens and
 -- input cost (and its transition function), waste_induced(), waste_by_trace()
 -- reading input_tokens and input_cost, and the attached spans views' column
@@ -4889,7 +4898,7 @@ SELECT l2.*,
 			   ) AS problem
 		  FROM (SELECT l0.*,
 					   CASE WHEN l0.priced THEN
-						 COALESCE(@extschema@.attach_list_cost(l0.provider, l0.model, l0.input_raw,
+						 COALESCE(@extschema@.attach_list_cost(l0.price_provider, l0.price_model, l0.input_raw,
 								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
 								l0.started_at, %3$s),
 							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
@@ -5141,7 +5150,7 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
 	   s.call_seq,
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
-			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+			THEN pg_catalog.round(@extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, 0, 0, 0, s.started_at)
 				 / s.input_tokens, 12) END AS input_price,
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
 			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
@@ -5164,18 +5173,15 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	v_problems := format($q$
 SELECT %1$s AS source, CASE WHEN p.usage_kind = 'call' THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
 	   p.problem AS reason
-  FROM (%2$s) p
- WHERE p.problem IS NOT NULL
-   AND (p.usage_kind IS DISTINCT FROM 'agent' OR p.trace_id IS NULL
-		OR p.trace_id NOT IN (SELECT c.trace_id FROM (%6$s) c WHERE c.trace_id IS NOT NULL))
+  FROM (SELECT p.*, pg_catalog.bool_or(p.usage_kind = 'call') OVER (PARTITION BY p.trace_id) AS trace_has_calls
+		  FROM (%2$s) p) p
+ WHERE p.problem IS NOT NULL AND (p.usage_kind IS DISTINCT FROM 'agent' OR NOT p.trace_has_calls)
 UNION ALL
 SELECT %1$s, 'span', b.trace_id, b.span_id,
 	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
   FROM (%3$s) b
- WHERE (b.trace_id, b.span_id) IN (SELECT d.trace_id, d.span_id FROM (%3$s) d
-								   GROUP BY d.trace_id, d.span_id HAVING pg_catalog.count(*) > 1)
  GROUP BY b.trace_id, b.span_id
-HAVING pg_catalog.count(DISTINCT %4$s) > 1
+HAVING pg_catalog.count(*) > 1 AND pg_catalog.count(DISTINCT %4$s) > 1
 UNION ALL
 SELECT %1$s, 'trace', a.trace_id, NULL,
 	   CASE WHEN a.item IS NULL THEN 'no item key: the trace is in no attempt or item'
@@ -5183,10 +5189,7 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 			ELSE 'no root span: the attempt''s success is unknown' END
   FROM (%5$s) a
  WHERE a.item IS NULL OR a.attempt IS NULL OR a.succeeded IS NULL$q$,
-		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces),
-		-- the traces that have an LLM call: an agent span's usage is a
-		-- problem only in a trace without one (else it is not counted)
-		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
+		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces));
 
 	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
 		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
@@ -5331,3 +5334,1979 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.attach_comments() IS 'the comments given to the attached views and their columns';
 COMMENT ON FUNCTION @extschema@.waste_spans(@extschema@.waste_state, pg_catalog.int4, pg_catalog.text, pg_catalog.int4) IS
 	'the lim most expensive wasteful spans of a trace (cost in their class descending: own cost, plus the induced cost when spans carry input tokens), with their class and the span that caused it';
+
+-- ---------------------------------------------------------------------------
+-- BI views (issue 14, h-bi): the attach functions learn option "segment" and
+-- create the BI views of 70_bi.sql beside the six; items gain segment,
+-- first_try_succeeded and failed_attempt_cost.
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
+	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	src text := quote_literal(source) || '::pg_catalog.text';
+	sep text := CASE WHEN opts ->> 'cache_tokens' = 'separate' THEN 'true' ELSE 'false' END;
+	is_strict boolean := coalesce((opts ->> 'strict')::boolean, false);
+	reported_first boolean := coalesce(opts ->> 'cost_basis', 'reported_first') = 'reported_first';
+	success text := quote_literal(coalesce(
+		(SELECT array_agg(lower(v)) FROM jsonb_array_elements_text(opts -> 'success_values') v),
+		ARRAY['success', 'succeeded', 'solved', 'resolved', 'ok', 'pass', 'passed', 'true', '1', 'yes'])::text)
+		|| '::pg_catalog.text[]';
+	colnames text[] := ARRAY['trace_id', 'span_id', 'parent_id', 'name', 'started_at', 'ended_at',
+		'status_raw', 'error_type', 'operation', 'kind', 'provider', 'request_model', 'response_model',
+		'input_raw', 'output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw',
+		'reported_cost', 'reported_cost_raw', 'reported_currency', 'reported_cost_source', 'estimated_cost',
+		'conversation_id', 'tool_name', 'args_hash', 'workflow', 'item', 'outcome', 'option', 'attempt_raw',
+		'segment'];
+	cols jsonb := parts -> 'cols';
+	rel text := parts ->> 'from';
+	sel text;
+	content text;
+	call_filter text;
+	usage_kind text;
+	base_all text;			-- every stored row
+	spans_rows text;		-- every span once, usage_kind telling calls and agent usage
+	calls_rows text;		-- every counted call once
+	priced text;			-- template: the rows of {{ROWS}} priced
+	spans_priced text;
+	calls_priced text;
+	traces text;
+	attempts text;
+	by_trace text;
+	attempt_expr text;
+	v_calls text;
+	v_spans text;
+	v_attempts text;
+	v_items text;
+	v_conv text;
+	v_problems text;
+	record text;
+	c text;
+BEGIN
+	FOREACH c IN ARRAY colnames LOOP
+		IF NOT cols ? c THEN
+			RAISE EXCEPTION 'attach_build: the source gives no column %', c USING ERRCODE = 'internal_error';
+		END IF;
+	END LOOP;
+	SELECT string_agg(format('%s AS %I', cols ->> n, n), E',\n\t   ' ORDER BY o)
+	  INTO sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
+	SELECT 'ROW(' || string_agg('b.' || n, ', ') || ')' INTO content
+	  FROM unnest(colnames) n WHERE n NOT IN ('trace_id', 'span_id');
+
+	base_all := format('SELECT %s%sFROM %s', sel, E'\n  ', rel);
+
+	-- The spans whose usage is priced: LLM calls ("call"), and agent spans
+	-- that carry usage ("agent").  An agent span's usage counts only where
+	-- its trace has no LLM-call span (else it repeats its calls' usage):
+	-- attempts, items and spans apply that per trace; the calls view lists
+	-- LLM calls only, so it reads each row once, with no look at others.
+	call_filter := format('%s = ''llm''', cols ->> 'kind');
+	usage_kind := format('CASE %s WHEN ''llm'' THEN ''call''%s END', cols ->> 'kind',
+		CASE WHEN coalesce(opts ->> 'agent_usage', 'when_no_calls') = 'when_no_calls' THEN format(
+			' WHEN ''agent'' THEN CASE WHEN %s IS NOT NULL OR %s IS NOT NULL THEN ''agent'' END',
+			cols ->> 'input_raw', cols ->> 'output_raw')
+		ELSE '' END);
+
+	-- Repeated span ids are collapsed on the stored rows (before anything is
+	-- read from them), keeping the first copy in the source's order.
+	IF dedup THEN
+		spans_rows := format(
+			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
+		calls_rows := format(
+			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'WHERE %7$s ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+	ELSE
+		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
+		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
+	END IF;
+
+	-- The rows of {{ROWS}} priced: l0 reads the counts and names, l1 prices,
+	-- l2 says what is wrong.  Spans without usage to price cost 0.
+	priced := format($q$
+SELECT l2.*,
+	   CASE WHEN NOT l2.priced THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
+	   CASE WHEN NOT l2.priced THEN NULL
+			WHEN %2$s AND l2.reported_usd IS NOT NULL THEN 'reported'
+			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source
+  FROM (SELECT l1.*,
+			   COALESCE(
+				 CASE WHEN NOT l1.priced THEN NULL
+					  WHEN l1.started_at IS NULL OR NOT pg_catalog.isfinite(l1.started_at)
+					  THEN 'no usable start time' END,
+				 CASE WHEN l1.priced THEN @extschema@.attach_usage_problem(l1.input_raw, l1.output_raw,
+					 l1.cache_read_raw, l1.cache_write_raw, l1.reasoning_raw, %3$s) END,
+				 CASE WHEN l1.priced THEN l1.reported_problem END,
+				 CASE WHEN l1.priced AND NOT l1.has_usage AND l1.status = 'ok' AND l1.reported_usd IS NULL
+					  THEN 'no token usage on a successful call' END,
+				 CASE WHEN l1.priced AND l1.has_usage AND l1.list_cost IS NULL
+					  THEN pg_catalog.format('no catalog price for provider %%s, model %%s',
+							pg_catalog.quote_nullable(l1.price_provider), pg_catalog.quote_nullable(l1.price_model)) END,
+				 CASE WHEN l1.status_unknown
+					  THEN pg_catalog.format('unknown status %%s (taken as ok)', pg_catalog.quote_literal(l1.status_raw)) END
+			   ) AS problem
+		  FROM (SELECT l0.*,
+					   CASE WHEN l0.priced THEN
+						 COALESCE(@extschema@.attach_list_cost(l0.provider, l0.model, l0.input_raw,
+								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
+								l0.started_at, %3$s),
+							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
+				  FROM (SELECT c.*, c.usage_kind IS NOT NULL AS priced,
+							   COALESCE(@extschema@.attach_status(c.status_raw, c.error_type), 'ok') AS status,
+							   @extschema@.attach_status(c.status_raw, c.error_type) IS NULL AS status_unknown,
+							   COALESCE(c.response_model, c.request_model) AS model,
+							   -- the counts of a call that reports usage; an absent one is 0,
+							   -- an unusable one NULL
+							   CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN
+								   COALESCE(@extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw, c.cache_write_raw, %3$s),
+									   CASE WHEN pg_catalog.btrim(COALESCE(c.input_raw, '')) = '' THEN 0::pg_catalog.int8 END) END AS input_tokens,
+							   {{COUNT:output_raw}} AS output_tokens,
+							   {{COUNT:cache_read_raw}} AS cache_read_tokens,
+							   {{COUNT:cache_write_raw}} AS cache_write_tokens,
+							   {{COUNT:reasoning_raw}} AS reasoning_tokens,
+							   (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) AS has_usage,
+							   CASE WHEN c.reported_cost IS NULL AND c.reported_cost_raw IS NOT NULL
+									 AND c.reported_cost_raw !~ '^\s*$'
+									THEN pg_catalog.format('reported cost not a number: %%s',
+										pg_catalog.quote_literal(pg_catalog.left(c.reported_cost_raw, 40)))
+									WHEN c.reported_cost IS NULL THEN NULL
+									WHEN c.reported_cost = 'NaN'::pg_catalog.numeric
+									  OR c.reported_cost = 'Infinity'::pg_catalog.numeric
+									  OR c.reported_cost = '-Infinity'::pg_catalog.numeric
+									THEN 'reported cost not finite'
+									WHEN c.reported_cost < 0 THEN 'reported cost negative'
+									WHEN c.reported_cost > 1000000 THEN 'reported cost above 1000000'
+							   END AS reported_problem,
+							   CASE WHEN c.reported_cost IS NOT NULL
+									 AND c.reported_cost <> 'NaN'::pg_catalog.numeric
+									 AND c.reported_cost >= 0 AND c.reported_cost <= 1000000
+									 AND pg_catalog.upper(COALESCE(c.reported_currency, 'USD')) = 'USD'
+									THEN pg_catalog.round(c.reported_cost, 12) END AS reported_usd,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 2,
+								   {{PROVIDER_MAP}} OPERATOR(pg_catalog.->>) pg_catalog.lower(c.provider),
+								   c.provider) AS price_provider,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 3, c.response_model, c.request_model) AS price_model
+						  FROM ({{ROWS}}) c) l0) l1) l2$q$,
+		CASE
+			WHEN is_strict THEN 'CASE WHEN l2.problem IS NOT NULL THEN @extschema@.attach_refuse('
+				|| src || ', l2.trace_id, l2.span_id, l2.problem) '
+				|| CASE WHEN reported_first THEN 'ELSE COALESCE(l2.reported_usd, l2.list_cost) END'
+						ELSE 'ELSE l2.list_cost END' END
+			WHEN reported_first THEN 'COALESCE(l2.reported_usd, l2.list_cost)'
+			ELSE 'l2.list_cost'
+		END,
+		CASE WHEN reported_first THEN 'true' ELSE 'false' END,
+		sep);
+	-- Aliases: each table is read once per query into a jsonb map (an
+	-- InitPlan), so a call costs a key lookup rather than a join (the
+	-- planner cannot estimate how many calls a join would see) and the
+	-- pricing runs in parallel workers.  A model alias is looked for under
+	-- "provider US model" (lower case); its period (unix seconds, the open
+	-- ends as +-1e15) is chosen by the call's time with a jsonpath filter.
+	priced := replace(replace(replace(priced,
+		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND pg_catalog.isfinite(c.started_at)
+					AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
+			THEN pg_catalog.jsonb_path_query_first({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}},
+				'strict $[*] ? (@[0] <= $t && $t < @[1])',
+				pg_catalog.jsonb_build_object('t', EXTRACT(epoch FROM c.started_at))) END)$q$),
+		'{{MODEL_KEY}}', $q$(pg_catalog.lower(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) pg_catalog.lower(COALESCE(c.response_model, c.request_model)))$q$),
+		'{{MODEL_MAP}}', $q$(SELECT pg_catalog.jsonb_object_agg(m.k, m.periods)
+			FROM (SELECT ma.provider OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) ma.model AS k,
+						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+							 CASE WHEN pg_catalog.isfinite(ma.valid_from) THEN EXTRACT(epoch FROM ma.valid_from) ELSE -1e15 END,
+							 CASE WHEN pg_catalog.isfinite(ma.valid_until) THEN EXTRACT(epoch FROM ma.valid_until) ELSE 1e15 END,
+							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
+					FROM @extschema@.model_alias ma GROUP BY 1) m)$q$);
+	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
+		priced := replace(priced, '{{COUNT:' || c || '}}', format(
+			'CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
+			'COALESCE(@extschema@.attach_int8(c.%1$s), CASE WHEN pg_catalog.btrim(COALESCE(c.%1$s, '''')) = '''' '
+			'THEN 0::pg_catalog.int8 END) END', c));
+	END LOOP;
+	priced := replace(priced, '{{PROVIDER_MAP}}',
+		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias pa)');
+	spans_priced := replace(priced, '{{ROWS}}', spans_rows);
+	calls_priced := replace(priced, '{{ROWS}}', calls_rows);
+
+	-- Traces: their time, root status and structure values (a root span's
+	-- value first, else the smallest any span of the trace carries).
+	-- Repeated rows change none of these, so every stored row is read.
+	traces := format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(DISTINCT b.span_id) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(COALESCE(@extschema@.attach_status(b.status_raw, b.error_type), 'ok') NOT IN ('ok', 'discarded'))
+		   FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, base_all);
+
+	-- Attempts: one per trace, numbered per (workflow, item) in time order
+	-- (or by the attempt number the source records); the run is the trace
+	-- of the item's first attempt (waste sees an item's attempts together).
+	IF opts ? 'attempt' AND jsonb_typeof(opts -> 'attempt') <> 'null' THEN
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN @extschema@.attach_int8(t.attempt_raw)::pg_catalog.int4 END';
+	ELSE
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN (pg_catalog.row_number() OVER w)::pg_catalog.int4 END';
+	END IF;
+	attempts := format($q$
+SELECT t.*,
+	   %1$s AS attempt,
+	   CASE WHEN t.item IS NOT NULL THEN pg_catalog.first_value(t.trace_id) OVER w ELSE t.trace_id END AS run_id,
+	   CASE WHEN t.outcome IS NOT NULL THEN pg_catalog.lower(pg_catalog.btrim(t.outcome)) = ANY (%2$s)
+			WHEN t.roots = 0 THEN NULL
+			ELSE NOT t.root_failed END AS succeeded
+  FROM (%3$s) t
+WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id COLLATE "C")$q$,
+		attempt_expr, success, '{{TRACES}}');
+
+	-- One row per trace (a GROUP BY, so a join to it that reads nothing is
+	-- removed); joined by hash to calls, spans and conversations.
+	by_trace := format(
+		'SELECT a.trace_id, pg_catalog.min(a.workflow) AS workflow, pg_catalog.min(a.item) AS item, '
+		'pg_catalog.min(a.attempt) AS attempt, pg_catalog.min(a.run_id) AS run_id, '
+		'pg_catalog.bool_and(a.succeeded) AS succeeded FROM (%s) a GROUP BY a.trace_id',
+		replace(attempts, '{{TRACES}}', traces));
+
+	-- calls --------------------------------------------------------------
+	v_calls := format($q$
+SELECT %1$s AS source, p.trace_id, p.span_id, p.parent_id, p.name, p.operation, p.started_at, p.ended_at, p.status,
+	   a.workflow, a.item, a.attempt, COALESCE(p.conversation_id, p.trace_id) AS conversation_id,
+	   p.provider, p.model, p.request_model, p.response_model, p.price_provider, p.price_model,
+	   p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens, p.reasoning_tokens,
+	   p.list_cost, p.reported_usd AS reported_cost, p.reported_currency, p.reported_cost_source,
+	   p.estimated_cost, p.cost, p.cost_source, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, by_trace);
+
+	-- attempts: the structure and the cost of each trace in one pass over
+	-- its priced spans (no join whose size the planner would guess) --------
+	v_attempts := format($q$
+SELECT %1$s AS source, a.workflow, a.item, COALESCE(a.option, a.models) AS option, a.attempt,
+	   a.trace_id, a.started_at, a.ended_at, a.succeeded, a.outcome,
+	   CASE WHEN a.left_out = 0 THEN COALESCE(a.cost, 0) END AS cost,
+	   COALESCE(a.cost, 0) AS cost_known,
+	   a.calls, a.left_out AS calls_left_out,
+	   COALESCE(a.input_tokens, 0)::pg_catalog.int8 AS input_tokens,
+	   COALESCE(a.output_tokens, 0)::pg_catalog.int8 AS output_tokens,
+	   CASE WHEN a.item IS NULL THEN 'no item key'
+			WHEN a.attempt IS NULL THEN 'attempt number not a whole number'
+			WHEN a.succeeded IS NULL THEN 'success unknown: the trace has no root span'
+			WHEN a.left_out > 0 THEN pg_catalog.format('%%s of %%s calls left out of the cost', a.left_out, a.calls)
+	   END AS problem,
+	   a.segment
+  FROM (%2$s) a$q$,
+		src, replace(attempts, '{{TRACES}}', format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(*) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(b.status NOT IN ('ok', 'discarded')) FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw,
+	   COALESCE(pg_catalog.min(b.segment) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.segment)) AS segment,
+	   -- the calls' cost, or where the trace has no LLM call its agent spans' usage
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'agent') END AS cost,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent') END AS calls,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call' AND b.cost IS NULL)
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent' AND b.cost IS NULL) END AS left_out,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS input_tokens,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS output_tokens,
+	   COALESCE(pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'call'),
+				pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'agent')) AS models
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, spans_priced)));
+
+	-- items ------------------------------------------------------------------
+	record := @extschema@.attach_record(opts, success);
+	v_items := format($q$
+SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_at, i.ended_at,
+	   i.ai_cost, i.ai_cost_known, i.calls, i.calls_left_out,
+	   CASE WHEN i.solved THEN 0::pg_catalog.numeric
+			WHEN NOT i.solved THEN pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS human_fix_cost,
+	   b.bpo_unit_price,
+	   CASE WHEN i.solved THEN b.bpo_unit_price
+			WHEN NOT i.solved THEN b.bpo_unit_price - pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS value,
+	   i.problem, i.segment, i.first_try_succeeded, i.failed_attempt_cost
+  FROM (%3$s) i
+  LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
+					   FROM @extschema@.baseline bl
+					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
+						AND pg_catalog.upper(bl.currency) = 'USD'
+					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,
+		src, v_attempts, CASE WHEN record IS NULL THEN '{{ITEMS}}' ELSE format(
+			'SELECT i0.source, i0.workflow, i0.item, i0.option, i0.attempts, '
+			'COALESCE(rec.solved, i0.solved) AS solved, i0.started_at, i0.ended_at, i0.ai_cost, i0.ai_cost_known, '
+			'i0.calls, i0.calls_left_out, COALESCE(i0.problem, CASE WHEN rec.key IS NULL '
+			'THEN ''no row for the item in the system of record'' END) AS problem, '
+			'i0.segment, i0.first_try_succeeded, i0.failed_attempt_cost '
+			'FROM ({{ITEMS}}) i0 LEFT JOIN (%s) rec ON rec.key = i0.item', record) END);
+	v_items := replace(v_items, '{{ITEMS}}', format($q$SELECT %1$s AS source, a.workflow, a.item,
+			   pg_catalog.string_agg(DISTINCT a.option, '+' ORDER BY a.option) AS option,
+			   pg_catalog.count(*) AS attempts,
+			   pg_catalog.bool_or(a.succeeded) AS solved,
+			   pg_catalog.min(a.started_at) AS started_at, pg_catalog.max(a.ended_at) AS ended_at,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0 THEN pg_catalog.sum(a.cost) END AS ai_cost,
+			   pg_catalog.sum(a.cost_known) AS ai_cost_known,
+			   pg_catalog.sum(a.calls)::pg_catalog.int8 AS calls,
+			   pg_catalog.sum(a.calls_left_out)::pg_catalog.int8 AS calls_left_out,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) > 0
+					THEN pg_catalog.format('%%s of %%s calls left out of the cost', pg_catalog.sum(a.calls_left_out), pg_catalog.sum(a.calls))
+					WHEN pg_catalog.bool_or(a.succeeded) IS NULL THEN 'success unknown'
+			   END AS problem,
+			   pg_catalog.min(a.segment) AS segment,
+			   pg_catalog.bool_or(a.succeeded) FILTER (WHERE a.attempt = 1) AS first_try_succeeded,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0
+					THEN COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE NOT a.succeeded), 0) END AS failed_attempt_cost
+		  FROM (%2$s) a
+		 WHERE a.item IS NOT NULL
+		 GROUP BY a.workflow, a.item$q$,
+		src, v_attempts));
+
+	-- conversations ------------------------------------------------------------
+	v_conv := format($q$
+SELECT %1$s AS source, a.workflow, a.item, a.attempt,
+	   COALESCE(p.conversation_id, p.trace_id) AS conversation_id, p.trace_id, p.span_id,
+	   (pg_catalog.row_number() OVER (PARTITION BY COALESCE(p.conversation_id, p.trace_id)
+			ORDER BY p.started_at, p.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+	   p.started_at, p.model, p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cost, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, by_trace);
+
+	-- spans ------------------------------------------------------------------
+	-- an agent span's usage counts where its trace has no LLM call
+	v_spans := format($q$
+SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS source_trace_id,
+	   s.span_id, s.parent_id, s.kind, COALESCE(s.tool_name, s.name) AS name, s.operation, s.args_hash,
+	   CASE WHEN s.parent_id IS NULL AND a.succeeded IS FALSE AND s.status = 'ok' THEN 'error' ELSE s.status END AS status,
+	   CASE WHEN s.counted THEN s.cost ELSE 0::pg_catalog.numeric END AS cost,
+	   s.started_at, s.ended_at, a.workflow, a.item, a.attempt, s.model,
+	   CASE WHEN s.counted THEN s.input_tokens END AS input_tokens,
+	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
+	   s.call_seq,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+				 / s.input_tokens, 12) END AS input_price,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
+				 s.cache_write_tokens, 0, s.started_at) END AS input_cost,
+	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
+  FROM (SELECT %1$s AS source, p.*,
+			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
+				   IS TRUE AS counted,
+			   CASE WHEN p.usage_kind = 'call'
+					THEN (pg_catalog.count(*) FILTER (WHERE p.usage_kind = 'call') OVER t_upto)::pg_catalog.int4 END AS call_seq
+		  FROM (%2$s) p
+		WINDOW t AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+					 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+			   t_upto AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+						  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) s
+  LEFT JOIN (%3$s) a ON a.trace_id = s.trace_id$q$,
+		src, spans_priced, by_trace);
+
+	-- problems ---------------------------------------------------------------
+	v_problems := format($q$
+SELECT %1$s AS source, CASE WHEN p.usage_kind = 'call' THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
+	   p.problem AS reason
+  FROM (%2$s) p
+ WHERE p.problem IS NOT NULL
+   AND (p.usage_kind IS DISTINCT FROM 'agent' OR p.trace_id IS NULL
+		OR p.trace_id NOT IN (SELECT c.trace_id FROM (%6$s) c WHERE c.trace_id IS NOT NULL))
+UNION ALL
+SELECT %1$s, 'span', b.trace_id, b.span_id,
+	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
+  FROM (%3$s) b
+ WHERE (b.trace_id, b.span_id) IN (SELECT d.trace_id, d.span_id FROM (%3$s) d
+								   GROUP BY d.trace_id, d.span_id HAVING pg_catalog.count(*) > 1)
+ GROUP BY b.trace_id, b.span_id
+HAVING pg_catalog.count(DISTINCT %4$s) > 1
+UNION ALL
+SELECT %1$s, 'trace', a.trace_id, NULL,
+	   CASE WHEN a.item IS NULL THEN 'no item key: the trace is in no attempt or item'
+			WHEN a.attempt IS NULL THEN pg_catalog.format('attempt number not a whole number: %%s', pg_catalog.quote_literal(a.attempt_raw))
+			ELSE 'no root span: the attempt''s success is unknown' END
+  FROM (%5$s) a
+ WHERE a.item IS NULL OR a.attempt IS NULL OR a.succeeded IS NULL$q$,
+		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces),
+		-- the traces that have an LLM call: an agent span's usage is a
+		-- problem only in a trace without one (else it is not counted)
+		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
+
+	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
+		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_comments() RETURNS pg_catalog.jsonb
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+SELECT $j${
+ "calls": {
+  "": "one row per LLM call (spans repeated by at-least-once delivery counted once), priced at the list prices in force when it ran, with the cost it reported",
+  "source": "name of the attached source",
+  "trace_id": "trace of the call",
+  "span_id": "span id of the call",
+  "parent_id": "parent span id (NULL for a root)",
+  "name": "span or observation name",
+  "operation": "gen_ai.operation.name (chat, generate_content, text_completion, embeddings; invoke_agent for an agent span whose usage is counted)",
+  "started_at": "start of the call",
+  "ended_at": "end of the call",
+  "status": "ok, error, rate_limited, timeout, server_error or discarded",
+  "workflow": "workflow of the call's trace",
+  "item": "item (ticket, claim, ...) of the call's trace",
+  "attempt": "attempt number of the call's trace within its item (1, 2, ... in time order)",
+  "conversation_id": "conversation the call belongs to (gen_ai.conversation.id, else its trace)",
+  "provider": "provider as the trace names it",
+  "model": "model as the trace names it: the response model, else the request model",
+  "request_model": "model asked for",
+  "response_model": "model that answered",
+  "price_provider": "provider the call is priced as (after tokacct.model_alias and tokacct.provider_alias)",
+  "price_model": "model the call is priced as (after tokacct.model_alias)",
+  "input_tokens": "all input tokens, cache reads and writes included",
+  "output_tokens": "all output tokens, reasoning included",
+  "cache_read_tokens": "input tokens read from the cache",
+  "cache_write_tokens": "input tokens written to the cache",
+  "reasoning_tokens": "output tokens spent on reasoning",
+  "list_cost": "catalog list price of the call at its time (USD); NULL when it cannot be priced (see problem)",
+  "reported_cost": "cost the trace reported, USD, rounded half away from zero to 12 decimals; NULL when none, not USD or unusable",
+  "reported_currency": "currency of the reported cost as the trace gives it",
+  "reported_cost_source": "who computed the reported cost (gen_ai.usage.cost.source: provider, local; langfuse)",
+  "estimated_cost": "a cost the trace store computed itself (Langfuse's calculated_total_cost), for comparison; not used in any figure",
+  "cost": "the call's cost in every figure: the reported cost when there is one (cost_basis reported_first), else the list cost; NULL: left out (see problem)",
+  "cost_source": "reported or catalog; NULL when the call is left out",
+  "problem": "why the call is left out of a figure or is odd; NULL when it is fine"
+ },
+ "spans": {
+  "": "one row per span (repeated span ids collapsed), in the columns tokacct.waste_by_trace() and waste_by_workflow() read",
+  "source": "name of the attached source",
+  "trace_id": "the tree waste classifies: the trace of the item's first attempt, so the attempts of an item in traces of their own are seen together (else the span's own trace)",
+  "source_trace_id": "the span's own trace",
+  "span_id": "span id",
+  "parent_id": "parent span id (NULL for a root)",
+  "kind": "llm, tool, agent or other (from gen_ai.operation.name, or the observation type)",
+  "name": "span name (the tool name for a tool call)",
+  "operation": "gen_ai.operation.name as recorded",
+  "args_hash": "md5 of a tool call's arguments in canonical JSON form (NULL when not recorded)",
+  "status": "ok, error, rate_limited, timeout, server_error or discarded; the root of a failed attempt is error",
+  "cost": "the span's own cost (its call's cost; 0 for spans that are not counted calls); NULL when left out",
+  "started_at": "start of the span",
+  "ended_at": "end of the span",
+  "workflow": "workflow of the span's trace",
+  "item": "item of the span's trace",
+  "attempt": "attempt number of the span's trace",
+  "model": "model of an LLM span",
+  "input_tokens": "input tokens of a counted call (cache included)",
+  "output_tokens": "output tokens of a counted call",
+  "call_seq": "order of the call among the counted calls of its trace (1, 2, ... by start time); NULL for other spans",
+  "input_price": "list price of one uncached input token of the call at its context tier (USD)",
+  "input_cost": "list price of the call's input tokens, cache reads and writes at their prices (USD); with input_tokens, what waste's induced cost takes from the call (tokacct.waste_by_trace() reads both)",
+  "problem": "why the span is left out of a figure or is odd; NULL when it is fine"
+ },
+ "attempts": {
+  "": "one row per attempt: a trace, numbered within its item in time order; its cost is the cost of its whole trace, each call counted once",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item key (NULL when the trace has none: see problem)",
+  "option": "the option run: as named by the source, else the models its calls are priced as ('+' between several)",
+  "attempt": "attempt number within the item, from 1 in time order (or as the source records it)",
+  "trace_id": "trace of the attempt",
+  "started_at": "start of the attempt's first span",
+  "ended_at": "end of its last span",
+  "succeeded": "the outcome says success, or (no outcome) the root span did not fail; NULL when unknown",
+  "outcome": "outcome as the source records it",
+  "cost": "cost of the attempt's calls; NULL when any of them is left out",
+  "cost_known": "cost of the calls that could be counted",
+  "calls": "calls in the attempt",
+  "calls_left_out": "calls left out of the cost (see the problems view)",
+  "input_tokens": "input tokens of its counted calls",
+  "output_tokens": "output tokens of its counted calls",
+  "problem": "why the attempt is incomplete; NULL when it is fine",
+  "segment": "segment of the item (option segment: an attribute the source keeps, e.g. claim type); NULL when not set"
+ },
+ "items": {
+  "": "one row per item (workflow, item key): its attempts, whether it was solved, what the AI cost and what the human fix and the BPO would cost (tokacct.baseline)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item key",
+  "option": "option(s) its attempts ran ('+' between several)",
+  "attempts": "number of attempts",
+  "solved": "an attempt succeeded; NULL when unknown",
+  "started_at": "start of the first attempt",
+  "ended_at": "end of the last attempt",
+  "ai_cost": "cost of every call of every attempt; NULL when any call is left out",
+  "ai_cost_known": "cost of the calls that could be counted",
+  "calls": "calls",
+  "calls_left_out": "calls left out of ai_cost (see the problems view)",
+  "human_fix_cost": "0 when solved; else human_cost_per_hour x human_minutes_per_item / 60 of the baseline in force when it started; NULL without a baseline",
+  "bpo_unit_price": "BPO price per item of the baseline in force when it started",
+  "value": "value of the outcome: the BPO price when solved, less the human fix cost when not",
+  "problem": "why the item is incomplete; NULL when it is fine",
+  "segment": "segment of the item (option segment: an attribute the source keeps, e.g. claim type); NULL when not set",
+  "first_try_succeeded": "its first attempt succeeded; NULL when it has no attempt numbered 1 or that attempt's success is unknown",
+  "failed_attempt_cost": "cost of its attempts that failed (the retry tail's spend); NULL when any call is left out"
+ },
+ "conversations": {
+  "": "the counted calls of each conversation in order, for tokacct.context_growth(seq, input_tokens, output_tokens)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item",
+  "attempt": "attempt number",
+  "conversation_id": "conversation (gen_ai.conversation.id, else the trace)",
+  "trace_id": "trace of the call",
+  "span_id": "span of the call",
+  "seq": "order of the call in its conversation (1, 2, ... by start time)",
+  "started_at": "start of the call",
+  "model": "model",
+  "input_tokens": "input tokens (cache included)",
+  "output_tokens": "output tokens",
+  "cache_read_tokens": "input tokens read from the cache",
+  "cost": "cost of the call; NULL when left out",
+  "problem": "why the call is left out; NULL when it is fine"
+ },
+ "problems": {
+  "": "every row left out of a figure or odd, with its key and the reason: unusable token counts, unknown models, unusable reported costs, unknown statuses, span ids repeated with different content, traces without an item key or a root",
+  "source": "name of the attached source",
+  "level": "call, span or trace",
+  "trace_id": "trace",
+  "span_id": "span (NULL for a trace)",
+  "reason": "what is wrong, in words"
+ }
+}$j$::pg_catalog.jsonb
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_install(p_source pg_catalog.text, p_kind pg_catalog.text,
+	p_relations pg_catalog.regclass[], p_schema pg_catalog.name, p_prefix pg_catalog.text,
+	p_options pg_catalog.jsonb, p_views pg_catalog.jsonb,
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	old @extschema@.attachment%ROWTYPE;
+	had_row boolean;
+	target_schema name := coalesce(p_schema, p_source::name);
+	prefix text := coalesce(p_prefix, '');
+	created boolean := false;
+	def text;
+	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems',
+		'economics_daily', 'economics_weekly', 'economics_monthly', 'segments', 'routing', 'waste',
+		'context_growth', 'cost_quantiles', 'frontier', 'allocation', 'unpriced_models', 'problem_summary', 'focus'];
+	bi jsonb;
+	bi_comments jsonb := @extschema@.attach_bi_comments();
+	n text;
+	qname text;
+	made text[] := '{}';
+	comments jsonb := @extschema@.attach_comments();
+	c record;
+	existing oid;
+	all_there boolean;
+BEGIN
+	IF p_source IS NULL OR p_source !~ '^[a-z_][a-z0-9_]{0,47}$' THEN
+		RAISE EXCEPTION 'invalid source name "%"', p_source
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name a source with up to 48 lower-case letters, digits and _, starting with a letter or _ (it is also the default schema of its views).';
+	END IF;
+	IF NOT has_table_privilege('@extschema@.attachment', 'INSERT, UPDATE, DELETE') THEN
+		RAISE EXCEPTION 'permission denied to attach a source'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role "%s" cannot record sources in @extschema@.attachment.', current_user),
+				  HINT = format('The extension''s owner can grant it: CALL @extschema@.grant_admin(%L);', current_user);
+	END IF;
+	IF target_schema IN ('@extschema@', 'pg_catalog', 'information_schema', 'pg_toast')
+	   OR target_schema LIKE 'pg\_temp%' OR target_schema LIKE 'pg\_toast%' THEN
+		RAISE EXCEPTION 'cannot create the views of source "%" in schema "%"', p_source, target_schema
+			USING ERRCODE = 'invalid_schema_name',
+				  HINT = 'Choose a schema of your own (by default the views go to a schema named after the source).';
+	END IF;
+	IF prefix !~ '^[a-z0-9_]{0,20}$' THEN
+		RAISE EXCEPTION 'invalid view name prefix "%"', prefix
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use up to 20 lower-case letters, digits and _ (the views are named prefix || ''calls'', ...).';
+	END IF;
+	-- the BI views over the six (70_bi.sql)
+	bi := @extschema@.attach_bi_sql(p_source, target_schema, prefix);
+	def := md5(concat_ws(E'\x1f', p_kind, p_relations::text, target_schema, prefix, p_views::text, bi::text));
+
+	SELECT * INTO old FROM @extschema@.attachment a WHERE a.source = p_source FOR UPDATE;
+	had_row := FOUND;
+
+	IF had_row AND old.definition = def THEN
+		SELECT bool_and(to_regclass(v) IS NOT NULL) INTO all_there FROM unnest(old.views) v;
+		IF all_there THEN
+			FOR view_name IN SELECT unnest(old.views) LOOP
+				action := 'unchanged';
+				RETURN NEXT;
+			END LOOP;
+			RETURN;
+		END IF;
+	END IF;
+
+	-- the old views go when the source moves to another schema or prefix
+	IF had_row AND (old.view_schema <> target_schema OR old.view_prefix <> prefix) THEN
+		-- in reverse: the BI views depend on the six
+		FOREACH qname IN ARRAY ARRAY(SELECT v FROM unnest(old.views) WITH ORDINALITY u(v, o) ORDER BY o DESC) LOOP
+			PERFORM @extschema@.attach_drop_view(p_source, qname);
+			view_name := qname;
+			action := 'dropped';
+			RETURN NEXT;
+		END LOOP;
+		IF old.created_schema AND NOT EXISTS (
+				SELECT 1 FROM pg_depend d JOIN pg_namespace s ON s.oid = d.refobjid
+				 WHERE d.refclassid = 'pg_namespace'::regclass AND s.nspname = old.view_schema) THEN
+			EXECUTE format('DROP SCHEMA IF EXISTS %I', old.view_schema);
+		END IF;
+	END IF;
+
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace s WHERE s.nspname = target_schema) THEN
+		EXECUTE format('CREATE SCHEMA %I', target_schema);
+		created := true;
+	ELSIF had_row AND old.view_schema = target_schema THEN
+		created := old.created_schema;
+	END IF;
+
+	FOREACH n IN ARRAY names LOOP
+		qname := format('%I.%I', target_schema, prefix || n);
+		SELECT cl.oid INTO existing FROM pg_class cl JOIN pg_namespace s ON s.oid = cl.relnamespace
+		 WHERE s.nspname = target_schema AND cl.relname = prefix || n;
+		IF existing IS NOT NULL AND NOT (had_row AND qname = ANY (old.views)) THEN
+			RAISE EXCEPTION 'relation % already exists', qname
+				USING ERRCODE = 'duplicate_table',
+					  DETAIL = format('Attaching source "%s" would create view %s.', p_source, qname),
+					  HINT = 'Attach into another schema, or give a prefix for the view names.';
+		END IF;
+		BEGIN
+			EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS %s', qname, coalesce(p_views ->> n, bi ->> n));
+		EXCEPTION WHEN invalid_table_definition THEN
+			-- the columns changed (a newer tokacct): views over it must go too
+			PERFORM @extschema@.attach_drop_view(p_source, qname);
+			EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS %s', qname, coalesce(p_views ->> n, bi ->> n));
+		END;
+		EXECUTE format('COMMENT ON VIEW %s IS %L', qname,
+			format('tokacct, source %s: %s', p_source, coalesce(comments -> n ->> '', bi_comments -> n ->> '')));
+		FOR c IN SELECT a.attname FROM pg_attribute a
+				  WHERE a.attrelid = qname::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', qname, c.attname, coalesce(comments -> n ->> c.attname,
+				bi_comments -> n ->> c.attname, CASE WHEN n LIKE 'economics\_%' THEN bi_comments -> 'economics' ->> c.attname END));
+		END LOOP;
+		made := made || qname;
+		view_name := qname;
+		action := CASE WHEN had_row AND qname = ANY (old.views) THEN 'replaced' ELSE 'created' END;
+		RETURN NEXT;
+	END LOOP;
+
+	INSERT INTO @extschema@.attachment AS a (source, kind, relations, view_schema, view_prefix, options,
+		views, definition, created_schema)
+	VALUES (p_source, p_kind, p_relations, target_schema, prefix, p_options, made, def, created)
+	ON CONFLICT (source) DO UPDATE
+	   SET kind = excluded.kind, relations = excluded.relations, view_schema = excluded.view_schema,
+		   view_prefix = excluded.view_prefix, options = excluded.options, views = excluded.views,
+		   definition = excluded.definition, created_schema = excluded.created_schema,
+		   attached_at = now(), attached_by = CURRENT_USER;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.detach(source pg_catalog.text,
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	old @extschema@.attachment%ROWTYPE;
+	qname text;
+BEGIN
+	IF NOT has_table_privilege('@extschema@.attachment', 'DELETE') THEN
+		RAISE EXCEPTION 'permission denied to detach a source'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role "%s" cannot change @extschema@.attachment.', current_user),
+				  HINT = format('The extension''s owner can grant it: CALL @extschema@.grant_admin(%L);', current_user);
+	END IF;
+	SELECT * INTO old FROM @extschema@.attachment a WHERE a.source = detach.source FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no attached source "%"', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = coalesce('Attached: ' || (SELECT string_agg(a.source, ', ' ORDER BY a.source)
+													 FROM @extschema@.attachment a) || '.', 'No source is attached.');
+	END IF;
+	-- in reverse: the BI views depend on the six
+	FOREACH qname IN ARRAY ARRAY(SELECT v FROM unnest(old.views) WITH ORDINALITY u(v, o) ORDER BY o DESC) LOOP
+		PERFORM @extschema@.attach_drop_view(source, qname);
+		view_name := qname;
+		action := 'dropped';
+		RETURN NEXT;
+	END LOOP;
+	IF old.created_schema AND NOT EXISTS (
+			SELECT 1 FROM pg_depend d JOIN pg_namespace s ON s.oid = d.refobjid
+			 WHERE d.refclassid = 'pg_namespace'::regclass AND s.nspname = old.view_schema) THEN
+		EXECUTE format('DROP SCHEMA IF EXISTS %I', old.view_schema);
+		view_name := quote_ident(old.view_schema);
+		action := 'dropped';
+		RETURN NEXT;
+	END IF;
+	DELETE FROM @extschema@.attachment a WHERE a.source = old.source;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_span_cols(cols pg_catalog.jsonb, keys pg_catalog.jsonb,
+	opts pg_catalog.jsonb, vocab pg_catalog.jsonb, rel pg_catalog.regclass)
+	RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a text := coalesce(cols ->> 'attributes', 'NULL::pg_catalog.jsonb');
+	ops jsonb := coalesce(opts -> 'operations', '{}');
+	llm text[] := ARRAY(SELECT jsonb_array_elements_text(ops -> 'llm'));
+	tool text[] := ARRAY(SELECT jsonb_array_elements_text(ops -> 'tool'));
+	agent text[] := ARRAY(SELECT jsonb_array_elements_text(ops -> 'agent'));
+	op text;
+	kind_case text;
+	k text;
+	status text := coalesce(cols ->> 'status', 'NULL::pg_catalog.text');
+	dur text := coalesce(cols ->> 'duration', 'NULL::pg_catalog.int8');
+	name text := coalesce(cols ->> 'name', 'NULL::pg_catalog.text');
+BEGIN
+	IF cardinality(llm) = 0 THEN llm := ARRAY['chat', 'generate_content', 'text_completion', 'embeddings']; END IF;
+	IF cardinality(tool) = 0 THEN tool := ARRAY['execute_tool']; END IF;
+	IF cardinality(agent) = 0 THEN agent := ARRAY['invoke_agent', 'create_agent']; END IF;
+	op := format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'operation');
+	-- a simple CASE reads the operation once
+	kind_case := 'CASE ' || op;
+	FOREACH k IN ARRAY llm LOOP kind_case := kind_case || format(' WHEN %L THEN ''llm''', k); END LOOP;
+	FOREACH k IN ARRAY tool LOOP kind_case := kind_case || format(' WHEN %L THEN ''tool''', k); END LOOP;
+	FOREACH k IN ARRAY agent LOOP kind_case := kind_case || format(' WHEN %L THEN ''agent''', k); END LOOP;
+	kind_case := kind_case || ' ELSE ''other'' END';
+
+	RETURN jsonb_build_object(
+		'trace_id', cols ->> 'trace_id',
+		'span_id', cols ->> 'span_id',
+		'parent_id', format('NULLIF(%s, '''')', coalesce(cols ->> 'parent_id', 'NULL::pg_catalog.text')),
+		'name', name,
+		'started_at', cols ->> 'start_time',
+		-- the end time, or the start plus a duration (beyond about 3 years
+		-- not one; nor a start past the year 100000, which would overflow)
+		'ended_at', coalesce(cols ->> 'end_time', format('CASE WHEN %2$s BETWEEN 0 AND 100000000000000000 '
+			'AND %1$s < ''100000-01-01 00:00+00''::pg_catalog.timestamptz '
+			'THEN %1$s + (%2$s / 1000)::pg_catalog.float8 * ''1 microsecond''::pg_catalog.interval END',
+			cols ->> 'start_time', dur)),
+		'status_raw', status,
+		-- error.type, else the status message of a span with a status
+		'error_type', format('COALESCE(%s, CASE WHEN %s IS NOT NULL THEN NULLIF(%s, '''') END)',
+			format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'error_type'), status,
+			coalesce(cols ->> 'status_message', 'NULL::pg_catalog.text')),
+		'operation', op,
+		'kind', kind_case,
+		'provider', format('COALESCE((%1$s OPERATOR(pg_catalog.->>) %2$L), (%1$s OPERATOR(pg_catalog.->>) %3$L))',
+			a, keys ->> 'provider', keys ->> 'provider_deprecated'),
+		'request_model', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'request_model'),
+		'response_model', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'response_model'),
+		'input_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'input_tokens'),
+		'output_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'output_tokens'),
+		'cache_read_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cache_read_tokens'),
+		'cache_write_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cache_write_tokens'),
+		'reasoning_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'reasoning_tokens'),
+		'reported_cost', format('@extschema@.attach_numeric(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost'),
+		'reported_cost_raw', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost'),
+		'reported_currency', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost_currency'),
+		'reported_cost_source', format('(%s OPERATOR(pg_catalog.->>) %L)', a, keys ->> 'cost_source'),
+		'estimated_cost', 'NULL::pg_catalog.numeric',
+		'conversation_id', @extschema@.attach_spec(opts -> 'conversation', 'conversation', vocab, rel),
+		'tool_name', format('CASE WHEN %s = ANY (%L::pg_catalog.text[]) THEN COALESCE((%s OPERATOR(pg_catalog.->>) %L), %s) END',
+			op, tool, a, keys ->> 'tool_name', name),
+		'args_hash', format('CASE WHEN %s = ANY (%L::pg_catalog.text[]) THEN @extschema@.attach_args_hash(%s OPERATOR(pg_catalog.->) %L) END',
+			op, tool, a, keys ->> 'tool_arguments'),
+		'workflow', @extschema@.attach_spec(opts -> 'workflow', 'workflow', vocab, rel),
+		'item', @extschema@.attach_spec(opts -> 'item', 'item', vocab, rel),
+		'outcome', @extschema@.attach_spec(opts -> 'outcome', 'outcome', vocab, rel),
+		'option', @extschema@.attach_spec(opts -> 'option', 'option', vocab, rel),
+		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, rel),
+		'segment', @extschema@.attach_spec(opts -> 'segment', 'segment', vocab, rel));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_otel(source pg_catalog.text, spans pg_catalog.regclass,
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	given jsonb;
+	colmap jsonb := '{"start_time": "Timestamp", "trace_id": "TraceId", "span_id": "SpanId",
+		"parent_id": "ParentSpanId", "name": "SpanName", "service": "ServiceName",
+		"resource_attributes": "ResourceAttributes", "attributes": "SpanAttributes",
+		"duration": "Duration", "status": "StatusCode", "status_message": "StatusMessage"}';
+	kinds jsonb := '{"start_time": "timestamptz", "trace_id": "text", "span_id": "text", "parent_id": "text",
+		"name": "text", "service": "text", "resource_attributes": "jsonb", "attributes": "jsonb",
+		"duration": "int8", "status": "text", "status_message": "text"}';
+	required text[] := ARRAY['start_time', 'trace_id', 'span_id', 'parent_id', 'attributes'];
+	cols jsonb := '{}';
+	k text;
+	c text;
+	vocab jsonb;
+	parts jsonb;
+	dedup boolean;
+BEGIN
+	PERFORM @extschema@.attach_relation(spans, 'span table');
+	opts := @extschema@.attach_options(options,
+		ARRAY['columns', 'keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt', 'segment',
+			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
+		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
+			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
+	given := coalesce(opts -> 'columns', '{}');
+	IF jsonb_typeof(given) <> 'object' THEN
+		RAISE EXCEPTION 'option "columns" must be an object mapping names to column names'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(given) LOOP
+		IF NOT colmap ? k THEN
+			RAISE EXCEPTION 'option "columns": unknown name "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(colmap) x));
+		END IF;
+	END LOOP;
+	FOR k IN SELECT jsonb_object_keys(colmap) LOOP
+		IF given ? k THEN
+			c := given ->> k;			-- NULL: the table has none
+		ELSE
+			c := colmap ->> k;
+			-- an optional column the table lacks is simply absent
+			IF NOT k = ANY (required) AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = spans
+					AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped) THEN
+				c := NULL;
+			END IF;
+		END IF;
+		IF c IS NULL AND k = ANY (required) THEN
+			RAISE EXCEPTION 'the % column is required', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Name it in option "columns": {"%s": "your_column"}.', k);
+		END IF;
+		IF c IS NOT NULL THEN
+			cols := cols || jsonb_build_object(k, @extschema@.attach_column(spans, c, kinds ->> k, k || ' (' || quote_ident(c) || ')'));
+		END IF;
+	END LOOP;
+
+	vocab := jsonb_build_object(
+		'attr:', format('(%s OPERATOR(pg_catalog.->>) %%1$s)', replace(cols ->> 'attributes', '%', '%%')),
+		'resource:', format('(%s OPERATOR(pg_catalog.->>) %%1$s)',
+			replace(coalesce(cols ->> 'resource_attributes', 'NULL::pg_catalog.jsonb'), '%', '%%')),
+		'name', coalesce(cols ->> 'name', 'NULL::pg_catalog.text'),
+		'service', coalesce(cols ->> 'service',
+			format('(%s OPERATOR(pg_catalog.->>) ''service.name'')', coalesce(cols ->> 'resource_attributes', 'NULL::pg_catalog.jsonb'))),
+		'trace_id', cols ->> 'trace_id');
+	parts := jsonb_build_object(
+		'from', spans::text || ' r',
+		'trace', cols ->> 'trace_id',
+		'span', cols ->> 'span_id',
+		-- the copies of a span id: the latest end first, then every column read
+		'order', (SELECT string_agg(e.cv || CASE WHEN e.ck IN ('duration', 'start_time') THEN ' DESC NULLS LAST'
+												 WHEN kinds ->> e.ck = 'text' THEN ' COLLATE "C"' ELSE '' END,
+					', ' ORDER BY CASE e.ck WHEN 'duration' THEN 0 WHEN 'start_time' THEN 1 ELSE 2 END, e.ck)
+				   FROM jsonb_each_text(cols) e(ck, cv) WHERE e.ck NOT IN ('trace_id', 'span_id')),
+		'cols', @extschema@.attach_span_cols(cols, @extschema@.attach_keys(opts), opts, vocab, spans));
+
+	dedup := CASE opts ->> 'dedup'
+		WHEN 'always' THEN true
+		WHEN 'never' THEN false
+		ELSE NOT @extschema@.attach_unique(spans, ARRAY[coalesce(given ->> 'trace_id', 'TraceId'), coalesce(given ->> 'span_id', 'SpanId')])
+	END;
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'otel', ARRAY[spans], into_schema, prefix, options,
+		@extschema@.attach_build(source, parts, opts, dedup));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_langfuse(source pg_catalog.text,
+	langfuse_schema pg_catalog.name DEFAULT 'public',
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	obs regclass;
+	trc regclass;
+	sco regclass;
+	uses_scores boolean;
+	o jsonb := '{}';			-- observation columns, over alias o
+	t jsonb := '{}';			-- trace columns, over alias t
+	s jsonb := '{}';			-- score columns, over alias s
+	k text;
+	project text := '';
+	tproject text := '';
+	tool_test text;
+	threshold numeric;
+	vocab jsonb;
+	rel text;
+	cols jsonb;
+	parts jsonb;
+	dedup boolean;
+BEGIN
+	opts := @extschema@.attach_options(options,
+		ARRAY['project_id', 'provider', 'workflow', 'item', 'outcome', 'option', 'attempt', 'segment', 'conversation',
+			  'cache_read', 'cache_write', 'reasoning', 'tool_name_pattern', 'score_threshold',
+			  'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
+		'{"workflow": "trace_name", "item": ["session", "trace_id"]}');
+	IF langfuse_schema IS NULL OR NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = langfuse_schema) THEN
+		RAISE EXCEPTION 'schema "%" does not exist', langfuse_schema
+			USING ERRCODE = 'invalid_schema_name',
+				  HINT = 'Name the schema that holds Langfuse''s tables traces, observations and scores.';
+	END IF;
+	obs := to_regclass(format('%I.observations', langfuse_schema));
+	trc := to_regclass(format('%I.traces', langfuse_schema));
+	sco := to_regclass(format('%I.scores', langfuse_schema));
+	IF obs IS NULL OR trc IS NULL THEN
+		RAISE EXCEPTION 'schema "%" has no Langfuse tables', langfuse_schema
+			USING ERRCODE = 'undefined_table',
+				  DETAIL = format('Missing: %s.', concat_ws(', ', CASE WHEN obs IS NULL THEN 'observations' END,
+					CASE WHEN trc IS NULL THEN 'traces' END));
+	END IF;
+	PERFORM @extschema@.attach_relation(obs, 'observations table');
+	PERFORM @extschema@.attach_relation(trc, 'traces table');
+
+	-- every column read, checked (built-in types; the Langfuse enums read
+	-- through their output function only)
+	o := jsonb_build_object(
+		'id', @extschema@.attach_column(obs, 'id', 'text', 'observation id', 'o'),
+		'trace_id', @extschema@.attach_column(obs, 'trace_id', 'text', 'trace id', 'o'),
+		'parent', @extschema@.attach_column(obs, 'parent_observation_id', 'text', 'parent observation id', 'o'),
+		'name', @extschema@.attach_column(obs, 'name', 'text', 'observation name', 'o'),
+		'start', @extschema@.attach_column(obs, 'start_time', 'timestamptz', 'start time', 'o'),
+		'end', @extschema@.attach_column(obs, 'end_time', 'timestamptz', 'end time', 'o'),
+		'type', @extschema@.attach_column(obs, 'type', 'enum', 'observation type', 'o'),
+		'level', @extschema@.attach_column(obs, 'level', 'enum', 'level', 'o'),
+		'message', @extschema@.attach_column(obs, 'status_message', 'text', 'status message', 'o'),
+		'model', @extschema@.attach_column(obs, 'model', 'text', 'model', 'o'),
+		'prompt', @extschema@.attach_column(obs, 'prompt_tokens', 'count', 'prompt tokens', 'o'),
+		'completion', @extschema@.attach_column(obs, 'completion_tokens', 'count', 'completion tokens', 'o'),
+		'metadata', @extschema@.attach_column(obs, 'metadata', 'jsonb', 'observation metadata', 'o'),
+		'input', @extschema@.attach_column(obs, 'input', 'jsonb', 'observation input', 'o'),
+		'cost', @extschema@.attach_column(obs, 'total_cost', 'numeric', 'total cost', 'o'),
+		'calculated', @extschema@.attach_column(obs, 'calculated_total_cost', 'numeric', 'calculated total cost', 'o'),
+		'project', @extschema@.attach_column(obs, 'project_id', 'text', 'project id', 'o'));
+	t := jsonb_build_object(
+		'id', @extschema@.attach_column(trc, 'id', 'text', 'trace id', 't'),
+		'timestamp', @extschema@.attach_column(trc, 'timestamp', 'timestamptz', 'trace timestamp', 't'),
+		'name', @extschema@.attach_column(trc, 'name', 'text', 'trace name', 't'),
+		'session', @extschema@.attach_column(trc, 'session_id', 'text', 'session id', 't'),
+		'external_id', @extschema@.attach_column(trc, 'external_id', 'text', 'external id', 't'),
+		'user_id', @extschema@.attach_column(trc, 'user_id', 'text', 'user id', 't'),
+		'metadata', @extschema@.attach_column(trc, 'metadata', 'jsonb', 'trace metadata', 't'),
+		'project', @extschema@.attach_column(trc, 'project_id', 'text', 'project id', 't'));
+
+	uses_scores := EXISTS (SELECT 1 FROM jsonb_each(opts) e
+							WHERE e.key IN ('workflow', 'item', 'outcome', 'option', 'attempt', 'segment')
+							  AND e.value::text LIKE '%score:%');
+	IF uses_scores THEN
+		IF sco IS NULL THEN
+			RAISE EXCEPTION 'schema "%" has no scores table', langfuse_schema
+				USING ERRCODE = 'undefined_table',
+					  DETAIL = 'An option reads a score (score:NAME).';
+		END IF;
+		PERFORM @extschema@.attach_relation(sco, 'scores table');
+		s := jsonb_build_object(
+			'trace_id', @extschema@.attach_column(sco, 'trace_id', 'text', 'score trace id', 's'),
+			'observation_id', @extschema@.attach_column(sco, 'observation_id', 'text', 'score observation id', 's'),
+			'name', @extschema@.attach_column(sco, 'name', 'text', 'score name', 's'),
+			'value', @extschema@.attach_column(sco, 'value', 'numeric', 'score value', 's'),
+			'string_value', @extschema@.attach_column(sco, 'string_value', 'text', 'score string value', 's'),
+			'data_type', @extschema@.attach_column(sco, 'data_type', 'enum', 'score data type', 's'),
+			'timestamp', @extschema@.attach_column(sco, 'timestamp', 'timestamptz', 'score timestamp', 's'),
+			'id', @extschema@.attach_column(sco, 'id', 'text', 'score id', 's'));
+	END IF;
+
+	IF opts ? 'project_id' THEN
+		IF jsonb_typeof(opts -> 'project_id') <> 'string' THEN
+			RAISE EXCEPTION 'option "project_id" must be a string' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		project := format(' AND %s = %L', o ->> 'project', opts ->> 'project_id');
+		tproject := format(' WHERE %s = %L', t ->> 'project', opts ->> 'project_id');
+	END IF;
+	IF opts ? 'score_threshold' THEN
+		IF jsonb_typeof(opts -> 'score_threshold') <> 'number' THEN
+			RAISE EXCEPTION 'option "score_threshold" must be a number' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+	threshold := coalesce((opts ->> 'score_threshold')::numeric, 1);
+	IF opts ? 'tool_name_pattern' THEN
+		IF jsonb_typeof(opts -> 'tool_name_pattern') <> 'string' THEN
+			RAISE EXCEPTION 'option "tool_name_pattern" must be a string (a regular expression)'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM '' ~ (opts ->> 'tool_name_pattern');	-- a bad pattern fails here, not in the views
+		tool_test := format('COALESCE(r.name, '''') ~ %L', opts ->> 'tool_name_pattern');
+	ELSE
+		tool_test := 'true';
+	END IF;
+
+	-- One row per observation, and one per trace (its root).  The trace's
+	-- fields ride on every row, so a structure value is read from any.
+	rel := format($q$(SELECT %1$s AS span_id, %2$s AS trace_id,
+		   COALESCE(%3$s, %2$s) AS parent_id, %3$s AS parent_observation_id, %4$s AS name,
+		   %5$s AS started_at, %6$s AS ended_at, %7$s AS type, %8$s AS level, %9$s AS status_message,
+		   %10$s AS model, %11$s AS prompt_tokens, %12$s AS completion_tokens, %13$s AS metadata,
+		   %14$s AS input, %15$s AS total_cost, %16$s AS calculated_total_cost,
+		   %17$s AS trace_name, %18$s AS session_id, %19$s AS external_id, %20$s AS user_id,
+		   %21$s AS trace_metadata
+	  FROM %22$s o LEFT JOIN %23$s t ON %24$s = %2$s
+	 WHERE %2$s IS NOT NULL%25$s
+	UNION ALL
+	SELECT %24$s, %24$s, NULL, NULL, %17$s, %26$s,
+		   (SELECT pg_catalog.max(COALESCE(%6$s, %5$s)) FROM %22$s o WHERE %2$s = %24$s%25$s),
+		   'TRACE',
+		   CASE WHEN EXISTS (SELECT 1 FROM %22$s o WHERE %2$s = %24$s AND %3$s IS NULL AND %8$s = 'ERROR'%25$s)
+				THEN 'ERROR' ELSE 'DEFAULT' END,
+		   (SELECT pg_catalog.min(%9$s) FROM %22$s o WHERE %2$s = %24$s AND %3$s IS NULL AND %8$s = 'ERROR'%25$s),
+		   NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		   %17$s, %18$s, %19$s, %20$s, %21$s
+	  FROM %23$s t%27$s) r$q$,
+		o ->> 'id', o ->> 'trace_id', o ->> 'parent', o ->> 'name', o ->> 'start', o ->> 'end',
+		o ->> 'type', o ->> 'level', o ->> 'message', o ->> 'model', o ->> 'prompt', o ->> 'completion',
+		o ->> 'metadata', o ->> 'input', o ->> 'cost', o ->> 'calculated',
+		t ->> 'name', t ->> 'session', t ->> 'external_id', t ->> 'user_id', t ->> 'metadata',
+		obs, trc, t ->> 'id', project, t ->> 'timestamp', tproject);
+
+	vocab := jsonb_build_object(
+		'trace_name', 'r.trace_name', 'session', 'r.session_id', 'external_id', 'r.external_id',
+		'user_id', 'r.user_id', 'trace_id', 'r.trace_id', 'name', 'r.name',
+		'trace_metadata:', '(r.trace_metadata OPERATOR(pg_catalog.#>>) %2$s::pg_catalog.text[])',
+		'metadata:', '(r.metadata OPERATOR(pg_catalog.#>>) %2$s::pg_catalog.text[])');
+	IF uses_scores THEN
+		-- (the column SQL may hold a %: escaped, as attach_spec formats the template)
+		vocab := vocab || jsonb_build_object('score:', replace(replace(format($q$(CASE WHEN r.type = 'TRACE' THEN
+			(SELECT CASE %1$s WHEN 'BOOLEAN' THEN CASE WHEN %2$s = 1 THEN 'true' ELSE 'false' END
+							   WHEN 'NUMERIC' THEN CASE WHEN %2$s >= %3$s THEN 'true' ELSE 'false' END
+							   ELSE %4$s END
+			   FROM %5$s s
+			  WHERE %6$s = r.trace_id AND %7$s = ?1 AND %8$s IS NULL
+			  ORDER BY %9$s DESC, %10$s COLLATE "C" DESC LIMIT 1) END)$q$,
+			s ->> 'data_type', s ->> 'value', threshold, s ->> 'string_value', sco, s ->> 'trace_id',
+			s ->> 'name', s ->> 'observation_id', s ->> 'timestamp', s ->> 'id'), '%', '%%'), '?1', '%1$s'));
+	END IF;
+
+	cols := jsonb_build_object(
+		'trace_id', 'r.trace_id', 'span_id', 'r.span_id', 'parent_id', 'r.parent_id', 'name', 'r.name',
+		'started_at', 'r.started_at', 'ended_at', 'r.ended_at',
+		'status_raw', 'r.level', 'error_type', 'CASE WHEN r.level = ''ERROR'' THEN r.status_message END',
+		'operation', 'pg_catalog.lower(r.type)',
+		'kind', format('CASE r.type WHEN ''GENERATION'' THEN ''llm'' WHEN ''TRACE'' THEN ''agent'' '
+			'WHEN ''SPAN'' THEN CASE WHEN r.parent_observation_id IS NULL THEN ''agent'' '
+			'WHEN %s THEN ''tool'' ELSE ''other'' END ELSE ''other'' END', tool_test),
+		'provider', @extschema@.attach_spec(opts -> 'provider', 'provider', vocab, obs),
+		'request_model', 'r.model', 'response_model', 'NULL::pg_catalog.text',
+		-- a generation with neither count (Langfuse stores 0 then) reports no usage
+		'input_raw', 'CASE WHEN r.prompt_tokens <> ''0'' OR r.completion_tokens <> ''0'' THEN r.prompt_tokens END',
+		'output_raw', 'CASE WHEN r.prompt_tokens <> ''0'' OR r.completion_tokens <> ''0'' THEN r.completion_tokens END',
+		'cache_read_raw', @extschema@.attach_spec(opts -> 'cache_read', 'cache_read', vocab, obs),
+		'cache_write_raw', @extschema@.attach_spec(opts -> 'cache_write', 'cache_write', vocab, obs),
+		'reasoning_raw', @extschema@.attach_spec(opts -> 'reasoning', 'reasoning', vocab, obs),
+		'reported_cost', 'r.total_cost', 'reported_cost_raw', 'NULL::pg_catalog.text',
+		'reported_currency', 'CASE WHEN r.total_cost IS NOT NULL THEN ''USD'' END',
+		'reported_cost_source', 'CASE WHEN r.total_cost IS NOT NULL THEN ''langfuse'' END',
+		'estimated_cost', 'pg_catalog.round(r.calculated_total_cost, 12)',
+		'conversation_id', @extschema@.attach_spec(opts -> 'conversation', 'conversation', vocab, obs),
+		'tool_name', 'NULL::pg_catalog.text',
+		'args_hash', format('CASE WHEN r.type = ''SPAN'' AND r.parent_observation_id IS NOT NULL AND %s '
+			'AND r.input IS NOT NULL THEN @extschema@.attach_args_hash(r.input) END', tool_test),
+		'workflow', @extschema@.attach_spec(opts -> 'workflow', 'workflow', vocab, obs),
+		'item', @extschema@.attach_spec(opts -> 'item', 'item', vocab, obs),
+		'outcome', @extschema@.attach_spec(opts -> 'outcome', 'outcome', vocab, obs),
+		'option', @extschema@.attach_spec(opts -> 'option', 'option', vocab, obs),
+		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, obs),
+		'segment', @extschema@.attach_spec(opts -> 'segment', 'segment', vocab, obs));
+
+	parts := jsonb_build_object('from', rel, 'trace', 'r.trace_id', 'span', 'r.span_id',
+		'order', 'r.ended_at DESC NULLS LAST, r.started_at DESC NULLS LAST, r.level COLLATE "C", '
+			'r.name COLLATE "C", r.parent_id COLLATE "C", r.model COLLATE "C", r.prompt_tokens COLLATE "C", '
+			'r.completion_tokens COLLATE "C", r.total_cost, r.metadata, r.input',
+		'cols', cols);
+	-- observation ids are unique (primary key) and trace ids too, unless
+	-- the tables say otherwise
+	dedup := CASE opts ->> 'dedup'
+		WHEN 'always' THEN true
+		WHEN 'never' THEN false
+		ELSE NOT (@extschema@.attach_unique(obs, ARRAY['id']) AND @extschema@.attach_unique(trc, ARRAY['id']))
+	END;
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'langfuse',
+		CASE WHEN uses_scores THEN ARRAY[obs, trc, sco] ELSE ARRAY[obs, trc] END,
+		into_schema, prefix, options, @extschema@.attach_build(source, parts, opts, dedup));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_otlp_json(source pg_catalog.text, documents pg_catalog.regclass,
+	document_column pg_catalog.name DEFAULT 'doc',
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	doc text;
+	rel text;
+	cols jsonb;
+	vocab jsonb;
+	parts jsonb;
+	-- a hex id as it is (lower case); a base64 one of 8 or 16 bytes in hex
+	id_sql text := 'CASE WHEN %1$s OPERATOR(pg_catalog.~) ''^[A-Za-z0-9+/]{22}==$'' '
+		'OR %1$s OPERATOR(pg_catalog.~) ''^[A-Za-z0-9+/]{11}=$'' '
+		'THEN pg_catalog.encode(pg_catalog.decode(%1$s, ''base64''), ''hex'') ELSE pg_catalog.lower(%1$s) END';
+	arr text := 'CASE WHEN pg_catalog.jsonb_typeof(%1$s) = ''array'' THEN %1$s ELSE ''[]''::pg_catalog.jsonb END';
+BEGIN
+	PERFORM @extschema@.attach_relation(documents, 'documents table');
+	opts := @extschema@.attach_options(options,
+		ARRAY['keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt', 'segment',
+			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
+		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
+			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
+	doc := @extschema@.attach_column(documents, document_column, 'jsonb', 'OTLP/JSON document', 'd');
+
+	rel := format($q$(SELECT sp.value AS span,
+			@extschema@.attach_otlp_attributes(COALESCE(sp.value OPERATOR(pg_catalog.->) 'attributes', '[]'::pg_catalog.jsonb)) AS attrs,
+			@extschema@.attach_otlp_attributes(COALESCE(rs.value OPERATOR(pg_catalog.->) 'resource' OPERATOR(pg_catalog.->) 'attributes', '[]'::pg_catalog.jsonb)) AS res
+	   FROM %1$s d
+	  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(%2$s) rs
+	  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(COALESCE(%3$s, %4$s)) ss
+	  CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(%5$s) sp
+	 WHERE pg_catalog.jsonb_typeof(sp.value) = 'object') r$q$,
+		documents,
+		format(arr, format('(%s OPERATOR(pg_catalog.->) ''resourceSpans'')', doc)),
+		format('CASE WHEN pg_catalog.jsonb_typeof(rs.value OPERATOR(pg_catalog.->) ''scopeSpans'') = ''array'' '
+			'THEN rs.value OPERATOR(pg_catalog.->) ''scopeSpans'' END'),
+		format(arr, '(rs.value OPERATOR(pg_catalog.->) ''instrumentationLibrarySpans'')'),
+		format(arr, '(ss.value OPERATOR(pg_catalog.->) ''spans'')'));
+
+	cols := jsonb_build_object(
+		'trace_id', format(id_sql, '(r.span OPERATOR(pg_catalog.->>) ''traceId'')'),
+		'span_id', format(id_sql, '(r.span OPERATOR(pg_catalog.->>) ''spanId'')'),
+		'parent_id', format(id_sql, '(r.span OPERATOR(pg_catalog.->>) ''parentSpanId'')'),
+		'start_time', '@extschema@.attach_unix_nanos(r.span OPERATOR(pg_catalog.->) ''startTimeUnixNano'')',
+		'end_time', '@extschema@.attach_unix_nanos(r.span OPERATOR(pg_catalog.->) ''endTimeUnixNano'')',
+		'name', '(r.span OPERATOR(pg_catalog.->>) ''name'')',
+		'status', '(r.span OPERATOR(pg_catalog.->) ''status'' OPERATOR(pg_catalog.->>) ''code'')',
+		'status_message', '(r.span OPERATOR(pg_catalog.->) ''status'' OPERATOR(pg_catalog.->>) ''message'')',
+		'attributes', 'r.attrs',
+		'resource_attributes', 'r.res');
+	vocab := jsonb_build_object(
+		'attr:', '(r.attrs OPERATOR(pg_catalog.->>) %1$s)',
+		'resource:', '(r.res OPERATOR(pg_catalog.->>) %1$s)',
+		'name', cols ->> 'name',
+		'service', '(r.res OPERATOR(pg_catalog.->>) ''service.name'')',
+		'trace_id', cols ->> 'trace_id');
+	parts := jsonb_build_object(
+		'from', rel,
+		'trace', cols ->> 'trace_id',
+		'span', cols ->> 'span_id',
+		'order', format('%s DESC NULLS LAST, r.span, r.res', cols ->> 'end_time'),
+		'cols', @extschema@.attach_span_cols(cols, @extschema@.attach_keys(opts), opts, vocab, documents));
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'otlp_json', ARRAY[documents], into_schema,
+		prefix, options, @extschema@.attach_build(source, parts, opts, coalesce(opts ->> 'dedup', 'auto') <> 'never'));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach(source pg_catalog.text, spans pg_catalog.regclass, mapping pg_catalog.jsonb,
+	into_schema pg_catalog.name DEFAULT NULL, prefix pg_catalog.text DEFAULT '',
+	options pg_catalog.jsonb DEFAULT '{}',
+	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	opts jsonb;
+	-- the vocabulary and how each value is read
+	wants jsonb := '{"trace_id": "text", "span_id": "text", "parent_id": "text", "start_time": "timestamptz",
+		"end_time": "timestamptz", "duration_ms": "numeric", "name": "text", "kind": "text", "status": "text",
+		"error_type": "text", "provider": "text", "model": "text", "response_model": "text",
+		"input_tokens": "count", "output_tokens": "count", "cache_read_tokens": "count",
+		"cache_write_tokens": "count", "reasoning_tokens": "count", "cost": "numeric", "cost_currency": "text",
+		"cost_source": "text", "conversation_id": "text", "tool_name": "text", "tool_arguments": "jsonb",
+		"args_hash": "text", "workflow": "text", "item": "text", "outcome": "text", "option": "text",
+		"attempt": "count", "segment": "text"}';
+	m jsonb := '{}';
+	k text;
+	e text;
+	kinds jsonb;
+	kind_case text := '';
+	w text;
+	ends text;
+	args text;
+	cols jsonb;
+	parts jsonb;
+	dedup boolean;
+BEGIN
+	PERFORM @extschema@.attach_relation(spans, 'span table');
+	opts := @extschema@.attach_options(options,
+		ARRAY['kinds', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'], '{}');
+	IF mapping IS NULL OR jsonb_typeof(mapping) <> 'object' THEN
+		RAISE EXCEPTION 'the mapping must be a JSON object of names and columns'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(wants) x));
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(mapping) LOOP
+		IF NOT wants ? k THEN
+			RAISE EXCEPTION 'mapping: unknown name "%"', k
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Names: %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(wants) x));
+		END IF;
+	END LOOP;
+	FOREACH k IN ARRAY ARRAY['trace_id', 'span_id', 'start_time'] LOOP
+		IF NOT mapping ? k OR jsonb_typeof(mapping -> k) = 'null' THEN
+			RAISE EXCEPTION 'the mapping must name the % column', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+	-- tool arguments may be jsonb or text
+	IF jsonb_typeof(mapping -> 'tool_arguments') = 'string' AND coalesce((SELECT a.atttypid <> 'jsonb'::regtype
+			FROM pg_attribute a WHERE a.attrelid = spans AND a.attname = mapping ->> 'tool_arguments'
+			  AND a.attnum > 0 AND NOT a.attisdropped), false) THEN
+		wants := wants || '{"tool_arguments": "text"}';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(wants) LOOP
+		e := @extschema@.attach_mapped(spans, mapping, k, wants ->> k);
+		IF e IS NOT NULL THEN
+			m := m || jsonb_build_object(k, e);
+		END IF;
+	END LOOP;
+
+	-- kind words: the source's kind column (or operation name) to llm, tool, agent
+	kinds := '{"llm": ["llm", "chat", "generate_content", "text_completion", "embeddings", "generation", "completion"],
+		"tool": ["tool", "tool_call", "execute_tool", "function"],
+		"agent": ["agent", "invoke_agent", "create_agent", "chain", "workflow", "attempt"]}'::jsonb
+		|| coalesce(opts -> 'kinds', '{}');
+	IF EXISTS (SELECT 1 FROM jsonb_each(kinds) x WHERE x.key NOT IN ('llm', 'tool', 'agent') OR jsonb_typeof(x.value) <> 'array') THEN
+		RAISE EXCEPTION 'option "kinds" must map llm, tool and agent to arrays of the words the kind column uses'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH w IN ARRAY ARRAY['llm', 'tool', 'agent'] LOOP
+		FOR k IN SELECT lower(jsonb_array_elements_text(kinds -> w)) LOOP
+			kind_case := kind_case || format(' WHEN %L THEN %L', k, w);
+		END LOOP;
+	END LOOP;
+	kind_case := CASE WHEN m ? 'kind' THEN format('CASE pg_catalog.lower(%s)%s ELSE ''other'' END', m ->> 'kind', kind_case)
+					  ELSE '''llm''' END;
+
+	ends := coalesce(m ->> 'end_time', CASE WHEN m ? 'duration_ms' THEN format(
+		'CASE WHEN %2$s BETWEEN 0 AND 100000000000 AND %1$s < ''100000-01-01 00:00+00''::pg_catalog.timestamptz '
+		'THEN %1$s + %2$s::pg_catalog.float8 * ''1 millisecond''::pg_catalog.interval END',
+		m ->> 'start_time', m ->> 'duration_ms') END, 'NULL::pg_catalog.timestamptz');
+	args := CASE
+		WHEN m ? 'args_hash' THEN m ->> 'args_hash'
+		WHEN m ? 'tool_arguments' THEN format('@extschema@.attach_args_hash(%s)', m ->> 'tool_arguments')
+		ELSE 'NULL::pg_catalog.text' END;
+
+	cols := jsonb_build_object(
+		'trace_id', m ->> 'trace_id', 'span_id', m ->> 'span_id',
+		'parent_id', format('NULLIF(%s, '''')', coalesce(m ->> 'parent_id', 'NULL::pg_catalog.text')),
+		'name', coalesce(m ->> 'name', 'NULL::pg_catalog.text'),
+		'started_at', m ->> 'start_time', 'ended_at', ends,
+		'status_raw', coalesce(m ->> 'status', 'NULL::pg_catalog.text'),
+		'error_type', coalesce(m ->> 'error_type', 'NULL::pg_catalog.text'),
+		'operation', coalesce(m ->> 'kind', 'NULL::pg_catalog.text'),
+		'kind', kind_case,
+		'provider', coalesce(m ->> 'provider', 'NULL::pg_catalog.text'),
+		'request_model', coalesce(m ->> 'model', 'NULL::pg_catalog.text'),
+		'response_model', coalesce(m ->> 'response_model', 'NULL::pg_catalog.text'),
+		'input_raw', coalesce(m ->> 'input_tokens', 'NULL::pg_catalog.text'),
+		'output_raw', coalesce(m ->> 'output_tokens', 'NULL::pg_catalog.text'),
+		'cache_read_raw', coalesce(m ->> 'cache_read_tokens', 'NULL::pg_catalog.text'),
+		'cache_write_raw', coalesce(m ->> 'cache_write_tokens', 'NULL::pg_catalog.text'),
+		'reasoning_raw', coalesce(m ->> 'reasoning_tokens', 'NULL::pg_catalog.text'),
+		'reported_cost', coalesce(m ->> 'cost', 'NULL::pg_catalog.numeric'),
+		'reported_cost_raw', 'NULL::pg_catalog.text',
+		'reported_currency', coalesce(m ->> 'cost_currency', 'NULL::pg_catalog.text'),
+		'reported_cost_source', coalesce(m ->> 'cost_source', 'NULL::pg_catalog.text'),
+		'estimated_cost', 'NULL::pg_catalog.numeric',
+		'conversation_id', coalesce(m ->> 'conversation_id', 'NULL::pg_catalog.text'),
+		'tool_name', CASE WHEN m ? 'tool_name' THEN format('CASE WHEN %s = ''tool'' THEN %s END', kind_case, m ->> 'tool_name')
+						  ELSE 'NULL::pg_catalog.text' END,
+		'args_hash', format('CASE WHEN %s = ''tool'' THEN %s END', kind_case, args),
+		'workflow', coalesce(m ->> 'workflow', 'NULL::pg_catalog.text'),
+		'item', coalesce(m ->> 'item', m ->> 'trace_id'),
+		'outcome', coalesce(m ->> 'outcome', 'NULL::pg_catalog.text'),
+		'option', coalesce(m ->> 'option', 'NULL::pg_catalog.text'),
+		'attempt_raw', coalesce(m ->> 'attempt', 'NULL::pg_catalog.text'),
+		'segment', coalesce(m ->> 'segment', 'NULL::pg_catalog.text'));
+	parts := jsonb_build_object('from', spans::text || ' r', 'trace', m ->> 'trace_id', 'span', m ->> 'span_id',
+		'order', (SELECT string_agg(format('%s %s', e.v, CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 'DESC NULLS LAST'
+								WHEN wants ->> e.k IN ('text', 'count') THEN 'COLLATE "C"' ELSE '' END), ', '
+								ORDER BY CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 0 ELSE 1 END, e.k)
+				   FROM jsonb_each_text(m) e(k, v) WHERE e.k NOT IN ('trace_id', 'span_id')),
+		'cols', cols);
+	-- the attempt number, when mapped, is the source's own
+	IF m ? 'attempt' THEN
+		opts := opts || '{"attempt": "mapped"}';
+	END IF;
+	dedup := CASE opts ->> 'dedup'
+		WHEN 'always' THEN true
+		WHEN 'never' THEN false
+		ELSE NOT (jsonb_typeof(mapping -> 'span_id') = 'string'
+				  AND (@extschema@.attach_unique(spans, ARRAY[mapping ->> 'span_id'])
+					   OR (jsonb_typeof(mapping -> 'trace_id') = 'string'
+						   AND @extschema@.attach_unique(spans, ARRAY[mapping ->> 'trace_id', mapping ->> 'span_id']))))
+	END;
+	RETURN QUERY SELECT * FROM @extschema@.attach_install(source, 'mapping', ARRAY[spans], into_schema, prefix,
+		jsonb_build_object('mapping', mapping, 'options', options), @extschema@.attach_build(source, parts, opts, dedup));
+END
+$fn$;
+
+-- ---------------------------------------------------------------------------
+-- Views for people and BI tools (DESIGN section 10).  Attaching a source
+-- creates, beside its six base views, the views a BI tool starts from, in
+-- the same schema and with the same prefix: economics per day, week and
+-- month; economics per segment of items (where the economics break);
+-- model routing; waste by class; context growth; cost quantiles; the
+-- utility frontier; the allocation of a budget (tokacct.allocation_budget);
+-- unpriced models; a summary of the problems; a FOCUS 1.2 cost export.
+--
+-- They read the base views only, through tokacct's aggregates and
+-- functions, so they are security_invoker like them (row-level security on
+-- the source tables applies to whoever reads), with plain column types
+-- (text, bigint, numeric, double precision, boolean, timestamptz, date) and
+-- a comment on every column.  Periods and dates are in UTC.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.allocation_budget (
+	source pg_catalog.text PRIMARY KEY
+		CHECK (source OPERATOR(pg_catalog.~) '^[a-z_][a-z0-9_]{0,47}$'),
+	budget pg_catalog.numeric NOT NULL CHECK (budget OPERATOR(pg_catalog.>=) 0),
+	note pg_catalog.text
+);
+COMMENT ON TABLE @extschema@.allocation_budget IS
+	'the budget (USD) to allocate over the workflows of an attached source, for the volume of items the source holds: its allocation view plans it';
+COMMENT ON COLUMN @extschema@.allocation_budget.source IS 'attached source (tokacct.attachment.source)';
+COMMENT ON COLUMN @extschema@.allocation_budget.budget IS 'budget in USD for the items of the source (AI cost and human fixes)';
+COMMENT ON COLUMN @extschema@.allocation_budget.note IS 'free text (the period, who set it)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.allocation_budget', '');
+
+-- The SQL of the BI views of one attached source: a jsonb object mapping
+-- each view name (without the prefix) to its SELECT, over the base views
+-- schema.prefix||calls etc.  The routing thresholds are the documented
+-- ones: 95% Wilson intervals, at least 30 attempts.
+CREATE FUNCTION @extschema@.attach_bi_sql(p_source pg_catalog.text, sch pg_catalog.name, prefix pg_catalog.text)
+	RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	v_calls text := format('%I.%I', sch, prefix || 'calls');
+	v_spans text := format('%I.%I', sch, prefix || 'spans');
+	v_attempts text := format('%I.%I', sch, prefix || 'attempts');
+	v_items text := format('%I.%I', sch, prefix || 'items');
+	v_conv text := format('%I.%I', sch, prefix || 'conversations');
+	v_problems text := format('%I.%I', sch, prefix || 'problems');
+	econ text;
+	res jsonb := '{}';
+	g text;
+BEGIN
+	-- Economics per workflow and period: one pass over the items view.
+	-- An item counts in the period its first attempt started (UTC); an item
+	-- whose AI cost or success is unknown is left out and counted.
+	econ := $q$
+SELECT e.source, e.workflow, e.period_start,
+	   r.items, r.solved, r.solve_rate,
+	   (e.first_ok::pg_catalog.float8 / NULLIF(r.items, 0)) AS p1,
+	   (e.attempts::pg_catalog.float8 / NULLIF(r.items, 0)) AS attempts_per_item,
+	   e.attempts,
+	   COALESCE(r.ai_cost, 0) AS ai_cost, COALESCE(r.human_fix_cost, 0) AS human_fix_cost,
+	   r.cost_per_solved AS ai_cost_per_solved,
+	   r.total_cost_per_solved AS cost_per_solved,
+	   pg_catalog.round(r.total_cost / NULLIF(r.items, 0), 12) AS cost_per_item,
+	   e.bpo_unit_price,
+	   pg_catalog.round(e.bpo_unit_price - r.total_cost / NULLIF(r.items, 0), 12) AS saving_per_unit,
+	   CASE WHEN e.bpo_unit_price > 0 AND e.attempts > 0
+			THEN @extschema@.break_even_p(pg_catalog.round(r.ai_cost / e.attempts, 12), e.bpo_unit_price) END AS break_even_p1,
+	   (e.failed_cost / NULLIF(r.ai_cost, 0))::pg_catalog.float8 AS retry_share,
+	   @extschema@.tail_ratio(e.sketch) AS tail_ratio,
+	   w.waste_share,
+	   e.items_left_out,
+	   (e.items_left_out::pg_catalog.float8 / NULLIF(e.all_items, 0)) AS items_left_out_share,
+	   e.calls_left_out,
+	   (e.calls_left_out::pg_catalog.float8 / NULLIF(e.calls, 0)) AS calls_left_out_share
+  FROM (SELECT i.source, i.workflow,
+			   pg_catalog.date_trunc('{{GRAIN}}', pg_catalog.timezone('UTC', i.started_at))::pg_catalog.date AS period_start,
+			   @extschema@.cost_per_outcome(i.ai_cost, i.solved, i.human_fix_cost) FILTER (WHERE i.ok) AS outcome,
+			   @extschema@.cost_sketch(i.ai_cost) FILTER (WHERE i.ok) AS sketch,
+			   pg_catalog.count(*) FILTER (WHERE i.ok AND i.first_try_succeeded) AS first_ok,
+			   COALESCE(pg_catalog.sum(i.attempts) FILTER (WHERE i.ok), 0)::pg_catalog.int8 AS attempts,
+			   pg_catalog.sum(i.failed_attempt_cost) FILTER (WHERE i.ok) AS failed_cost,
+			   pg_catalog.round(pg_catalog.avg(i.bpo_unit_price) FILTER (WHERE i.ok), 12) AS bpo_unit_price,
+			   pg_catalog.count(*) AS all_items,
+			   pg_catalog.count(*) FILTER (WHERE NOT i.ok) AS items_left_out,
+			   COALESCE(pg_catalog.sum(i.calls), 0)::pg_catalog.int8 AS calls,
+			   COALESCE(pg_catalog.sum(i.calls_left_out), 0)::pg_catalog.int8 AS calls_left_out
+		  FROM (SELECT x.*, (x.ai_cost IS NOT NULL AND x.solved IS NOT NULL) AS ok
+				  FROM {{ITEMS}} x WHERE x.started_at IS NOT NULL AND pg_catalog.isfinite(x.started_at)) i
+		 GROUP BY 1, 2, 3) e
+  LEFT JOIN LATERAL @extschema@.outcome_report(e.outcome) r ON true
+  LEFT JOIN (SELECT COALESCE(a.workflow, '') AS workflow_key,
+					pg_catalog.date_trunc('{{GRAIN}}', pg_catalog.timezone('UTC', a.started_at))::pg_catalog.date AS period_start,
+					(pg_catalog.sum(wt.waste) / NULLIF(pg_catalog.sum(wt.total), 0))::pg_catalog.float8 AS waste_share
+			   FROM @extschema@.waste_by_trace('{{SPANS}}'::pg_catalog.regclass) wt
+			   JOIN {{ATTEMPTS}} a ON a.trace_id = wt.trace_id
+			  GROUP BY 1, 2) w
+	ON w.workflow_key = COALESCE(e.workflow, '') AND w.period_start = e.period_start$q$;
+	econ := replace(replace(replace(econ, '{{ITEMS}}', v_items), '{{ATTEMPTS}}', v_attempts), '{{SPANS}}', v_spans);
+	FOREACH g IN ARRAY ARRAY['day', 'week', 'month'] LOOP
+		res := res || jsonb_build_object(CASE g WHEN 'day' THEN 'economics_daily' WHEN 'week' THEN 'economics_weekly'
+			ELSE 'economics_monthly' END, replace(econ, '{{GRAIN}}', g));
+	END LOOP;
+
+	-- Where the economics break: per workflow and segment of items, the
+	-- all-in cost per item (AI attempts, retries included, plus the human
+	-- fix of the items the AI did not solve) against the BPO price.
+	res := res || jsonb_build_object('segments', format($q$
+SELECT s.source, s.workflow, s.segment, s.items, s.solved, s.p1, s.attempts_per_item,
+	   s.ai_cost, s.human_fix_cost, s.ai_cost_per_solved, s.cost_per_item, s.bpo_unit_price,
+	   s.saving_per_unit, s.retry_share, s.money_at_stake, s.agent_loses,
+	   CASE WHEN s.agent_loses THEN pg_catalog.rank() OVER (PARTITION BY s.source, s.agent_loses
+			ORDER BY s.money_at_stake DESC, s.workflow COLLATE "C", s.segment COLLATE "C") END AS loss_rank,
+	   s.items_left_out,
+	   CASE WHEN s.bpo_unit_price IS NULL OR s.items = 0 THEN NULL ELSE
+	   pg_catalog.format('%%s, %%s: $%%s per item with the agent (retries and human fixes included) against $%%s at the BPO; first-try success %%s%%%%, %%s attempts per item: %%s',
+		   COALESCE(s.workflow, '(no workflow)'), COALESCE(s.segment, 'items without a segment'),
+		   pg_catalog.round(s.cost_per_item, 2), pg_catalog.round(s.bpo_unit_price, 2),
+		   pg_catalog.round((s.p1 * 100)::pg_catalog.numeric, 0), pg_catalog.round(s.attempts_per_item::pg_catalog.numeric, 2),
+		   CASE WHEN NOT s.agent_loses
+				THEN pg_catalog.format('the agent saves $%%s per item, $%%s on these %%s items', pg_catalog.round(s.saving_per_unit, 2),
+					 pg_catalog.round(-s.money_at_stake, 2), s.items)
+				WHEN s.retry_share >= 0.5
+				THEN pg_catalog.format('the retry tail destroys the economics (%%s%%%% of the AI spend goes on failed attempts); $%%s at stake on these %%s items',
+					 pg_catalog.round((s.retry_share * 100)::pg_catalog.numeric, 0), pg_catalog.round(s.money_at_stake, 2), s.items)
+				WHEN s.human_fix_cost > s.ai_cost
+				THEN pg_catalog.format('the human fixes of the items the agent fails destroy the economics; $%%s at stake on these %%s items',
+					 pg_catalog.round(s.money_at_stake, 2), s.items)
+				ELSE pg_catalog.format('the agent''s attempts cost more than the BPO price; $%%s at stake on these %%s items',
+					 pg_catalog.round(s.money_at_stake, 2), s.items) END) END AS sentence
+  FROM (SELECT t.source, t.workflow, t.segment, r.items, r.solved,
+			   (t.first_ok::pg_catalog.float8 / NULLIF(r.items, 0)) AS p1,
+			   (t.attempts::pg_catalog.float8 / NULLIF(r.items, 0)) AS attempts_per_item,
+			   COALESCE(r.ai_cost, 0) AS ai_cost, COALESCE(r.human_fix_cost, 0) AS human_fix_cost,
+			   r.cost_per_solved AS ai_cost_per_solved,
+			   pg_catalog.round(r.total_cost / NULLIF(r.items, 0), 12) AS cost_per_item,
+			   t.bpo_unit_price,
+			   pg_catalog.round(t.bpo_unit_price - r.total_cost / NULLIF(r.items, 0), 12) AS saving_per_unit,
+			   (t.failed_cost / NULLIF(r.ai_cost, 0))::pg_catalog.float8 AS retry_share,
+			   pg_catalog.round(r.total_cost - t.bpo_total, 12) AS money_at_stake,
+			   (r.total_cost > t.bpo_total) AS agent_loses,
+			   t.items_left_out
+		  FROM (SELECT i.source, i.workflow, i.segment,
+					   @extschema@.cost_per_outcome(i.ai_cost, i.solved, i.human_fix_cost) FILTER (WHERE i.ok) AS outcome,
+					   pg_catalog.count(*) FILTER (WHERE i.ok AND i.first_try_succeeded) AS first_ok,
+					   COALESCE(pg_catalog.sum(i.attempts) FILTER (WHERE i.ok), 0)::pg_catalog.int8 AS attempts,
+					   pg_catalog.sum(i.failed_attempt_cost) FILTER (WHERE i.ok) AS failed_cost,
+					   pg_catalog.round(pg_catalog.avg(i.bpo_unit_price) FILTER (WHERE i.ok), 12) AS bpo_unit_price,
+					   pg_catalog.sum(i.bpo_unit_price) FILTER (WHERE i.ok) AS bpo_total,
+					   pg_catalog.count(*) FILTER (WHERE NOT i.ok) AS items_left_out
+				  FROM (SELECT x.*, (x.ai_cost IS NOT NULL AND x.solved IS NOT NULL) AS ok FROM %1$s x) i
+				 GROUP BY 1, 2, 3) t
+		  LEFT JOIN LATERAL @extschema@.outcome_report(t.outcome) r ON true) s$q$, v_items));
+
+	-- Model routing per workflow and option, over attempts.  Documented
+	-- rule: a sample is enough from 30 attempts; an option is good enough
+	-- when its 95% Wilson interval reaches the best success rate of the
+	-- options with enough samples; the recommendation is the good-enough
+	-- option with the lowest cost per success, none without enough samples.
+	res := res || jsonb_build_object('routing', format($q$
+SELECT o.source, o.workflow, o.option, o.attempts, o.successes, o.success_rate,
+	   o.success_low, o.success_high, 0.95::pg_catalog.float8 AS confidence, 30::pg_catalog.int8 AS min_sample,
+	   o.cost, o.cost_per_attempt, o.cost_per_success, o.sample_ok, o.good_enough,
+	   o.rec_option AS recommended_option,
+	   CASE WHEN o.rec_option IS NOT NULL AND o.option IS DISTINCT FROM o.rec_option AND o.cost_per_success > o.rec_cps
+			THEN pg_catalog.round(o.successes * (o.cost_per_success - o.rec_cps), 12)
+			WHEN o.rec_option IS NOT NULL THEN 0::pg_catalog.numeric END AS projected_saving,
+	   CASE WHEN NOT o.sample_ok THEN pg_catalog.format('too few samples (%%s attempts, 30 needed): no recommendation from this option', o.attempts)
+			WHEN o.rec_option IS NULL THEN 'no option has a good-enough success rate with 30 attempts or more'
+			WHEN o.option = o.rec_option THEN 'recommended: the cheapest good-enough option per success'
+			WHEN NOT o.good_enough THEN pg_catalog.format('success rate %%s below the best; switch to %%s', pg_catalog.round(o.success_rate::pg_catalog.numeric, 3), o.rec_option)
+			ELSE pg_catalog.format('good enough but dearer per success than %%s', o.rec_option) END AS note,
+	   o.attempts_left_out
+  FROM (SELECT g.*,
+			   CASE WHEN pg_catalog.first_value(g.candidate) OVER w THEN pg_catalog.first_value(g.option) OVER w END AS rec_option,
+			   CASE WHEN pg_catalog.first_value(g.candidate) OVER w THEN pg_catalog.first_value(g.cost_per_success) OVER w END AS rec_cps
+		  FROM (SELECT c.*, (c.good_enough AND c.cost_per_success IS NOT NULL) AS candidate
+				  FROM (SELECT b.*,
+							   (b.sample_ok AND b.success_high >= pg_catalog.max(b.success_rate) FILTER (WHERE b.sample_ok)
+									OVER (PARTITION BY b.source, b.workflow) - 1e-12) IS TRUE AS good_enough
+						  FROM (SELECT a.source, a.workflow, a.option,
+									   pg_catalog.count(*) FILTER (WHERE a.ok) AS attempts,
+									   pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded) AS successes,
+									   (pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded))::pg_catalog.float8
+										   / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0) AS success_rate,
+									   (@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded),
+										   NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 0.95)).low AS success_low,
+									   (@extschema@.wilson_interval(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded),
+										   NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 0.95)).high AS success_high,
+									   COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE a.ok), 0) AS cost,
+									   pg_catalog.round(pg_catalog.sum(a.cost) FILTER (WHERE a.ok) / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok), 0), 12) AS cost_per_attempt,
+									   pg_catalog.round(pg_catalog.sum(a.cost) FILTER (WHERE a.ok)
+										   / NULLIF(pg_catalog.count(*) FILTER (WHERE a.ok AND a.succeeded), 0), 12) AS cost_per_success,
+									   pg_catalog.count(*) FILTER (WHERE a.ok) >= 30 AS sample_ok,
+									   pg_catalog.count(*) FILTER (WHERE NOT a.ok) AS attempts_left_out
+								  FROM (SELECT x.*, (x.cost IS NOT NULL AND x.succeeded IS NOT NULL) AS ok FROM %1$s x) a
+								 GROUP BY 1, 2, 3) b) c) g
+		WINDOW w AS (PARTITION BY g.source, g.workflow ORDER BY g.candidate DESC, g.cost_per_success, g.option COLLATE "C"
+					 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) o$q$, v_attempts));
+
+	-- Waste by class, long format, from tokacct.waste_by_workflow().
+	res := res || jsonb_build_object('waste', format($q$
+SELECT %2$L::pg_catalog.text AS source, w.workflow, c.class, c.precedence::pg_catalog.int8 AS precedence,
+	   c.cost, (c.cost / NULLIF(w.total, 0))::pg_catalog.float8 AS share, w.total, w.traces, w.cost_rule
+  FROM @extschema@.waste_by_workflow('%1$s'::pg_catalog.regclass) w
+ CROSS JOIN LATERAL (VALUES ('essential', 0, w.essential), ('error_call', 1, w.error_call),
+		('failed_attempt', 2, w.failed_attempt), ('abandoned_branch', 3, w.abandoned_branch),
+		('stuck_loop', 4, w.stuck_loop), ('duplicate_tool_call', 5, w.duplicate_tool_call)) c(class, precedence, cost)$q$,
+		v_spans, p_source));
+
+	-- Context growth per workflow: context_growth() per conversation,
+	-- summed.  Savings if the history carried into a call were capped at
+	-- 32768 tokens.
+	res := res || jsonb_build_object('context_growth', format($q$
+SELECT g.source, g.workflow, pg_catalog.count(*) AS conversations,
+	   pg_catalog.sum(r.calls)::pg_catalog.int8 AS calls,
+	   pg_catalog.sum(r.total_input)::pg_catalog.int8 AS total_input,
+	   pg_catalog.sum(r.fresh_input)::pg_catalog.int8 AS fresh_input,
+	   pg_catalog.sum(r.carried_input)::pg_catalog.int8 AS carried_input,
+	   (pg_catalog.sum(r.carried_input)::pg_catalog.float8 / NULLIF(pg_catalog.sum(r.total_input), 0)) AS carried_share,
+	   pg_catalog.avg(r.growth_exponent) AS mean_growth_exponent,
+	   pg_catalog.max(r.calls)::pg_catalog.int8 AS longest_conversation,
+	   32768::pg_catalog.int8 AS history_cap,
+	   pg_catalog.sum(s.saved_input)::pg_catalog.int8 AS saved_input_at_cap,
+	   (pg_catalog.sum(s.saved_input)::pg_catalog.float8 / NULLIF(pg_catalog.sum(r.total_input), 0)) AS saved_share_at_cap,
+	   pg_catalog.sum(g.calls_left_out)::pg_catalog.int8 AS calls_left_out
+  FROM (SELECT c.source, pg_catalog.min(c.workflow) AS workflow, c.conversation_id,
+			   @extschema@.context_growth(c.seq, c.input_tokens, c.output_tokens)
+				   FILTER (WHERE c.input_tokens IS NOT NULL AND c.output_tokens IS NOT NULL) AS st,
+			   pg_catalog.count(*) FILTER (WHERE c.input_tokens IS NULL OR c.output_tokens IS NULL) AS calls_left_out
+		  FROM %1$s c GROUP BY c.source, c.conversation_id) g
+  LEFT JOIN LATERAL @extschema@.context_report(g.st) r ON true
+  LEFT JOIN LATERAL @extschema@.context_savings(g.st, 32768) s ON true
+ GROUP BY g.source, g.workflow$q$, v_conv));
+
+	-- Cost quantiles per workflow and option, long format.
+	res := res || jsonb_build_object('cost_quantiles', format($q$
+SELECT q.source, q.workflow, q.option, v.quantile, @extschema@.cost_quantile(q.sketch, v.quantile) AS cost, q.items
+  FROM (SELECT i.source, i.workflow, i.option, @extschema@.cost_sketch(i.ai_cost) AS sketch, pg_catalog.count(*) AS items
+		  FROM %1$s i WHERE i.ai_cost IS NOT NULL
+		 GROUP BY 1, 2, 3) q
+ CROSS JOIN (VALUES (0.5::pg_catalog.float8), (0.9), (0.95), (0.99)) v(quantile)$q$, v_items));
+
+	-- Utility frontier per workflow over the items (cost: AI plus human fix).
+	res := res || jsonb_build_object('frontier', format($q$
+SELECT f.source, f.workflow, o.option, o.items, o.mean_cost, o.mean_value, o.on_frontier,
+	   o.frontier_rank::pg_catalog.int8 AS frontier_rank, o.marginal_utility,
+	   pg_catalog.array_to_string(o.dominated_by, ', ') AS dominated_by
+  FROM (SELECT i.source, i.workflow,
+			   @extschema@.utility_frontier(COALESCE(i.option, '(none)'), i.ai_cost + COALESCE(i.human_fix_cost, 0), i.value) AS st
+		  FROM %1$s i WHERE i.ai_cost IS NOT NULL AND i.value IS NOT NULL AND i.workflow IS NOT NULL
+		 GROUP BY 1, 2) f
+ CROSS JOIN LATERAL @extschema@.frontier_options(f.st) o$q$, v_items));
+
+	-- The allocation of the budget kept in tokacct.allocation_budget.
+	res := res || jsonb_build_object('allocation', format($q$
+SELECT b.source, b.budget, p.workflow, p.option, p.items, p.share, p.spend, p.value,
+	   s.shadow_price, s.feasible, d.decision
+  FROM @extschema@.allocation_budget b
+ CROSS JOIN LATERAL (SELECT pg_catalog.array_agg(ROW(f.workflow, f.option, f.mean_cost, f.mean_value, t.items,
+						f.option = t.current_option)::@extschema@.allocation_option ORDER BY f.workflow, f.option) AS opts
+					   FROM (SELECT i.workflow, 'leave undone' AS option, 0::pg_catalog.numeric AS mean_cost, 0::pg_catalog.numeric AS mean_value
+							   FROM %1$s i WHERE i.ai_cost IS NOT NULL AND i.value IS NOT NULL AND i.workflow IS NOT NULL
+							  GROUP BY 1
+							  UNION ALL
+							 SELECT i.workflow, COALESCE(i.option, '(none)') AS option,
+									pg_catalog.round(pg_catalog.avg(i.ai_cost + COALESCE(i.human_fix_cost, 0)), 12) AS mean_cost,
+									pg_catalog.round(pg_catalog.avg(i.value), 12) AS mean_value
+							   FROM %1$s i WHERE i.ai_cost IS NOT NULL AND i.value IS NOT NULL AND i.workflow IS NOT NULL
+							  GROUP BY 1, 2) f
+					   JOIN (SELECT i.workflow, pg_catalog.count(*) AS items,
+									pg_catalog.mode() WITHIN GROUP (ORDER BY COALESCE(i.option, '(none)')) AS current_option
+							   FROM %1$s i WHERE i.ai_cost IS NOT NULL AND i.value IS NOT NULL AND i.workflow IS NOT NULL
+							  GROUP BY 1) t ON t.workflow = f.workflow) o
+ CROSS JOIN LATERAL @extschema@.allocation_summary(b.budget, o.opts) s
+ CROSS JOIN LATERAL @extschema@.allocate(b.budget, o.opts) p
+  LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(x.decision, '; ') AS decision
+					   FROM @extschema@.allocation_decisions(b.budget, o.opts) x WHERE x.workflow = p.workflow) d ON true
+ WHERE b.source = %2$L AND o.opts IS NOT NULL$q$, v_items, p_source));
+
+	-- Calls no catalog can price.
+	res := res || jsonb_build_object('unpriced_models', format($q$
+SELECT c.source, c.price_provider AS provider, c.price_model AS model, pg_catalog.count(*) AS calls,
+	   pg_catalog.min(c.started_at) AS first_call, pg_catalog.max(c.started_at) AS last_call,
+	   pg_catalog.sum(c.input_tokens)::pg_catalog.int8 AS input_tokens, pg_catalog.sum(c.output_tokens)::pg_catalog.int8 AS output_tokens,
+	   pg_catalog.count(*) FILTER (WHERE c.cost IS NOT NULL) AS calls_with_reported_cost
+  FROM %1$s c
+ WHERE c.list_cost IS NULL AND c.problem LIKE 'no catalog price%%'
+ GROUP BY 1, 2, 3$q$, v_calls));
+
+	-- Problems, counted by level and reason.
+	res := res || jsonb_build_object('problem_summary', format($q$
+SELECT p.source, p.level, p.reason, pg_catalog.count(*) AS rows,
+	   pg_catalog.count(DISTINCT p.trace_id) AS traces, pg_catalog.min(p.trace_id) AS example_trace_id
+  FROM %1$s p GROUP BY 1, 2, 3$q$, v_problems));
+
+	-- FOCUS 1.2 cost export: one row per priced call (data/focus/).
+	res := res || jsonb_build_object('focus', format($q$
+SELECT c.cost AS "BilledCost",
+	   c.source AS "BillingAccountId",
+	   c.source AS "BillingAccountName",
+	   'USD'::pg_catalog.text AS "BillingCurrency",
+	   pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', c.started_at))) AS "BillingPeriodStart",
+	   pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', c.started_at)) + '1 month'::pg_catalog.interval) AS "BillingPeriodEnd",
+	   'Usage'::pg_catalog.text AS "ChargeCategory",
+	   NULL::pg_catalog.text AS "ChargeClass",
+	   pg_catalog.format('%%s tokens of %%s (%%s in, %%s out)', c.input_tokens + c.output_tokens, c.price_model, c.input_tokens, c.output_tokens) AS "ChargeDescription",
+	   'Usage-Based'::pg_catalog.text AS "ChargeFrequency",
+	   c.started_at AS "ChargePeriodStart",
+	   GREATEST(COALESCE(c.ended_at, c.started_at), c.started_at) AS "ChargePeriodEnd",
+	   (c.input_tokens + c.output_tokens)::pg_catalog.numeric AS "ConsumedQuantity",
+	   'Tokens'::pg_catalog.text AS "ConsumedUnit",
+	   c.cost AS "ContractedCost",
+	   c.cost AS "EffectiveCost",
+	   c.price_provider AS "InvoiceIssuerName",
+	   COALESCE(c.list_cost, c.cost) AS "ListCost",
+	   'Standard'::pg_catalog.text AS "PricingCategory",
+	   (c.input_tokens + c.output_tokens)::pg_catalog.numeric AS "PricingQuantity",
+	   'Tokens'::pg_catalog.text AS "PricingUnit",
+	   c.price_provider AS "ProviderName",
+	   c.price_provider AS "PublisherName",
+	   c.trace_id AS "ResourceId",
+	   c.workflow AS "ResourceName",
+	   'Agent trace'::pg_catalog.text AS "ResourceType",
+	   'AI and Machine Learning'::pg_catalog.text AS "ServiceCategory",
+	   c.price_provider AS "ServiceName",
+	   'Generative AI'::pg_catalog.text AS "ServiceSubcategory",
+	   c.price_model AS "SkuId",
+	   c.workflow AS "SubAccountId",
+	   c.workflow AS "SubAccountName",
+	   pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('tokacct:workflow', c.workflow, 'tokacct:item', c.item,
+		   'tokacct:attempt', c.attempt, 'tokacct:model', c.model, 'tokacct:cost_source', c.cost_source,
+		   'tokacct:span_id', c.span_id))::pg_catalog.text AS "Tags"
+  FROM %1$s c
+ WHERE c.cost IS NOT NULL AND c.input_tokens IS NOT NULL AND c.output_tokens IS NOT NULL$q$, v_calls));
+	RETURN res;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_bi_sql(pg_catalog.text, pg_catalog.name, pg_catalog.text) IS
+	'the SQL of the BI views of an attached source (economics, segments, routing, waste, context growth, cost quantiles, frontier, allocation, unpriced models, problem summary, FOCUS), over its base views';
+
+-- The comments of the BI views and their columns (Metabase shows them).
+CREATE FUNCTION @extschema@.attach_bi_comments() RETURNS pg_catalog.jsonb
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+SELECT $j${
+ "economics": {
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "period_start": "first day of the period (UTC); an item counts in the period its first attempt started",
+  "items": "items counted (AI cost and success known)",
+  "solved": "items the AI solved",
+  "solve_rate": "solved / items",
+  "p1": "first-try success: share of the items whose first attempt succeeded",
+  "attempts_per_item": "attempts / items",
+  "attempts": "attempts of the items counted",
+  "ai_cost": "AI cost of every attempt of the items, retries included (USD)",
+  "human_fix_cost": "cost of the human fixes of the items the AI did not solve (tokacct.baseline; USD)",
+  "ai_cost_per_solved": "AI cost / solved items, retries included (USD)",
+  "cost_per_solved": "(AI cost + human fix cost) / solved items (USD)",
+  "cost_per_item": "all-in cost per item: (AI cost + human fix cost) / items, what the agent costs against the BPO price (USD)",
+  "bpo_unit_price": "BPO price per item of the baseline in force (mean over the items; USD)",
+  "saving_per_unit": "bpo_unit_price - cost_per_item: what each item saves with the agent (negative: the agent is dearer)",
+  "break_even_p1": "first-try success at which the mean attempt cost / p equals the BPO price (tokacct.break_even_p); NULL when no rate gets there",
+  "retry_share": "share of the AI cost spent on attempts that failed",
+  "tail_ratio": "p95 / p50 of the AI cost per item (tokacct.tail_ratio)",
+  "waste_share": "share of the traces' cost classified as waste (tokacct.waste_by_trace), traces by the start of their item",
+  "items_left_out": "items left out: AI cost or success unknown (see the problems view)",
+  "items_left_out_share": "items left out / all items of the period",
+  "calls_left_out": "calls left out of the cost",
+  "calls_left_out_share": "calls left out / all calls of the period's items"
+ },
+ "segments": {
+  "": "where the economics break: per workflow and segment of items (option segment of the attach call), the all-in cost per item with the agent against the BPO price; the segments where the agent loses ranked by money at stake, each with a sentence",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "segment": "segment of the items (NULL: items without one)",
+  "items": "items counted (AI cost and success known)",
+  "solved": "items the AI solved",
+  "p1": "first-try success rate",
+  "attempts_per_item": "attempts / items",
+  "ai_cost": "AI cost, retries included (USD)",
+  "human_fix_cost": "human fixes of the items the AI did not solve (USD)",
+  "ai_cost_per_solved": "AI cost / solved items (USD)",
+  "cost_per_item": "(AI cost + human fix cost) / items (USD)",
+  "bpo_unit_price": "BPO price per item (mean over the items; USD)",
+  "saving_per_unit": "bpo_unit_price - cost_per_item (negative: the agent is dearer)",
+  "retry_share": "share of the AI cost spent on failed attempts",
+  "money_at_stake": "(AI cost + human fixes) - what the BPO would charge for the same items (USD); positive where the agent loses",
+  "agent_loses": "the agent costs more than the BPO on these items",
+  "loss_rank": "1 for the losing segment with the most money at stake, 2, ...; NULL where the agent wins",
+  "items_left_out": "items left out: AI cost or success unknown",
+  "sentence": "the finding in business words; NULL without a baseline"
+ },
+ "routing": {
+  "": "model routing per workflow and option (models): success rate with its 95% Wilson interval, cost per success, and the cheapest good-enough option: at least 30 attempts and a Wilson upper bound reaching the best success rate among options with 30 attempts or more; no recommendation from fewer",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "option": "option (as the source names it, else the models of the attempt)",
+  "attempts": "attempts counted (cost and success known): the sample size",
+  "successes": "attempts that succeeded",
+  "success_rate": "successes / attempts",
+  "success_low": "lower bound of the Wilson interval of the success rate",
+  "success_high": "upper bound of the Wilson interval",
+  "confidence": "confidence of the interval (0.95)",
+  "min_sample": "attempts an option needs before it can be recommended (30)",
+  "cost": "cost of the attempts (USD)",
+  "cost_per_attempt": "cost / attempts (USD)",
+  "cost_per_success": "cost / successes (USD); NULL without a success",
+  "sample_ok": "at least min_sample attempts",
+  "good_enough": "sample_ok and success_high reaches the best success rate of the workflow's options with enough samples",
+  "recommended_option": "the good-enough option with the lowest cost per success in the workflow; NULL when none",
+  "projected_saving": "successes x (cost_per_success - the recommended option's), had these successes come from the recommended option (USD)",
+  "note": "the decision in words",
+  "attempts_left_out": "attempts left out: cost or success unknown"
+ },
+ "waste": {
+  "": "trace waste by class per workflow (tokacct.waste_by_workflow over the spans view), one row per class",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "class": "essential, error_call, failed_attempt, abandoned_branch, stuck_loop or duplicate_tool_call",
+  "precedence": "order in which a span is tested against the classes (0 essential)",
+  "cost": "cost attributed to the class (USD); the classes sum to total",
+  "share": "cost / total",
+  "total": "cost of the workflow's traces (USD)",
+  "traces": "traces",
+  "cost_rule": "how a span's cost is counted (leaf: a parent's rolled-up cost is not added again)"
+ },
+ "context_growth": {
+  "": "context growth per workflow: input re-sent from earlier turns, the growth exponent, and the input saved if the history carried into a call were capped at 32768 tokens (tokacct.context_growth per conversation)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "conversations": "conversations",
+  "calls": "calls counted",
+  "total_input": "input tokens",
+  "fresh_input": "input tokens that were new",
+  "carried_input": "input tokens re-sent from earlier turns",
+  "carried_share": "carried_input / total_input",
+  "mean_growth_exponent": "mean over conversations of the growth exponent (1 linear, 2 quadratic)",
+  "longest_conversation": "most calls in a conversation",
+  "history_cap": "history cap of the savings figures (tokens)",
+  "saved_input_at_cap": "input tokens saved with the history capped at history_cap",
+  "saved_share_at_cap": "saved_input_at_cap / total_input",
+  "calls_left_out": "calls left out: token counts unusable"
+ },
+ "cost_quantiles": {
+  "": "quantiles of the AI cost per item per workflow and option, long format (tokacct.cost_sketch: within 1% relative error)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "option": "option(s) of the items",
+  "quantile": "0.5, 0.9, 0.95 or 0.99",
+  "cost": "AI cost per item at the quantile (USD)",
+  "items": "items with a known AI cost"
+ },
+ "frontier": {
+  "": "utility frontier per workflow over the items: mean cost (AI + human fix) and mean value per option, which options are on the frontier, the marginal utility (value per extra dollar) and what dominates the others",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "option": "option",
+  "items": "items",
+  "mean_cost": "mean cost per item, AI and human fix (USD)",
+  "mean_value": "mean value per item (tokacct.baseline: the BPO price, less the human fix when unsolved; USD)",
+  "on_frontier": "on the efficient frontier",
+  "frontier_rank": "place on the frontier from the cheapest (1); NULL when dominated",
+  "marginal_utility": "value per extra dollar moving to this option from the previous one on the frontier",
+  "dominated_by": "options that dominate this one (comma-separated)"
+ },
+ "allocation": {
+  "": "the allocation of the budget in tokacct.allocation_budget over the workflows (tokacct.allocate over each workflow''s options at its volume of items, plus \"leave undone\" at no cost and no value; the current option is the most used)",
+  "source": "name of the attached source",
+  "budget": "budget (USD)",
+  "workflow": "workflow",
+  "option": "option chosen",
+  "items": "items given to the option",
+  "share": "share of the workflow's items",
+  "spend": "spend on them (USD)",
+  "value": "their value (USD)",
+  "shadow_price": "value of one more dollar of budget",
+  "feasible": "the budget covers the cheapest plan",
+  "decision": "the decision for the workflow in words"
+ },
+ "unpriced_models": {
+  "": "models of the calls that no catalog can price, per provider and model",
+  "source": "name of the attached source",
+  "provider": "provider as priced (after the aliases)",
+  "model": "model as priced (after the aliases)",
+  "calls": "calls",
+  "first_call": "first call",
+  "last_call": "last call",
+  "input_tokens": "input tokens",
+  "output_tokens": "output tokens",
+  "calls_with_reported_cost": "calls counted at the cost they reported anyway"
+ },
+ "problem_summary": {
+  "": "the problems view counted per level and reason",
+  "source": "name of the attached source",
+  "level": "call, span or trace",
+  "reason": "reason",
+  "rows": "rows with this reason",
+  "traces": "traces concerned",
+  "example_trace_id": "one of them"
+ },
+ "focus": {
+  "": "FOCUS 1.2 cost export: one row per priced call, in the columns of the FinOps Open Cost and Usage Specification (data/focus/)",
+  "BilledCost": "the call's cost (reported cost when there is one, else the list price; USD)",
+  "BillingAccountId": "the attached source",
+  "BillingAccountName": "the attached source",
+  "BillingCurrency": "USD",
+  "BillingPeriodStart": "first instant of the call's month (UTC)",
+  "BillingPeriodEnd": "first instant of the next month (UTC, exclusive)",
+  "ChargeCategory": "Usage",
+  "ChargeClass": "NULL (no correction)",
+  "ChargeDescription": "the tokens and the model",
+  "ChargeFrequency": "Usage-Based",
+  "ChargePeriodStart": "start of the call",
+  "ChargePeriodEnd": "end of the call",
+  "ConsumedQuantity": "input + output tokens",
+  "ConsumedUnit": "Tokens",
+  "ContractedCost": "the call's cost (USD)",
+  "EffectiveCost": "the call's cost (USD)",
+  "InvoiceIssuerName": "provider as priced",
+  "ListCost": "catalog list price (the cost when no list price applies; USD)",
+  "PricingCategory": "Standard",
+  "PricingQuantity": "input + output tokens",
+  "PricingUnit": "Tokens",
+  "ProviderName": "provider as priced",
+  "PublisherName": "provider as priced",
+  "ResourceId": "trace of the call",
+  "ResourceName": "workflow of the call",
+  "ResourceType": "Agent trace",
+  "ServiceCategory": "AI and Machine Learning",
+  "ServiceName": "provider as priced",
+  "ServiceSubcategory": "Generative AI",
+  "SkuId": "model as priced",
+  "SubAccountId": "workflow",
+  "SubAccountName": "workflow",
+  "Tags": "JSON object: tokacct:workflow, tokacct:item, tokacct:attempt, tokacct:model, tokacct:cost_source, tokacct:span_id"
+ }
+}$j$::pg_catalog.jsonb
+   || pg_catalog.jsonb_build_object(
+	'economics_daily', $j${"": "workflow economics per day (UTC): items, solved, first-try success, attempts per item, AI and human fix cost, cost per solved item and per item against the BPO price, break-even first-try success, retry share, tail ratio, waste share, rows left out"}$j$::pg_catalog.jsonb,
+	'economics_weekly', $j${"": "workflow economics per week (UTC, from Monday): the columns of economics_daily"}$j$::pg_catalog.jsonb,
+	'economics_monthly', $j${"": "workflow economics per month (UTC): the columns of economics_daily"}$j$::pg_catalog.jsonb)
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_bi_comments() IS 'the comments given to the BI views of an attached source and their columns';
+
+
+-- BI views (h-bi): grant_reader also grants the attached sources' views
+CREATE OR REPLACE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	v pg_catalog.text;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
+			(SELECT nspowner FROM pg_catalog.pg_namespace
+			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
+		RAISE EXCEPTION 'only the owner of schema @extschema@ can grant access to it'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Run this as the role that created the extension, or a superuser.';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', '@extschema@', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', '@extschema@', role);
+	-- the views of the sources attached so far (call again after attaching)
+	FOR v IN SELECT DISTINCT a.view_schema FROM @extschema@.attachment a LOOP
+		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', v, role);
+	END LOOP;
+	FOR v IN SELECT pg_catalog.unnest(a.views) FROM @extschema@.attachment a LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
+	END LOOP;
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
+	'let a role read tokacct''s catalogs, ledger and views, and the views of every attached source (for analysts and BI tools; call again after attaching a source)';
+
+
+
+-- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
+-- keep this block last: it moves every support function created before it.
+-- ---------------------------------------------------------------------------
+-- Support functions out of a BI tool's way.  The input, output, send and
+-- receive functions of tokacct's types and the transition, combine, final,
+-- serial and deserial functions of its aggregates move to schema
+-- tokacct_internal, so that a tool listing schema tokacct (Metabase's sync,
+-- \df) sees the user-facing functions only.  The types and aggregates stay
+-- in tokacct and reach them by their oid; nothing calls them by name.
+-- Last piece of the install script: every support function created before
+-- it moves (the upgrade script ends with the same block).
+-- ---------------------------------------------------------------------------
+
+CREATE SCHEMA tokacct_internal;
+COMMENT ON SCHEMA tokacct_internal IS
+	'support functions of tokacct''s types and aggregates (input/output, transition, combine, final): not meant to be called directly';
+
+DO $do$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN
+		SELECT p.oid, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+			   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+			   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
+		 WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+		   AND p.oid OPERATOR(pg_catalog.=) ANY (ARRAY(
+				SELECT pg_catalog.unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend]::pg_catalog.oid[])
+				  FROM pg_catalog.pg_type t
+				 WHERE t.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+				UNION
+				SELECT pg_catalog.unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+						a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::pg_catalog.oid[])
+				  FROM pg_catalog.pg_aggregate a
+				  JOIN pg_catalog.pg_proc ap ON ap.oid OPERATOR(pg_catalog.=) a.aggfnoid
+				 WHERE ap.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace))
+		 ORDER BY p.proname, 3
+	LOOP
+		EXECUTE pg_catalog.format('ALTER FUNCTION %I.%I(%s) SET SCHEMA tokacct_internal', '@extschema@', f.proname, f.args);
+	END LOOP;
+END
+$do$;

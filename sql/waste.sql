@@ -297,7 +297,7 @@ SELECT tokacct.waste_agg('a', NULL, 'llm', repeat('x', 70000), NULL, 'ok', 1, no
 SELECT tokacct.waste_summary(waste_one('{a}', '{NULL}'), 'total');
 SELECT tokacct.waste_summary(waste_one('{a}', '{NULL}'), 'leaf', 1);
 SELECT * FROM tokacct.waste_spans(waste_one('{a}', '{NULL}'), -1);
-SELECT tokacct.waste_accum(NULL, 'a', NULL, 'llm', 'x', NULL, 'ok', 1, now());
+SELECT tokacct_internal.waste_accum(NULL, 'a', NULL, 'llm', 'x', NULL, 'ok', 1, now());
 -- accepted statuses and HTTP codes
 SELECT s AS status_in, g.status
   FROM unnest(ARRAY['OK','unset','success','Error','failed','failure','rate_limit','timed_out',
@@ -407,7 +407,7 @@ SELECT w.workflow, w.traces, w.total = o.total AS total_ok, w.waste = o.waste AS
 -- parallel: partial aggregation in workers, combined in the leader.  The
 -- combine function's cost keeps the planner serial by default (parallel is
 -- slower here); the test lowers it to force the partial plan.
-ALTER FUNCTION tokacct.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1;
+ALTER FUNCTION tokacct_internal.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -418,7 +418,7 @@ SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, st
 CREATE TABLE waste_parallel AS
 SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
   FROM waste_gen GROUP BY trace_id;
-ALTER FUNCTION tokacct.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1000;
+ALTER FUNCTION tokacct_internal.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1000;
 -- at its own cost the planner gathers rows and aggregates once, in the leader
 EXPLAIN (COSTS OFF)
 SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt)
@@ -452,9 +452,9 @@ SELECT w.spans, w.total FROM (
 -- trace 60: root + a1, a1l, a1t, a2, a2l, a2t (k%3=0) + k1..k5 (k%4=0) + e (k%5=0) = 13 spans, + x = 14;
 -- total = a1l (60%7+1) x 0.001 = 0.005 + a1t 0.0005 + a2l 0.002 + a2t 0.0005 + 5 x 0.0001 + e 0.0003
 --       = 0.0088, + x 0.5 = 0.5088
-SELECT tokacct.waste_combine(NULL, NULL) IS NULL AS null_null,
-       tokacct.waste_combine(waste_one('{x}', '{NULL}', '{0.5}'), NULL)::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS left_only,
-       tokacct.waste_combine(NULL, waste_one('{x}', '{NULL}', '{0.5}'))::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS right_only;
+SELECT tokacct_internal.waste_combine(NULL, NULL) IS NULL AS null_null,
+       tokacct_internal.waste_combine(waste_one('{x}', '{NULL}', '{0.5}'), NULL)::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS left_only,
+       tokacct_internal.waste_combine(NULL, waste_one('{x}', '{NULL}', '{0.5}'))::text = waste_one('{x}', '{NULL}', '{0.5}')::text AS right_only;
 
 -- COPY text and binary round trips keep every byte
 -- (files in the instance's data directory: a fixed /tmp name is shared with

@@ -49,7 +49,7 @@ INSERT INTO public.sec_spans VALUES
 		"gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}'),
 	('2026-08-21 10:00:02+00', 't', 'x', 'r', 'lookup', 'Error', 1000, '{"gen_ai.operation.name": "execute_tool",
 		"gen_ai.tool.call.arguments": "{\"q\": 1}", "error.type": "429"}');
-SELECT * FROM tokacct.attach_otel('sec', 'public.sec_spans', options => '{"item": "attr:app.item"}');
+SELECT * FROM tokacct.attach_otel('sec', 'public.sec_spans', options => '{"item": "attr:app.item", "segment": "name"}');
 SELECT count(*), sum(cost) FROM sec.calls;
 SELECT count(*), sum(cost) FROM sec.spans;
 SELECT * FROM sec.attempts;
@@ -57,6 +57,22 @@ SELECT * FROM sec.items;
 SELECT count(*) FROM sec.conversations;
 SELECT count(*) FROM sec.problems;
 SELECT * FROM tokacct.waste_by_workflow('sec.spans');
+-- the BI views of the source answer too (segments by a planted-domain column)
+INSERT INTO tokacct.allocation_budget VALUES ('sec', 100);
+SELECT count(*) FROM sec.economics_daily;
+SELECT count(*) FROM sec.economics_weekly;
+SELECT count(*) FROM sec.economics_monthly;
+SELECT count(*) FROM sec.segments;
+SELECT count(*) FROM sec.routing;
+SELECT count(*) FROM sec.waste;
+SELECT count(*) FROM sec.context_growth;
+SELECT count(*) FROM sec.cost_quantiles;
+SELECT count(*) FROM sec.frontier;
+SELECT count(*) FROM sec.allocation;
+SELECT count(*) FROM sec.unpriced_models;
+SELECT count(*) FROM sec.problem_summary;
+SELECT count(*) FROM sec.focus;
+DELETE FROM tokacct.allocation_budget;
 SELECT * FROM tokacct.attach('sec_map', 'public.sec_spans', '{"trace_id": "TraceId", "span_id": "SpanId",
 	"parent_id": "ParentSpanId", "start_time": "Timestamp", "name": "SpanName", "status": "StatusCode",
 	"kind": {"column": "SpanAttributes", "path": "gen_ai.operation.name"}}');

@@ -672,7 +672,8 @@ DECLARE
 		'status_raw', 'error_type', 'operation', 'kind', 'provider', 'request_model', 'response_model',
 		'input_raw', 'output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw',
 		'reported_cost', 'reported_cost_raw', 'reported_currency', 'reported_cost_source', 'estimated_cost',
-		'conversation_id', 'tool_name', 'args_hash', 'workflow', 'item', 'outcome', 'option', 'attempt_raw'];
+		'conversation_id', 'tool_name', 'args_hash', 'workflow', 'item', 'outcome', 'option', 'attempt_raw',
+		'segment'];
 	cols jsonb := parts -> 'cols';
 	rel text := parts ->> 'from';
 	sel text;
@@ -916,7 +917,8 @@ SELECT %1$s AS source, a.workflow, a.item, COALESCE(a.option, a.models) AS optio
 			WHEN a.attempt IS NULL THEN 'attempt number not a whole number'
 			WHEN a.succeeded IS NULL THEN 'success unknown: the trace has no root span'
 			WHEN a.left_out > 0 THEN pg_catalog.format('%%s of %%s calls left out of the cost', a.left_out, a.calls)
-	   END AS problem
+	   END AS problem,
+	   a.segment
   FROM (%2$s) a$q$,
 		src, replace(attempts, '{{TRACES}}', format($q$
 SELECT b.trace_id,
@@ -929,6 +931,7 @@ SELECT b.trace_id,
 	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
 	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
 	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw,
+	   COALESCE(pg_catalog.min(b.segment) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.segment)) AS segment,
 	   -- the calls' cost, or where the trace has no LLM call its agent spans' usage
 	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
 			THEN pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'call')
@@ -962,7 +965,7 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 	   CASE WHEN i.solved THEN b.bpo_unit_price
 			WHEN NOT i.solved THEN b.bpo_unit_price - pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
 	   END AS value,
-	   i.problem
+	   i.problem, i.segment, i.first_try_succeeded, i.failed_attempt_cost
   FROM (%3$s) i
   LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
 					   FROM @extschema@.baseline bl
@@ -973,7 +976,8 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 			'SELECT i0.source, i0.workflow, i0.item, i0.option, i0.attempts, '
 			'COALESCE(rec.solved, i0.solved) AS solved, i0.started_at, i0.ended_at, i0.ai_cost, i0.ai_cost_known, '
 			'i0.calls, i0.calls_left_out, COALESCE(i0.problem, CASE WHEN rec.key IS NULL '
-			'THEN ''no row for the item in the system of record'' END) AS problem '
+			'THEN ''no row for the item in the system of record'' END) AS problem, '
+			'i0.segment, i0.first_try_succeeded, i0.failed_attempt_cost '
 			'FROM ({{ITEMS}}) i0 LEFT JOIN (%s) rec ON rec.key = i0.item', record) END);
 	v_items := replace(v_items, '{{ITEMS}}', format($q$SELECT %1$s AS source, a.workflow, a.item,
 			   pg_catalog.string_agg(DISTINCT a.option, '+' ORDER BY a.option) AS option,
@@ -987,7 +991,11 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 			   CASE WHEN pg_catalog.sum(a.calls_left_out) > 0
 					THEN pg_catalog.format('%%s of %%s calls left out of the cost', pg_catalog.sum(a.calls_left_out), pg_catalog.sum(a.calls))
 					WHEN pg_catalog.bool_or(a.succeeded) IS NULL THEN 'success unknown'
-			   END AS problem
+			   END AS problem,
+			   pg_catalog.min(a.segment) AS segment,
+			   pg_catalog.bool_or(a.succeeded) FILTER (WHERE a.attempt = 1) AS first_try_succeeded,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0
+					THEN COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE NOT a.succeeded), 0) END AS failed_attempt_cost
 		  FROM (%2$s) a
 		 WHERE a.item IS NOT NULL
 		 GROUP BY a.workflow, a.item$q$,
@@ -1155,7 +1163,8 @@ SELECT $j${
   "calls_left_out": "calls left out of the cost (see the problems view)",
   "input_tokens": "input tokens of its counted calls",
   "output_tokens": "output tokens of its counted calls",
-  "problem": "why the attempt is incomplete; NULL when it is fine"
+  "problem": "why the attempt is incomplete; NULL when it is fine",
+  "segment": "segment of the item (option segment: an attribute the source keeps, e.g. claim type); NULL when not set"
  },
  "items": {
   "": "one row per item (workflow, item key): its attempts, whether it was solved, what the AI cost and what the human fix and the BPO would cost (tokacct.baseline)",
@@ -1174,7 +1183,10 @@ SELECT $j${
   "human_fix_cost": "0 when solved; else human_cost_per_hour x human_minutes_per_item / 60 of the baseline in force when it started; NULL without a baseline",
   "bpo_unit_price": "BPO price per item of the baseline in force when it started",
   "value": "value of the outcome: the BPO price when solved, less the human fix cost when not",
-  "problem": "why the item is incomplete; NULL when it is fine"
+  "problem": "why the item is incomplete; NULL when it is fine",
+  "segment": "segment of the item (option segment: an attribute the source keeps, e.g. claim type); NULL when not set",
+  "first_try_succeeded": "its first attempt succeeded; NULL when it has no attempt numbered 1 or that attempt's success is unknown",
+  "failed_attempt_cost": "cost of its attempts that failed (the retry tail's spend); NULL when any call is left out"
  },
  "conversations": {
   "": "the counted calls of each conversation in order, for tokacct.context_growth(seq, input_tokens, output_tokens)",
@@ -1245,7 +1257,11 @@ DECLARE
 	prefix text := coalesce(p_prefix, '');
 	created boolean := false;
 	def text;
-	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems'];
+	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems',
+		'economics_daily', 'economics_weekly', 'economics_monthly', 'segments', 'routing', 'waste',
+		'context_growth', 'cost_quantiles', 'frontier', 'allocation', 'unpriced_models', 'problem_summary', 'focus'];
+	bi jsonb;
+	bi_comments jsonb := @extschema@.attach_bi_comments();
 	n text;
 	qname text;
 	made text[] := '{}';
@@ -1276,7 +1292,9 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use up to 20 lower-case letters, digits and _ (the views are named prefix || ''calls'', ...).';
 	END IF;
-	def := md5(concat_ws(E'\x1f', p_kind, p_relations::text, target_schema, prefix, p_views::text));
+	-- the BI views over the six (70_bi.sql)
+	bi := @extschema@.attach_bi_sql(p_source, target_schema, prefix);
+	def := md5(concat_ws(E'\x1f', p_kind, p_relations::text, target_schema, prefix, p_views::text, bi::text));
 
 	SELECT * INTO old FROM @extschema@.attachment a WHERE a.source = p_source FOR UPDATE;
 	had_row := FOUND;
@@ -1294,7 +1312,8 @@ BEGIN
 
 	-- the old views go when the source moves to another schema or prefix
 	IF had_row AND (old.view_schema <> target_schema OR old.view_prefix <> prefix) THEN
-		FOREACH qname IN ARRAY old.views LOOP
+		-- in reverse: the BI views depend on the six
+		FOREACH qname IN ARRAY ARRAY(SELECT v FROM unnest(old.views) WITH ORDINALITY u(v, o) ORDER BY o DESC) LOOP
 			PERFORM @extschema@.attach_drop_view(p_source, qname);
 			view_name := qname;
 			action := 'dropped';
@@ -1325,17 +1344,18 @@ BEGIN
 					  HINT = 'Attach into another schema, or give a prefix for the view names.';
 		END IF;
 		BEGIN
-			EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS %s', qname, p_views ->> n);
+			EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS %s', qname, coalesce(p_views ->> n, bi ->> n));
 		EXCEPTION WHEN invalid_table_definition THEN
 			-- the columns changed (a newer tokacct): views over it must go too
 			PERFORM @extschema@.attach_drop_view(p_source, qname);
-			EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS %s', qname, p_views ->> n);
+			EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS %s', qname, coalesce(p_views ->> n, bi ->> n));
 		END;
 		EXECUTE format('COMMENT ON VIEW %s IS %L', qname,
-			format('tokacct, source %s: %s', p_source, comments -> n ->> ''));
+			format('tokacct, source %s: %s', p_source, coalesce(comments -> n ->> '', bi_comments -> n ->> '')));
 		FOR c IN SELECT a.attname FROM pg_attribute a
 				  WHERE a.attrelid = qname::regclass AND a.attnum > 0 AND NOT a.attisdropped LOOP
-			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', qname, c.attname, comments -> n ->> c.attname);
+			EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', qname, c.attname, coalesce(comments -> n ->> c.attname,
+				bi_comments -> n ->> c.attname, CASE WHEN n LIKE 'economics\_%' THEN bi_comments -> 'economics' ->> c.attname END));
 		END LOOP;
 		made := made || qname;
 		view_name := qname;
@@ -1380,7 +1400,8 @@ BEGIN
 				  HINT = coalesce('Attached: ' || (SELECT string_agg(a.source, ', ' ORDER BY a.source)
 													 FROM @extschema@.attachment a) || '.', 'No source is attached.');
 	END IF;
-	FOREACH qname IN ARRAY old.views LOOP
+	-- in reverse: the BI views depend on the six
+	FOREACH qname IN ARRAY ARRAY(SELECT v FROM unnest(old.views) WITH ORDINALITY u(v, o) ORDER BY o DESC) LOOP
 		PERFORM @extschema@.attach_drop_view(source, qname);
 		view_name := qname;
 		action := 'dropped';
@@ -1487,7 +1508,8 @@ BEGIN
 		'item', @extschema@.attach_spec(opts -> 'item', 'item', vocab, rel),
 		'outcome', @extschema@.attach_spec(opts -> 'outcome', 'outcome', vocab, rel),
 		'option', @extschema@.attach_spec(opts -> 'option', 'option', vocab, rel),
-		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, rel));
+		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, rel),
+		'segment', @extschema@.attach_spec(opts -> 'segment', 'segment', vocab, rel));
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_span_cols(pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.jsonb,
@@ -1569,7 +1591,7 @@ DECLARE
 BEGIN
 	PERFORM @extschema@.attach_relation(spans, 'span table');
 	opts := @extschema@.attach_options(options,
-		ARRAY['columns', 'keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt',
+		ARRAY['columns', 'keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt', 'segment',
 			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
 		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
 			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
@@ -1678,7 +1700,7 @@ DECLARE
 	dedup boolean;
 BEGIN
 	opts := @extschema@.attach_options(options,
-		ARRAY['project_id', 'provider', 'workflow', 'item', 'outcome', 'option', 'attempt', 'conversation',
+		ARRAY['project_id', 'provider', 'workflow', 'item', 'outcome', 'option', 'attempt', 'segment', 'conversation',
 			  'cache_read', 'cache_write', 'reasoning', 'tool_name_pattern', 'score_threshold',
 			  'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
 		'{"workflow": "trace_name", "item": ["session", "trace_id"]}');
@@ -1730,7 +1752,7 @@ BEGIN
 		'project', @extschema@.attach_column(trc, 'project_id', 'text', 'project id', 't'));
 
 	uses_scores := EXISTS (SELECT 1 FROM jsonb_each(opts) e
-							WHERE e.key IN ('workflow', 'item', 'outcome', 'option', 'attempt')
+							WHERE e.key IN ('workflow', 'item', 'outcome', 'option', 'attempt', 'segment')
 							  AND e.value::text LIKE '%score:%');
 	IF uses_scores THEN
 		IF sco IS NULL THEN
@@ -1847,7 +1869,8 @@ BEGIN
 		'item', @extschema@.attach_spec(opts -> 'item', 'item', vocab, obs),
 		'outcome', @extschema@.attach_spec(opts -> 'outcome', 'outcome', vocab, obs),
 		'option', @extschema@.attach_spec(opts -> 'option', 'option', vocab, obs),
-		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, obs));
+		'attempt_raw', @extschema@.attach_spec(opts -> 'attempt', 'attempt', vocab, obs),
+		'segment', @extschema@.attach_spec(opts -> 'segment', 'segment', vocab, obs));
 
 	parts := jsonb_build_object('from', rel, 'trace', 'r.trace_id', 'span', 'r.span_id',
 		'order', 'r.ended_at DESC NULLS LAST, r.started_at DESC NULLS LAST, r.level COLLATE "C", '
@@ -1901,7 +1924,7 @@ DECLARE
 BEGIN
 	PERFORM @extschema@.attach_relation(documents, 'documents table');
 	opts := @extschema@.attach_options(options,
-		ARRAY['keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt',
+		ARRAY['keys', 'operations', 'workflow', 'item', 'outcome', 'option', 'attempt', 'segment',
 			  'conversation', 'success_values', 'cache_tokens', 'cost_basis', 'strict', 'dedup', 'agent_usage', 'record'],
 		jsonb_build_object('workflow', '["attr:gen_ai.workflow.name", "resource:gen_ai.workflow.name", "service"]'::jsonb,
 			'item', 'trace_id', 'conversation', 'attr:gen_ai.conversation.id'));
@@ -2019,7 +2042,7 @@ DECLARE
 		"cache_write_tokens": "count", "reasoning_tokens": "count", "cost": "numeric", "cost_currency": "text",
 		"cost_source": "text", "conversation_id": "text", "tool_name": "text", "tool_arguments": "jsonb",
 		"args_hash": "text", "workflow": "text", "item": "text", "outcome": "text", "option": "text",
-		"attempt": "count"}';
+		"attempt": "count", "segment": "text"}';
 	m jsonb := '{}';
 	k text;
 	e text;
@@ -2122,7 +2145,8 @@ BEGIN
 		'item', coalesce(m ->> 'item', m ->> 'trace_id'),
 		'outcome', coalesce(m ->> 'outcome', 'NULL::pg_catalog.text'),
 		'option', coalesce(m ->> 'option', 'NULL::pg_catalog.text'),
-		'attempt_raw', coalesce(m ->> 'attempt', 'NULL::pg_catalog.text'));
+		'attempt_raw', coalesce(m ->> 'attempt', 'NULL::pg_catalog.text'),
+		'segment', coalesce(m ->> 'segment', 'NULL::pg_catalog.text'));
 	parts := jsonb_build_object('from', spans::text || ' r', 'trace', m ->> 'trace_id', 'span', m ->> 'span_id',
 		'order', (SELECT string_agg(format('%s %s', e.v, CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 'DESC NULLS LAST'
 								WHEN wants ->> e.k IN ('text', 'count') THEN 'COLLATE "C"' ELSE '' END), ', '

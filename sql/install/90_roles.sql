@@ -19,6 +19,8 @@ CREATE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
+DECLARE
+	v pg_catalog.text;
 BEGIN
 	IF role IS NULL THEN
 		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -32,10 +34,17 @@ BEGIN
 	END IF;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', '@extschema@', role);
 	EXECUTE pg_catalog.format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %s', '@extschema@', role);
+	-- the views of the sources attached so far (call again after attaching)
+	FOR v IN SELECT DISTINCT a.view_schema FROM @extschema@.attachment a LOOP
+		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', v, role);
+	END LOOP;
+	FOR v IN SELECT pg_catalog.unnest(a.views) FROM @extschema@.attachment a LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
+	END LOOP;
 END
 $fn$;
 COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
-	'let a role read tokacct''s catalogs, ledger and views (for analysts and BI tools)';
+	'let a role read tokacct''s catalogs, ledger and views, and the views of every attached source (for analysts and BI tools; call again after attaching a source)';
 
 CREATE PROCEDURE @extschema@.grant_admin(role pg_catalog.regrole)
 	LANGUAGE plpgsql

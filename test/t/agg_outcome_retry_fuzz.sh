@@ -151,7 +151,7 @@ BEGIN
 		RETURN 'WRONG: ' || SQLSTATE || ' ' || SQLERRM || ' for ' || b::text;
 	END;
 	-- accepted: its text form reads back to the same bytes
-	EXECUTE format('SELECT %s_send(s::text::%s) = %L FROM %s', typ, typ, b, tab) INTO same;
+	EXECUTE format('SELECT tokacct_internal.%s_send(s::text::%s) = %L FROM %s', pg_catalog.split_part(typ, '.', 2), typ, b, tab) INTO same;
 	IF NOT same THEN
 		RETURN 'WRONG: accepted bytes do not round-trip: ' || b::text;
 	END IF;
@@ -203,11 +203,11 @@ FROM (VALUES ('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0'),
 	 generate_series(1, 700);
 INSERT INTO fuzz_results
 SELECT 'outcome binary', fuzz_binary('tokacct.outcome_state', fuzz_mutate_bytes(b))
-FROM (SELECT tokacct.outcome_state_send('items=120 solved=99 fixed=7 cost=1234.000000000001 fix_cost=88.25') b) v,
+FROM (SELECT tokacct_internal.outcome_state_send('items=120 solved=99 fixed=7 cost=1234.000000000001 fix_cost=88.25') b) v,
 	 generate_series(1, 700);
 INSERT INTO fuzz_results
 SELECT 'retry binary', fuzz_binary('tokacct.retry_state', fuzz_mutate_bytes(b))
-FROM (SELECT tokacct.retry_state_send('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0') b) v,
+FROM (SELECT tokacct_internal.retry_state_send('max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0') b) v,
 	 generate_series(1, 700);
 SQL
 

@@ -85,22 +85,22 @@ BEGIN
 		PERFORM tokacct.context_report(s), tokacct.context_savings(s, 100), s::text FROM fz_ctx;
 		PERFORM tokacct.merge(x) FROM (SELECT s FROM fz_ctx UNION ALL SELECT '{(-5,1,1)}') y(x)
 			WHERE NOT EXISTS (SELECT FROM fz_ctx WHERE s::text LIKE '%(-5,%');
-		IF EXISTS (SELECT FROM fz_ctx WHERE tokacct.context_state_send(s::text::tokacct.context_state)
-											<> tokacct.context_state_send(s)) THEN
+		IF EXISTS (SELECT FROM fz_ctx WHERE tokacct_internal.context_state_send(s::text::tokacct.context_state)
+											<> tokacct_internal.context_state_send(s)) THEN
 			RETURN 'BAD text form does not read back: ' || (SELECT s::text FROM fz_ctx);
 		END IF;
 	ELSIF kind = 'sk' THEN
 		PERFORM tokacct.cost_quantiles(s, '{0,0.1,0.5,0.9,1}'), tokacct.tail_ratio(s), s::text FROM fz_sk;
 		PERFORM tokacct.merge(x) FROM (SELECT s FROM fz_sk UNION ALL SELECT tokacct.cost_sketch(3.5)) y(x);
-		IF EXISTS (SELECT FROM fz_sk WHERE tokacct.sketch_state_send(s::text::tokacct.sketch_state)
-										   <> tokacct.sketch_state_send(s)) THEN
+		IF EXISTS (SELECT FROM fz_sk WHERE tokacct_internal.sketch_state_send(s::text::tokacct.sketch_state)
+										   <> tokacct_internal.sketch_state_send(s)) THEN
 			RETURN 'BAD text form does not read back: ' || (SELECT s::text FROM fz_sk);
 		END IF;
 	ELSE
 		PERFORM tokacct.frontier_options(s), s::text FROM fz_fr;
 		PERFORM tokacct.merge(x) FROM (SELECT s FROM fz_fr UNION ALL SELECT tokacct.utility_frontier('x', 1, 2)) y(x);
-		IF EXISTS (SELECT FROM fz_fr WHERE tokacct.frontier_state_send(s::text::tokacct.frontier_state)
-										   <> tokacct.frontier_state_send(s)) THEN
+		IF EXISTS (SELECT FROM fz_fr WHERE tokacct_internal.frontier_state_send(s::text::tokacct.frontier_state)
+										   <> tokacct_internal.frontier_state_send(s)) THEN
 			RETURN 'BAD text form does not read back: ' || (SELECT s::text FROM fz_fr);
 		END IF;
 	END IF;
@@ -147,14 +147,14 @@ BEGIN
 	END;
 	IF kind = 'ctx' THEN
 		PERFORM tokacct.context_report(t::tokacct.context_state);
-		IF tokacct.context_state_send(t::tokacct.context_state::text::tokacct.context_state)
-			<> tokacct.context_state_send(t::tokacct.context_state) THEN
+		IF tokacct_internal.context_state_send(t::tokacct.context_state::text::tokacct.context_state)
+			<> tokacct_internal.context_state_send(t::tokacct.context_state) THEN
 			RETURN 'BAD text form does not read back: ' || t;
 		END IF;
 	ELSIF kind = 'sk' THEN
 		PERFORM tokacct.cost_quantiles(t::tokacct.sketch_state, '{0,0.5,1}');
-		IF tokacct.sketch_state_send(t::tokacct.sketch_state::text::tokacct.sketch_state)
-			<> tokacct.sketch_state_send(t::tokacct.sketch_state) THEN
+		IF tokacct_internal.sketch_state_send(t::tokacct.sketch_state::text::tokacct.sketch_state)
+			<> tokacct_internal.sketch_state_send(t::tokacct.sketch_state) THEN
 			RETURN 'BAD text form does not read back: ' || t;
 		END IF;
 		IF t::tokacct.sketch_state::text ~ '(min|max)=-?[0-9.]+e-3[0-9][0-9] ' THEN
@@ -162,8 +162,8 @@ BEGIN
 		END IF;
 	ELSE
 		PERFORM tokacct.frontier_options(t::tokacct.frontier_state);
-		IF tokacct.frontier_state_send(t::tokacct.frontier_state::text::tokacct.frontier_state)
-			<> tokacct.frontier_state_send(t::tokacct.frontier_state) THEN
+		IF tokacct_internal.frontier_state_send(t::tokacct.frontier_state::text::tokacct.frontier_state)
+			<> tokacct_internal.frontier_state_send(t::tokacct.frontier_state) THEN
 			RETURN 'BAD text form does not read back: ' || t;
 		END IF;
 	END IF;
@@ -185,7 +185,7 @@ SQL
 
 for kind in ctx sk fr; do
 	seed="fz_seed_$kind"
-	send=tokacct.$(case $kind in ctx) echo context;; sk) echo sketch;; fr) echo frontier;; esac)_state_send
+	send=tokacct_internal.$(case $kind in ctx) echo context;; sk) echo sketch;; fr) echo frontier;; esac)_state_send
 	psql_run -c "INSERT INTO fz_log SELECT 'bin_$kind', fz_recv('$kind', fz_mutate($send(s))) FROM $seed, generate_series(1, 600 / (SELECT count(*) FROM $seed))"
 	psql_run -c "INSERT INTO fz_log SELECT 'text_$kind', fz_text('$kind', s::text) FROM $seed, generate_series(1, 600 / (SELECT count(*) FROM $seed))"
 done
@@ -224,11 +224,11 @@ check "random doubles: 300 sketches, some with subnormal costs" \
 	"SELECT CASE WHEN count(DISTINCT g) = 300 AND count(*) FILTER (WHERE x <> 0 AND abs(x) < 2.2250738585072014e-308) > 0
 		THEN 'ok' END FROM fz_vals"
 check "random doubles: each sketch reads back from its text form" \
-	"SELECT CASE WHEN bool_and(tokacct.sketch_state_send(s::text::tokacct.sketch_state) = tokacct.sketch_state_send(s))
+	"SELECT CASE WHEN bool_and(tokacct_internal.sketch_state_send(s::text::tokacct.sketch_state) = tokacct_internal.sketch_state_send(s))
 		THEN 'ok' END FROM fz_rand"
 check "random doubles: each sketch comes back from COPY, text and binary" \
-	"SELECT CASE WHEN count(*) = 300 AND bool_and(tokacct.sketch_state_send(a.s) = tokacct.sketch_state_send(t.s)
-		AND tokacct.sketch_state_send(a.s) = tokacct.sketch_state_send(b.s)) THEN 'ok' END
+	"SELECT CASE WHEN count(*) = 300 AND bool_and(tokacct_internal.sketch_state_send(a.s) = tokacct_internal.sketch_state_send(t.s)
+		AND tokacct_internal.sketch_state_send(a.s) = tokacct_internal.sketch_state_send(b.s)) THEN 'ok' END
 	 FROM fz_rand a JOIN fz_rand_txt t USING (g) JOIN fz_rand_bin b USING (g)"
 # by SQL: a magnitude below 1e-12 is a zero; min and max are the exact
 # extremes of the values with those zeros taken as 0 (never -0)

@@ -68,9 +68,9 @@ CREATE TABLE fz_bytes (b bytea);
 DO \$\$
 DECLARE
 	seeds bytea[] := ARRAY[
-		tokacct.frontier_state_send('{("model-a",3,1.5,2.4),("human",2,90,100)}'),
-		tokacct.frontier_state_send('{("x",9223372036854775807,85070591730234615847396907.784232501249,-1)}'),
-		tokacct.frontier_state_send('{}')];
+		tokacct_internal.frontier_state_send('{("model-a",3,1.5,2.4),("human",2,90,100)}'),
+		tokacct_internal.frontier_state_send('{("x",9223372036854775807,85070591730234615847396907.784232501249,-1)}'),
+		tokacct_internal.frontier_state_send('{}')];
 	b bytea;
 	k int;
 	p int;
@@ -98,8 +98,8 @@ BEGIN
 			COPY fz_bin FROM '$WORK/one.bin' (FORMAT binary);
 			SELECT f::text INTO got FROM fz_bin;
 			IF got::tokacct.frontier_state::text <> got
-			   OR tokacct.frontier_state_send(got::tokacct.frontier_state)
-				  <> (SELECT tokacct.frontier_state_send(f) FROM fz_bin) THEN
+			   OR tokacct_internal.frontier_state_send(got::tokacct.frontier_state)
+				  <> (SELECT tokacct_internal.frontier_state_send(f) FROM fz_bin) THEN
 				INSERT INTO fz_result VALUES ('binary', 'round trip differs: ' || b::text);
 			ELSE
 				PERFORM count(*) FROM fz_bin, tokacct.frontier_options(f);
