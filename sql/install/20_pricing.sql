@@ -890,7 +890,7 @@ BEGIN
 							RAISE EXCEPTION 'malformed price in % %', vwhat, k USING ERRCODE = 'invalid_parameter_value',
 								DETAIL = format('A price per thousand is a JSON number, got %s.', (v -> 'prices' -> k)::text);
 						END IF;
-						fees := fees || jsonb_build_object(feemap ->> k, (v -> 'prices' ->> k)::numeric / 1000);
+						fees := fees || jsonb_build_object(feemap ->> k, trim_scale((v -> 'prices' ->> k)::numeric / 1000));
 					ELSIF keymap ? k THEN
 						-- a null price is not "no price" (which costs nothing)
 						IF jsonb_typeof(v -> 'prices' -> k) = 'null' THEN
