@@ -3287,14 +3287,18 @@ DO $do$
 DECLARE
 	deps text;
 BEGIN
-	SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), ', ')
+	-- a view depends through its rewrite rule: name the view
+	SELECT pg_catalog.string_agg(DISTINCT CASE WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+			THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)
+					FROM pg_catalog.pg_rewrite r WHERE r.oid OPERATOR(pg_catalog.=) d.objid)
+			ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) END, ', ')
 	  INTO deps
 	  FROM pg_catalog.pg_depend d
 	 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
 	   AND d.refobjid OPERATOR(pg_catalog.=) '@extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz)'::pg_catalog.regprocedure
 	   AND d.deptype OPERATOR(pg_catalog.=) 'n';
 	IF deps IS NOT NULL THEN
-		RAISE EXCEPTION 'cannot update tokacct: % call tokacct.cost() with eight arguments', deps
+		RAISE EXCEPTION 'cannot update tokacct: the eight-argument tokacct.cost() is used by %', deps
 			USING ERRCODE = 'dependent_objects_still_exist',
 				  DETAIL = '0.2.0 adds a ninth argument to cost(), cache_write_1h_tokens (default 0); the eight-argument function is replaced, and these objects depend on it.',
 				  HINT = 'Save their definitions, drop them, run ALTER EXTENSION tokacct UPDATE, then create them again: calls with eight arguments work unchanged.';
