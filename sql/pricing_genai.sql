@@ -3,6 +3,8 @@
 -- data.json's commit) must equal tokacct's input and output price exactly,
 -- pricing as of the dataset's date, 2026-08-21 (12:00 UTC: outside
 -- deepseek's off-peak window, which ends at 16:30).
+-- This is the frozen format v1 file; the live v2 feed, which genai-prices
+-- computed the dataset from, reproduces all 3,474 pairs (pricing_v2).
 \getenv shared SHARED_DATA
 SELECT providers, models, price_sets_added, prices_rounded
   FROM tokacct.load_prices_genai(pg_read_file(:'shared' || '/genai-prices/data.json')::jsonb);

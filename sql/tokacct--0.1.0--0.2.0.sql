@@ -5336,6 +5336,634 @@ COMMENT ON FUNCTION @extschema@.waste_spans(@extschema@.waste_state, pg_catalog.
 	'the lim most expensive wasteful spans of a trace (cost in their class descending: own cost, plus the induced cost when spans carry input tokens), with their class and the span that caused it';
 
 -- ---------------------------------------------------------------------------
+-- The live genai-prices feed (format v2) and one-hour cache writes (issue 13,
+-- items 1 and 2).
+-- ---------------------------------------------------------------------------
+-- Three price kinds join the list in C (price_kinds()): cache_write_1h,
+-- cache_image_read and output_citation, at its end, so that the columns
+-- added here come in the order a fresh install makes them; and a fee per
+-- web search.
+ALTER TABLE @extschema@.price
+	ADD COLUMN cache_write_1h_mtok @extschema@.price_mtok,
+	ADD COLUMN cache_image_read_mtok @extschema@.price_mtok,
+	ADD COLUMN output_citation_mtok @extschema@.price_mtok,
+	ADD COLUMN web_search_fee @extschema@.price_amount;
+COMMENT ON COLUMN @extschema@.price.cache_write_mtok IS 'per million input tokens written to the cache (Anthropic''s five-minute cache writes; one-hour writes too when cache_write_1h_mtok is missing); missing: input price';
+COMMENT ON COLUMN @extschema@.price.cache_write_1h_mtok IS 'per million input tokens written to the cache for one hour (Anthropic: 2x input, against 1.25x for five minutes); missing: cache write price, then input price';
+COMMENT ON COLUMN @extschema@.price.cache_image_read_mtok IS 'per million image tokens read from the cache; missing: cache read, then image input, then input price';
+COMMENT ON COLUMN @extschema@.price.output_citation_mtok IS 'per million citation output tokens; missing: output price';
+COMMENT ON COLUMN @extschema@.price.web_search_fee IS 'fee per web search the call made (usage key web_searches), in currency units; counted with the request fees';
+COMMENT ON COLUMN @extschema@.cost_breakdown.request_cost IS 'per-request fees and per-search fees (web searches)';
+
+-- cost() takes cache_write_1h_tokens as a ninth argument with a default:
+-- another signature, so the eight-argument function is dropped and the new
+-- one created.  An object of yours that calls cost() (a view, a function
+-- with a SQL-standard body) would block the drop or be lost with it: the
+-- update stops first and names them.
+DO $do$
+DECLARE
+	deps text;
+BEGIN
+	-- a view depends through its rewrite rule: name the view
+	SELECT pg_catalog.string_agg(DISTINCT CASE WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+			THEN (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)
+					FROM pg_catalog.pg_rewrite r WHERE r.oid OPERATOR(pg_catalog.=) d.objid)
+			ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) END, ', ')
+	  INTO deps
+	  FROM pg_catalog.pg_depend d
+	 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.=) '@extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz)'::pg_catalog.regprocedure
+	   AND d.deptype OPERATOR(pg_catalog.=) 'n';
+	IF deps IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot update tokacct: the eight-argument tokacct.cost() is used by %', deps
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = '0.2.0 adds a ninth argument to cost(), cache_write_1h_tokens (default 0); the eight-argument function is replaced, and these objects depend on it.',
+				  HINT = 'Save their definitions, drop them, run ALTER EXTENSION tokacct UPDATE, then create them again: calls with eight arguments work unchanged.';
+	END IF;
+END
+$do$;
+DROP FUNCTION @extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.int8,
+	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz);
+-- cache_write_1h_tokens comes last, so that every call written for 0.1.0's
+-- eight arguments means what it meant.
+CREATE FUNCTION @extschema@.cost(provider pg_catalog.text, model pg_catalog.text,
+	input_tokens pg_catalog.int8, output_tokens pg_catalog.int8,
+	cache_read_tokens pg_catalog.int8 DEFAULT 0, cache_write_tokens pg_catalog.int8 DEFAULT 0,
+	reasoning_tokens pg_catalog.int8 DEFAULT 0, at pg_catalog.timestamptz DEFAULT pg_catalog.now(),
+	cache_write_1h_tokens pg_catalog.int8 DEFAULT 0)
+	RETURNS pg_catalog.numeric
+	LANGUAGE c STABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'price_cost';
+COMMENT ON FUNCTION @extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.int8,
+	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.int8) IS
+	'list price of one call at the prices in force at "at"; input_tokens includes cache reads and writes, cache_write_tokens includes the one-hour writes cache_write_1h_tokens counts (priced at cache_write_1h when the row has it), output_tokens includes reasoning; NULL when the model is unknown (or model, input, output or at is NULL)';
+COMMENT ON FUNCTION @extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz) IS
+	'list price of one call from a genai-prices usage object (input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, input_audio_tokens, cache_audio_read_tokens, output_audio_tokens, input_image_tokens, ..., output_reasoning_tokens, output_citation_tokens, requests, web_searches)';
+
+-- The loaders: the v2 feed's price keys (genai-prices), LiteLLM's one-hour
+-- cache write and citation prices, and the web search fee of a price set.
+CREATE OR REPLACE FUNCTION @extschema@.price_put_model_prices(p_catalog pg_catalog.text, p_provider pg_catalog.text,
+	p_model pg_catalog.text, variants pg_catalog.jsonb, p_in_force_from pg_catalog.timestamptz, what pg_catalog.text)
+	RETURNS pg_catalog.bool
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	latest timestamptz;
+	old jsonb;
+	start_at timestamptz;
+	v jsonb;
+	vi int := 0;
+	c jsonb;
+	sd date;
+	ts time;
+	te time;
+	k text;
+	pv jsonb;
+	cols numeric[];
+	kinds text[] := @extschema@.price_kinds();
+	put_row text;
+	ki int;
+	fee numeric;
+	fees numeric[];
+	fk text;
+	new_id bigint;
+	t jsonb;
+	ti int;
+	prev_start numeric;
+	tstart numeric;
+	vwhat text;
+	ck text;
+BEGIN
+	SELECT max(p.in_force_from) INTO latest FROM @extschema@.price p
+	 WHERE p.catalog = p_catalog AND p.provider = p_provider AND p.model = p_model AND p.customer IS NULL;
+	IF latest IS NOT NULL THEN
+		SELECT jsonb_agg(p.source ORDER BY p.variant) INTO old FROM @extschema@.price p
+		 WHERE p.catalog = p_catalog AND p.provider = p_provider AND p.model = p_model
+		   AND p.customer IS NULL AND p.in_force_from = latest;
+		IF old = variants THEN
+			RETURN false;
+		END IF;
+		IF p_in_force_from IS NULL OR p_in_force_from <= latest THEN
+			RAISE EXCEPTION 'prices of % changed but in_force_from % is not after the current set (in force from %)',
+				what, p_in_force_from, latest
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Pass the time the new prices take effect as in_force_from.';
+		END IF;
+		start_at := p_in_force_from;
+	ELSE
+		start_at := '-infinity';
+	END IF;
+
+	FOR v IN SELECT value FROM jsonb_array_elements(variants) LOOP
+		vwhat := CASE WHEN jsonb_array_length(variants) > 1 THEN format('%s prices[%s]', what, vi) ELSE what END;
+		c := v -> 'constraint';
+		sd := NULL; ts := NULL; te := NULL;
+		-- a null or empty constraint is refused: read as "no constraint", it
+		-- would make this price set apply always
+		IF c IS NOT NULL THEN
+			IF jsonb_typeof(c) <> 'object' OR c = '{}' THEN
+				RAISE EXCEPTION 'malformed constraint in %', vwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('Got %s; expected {"start_date": "YYYY-MM-DD"} or {"start_time": "HH:MM:SSZ", "end_time": "HH:MM:SSZ"}.', c::text),
+					HINT = 'Leave the constraint out for a price that always applies.';
+			END IF;
+			FOR k IN SELECT jsonb_object_keys(c) LOOP
+				IF k NOT IN ('start_date', 'start_time', 'end_time') THEN
+					RAISE EXCEPTION 'malformed constraint in %', vwhat USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('Unknown constraint "%s"; expected start_date, or start_time and end_time.', k);
+				END IF;
+			END LOOP;
+			-- ck: the key being read, for the error
+			BEGIN
+				IF c ? 'start_date' THEN
+					ck := 'start_date';
+					IF jsonb_typeof(c -> 'start_date') <> 'string' OR (c ->> 'start_date') !~ '^\d{4}-\d{2}-\d{2}$' THEN
+						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+					END IF;
+					sd := (c ->> 'start_date')::date;
+				END IF;
+				IF c ? 'start_time' OR c ? 'end_time' THEN
+					ck := 'start_time';
+					IF jsonb_typeof(c -> 'start_time') IS DISTINCT FROM 'string'
+					   OR (c ->> 'start_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
+						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+					END IF;
+					ts := regexp_replace(c ->> 'start_time', '(Z|\+00(:?00)?)$', '')::time;
+					ck := 'end_time';
+					IF jsonb_typeof(c -> 'end_time') IS DISTINCT FROM 'string'
+					   OR (c ->> 'end_time') !~ '^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00(:?00)?)?$' THEN
+						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+					END IF;
+					te := regexp_replace(c ->> 'end_time', '(Z|\+00(:?00)?)$', '')::time;
+					ck := 'start_time and end_time';
+					IF ts = te THEN
+						RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+					END IF;
+				END IF;
+			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+				RAISE EXCEPTION 'malformed constraint % in %', ck, vwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('Got %s; expected {"start_date": "YYYY-MM-DD"} or {"start_time": "HH:MM:SSZ", "end_time": "HH:MM:SSZ"} (UTC, start <> end).', c::text);
+			END;
+		END IF;
+
+		cols := array_fill(NULL::numeric, ARRAY[cardinality(kinds)]);
+		IF jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object' THEN
+			RAISE EXCEPTION 'malformed prices in %', vwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('Expected an object of prices, got %s.', coalesce((v -> 'prices')::text, 'nothing'));
+		END IF;
+		FOR k, pv IN SELECT key, value FROM jsonb_each(v -> 'prices') LOOP
+			ki := array_position(kinds, k);
+			IF ki IS NULL THEN
+				RAISE EXCEPTION 'unknown price kind "%" in %', k, vwhat USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			IF jsonb_typeof(pv) = 'object' THEN
+				IF (SELECT count(*) FROM jsonb_object_keys(pv) x WHERE x NOT IN ('base', 'tiers')) > 0
+				   OR jsonb_typeof(pv -> 'tiers') IS DISTINCT FROM 'array' THEN
+					RAISE EXCEPTION 'malformed tiered price % in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('Expected {"base": number, "tiers": [{"start": integer, "price": number}, ...]}, got %s.', pv::text);
+				END IF;
+				IF pv ? 'base' THEN
+					cols[ki] := @extschema@.price_check_mtok(pv -> 'base', format('%s %s base', vwhat, k));
+				END IF;
+			ELSE
+				cols[ki] := @extschema@.price_check_mtok(pv, format('%s %s', vwhat, k));
+			END IF;
+		END LOOP;
+		-- the fees, per request and per web search (fees[1], fees[2])
+		fees := '{NULL,NULL}';
+		FOREACH fk IN ARRAY ARRAY['request_fee', 'web_search_fee'] LOOP
+			IF v ? fk AND jsonb_typeof(v -> fk) <> 'null' THEN
+				-- a fee is money: digits below 1e-12 are rounded half away from zero to
+				-- the picodollar, as every amount tokacct takes, then checked
+				fee := CASE WHEN jsonb_typeof(v -> fk) = 'number' THEN (v ->> fk)::numeric END;
+				fee := CASE WHEN fee <> round(fee, 12) THEN trim_scale(round(fee, 12)) ELSE fee END;
+				IF fee IS NULL OR fee < 0 OR fee >= 9223372 THEN
+					RAISE EXCEPTION 'malformed % in %', replace(fk, '_', ' '), vwhat USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('A fee is a non-negative number below 9223372 (rounded to 12 decimals), got %s.', (v -> fk)::text);
+				END IF;
+				fees[CASE fk WHEN 'request_fee' THEN 1 ELSE 2 END] := fee;
+			END IF;
+		END LOOP;
+
+		put_row := coalesce(put_row, format('INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, '
+			'variant, start_date, tod_start, tod_end, %s, request_fee, web_search_fee, source) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, %s, '
+			'$10, $12, $11) RETURNING price_id',
+			(SELECT string_agg(quote_ident(kname || '_mtok'), ', ' ORDER BY kpos) FROM unnest(kinds) WITH ORDINALITY ka(kname, kpos)),
+			(SELECT string_agg(format('$9[%s]', kpos), ', ' ORDER BY kpos) FROM generate_subscripts(kinds, 1) ks(kpos))));
+		-- the row of this variant: a <kind>_mtok column per kind, its price in cols (kinds' order)
+		EXECUTE put_row INTO new_id USING p_catalog, p_provider, p_model, start_at, vi, sd, ts, te, cols, fees[1], v, fees[2];
+
+		FOR k, pv IN SELECT key, value FROM jsonb_each(v -> 'prices') WHERE jsonb_typeof(value) = 'object' LOOP
+			ti := 0;
+			prev_start := -1;
+			FOR t IN SELECT value FROM jsonb_array_elements(pv -> 'tiers') LOOP
+				IF jsonb_typeof(t) <> 'object' OR jsonb_typeof(t -> 'start') IS DISTINCT FROM 'number'
+				   OR (SELECT count(*) FROM jsonb_object_keys(t) x WHERE x NOT IN ('start', 'price')) > 0 THEN
+					RAISE EXCEPTION 'malformed tier in % % tiers[%]', vwhat, k, ti USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('Expected {"start": integer, "price": number}, got %s.', t::text);
+				END IF;
+				tstart := (t ->> 'start')::numeric;
+				IF tstart < 0 OR tstart <> trunc(tstart) OR tstart > 9223372036854775807 OR tstart <= prev_start THEN
+					RAISE EXCEPTION 'malformed tier in % % tiers[%]', vwhat, k, ti USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('A tier start is a whole number of tokens, above the previous tier''s, got %s.', t ->> 'start');
+				END IF;
+				INSERT INTO @extschema@.price_tier (price_id, kind, threshold, mtok)
+				VALUES (new_id, k, tstart::int8,
+						@extschema@.price_check_mtok(t -> 'price', format('%s %s tiers[%s] price', vwhat, k, ti)));
+				prev_start := tstart;
+				ti := ti + 1;
+			END LOOP;
+		END LOOP;
+		vi := vi + 1;
+	END LOOP;
+	RETURN true;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.load_prices_genai(data pg_catalog.jsonb,
+	in_force_from pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS TABLE (providers pg_catalog.int4, models pg_catalog.int4, price_sets_added pg_catalog.int4,
+		prices_rounded pg_catalog.int4)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	nrounded int := 0;
+	p jsonb;
+	m jsonb;
+	pi int := 0;
+	mi int;
+	pid text;
+	mid text;
+	pwhat text;
+	mwhat text;
+	vwhat text;
+	vi int;
+	fb text[];
+	pr jsonb;
+	variants jsonb;
+	v jsonb;
+	norm jsonb;
+	k text;
+	pv jsonb;
+	-- the price keys of format v1 and of the v2 feed, and the tokacct kind each sets
+	keymap jsonb := '{"input_mtok": "input", "cache_read_mtok": "cache_read", "cache_write_mtok": "cache_write",
+		"output_mtok": "output", "input_audio_mtok": "input_audio", "cache_audio_read_mtok": "cache_audio_read",
+		"output_audio_mtok": "output_audio", "cache_write_1h_mtok": "cache_write_1h",
+		"output_reasoning_mtok": "reasoning", "input_image_mtok": "input_image",
+		"cache_image_read_mtok": "cache_image_read", "output_image_mtok": "output_image",
+		"input_video_mtok": "input_video", "output_video_mtok": "output_video",
+		"output_citation_mtok": "output_citation"}';
+	-- prices per thousand of a count, and the fee (per one) each sets
+	feemap jsonb := '{"requests_kcount": "request_fee", "web_searches_kcount": "web_search_fee"}';
+	fees jsonb;
+	nprov int := 0;
+	nmod int := 0;
+	nsets int := 0;
+BEGIN
+	IF data IS NULL OR jsonb_typeof(data) <> 'array' THEN
+		RAISE EXCEPTION 'genai-prices data must be a JSON array of providers'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got a JSON %s.', coalesce(jsonb_typeof(data), 'null'));
+	END IF;
+	FOR p IN SELECT value FROM jsonb_array_elements(data) LOOP
+		pwhat := format('genai-prices providers[%s]', pi);
+		IF jsonb_typeof(p) <> 'object' OR jsonb_typeof(p -> 'id') IS DISTINCT FROM 'string' OR (p ->> 'id') = '' THEN
+			RAISE EXCEPTION 'malformed provider in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = 'A provider is an object with a string "id" and a "models" array.';
+		END IF;
+		pid := p ->> 'id';
+		pwhat := format('genai-prices provider "%s"', pid);
+		IF pid <> @extschema@.fold_name(pid) THEN
+			RAISE EXCEPTION 'malformed provider id in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = 'Provider ids have no capital letters A-Z (names are compared with ASCII letters folded: see fold_name()).';
+		END IF;
+		IF jsonb_typeof(p -> 'name') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'malformed name in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('A display name is a string, got %s.', (p -> 'name')::text);
+		END IF;
+		IF jsonb_typeof(p -> 'models') IS DISTINCT FROM 'array' THEN
+			RAISE EXCEPTION 'malformed provider in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = '"models" must be an array.';
+		END IF;
+		IF p ? 'provider_match' THEN
+			PERFORM @extschema@.price_check_match(p -> 'provider_match', pwhat || ' provider_match');
+		END IF;
+		IF p ? 'model_match' THEN
+			PERFORM @extschema@.price_check_match(p -> 'model_match', pwhat || ' model_match');
+		END IF;
+		fb := '{}';
+		IF p ? 'fallback_model_providers' THEN
+			IF jsonb_typeof(p -> 'fallback_model_providers') <> 'array'
+			   OR EXISTS (SELECT FROM jsonb_array_elements(p -> 'fallback_model_providers') e
+						  WHERE jsonb_typeof(e) <> 'string' OR (e #>> '{}') <> @extschema@.fold_name(e #>> '{}')) THEN
+				RAISE EXCEPTION 'malformed fallback_model_providers in %', pwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('Expected an array of provider ids (strings without capital letters A-Z), got %s.',
+									(p -> 'fallback_model_providers')::text);
+			END IF;
+			fb := ARRAY(SELECT jsonb_array_elements_text(p -> 'fallback_model_providers'));
+		END IF;
+
+		INSERT INTO @extschema@.price_provider AS t (catalog, provider, ordinal, name, provider_match, model_match, fallback_providers)
+		VALUES ('genai-prices', pid, pi, p ->> 'name', p -> 'provider_match', p -> 'model_match', fb)
+		ON CONFLICT (catalog, provider) DO UPDATE
+			SET ordinal = excluded.ordinal, name = excluded.name, provider_match = excluded.provider_match,
+				model_match = excluded.model_match, fallback_providers = excluded.fallback_providers
+			WHERE (t.ordinal, t.name, t.provider_match, t.model_match, t.fallback_providers)
+				  IS DISTINCT FROM (excluded.ordinal, excluded.name, excluded.provider_match, excluded.model_match, excluded.fallback_providers);
+		nprov := nprov + 1;
+
+		mi := 0;
+		FOR m IN SELECT value FROM jsonb_array_elements(p -> 'models') LOOP
+			mwhat := format('%s models[%s]', pwhat, mi);
+			IF jsonb_typeof(m) <> 'object' OR jsonb_typeof(m -> 'id') IS DISTINCT FROM 'string' OR (m ->> 'id') = '' THEN
+				RAISE EXCEPTION 'malformed model in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = 'A model is an object with a string "id", a "match" rule and "prices".';
+			END IF;
+			mid := m ->> 'id';
+			mwhat := format('%s model "%s"', pwhat, mid);
+			PERFORM @extschema@.price_check_match(m -> 'match', mwhat || ' match');
+			IF jsonb_typeof(m -> 'name') NOT IN ('string', 'null') THEN
+				RAISE EXCEPTION 'malformed name in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A display name is a string, got %s.', (m -> 'name')::text);
+			END IF;
+			-- descriptive, not a price: null is "not published"
+			IF m ? 'context_window' AND jsonb_typeof(m -> 'context_window') <> 'null'
+			   AND (jsonb_typeof(m -> 'context_window') <> 'number' OR (m ->> 'context_window')::numeric < 0
+					OR (m ->> 'context_window')::numeric <> trunc((m ->> 'context_window')::numeric)
+					OR (m ->> 'context_window')::numeric > 9223372036854775807) THEN
+				RAISE EXCEPTION 'malformed context_window in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A context window is a whole, non-negative JSON number of tokens, got %s.', (m -> 'context_window')::text);
+			END IF;
+			pr := m -> 'prices';
+			IF jsonb_typeof(pr) = 'object' THEN
+				variants := jsonb_build_array(jsonb_build_object('prices', pr));
+			ELSIF jsonb_typeof(pr) = 'array' AND jsonb_array_length(pr) > 0 THEN
+				variants := pr;
+			ELSE
+				RAISE EXCEPTION 'malformed prices in %', mwhat USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = 'Expected a price object or a non-empty array of conditional prices.';
+			END IF;
+
+			-- normalise: genai key names -> tokacct price kinds
+			norm := '[]';
+			vi := 0;
+			FOR v IN SELECT value FROM jsonb_array_elements(variants) LOOP
+				vwhat := CASE WHEN jsonb_array_length(variants) > 1 THEN format('%s prices[%s]', mwhat, vi) ELSE mwhat END;
+				vi := vi + 1;
+				IF jsonb_typeof(v) <> 'object' OR jsonb_typeof(v -> 'prices') IS DISTINCT FROM 'object'
+				   OR EXISTS (SELECT FROM jsonb_object_keys(v) x WHERE x NOT IN ('constraint', 'prices')) THEN
+					RAISE EXCEPTION 'malformed conditional price in %', vwhat USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('Expected {"constraint": {...}, "prices": {...}}, got %s.', v::text);
+				END IF;
+				pv := '{}';
+				fees := '{}';
+				FOR k IN SELECT jsonb_object_keys(v -> 'prices') LOOP
+					IF feemap ? k THEN
+						IF jsonb_typeof(v -> 'prices' -> k) <> 'number' THEN
+							RAISE EXCEPTION 'malformed price in % %', vwhat, k USING ERRCODE = 'invalid_parameter_value',
+								DETAIL = format('A price per thousand is a JSON number, got %s.', (v -> 'prices' -> k)::text);
+						END IF;
+						fees := fees || jsonb_build_object(feemap ->> k, trim_scale((v -> 'prices' ->> k)::numeric / 1000));
+					ELSIF keymap ? k THEN
+						-- a null price is not "no price" (which costs nothing)
+						IF jsonb_typeof(v -> 'prices' -> k) = 'null' THEN
+							RAISE EXCEPTION 'malformed price in % %', vwhat, k USING ERRCODE = 'invalid_parameter_value',
+								DETAIL = 'A price is a JSON number or a tiered price, got null.',
+								HINT = 'Leave the key out when the source publishes no such price.';
+						END IF;
+						pv := pv || jsonb_build_object(keymap ->> k, v -> 'prices' -> k);
+					ELSE
+						-- never ignored: a price left out would make those units cost nothing
+						RAISE EXCEPTION 'unknown price key "%" in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
+							DETAIL = format('tokacct does not price "%s"; the entry is %s.', k, (v -> 'prices')::text),
+							HINT = 'Known keys: ' || (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(keymap || feemap) x) || '.';
+					END IF;
+				END LOOP;
+				-- the JSON nulls of the entry are kept (and refused): only the
+				-- keys it does not have are left out
+				norm := norm || jsonb_build_array(jsonb_build_object('prices', pv)
+					|| CASE WHEN v ? 'constraint' THEN jsonb_build_object('constraint', v -> 'constraint') ELSE '{}' END
+					|| fees);
+			END LOOP;
+
+			INSERT INTO @extschema@.price_model AS t (catalog, provider, model, ordinal, name, match, context_window)
+			VALUES ('genai-prices', pid, mid, mi, m ->> 'name', m -> 'match', (m ->> 'context_window')::int8)
+			ON CONFLICT (catalog, provider, model) DO UPDATE
+				SET ordinal = excluded.ordinal, name = excluded.name, match = excluded.match,
+					context_window = excluded.context_window
+				WHERE (t.ordinal, t.name, t.match, t.context_window)
+					  IS DISTINCT FROM (excluded.ordinal, excluded.name, excluded.match, excluded.context_window);
+			IF @extschema@.price_put_model_prices('genai-prices', pid, mid, norm, in_force_from, mwhat) THEN
+				nsets := nsets + 1;
+			END IF;
+			nrounded := nrounded + @extschema@.price_count_rounded(norm);
+			nmod := nmod + 1;
+			mi := mi + 1;
+		END LOOP;
+		pi := pi + 1;
+	END LOOP;
+	RETURN QUERY SELECT nprov, nmod, nsets, nrounded;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.load_prices_litellm(data pg_catalog.jsonb,
+	in_force_from pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	RETURNS TABLE (providers pg_catalog.int4, models pg_catalog.int4, price_sets_added pg_catalog.int4,
+		prices_rounded pg_catalog.int4, entries_skipped pg_catalog.int4)
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	fields jsonb := '{"input_cost_per_token": "input", "output_cost_per_token": "output",
+		"cache_read_input_token_cost": "cache_read", "cache_creation_input_token_cost": "cache_write",
+		"output_cost_per_reasoning_token": "reasoning", "input_cost_per_audio_token": "input_audio",
+		"cache_read_input_audio_token_cost": "cache_audio_read", "output_cost_per_audio_token": "output_audio",
+		"input_cost_per_image_token": "input_image", "output_cost_per_image_token": "output_image",
+		"input_cost_per_video_token": "input_video", "output_cost_per_video_token": "output_video",
+		"cache_creation_input_token_cost_above_1hr": "cache_write_1h", "citation_cost_per_token": "output_citation"}';
+	k text;
+	v jsonb;
+	what text;
+	prov text;
+	f text;
+	fv jsonb;
+	kind text;
+	base jsonb;
+	tiers jsonb;
+	prices jsonb;
+	m text[];
+	t jsonb;
+	ti int;
+	lo numeric;
+	fee jsonb;
+	variants jsonb;
+	stripped text;
+	nmod int := 0;
+	nsets int := 0;
+	nrounded int := 0;
+	nskipped int := 0;
+	provs text[] := '{}';
+BEGIN
+	IF data IS NULL OR jsonb_typeof(data) <> 'object' THEN
+		RAISE EXCEPTION 'LiteLLM data must be a JSON object of models'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got a JSON %s.', coalesce(jsonb_typeof(data), 'null'));
+	END IF;
+	FOR k, v IN SELECT e.key, e.value FROM jsonb_each(data) e ORDER BY e.key LOOP
+		-- documentation and metadata entries, not models
+		IF k IN ('sample_spec', 'last_updated', 'fallback_generalizations') THEN
+			CONTINUE;
+		END IF;
+		what := format('LiteLLM entry "%s"', k);
+		IF jsonb_typeof(v) <> 'object' THEN
+			RAISE EXCEPTION 'malformed %', what USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('A model entry is an object, got a JSON %s.', jsonb_typeof(v));
+		END IF;
+		IF jsonb_typeof(v -> 'litellm_provider') IS DISTINCT FROM 'string' OR (v ->> 'litellm_provider') = '' THEN
+			RAISE EXCEPTION 'malformed %', what USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = 'A model entry names its provider in "litellm_provider".';
+		END IF;
+		prov := @extschema@.fold_name(v ->> 'litellm_provider');
+
+		-- base prices: per token in the file, per million tokens here.  A
+		-- key left out is no price; a null is refused (taken as no price, it
+		-- would make these tokens cost nothing).
+		base := '{}';
+		FOR f, kind IN SELECT x.key, x.value #>> '{}' FROM jsonb_each(fields) x LOOP
+			fv := v -> f;
+			IF fv IS NULL THEN
+				CONTINUE;
+			END IF;
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % %', what, f USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			base := base || jsonb_build_object(kind, (fv #>> '{}')::numeric * 1000000);
+		END LOOP;
+		-- DeepSeek-style cache hits are cache reads
+		IF v ? 'input_cost_per_token_cache_hit' THEN
+			fv := v -> 'input_cost_per_token_cache_hit';
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_token_cache_hit', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			IF NOT base ? 'cache_read' THEN
+				base := base || jsonb_build_object('cache_read', (fv #>> '{}')::numeric * 1000000);
+			END IF;
+		END IF;
+
+		-- context tiers: <field>_above_<N>k_tokens, and tiered_pricing ranges
+		tiers := '{}';
+		FOR f, fv IN SELECT x.key, x.value FROM jsonb_each(v) x WHERE x.key ~ '_above_\d+k_tokens$' LOOP
+			m := regexp_match(f, '^(.*)_above_(\d+)k_tokens$');
+			IF NOT fields ? m[1] THEN
+				CONTINUE;		-- service tiers and per-second prices are not priced
+			END IF;
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % %', what, f USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			kind := fields ->> m[1];
+			tiers := jsonb_set(tiers, ARRAY[kind], coalesce(tiers -> kind, '{}')
+				|| jsonb_build_object((m[2]::numeric * 1000)::text, (fv #>> '{}')::numeric * 1000000));
+		END LOOP;
+		IF v ? 'tiered_pricing' THEN
+			IF jsonb_typeof(v -> 'tiered_pricing') <> 'array' THEN
+				RAISE EXCEPTION 'malformed tiered_pricing in %', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('Expected an array of {"range": [from, to], "<field>": price, ...}, got %s.', (v -> 'tiered_pricing')::text);
+			END IF;
+			ti := 0;
+			FOR t IN SELECT value FROM jsonb_array_elements(v -> 'tiered_pricing') LOOP
+				-- tiers over something other than input tokens (search results)
+				IF jsonb_typeof(t) = 'object' AND NOT t ? 'range'
+				   AND NOT EXISTS (SELECT FROM jsonb_object_keys(t) x WHERE fields ? x) THEN
+					ti := ti + 1;
+					CONTINUE;
+				END IF;
+				IF jsonb_typeof(t) <> 'object' OR jsonb_typeof(t -> 'range') IS DISTINCT FROM 'array'
+				   OR jsonb_typeof(t -> 'range' -> 0) IS DISTINCT FROM 'number'
+				   OR (t -> 'range' ->> 0)::numeric < 0
+				   OR (t -> 'range' ->> 0)::numeric <> trunc((t -> 'range' ->> 0)::numeric) THEN
+					RAISE EXCEPTION 'malformed tiered_pricing[%] in %', ti, what USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('Expected {"range": [from, to], ...} with a whole, non-negative "from", got %s.', t::text);
+				END IF;
+				lo := (t -> 'range' ->> 0)::numeric;
+				FOR f, fv IN SELECT x.key, x.value FROM jsonb_each(t) x WHERE fields ? x.key LOOP
+					IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+						RAISE EXCEPTION 'malformed price in % tiered_pricing[%] %', what, ti, f USING ERRCODE = 'invalid_parameter_value',
+							DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+					END IF;
+					kind := fields ->> f;
+					IF lo = 0 THEN
+						IF NOT base ? kind THEN
+							base := base || jsonb_build_object(kind, (fv #>> '{}')::numeric * 1000000);
+						END IF;
+					ELSE
+						tiers := jsonb_set(tiers, ARRAY[kind], coalesce(tiers -> kind, '{}')
+							|| jsonb_build_object(trunc(lo)::text, (fv #>> '{}')::numeric * 1000000));
+					END IF;
+				END LOOP;
+				ti := ti + 1;
+			END LOOP;
+		END IF;
+
+		prices := '{}';
+		FOR kind IN SELECT x FROM jsonb_object_keys(base || tiers) x LOOP
+			IF tiers ? kind THEN
+				prices := prices || jsonb_build_object(kind, jsonb_strip_nulls(jsonb_build_object(
+					'base', base -> kind,
+					'tiers', (SELECT jsonb_agg(jsonb_build_object('start', s.key::numeric, 'price', s.value)
+											   ORDER BY s.key::numeric)
+								FROM jsonb_each(tiers -> kind) s))));
+			ELSE
+				prices := prices || jsonb_build_object(kind, base -> kind);
+			END IF;
+		END LOOP;
+		fee := NULL;
+		IF v ? 'input_cost_per_request' THEN
+			fv := v -> 'input_cost_per_request';
+			IF jsonb_typeof(fv) <> 'number' OR (fv #>> '{}')::numeric < 0 THEN
+				RAISE EXCEPTION 'malformed price in % input_cost_per_request', what USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('A price is a non-negative JSON number, got %s.', fv::text);
+			END IF;
+			fee := to_jsonb(round((fv #>> '{}')::numeric, 12));
+		END IF;
+		IF prices = '{}' AND fee IS NULL THEN
+			-- priced per image, second, character or query only: unpriced here
+			nskipped := nskipped + 1;
+			CONTINUE;
+		END IF;
+		variants := jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('prices', prices, 'request_fee', fee)));
+
+		IF NOT prov = ANY (provs) THEN
+			INSERT INTO @extschema@.price_provider (catalog, provider, ordinal, name)
+			VALUES ('litellm', prov, 0, v ->> 'litellm_provider')
+			ON CONFLICT (catalog, provider) DO NOTHING;
+			provs := provs || prov;
+		END IF;
+		-- "provider/model" is also matched as "model" (the prefix compared
+		-- as names are: ASCII letters folded, nothing else)
+		stripped := CASE WHEN starts_with(@extschema@.fold_name(k), prov || '/') THEN substr(k, length(prov) + 2) END;
+		INSERT INTO @extschema@.price_model AS x (catalog, provider, model, ordinal, match)
+		VALUES ('litellm', prov, k, nmod,
+				CASE WHEN stripped IS NULL OR stripped = '' THEN jsonb_build_object('equals', k)
+					 ELSE jsonb_build_object('or', jsonb_build_array(jsonb_build_object('equals', k),
+																	jsonb_build_object('equals', stripped))) END)
+		ON CONFLICT (catalog, provider, model) DO UPDATE
+			SET ordinal = excluded.ordinal, match = excluded.match
+			WHERE (x.ordinal, x.match) IS DISTINCT FROM (excluded.ordinal, excluded.match);
+		IF @extschema@.price_put_model_prices('litellm', prov, k, variants, in_force_from, what) THEN
+			nsets := nsets + 1;
+		END IF;
+		nrounded := nrounded + @extschema@.price_count_rounded(variants);
+		nmod := nmod + 1;
+	END LOOP;
+	RETURN QUERY SELECT cardinality(provs), nmod, nsets, nrounded, nskipped;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.load_prices_genai(pg_catalog.jsonb, pg_catalog.timestamptz) IS
+	'load pydantic/genai-prices data.json (format v1, or the live feed of format v2 with its one-hour cache write, image, video, citation, web search and request prices; a price key it does not know is an error naming it) into catalog genai-prices: all or nothing; unchanged entries write nothing; a changed entry adds a price set in force from in_force_from; prices_rounded counts prices with more than 6 decimals (float noise), rounded to the picodollar per token';
+
+-- ---------------------------------------------------------------------------
 -- BI views (issue 14, h-bi): the attach functions learn option "segment" and
 -- create the BI views of 70_bi.sql beside the six; items gain segment,
 -- first_try_succeeded and failed_attempt_cost.

@@ -372,7 +372,7 @@ attach_list_cost(PG_FUNCTION_ARGS)
 	int			i;
 	Datum		result;
 
-	LOCAL_FCINFO(cfc, 8);
+	LOCAL_FCINFO(cfc, 9);
 
 	for (i = 0; i < 5; i++)
 	{
@@ -400,17 +400,17 @@ attach_list_cost(PG_FUNCTION_ARGS)
 	if (cost_fn == NULL)
 	{
 		Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
-		Oid			argtypes[8] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID};
+		Oid			argtypes[9] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
 		Oid			fn;
 
 		fn = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)), makeString("cost")),
-							8, argtypes, false);
+							9, argtypes, false);
 		cost_fn = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
 		fmgr_info_cxt(fn, cost_fn, fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = cost_fn;
 	}
 
-	InitFunctionCallInfoData(*cfc, cost_fn, 8, fcinfo->fncollation, NULL, NULL);
+	InitFunctionCallInfoData(*cfc, cost_fn, 9, fcinfo->fncollation, NULL, NULL);
 	for (i = 0; i < 2; i++)
 	{
 		cfc->args[i].value = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
@@ -423,6 +423,9 @@ attach_list_cost(PG_FUNCTION_ARGS)
 	}
 	cfc->args[7].value = TimestampTzGetDatum(at);
 	cfc->args[7].isnull = false;
+	/* a trace's cache writes are not split by lifetime: none is one-hour */
+	cfc->args[8].value = Int64GetDatum(0);
+	cfc->args[8].isnull = false;
 	result = FunctionCallInvoke(cfc);
 	if (cfc->isnull)
 		PG_RETURN_NULL();

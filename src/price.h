@@ -23,7 +23,8 @@
  * columns: it makes PriceKind and price_kind_names (price_kind.c), and SQL
  * reads it through tokacct.price_kinds(), from which the install script
  * makes those columns, price_tier's check of its kinds and the loaders'
- * list of kinds.
+ * list of kinds.  A new kind goes at the end: an upgraded install adds its
+ * column after the others, so the order stays the same in both.
  */
 #define PRICE_KINDS(X) \
 	X(PK_INPUT, "input") \
@@ -37,7 +38,10 @@
 	X(PK_INPUT_IMAGE, "input_image") \
 	X(PK_OUTPUT_IMAGE, "output_image") \
 	X(PK_INPUT_VIDEO, "input_video") \
-	X(PK_OUTPUT_VIDEO, "output_video")
+	X(PK_OUTPUT_VIDEO, "output_video") \
+	X(PK_CACHE_WRITE_1H, "cache_write_1h") \
+	X(PK_CACHE_IMAGE_READ, "cache_image_read") \
+	X(PK_OUTPUT_CITATION, "output_citation")
 
 #define PRICE_KIND_ENUM(id, name) id,
 typedef enum PriceKind
@@ -74,6 +78,8 @@ typedef struct PriceRow
 	PriceTier  *tiers[PK_NKINDS];	/* ascending threshold */
 	bool		has_fee;
 	int64		fee;			/* picodollars per request */
+	bool		has_search_fee;
+	int64		search_fee;		/* picodollars per web search */
 } PriceRow;
 
 /* A node of a match rule. */
@@ -177,7 +183,8 @@ typedef struct PriceUsage
 {
 	int64		input;			/* all input, cache reads and writes included */
 	int64		cache_read;		/* all cache reads, every modality */
-	int64		cache_write;
+	int64		cache_write;	/* all cache writes, one-hour ones included */
+	int64		cache_write_1h; /* cache writes kept for an hour */
 	int64		output;			/* all output, reasoning included */
 	int64		reasoning;
 	int64		input_audio;	/* audio input, cached audio included */
@@ -189,7 +196,9 @@ typedef struct PriceUsage
 	int64		input_video;
 	int64		cache_video_read;
 	int64		output_video;
+	int64		output_citation;
 	int64		requests;
+	int64		web_searches;
 } PriceUsage;
 
 /* The result of pricing one call. */
@@ -197,7 +206,7 @@ typedef struct PriceResult
 {
 	int128		input;			/* picodollars */
 	int128		output;
-	int128		fee;
+	int128		fee;			/* per-request and per-search fees */
 	const PriceModel *model;
 	const PriceRow *row;
 } PriceResult;

@@ -841,6 +841,8 @@ price_build_row(PriceRow *row, HeapTuple t2, TupleDesc td)
 	}
 	row->fee = price_getint8(t2, td, 12 + PK_NKINDS, &isnull);
 	row->has_fee = !isnull;
+	row->search_fee = price_getint8(t2, td, 13 + PK_NKINDS, &isnull);
+	row->has_search_fee = !isnull;
 }
 
 /*
@@ -876,7 +878,8 @@ price_build_prices(const char *s, PriceModel *models, int nmodels)
 		appendStringInfo(&q, "(r.%s OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8, ",
 						 quote_identifier(psprintf("%s_mtok", price_kind_names[j])));
 	appendStringInfo(&q,
-					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
+					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8, "
+					 "(r.web_search_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s.price r "
 					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "
 					 "r.in_force_from, r.variant", s);

@@ -8,7 +8,9 @@
  * its own price kind when the row has it, else at its parent's (a cache
  * read at the input price, reasoning at the output price, cached audio at
  * the cache read price, then the audio price, then the input price), as
- * genai-prices does with its price units.  A class whose whole chain is
+ * genai-prices does with its price units (one-hour cache writes at the
+ * cache write price, cached images at the image cache read price, then the
+ * cache read price...).  A class whose whole chain is
  * missing costs nothing, as in genai-prices; an explicit price of 0 is a
  * price.  A context tier applies to the whole request: the price of a kind
  * is that of its highest tier whose threshold the request's input tokens
@@ -142,10 +144,11 @@ price_charge(const PriceRow *row, int64 count, int64 input, const int8 *chain)
 static const int8 ch_text[] = {PK_INPUT, -1};
 static const int8 ch_read[] = {PK_CACHE_READ, PK_INPUT, -1};
 static const int8 ch_write[] = {PK_CACHE_WRITE, PK_INPUT, -1};
+static const int8 ch_write_1h[] = {PK_CACHE_WRITE_1H, PK_CACHE_WRITE, PK_INPUT, -1};
 static const int8 ch_audio[] = {PK_INPUT_AUDIO, PK_INPUT, -1};
 static const int8 ch_audio_read[] = {PK_CACHE_AUDIO_READ, PK_CACHE_READ, PK_INPUT_AUDIO, PK_INPUT, -1};
 static const int8 ch_image[] = {PK_INPUT_IMAGE, PK_INPUT, -1};
-static const int8 ch_image_read[] = {PK_CACHE_READ, PK_INPUT_IMAGE, PK_INPUT, -1};
+static const int8 ch_image_read[] = {PK_CACHE_IMAGE_READ, PK_CACHE_READ, PK_INPUT_IMAGE, PK_INPUT, -1};
 static const int8 ch_video[] = {PK_INPUT_VIDEO, PK_INPUT, -1};
 static const int8 ch_video_read[] = {PK_CACHE_READ, PK_INPUT_VIDEO, PK_INPUT, -1};
 static const int8 ch_out[] = {PK_OUTPUT, -1};
@@ -153,6 +156,7 @@ static const int8 ch_reasoning[] = {PK_REASONING, PK_OUTPUT, -1};
 static const int8 ch_out_audio[] = {PK_OUTPUT_AUDIO, PK_OUTPUT, -1};
 static const int8 ch_out_image[] = {PK_OUTPUT_IMAGE, PK_OUTPUT, -1};
 static const int8 ch_out_video[] = {PK_OUTPUT_VIDEO, PK_OUTPUT, -1};
+static const int8 ch_out_citation[] = {PK_OUTPUT_CITATION, PK_OUTPUT, -1};
 
 static void
 price_bad_split(const char *msg, const char *detail)
@@ -176,13 +180,17 @@ price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res)
 	int128		image = (int128) u->input_image - u->cache_image_read;
 	int128		video = (int128) u->input_video - u->cache_video_read;
 	int128		text = (int128) u->input - u->cache_read - u->cache_write - audio - image - video;
-	int128		out_text = (int128) u->output - u->reasoning - u->output_audio - u->output_image - u->output_video;
+	int128		out_text = (int128) u->output - u->reasoning - u->output_audio - u->output_image - u->output_video - u->output_citation;
 	int64		in = u->input;
 
 	if ((int128) u->cache_read + u->cache_write > u->input)
 		price_bad_split("cache tokens exceed input tokens",
 						psprintf("cache_read_tokens (" INT64_FORMAT ") + cache_write_tokens (" INT64_FORMAT ") > input_tokens (" INT64_FORMAT ").",
 								 u->cache_read, u->cache_write, u->input));
+	if (u->cache_write_1h > u->cache_write)
+		price_bad_split("one-hour cache writes exceed cache_write_tokens",
+						psprintf("cache_write_1h_tokens (" INT64_FORMAT ") > cache_write_tokens (" INT64_FORMAT "); cache_write_tokens counts every cache write, one-hour ones included.",
+								 u->cache_write_1h, u->cache_write));
 	if (text_read < 0)
 		price_bad_split("cache reads by modality exceed cache_read_tokens",
 						"cache_audio_read_tokens + cache_image_read_tokens + cache_video_read_tokens must not exceed cache_read_tokens.");
@@ -195,13 +203,14 @@ price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res)
 	if (out_text < 0)
 		price_bad_split(u->reasoning > u->output ? "reasoning tokens exceed output tokens" :
 						"output tokens by kind exceed output_tokens",
-						psprintf("reasoning, audio, image and video output (" INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT ") must add up to at most output_tokens (" INT64_FORMAT ").",
-								 u->reasoning, u->output_audio, u->output_image, u->output_video, u->output));
+						psprintf("reasoning, audio, image, video and citation output (" INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT " + " INT64_FORMAT ") must add up to at most output_tokens (" INT64_FORMAT ").",
+								 u->reasoning, u->output_audio, u->output_image, u->output_video, u->output_citation, u->output));
 
 	res->input = 0;
 	res->input = price_add(res->input, price_charge(row, (int64) text, in, ch_text));
 	res->input = price_add(res->input, price_charge(row, (int64) text_read, in, ch_read));
-	res->input = price_add(res->input, price_charge(row, u->cache_write, in, ch_write));
+	res->input = price_add(res->input, price_charge(row, u->cache_write - u->cache_write_1h, in, ch_write));
+	res->input = price_add(res->input, price_charge(row, u->cache_write_1h, in, ch_write_1h));
 	res->input = price_add(res->input, price_charge(row, (int64) audio, in, ch_audio));
 	res->input = price_add(res->input, price_charge(row, u->cache_audio_read, in, ch_audio_read));
 	res->input = price_add(res->input, price_charge(row, (int64) image, in, ch_image));
@@ -214,7 +223,10 @@ price_compute(const PriceRow *row, const PriceUsage *u, PriceResult *res)
 	res->output = price_add(res->output, price_charge(row, u->output_audio, in, ch_out_audio));
 	res->output = price_add(res->output, price_charge(row, u->output_image, in, ch_out_image));
 	res->output = price_add(res->output, price_charge(row, u->output_video, in, ch_out_video));
+	res->output = price_add(res->output, price_charge(row, u->output_citation, in, ch_out_citation));
 	res->fee = row->has_fee ? (int128) row->fee * u->requests : 0;
+	if (row->has_search_fee && u->web_searches > 0)
+		res->fee = price_add(res->fee, (int128) row->search_fee * u->web_searches);
 	/* every part is below 2^126 (int64 * int64); their total is checked */
 	(void) price_add(price_add(res->input, res->output), res->fee);
 	res->row = row;
@@ -233,8 +245,9 @@ price_check_at(TimestampTz at)
 
 /*
  * Read the arguments (provider, model, input, output, cache_read,
- * cache_write, reasoning, at) starting at argument "off".  Returns false
- * when the call cannot be priced because an argument is NULL.
+ * cache_write, reasoning, at[, cache_write_1h]) starting at argument "off";
+ * cache_write_1h is read when the function has it (cost() has).  Returns
+ * false when the call cannot be priced because an argument is NULL.
  */
 static bool
 price_args_tokens(FunctionCallInfo fcinfo, int off, PriceUsage *u, TimestampTz *at)
@@ -247,12 +260,15 @@ price_args_tokens(FunctionCallInfo fcinfo, int off, PriceUsage *u, TimestampTz *
 	u->cache_read = PG_ARGISNULL(off + 4) ? 0 : PG_GETARG_INT64(off + 4);
 	u->cache_write = PG_ARGISNULL(off + 5) ? 0 : PG_GETARG_INT64(off + 5);
 	u->reasoning = PG_ARGISNULL(off + 6) ? 0 : PG_GETARG_INT64(off + 6);
+	if (PG_NARGS() > off + 8 && !PG_ARGISNULL(off + 8))
+		u->cache_write_1h = PG_GETARG_INT64(off + 8);
 	u->requests = 1;
 	tokens_check_count(u->input, "input_tokens");
 	tokens_check_count(u->output, "output_tokens");
 	tokens_check_count(u->cache_read, "cache_read_tokens");
 	tokens_check_count(u->cache_write, "cache_write_tokens");
 	tokens_check_count(u->reasoning, "reasoning_tokens");
+	tokens_check_count(u->cache_write_1h, "cache_write_1h_tokens");
 	*at = price_check_at(PG_GETARG_TIMESTAMPTZ(off + 7));
 	return true;
 }
@@ -267,6 +283,7 @@ static const PriceUsageKey price_usage_keys[] = {
 	{"input_tokens", offsetof(PriceUsage, input)},
 	{"cache_read_tokens", offsetof(PriceUsage, cache_read)},
 	{"cache_write_tokens", offsetof(PriceUsage, cache_write)},
+	{"cache_write_1h_tokens", offsetof(PriceUsage, cache_write_1h)},
 	{"output_tokens", offsetof(PriceUsage, output)},
 	{"output_reasoning_tokens", offsetof(PriceUsage, reasoning)},
 	{"reasoning_tokens", offsetof(PriceUsage, reasoning)},
@@ -279,16 +296,16 @@ static const PriceUsageKey price_usage_keys[] = {
 	{"input_video_tokens", offsetof(PriceUsage, input_video)},
 	{"cache_video_read_tokens", offsetof(PriceUsage, cache_video_read)},
 	{"output_video_tokens", offsetof(PriceUsage, output_video)},
+	{"output_citation_tokens", offsetof(PriceUsage, output_citation)},
 	{"requests", offsetof(PriceUsage, requests)},
+	{"web_searches", offsetof(PriceUsage, web_searches)},
 	/* parts of the counts above that have no price of their own */
 	{"input_text_tokens", -1},
 	{"output_text_tokens", -1},
 	{"cache_text_read_tokens", -1},
 	{"cache_write_5m_tokens", -1},
-	{"cache_write_1h_tokens", -1},
 	{"input_tool_tokens", -1},
 	{"input_text_tool_tokens", -1},
-	{"web_searches", -1},
 };
 
 /* Parse a genai-prices usage object. */
@@ -325,7 +342,7 @@ price_parse_usage(Jsonb *usage, PriceUsage *u)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown usage key \"%s\"", name),
-					 errhint("Known keys: input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, output_reasoning_tokens, input_audio_tokens, cache_audio_read_tokens, output_audio_tokens, input_image_tokens, cache_image_read_tokens, output_image_tokens, input_video_tokens, cache_video_read_tokens, output_video_tokens, requests.")));
+					 errhint("Known keys: input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, output_reasoning_tokens, input_audio_tokens, cache_audio_read_tokens, output_audio_tokens, input_image_tokens, cache_image_read_tokens, output_image_tokens, input_video_tokens, cache_video_read_tokens, output_video_tokens, output_citation_tokens, requests, web_searches.")));
 		if (v.type == jbvNull)
 			continue;
 		if (v.type != jbvNumeric)

@@ -139,6 +139,7 @@ BEGIN
 	currency pg_catalog.text NOT NULL DEFAULT 'USD' CHECK (currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
 %s,
 	request_fee @extschema@.price_amount,
+	web_search_fee @extschema@.price_amount,
 	source pg_catalog.jsonb,
 	CHECK ((tod_start IS NULL) = (tod_end IS NULL)),
 	CHECK (tod_start <> tod_end),
@@ -165,7 +166,7 @@ COMMENT ON COLUMN @extschema@.price.tod_end IS 'constraint: daily window end, UT
 COMMENT ON COLUMN @extschema@.price.currency IS 'ISO 4217 currency of every price in the row';
 COMMENT ON COLUMN @extschema@.price.input_mtok IS 'per million uncached input tokens (the parent price of every input kind without its own)';
 COMMENT ON COLUMN @extschema@.price.cache_read_mtok IS 'per million input tokens read from the cache; missing: input price';
-COMMENT ON COLUMN @extschema@.price.cache_write_mtok IS 'per million input tokens written to the cache; missing: input price';
+COMMENT ON COLUMN @extschema@.price.cache_write_mtok IS 'per million input tokens written to the cache (Anthropic''s five-minute cache writes; one-hour writes too when cache_write_1h_mtok is missing); missing: input price';
 COMMENT ON COLUMN @extschema@.price.output_mtok IS 'per million output tokens (the parent price of every output kind without its own)';
 COMMENT ON COLUMN @extschema@.price.reasoning_mtok IS 'per million reasoning tokens; missing: output price';
 COMMENT ON COLUMN @extschema@.price.input_audio_mtok IS 'per million uncached audio input tokens; missing: input price';
@@ -175,7 +176,11 @@ COMMENT ON COLUMN @extschema@.price.input_image_mtok IS 'per million image input
 COMMENT ON COLUMN @extschema@.price.output_image_mtok IS 'per million image output tokens; missing: output price';
 COMMENT ON COLUMN @extschema@.price.input_video_mtok IS 'per million video input tokens; missing: input price (cached video tokens: cache read price first)';
 COMMENT ON COLUMN @extschema@.price.output_video_mtok IS 'per million video output tokens; missing: output price';
+COMMENT ON COLUMN @extschema@.price.cache_write_1h_mtok IS 'per million input tokens written to the cache for one hour (Anthropic: 2x input, against 1.25x for five minutes); missing: cache write price, then input price';
+COMMENT ON COLUMN @extschema@.price.cache_image_read_mtok IS 'per million image tokens read from the cache; missing: cache read, then image input, then input price';
+COMMENT ON COLUMN @extschema@.price.output_citation_mtok IS 'per million citation output tokens; missing: output price';
 COMMENT ON COLUMN @extschema@.price.request_fee IS 'fee per request, in currency units';
+COMMENT ON COLUMN @extschema@.price.web_search_fee IS 'fee per web search the call made (usage key web_searches), in currency units; counted with the request fees';
 COMMENT ON COLUMN @extschema@.price.source IS 'the catalog entry this row was loaded from (a reload compares it to add history only on change)';
 
 CREATE TABLE @extschema@.price_tier (
@@ -275,16 +280,19 @@ ALTER TABLE @extschema@.price_discount ENABLE ALWAYS TRIGGER price_catalog_chang
 -- Pricing functions (C)
 -- ---------------------------------------------------------------------------
 
+-- cache_write_1h_tokens comes last, so that every call written for 0.1.0's
+-- eight arguments means what it meant.
 CREATE FUNCTION @extschema@.cost(provider pg_catalog.text, model pg_catalog.text,
 	input_tokens pg_catalog.int8, output_tokens pg_catalog.int8,
 	cache_read_tokens pg_catalog.int8 DEFAULT 0, cache_write_tokens pg_catalog.int8 DEFAULT 0,
-	reasoning_tokens pg_catalog.int8 DEFAULT 0, at pg_catalog.timestamptz DEFAULT pg_catalog.now())
+	reasoning_tokens pg_catalog.int8 DEFAULT 0, at pg_catalog.timestamptz DEFAULT pg_catalog.now(),
+	cache_write_1h_tokens pg_catalog.int8 DEFAULT 0)
 	RETURNS pg_catalog.numeric
 	LANGUAGE c STABLE PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'price_cost';
 COMMENT ON FUNCTION @extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.int8,
-	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz) IS
-	'list price of one call at the prices in force at "at"; input_tokens includes cache reads and writes, output_tokens includes reasoning; NULL when the model is unknown (or model, input, output or at is NULL)';
+	pg_catalog.int8, pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.int8) IS
+	'list price of one call at the prices in force at "at"; input_tokens includes cache reads and writes, cache_write_tokens includes the one-hour writes cache_write_1h_tokens counts (priced at cache_write_1h when the row has it), output_tokens includes reasoning; NULL when the model is unknown (or model, input, output or at is NULL)';
 
 CREATE FUNCTION @extschema@.cost(provider pg_catalog.text, model pg_catalog.text, usage pg_catalog.jsonb,
 	at pg_catalog.timestamptz DEFAULT pg_catalog.now())
@@ -292,7 +300,7 @@ CREATE FUNCTION @extschema@.cost(provider pg_catalog.text, model pg_catalog.text
 	LANGUAGE c STABLE PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'price_cost_usage';
 COMMENT ON FUNCTION @extschema@.cost(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz) IS
-	'list price of one call from a genai-prices usage object (input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, input_audio_tokens, cache_audio_read_tokens, output_audio_tokens, input_image_tokens, ..., output_reasoning_tokens, requests)';
+	'list price of one call from a genai-prices usage object (input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, input_audio_tokens, cache_audio_read_tokens, output_audio_tokens, input_image_tokens, ..., output_reasoning_tokens, output_citation_tokens, requests, web_searches)';
 
 CREATE TYPE @extschema@.cost_breakdown AS (
 	input_cost pg_catalog.numeric,
@@ -308,7 +316,7 @@ CREATE TYPE @extschema@.cost_breakdown AS (
 COMMENT ON TYPE @extschema@.cost_breakdown IS 'a call''s cost split into input, output and per-request parts, with the price row used';
 COMMENT ON COLUMN @extschema@.cost_breakdown.input_cost IS 'cost of all input tokens (uncached, cache reads, cache writes, every modality)';
 COMMENT ON COLUMN @extschema@.cost_breakdown.output_cost IS 'cost of all output tokens (text, reasoning, every modality)';
-COMMENT ON COLUMN @extschema@.cost_breakdown.request_cost IS 'per-request fees';
+COMMENT ON COLUMN @extschema@.cost_breakdown.request_cost IS 'per-request fees and per-search fees (web searches)';
 COMMENT ON COLUMN @extschema@.cost_breakdown.total_cost IS 'input_cost + output_cost + request_cost';
 COMMENT ON COLUMN @extschema@.cost_breakdown.currency IS 'currency of every amount in the row';
 COMMENT ON COLUMN @extschema@.cost_breakdown.catalog IS 'catalog the price came from';
@@ -556,8 +564,8 @@ COMMENT ON FUNCTION @extschema@.price_count_rounded(pg_catalog.jsonb) IS
 
 -- Replace a model's price set when it changed.  variants is an array of
 -- {"constraint": {...} | null, "prices": {kind: number | {"base": n, "tiers":
--- [{"start": n, "price": n}]}}, "request_fee": number | null}.  Returns true
--- when a new set was added.
+-- [{"start": n, "price": n}]}}, "request_fee": number | null,
+-- "web_search_fee": number | null}.  Returns true when a new set was added.
 CREATE FUNCTION @extschema@.price_put_model_prices(p_catalog pg_catalog.text, p_provider pg_catalog.text,
 	p_model pg_catalog.text, variants pg_catalog.jsonb, p_in_force_from pg_catalog.timestamptz, what pg_catalog.text)
 	RETURNS pg_catalog.bool
@@ -581,6 +589,8 @@ DECLARE
 	put_row text;
 	ki int;
 	fee numeric;
+	fees numeric[];
+	fk text;
 	new_id bigint;
 	t jsonb;
 	ti int;
@@ -683,25 +693,29 @@ BEGIN
 				cols[ki] := @extschema@.price_check_mtok(pv, format('%s %s', vwhat, k));
 			END IF;
 		END LOOP;
-		fee := NULL;
-		IF v ? 'request_fee' AND jsonb_typeof(v -> 'request_fee') <> 'null' THEN
-			-- a fee is money: digits below 1e-12 are rounded half away from zero to
-			-- the picodollar, as every amount tokacct takes, then checked
-			fee := CASE WHEN jsonb_typeof(v -> 'request_fee') = 'number' THEN (v ->> 'request_fee')::numeric END;
-			fee := CASE WHEN fee <> round(fee, 12) THEN trim_scale(round(fee, 12)) ELSE fee END;
-			IF fee IS NULL OR fee < 0 OR fee >= 9223372 THEN
-				RAISE EXCEPTION 'malformed request fee in %', vwhat USING ERRCODE = 'invalid_parameter_value',
-					DETAIL = format('A fee is a non-negative number below 9223372 (rounded to 12 decimals), got %s.', (v -> 'request_fee')::text);
+		-- the fees, per request and per web search (fees[1], fees[2])
+		fees := '{NULL,NULL}';
+		FOREACH fk IN ARRAY ARRAY['request_fee', 'web_search_fee'] LOOP
+			IF v ? fk AND jsonb_typeof(v -> fk) <> 'null' THEN
+				-- a fee is money: digits below 1e-12 are rounded half away from zero to
+				-- the picodollar, as every amount tokacct takes, then checked
+				fee := CASE WHEN jsonb_typeof(v -> fk) = 'number' THEN (v ->> fk)::numeric END;
+				fee := CASE WHEN fee <> round(fee, 12) THEN trim_scale(round(fee, 12)) ELSE fee END;
+				IF fee IS NULL OR fee < 0 OR fee >= 9223372 THEN
+					RAISE EXCEPTION 'malformed % in %', replace(fk, '_', ' '), vwhat USING ERRCODE = 'invalid_parameter_value',
+						DETAIL = format('A fee is a non-negative number below 9223372 (rounded to 12 decimals), got %s.', (v -> fk)::text);
+				END IF;
+				fees[CASE fk WHEN 'request_fee' THEN 1 ELSE 2 END] := fee;
 			END IF;
-		END IF;
+		END LOOP;
 
 		put_row := coalesce(put_row, format('INSERT INTO @extschema@.price (catalog, provider, model, customer, in_force_from, '
-			'variant, start_date, tod_start, tod_end, %s, request_fee, source) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, %s, '
-			'$10, $11) RETURNING price_id',
+			'variant, start_date, tod_start, tod_end, %s, request_fee, web_search_fee, source) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, %s, '
+			'$10, $12, $11) RETURNING price_id',
 			(SELECT string_agg(quote_ident(kname || '_mtok'), ', ' ORDER BY kpos) FROM unnest(kinds) WITH ORDINALITY ka(kname, kpos)),
 			(SELECT string_agg(format('$9[%s]', kpos), ', ' ORDER BY kpos) FROM generate_subscripts(kinds, 1) ks(kpos))));
 		-- the row of this variant: a <kind>_mtok column per kind, its price in cols (kinds' order)
-		EXECUTE put_row INTO new_id USING p_catalog, p_provider, p_model, start_at, vi, sd, ts, te, cols, fee, v;
+		EXECUTE put_row INTO new_id USING p_catalog, p_provider, p_model, start_at, vi, sd, ts, te, cols, fees[1], v, fees[2];
 
 		FOR k, pv IN SELECT key, value FROM jsonb_each(v -> 'prices') WHERE jsonb_typeof(value) = 'object' LOOP
 			ti := 0;
@@ -759,10 +773,17 @@ DECLARE
 	norm jsonb;
 	k text;
 	pv jsonb;
-	fee jsonb;
+	-- the price keys of format v1 and of the v2 feed, and the tokacct kind each sets
 	keymap jsonb := '{"input_mtok": "input", "cache_read_mtok": "cache_read", "cache_write_mtok": "cache_write",
 		"output_mtok": "output", "input_audio_mtok": "input_audio", "cache_audio_read_mtok": "cache_audio_read",
-		"output_audio_mtok": "output_audio"}';
+		"output_audio_mtok": "output_audio", "cache_write_1h_mtok": "cache_write_1h",
+		"output_reasoning_mtok": "reasoning", "input_image_mtok": "input_image",
+		"cache_image_read_mtok": "cache_image_read", "output_image_mtok": "output_image",
+		"input_video_mtok": "input_video", "output_video_mtok": "output_video",
+		"output_citation_mtok": "output_citation"}';
+	-- prices per thousand of a count, and the fee (per one) each sets
+	feemap jsonb := '{"requests_kcount": "request_fee", "web_searches_kcount": "web_search_fee"}';
+	fees jsonb;
 	nprov int := 0;
 	nmod int := 0;
 	nsets int := 0;
@@ -862,14 +883,14 @@ BEGIN
 						DETAIL = format('Expected {"constraint": {...}, "prices": {...}}, got %s.', v::text);
 				END IF;
 				pv := '{}';
-				fee := NULL;
+				fees := '{}';
 				FOR k IN SELECT jsonb_object_keys(v -> 'prices') LOOP
-					IF k = 'requests_kcount' THEN
+					IF feemap ? k THEN
 						IF jsonb_typeof(v -> 'prices' -> k) <> 'number' THEN
-							RAISE EXCEPTION 'malformed price in % requests_kcount', vwhat USING ERRCODE = 'invalid_parameter_value',
-								DETAIL = format('A price is a JSON number, got %s.', (v -> 'prices' -> k)::text);
+							RAISE EXCEPTION 'malformed price in % %', vwhat, k USING ERRCODE = 'invalid_parameter_value',
+								DETAIL = format('A price per thousand is a JSON number, got %s.', (v -> 'prices' -> k)::text);
 						END IF;
-						fee := to_jsonb((v -> 'prices' ->> k)::numeric / 1000);
+						fees := fees || jsonb_build_object(feemap ->> k, trim_scale((v -> 'prices' ->> k)::numeric / 1000));
 					ELSIF keymap ? k THEN
 						-- a null price is not "no price" (which costs nothing)
 						IF jsonb_typeof(v -> 'prices' -> k) = 'null' THEN
@@ -879,15 +900,17 @@ BEGIN
 						END IF;
 						pv := pv || jsonb_build_object(keymap ->> k, v -> 'prices' -> k);
 					ELSE
+						-- never ignored: a price left out would make those units cost nothing
 						RAISE EXCEPTION 'unknown price key "%" in %', k, vwhat USING ERRCODE = 'invalid_parameter_value',
-							HINT = 'Known keys: input_mtok, cache_read_mtok, cache_write_mtok, output_mtok, input_audio_mtok, cache_audio_read_mtok, output_audio_mtok, requests_kcount.';
+							DETAIL = format('tokacct does not price "%s"; the entry is %s.', k, (v -> 'prices')::text),
+							HINT = 'Known keys: ' || (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(keymap || feemap) x) || '.';
 					END IF;
 				END LOOP;
 				-- the JSON nulls of the entry are kept (and refused): only the
 				-- keys it does not have are left out
 				norm := norm || jsonb_build_array(jsonb_build_object('prices', pv)
 					|| CASE WHEN v ? 'constraint' THEN jsonb_build_object('constraint', v -> 'constraint') ELSE '{}' END
-					|| CASE WHEN fee IS NOT NULL THEN jsonb_build_object('request_fee', fee) ELSE '{}' END);
+					|| fees);
 			END LOOP;
 
 			INSERT INTO @extschema@.price_model AS t (catalog, provider, model, ordinal, name, match, context_window)
@@ -910,7 +933,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.load_prices_genai(pg_catalog.jsonb, pg_catalog.timestamptz) IS
-	'load pydantic/genai-prices data.json into catalog genai-prices: all or nothing; unchanged entries write nothing; a changed entry adds a price set in force from in_force_from; prices_rounded counts prices with more than 6 decimals (float noise), rounded to the picodollar per token';
+	'load pydantic/genai-prices data.json (format v1, or the live feed of format v2 with its one-hour cache write, image, video, citation, web search and request prices; a price key it does not know is an error naming it) into catalog genai-prices: all or nothing; unchanged entries write nothing; a changed entry adds a price set in force from in_force_from; prices_rounded counts prices with more than 6 decimals (float noise), rounded to the picodollar per token';
 
 CREATE FUNCTION @extschema@.load_prices_litellm(data pg_catalog.jsonb,
 	in_force_from pg_catalog.timestamptz DEFAULT pg_catalog.now())
@@ -925,7 +948,8 @@ DECLARE
 		"output_cost_per_reasoning_token": "reasoning", "input_cost_per_audio_token": "input_audio",
 		"cache_read_input_audio_token_cost": "cache_audio_read", "output_cost_per_audio_token": "output_audio",
 		"input_cost_per_image_token": "input_image", "output_cost_per_image_token": "output_image",
-		"input_cost_per_video_token": "input_video", "output_cost_per_video_token": "output_video"}';
+		"input_cost_per_video_token": "input_video", "output_cost_per_video_token": "output_video",
+		"cache_creation_input_token_cost_above_1hr": "cache_write_1h", "citation_cost_per_token": "output_citation"}';
 	k text;
 	v jsonb;
 	what text;

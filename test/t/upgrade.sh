@@ -61,4 +61,23 @@ else
 	tail -n 20 "$out/regress.txt"
 	head -c 8000 "$out/regression.diffs" 2>/dev/null || true
 fi
+# 0.2.0 gives cost() a ninth argument (cache_write_1h_tokens), so the update
+# replaces the eight-argument cost() of 0.1.0.  A view of the user's on it
+# stops the update, named, with nothing changed; once it is dropped the
+# update goes through and the same view, created again, works.
+psql_run -c 'CREATE DATABASE blocked'
+psql_run -d blocked -c "CREATE EXTENSION tokacct VERSION '$first'" \
+	-c "CREATE VIEW my_costs AS SELECT tokacct.cost('openai', 'gpt-4o', 1000, 100, at => '2026-01-01') AS c"
+msg=$(psql_run -d blocked -c 'ALTER EXTENSION tokacct UPDATE' 2>&1) && r=1 || r=0
+echo "$msg" | grep -q 'cannot update tokacct: the eight-argument tokacct.cost() is used by view public.my_costs$' || r=1
+echo "$msg" | grep -q 'HINT:  Save their definitions, drop them' || r=1
+check $r "an update with a view on the eight-argument cost() stops, naming the view"
+echo "$msg" | sed 's/^/# /'
+v=$(psql_run -d blocked -Atc "SELECT extversion FROM pg_extension WHERE extname = 'tokacct'")
+[ "$v" = "$first" ] && r=0 || r=1; check $r "the stopped update changed nothing (extversion $v)"
+psql_run -d blocked -c 'DROP VIEW my_costs' -c 'ALTER EXTENSION tokacct UPDATE' \
+	-c "CREATE VIEW my_costs AS SELECT tokacct.cost('openai', 'gpt-4o', 1000, 100, at => '2026-01-01') AS c"
+v=$(psql_run -d blocked -Atc "SELECT extversion || ' ' || count(*) FROM pg_extension, my_costs WHERE extname = 'tokacct' GROUP BY extversion")
+[ "$v" = "$current 1" ] && r=0 || r=1; check $r "without the view the update goes through, and the view is created again ($v)"
+
 [ "$failures" -eq 0 ]
