@@ -1386,6 +1386,7 @@ CREATE FUNCTION @extschema@.detach(source pg_catalog.text,
 DECLARE
 	old @extschema@.attachment%ROWTYPE;
 	qname text;
+	remaining text[];
 BEGIN
 	IF NOT has_table_privilege('@extschema@.attachment', 'DELETE') THEN
 		RAISE EXCEPTION 'permission denied to detach a source'
@@ -1400,12 +1401,27 @@ BEGIN
 				  HINT = coalesce('Attached: ' || (SELECT string_agg(a.source, ', ' ORDER BY a.source)
 													 FROM @extschema@.attachment a) || '.', 'No source is attached.');
 	END IF;
-	-- in reverse: the BI views depend on the six
-	FOREACH qname IN ARRAY ARRAY(SELECT v FROM unnest(old.views) WITH ORDINALITY u(v, o) ORDER BY o DESC) LOOP
+	-- each view after the views of the source built on it (the BI views on
+	-- the six, a records source's views on its records view), the latest
+	-- first among those free to go
+	remaining := old.views;
+	WHILE coalesce(pg_catalog.cardinality(remaining), 0) > 0 LOOP
+		SELECT u.v INTO qname FROM unnest(remaining) WITH ORDINALITY u(v, o)
+		 WHERE NOT EXISTS (
+			SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+			 WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+			   AND d.refobjid = pg_catalog.to_regclass(u.v) AND r.ev_class <> d.refobjid
+			   AND r.ev_class = ANY (ARRAY(SELECT pg_catalog.to_regclass(w) FROM unnest(remaining) w)))
+		 ORDER BY u.o DESC LIMIT 1;
+		IF qname IS NULL THEN
+			-- a cycle cannot happen; let attach_drop_view name what depends
+			qname := remaining[pg_catalog.cardinality(remaining)];
+		END IF;
 		PERFORM @extschema@.attach_drop_view(source, qname);
 		view_name := qname;
 		action := 'dropped';
 		RETURN NEXT;
+		remaining := pg_catalog.array_remove(remaining, qname);
 	END LOOP;
 	IF old.created_schema AND NOT EXISTS (
 			SELECT 1 FROM pg_depend d JOIN pg_namespace s ON s.oid = d.refobjid
