@@ -3257,3 +3257,105 @@ CREATE AGGREGATE @extschema@.context_growth(seq pg_catalog.int8, input_tokens pg
 	FINALFUNC = @extschema@.context_final, FINALFUNC_MODIFY = SHAREABLE, PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.context_growth(pg_catalog.int8, pg_catalog.int8, pg_catalog.int8) IS
 	'context_growth with a bigint call order (row_number() gives one; it must fit an integer)';
+
+-- ---------------------------------------------------------------------------
+-- Citus (issue 13, item 6): citus_distribute_catalog() makes the price
+-- catalog tables reference tables, so that cost() prices with the
+-- coordinator's catalog on every node (same text as sql/install/70_citus.sql).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.citus_distribute_catalog()
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	SET client_min_messages = warning
+	AS $fn$
+DECLARE
+	tables pg_catalog.oid[];
+	done pg_catalog.oid[] := '{}';
+	made pg_catalog.oid[] := '{}';
+	t pg_catalog.oid;
+	ready pg_catalog.oid[];
+	unsafe pg_catalog.text;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus') THEN
+		RAISE EXCEPTION 'Citus is not installed in this database'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'citus_distribute_catalog() makes the price catalog tables Citus reference tables, copied to every node of a cluster.',
+				  HINT = 'Without Citus, cost() reads the catalog tables where they are: there is nothing to distribute.';
+	END IF;
+	IF NOT pg_catalog.citus_is_coordinator() THEN
+		RAISE EXCEPTION 'citus_distribute_catalog() must run on the Citus coordinator'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Connect to the coordinator, which holds the catalog the workers are to price with.';
+	END IF;
+	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
+			(SELECT nspowner FROM pg_catalog.pg_namespace
+			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
+		RAISE EXCEPTION 'only the owner of schema @extschema@ can distribute its catalog'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Run this as the role that created the extension, or a superuser.';
+	END IF;
+
+	-- the extension's tables with the cache trigger: the catalog cost() reads
+	SELECT pg_catalog.array_agg(c.oid ORDER BY c.relname) INTO tables
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) 'r'
+	   AND EXISTS (SELECT FROM pg_catalog.pg_depend d
+				   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+					 AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+					 AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+															  WHERE e.extname OPERATOR(pg_catalog.=) 'tokacct'))
+	   AND EXISTS (SELECT FROM pg_catalog.pg_trigger g
+				   WHERE g.tgrelid OPERATOR(pg_catalog.=) c.oid
+					 AND g.tgfoid OPERATOR(pg_catalog.=) '@extschema@.price_catalog_changed()'::pg_catalog.regprocedure);
+
+	FOREACH t IN ARRAY tables LOOP
+		IF EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+				   WHERE p.logicalrelid OPERATOR(pg_catalog.=) t::pg_catalog.regclass
+					 AND p.partmethod OPERATOR(pg_catalog.=) 'n' AND p.repmodel OPERATOR(pg_catalog.=) 't') THEN
+			done := done OPERATOR(pg_catalog.||) t;
+		ELSIF EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+					  WHERE p.logicalrelid OPERATOR(pg_catalog.=) t::pg_catalog.regclass) THEN
+			RAISE EXCEPTION 'catalog table % is already a Citus table, but not a reference table', t::pg_catalog.regclass
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = 'Every node prices with the whole catalog, so each catalog table must be a reference table.',
+					  HINT = pg_catalog.format('Run SELECT undistribute_table(%L), then this function again.', t::pg_catalog.regclass::pg_catalog.text);
+		END IF;
+	END LOOP;
+
+	-- the tables carry triggers (the cache's invalidation), which Citus copies
+	-- onto each copy only when told they are wanted
+	unsafe := pg_catalog.current_setting('citus.enable_unsafe_triggers');
+	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+	-- referenced tables first: a reference table may only reference reference tables
+	LOOP
+		SELECT pg_catalog.array_agg(x ORDER BY x::pg_catalog.regclass::pg_catalog.text) INTO ready
+		  FROM pg_catalog.unnest(tables) AS x
+		 WHERE x OPERATOR(pg_catalog.<>) ALL (done)
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k
+						   WHERE k.conrelid OPERATOR(pg_catalog.=) x AND k.contype OPERATOR(pg_catalog.=) 'f'
+							 AND k.confrelid OPERATOR(pg_catalog.<>) x
+							 AND k.confrelid OPERATOR(pg_catalog.<>) ALL (done));
+		EXIT WHEN ready IS NULL;
+		FOREACH t IN ARRAY ready LOOP
+			PERFORM pg_catalog.create_reference_table(t::pg_catalog.regclass);
+			done := done OPERATOR(pg_catalog.||) t;
+			made := made OPERATOR(pg_catalog.||) t;
+		END LOOP;
+	END LOOP;
+	PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', unsafe, true);
+	IF pg_catalog.cardinality(done) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(tables) THEN
+		RAISE EXCEPTION 'a catalog table references a table that is not a reference table'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = pg_catalog.format('Distributed: %s; left: %s.', done::pg_catalog.regclass[], tables::pg_catalog.regclass[]);
+	END IF;
+	-- the coordinator's own rows were copied into its copy: drop the hidden original
+	FOREACH t IN ARRAY made LOOP
+		PERFORM pg_catalog.truncate_local_data_after_distributing_table(t::pg_catalog.regclass);
+	END LOOP;
+	RETURN pg_catalog.cardinality(made);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.citus_distribute_catalog() IS
+	'on a Citus coordinator: make the price catalog tables reference tables, so that cost() prices with the coordinator''s catalog on every node; returns how many tables it distributed (0 when done before); for the extension''s owner';
