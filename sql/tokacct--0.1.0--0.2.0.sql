@@ -3276,6 +3276,7 @@ DECLARE
 	t pg_catalog.oid;
 	ready pg_catalog.oid[];
 	unsafe pg_catalog.text;
+	acl record;
 BEGIN
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus') THEN
 		RAISE EXCEPTION 'Citus is not installed in this database'
@@ -3353,6 +3354,21 @@ BEGIN
 	-- the coordinator's own rows were copied into its copy: drop the hidden original
 	FOREACH t IN ARRAY made LOOP
 		PERFORM pg_catalog.truncate_local_data_after_distributing_table(t::pg_catalog.regclass);
+	END LOOP;
+	-- privileges granted on the coordinator (grant_reader(), grant_admin())
+	-- before the tables were reference tables are on its tables only: the
+	-- workers' tables are their own extension's.  Granted again, Citus
+	-- propagates them to every node (cost() checks them where it runs).
+	FOR acl IN SELECT a.grantee, a.privilege_type, a.is_grantable, k.t
+			   FROM pg_catalog.unnest(tables) AS k(t)
+			   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.t,
+					pg_catalog.aclexplode(c.relacl) AS a
+			  WHERE a.grantee OPERATOR(pg_catalog.<>) c.relowner
+			  ORDER BY 4, 1, 2 LOOP
+		EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %s%s', acl.privilege_type, acl.t::pg_catalog.regclass,
+								  CASE WHEN acl.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+									   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl.grantee)) END,
+								  CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
 	END LOOP;
 	RETURN pg_catalog.cardinality(made);
 END

@@ -52,6 +52,13 @@
  * another session's commit becoming visible and its invalidation being sent
  * may price with the catalog before that commit; the next statement sees it.
  *
+ * Citus.  With the citus extension in the database, each catalog table is
+ * read from where this node holds its rows (price_build_relations): a
+ * reference table (citus_distribute_catalog()) from its copy on this node,
+ * whose copied triggers invalidate the cache as the table's own do; a
+ * plain table on the coordinator as it is; anything else, a worker's own
+ * local table included, is an error with a hint, never a NULL cost.
+ *
  * The catalog is read as the calling role; row-level security that applies
  * to that role on a catalog table is refused (one cache serves every role of
  * the session, and a policy may depend on anything), see
