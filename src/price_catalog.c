@@ -701,8 +701,8 @@ price_citus_relation(Oid rel, const char *nspname, int t)
 				 errmsg("the tokacct price catalog table %s.%s is distributed but not a reference table",
 						nspname, price_tables[t]),
 				 errdetail("Every node prices with the whole catalog, so each catalog table must be a Citus reference table, with a full copy on every node."),
-				 errhint("On the coordinator, run SELECT undistribute_table('%s.%s'), then SELECT %s.citus_distribute_catalog();",
-						 quote_identifier(nspname), quote_identifier(price_tables[t]), quote_identifier(nspname))));
+				 errhint("Citus cannot undistribute a table of an extension: save the catalog's rows, recreate the extension on the coordinator (DROP EXTENSION, CREATE EXTENSION tokacct), run SELECT %s.citus_distribute_catalog(), then load the rows again.",
+						 quote_identifier(nspname))));
 	if (noshard || !OidIsValid(DatumGetObjectId(shard)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -73,7 +73,7 @@ BEGIN
 			RAISE EXCEPTION 'catalog table % is already a Citus table, but not a reference table', t::pg_catalog.regclass
 				USING ERRCODE = 'object_not_in_prerequisite_state',
 					  DETAIL = 'Every node prices with the whole catalog, so each catalog table must be a reference table.',
-					  HINT = pg_catalog.format('Run SELECT undistribute_table(%L), then this function again.', t::pg_catalog.regclass::pg_catalog.text);
+					  HINT = 'Citus cannot undistribute a table of an extension: save the catalog''s rows, recreate the extension (DROP EXTENSION, CREATE EXTENSION tokacct), run this function, then load the rows again.';
 		END IF;
 	END LOOP;
 

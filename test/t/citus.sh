@@ -343,9 +343,9 @@ second_error() {
 	pass "$name"
 }
 second_error "distribute with a hash-distributed catalog table: refused" \
-	"SELECT tokacct.citus_distribute_catalog()" "55000" "already a Citus table, but not a reference table" "undistribute_table"
+	"SELECT tokacct.citus_distribute_catalog()" "55000" "already a Citus table, but not a reference table" "recreate the extension"
 second_error "cost() with a hash-distributed catalog table: error with hint" \
-	"SELECT tokacct.cost('tp', 'tp-a', 1, 1)" "55000" "price_discount is distributed but not a reference table"
+	"SELECT tokacct.cost('tp', 'tp-a', 1, 1)" "55000" "price_discount is distributed but not a reference table" "recreate the extension"
 
 citus_cluster_stop
 trap - EXIT
