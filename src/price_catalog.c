@@ -52,6 +52,13 @@
  * another session's commit becoming visible and its invalidation being sent
  * may price with the catalog before that commit; the next statement sees it.
  *
+ * Citus.  With the citus extension in the database, each catalog table is
+ * read from where this node holds its rows (price_build_relations): a
+ * reference table (citus_distribute_catalog()) from its copy on this node,
+ * whose copied triggers invalidate the cache as the table's own do; a
+ * plain table on the coordinator as it is; anything else, a worker's own
+ * local table included, is an error with a hint, never a NULL cost.
+ *
  * The catalog is read as the calling role; row-level security that applies
  * to that role on a catalog table is refused (one cache serves every role of
  * the session, and a policy may depend on anything), see
@@ -94,6 +101,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -124,6 +132,16 @@ static const char *const price_tables[PRICE_NTABLES] = {
 	"price_catalog", "price_provider", "price_model", "price", "price_tier", "price_discount",
 	"provider_alias", "model_alias", "price_catalog_choice"
 };
+/* indexes into price_tables */
+#define PT_CATALOG 0
+#define PT_PROVIDER 1
+#define PT_MODEL 2
+#define PT_PRICE 3
+#define PT_TIER 4
+#define PT_DISCOUNT 5
+#define PT_PROVIDER_ALIAS 6
+#define PT_MODEL_ALIAS 7
+#define PT_CHOICE 8
 
 /* memo of resolutions: key is provider \x1f model (or \x1e model when NULL) */
 #define PRICE_MEMO_KEYLEN 256
@@ -195,7 +213,9 @@ typedef struct PriceSnapId
 typedef struct PriceCache
 {
 	MemoryContext cxt;
-	Oid			table_oids[PRICE_NTABLES];
+	Oid			table_oids[PRICE_NTABLES];	/* the relations read (see price_build_relations) */
+	Oid			shell_oids[PRICE_NTABLES];	/* the tables of the extension's schema */
+	char	   *relnames[PRICE_NTABLES];	/* table_oids' names, quoted and qualified */
 	PriceSnapId snap;			/* the snapshot it was read with */
 	bool		guarded;		/* every change to the tables invalidates it */
 	bool		shared;			/* valid for later snapshots too */
@@ -293,7 +313,8 @@ price_relcache_callback(Datum arg, Oid relid)
 			continue;
 		any = true;
 		for (i = 0; i < PRICE_NTABLES; i++)
-			if (price_slots[k]->table_oids[i] == relid || !OidIsValid(price_slots[k]->table_oids[i]))
+			if (price_slots[k]->table_oids[i] == relid || price_slots[k]->shell_oids[i] == relid ||
+				!OidIsValid(price_slots[k]->table_oids[i]))
 				hit = true;
 	}
 	if (!hit && any)
@@ -639,8 +660,9 @@ price_build_start(int slot, Oid nsp)
 	price_cache->stale = true;
 	price_slots[slot] = price_cache;
 
+	/* table_oids stay invalid (any invalidation counts) until price_build_relations */
 	for (j = 0; j < PRICE_NTABLES; j++)
-		price_cache->table_oids[j] = get_relname_relid(price_tables[j], nsp);
+		price_cache->shell_oids[j] = get_relname_relid(price_tables[j], nsp);
 }
 
 /* Resolve each provider's fallback_providers (text[] or null) within its catalog. */
@@ -684,9 +706,108 @@ price_build_fallbacks(const Datum *fbs, const bool *fbnull)
 	}
 }
 
-/* Read the providers (schema s, quoted) in precedence order, with their match rules. */
+/*
+ * On Citus, the relation on this node that holds a catalog table's rows,
+ * or an error.  A catalog table must be a reference table, read from its
+ * copy on this node (its shard): the table itself, on a node that did not
+ * create the rows, is empty or holds rows of its own, and reading it
+ * through Citus's planner from inside a query on a shard is a nested
+ * distributed query, which Citus refuses.  A plain table is read as it is
+ * on the coordinator (or a node not in a cluster), whose catalog it is, and
+ * refused on a worker.  The price_catalog_changed triggers are copied onto
+ * each copy, so a change reaching a node invalidates its sessions' caches.
+ */
+static Oid
+price_citus_relation(Oid rel, const char *nspname, int t)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		isnull;
+	bool		reference;
+	bool		citus_table;
+	int32		group;
+	Datum		shard;
+	bool		noshard;
+
+	args[0] = ObjectIdGetDatum(rel);
+	if (SPI_execute_with_args("SELECT p.logicalrelid IS NOT NULL, "
+							  "p.partmethod OPERATOR(pg_catalog.=) 'n' AND p.repmodel OPERATOR(pg_catalog.=) 't', g.groupid, "
+							  "(SELECT pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid, false))::pg_catalog.oid "
+							  "   FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement pl ON pl.shardid OPERATOR(pg_catalog.=) s.shardid "
+							  "  WHERE s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid AND pl.groupid OPERATOR(pg_catalog.=) g.groupid "
+							  "  ORDER BY s.shardid LIMIT 1) "
+							  "FROM pg_catalog.pg_dist_local_group g "
+							  "LEFT JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "price catalog: reading the Citus metadata of %s.%s failed", nspname, price_tables[t]);
+	citus_table = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	reference = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
+	group = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	shard = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &noshard);
+
+	if (!citus_table)
+	{
+		if (group == 0)
+			return rel;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the tokacct price catalog is not distributed to this Citus worker"),
+				 errdetail("Table %s.%s is a local table on this node (Citus group %d): it does not hold the coordinator's prices, so a cost computed from it would be NULL or wrong.",
+						   nspname, price_tables[t], group),
+				 errhint("On the coordinator, as the owner of the extension, run SELECT %s.citus_distribute_catalog(); it makes the catalog tables reference tables, copied to every node.",
+						 quote_identifier(nspname))));
+	}
+	if (!reference)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the tokacct price catalog table %s.%s is distributed but not a reference table",
+						nspname, price_tables[t]),
+				 errdetail("Every node prices with the whole catalog, so each catalog table must be a Citus reference table, with a full copy on every node."),
+				 errhint("Citus cannot undistribute a table of an extension: save the catalog's rows, recreate the extension on the coordinator (DROP EXTENSION, CREATE EXTENSION tokacct), run SELECT %s.citus_distribute_catalog(), then load the rows again.",
+						 quote_identifier(nspname))));
+	if (noshard || !OidIsValid(DatumGetObjectId(shard)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the tokacct price catalog has no copy on this Citus node"),
+				 errdetail("Table %s.%s is a reference table without a placement in this node's group %d.",
+						   nspname, price_tables[t], group),
+				 errhint("On the coordinator, run SELECT replicate_reference_tables('block_writes'); a coordinator holds copies once it is in the metadata: first run SELECT citus_set_coordinator_host('<its host name>', <its port>) if it is not.")));
+	return DatumGetObjectId(shard);
+}
+
+/*
+ * Set the relations the catalog is read from (under SPI): the tables of the
+ * extension's schema, or on Citus their copies on this node.  Until now
+ * table_oids were invalid, so an invalidation that arrived meanwhile made
+ * the cache stale.
+ */
 static void
-price_build_providers(const char *s)
+price_build_relations(const char *nspname)
+{
+	Oid			read[PRICE_NTABLES];
+	bool		citus = OidIsValid(get_extension_oid("citus", true));
+	int			j;
+
+	for (j = 0; j < PRICE_NTABLES; j++)
+	{
+		Oid			rel = price_cache->shell_oids[j];
+		char	   *relname = NULL;
+
+		read[j] = rel;
+		if (citus && OidIsValid(rel))
+			read[j] = price_citus_relation(rel, nspname, j);
+		if (OidIsValid(read[j]))
+			relname = get_rel_name(read[j]);
+		/* a missing table: the query names it, and fails */
+		price_cache->relnames[j] = MemoryContextStrdup(price_cache->cxt,
+													   quote_qualified_identifier(nspname, relname ? relname : price_tables[j]));
+	}
+	memcpy(price_cache->table_oids, read, sizeof(read));
+}
+
+/* Read the providers in precedence order, with their match rules. */
+static void
+price_build_providers(void)
 {
 	StringInfoData q;
 	SPITupleTable *tt;
@@ -698,8 +819,9 @@ price_build_providers(const char *s)
 	appendStringInfo(&q,
 					 "SELECT p.catalog, p.provider, p.provider_match, p.model_match, "
 					 "p.fallback_providers::pg_catalog.text[] "
-					 "FROM %s.price_provider p JOIN %s.price_catalog c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
-					 "ORDER BY c.precedence, p.ordinal, p.provider", s, s);
+					 "FROM %s p JOIN %s c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
+					 "ORDER BY c.precedence, p.ordinal, p.provider",
+					 price_cache->relnames[PT_PROVIDER], price_cache->relnames[PT_CATALOG]);
 	price_spi_select(q.data);
 	price_cache->nproviders = (int) SPI_processed;
 	price_cache->providers = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceProvider) * (SPI_processed + 1));
@@ -731,7 +853,7 @@ price_build_providers(const char *s)
 
 /* Read the models, in provider order, into *models_out; point each provider at its run. */
 static int
-price_build_models(const char *s, PriceModel **models_out)
+price_build_models(PriceModel **models_out)
 {
 	StringInfoData q;
 	SPITupleTable *tt;
@@ -744,10 +866,12 @@ price_build_models(const char *s, PriceModel **models_out)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT m.catalog, m.provider, m.model, m.match "
-					 "FROM %s.price_model m "
-					 "JOIN %s.price_provider p ON p.catalog OPERATOR(pg_catalog.=) m.catalog AND p.provider OPERATOR(pg_catalog.=) m.provider "
-					 "JOIN %s.price_catalog c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
-					 "ORDER BY c.precedence, p.ordinal, p.provider, m.ordinal, m.model", s, s, s);
+					 "FROM %s m "
+					 "JOIN %s p ON p.catalog OPERATOR(pg_catalog.=) m.catalog AND p.provider OPERATOR(pg_catalog.=) m.provider "
+					 "JOIN %s c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
+					 "ORDER BY c.precedence, p.ordinal, p.provider, m.ordinal, m.model",
+					 price_cache->relnames[PT_MODEL], price_cache->relnames[PT_PROVIDER],
+					 price_cache->relnames[PT_CATALOG]);
 	price_spi_select(q.data);
 	nmodels = (int) SPI_processed;
 	models = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceModel) * (nmodels + 1));
@@ -850,7 +974,7 @@ price_build_row(PriceRow *row, HeapTuple t2, TupleDesc td)
  * a hash of the rows by price_id, for the tiers.
  */
 static HTAB *
-price_build_prices(const char *s, PriceModel *models, int nmodels)
+price_build_prices(PriceModel *models, int nmodels)
 {
 	StringInfoData q;
 	HASHCTL		hctl;
@@ -880,9 +1004,9 @@ price_build_prices(const char *s, PriceModel *models, int nmodels)
 	appendStringInfo(&q,
 					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8, "
 					 "(r.web_search_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
-					 "FROM %s.price r "
+					 "FROM %s r "
 					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "
-					 "r.in_force_from, r.variant", s);
+					 "r.in_force_from, r.variant", price_cache->relnames[PT_PRICE]);
 	price_spi_select(q.data);
 	memset(&hctl, 0, sizeof(hctl));
 	hctl.keysize = sizeof(int64);
@@ -945,7 +1069,7 @@ price_build_prices(const char *s, PriceModel *models, int nmodels)
 
 /* Read the tiers, attaching each (price_id, kind) run to its row in ids. */
 static void
-price_build_tiers(const char *s, HTAB *ids)
+price_build_tiers(HTAB *ids)
 {
 	StringInfoData q;
 	SPITupleTable *tt;
@@ -954,7 +1078,7 @@ price_build_tiers(const char *s, HTAB *ids)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT t.price_id, t.kind, t.threshold, (t.mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 "
-					 "FROM %s.price_tier t ORDER BY t.price_id, t.kind, t.threshold", s);
+					 "FROM %s t ORDER BY t.price_id, t.kind, t.threshold", price_cache->relnames[PT_TIER]);
 	price_spi_select(q.data);
 	tt = SPI_tuptable;
 
@@ -996,7 +1120,7 @@ price_build_tiers(const char *s, HTAB *ids)
 
 /* Read the customer discounts. */
 static void
-price_build_discounts(const char *s)
+price_build_discounts(void)
 {
 	StringInfoData q;
 	uint64		i;
@@ -1004,7 +1128,7 @@ price_build_discounts(const char *s)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT d.customer, d.provider, d.model, d.valid_from, d.valid_until, "
-					 "(d.multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 FROM %s.price_discount d", s);
+					 "(d.multiplier OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 FROM %s d", price_cache->relnames[PT_DISCOUNT]);
 	price_spi_select(q.data);
 	price_cache->ndiscounts = (int) SPI_processed;
 	price_cache->discounts = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceDiscount) * (SPI_processed + 1));
@@ -1053,7 +1177,7 @@ price_getfolded(HeapTuple tup, TupleDesc td, int col)
  * are.
  */
 static void
-price_build_names(const char *s)
+price_build_names(void)
 {
 	StringInfoData q;
 	SPITupleTable *tt;
@@ -1061,7 +1185,7 @@ price_build_names(const char *s)
 	int			n = 0;
 
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT a.provider, a.catalog_provider FROM %s.provider_alias a", s);
+	appendStringInfo(&q, "SELECT a.provider, a.catalog_provider FROM %s a", price_cache->relnames[PT_PROVIDER_ALIAS]);
 	price_spi_select(q.data);
 	price_cache->nprovider_aliases = (int) SPI_processed;
 	price_cache->provider_aliases = MemoryContextAllocZero(price_cache->cxt,
@@ -1074,7 +1198,7 @@ price_build_names(const char *s)
 
 	resetStringInfo(&q);
 	appendStringInfo(&q, "SELECT a.provider, a.model, a.valid_from, a.valid_until, a.catalog_provider, a.catalog_model "
-					 "FROM %s.model_alias a ORDER BY a.provider COLLATE \"C\", a.model COLLATE \"C\", a.valid_from", s);
+					 "FROM %s a ORDER BY a.provider COLLATE \"C\", a.model COLLATE \"C\", a.valid_from", price_cache->relnames[PT_MODEL_ALIAS]);
 	price_spi_select(q.data);
 	tt = SPI_tuptable;
 	price_cache->aliases = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceAlias) * (SPI_processed + 1));
@@ -1115,8 +1239,8 @@ price_build_names(const char *s)
 	qsort(price_cache->aliases, n, sizeof(PriceAlias), price_alias_cmp);
 
 	resetStringInfo(&q);
-	appendStringInfo(&q, "SELECT c.provider, c.model_match, c.catalog FROM %s.price_catalog_choice c "
-					 "ORDER BY c.model_match IS NULL, c.choice_id", s);
+	appendStringInfo(&q, "SELECT c.provider, c.model_match, c.catalog FROM %s c "
+					 "ORDER BY c.model_match IS NULL, c.choice_id", price_cache->relnames[PT_CHOICE]);
 	price_spi_select(q.data);
 	price_cache->nchoices = (int) SPI_processed;
 	price_cache->choices = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceChoice) * (SPI_processed + 1));
@@ -1177,24 +1301,23 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 {
 	Oid			nsp = get_func_namespace(fn_oid);
 	char	   *nspname = get_namespace_name(nsp);
-	const char *s;
 	PriceModel *models;
 	int			nmodels;
 	HTAB	   *ids;
 
 	if (nspname == NULL)
 		elog(ERROR, "schema of function %u not found", fn_oid);
-	s = quote_identifier(nspname);
 
 	price_build_start(slot, nsp);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	price_build_providers(s);
-	nmodels = price_build_models(s, &models);
-	ids = price_build_prices(s, models, nmodels);
-	price_build_tiers(s, ids);
-	price_build_discounts(s);
-	price_build_names(s);
+	price_build_relations(nspname);
+	price_build_providers();
+	nmodels = price_build_models(&models);
+	ids = price_build_prices(models, nmodels);
+	price_build_tiers(ids);
+	price_build_discounts();
+	price_build_names();
 	hash_destroy(ids);
 	SPI_finish();
 	price_build_finish(snap, nsp, nspname);
