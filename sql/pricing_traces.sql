@@ -139,6 +139,13 @@ SELECT count(*) AS within_half_listed_at_half
  WHERE disagreement = 'prices differ' AND abs(genai_mtok - litellm_mtok) <= 0.5 * greatest(genai_mtok, litellm_mtok);
 SELECT count(*) AS sonnet4_tier_rows_at_half FROM tokacct.catalog_disagreements(0.5, '2026-09-01')
  WHERE litellm_provider = 'anthropic' AND litellm_model = 'claude-sonnet-4-20250514';
+-- the view: the same rows as the function at threshold 0 and today's
+-- prices (the catalogs' entries here were loaded in force from the past)
+SELECT (SELECT count(*) FROM tokacct.catalog_differences) = (SELECT count(*) FROM tokacct.catalog_disagreements(0, now())) AS same_count,
+	   (SELECT count(*) FROM tokacct.catalog_differences) > 1000 AS over_a_thousand,
+	   NOT EXISTS (SELECT * FROM tokacct.catalog_differences EXCEPT SELECT * FROM tokacct.catalog_disagreements(0, now())) AS same_rows;
+SELECT kind, above_tokens, genai_mtok, litellm_mtok, disagreement FROM tokacct.catalog_differences
+ WHERE litellm_model = 'claude-sonnet-4-20250514' AND above_tokens = 200000 ORDER BY kind;
 SELECT * FROM tokacct.catalog_disagreements(-0.1);
 SELECT * FROM tokacct.catalog_disagreements(NULL);
 

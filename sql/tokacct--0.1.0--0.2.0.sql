@@ -8027,6 +8027,24 @@ COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
 
 
 
+-- catalog_differences: the catalogs' disagreements at today's prices as a view
+-- The same at today's prices, as a view a BI tool lists: every difference.
+CREATE VIEW @extschema@.catalog_differences WITH (security_invoker = true) AS
+SELECT d.provider, d.model, d.litellm_provider, d.litellm_model, d.kind, d.above_tokens,
+	   d.genai_mtok, d.litellm_mtok, d.disagreement
+  FROM @extschema@.catalog_disagreements(0::pg_catalog.numeric, pg_catalog.now()) d;
+COMMENT ON VIEW @extschema@.catalog_differences IS
+	'where genai-prices and LiteLLM disagree at the prices in force now: a price kind or context tier one of them lacks, or any difference of price (catalog_disagreements(threshold, at) for a threshold or another time)';
+COMMENT ON COLUMN @extschema@.catalog_differences.provider IS 'genai-prices provider of the model';
+COMMENT ON COLUMN @extschema@.catalog_differences.model IS 'genai-prices model the LiteLLM entry resolves to';
+COMMENT ON COLUMN @extschema@.catalog_differences.litellm_provider IS 'LiteLLM provider of the entry';
+COMMENT ON COLUMN @extschema@.catalog_differences.litellm_model IS 'LiteLLM model of the entry';
+COMMENT ON COLUMN @extschema@.catalog_differences.kind IS 'price kind (input, output, cache_read, ...)';
+COMMENT ON COLUMN @extschema@.catalog_differences.above_tokens IS '0: the base price; else the price of a request above this many input tokens';
+COMMENT ON COLUMN @extschema@.catalog_differences.genai_mtok IS 'genai-prices price per million tokens (NULL when it has none of that kind)';
+COMMENT ON COLUMN @extschema@.catalog_differences.litellm_mtok IS 'LiteLLM price per million tokens (NULL when it has none of that kind)';
+COMMENT ON COLUMN @extschema@.catalog_differences.disagreement IS 'what differs: prices differ, only one catalog prices this kind, or only one has this context tier';
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------
