@@ -13,7 +13,9 @@
 #     row (the source name aside), and differs from the whole;
 #   - JDBC (Java 17, Debian's libpostgresql-jdbc-java), as reader_a:
 #     getTables and getColumns find every view, every column has a standard
-#     JDBC type (no OTHER) and remarks, every view reads.
+#     JDBC type (no OTHER) and remarks, every view reads; so too the six
+#     views of a system of record attached with attach_records (the
+#     operating model before and after a cut-over).
 source "$(dirname "$0")/../lib.sh"
 ensure_build_deps openjdk-17-jdk-headless libpostgresql-jdbc-java
 JAR=/usr/share/java/postgresql.jar
@@ -53,6 +55,17 @@ SELECT count(*) FROM tokacct.attach('bi', 'bi_src.spans', '$MAPPING');
 SELECT count(*) FROM tokacct.attach('bi_a', 'bi_src.spans_a', '$MAPPING');
 SELECT count(*) FROM tokacct.attach('bi_b', 'bi_src.spans_b', '$MAPPING');
 INSERT INTO tokacct.allocation_budget VALUES ('bi', 1000), ('bi_a', 1000), ('bi_b', 1000);
+-- a system of record: the agent's items after a cut-over, the BPO's before
+CREATE TABLE bi_src.sor AS
+SELECT item AS item_key, min(wf) AS workflow, min(started_at) AS opened, max(started_at) + interval '2 hours' AS resolved,
+	   'AI agent'::text AS handler, 3.0 AS minutes, 0.00 AS charge
+  FROM bi_src.spans GROUP BY item
+UNION ALL
+SELECT 'old-' || g, 'claims', '2026-01-05'::timestamptz + g * interval '1 day', '2026-01-08'::timestamptz + g * interval '1 day',
+	   'Outsourced', 0, 4.50 FROM generate_series(1, 40) g;
+GRANT SELECT ON bi_src.sor TO tokacct_reader;
+SELECT count(*) FROM tokacct.attach_records('ops', 'bi_src.sor', '{"item": "item_key", "workflow": "workflow",
+	"opened_at": "opened", "resolved_at": "resolved", "handler": "handler", "human_minutes": "minutes", "bpo_charge": "charge"}');
 CALL tokacct.grant_admin('tokacct_admin');
 CALL tokacct.grant_reader('tokacct_reader');
 SQL
@@ -123,6 +136,18 @@ rows=$(echo "$out" | sed -n 's/^rows bi\.items //p')
 if [ "$rows" = 103 ]; then ok "JDBC: reader_a reads 103 items (its team's)"; else notok "JDBC: reader_a reads $rows items, expected 103"; fi
 remarks=$(echo "$out" | grep -c '^ok bi\..* has remarks$' || true)
 if [ "$remarks" = "${#VIEWS[@]}" ]; then ok "JDBC: every view's comment comes through as REMARKS"; else notok "JDBC: $remarks views with remarks"; fi
+
+# the operating-model views of the system of record, the same way
+RVIEWS=(records record_problems operating_weekly operating_monthly before_after before_after_summary)
+out=$(java -cp "$JAR" "$TOP/test/java/BiSync.java" "jdbc:postgresql://127.0.0.1:$port/postgres" reader_a ops 2>&1) || true
+echo "$out" | grep -E '^(ok|not ok) '
+echo "$out" | grep -q '^not ok ' && fail=1
+nviews=$(echo "$out" | grep -c '^rows ops\.' || true)
+if [ "$nviews" = "${#RVIEWS[@]}" ]; then ok "JDBC: all ${#RVIEWS[@]} views of the system of record read"; else notok "JDBC: $nviews of ${#RVIEWS[@]} system-of-record views read: $out"; fi
+remarks=$(echo "$out" | grep -c '^ok ops\..* has remarks$' || true)
+if [ "$remarks" = "${#RVIEWS[@]}" ]; then ok "JDBC: every system-of-record view's comment comes through as REMARKS"; else notok "JDBC: $remarks system-of-record views with remarks"; fi
+rows=$(echo "$out" | sed -n 's/^rows ops\.records //p')
+if [ "$rows" = 163 ]; then ok "JDBC: reader_a reads the 163 records (123 items of the agent, 40 of the BPO)"; else notok "JDBC: reader_a reads $rows records, expected 163"; fi
 
 # --- a tool listing schema tokacct sees no support function ----------------------
 fns=$(BISYNC_FUNCTIONS=tokacct java -cp "$JAR" "$TOP/test/java/BiSync.java" \
