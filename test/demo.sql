@@ -126,3 +126,25 @@ SELECT spend, round(value, 2) AS value, round(shadow_price::numeric, 3) AS shado
        min_budget, full_budget
   FROM tokacct.allocation_summary(60000, ARRAY(SELECT opt FROM options));
 SELECT decision FROM tokacct.allocation_decisions(60000, ARRAY(SELECT opt FROM options));
+
+\echo
+\echo '-- 9. Did the work change? Acme''s system of record before and after each'
+\echo '--    workflow moved to the agent (test/acme_workload.sql, 6,000 items):'
+\echo '--    who handled the items, human minutes, cycle times, net saving a month.'
+\set seed 1
+\set items 6000
+\o /dev/null
+\ir acme_workload.sql
+SELECT count(*) FROM tokacct.attach_otel('acme_ai', 'acme.otel_traces', options => '{"item": "attr:app.item_id"}');
+INSERT INTO tokacct.baseline (workflow, valid_from, bpo_unit_price, human_cost_per_hour)
+SELECT workflow, '2025-01-01', bpo_unit_price, human_cost_per_hour FROM acme.workflows
+    ON CONFLICT DO NOTHING;
+INSERT INTO tokacct.cutover (workflow, cutover_on) SELECT workflow, cutover FROM acme.workflows;
+SELECT count(*) FROM tokacct.attach_records('acme_ops', 'acme.work_items',
+    '{"item": "item_key", "workflow": "workflow", "opened_at": "opened_at", "resolved_at": "resolved_at",
+      "handler": "handler", "human_minutes": "human_minutes", "bpo_charge": "bpo_charge",
+      "outcome": "outcome", "segment": "segment"}',
+    options => '{"traces": "acme_ai", "handlers": {"bpo": ["bpo_vendor"], "human": ["staff"]}}');
+\o
+SELECT sentence FROM acme_ops.before_after_summary WHERE segment IS NULL ORDER BY workflow;
+SELECT reason, count(*) AS rows_left_out FROM acme_ops.record_problems GROUP BY 1 ORDER BY 2 DESC;

@@ -57,4 +57,13 @@ if n == 0:
     print("not ok the README quotes no demo output")
     sys.exit(1)
 PY
+check "part 9: a sentence per workflow with its net saving, every record of the system of record attached once" \
+	"SELECT count(*) = 4 AND bool_and(sentence LIKE workflow || ' since %net saving%')
+	        AND (SELECT count(*) FROM acme_ops.records) = (SELECT count(*) FROM acme.work_items)
+	   FROM acme_ops.before_after_summary WHERE segment IS NULL"
+check "part 9: the agent's share after each cut-over equals the system of record's, counted directly" \
+	"SELECT bool_and(abs(b.after - d.share) < 1e-9) FROM acme_ops.before_after b
+	   JOIN (SELECT i.workflow, avg((i.handler = 'ai_agent')::int) AS share FROM acme.work_items i
+			   JOIN acme.workflows w USING (workflow) WHERE i.opened_at >= w.cutover GROUP BY 1) d USING (workflow)
+	  WHERE b.segment IS NULL AND b.measure = 'agent_share'"
 exit $fail
