@@ -97,7 +97,7 @@ BEGIN
 	           JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
 	          WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
 	            AND e.extname = 'tokacct' AND c.relkind::text IN ('r', 'p')
-	          ORDER BY 1::text
+	          ORDER BY c.relname
 	LOOP
 		EXECUTE format('SELECT count(*) || '' rows, md5 '' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY t::text)), ''-'') FROM %s t', r.rel)
 			INTO digest;
