@@ -1,4 +1,4 @@
--- The BI views (DESIGN section 10) over an attached source.  The workload:
+-- The BI views over an attached source.  The workload:
 -- workflow "claims", BPO price 4.50 per claim, a human fix costs 60.00 an
 -- hour x 3 minutes = 3.00; every attempt is one LLM call priced at 1.00 per
 -- million input tokens, so its cost is its input tokens / 1e6.

@@ -1,4 +1,4 @@
--- Names as traces carry them (DESIGN section 4): provider and route
+-- Names as traces carry them: provider and route
 -- prefixes in the model name, models/ and publishers/.../models/ forms,
 -- OpenTelemetry provider names, and the user's aliases; then where the two
 -- catalogs disagree, and an admin's choice of the catalog that wins.

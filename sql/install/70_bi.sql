@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Views for people and BI tools (DESIGN section 10).  Attaching a source
+-- Views for people and BI tools.  Attaching a source
 -- creates, beside its six base views, the views a BI tool starts from, in
 -- the same schema and with the same prefix: economics per day, week and
 -- month; economics per segment of items (where the economics break);
