@@ -127,27 +127,26 @@ seg=$(psql_run -U reader_b -At -c "SELECT segment || ' ' || loss_rank FROM bi.se
 if [ "$seg" = "exception document 1" ]; then ok "RLS: reader_b's segments: only the exception documents, losing"; else notok "RLS: reader_b's losing segments: $seg"; fi
 
 # --- JDBC, as Metabase's sync ----------------------------------------------------
-out=$(java -cp "$JAR" "$TOP/test/java/BiSync.java" "jdbc:postgresql://127.0.0.1:$port/postgres" reader_a bi 2>&1) || true
-echo "$out" | grep -E '^(ok|not ok) '
-echo "$out" | grep -q '^not ok ' && fail=1
-nviews=$(echo "$out" | grep -c '^rows bi\.' || true)
-if [ "$nviews" = "${#VIEWS[@]}" ]; then ok "JDBC: all ${#VIEWS[@]} views read"; else notok "JDBC: $nviews of ${#VIEWS[@]} views read: $out"; fi
-rows=$(echo "$out" | sed -n 's/^rows bi\.items //p')
-if [ "$rows" = 103 ]; then ok "JDBC: reader_a reads 103 items (its team's)"; else notok "JDBC: reader_a reads $rows items, expected 103"; fi
-remarks=$(echo "$out" | grep -c '^ok bi\..* has remarks$' || true)
-if [ "$remarks" = "${#VIEWS[@]}" ]; then ok "JDBC: every view's comment comes through as REMARKS"; else notok "JDBC: $remarks views with remarks"; fi
-
+# sync_schema SCHEMA WHAT NVIEWS VIEW ROWS ROWS_WHAT: BiSync over SCHEMA as
+# reader_a; its own checks, then every one of the NVIEWS views read and
+# with REMARKS, and VIEW giving ROWS rows
+sync_schema() {
+	local schema=$1 what=$2 n=$3 view=$4 want=$5 rows_what=$6 out nviews remarks rows
+	out=$(java -cp "$JAR" "$TOP/test/java/BiSync.java" "jdbc:postgresql://127.0.0.1:$port/postgres" reader_a "$schema" 2>&1) || true
+	echo "$out" | grep -E '^(ok|not ok) '
+	echo "$out" | grep -q '^not ok ' && fail=1
+	nviews=$(echo "$out" | grep -c "^rows $schema\\." || true)
+	if [ "$nviews" = "$n" ]; then ok "JDBC: all $n $what read"; else notok "JDBC: $nviews of $n $what read: $out"; fi
+	rows=$(echo "$out" | sed -n "s/^rows $schema\\.$view //p")
+	if [ "$rows" = "$want" ]; then ok "JDBC: reader_a reads $rows_what"; else notok "JDBC: reader_a reads $rows rows of $schema.$view, expected $want"; fi
+	remarks=$(echo "$out" | grep -c "^ok $schema\\..* has remarks\$" || true)
+	if [ "$remarks" = "$n" ]; then ok "JDBC: every one of the $what carries its comment as REMARKS"; else notok "JDBC: $remarks of the $what with remarks"; fi
+}
+sync_schema bi views "${#VIEWS[@]}" items 103 "103 items (its team's)"
 # the operating-model views of the system of record, the same way
 RVIEWS=(records record_problems operating_weekly operating_monthly before_after before_after_summary)
-out=$(java -cp "$JAR" "$TOP/test/java/BiSync.java" "jdbc:postgresql://127.0.0.1:$port/postgres" reader_a ops 2>&1) || true
-echo "$out" | grep -E '^(ok|not ok) '
-echo "$out" | grep -q '^not ok ' && fail=1
-nviews=$(echo "$out" | grep -c '^rows ops\.' || true)
-if [ "$nviews" = "${#RVIEWS[@]}" ]; then ok "JDBC: all ${#RVIEWS[@]} views of the system of record read"; else notok "JDBC: $nviews of ${#RVIEWS[@]} system-of-record views read: $out"; fi
-remarks=$(echo "$out" | grep -c '^ok ops\..* has remarks$' || true)
-if [ "$remarks" = "${#RVIEWS[@]}" ]; then ok "JDBC: every system-of-record view's comment comes through as REMARKS"; else notok "JDBC: $remarks system-of-record views with remarks"; fi
-rows=$(echo "$out" | sed -n 's/^rows ops\.records //p')
-if [ "$rows" = 163 ]; then ok "JDBC: reader_a reads the 163 records (123 items of the agent, 40 of the BPO)"; else notok "JDBC: reader_a reads $rows records, expected 163"; fi
+sync_schema ops "views of the system of record" "${#RVIEWS[@]}" records 163 \
+	"the 163 records (123 items of the agent, 40 of the BPO)"
 
 # --- a tool listing schema tokacct sees no support function ----------------------
 fns=$(BISYNC_FUNCTIONS=tokacct java -cp "$JAR" "$TOP/test/java/BiSync.java" \
