@@ -8045,6 +8045,17 @@ COMMENT ON COLUMN @extschema@.catalog_differences.genai_mtok IS 'genai-prices pr
 COMMENT ON COLUMN @extschema@.catalog_differences.litellm_mtok IS 'LiteLLM price per million tokens (NULL when it has none of that kind)';
 COMMENT ON COLUMN @extschema@.catalog_differences.disagreement IS 'what differs: prices differ, only one catalog prices this kind, or only one has this context tier';
 
+-- ---------------------------------------------------------------------------
+-- pg_dump keeps the ledger and the id sequences: the ledger (price_call) is
+-- the user's data, and an identity column's sequence is dumped with its
+-- table, so that rows added after a restore do not reuse restored ids.
+-- ---------------------------------------------------------------------------
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_price_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_call', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_call_call_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_catalog_choice_choice_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget_budget_id_seq', '');
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------

@@ -223,6 +223,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_catalog', 'WHERE c
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_provider', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_model', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price', '');
+-- An identity column's sequence is dumped with its table, so that rows added
+-- after a restore do not reuse the restored rows' ids.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_price_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_tier', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_discount', '');
 
@@ -416,6 +419,9 @@ CREATE TABLE @extschema@.price_call (
 		AND reported_cost OPERATOR(pg_catalog.<=) 9223372.036854775807::pg_catalog.numeric)
 );
 COMMENT ON TABLE @extschema@.price_call IS 'a ledger of calls to price: insert your calls (or a sample) here; price_call_cost prices them, unpriced_models counts the ones no catalog knows';
+-- The ledger is the user's data: pg_dump dumps its rows and its id sequence.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_call', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_call_call_id_seq', '');
 COMMENT ON COLUMN @extschema@.price_call.call_id IS 'row id';
 COMMENT ON COLUMN @extschema@.price_call.at IS 'when the call ran (prices in force then apply); finite';
 COMMENT ON COLUMN @extschema@.price_call.provider IS 'provider as the call reported it (NULL: match by model)';

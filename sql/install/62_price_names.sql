@@ -45,6 +45,7 @@ COMMENT ON COLUMN @extschema@.price_catalog_choice.model_match IS 'a match rule 
 COMMENT ON COLUMN @extschema@.price_catalog_choice.catalog IS 'the catalog tried first';
 COMMENT ON COLUMN @extschema@.price_catalog_choice.note IS 'free text: why';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_catalog_choice', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_catalog_choice_choice_id_seq', '');
 CREATE TRIGGER price_catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.price_catalog_choice
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.price_catalog_changed();
 CREATE TRIGGER price_catalog_changed_row AFTER INSERT OR UPDATE OR DELETE ON @extschema@.price_catalog_choice

@@ -101,6 +101,9 @@ COMMENT ON COLUMN @extschema@.rollup_daily.list_cost IS 'catalog list price of t
 COMMENT ON COLUMN @extschema@.rollup_daily.cost_sketch IS 'cost_sketch() of the priced calls'' costs (NULL when none was priced); tokacct.merge() merges days';
 COMMENT ON COLUMN @extschema@.rollup_daily.updated_at IS 'when a refresh last added to the row';
 
+-- The rollups are derived data and are not dumped: a snapshot means nothing
+-- in a restored cluster, so after a restore both tables start empty and the
+-- first refresh rebuilds the rollups from the restored ledger.
 CREATE TABLE @extschema@.rollup_progress (
 	rollup pg_catalog.text PRIMARY KEY CHECK (rollup OPERATOR(pg_catalog.=) 'ledger'),
 	snapshot pg_catalog.pg_snapshot NOT NULL,
@@ -158,6 +161,7 @@ COMMENT ON COLUMN @extschema@.budget.spent_at IS 'when spent was last computed';
 COMMENT ON COLUMN @extschema@.budget.note IS 'free text';
 CREATE INDEX budget_scope ON @extschema@.budget (scope_kind, scope, period_start, period_end);
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget_budget_id_seq', '');
 
 -- A budget whose scope or period changes is computed again by the next
 -- refresh.

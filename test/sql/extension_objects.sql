@@ -78,9 +78,8 @@ schema AS (
 		|| ' comment=' || coalesce(obj_description(n.oid, 'pg_namespace'), '-') AS line
 	  FROM pg_namespace n WHERE n.nspname = 'tokacct'),
 config AS (
-	SELECT 'config ' || coalesce((SELECT string_agg(c::regclass::text, ', ' ORDER BY c::regclass::text)
-		FROM unnest(e.extconfig) c), '-') || ' conditions=' || coalesce(e.extcondition::text, '-') AS line
-	  FROM pg_extension e WHERE e.extname = 'tokacct')
+	SELECT 'config ' || c::regclass::text || ' condition=' || coalesce(pg_catalog.quote_literal(w), '-') AS line
+	  FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(c, w) WHERE e.extname = 'tokacct')
 SELECT line FROM fn UNION ALL SELECT line FROM ty UNION ALL SELECT line FROM rel
 UNION ALL SELECT line FROM col UNION ALL SELECT line FROM con UNION ALL SELECT line FROM idx
 UNION ALL SELECT line FROM trg UNION ALL SELECT line FROM pol UNION ALL SELECT line FROM other
