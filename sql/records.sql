@@ -136,6 +136,25 @@ INSERT INTO tokacct.cutover (workflow, segment, cutover_on) VALUES ('claims', 'e
 INSERT INTO tokacct.cutover (workflow, segment, cutover_on) VALUES ('claims', '', '2026-04-01');
 INSERT INTO tokacct.cutover (workflow, cutover_on) VALUES ('claims', 'infinity');
 
+-- An item key repeated (an export appended twice, a status history): one
+-- row counts, the one resolved last, and the others are left out of every
+-- figure, saying so.  a3 again, still open (older than its resolved row), and
+-- a1 again, resolved a day later by a person (10 minutes): a1's new row
+-- counts, the first does not.  March then: 8 records, the same 5 items
+-- (agent a2; people a1 a3 x3; BPO a4), none open (a3's open copy does not
+-- count), minutes 10 + 0 + 15 + 0 + 20 = 45, human cost 45 x 0.80 = 36.00,
+-- AI 1.45 as before (a1's 0.40 once, not twice), 4 rows left out.
+INSERT INTO claims_sor VALUES
+	('a3', 'claims', '2026-03-05 00:00+00', NULL,                  'agent+human', NULL, NULL, 'open',   'exception'),
+	('a1', 'claims', '2026-03-02 00:00+00', '2026-03-03 00:00+00', 'human',       10,   NULL, 'solved', 'simple');
+SELECT item, handler_raw, handler, solved, cycle_days, human_minutes, human_cost, bpo_cost, ai_cost, ai_linked, counted, problem
+  FROM claims.records WHERE item IN ('a1', 'a3') ORDER BY item, counted DESC;
+SELECT period_start, records, items, agent_items, people_items, bpo_items, solved_items, open_items, human_minutes,
+	   human_cost, ai_spend, ai_items_linked, rows_left_out
+  FROM claims.operating_monthly WHERE period_start = '2026-03-01';
+SELECT reason FROM claims.record_problems WHERE item IN ('a1', 'a3') ORDER BY item;
+DELETE FROM claims_sor WHERE (claim_id = 'a3' AND closed IS NULL) OR (claim_id = 'a1' AND handled_by = 'human');
+
 -- the views: security_invoker, a comment on the view and every column
 SELECT c.relname, c.reloptions, obj_description(c.oid, 'pg_class') IS NOT NULL AS commented,
 	   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0

@@ -3357,7 +3357,7 @@ SELECT $j${
   "opened_at": "when the item was opened",
   "resolved_at": "when it was resolved; NULL while open",
   "handler_raw": "handler as the system of record spells it",
-  "handler": "agent, human, agent_human (the agent failed, a person finished) or bpo; NULL when the spelling is unknown (see problem)",
+  "handler": "agent, human, agent_human (the agent failed, a person finished) or bpo; NULL when the spelling is unknown or the row repeats an item key counted in another row (see problem)",
   "outcome": "outcome as the system of record gives it",
   "solved": "the outcome is one of the success values (without an outcome column: resolved)",
   "cycle_days": "days from opened to resolved; NULL while open or when resolved before opened",
@@ -3366,7 +3366,8 @@ SELECT $j${
   "bpo_cost": "the BPO charge; for a BPO item without one, the baseline's bpo_unit_price; 0 for other items",
   "ai_cost": "AI spend on the item: the ai_cost of its rows in the linked trace source's items view, 0 when the item is not there; NULL without a trace source or when a call of the item is left out",
   "ai_linked": "the item key is found in the linked trace source; NULL without a trace source",
-  "problem": "why the row is left out of some figure; NULL when it is fine"
+  "problem": "why the row is left out of some figure; NULL when it is fine",
+  "counted": "false when another row with the same item key and workflow is counted instead (the one resolved last): this row is left out of every figure"
  },
  "record_problems": {
   "": "the rows of the system of record left out of a figure, with the reason (unknown handler, no opening time, resolved before opened, negative minutes or charge, ...)",
@@ -3685,18 +3686,22 @@ BEGIN
 
 	-- records ------------------------------------------------------------------------
 	v_records := format($q$
-SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at, b.handler_raw, b.handler, b.outcome,
-	   %2$s AS solved,
-	   CASE WHEN b.resolved_at >= b.opened_at
+SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at, b.handler_raw,
+	   CASE WHEN b.counted THEN b.handler END AS handler, b.outcome,
+	   CASE WHEN b.counted THEN %2$s END AS solved,
+	   CASE WHEN b.counted AND b.resolved_at >= b.opened_at
 			THEN pg_catalog.date_part('epoch', b.resolved_at - b.opened_at) / 86400.0 END AS cycle_days,
-	   b.human_minutes,
-	   pg_catalog.round(b.human_minutes * bl.human_cost_per_hour / 60, 12) AS human_cost,
-	   CASE WHEN b.charge >= 0 THEN b.charge
+	   CASE WHEN b.counted THEN b.human_minutes END AS human_minutes,
+	   CASE WHEN b.counted THEN pg_catalog.round(b.human_minutes * bl.human_cost_per_hour / 60, 12) END AS human_cost,
+	   CASE WHEN NOT b.counted THEN NULL
+			WHEN b.charge >= 0 THEN b.charge
 			WHEN b.charge IS NULL AND b.handler = 'bpo' THEN bl.bpo_unit_price
 			WHEN b.charge IS NULL THEN 0::pg_catalog.numeric END AS bpo_cost,
-	   %3$s AS ai_cost,
-	   %16$s AS ai_linked,
-	   NULLIF(pg_catalog.concat_ws('; ',
+	   CASE WHEN b.counted THEN %3$s END AS ai_cost,
+	   CASE WHEN b.counted THEN %16$s END AS ai_linked,
+	   CASE WHEN NOT b.counted THEN pg_catalog.format('another row of item %%s in workflow %%s is counted (%%s rows share the key; the one resolved last counts): left out of every figure',
+				pg_catalog.quote_literal(b.item), pg_catalog.quote_literal(b.workflow), b.copies)
+	   ELSE NULLIF(pg_catalog.concat_ws('; ',
 			CASE WHEN b.item IS NULL THEN 'no item key' END,
 			CASE WHEN b.workflow IS NULL THEN 'no workflow' END,
 			CASE WHEN b.opened_at IS NULL THEN 'no opening time: in no period' END,
@@ -3707,10 +3712,16 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 				 WHEN b.human_minutes IS NULL AND b.handler IN ('human', 'agent_human') AND %17$s THEN 'no human minutes for an item people handled: left out of the minutes' END,
 			CASE WHEN b.charge < 0 THEN 'negative BPO charge: left out of the BPO spend'
 				 WHEN b.charge IS NULL AND b.handler = 'bpo' AND bl.bpo_unit_price IS NULL THEN 'BPO item without a charge and no BPO price in tokacct.baseline' END,
-			CASE WHEN t.ai_priced IS FALSE THEN 'calls of the item left out of its AI cost (see the trace source''s problems view)' END), '') AS problem
+			CASE WHEN t.ai_priced IS FALSE THEN 'calls of the item left out of its AI cost (see the trace source''s problems view)' END), '') END AS problem,
+	   b.counted
   FROM (SELECT b.*,
 			   CASE WHEN b.minutes_raw >= 0 THEN b.minutes_raw
-					WHEN b.minutes_raw IS NULL AND b.handler IN ('agent', 'bpo') AND %17$s THEN 0::pg_catalog.numeric END AS human_minutes
+					WHEN b.minutes_raw IS NULL AND b.handler IN ('agent', 'bpo') AND %17$s THEN 0::pg_catalog.numeric END AS human_minutes,
+			   -- rows sharing an item key in a workflow: one counts, the one
+			   -- resolved last (an open copy counts as older than a resolved one)
+			   b.item IS NULL OR b.workflow IS NULL OR pg_catalog.row_number() OVER (PARTITION BY b.workflow, b.item
+					ORDER BY b.resolved_at DESC NULLS LAST, b.opened_at DESC NULLS LAST, b.handler_raw, b.outcome, b.minutes_raw, b.charge) = 1 AS counted,
+			   pg_catalog.count(*) OVER (PARTITION BY b.workflow, b.item) AS copies
 		  FROM (SELECT r.item, r.workflow, r.segment, r.opened_at, r.resolved_at, r.handler AS handler_raw,
 					   CASE @extschema@.records_fold(r.handler)%4$s END AS handler,
 					   r.outcome, r.minutes_raw, r.charge
@@ -3767,7 +3778,7 @@ SELECT s.source, s.workflow, s.period_start, s.records, s.items, s.agent_items, 
 			   pg_catalog.count(*) FILTER (WHERE r.handler = 'agent_human') AS agent_fixed_items,
 			   pg_catalog.count(*) FILTER (WHERE r.handler = 'bpo') AS bpo_items,
 			   pg_catalog.count(*) FILTER (WHERE r.handler IS NOT NULL AND r.solved) AS solved_items,
-			   pg_catalog.count(*) FILTER (WHERE r.resolved_at IS NULL) AS open_items,
+			   pg_catalog.count(*) FILTER (WHERE r.resolved_at IS NULL AND r.counted) AS open_items,
 			   pg_catalog.sum(r.human_minutes) FILTER (WHERE r.handler IS NOT NULL) AS human_minutes,
 			   pg_catalog.count(r.human_minutes) FILTER (WHERE r.handler IS NOT NULL) AS minutes_known,
 			   pg_catalog.count(*) FILTER (WHERE r.handler IN ('human', 'agent_human') AND r.human_minutes IS NULL) AS minutes_unknown,
