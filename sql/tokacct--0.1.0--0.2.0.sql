@@ -8067,6 +8067,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_call_call_id_seq',
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.price_catalog_choice_choice_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.budget_budget_id_seq', '');
 
+-- A ledger row applied by logical replication is stamped with this
+-- cluster's transaction: the ingest trigger fires in replica mode too.
+ALTER TABLE @extschema@.price_call ENABLE ALWAYS TRIGGER price_call_ingest;
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------

@@ -56,6 +56,11 @@ COMMENT ON FUNCTION @extschema@.price_call_ingest() IS
 	'trigger: stamp a ledger row with the transaction that inserts it, and keep the stamp on update (rollups count rows by it)';
 CREATE TRIGGER price_call_ingest BEFORE INSERT OR UPDATE OF ingest_xid ON @extschema@.price_call
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.price_call_ingest();
+-- Always, in replica mode too: a row a logical replication subscription
+-- applies is stamped with this cluster's transaction, not the publisher's
+-- (which means nothing here and could lie ahead of this cluster's ids, so
+-- that no refresh would count the row).
+ALTER TABLE @extschema@.price_call ENABLE ALWAYS TRIGGER price_call_ingest;
 
 -- The rollup -------------------------------------------------------------------
 

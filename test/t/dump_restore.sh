@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# pg_dump and pg_restore keep what the user put in tokacct's tables: every
+# pg_dump and pg_restore keep what the user put in tokacct's tables, and a
+# logical replication subscription to the ledger feeds the subscriber's
+# rollups.  Every
 # table of the extension is either dumped (its rows and, for an identity
 # column, its sequence) or listed below as derived data that the first
 # refresh after a restore rebuilds.  A database with a row in each table, a
@@ -7,7 +9,7 @@
 # database: the rows, the costs, the attached views and the rollups agree,
 # and rows added after the restore get new ids.
 source "$(dirname "$0")/../lib.sh"
-suite_start
+suite_start "wal_level = logical"
 
 fail=0
 check() {
@@ -136,4 +138,55 @@ SQL
 )
 echo "$out"
 check 'new ids true 51 2 2' 'rows added after a restore take new ids (price, ledger, catalog choice, budget)'
+
+# The ledger replicated to another database: the subscriber stamps each row
+# it applies with its own transaction (the publisher's means nothing to its
+# refresh), keeps the stamp when an update is applied, and its rollup counts
+# every row: 50 calls, then 51, with 1000 x 1275 input tokens.
+psql_run -c 'CREATE DATABASE sub'
+psql_run -d sub -c 'CREATE EXTENSION tokacct'
+psql_run -d src -c 'CREATE PUBLICATION ledger FOR TABLE tokacct.price_call' \
+	-c "SELECT pg_create_logical_replication_slot('ledger', 'pgoutput')" >/dev/null
+out=$(psql_run -d sub -At -v pub="host=$PGHOST port=$PGPORT dbname=src user=postgres" <<'SQL' 2>&1
+CREATE FUNCTION pg_temp.wait_for(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE ok bool;
+BEGIN
+	FOR i IN 1..600 LOOP
+		EXECUTE q INTO ok;
+		IF ok THEN RETURN 'yes'; END IF;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+	RETURN 'timed out';
+END $$;
+CREATE EXTENSION dblink;
+SELECT dblink_connect('p', :'pub');
+CREATE TEMP TABLE pub_stamps AS SELECT * FROM dblink('p', 'SELECT call_id, ingest_xid::text FROM tokacct.price_call') AS t(call_id bigint, x text);
+CREATE SUBSCRIPTION ledger CONNECTION :'pub' PUBLICATION ledger WITH (create_slot = false, slot_name = 'ledger');
+SELECT 'copied=' || pg_temp.wait_for('SELECT count(*) = 50 FROM tokacct.price_call');
+SELECT 'own stamps=' || count(*) FILTER (WHERE s.ingest_xid::text <> p.x) || '/' || count(*)
+  FROM tokacct.price_call s JOIN pub_stamps p USING (call_id);
+CALL tokacct.rollup_refresh();
+SELECT 'rollup=' || sum(calls) || ' ' || sum(input_tokens) FROM tokacct.rollup_daily;
+CREATE TEMP TABLE sub_stamps AS SELECT call_id, ingest_xid FROM tokacct.price_call;
+SELECT dblink_exec('p', $$INSERT INTO tokacct.price_call (at, provider, model, input_tokens, output_tokens, workflow, team)
+	VALUES ('2026-03-04 00:00+00', 'acme', 'm1', 0, 7, 'triage', 'support')$$);
+SELECT dblink_exec('p', $$UPDATE tokacct.price_call SET team = 'ops' WHERE call_id = 1$$);
+SELECT 'applied=' || pg_temp.wait_for($$SELECT count(*) = 51 AND bool_or(team = 'ops') FROM tokacct.price_call$$);
+SELECT 'update kept the stamp=' || (s.ingest_xid = c.ingest_xid) FROM sub_stamps s JOIN tokacct.price_call c USING (call_id) WHERE call_id = 1;
+CALL tokacct.rollup_refresh();
+SELECT 'rollup=' || sum(calls) || ' ' || sum(input_tokens) FROM tokacct.rollup_daily;
+ALTER SUBSCRIPTION ledger DISABLE;
+ALTER SUBSCRIPTION ledger SET (slot_name = NONE);
+DROP SUBSCRIPTION ledger;
+SELECT dblink_disconnect('p');
+SQL
+) || { echo "$out"; echo "not ok the subscriber script stopped"; exit 1; }
+psql_run -d src -c "SELECT pg_drop_replication_slot('ledger')" >/dev/null
+echo "$out"
+check 'copied=yes' 'the subscription copies the ledger'
+check 'own stamps=50/50' "the subscriber stamps the rows it copies with its own transaction"
+check 'rollup=50 1275000' "the subscriber's rollup counts every copied row"
+check 'applied=yes' 'an insert and an update are applied'
+check 'update kept the stamp=true' 'an applied update keeps the stamp'
+check 'rollup=51 1275000' "the subscriber's next refresh counts the applied insert once, the update not again"
 exit $fail
