@@ -5,9 +5,10 @@
 --
 -- Generates Acme's workload (test/acme_workload.sql: about a million
 -- OpenTelemetry spans in the Collector's layout and the system of record of
--- 110,000 items; :items sets the size), loads the price catalog, attaches the
--- spans with one call (attach_otel) and the system of record with another
--- (attach_records), refreshes the rollups, and prints the report.  With
+-- 110,000 items; :items and :seed set the size and the seed), loads the
+-- price catalog, attaches the spans with one call (attach_otel) and the
+-- system of record with another (attach_records), refreshes the rollups,
+-- and prints the report.  With
 -- :json set it also writes the figures of the HTML report there
 -- (test/report_data.sql; test/report_html.py renders them).
 --
@@ -35,7 +36,6 @@
 \else
 \set burn_budget 2000
 \endif
-\set seed 1
 SET work_mem = '256MB';
 SET jit = off;
 
