@@ -35,6 +35,10 @@ q() { psql_run -At -F '|' -c "$1"; }
 	# rows left out: the problems view counted, and the faults the generator plants (20 + 15 + 10 calls)
 	q "SELECT 'problems', '', count(*) FROM acme_ai.problems"
 	# items whose calls are left out: the items of the traces holding a planted fault, from the raw spans
+	# before and after: the agent's share after each cut-over, from the system of record directly
+	q "SELECT 'agent_share', i.workflow, avg((i.handler = 'ai_agent')::int)
+		 FROM acme.work_items i JOIN acme.workflows w USING (workflow) WHERE i.opened_at >= w.cutover GROUP BY i.workflow"
+	q "SELECT 'view_agent_share', workflow, after FROM acme_ops.before_after WHERE segment IS NULL AND measure = 'agent_share'"
 	q "SELECT 'fault_items', '', count(DISTINCT r.\"SpanAttributes\" ->> 'app.item_id')
 		 FROM acme.otel_traces c JOIN acme.otel_traces r ON r.\"TraceId\" = c.\"TraceId\" AND r.\"ParentSpanId\" = ''
 		WHERE c.\"SpanAttributes\" ->> 'gen_ai.usage.input_tokens' = 'NaN'
@@ -136,6 +140,15 @@ check("rows left out: the 20 token counts that are not numbers, 15 calls of an u
 fi = int(next(d[2] for d in direct if d[0] == "fault_items"))
 check("rows left out: the %d records whose traces hold a planted fault" % fi,
       by.get(("acme_ops", "calls of the item left out of its AI cost (see the trace source's problems view)")) == fi)
+
+befores = sentences_of("-- 7.")
+direct_share = {d[1]: float(d[2]) for d in direct if d[0] == "agent_share"}
+view_share = {d[1]: float(d[2]) for d in direct if d[0] == "view_agent_share"}
+check("before and after: a sentence per workflow with its net saving, the agent's share after each cut-over as counted in the system of record",
+      len(befores) == 4 and all(" since " in b and "net saving" in b for b in befores)
+      and sorted(direct_share) == sorted(view_share) and len(direct_share) == 4
+      and all(abs(direct_share[w] - view_share[w]) < 1e-9 for w in direct_share)
+      and all("agent share 0%% -> %d%%" % round(100 * direct_share[b.split(" since")[0]]) in b for b in befores))
 
 steps = section("-- How long")[0]
 check("a time for each of the %d steps, and the total" % len(steps),
