@@ -4,9 +4,11 @@
 # and the raw spans and records, never the report's own queries.  Per
 # workflow the cost per solved item and the items counted; the losing
 # segments; the waste classes adding up to each workflow's spend, exactly;
-# the routing intervals; the allocation within its budget; the rows left out
-# by reason; a time for every step; the HTML report's figures written; and
-# the README's excerpts are what the demo prints.
+# the routing intervals; the allocation within its budget; before and after
+# the cut-over (the agent's share as the system of record counts it); the
+# rows left out by reason; a time for every step; the HTML report's figures
+# written; and the headings and columns of the README's excerpts are what
+# the demo prints.
 source "$(dirname "$0")/../lib.sh"
 suite_start
 out=$BUILD/demo.out
