@@ -158,7 +158,7 @@ CREATE TEMP TABLE gen_agent AS
 SELECT g.i, g.workflow, g.segment, g.opened_at, g.turns_min, g.turns_max, g.doc_tokens, g.tools,
 	   m.provider, m.model,
 	   greatest(0.03, least(0.99,
-		   m.p_success * CASE WHEN g.segment = 'with exception document' THEN 0.25 ELSE 1 END
+		   m.p_success * CASE WHEN g.segment = 'with exception document' THEN 0.15 ELSE 1 END
 		   + 0.35 * (0.5 - (g.ud + acme.u(:seed || ':difficulty2:' || g.i)) / 2))) AS p
   FROM gen_item2 g
   CROSS JOIN LATERAL (SELECT * FROM (SELECT *, sum(share) OVER (ORDER BY model) AS upto FROM acme.models mm

@@ -8,8 +8,16 @@
 -- prices (:workflows: workflow, bpo_unit_price, human_cost_per_hour).  Each
 -- view is read once, into a temporary table.  Items whose cost is not fully
 -- known (see the problems view) are left out of every figure and counted
--- under "Rows left out".
+-- under "Rows left out".  A caller that already holds copies of the views
+-- (test/demo.sql) names them in :items_rel, :attempts_rel, :problems_rel and
+-- :waste_rel (the rows of waste_by_workflow over the source's spans).
 \set ON_ERROR_STOP 1
+\if :{?items_rel}
+\else
+\set items_rel :source.items
+\set attempts_rel :source.attempts
+\set problems_rel :source.problems
+\endif
 \set QUIET 1
 SET work_mem = '256MB';
 SET jit = off;
@@ -17,12 +25,16 @@ CREATE TEMP TABLE r_items AS
 SELECT i.workflow, i.item, i.option, i.solved, i.ai_cost, i.problem, w.bpo_unit_price,
 	   CASE WHEN i.solved THEN 0 ELSE round(rec.human_minutes / 60 * w.human_cost_per_hour, 12) END AS fix_cost,
 	   rec.segment
-  FROM :source.items i
+  FROM :items_rel i
   JOIN :records rec ON rec.item_key = i.item
   JOIN :workflows w ON w.workflow = i.workflow;
 CREATE TEMP TABLE r_attempts AS
-SELECT * FROM :source.attempts WHERE item IN (SELECT item FROM r_items WHERE problem IS NULL);
+SELECT * FROM :attempts_rel WHERE item IN (SELECT item FROM r_items WHERE problem IS NULL);
+\if :{?waste_rel}
+CREATE TEMP TABLE r_waste AS SELECT * FROM :waste_rel;
+\else
 CREATE TEMP TABLE r_waste AS SELECT * FROM tokacct.waste_by_workflow(:'source' || '.spans');
+\endif
 CREATE TEMP TABLE r_daily AS
 SELECT started_at::date AS day, sum(cost) AS spent FROM :source.calls
  WHERE started_at >= :'month'::date AND started_at < :'month'::date + interval '1 month' AND cost IS NOT NULL
@@ -76,5 +88,5 @@ SELECT jsonb_pretty(jsonb_build_object(
 								 LEFT JOIN r_daily r ON r.day = d.day) c)),
   'left_out', (SELECT jsonb_agg(jsonb_build_object('reason', reason, 'rows', n) ORDER BY n DESC)
 				 FROM (SELECT regexp_replace(reason, ' \(.*$| ''.*$|: ".*$', '') AS reason, count(*) AS n
-						 FROM :source.problems GROUP BY 1) p)
+						 FROM :problems_rel GROUP BY 1) p)
 ));
