@@ -8286,6 +8286,8 @@ BEGIN
 					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
 					  HINT = 'Aggregate its calls view directly.';
 		END IF;
+		-- read as every caller-named relation is (the trace key only)
+		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
 			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
 	END LOOP;
