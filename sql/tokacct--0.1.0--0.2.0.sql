@@ -8160,7 +8160,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollup_source', '');
 
 CREATE TABLE @extschema@.rollup_source_trace (
 	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
-	trace_id pg_catalog.text NOT NULL,
+	trace_id pg_catalog.text,
 	day pg_catalog.date,
 	workflow pg_catalog.text,
 	model pg_catalog.text,
@@ -8182,7 +8182,7 @@ CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace (sourc
 COMMENT ON TABLE @extschema@.rollup_source_trace IS
 	'what each trace of an attached source adds to tokacct.rollup_source_daily (one row per trace x day x workflow x model), so a refresh can replace a trace''s contribution when the trace changes';
 COMMENT ON COLUMN @extschema@.rollup_source_trace.source IS 'the attached source';
-COMMENT ON COLUMN @extschema@.rollup_source_trace.trace_id IS 'the trace';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.trace_id IS 'the trace (NULL: the calls without a trace id, taken as one trace)';
 COMMENT ON COLUMN @extschema@.rollup_source_trace.day IS 'UTC day of the calls (their started_at)';
 COMMENT ON COLUMN @extschema@.rollup_source_trace.workflow IS 'workflow of the trace';
 COMMENT ON COLUMN @extschema@.rollup_source_trace.model IS 'model of the calls';
@@ -8295,7 +8295,7 @@ BEGIN
 	-- age: how much older than ref the oldest transaction to look at is
 	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT x.ref OPERATOR(pg_catalog.%%) 4294967296 AS ref32, '
 		'x.ref OPERATOR(pg_catalog.-) %s AS age FROM (SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())'
-		'::pg_catalog.text::pg_catalog.int8 AS ref) x) s, LATERAL (%s) k WHERE k.trace_id IS NOT NULL',
+		'::pg_catalog.text::pg_catalog.int8 AS ref) x) s, LATERAL (%s) k',
 		coalesce(lo::text, '0'), array_to_string(parts, ' UNION ALL '));
 END
 $fn$;
@@ -8327,7 +8327,8 @@ BEGIN
 	EXECUTE format($q$
 	WITH old AS (
 		DELETE FROM @extschema@.rollup_source_trace t
-		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2))
+		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
+				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
 		RETURNING t.day, t.workflow, t.model
 	)
 	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
@@ -8348,7 +8349,8 @@ BEGIN
 		RETURNING day, workflow, model
 	)
 	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %3$s FROM new g ON CONFLICT DO NOTHING$q$,
-		calls_view, CASE WHEN traces IS NULL THEN '' ELSE 'WHERE c.trace_id = ANY ($2)' END, format(gkey, 'g'))
+		calls_view, CASE WHEN traces IS NULL THEN '' ELSE 'WHERE c.trace_id = ANY ($2) '
+			'OR (c.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL)' END, format(gkey, 'g'))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
 		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
