@@ -7,7 +7,7 @@
 # each death the rollup and its progress are as before the refresh; a rerun
 # counts the new rows once.  The expected sums are worked out by hand:
 # calls 1..1000 cost i/1000 (sum 500.5), calls 1001..1500 cost i/1000 (sum
-# 625.25).
+# 625.25).  Then the same for the rollup of an attached source.
 source "$(dirname "$0")/../lib.sh"
 ensure_readable_tree "$@"
 suite_start
@@ -101,4 +101,60 @@ psql_run -At -c "SELECT pg_terminate_backend($wpid), pg_terminate_backend($pid)"
 wait "$held" "$waiting" || true
 unhook
 check both_killed_nothing_counted "$state" "1500 1125.750 3 1500"
+
+# 5. The rollup of an attached source, killed and crashed the same way.
+# 100 traces of one call each reporting i/100 USD (50.5 in all), then a
+# late call of 1 USD in each of traces 1 to 50 (100.5, 150 calls).
+psql_run <<'SQL'
+CREATE TABLE public.crash_spans ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
+	"SpanAttributes" jsonb, PRIMARY KEY ("TraceId", "SpanId"));
+CREATE FUNCTION public.crash_spans(first int, last int, span text, fixed numeric) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO public.crash_spans
+	SELECT '2026-01-01 00:00+00'::timestamptz + i * interval '1 hour', 't' || i, span || i, '',
+		jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.request.model', 'crash-1',
+			'gen_ai.usage.cost.amount', coalesce(fixed, i / 100.0)::text, 'gen_ai.usage.cost.currency', 'USD')
+	FROM generate_series(first, last) i $$;
+SELECT public.crash_spans(1, 100, 's', NULL);
+SELECT count(*) FROM tokacct.attach_otel('crash', 'public.crash_spans');
+CALL tokacct.rollup_source_create('crash');
+CALL tokacct.rollup_source_refresh('crash');
+SELECT public.crash_spans(1, 50, 'late', 1);
+CREATE FUNCTION public.rollup_test_hold() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN PERFORM pg_sleep(300); RETURN NULL; END $$;
+CREATE TRIGGER rollup_test_hold AFTER INSERT ON tokacct.rollup_source_daily
+	FOR EACH STATEMENT EXECUTE FUNCTION public.rollup_test_hold();
+SQL
+sstate="SELECT sum(calls) || ' ' || sum(cost) || ' ' || (SELECT runs FROM tokacct.rollup_source WHERE source = 'crash')
+	|| ' ' || (SELECT sum(calls) FROM tokacct.rollup_source_trace WHERE source = 'crash')
+	FROM tokacct.rollup_source_daily WHERE source = 'crash'"
+check source_first_refresh "$sstate" "100 50.500000000000 1 100"
+start_held_source_refresh() {
+	psql_run -c "CALL tokacct.rollup_source_refresh('crash')" > "$CLUSTER/held.log" 2>&1 &
+	held=$!
+	for _ in $(seq 1 100); do
+		pid=$(psql_run -At -c "SELECT pid FROM pg_stat_activity
+			WHERE query LIKE 'CALL tokacct.rollup_source_refresh%' AND wait_event = 'PgSleep'")
+		[ -n "$pid" ] && return 0
+		sleep 0.1
+	done
+	echo "not ok the source refresh never reached the hook"; exit 1
+}
+start_held_source_refresh
+check source_held_refresh_wrote_rows "SELECT count(*) > 0 FROM pg_locks WHERE pid = $pid
+	AND relation = 'tokacct.rollup_source_trace'::regclass AND mode = 'RowExclusiveLock'" "t"
+psql_run -At -c "SELECT pg_terminate_backend($pid)" >/dev/null
+wait "$held" || true
+check source_killed_nothing_counted "$sstate" "100 50.500000000000 1 100"
+start_held_source_refresh
+as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m immediate -w stop >/dev/null
+wait "$held" || true
+as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -l "$CLUSTER/log" -w start >/dev/null
+check source_crashed_nothing_counted "$sstate" "100 50.500000000000 1 100"
+psql_run -c 'DROP TRIGGER rollup_test_hold ON tokacct.rollup_source_daily' -c 'DROP FUNCTION public.rollup_test_hold()'
+psql_run -c "CALL tokacct.rollup_source_refresh('crash')"
+check source_rerun_counts_once "$sstate" "150 100.500000000000 2 150"
+psql_run -c "CALL tokacct.rollup_source_refresh('crash')"
+check source_rerun_again_nothing "$sstate" "150 100.500000000000 3 150"
+check source_equals_view "SELECT (SELECT sum(cost) FROM tokacct.rollup_source_daily WHERE source = 'crash') = sum(cost)
+	FROM crash.calls" "t"
 exit $fail

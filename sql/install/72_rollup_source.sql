@@ -1,0 +1,435 @@
+
+-- ---------------------------------------------------------------------------
+-- Rollups of an attached source (issue 15, attached sources).
+--
+-- tokacct.rollup_source_create('acme') defines a rollup over the calls view
+-- of the attached source acme; tokacct.rollup_source_refresh('acme') keeps
+-- tokacct.rollup_source_daily (per source x UTC day x workflow x model:
+-- counts, exact money, tokens by kind, a cost sketch) equal to the same
+-- aggregate taken directly over the calls view, without copying the calls
+-- and without altering the user's tables.
+--
+-- How.  The calls of a trace depend on the whole trace (its workflow comes
+-- from its root span), so the unit of work is the trace: each trace's
+-- contribution (one row per trace x day x workflow x model) is kept in
+-- tokacct.rollup_source_trace.  A refresh
+--   1. takes a snapshot once it holds the source's refresh lock;
+--   2. finds the traces touched since the previous refresh: those with a row
+--      whose xmin (the transaction that inserted or last updated it) is not
+--      older than the previous snapshot's xmin, a scan that reads only the
+--      trace key and xmin of the source's tables;
+--   3. recomputes those traces whole from the calls view, replaces their
+--      contributions, and rebuilds the daily rows of the groups their old
+--      or new contributions fall in, from the contributions;
+--   4. saves the snapshot in the same transaction.
+-- Every transaction that was still running at the previous snapshot, or
+-- began after it, has an id at least that snapshot's xmin (a
+-- subtransaction's id is above its parent's), so no row is missed: late
+-- spans of an old trace, a trace whose spans arrive in several
+-- transactions, rows of a transaction open during the previous refresh.  A
+-- trace recomputed twice is replaced, never added twice, so a refresh that
+-- takes more than it needs (rows the previous one had seen already) costs
+-- time, not exactness.  A refresh that dies leaves everything as it was.
+--
+-- Deleted rows leave no row to see: a trace whose spans are deleted keeps
+-- its contribution until a row of it is inserted or updated again, or until
+-- tokacct.rollup_source_rebuild().  The refresh after 2^31 transactions
+-- without one (or more: xmin is 32 bits) recomputes everything.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.rollup_source (
+	source pg_catalog.text PRIMARY KEY,
+	snapshot pg_catalog.pg_snapshot,
+	runs pg_catalog.int8 NOT NULL DEFAULT 0,
+	created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	last_run_at pg_catalog.timestamptz,
+	last_full pg_catalog.bool,
+	last_traces pg_catalog.int8,
+	last_groups pg_catalog.int8,
+	last_duration pg_catalog.interval
+);
+COMMENT ON TABLE @extschema@.rollup_source IS
+	'attached sources rolled up into tokacct.rollup_source_daily (tokacct.rollup_source_create()), and how far tokacct.rollup_source_refresh() has counted each, saved with the rollup rows in one transaction';
+COMMENT ON COLUMN @extschema@.rollup_source.source IS 'the attached source (tokacct.attachment)';
+COMMENT ON COLUMN @extschema@.rollup_source.snapshot IS 'snapshot of the last refresh: rows of transactions from its xmin on are looked at again by the next (NULL: never refreshed, the next refresh counts everything)';
+COMMENT ON COLUMN @extschema@.rollup_source.runs IS 'refreshes committed';
+COMMENT ON COLUMN @extschema@.rollup_source.created_at IS 'when the rollup was defined';
+COMMENT ON COLUMN @extschema@.rollup_source.last_run_at IS 'start of the last refresh';
+COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, or after 2^31 transactions)';
+COMMENT ON COLUMN @extschema@.rollup_source.last_traces IS 'traces the last refresh recomputed';
+COMMENT ON COLUMN @extschema@.rollup_source.last_groups IS 'day x workflow x model rows the last refresh rebuilt';
+COMMENT ON COLUMN @extschema@.rollup_source.last_duration IS 'how long the last refresh took';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollup_source', '');
+
+CREATE TABLE @extschema@.rollup_source_trace (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	trace_id pg_catalog.text,
+	day pg_catalog.date,
+	workflow pg_catalog.text,
+	model pg_catalog.text,
+	calls pg_catalog.int8 NOT NULL,
+	calls_left_out pg_catalog.int8 NOT NULL,
+	input_tokens pg_catalog.numeric NOT NULL,
+	output_tokens pg_catalog.numeric NOT NULL,
+	cache_read_tokens pg_catalog.numeric NOT NULL,
+	cache_write_tokens pg_catalog.numeric NOT NULL,
+	reasoning_tokens pg_catalog.numeric NOT NULL,
+	cost pg_catalog.numeric NOT NULL,
+	reported_cost pg_catalog.numeric NOT NULL,
+	list_cost pg_catalog.numeric NOT NULL,
+	cost_sketch @extschema@.sketch_state
+);
+CREATE UNIQUE INDEX rollup_source_trace_key ON @extschema@.rollup_source_trace
+	(source, trace_id, day, workflow, model) NULLS NOT DISTINCT;
+CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace (source, day, workflow, model);
+COMMENT ON TABLE @extschema@.rollup_source_trace IS
+	'what each trace of an attached source adds to tokacct.rollup_source_daily (one row per trace x day x workflow x model), so a refresh can replace a trace''s contribution when the trace changes';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.trace_id IS 'the trace (NULL: the calls without a trace id, taken as one trace)';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.day IS 'UTC day of the calls (their started_at)';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.workflow IS 'workflow of the trace';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.model IS 'model of the calls';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.calls IS 'calls';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.calls_left_out IS 'calls left out of the money (cost NULL in the calls view)';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.input_tokens IS 'input tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.output_tokens IS 'output tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.cache_read_tokens IS 'cache read tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.cache_write_tokens IS 'cache write tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.reasoning_tokens IS 'reasoning tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.cost IS 'exact cost of the counted calls';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.reported_cost IS 'the part of cost the trace reported';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.list_cost IS 'catalog list price of the calls the catalog prices';
+COMMENT ON COLUMN @extschema@.rollup_source_trace.cost_sketch IS 'cost_sketch() of the counted calls'' costs (NULL when none)';
+
+CREATE TABLE @extschema@.rollup_source_daily (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	day pg_catalog.date,
+	workflow pg_catalog.text,
+	model pg_catalog.text,
+	traces pg_catalog.int8 NOT NULL,
+	calls pg_catalog.int8 NOT NULL,
+	calls_left_out pg_catalog.int8 NOT NULL,
+	input_tokens pg_catalog.numeric NOT NULL,
+	output_tokens pg_catalog.numeric NOT NULL,
+	cache_read_tokens pg_catalog.numeric NOT NULL,
+	cache_write_tokens pg_catalog.numeric NOT NULL,
+	reasoning_tokens pg_catalog.numeric NOT NULL,
+	cost pg_catalog.numeric NOT NULL,
+	reported_cost pg_catalog.numeric NOT NULL,
+	list_cost pg_catalog.numeric NOT NULL,
+	cost_sketch @extschema@.sketch_state,
+	updated_at pg_catalog.timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX rollup_source_daily_key ON @extschema@.rollup_source_daily (source, day, workflow, model) NULLS NOT DISTINCT;
+COMMENT ON TABLE @extschema@.rollup_source_daily IS
+	'the calls view of each attached source with a rollup, per UTC day x workflow x model, kept by tokacct.rollup_source_refresh(): counts, exact money, tokens by kind and a cost sketch; equal to the same aggregate over the view as of the last refresh; sum or merge rows for any longer period';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.day IS 'UTC day of the calls (their started_at; NULL when a call has none)';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.workflow IS 'workflow of the calls'' traces (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.model IS 'model as the calls report it (the calls view''s model)';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.traces IS 'traces with calls in the row';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.calls IS 'calls';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.calls_left_out IS 'calls left out of the money (their problem is in the source''s problems view): in calls and the token counts, not in the money';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.input_tokens IS 'input tokens, cache reads and writes included';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.output_tokens IS 'output tokens, reasoning included';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.cache_read_tokens IS 'input tokens read from the cache';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.cache_write_tokens IS 'input tokens written to the cache';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.reasoning_tokens IS 'output tokens spent on reasoning';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.cost IS 'exact cost of the counted calls, USD (the calls view''s cost)';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.reported_cost IS 'the part of cost the traces reported';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.list_cost IS 'catalog list price of the calls the catalog prices';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.cost_sketch IS 'cost_sketch() of the counted calls'' costs (NULL when none); tokacct.merge() merges days';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.updated_at IS 'when a refresh last rebuilt the row';
+
+-- The SQL of a query listing the trace ids of every row of the source's
+-- tables whose transaction id (xmin) is lo or newer (every row when lo is
+-- NULL): a union over the tables, each
+-- read for its trace key and xmin only.  Sources whose trace key is a
+-- column: otel (its trace_id column) and langfuse (observations, traces,
+-- scores).
+CREATE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	parts text[] := '{}';
+	rel regclass;
+	col text;
+	i int;
+	cond text;
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" is not attached', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
+	END IF;
+	-- xmin is 32 bits: its age against the query's snapshot, modulo 2^32
+	cond := CASE WHEN lo IS NULL THEN 'true' ELSE
+		'((s.ref32 OPERATOR(pg_catalog.-) r.xmin::pg_catalog.text::pg_catalog.int8 OPERATOR(pg_catalog.+) 4294967296) '
+		'OPERATOR(pg_catalog.%) 4294967296) OPERATOR(pg_catalog.<=) s.age' END;
+	FOR i IN 1 .. array_length(a.relations, 1) LOOP
+		rel := a.relations[i];
+		IF a.kind = 'otel' THEN
+			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
+		ELSIF a.kind = 'langfuse' THEN
+			-- attach_langfuse stores observations, traces[, scores]
+			col := CASE i WHEN 2 THEN 'id' ELSE 'trace_id' END;
+		ELSE
+			RAISE EXCEPTION 'a rollup of source "%" is not supported: its kind is %', source, a.kind
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the traces touched since the last one by a column holding the trace id; sources of kind otel and langfuse have one.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind IN ('r', 'p')) THEN
+			RAISE EXCEPTION 'a rollup of source "%" needs tables: % is not one', source, rel
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		-- read as every caller-named relation is (the trace key only)
+		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
+	END LOOP;
+	-- ref: the xmax of the scan's own snapshot (every row it sees is older);
+	-- age: how much older than ref the oldest transaction to look at is
+	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT x.ref OPERATOR(pg_catalog.%%) 4294967296 AS ref32, '
+		'x.ref OPERATOR(pg_catalog.-) %s AS age FROM (SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())'
+		'::pg_catalog.text::pg_catalog.int8 AS ref) x) s, LATERAL (%s) k',
+		coalesce(lo::text, '0'), array_to_string(parts, ' UNION ALL '));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
+	'step of rollup_source_refresh(): the SQL listing the traces of a source with rows written by transaction lo or later (every trace when NULL)';
+
+-- Recompute the traces of the source listed in traces (every trace when
+-- NULL) from its calls view, replace their contributions and rebuild the
+-- daily rows they touch; returns the traces recomputed and the rows rebuilt.
+CREATE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
+	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	calls_view text;
+	-- a group's key, NULLs told apart from every value
+	gkey text := 'pg_catalog.concat_ws(pg_catalog.chr(31), pg_catalog.quote_nullable(%1$s.day), '
+				 'pg_catalog.quote_nullable(%1$s.workflow), pg_catalog.quote_nullable(%1$s.model))';
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
+	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
+	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_groups;
+	END IF;
+	CREATE TEMP TABLE rollup_source_groups (gkey text PRIMARY KEY) ON COMMIT DROP;
+	-- the old contributions of the traces, and the groups they were in
+	EXECUTE format($q$
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_trace t
+		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
+				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
+		RETURNING t.day, t.workflow, t.model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
+	USING source, traces;
+	-- their new contributions, from the calls view
+	EXECUTE format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_trace
+		SELECT $1, c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
+			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
+			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
+			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
+			   coalesce(sum(c.reasoning_tokens), 0),
+			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
+			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
+		  FROM %1$s c %2$s
+		 GROUP BY c.trace_id, 3, c.workflow, c.model
+		RETURNING day, workflow, model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %3$s FROM new g ON CONFLICT DO NOTHING$q$,
+		calls_view, CASE WHEN traces IS NULL THEN '' ELSE 'WHERE c.trace_id = ANY ($2) '
+			'OR (c.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL)' END, format(gkey, 'g'))
+	USING source, traces;
+	traces_done := CASE WHEN traces IS NULL
+		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
+		ELSE coalesce(array_length(traces, 1), 0) END;
+	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
+	-- the daily rows of those groups, rebuilt from the contributions
+	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	EXECUTE format($q$
+	INSERT INTO @extschema@.rollup_source_daily
+	SELECT $1, t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
+		   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
+		   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
+		   @extschema@.merge(t.cost_sketch), statement_timestamp()
+	  FROM @extschema@.rollup_source_trace t
+	 WHERE t.source = $1 AND %s IN (SELECT g.gkey FROM pg_temp.rollup_source_groups g)
+	 GROUP BY t.day, t.workflow, t.model$q$, format(gkey, 't')) USING source;
+	DROP TABLE pg_temp.rollup_source_groups;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
+	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';
+
+-- The body of a refresh, once the caller holds the source's refresh lock.
+CREATE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text, full_run pg_catalog.bool)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	prev pg_snapshot;
+	cur pg_snapshot;
+	dist int8;
+	touched text[];
+	r record;
+	started timestamptz := clock_timestamp();
+BEGIN
+	SELECT p.snapshot INTO prev FROM @extschema@.rollup_source p WHERE p.source = rollup_source_run.source FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" has no rollup', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('Define it with CALL @extschema@.rollup_source_create(%L).', source);
+	END IF;
+	-- taken once the lock is held and before the scan: every row the scan
+	-- misses belongs to a transaction at least as new as cur's xmin
+	cur := pg_current_snapshot();
+	IF NOT full_run AND prev IS NOT NULL THEN
+		dist := pg_snapshot_xmax(cur)::text::int8 - pg_snapshot_xmin(prev)::text::int8;
+		IF dist >= 2147483648 THEN
+			dist := NULL;	-- too long ago for a 32-bit xmin: count everything
+		END IF;
+	END IF;
+	IF dist IS NULL THEN
+		PERFORM @extschema@.rollup_source_keys(source, NULL);	-- the checks
+		r := @extschema@.rollup_source_apply(source, NULL);
+	ELSE
+		EXECUTE format('SELECT pg_catalog.array_agg(x.trace_id) FROM (%s) x',
+			@extschema@.rollup_source_keys(source, pg_snapshot_xmin(prev)::text::int8))
+			INTO touched;
+		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
+	END IF;
+	UPDATE @extschema@.rollup_source p
+	   SET snapshot = cur, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
+		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
+	 WHERE p.source = rollup_source_run.source;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_run(pg_catalog.text, pg_catalog.bool) IS
+	'step of rollup_source_refresh() and rollup_source_rebuild(): recompute the traces touched since the saved snapshot (all when full_run or never refreshed), save the new one';
+
+CREATE PROCEDURE @extschema@.rollup_source_create(source pg_catalog.text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM @extschema@.rollup_source_keys(source, NULL);	-- attached, of a kind a refresh can follow
+	INSERT INTO @extschema@.rollup_source (source) VALUES (source) ON CONFLICT DO NOTHING;
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.rollup_source_create(pg_catalog.text) IS
+	'define the rollup of an attached source (otel or langfuse) into rollup_source_daily; the first tokacct.rollup_source_refresh() fills it; defining it again changes nothing';
+
+CREATE PROCEDURE @extschema@.rollup_source_refresh(source pg_catalog.text, wait pg_catalog.bool DEFAULT true)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	PERFORM @extschema@.rollup_check('rollup_source_refresh');
+	IF source IS NULL OR wait IS NULL THEN
+		RAISE EXCEPTION 'source and wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source)) THEN
+		IF NOT wait THEN
+			RAISE NOTICE 'tokacct.rollup_source_refresh: another refresh of source "%" is running; skipped', source;
+			RETURN;
+		END IF;
+		RAISE NOTICE 'tokacct.rollup_source_refresh: another refresh of source "%" is running; waiting for it', source;
+		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	END IF;
+	PERFORM @extschema@.rollup_source_run(source, false);
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.rollup_source_refresh(pg_catalog.text, pg_catalog.bool) IS
+	'bring the rollup of an attached source up to date: recompute the traces with rows inserted or updated since the last refresh, exactly once; a second refresh of the source waits (or, with wait => false, skips) while one runs';
+
+CREATE PROCEDURE @extschema@.rollup_source_rebuild(source pg_catalog.text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	PERFORM @extschema@.rollup_check('rollup_source_rebuild');
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	PERFORM @extschema@.rollup_source_run(source, true);
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.rollup_source_rebuild(pg_catalog.text) IS
+	'recompute the rollup of an attached source from every trace (after spans were deleted, or prices corrected)';
+
+CREATE PROCEDURE @extschema@.rollup_source_drop(source pg_catalog.text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	DELETE FROM @extschema@.rollup_source p WHERE p.source = rollup_source_drop.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" has no rollup', source USING ERRCODE = 'undefined_object';
+	END IF;
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
+	'drop the rollup of a source (its rows in rollup_source_daily and rollup_source_trace)';
+
+-- Views for BI ------------------------------------------------------------------
+
+CREATE VIEW @extschema@.rollup_source_monthly WITH (security_invoker = true) AS
+	SELECT r.source, pg_catalog.date_trunc('month', r.day::pg_catalog.timestamp)::pg_catalog.date AS month,
+		   r.workflow, r.model,
+		   pg_catalog.sum(r.calls)::pg_catalog.int8 AS calls,
+		   pg_catalog.sum(r.calls_left_out)::pg_catalog.int8 AS calls_left_out,
+		   pg_catalog.sum(r.input_tokens) AS input_tokens,
+		   pg_catalog.sum(r.output_tokens) AS output_tokens,
+		   pg_catalog.sum(r.cache_read_tokens) AS cache_read_tokens,
+		   pg_catalog.sum(r.cache_write_tokens) AS cache_write_tokens,
+		   pg_catalog.sum(r.reasoning_tokens) AS reasoning_tokens,
+		   pg_catalog.sum(r.cost) AS cost,
+		   pg_catalog.sum(r.reported_cost) AS reported_cost,
+		   pg_catalog.sum(r.list_cost) AS list_cost,
+		   @extschema@.cost_quantile(@extschema@.merge(r.cost_sketch), 0.5) AS p50_cost,
+		   @extschema@.cost_quantile(@extschema@.merge(r.cost_sketch), 0.95) AS p95_cost,
+		   @extschema@.cost_quantile(@extschema@.merge(r.cost_sketch), 0.99) AS p99_cost,
+		   @extschema@.tail_ratio(@extschema@.merge(r.cost_sketch)) AS tail_ratio
+	  FROM @extschema@.rollup_source_daily r
+	 GROUP BY r.source, 2, r.workflow, r.model;
+COMMENT ON VIEW @extschema@.rollup_source_monthly IS 'the daily rollups of attached sources merged per calendar month (UTC) x workflow x model: money exact, quantiles of the cost of one call from the merged sketches';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.month IS 'first day of the month (NULL for calls without a start time)';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.model IS 'model';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.calls IS 'calls';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.calls_left_out IS 'calls left out of the money';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.input_tokens IS 'input tokens, cache included';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.output_tokens IS 'output tokens, reasoning included';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.cache_read_tokens IS 'input tokens read from the cache';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.cache_write_tokens IS 'input tokens written to the cache';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.reasoning_tokens IS 'output tokens spent on reasoning';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.cost IS 'exact cost of the counted calls, USD';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.reported_cost IS 'the part of cost the traces reported';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.list_cost IS 'catalog list price of the calls the catalog prices';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.p50_cost IS 'median cost of one call (within 1% relative)';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.p95_cost IS '95th percentile of the cost of one call (within 1% relative)';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.p99_cost IS '99th percentile of the cost of one call (within 1% relative)';
+COMMENT ON COLUMN @extschema@.rollup_source_monthly.tail_ratio IS 'p95 / p50 (NULL when p50 is 0)';

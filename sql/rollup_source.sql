@@ -1,0 +1,262 @@
+-- Rollups of attached sources: tokacct.rollup_source_create(),
+-- rollup_source_refresh(), rollup_source_rebuild(), rollup_source_drop(),
+-- rollup_source_daily and rollup_source_monthly.  The attach workload
+-- (test/sql/attach_workload.sql) is attached as OpenTelemetry spans and as
+-- Langfuse tables; after every change to the source tables (late spans of
+-- an old trace, a trace whose spans arrive in two transactions, updates,
+-- a subtransaction, deletes) a refresh must leave the rollup equal to the
+-- same aggregate taken directly over the calls view (money exactly), and
+-- the clean items' money equal to the workload's truth table (costs
+-- computed there with plain numeric arithmetic).  Concurrent refreshes,
+-- transactions open across a refresh and a refresh killed mid-run are in
+-- test/isolation/specs/rollup_source_*.spec and test/t/rollup_crash.sh.
+--
+-- The suite runs in a database of its own (Langfuse's DDL fills schema
+-- public).
+\set regress_db :DBNAME
+CREATE DATABASE tokacct_rollup_source;
+\c tokacct_rollup_source
+SET client_min_messages = warning;
+CREATE EXTENSION tokacct;
+RESET client_min_messages;
+\getenv shared SHARED_DATA
+\set SHOW_CONTEXT never
+\set ECHO none
+\o /dev/null
+\set langfuse_ddl :shared '/langfuse-v2/schema.sql'
+\i :langfuse_ddl
+SET search_path = public;
+\set workload :shared '/../test/sql/attach_workload.sql'
+\i :workload
+INSERT INTO tokacct.price_provider (catalog, provider, ordinal) VALUES ('custom', 'openai', 0), ('custom', 'anthropic', 1);
+INSERT INTO tokacct.price_model (catalog, provider, model, ordinal, match) VALUES
+	('custom', 'openai', 'gpt-4o-mini', 0, '{"equals": "gpt-4o-mini"}'),
+	('custom', 'openai', 'gpt-4o', 1, '{"equals": "gpt-4o"}'),
+	('custom', 'anthropic', 'claude-sonnet-4', 0, '{"equals": "claude-sonnet-4"}');
+INSERT INTO tokacct.price (catalog, provider, model, input_mtok, cache_read_mtok, cache_write_mtok, output_mtok) VALUES
+	('custom', 'openai', 'gpt-4o', 2.50, 1.25, NULL, 10.00),
+	('custom', 'openai', 'gpt-4o-mini', 0.15, 0.075, NULL, 0.60),
+	('custom', 'anthropic', 'claude-sonnet-4', 3.00, 0.30, 3.75, 15.00);
+INSERT INTO tokacct.model_alias (provider, model, catalog_provider, catalog_model)
+VALUES ('azure.ai.openai', 'prod-mini', 'openai', 'gpt-4o-mini');
+SELECT * FROM tokacct.attach_otel('wl_otel', 'wl.otel_traces', options => '{"item": "attr:app.item_id"}');
+SELECT * FROM tokacct.attach_langfuse('wl_lf', 'public',
+	options => '{"provider": "metadata:provider", "cache_read": "metadata:usage/cache_read",
+				 "cache_write": "metadata:usage/cache_write", "outcome": "score:resolved"}');
+SELECT * FROM tokacct.attach_otlp_json('wl_otlp', 'wl.otlp_docs', options => '{"item": "attr:app.item_id"}');
+\o
+\set ECHO all
+
+-- The check: the rollup of a source against the same aggregate taken
+-- directly over its calls view, row for row (rows missing from the rollup,
+-- rows it has that the view does not), and its totals.
+CREATE FUNCTION rollup_vs_direct(src text, OUT missing bigint, OUT extra bigint, OUT rows bigint,
+	OUT traces bigint, OUT calls bigint, OUT left_out bigint, OUT cost numeric)
+LANGUAGE plpgsql AS $$
+DECLARE
+	direct text;
+	rolled text := format('SELECT day, workflow, model, traces, calls, calls_left_out, input_tokens, output_tokens,
+		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, reported_cost, list_cost,
+		tokacct.cost_quantile(cost_sketch, 0.5) AS p50, tokacct.cost_quantile(cost_sketch, 0.95) AS p95
+		FROM tokacct.rollup_source_daily WHERE source = %L', src);
+BEGIN
+	SELECT format('SELECT (started_at AT TIME ZONE ''UTC'')::date AS day, workflow, model,
+		count(DISTINCT trace_id), count(*), count(*) FILTER (WHERE cost IS NULL),
+		coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
+		coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0), coalesce(sum(cost), 0),
+		coalesce(sum(cost) FILTER (WHERE cost_source = ''reported''), 0), coalesce(sum(list_cost), 0),
+		tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.5), tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.95)
+		FROM %I.%I GROUP BY 1, 2, 3', a.view_schema, a.view_prefix || 'calls')
+	  INTO direct FROM tokacct.attachment a WHERE a.source = src;
+	EXECUTE format('SELECT (SELECT count(*) FROM (%1$s EXCEPT ALL %2$s) d), (SELECT count(*) FROM (%2$s EXCEPT ALL %1$s) d),
+		(SELECT count(*) FROM (%2$s) d), (SELECT sum(d.traces) FROM (%2$s) d), (SELECT sum(d.calls) FROM (%2$s) d),
+		(SELECT sum(d.calls_left_out) FROM (%2$s) d), (SELECT sum(d.cost) FROM (%2$s) d)', direct, rolled)
+	  INTO missing, extra, rows, traces, calls, left_out, cost;
+END
+$$;
+-- The clean items (1 to 40) against the workload's truth, per day x
+-- workflow x model: calls, tokens and money from plain arithmetic.
+CREATE VIEW truth_daily AS
+SELECT (a.started_at AT TIME ZONE 'UTC')::date AS day, a.workflow, t.model, count(*) AS calls,
+	   sum(t.input) AS input_tokens, sum(t.output) AS output_tokens, sum(t.cost) AS cost, sum(t.list_cost) AS list_cost
+  FROM wl.call_truth t JOIN wl.attempt a USING (i, attempt)
+ GROUP BY 1, 2, 3;
+CREATE FUNCTION rollup_vs_truth(src text, OUT missing bigint, OUT extra bigint) LANGUAGE sql AS $$
+	WITH rolled AS (
+		SELECT day, workflow, model, sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+			   sum(output_tokens) AS output_tokens, sum(cost) AS cost, sum(list_cost) AS list_cost
+		  FROM tokacct.rollup_source_trace
+		 WHERE source = src AND trace_id IN (SELECT trace_id FROM wl.attempt)
+		 GROUP BY 1, 2, 3)
+	SELECT (SELECT count(*) FROM (SELECT * FROM truth_daily EXCEPT SELECT * FROM rolled) d),
+		   (SELECT count(*) FROM (SELECT * FROM rolled EXCEPT SELECT * FROM truth_daily) d) $$;
+
+-- ---------------------------------------------------------------------------
+-- Bad calls
+-- ---------------------------------------------------------------------------
+CALL tokacct.rollup_source_create('nosuch');
+CALL tokacct.rollup_source_create(NULL);
+-- OTLP/JSON documents hold their trace ids inside a document: no key to follow
+CALL tokacct.rollup_source_create('wl_otlp');
+CALL tokacct.rollup_source_refresh('wl_otel');
+CALL tokacct.rollup_source_refresh(NULL);
+CALL tokacct.rollup_source_refresh('wl_otel', NULL);
+CALL tokacct.rollup_source_drop('wl_otel');
+-- a refresh needs a transaction of its own
+CALL tokacct.rollup_source_create('wl_otel');
+BEGIN;
+INSERT INTO wl.item VALUES (99, 'x', 'x', 1, true);
+CALL tokacct.rollup_source_refresh('wl_otel');
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+CALL tokacct.rollup_source_refresh('wl_otel');
+ROLLBACK;
+SELECT source, snapshot IS NULL AS never_refreshed, runs FROM tokacct.rollup_source;
+
+-- ---------------------------------------------------------------------------
+-- OpenTelemetry spans (no unique index on the span ids: repeated copies
+-- collapsed by the view)
+-- ---------------------------------------------------------------------------
+-- The first refresh counts every trace: 53 attempts of the 40 clean items
+-- and 8 items with faults, 172 calls (164 + 8; a call delivered twice is
+-- counted once), 5 of them left out of the money (items 41 to 45: bad
+-- token counts, an unknown model; item 48's unreadable reported cost is
+-- listed as a problem but its call is priced at the list price).
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT runs, last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT * FROM rollup_vs_truth('wl_otel');
+-- again: nothing new, nothing recomputed, nothing changed
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT runs, last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT * FROM rollup_vs_direct('wl_otel');
+
+-- A late span of an old trace: a copy of item 1's first call, under a span
+-- id of its own, a week earlier (2026-02-23).  One trace recomputed, two
+-- groups rebuilt (its day, and the new one); one call more, its cost the
+-- truth's.
+INSERT INTO wl.otel_traces
+SELECT "Timestamp" - interval '7 days', "TraceId", 'late000000000001', "ParentSpanId", "TraceState", "SpanName",
+	   "SpanKind", "ServiceName", "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration",
+	   "StatusCode", "StatusMessage"
+  FROM wl.otel_traces WHERE "SpanId" = left(md5('span 1 1 call 1'), 16) LIMIT 1;
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT runs, last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT day, workflow, model, calls, cost = (SELECT t.cost FROM wl.call_truth t WHERE t.span_id = left(md5('span 1 1 call 1'), 16)) AS truth_cost
+  FROM tokacct.rollup_source_daily WHERE source = 'wl_otel' AND day = '2026-02-23';
+
+-- A trace whose spans arrive in two transactions: first a call (its trace
+-- has no root yet, so no workflow but the service name's), then its root,
+-- which names the workflow: the call moves to its workflow's group.
+INSERT INTO wl.otel_traces
+SELECT "Timestamp", md5('two parts'), 'twopartscall0001', 'twopartsroot0001', "TraceState", "SpanName", "SpanKind",
+	   "ServiceName", "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration", "StatusCode", "StatusMessage"
+  FROM wl.otel_traces WHERE "SpanId" = left(md5('span 2 1 call 1'), 16) LIMIT 1;
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT workflow, model, calls FROM tokacct.rollup_source_trace WHERE source = 'wl_otel' AND trace_id = md5('two parts');
+INSERT INTO wl.otel_traces
+SELECT "Timestamp", md5('two parts'), 'twopartsroot0001', '', "TraceState", "SpanName", "SpanKind",
+	   "ServiceName", "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration", "StatusCode", "StatusMessage"
+  FROM wl.otel_traces WHERE "SpanId" = left(md5('span 2 1 root'), 16) LIMIT 1;
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT workflow, model, calls FROM tokacct.rollup_source_trace WHERE source = 'wl_otel' AND trace_id = md5('two parts');
+
+-- An update (the output count of item 3's first call, 1000 tokens more at
+-- gpt-4o's 10 USD per million: 0.01 more) and a span written in a
+-- subtransaction of a committed transaction (the update rolled back in
+-- another savepoint counts for nothing).
+SELECT sum(cost) AS before FROM tokacct.rollup_source_daily WHERE source = 'wl_otel' \gset
+BEGIN;
+SAVEPOINT a;
+UPDATE wl.otel_traces SET "SpanAttributes" = jsonb_set("SpanAttributes", '{gen_ai.usage.output_tokens}',
+	to_jsonb((("SpanAttributes" ->> 'gen_ai.usage.output_tokens')::int + 1000)::text))
+ WHERE "SpanId" = left(md5('span 3 1 call 1'), 16);
+RELEASE a;
+SAVEPOINT b;
+UPDATE wl.otel_traces SET "SpanAttributes" = '{}' WHERE "SpanId" = left(md5('span 6 1 call 1'), 16);
+ROLLBACK TO b;
+COMMIT;
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT sum(cost) - :before AS added FROM tokacct.rollup_source_daily WHERE source = 'wl_otel';
+
+-- A call without a trace id (its trace is NULL in the calls view): counted
+-- as a trace of its own, found again when such a span is written.
+INSERT INTO wl.otel_traces ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanAttributes", "StatusCode")
+SELECT "Timestamp", NULL, 'notrace000000001', '', "SpanAttributes", "StatusCode"
+  FROM wl.otel_traces WHERE "SpanId" = left(md5('span 3 1 call 2'), 16) LIMIT 1;
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT trace_id, workflow, calls FROM tokacct.rollup_source_trace WHERE source = 'wl_otel' AND trace_id IS NULL;
+INSERT INTO wl.otel_traces ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanAttributes", "StatusCode")
+SELECT "Timestamp", NULL, 'notrace000000002', '', "SpanAttributes", "StatusCode"
+  FROM wl.otel_traces WHERE "SpanId" = left(md5('span 3 1 call 2'), 16) LIMIT 1;
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT trace_id, workflow, calls FROM tokacct.rollup_source_trace WHERE source = 'wl_otel' AND trace_id IS NULL;
+DELETE FROM wl.otel_traces WHERE "TraceId" IS NULL;
+
+-- Deleted spans leave no row to see: the late call, the two-part trace and
+-- the calls without a trace id stay counted until a rebuild, which counts
+-- every trace again.  Against the view: the groups of the late call and
+-- of the trace-less calls (no workflow) are rows too many, the two-part
+-- trace's group differs (a row missing, a row too many).
+DELETE FROM wl.otel_traces WHERE "SpanId" IN ('late000000000001', 'twopartscall0001', 'twopartsroot0001');
+CALL tokacct.rollup_source_refresh('wl_otel');
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT missing, extra FROM rollup_vs_direct('wl_otel');
+CALL tokacct.rollup_source_rebuild('wl_otel');
+SELECT runs, last_full, last_traces FROM tokacct.rollup_source WHERE source = 'wl_otel';
+SELECT * FROM rollup_vs_direct('wl_otel');
+
+-- ---------------------------------------------------------------------------
+-- Langfuse: observations, traces and scores are each followed.
+-- ---------------------------------------------------------------------------
+CALL tokacct.rollup_source_create('wl_lf');
+CALL tokacct.rollup_source_create('wl_lf');		-- again: nothing changes
+CALL tokacct.rollup_source_refresh('wl_lf');
+SELECT runs, last_full, last_traces FROM tokacct.rollup_source WHERE source = 'wl_lf';
+SELECT * FROM rollup_vs_direct('wl_lf');
+SELECT * FROM rollup_vs_truth('wl_lf');
+-- a trace renamed (Langfuse's workflow is the trace name): its calls move
+UPDATE public.traces SET name = 'renamed_workflow' WHERE id = md5('trace 5 1');
+CALL tokacct.rollup_source_refresh('wl_lf');
+SELECT last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_lf';
+SELECT * FROM rollup_vs_direct('wl_lf');
+SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow = 'renamed_workflow';
+
+-- ---------------------------------------------------------------------------
+-- A month from the rollups: the monthly view's money equals the direct
+-- aggregate exactly; its p95 is the p95 of the sketch of the month's calls
+-- taken directly (merging day sketches loses nothing), within 1% of
+-- percentile_cont.  The unknown model's one call has no cost: 0 money, no
+-- quantile.
+-- ---------------------------------------------------------------------------
+SELECT m.source, m.workflow, m.model, m.calls, m.cost = d.cost AS cost_exact, m.list_cost = d.list_cost AS list_exact,
+	   m.p95_cost IS NOT DISTINCT FROM d.p95 AS p95_as_direct,
+	   coalesce(abs(m.p95_cost - d.exact_p95) <= 0.01 * d.exact_p95, m.p95_cost IS NULL) AS p95_within_1pct
+  FROM tokacct.rollup_source_monthly m
+  JOIN (SELECT 'wl_otel' AS source, date_trunc('month', started_at AT TIME ZONE 'UTC')::date AS month, workflow, model,
+			   coalesce(sum(cost), 0) AS cost, coalesce(sum(list_cost), 0) AS list_cost,
+			   tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.95) AS p95,
+			   percentile_cont(0.95) WITHIN GROUP (ORDER BY cost::float8) AS exact_p95
+		  FROM wl_otel.calls GROUP BY 2, 3, 4) d
+	ON (d.source, d.month, d.workflow, d.model) = (m.source, m.month, m.workflow, m.model)
+ ORDER BY 1, 2, 3;
+
+-- The rollup of a detached source cannot be refreshed; dropping it removes
+-- its rows.
+SELECT count(*) FROM tokacct.detach('wl_lf');
+CALL tokacct.rollup_source_refresh('wl_lf');
+CALL tokacct.rollup_source_drop('wl_lf');
+SELECT source, count(*) FROM tokacct.rollup_source_daily GROUP BY 1;
+SELECT count(*) FROM tokacct.rollup_source_trace WHERE source = 'wl_lf';
+CALL tokacct.rollup_source_drop('wl_lf');
+
+\c :regress_db
+DROP DATABASE tokacct_rollup_source;
