@@ -8420,6 +8420,14 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = format('Define it with CALL @extschema@.rollup_source_create(%L).', source);
 	END IF;
+	-- A restored database has the rollup's definition (dumped) without its
+	-- traces and days (derived, not dumped) and with a snapshot of another
+	-- cluster, whose ids mean nothing here: with no trace stored, count
+	-- everything (cheap when the source was empty at the last refresh).
+	IF prev IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t
+										 WHERE t.source = rollup_source_run.source) THEN
+		prev := NULL;
+	END IF;
 	-- taken once the lock is held and before the scan: every row the scan
 	-- misses belongs to a transaction at least as new as cur's xmin
 	cur := pg_current_snapshot();

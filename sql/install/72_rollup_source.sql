@@ -59,6 +59,8 @@ COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh count
 COMMENT ON COLUMN @extschema@.rollup_source.last_traces IS 'traces the last refresh recomputed';
 COMMENT ON COLUMN @extschema@.rollup_source.last_groups IS 'day x workflow x model rows the last refresh rebuilt';
 COMMENT ON COLUMN @extschema@.rollup_source.last_duration IS 'how long the last refresh took';
+-- The definitions are dumped; the traces and days are derived and are not:
+-- after a restore the first refresh counts everything again.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollup_source', '');
 
 CREATE TABLE @extschema@.rollup_source_trace (
@@ -296,6 +298,14 @@ BEGIN
 		RAISE EXCEPTION 'source "%" has no rollup', source
 			USING ERRCODE = 'undefined_object',
 				  HINT = format('Define it with CALL @extschema@.rollup_source_create(%L).', source);
+	END IF;
+	-- A restored database has the rollup's definition (dumped) without its
+	-- traces and days (derived, not dumped) and with a snapshot of another
+	-- cluster, whose ids mean nothing here: with no trace stored, count
+	-- everything (cheap when the source was empty at the last refresh).
+	IF prev IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t
+										 WHERE t.source = rollup_source_run.source) THEN
+		prev := NULL;
 	END IF;
 	-- taken once the lock is held and before the scan: every row the scan
 	-- misses belongs to a transaction at least as new as cur's xmin

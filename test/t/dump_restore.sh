@@ -18,7 +18,7 @@ check() {
 
 # Derived tables: not dumped on purpose (a snapshot of transaction ids means
 # nothing in another cluster).
-derived="'rollup_daily', 'rollup_progress'"
+derived="'rollup_daily', 'rollup_progress', 'rollup_source_trace', 'rollup_source_daily'"
 
 out=$(psql_run -At <<SQL 2>&1
 SELECT 'not marked: ' || coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), 'none')
@@ -70,6 +70,8 @@ INSERT INTO otel_traces VALUES
 ('2026-03-02 10:00:01+00', 't1', 'b', 'a', '', 'chat', 'Client', 'agents', '{}', 's', '1',
  '{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "my-gateway", "gen_ai.request.model": "prod-chat", "gen_ai.usage.input_tokens": "1000000", "gen_ai.usage.output_tokens": "1000"}', 1000, 'Unset', '');
 SELECT count(*) FROM tokacct.attach_otel('prod', 'otel_traces', options => '{"item": "attr:app.item_id"}');
+CALL tokacct.rollup_source_create('prod');
+CALL tokacct.rollup_source_refresh('prod');
 SQL
 
 # The budget's alerts were written by the refresh (0.05 of spend reached).
@@ -85,28 +87,38 @@ DECLARE r record; d text;
 BEGIN
 	FOR r IN SELECT c::regclass AS rel FROM pg_extension e, unnest(e.extconfig) c
 	          WHERE e.extname = 'tokacct' AND c::regclass::text NOT LIKE '%\_seq' ORDER BY c::regclass::text LOOP
-		-- the transaction that inserted a ledger row and the time of a budget's
-		-- last refresh are the restoring cluster's own
+		-- the transaction that inserted a ledger row, the time of a budget's
+		-- last refresh and a source rollup's refreshes are the restoring
+		-- cluster's own
 		EXECUTE format('SELECT count(*) || '' '' || md5(coalesce(string_agg(x, E''\n'' ORDER BY x), '''')) '
-			'FROM (SELECT (pg_catalog.to_jsonb(t) - ''ingest_xid'' - ''spent_at'')::text AS x FROM %s t) s', r.rel) INTO d;
+			'FROM (SELECT (pg_catalog.to_jsonb(t) - ARRAY[''ingest_xid'', ''spent_at'', ''snapshot'', ''runs'', '
+			'''last_run_at'', ''last_full'', ''last_traces'', ''last_groups'', ''last_duration''])::text AS x FROM %s t) s', r.rel) INTO d;
 		RAISE NOTICE 'rows % %', r.rel, d;
 	END LOOP;
 END $$;
 SELECT 'ledger ' || count(*) || ' ' || sum(cost) FROM tokacct.price_call_cost;
 SELECT 'item ' || item || ' ' || ai_cost FROM prod.items;
 SELECT 'budget ' || scope || ' ' || spent || ' ' || alerts::text FROM tokacct.budget_report('2026-03-11 00:00+00');
+SELECT 'source rollup ' || day || ' ' || workflow || ' ' || model || ' ' || calls || ' ' || cost FROM tokacct.rollup_source_daily;
 SQL
 }
 src=$(digest src 2>&1) || { echo "$src"; exit 1; }
 echo "$src" | sed 's/^/# src: /'
 
 out=$(psql_run -d dst -At <<'SQL' 2>&1
-SELECT 'rollups after restore: ' || count(*) FROM tokacct.rollup_daily;
+SELECT 'rollups after restore: ' || count(*) || ' ' || (SELECT count(*) FROM tokacct.rollup_source_daily)
+	|| ' ' || (SELECT count(*) FROM tokacct.rollup_source WHERE snapshot IS NOT NULL) FROM tokacct.rollup_daily;
 CALL tokacct.rollup_refresh();
+CALL tokacct.rollup_source_refresh('prod');
+SELECT 'source rollup refresh after restore counted all: ' || last_full FROM tokacct.rollup_source;
 SQL
 )
 echo "$out"
-check 'rollups after restore: 0' 'the rollups start empty after a restore'
+check 'rollups after restore: 0 0 1' "the rollups start empty after a restore; the source rollup's definition, with its old snapshot, is kept"
+check 'source rollup refresh after restore counted all: true' "the source rollup's first refresh after a restore counts everything"
+out=$src
+check 'source rollup 2026-03-02 triage prod-chat 1 6.015' "the attached source's rollup (one call, 6.015) before and after"
+
 dst=$(digest dst 2>&1)
 if [ "$src" = "$dst" ]; then
 	echo "ok the restored database has the same rows in every dumped table, the same costs, items and budget spend"
