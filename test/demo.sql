@@ -77,13 +77,13 @@ INSERT INTO demo_steps (step, seconds) SELECT 'attach the spans and the records'
 SELECT (SELECT count(*) FROM acme.otel_traces) AS spans, (SELECT count(*) FROM acme.work_items) AS records,
        (SELECT count(*) FROM tokacct.attachment WHERE source IN ('acme_ai', 'acme_ops')) AS sources_attached;
 
--- The rollups.  tokacct.rollup_refresh() folds the call ledger
--- (tokacct.price_call) into tokacct.rollup_daily; Acme's calls are read
--- through the attached views, not the ledger.
+-- The rollups: the attached calls per UTC day x workflow x model, with
+-- exact money, tokens and the cost sketch (tokacct.rollup_source_daily).
+-- The first refresh counts every trace; pg_cron would then call the refresh
+-- every few minutes, each counting only the traces with new rows.
 SELECT clock_timestamp() AS t0 \gset
-CALL tokacct.rollup_refresh();
--- ATTACHED-SOURCE ROLLUP REFRESH: the refresh of the rollups over the
--- attached source acme_ai goes here (the one place to wire it).
+CALL tokacct.rollup_source_create('acme_ai');
+CALL tokacct.rollup_source_refresh('acme_ai');
 INSERT INTO demo_steps (step, seconds) SELECT 'refresh the rollups', round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 1);
 
 -- Read each base view once.
@@ -260,7 +260,20 @@ INSERT INTO demo_steps (step, seconds) SELECT 'decisions', round(extract(epoch F
 SELECT clock_timestamp() AS t0 \gset
 
 \echo
-\echo '-- 10. Rows left out of the figures, with the reason (none aborts the report).'
+\echo '-- 10. Last month from the rollups (what pg_cron keeps fresh): per workflow,'
+\echo '--     the calls, their exact cost, and the p95 of one call''s cost (merged'
+\echo '--     from the daily sketches, within 1%).'
+SELECT date_trunc('month', max(day))::date AS last_month FROM tokacct.rollup_source_daily WHERE source = 'acme_ai' \gset
+SELECT :'last_month' AS month, workflow, sum(calls) AS calls, sum(cost) AS cost,
+	   round(tokacct.cost_quantile(tokacct.merge(d.cost_sketch), 0.95)::numeric, 6) AS p95_call_cost
+  FROM tokacct.rollup_source_daily d
+ WHERE d.source = 'acme_ai' AND d.day >= :'last_month'::date AND d.day < :'last_month'::date + interval '1 month'
+ GROUP BY workflow ORDER BY workflow;
+INSERT INTO demo_steps (step, seconds) SELECT 'the month from the rollups', round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 1);
+SELECT clock_timestamp() AS t0 \gset
+
+\echo
+\echo '-- 11. Rows left out of the figures, with the reason (none aborts the report).'
 SELECT source, level, regexp_replace(reason, ' \(.*$| ''.*$|: ".*$', '') AS reason, sum(rows) AS rows
   FROM v_problem_summary GROUP BY 1, 2, 3
 UNION ALL
@@ -300,6 +313,7 @@ INSERT INTO demo_steps (step, seconds) SELECT 'the HTML report''s figures', roun
 \echo '--   SELECT * FROM tokacct.waste_by_trace(''acme_ai.spans'') ORDER BY waste DESC LIMIT 10;'
 \echo '--   SELECT * FROM acme_ai.calls WHERE item = ''ACME-17'' ORDER BY started_at;'
 \echo '--   SELECT * FROM acme_ops.before_after WHERE significant;'
+\echo '--   SELECT * FROM tokacct.rollup_source_monthly WHERE source = ''acme_ai'' ORDER BY month, workflow;'
 \echo '--   SELECT * FROM acme_ai.problems LIMIT 20;'
 \echo '--   UPDATE tokacct.allocation_budget SET budget = 1000000; SELECT * FROM acme_ai.allocation;'
 \echo

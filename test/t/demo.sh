@@ -6,6 +6,7 @@
 # segments; the waste classes adding up to each workflow's spend, exactly;
 # the routing intervals; the allocation within its budget; before and after
 # the cut-over (the agent's share as the system of record counts it); the
+# last month from the attached source's rollups against the calls view; the
 # rows left out by reason; a time for every step; the HTML report's figures
 # written; and the headings and columns of the README's excerpts are what
 # the demo prints.
@@ -41,6 +42,10 @@ q() { psql_run -At -F '|' -c "$1"; }
 	q "SELECT 'agent_share', i.workflow, avg((i.handler = 'ai_agent')::int)
 		 FROM acme.work_items i JOIN acme.workflows w USING (workflow) WHERE i.opened_at >= w.cutover GROUP BY i.workflow"
 	q "SELECT 'view_agent_share', workflow, after FROM acme_ops.before_after WHERE segment IS NULL AND measure = 'agent_share'"
+	# the last month's calls and their exact cost per workflow, from the calls view
+	q "WITH m AS (SELECT date_trunc('month', max(started_at AT TIME ZONE 'UTC')) AS m FROM acme_ai.calls)
+	   SELECT 'month_calls', coalesce(workflow, ''), count(*), sum(cost) FROM acme_ai.calls, m
+		WHERE started_at AT TIME ZONE 'UTC' >= m.m AND started_at AT TIME ZONE 'UTC' < m.m + interval '1 month' GROUP BY workflow"
 	q "SELECT 'fault_items', '', count(DISTINCT r.\"SpanAttributes\" ->> 'app.item_id')
 		 FROM acme.otel_traces c JOIN acme.otel_traces r ON r.\"TraceId\" = c.\"TraceId\" AND r.\"ParentSpanId\" = ''
 		WHERE c.\"SpanAttributes\" ->> 'gen_ai.usage.input_tokens' = 'NaN'
@@ -132,7 +137,14 @@ decisions = sentences_of("-- 9.")
 check("decisions in words: the allocation's, and keeping the losing segment with the BPO",
       any(d.startswith("claims_triage, with exception document: keep it with the BPO") for d in decisions) and len(decisions) >= 4)
 
-left_out = section("-- 10.")[0]
+month = {r["workflow"]: r for r in section("-- 10.")[0]}
+direct_month = {d[1]: d for d in direct if d[0] == "month_calls"}
+check("the month from the rollups: per workflow the calls and their exact cost, as the calls view gives them (%d workflows)" % len(direct_month),
+      len(direct_month) == 4 and sorted(month) == sorted(direct_month)
+      and all(month[w]["calls"] == d[2] and D(month[w]["cost"]) == D(d[3]) for w, d in direct_month.items())
+      and all(D(r["p95_call_cost"]) > 0 for r in month.values()))
+
+left_out = section("-- 11.")[0]
 by = {(r["source"], r["reason"]): int(r["rows"]) for r in left_out}
 check("rows left out: the problems view's %s rows, by reason" % next(d[2] for d in direct if d[0] == "problems"),
       sum(v for (src, _), v in by.items() if src == "acme_ai") == int(next(d[2] for d in direct if d[0] == "problems")))
