@@ -263,7 +263,7 @@ check 'repaired=21' 'triggers repaired: price'
 check 'repaired_replica_update=22' 'triggers repaired: a replica-mode change invalidates'
 check 'member_prices=22' 'a member of a reader role prices'
 check 'revoked=ERROR' 'a revoked membership is refused'
-n=$(grep -c 'revoked_error=ERROR:  permission denied to read the tokacct price catalog' <<<"$out" || true)
+n=$(grep -c 'revoked_error=ERROR:  permission denied for function cost' <<<"$out" || true)
 if [ "$n" = 1 ]; then echo "ok the refusal says why"; else echo "not ok the refusal says why"; fail=1; fi
 check 'view_prices=22' 'a reader prices through a view'
 check 'no_usage=ERROR' 'without USAGE on the schema, refused from the cache'
