@@ -656,6 +656,7 @@ REVOKE ALL ON DATABASE tokacct_attach FROM tokacct_attach_admin;
 REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM tokacct_attach_reader, tokacct_attach_admin;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA tokacct FROM tokacct_attach_admin;
 REVOKE ALL ON SCHEMA tokacct FROM tokacct_attach_reader, tokacct_attach_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM tokacct_attach_reader, tokacct_attach_admin;
 -- grant_reader also granted the views of the sources attached then
 DROP OWNED BY tokacct_attach_reader, tokacct_attach_admin;
 DROP ROLE tokacct_attach_reader, tokacct_attach_admin;

@@ -31,6 +31,8 @@ CREATE SCHEMA mine AUTHORIZATION tokacct_test_reader;
 GRANT USAGE, CREATE ON SCHEMA mine TO tokacct_test_helper;
 GRANT USAGE ON SCHEMA tokacct TO tokacct_test_reader, tokacct_test_ally;
 GRANT SELECT ON ALL TABLES IN SCHEMA tokacct TO tokacct_test_reader, tokacct_test_ally;
+CALL tokacct.grant_reader('tokacct_test_reader');
+CALL tokacct.grant_reader('tokacct_test_ally');
 
 -- The planter's code.  trojan() is the payload; trojan_text/trojan_num
 -- return their argument; trojan_fold is IMMUTABLE, for the expressions the
@@ -349,6 +351,8 @@ DROP SERVER tokacct_test_server;
 DROP FOREIGN DATA WRAPPER tokacct_test_fdw;
 REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM tokacct_test_reader;
 REVOKE ALL ON SCHEMA tokacct FROM tokacct_test_reader;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM tokacct_test_reader;
 REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM tokacct_test_ally;
 REVOKE ALL ON SCHEMA tokacct FROM tokacct_test_ally;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM tokacct_test_ally;
 DROP ROLE tokacct_test_helper, tokacct_test_ally, tokacct_test_reader, tokacct_test_planter;

@@ -40,5 +40,6 @@ SELECT count(*) AS models_left FROM tokacct.price_model;
 REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM tokacct_test_loader, tokacct_test_viewer;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA tokacct FROM tokacct_test_loader;
 REVOKE ALL ON SCHEMA tokacct FROM tokacct_test_loader, tokacct_test_viewer;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM tokacct_test_loader, tokacct_test_viewer;
 DROP ROLE tokacct_test_loader;
 DROP ROLE tokacct_test_viewer;

@@ -78,6 +78,8 @@ INSERT INTO tokacct.price (catalog, provider, model, customer, input_mtok, outpu
 	('custom', 'acme', 'm', NULL, 3, 0),
 	('custom', 'acme', 'm', 'cache_tenant_a', 1, 0),
 	('custom', 'acme', 'm', 'cache_tenant_b', 2, 0);
+-- (a reader reads no table of tokacct: the tenants are given the price table to show the policy)
+GRANT SELECT ON tokacct.price TO cache_tenant_a, cache_tenant_b;
 CREATE POLICY own_contract ON tokacct.price USING (customer IS NULL OR customer = current_user);
 ALTER TABLE tokacct.price ENABLE ROW LEVEL SECURITY;
 -- the owner (a superuser here) bypasses the policy: the cache holds every row
@@ -122,4 +124,5 @@ DROP POLICY own_contract ON tokacct.price;
 DELETE FROM tokacct.price_provider WHERE provider = 'acme';
 REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM cache_tenant_a, cache_tenant_b, cache_auditor;
 REVOKE ALL ON SCHEMA tokacct FROM cache_tenant_a, cache_tenant_b, cache_auditor;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM cache_tenant_a, cache_tenant_b, cache_auditor;
 DROP ROLE cache_tenant_a, cache_tenant_b, cache_auditor;

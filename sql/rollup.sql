@@ -253,6 +253,7 @@ SELECT * FROM compare;
 REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM tokacct_rollup_reader, tokacct_rollup_admin;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA tokacct FROM tokacct_rollup_admin;
 REVOKE ALL ON SCHEMA tokacct FROM tokacct_rollup_reader, tokacct_rollup_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM tokacct_rollup_reader, tokacct_rollup_admin;
 DROP ROLE tokacct_rollup_reader, tokacct_rollup_admin;
 
 -- Clean up for the suites that follow.

@@ -59,10 +59,12 @@
  * plain table on the coordinator as it is; anything else, a worker's own
  * local table included, is an error with a hint, never a NULL cost.
  *
- * The catalog is read as the calling role; row-level security that applies
- * to that role on a catalog table is refused (one cache serves every role of
- * the session, and a policy may depend on anything), see
- * price_check_privileges().
+ * The catalog is read with the rights of the extension's owner, by fixed
+ * queries under a pinned search_path (price_cache_build_as_owner()); a role
+ * may price with EXECUTE on the pricing function and USAGE on the schema.
+ * Row-level security that applies to that role or to the owner on a
+ * catalog table is refused (one cache serves every role of the session, and
+ * a policy may depend on anything), see price_check_privileges().
  *
  * Resolution, one order for cost() and everything that prices (the attached
  * views call cost() with the call's own names):
@@ -95,11 +97,15 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/extension.h"
 #include "catalog/pg_type.h"
@@ -115,11 +121,14 @@
 #include "utils/array.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -325,7 +334,7 @@ price_relcache_callback(Datum arg, Oid relid)
 	price_probe_valid = false;
 }
 
-/* Syscache callback: a role, a membership or a schema changed; check privileges again. */
+/* Syscache callback: a role, a membership, a schema or a function changed; check privileges again. */
 static void
 price_role_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -648,6 +657,7 @@ price_build_start(int slot, Oid nsp)
 		CacheRegisterSyscacheCallback(AUTHOID, price_role_callback, (Datum) 0);
 		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, price_role_callback, (Datum) 0);
 		CacheRegisterSyscacheCallback(NAMESPACEOID, price_role_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, price_role_callback, (Datum) 0);
 		price_callback_registered = true;
 		/* invalidations taken before now are unknown: as if they just came */
 		price_probe_valid = false;
@@ -1323,6 +1333,77 @@ price_cache_build(int slot, Oid fn_oid, Snapshot snap)
 	price_build_finish(snap, nsp, nspname);
 }
 
+/*
+ * The role that owns the extension of function fn_oid (pg_extension.extowner).
+ */
+static Oid
+price_extension_owner(Oid fn_oid)
+{
+	Oid			ext = getExtensionOfObject(ProcedureRelationId, fn_oid);
+	Oid			owner = InvalidOid;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (OidIsValid(ext))
+	{
+		rel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(ext));
+		scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+			owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("function %u does not belong to the tokacct extension", fn_oid),
+				 errdetail("The price catalog is read with the rights of the extension's owner, found from the extension of the pricing function.")));
+	return owner;
+}
+
+/*
+ * price_cache_build with the rights of the extension's owner: the catalog
+ * tables are tokacct's own, so a role allowed to price (EXECUTE on the
+ * pricing function, USAGE on the schema: price_check_privileges) needs no
+ * SELECT on them.  Only the loader's fixed queries on schema-qualified
+ * tables run as the owner, with search_path pinned to pg_catalog, pg_temp
+ * and as a security-restricted operation (as in a SECURITY DEFINER
+ * function and a maintenance command): no user table, function, operator
+ * or setting of the caller is used.  The caller's user id and security
+ * context come back afterwards, on error too (the search_path setting is
+ * undone by the error's (sub)transaction abort, as for SET clauses).
+ */
+static void
+price_cache_build_as_owner(int slot, Oid fn_oid, Snapshot snap)
+{
+	Oid			owner = price_extension_owner(fn_oid);
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		price_cache_build(slot, fn_oid, snap);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
 static const PriceModel *
 price_find_model(const PriceProvider *p, PriceName *n, bool fallback)
 {
@@ -1659,25 +1740,30 @@ price_entry_result(PriceMemoEntry *e, const char *provider, int provlen,
 }
 
 /*
- * The catalog is read as the calling user, so each user must hold SELECT on
- * its tables and USAGE on their schema, checked once per user and cache (a
- * GRANT or REVOKE on them invalidates the cache, and a change to a role, a
- * membership or the schema resets the check, so the check is made again).
+ * The catalog is read with the rights of the extension's owner
+ * (price_cache_build_as_owner), so a user needs no SELECT on its tables:
+ * whoever may execute a pricing function (PUBLIC may not: grant_reader()
+ * grants it) and holds USAGE on the extension's schema may price.  The
+ * schema check is made once per user and cache (a change to a role, a
+ * membership or the schema resets it, so it is made again); EXECUTE is
+ * checked by the executor at every call.
  *
- * Row-level security that applies to the user on a catalog table is
- * refused: the cache holds the whole catalog and serves every role of the
- * session (SET ROLE, SET SESSION AUTHORIZATION, SECURITY DEFINER functions),
- * while a policy may depend on the role, a setting or another table, so no
- * cache could show each role its rows.  Roles that bypass it (the owner
- * unless FORCE ROW LEVEL SECURITY, superusers, BYPASSRLS) read the whole
- * catalog and may price.  Per-customer prices belong in price rows with a
- * customer (customer_cost()), not in policies.
+ * Row-level security that applies to the user, or to the owner who reads
+ * the catalog (FORCE ROW LEVEL SECURITY), on a catalog table is refused:
+ * the cache holds the whole catalog and serves every role of the session
+ * (SET ROLE, SET SESSION AUTHORIZATION, SECURITY DEFINER functions), while
+ * a policy may depend on the role, a setting or another table, so no cache
+ * could show each role its rows.  Roles that bypass it (the owner unless
+ * FORCE ROW LEVEL SECURITY, superusers, BYPASSRLS) may price.  Per-customer
+ * prices belong in price rows with a customer (customer_cost()), not in
+ * policies.
  */
 static void
 price_check_privileges(Oid fn_oid)
 {
 	Oid			nsp = get_func_namespace(fn_oid);
 	Oid			user = GetUserId();
+	Oid			owner = price_extension_owner(fn_oid);
 	int			i;
 
 	if (pg_namespace_aclcheck(nsp, user, ACL_USAGE) != ACLCHECK_OK)
@@ -1688,27 +1774,30 @@ price_check_privileges(Oid fn_oid)
 						   GetUserNameFromId(user, false), get_namespace_name(nsp)),
 				 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
 						 GetUserNameFromId(user, false))));
+	/* the executor checks a direct call; attach_list_cost() calls cost() itself */
+	if (pg_proc_aclcheck(fn_oid, user, ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the tokacct price catalog"),
+				 errdetail("Role \"%s\" has no EXECUTE privilege on function %s.",
+						   GetUserNameFromId(user, false), format_procedure(fn_oid)),
+				 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
+						 GetUserNameFromId(user, false))));
 	for (i = 0; i < PRICE_NTABLES; i++)
 	{
 		Oid			rel = get_relname_relid(price_tables[i], nsp);
+		Oid			who = user;
 
 		if (!OidIsValid(rel))
 			continue;
-		if (pg_class_aclcheck(rel, user, ACL_SELECT) != ACLCHECK_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to read the tokacct price catalog"),
-					 errdetail("Role \"%s\" has no SELECT privilege on table %s.%s.",
-							   GetUserNameFromId(user, false),
-							   get_namespace_name(nsp), price_tables[i]),
-					 errhint("The extension's owner can grant it: CALL tokacct.grant_reader('%s');",
-							 GetUserNameFromId(user, false))));
-		if (check_enable_rls(rel, user, true) == RLS_ENABLED)
+		if (check_enable_rls(rel, user, true) != RLS_ENABLED)
+			who = owner;
+		if (check_enable_rls(rel, who, true) == RLS_ENABLED)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("row-level security on the price catalog is not supported"),
 					 errdetail("Row-level security on table %s.%s applies to role \"%s\"; the pricing functions price from one cache of the whole catalog, shared by every role of the session, so they cannot apply a policy.",
-							   get_namespace_name(nsp), price_tables[i], GetUserNameFromId(user, false)),
+							   get_namespace_name(nsp), price_tables[i], GetUserNameFromId(who, false)),
 					 errhint("Disable it (ALTER TABLE %s.%s DISABLE ROW LEVEL SECURITY) and give customers their own prices with price rows for the customer and customer_cost(); keep row-level security on the tables of calls.",
 							 get_namespace_name(nsp), price_tables[i])));
 	}
@@ -1770,7 +1859,7 @@ price_ensure_cache_slow(Oid fn_oid)
 				slot = k;
 		price_checked_user = InvalidOid;
 		price_check_privileges(fn_oid);
-		price_cache_build(slot, fn_oid, snap);
+		price_cache_build_as_owner(slot, fn_oid, snap);
 		use = price_slots[slot];
 		use->used = ++price_use_clock;
 	}

@@ -834,7 +834,7 @@ SELECT l2.*,
 							 CASE WHEN pg_catalog.isfinite(ma.valid_from) THEN EXTRACT(epoch FROM ma.valid_from) ELSE -1e15 END,
 							 CASE WHEN pg_catalog.isfinite(ma.valid_until) THEN EXTRACT(epoch FROM ma.valid_until) ELSE 1e15 END,
 							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
-					FROM @extschema@.model_alias ma GROUP BY 1) m)$q$);
+					FROM @extschema@.model_alias_rows() ma GROUP BY 1) m)$q$);
 	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
 		priced := replace(priced, '{{COUNT:' || c || '}}', format(
 			'CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
@@ -842,7 +842,7 @@ SELECT l2.*,
 			'THEN 0::pg_catalog.int8 END) END', c));
 	END LOOP;
 	priced := replace(priced, '{{PROVIDER_MAP}}',
-		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias pa)');
+		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias_rows() pa)');
 	spans_priced := replace(priced, '{{ROWS}}', spans_rows);
 	calls_priced := replace(priced, '{{ROWS}}', calls_rows);
 
@@ -968,7 +968,7 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 	   i.problem, i.segment, i.first_try_succeeded, i.failed_attempt_cost
   FROM (%3$s) i
   LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
-					   FROM @extschema@.baseline bl
+					   FROM @extschema@.baseline_rows() bl
 					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
 						AND pg_catalog.upper(bl.currency) = 'USD'
 					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,

@@ -475,7 +475,7 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 				  FROM (SELECT %5$s AS item, %6$s AS workflow, %7$s AS segment, %8$s AS opened_at, %9$s AS resolved_at,
 							   %10$s AS handler, %11$s AS outcome, %12$s AS minutes_raw, %13$s AS charge
 						  FROM %14$s r) r) b) b
-  LEFT JOIN LATERAL (SELECT x.human_cost_per_hour, x.bpo_unit_price FROM @extschema@.baseline x
+  LEFT JOIN LATERAL (SELECT x.human_cost_per_hour, x.bpo_unit_price FROM @extschema@.baseline_rows() x
 					  WHERE x.workflow = b.workflow AND x.valid_from <= b.opened_at AND x.currency = 'USD'
 					  ORDER BY x.valid_from DESC LIMIT 1) bl ON true
   %15$s$q$,
@@ -574,7 +574,7 @@ SELECT c.workflow, c.segment, c.cutover_on,
 	   pg_catalog.sum(j.ai_cost) FILTER (WHERE j.after) AS ai_a,
 	   pg_catalog.count(*) FILTER (WHERE j.after AND j.ai_linked AND j.ai_cost IS NULL) AS ai_unpriced_a,
 	   pg_catalog.count(*) FILTER (WHERE j.left_out) AS rows_left_out
-  FROM @extschema@.cutover c
+  FROM @extschema@.cutover_rows() c
   JOIN (SELECT r.*, (r.handler IS NULL OR r.opened_at IS NULL) AS left_out,
 			   pg_catalog.timezone('UTC', r.opened_at)::pg_catalog.date AS opened_on
 		  FROM %1$s r) r0 ON r0.workflow = c.workflow AND (c.segment IS NULL OR r0.segment = c.segment)

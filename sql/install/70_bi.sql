@@ -254,7 +254,7 @@ SELECT f.source, f.workflow, o.option, o.items, o.mean_cost, o.mean_value, o.on_
 	res := res || jsonb_build_object('allocation', format($q$
 SELECT b.source, b.budget, p.workflow, p.option, p.items, p.share, p.spend, p.value,
 	   s.shadow_price, s.feasible, d.decision
-  FROM @extschema@.allocation_budget b
+  FROM @extschema@.allocation_budget_rows() b
  CROSS JOIN LATERAL (SELECT pg_catalog.array_agg(ROW(f.workflow, f.option, f.mean_cost, f.mean_value, t.items,
 						f.option = t.current_option)::@extschema@.allocation_option ORDER BY f.workflow, f.option) AS opts
 					   FROM (SELECT i.workflow, 'leave undone' AS option, 0::pg_catalog.numeric AS mean_cost, 0::pg_catalog.numeric AS mean_value

@@ -172,6 +172,18 @@ GRANT cache_readers TO cache_user;
 CALL tokacct.grant_reader('cache_readers');
 SELECT dblink_exec('b', 'SET ROLE cache_user');
 SELECT 'member_prices=' || x FROM dblink('b', $$SELECT tokacct.cost('acme', 'm1', 1000000, 0)$$) AS t(x numeric);
+-- an admin's change in A reaches the reader's next statement in B (which
+-- reads no catalog table itself): 23, then back to 22
+CREATE ROLE cache_admin;
+CALL tokacct.grant_admin('cache_admin');
+SET ROLE cache_admin;
+UPDATE tokacct.price SET input_mtok = 23 WHERE model = 'm1';
+RESET ROLE;
+SELECT 'reader_sees_admin_change=' || x FROM dblink('b', $$SELECT tokacct.cost('acme', 'm1', 1000000, 0)$$) AS t(x numeric);
+SELECT 'reader_reads_no_table=' || dblink_exec('b', $$DO 'BEGIN PERFORM count(*) FROM tokacct.price; END'$$, false);
+SET ROLE cache_admin;
+UPDATE tokacct.price SET input_mtok = 22 WHERE model = 'm1';
+RESET ROLE;
 REVOKE cache_readers FROM cache_user;
 SELECT 'revoked=' || dblink_exec('b', $$DO 'BEGIN PERFORM tokacct.cost(''acme'', ''m1'', 1000000, 0); END'$$, false);
 SELECT 'revoked_error=' || dblink_error_message('b');
@@ -262,8 +274,10 @@ check 'triggers_after_enable_all=price_catalog_changed:O,price_catalog_changed_r
 check 'repaired=21' 'triggers repaired: price'
 check 'repaired_replica_update=22' 'triggers repaired: a replica-mode change invalidates'
 check 'member_prices=22' 'a member of a reader role prices'
+check 'reader_sees_admin_change=23' "an admin's catalog change reaches a reader's next statement in another session"
+check 'reader_reads_no_table=ERROR' 'that reader reads no catalog table'
 check 'revoked=ERROR' 'a revoked membership is refused'
-n=$(grep -c 'revoked_error=ERROR:  permission denied to read the tokacct price catalog' <<<"$out" || true)
+n=$(grep -c 'revoked_error=ERROR:  permission denied for function cost' <<<"$out" || true)
 if [ "$n" = 1 ]; then echo "ok the refusal says why"; else echo "not ok the refusal says why"; fail=1; fi
 check 'view_prices=22' 'a reader prices through a view'
 check 'no_usage=ERROR' 'without USAGE on the schema, refused from the cache'
