@@ -154,6 +154,14 @@ SELECT * FROM tokacct.attach_langfuse('wl_lf', 'public',
 	options => '{"provider": "metadata:provider", "cache_read": "metadata:usage/cache_read",
 				 "cache_write": "metadata:usage/cache_write", "outcome": "score:resolved"}');
 SELECT source, kind, relations, view_schema, view_prefix, views FROM tokacct.attachment ORDER BY source;
+-- A qual on a view still reaches the traced table's rows: the layer
+-- that prices each span is kept a subquery by a fence (each value of a span
+-- computed once), not an opaque one (an OFFSET 0 would keep the qual above)
+CREATE FUNCTION pg_temp.plan_text(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE l text; r text := ''; BEGIN FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP r := r || l || E'\n'; END LOOP; RETURN r; END $$;
+SELECT v, pg_temp.plan_text(format('SELECT * FROM wl_otel.%s WHERE %s = %L', v, c, 'nope'))
+		  ~ '(Cond|Filter): .*"TraceId" = ''nope''' AS qual_reaches_the_rows
+  FROM (VALUES ('calls', 'trace_id'), ('spans', 'source_trace_id'), ('problems', 'trace_id')) t(v, c);
 
 -- Views are security_invoker, with plain column types and a comment on
 -- every view and column.
