@@ -92,6 +92,58 @@ SELECT s, e, tokacct.attach_status(s, e) FROM (VALUES ('Unset', NULL), ('', NULL
 	('STATUS_CODE_OK', NULL), ('1', NULL), ('Error', NULL), ('STATUS_CODE_ERROR', '429'), ('2', 'Timeout'),
 	('ERROR', '503 Service Unavailable'), ('error', 'cancelled'), ('Unset', 'KeyError'), (NULL, 'x'),
 	('DEFAULT', 'warn'), ('WARNING', NULL), ('429', NULL), ('200', NULL), ('Weird', NULL)) t(s, e);
+-- attach_status() matches ASCII text by hand and other text with its rules
+-- as regular expressions: edges of both paths (white space, digits next to a
+-- code, one character or none inside "time out", a character that is not
+-- ASCII there)
+SELECT s, e, tokacct.attach_status(s, e) FROM (VALUES (E' \tstatus_code_ok\n', NULL), (E'\tUnset\n', ' '),
+	('Error', 'x4290'), ('Error', 'a429b'), ('Error', 'Too-Many_Requests'), ('Error', 'too  many requests'),
+	('Error', 'time€out'), ('Error', 'time€€out'), ('Error', 'e5000'), ('Error', 'HTTP 502'), ('Error', 'quota€'),
+	('é', NULL), ('Unset', 'é'), (' 504 ', NULL), ('2xx', NULL), ('ok€', NULL), ('Cancelled', NULL)) t(s, e);
+-- and agrees with the rules written as regular expressions (below, the
+-- function's definition before it moved to C) on every pair of a few
+-- thousand spellings
+CREATE FUNCTION pg_temp.status_by_regex(status text, error_type text) RETURNS text LANGUAGE sql IMMUTABLE
+RETURN CASE
+	WHEN status ~* '^\s*((status_code_)?(ok|1)|debug|default|warning|info|success)\s*$'
+		OR ((status IS NULL OR status ~* '^\s*((status_code_)?(unset|0))?\s*$')
+			AND (error_type IS NULL OR error_type ~ '^\s*$'))
+		THEN 'ok'
+	WHEN status IS NULL OR status ~* '^\s*((status_code_)?(unset|0|error|2)|failed|failure|fatal)?\s*$'
+		THEN CASE
+			WHEN error_type ~* '(^|\D)429(\D|$)|rate.?limit|too.?many.?requests|quota' THEN 'rate_limited'
+			WHEN error_type ~* '(^|\D)(408|504)(\D|$)|time.?out|timed.?out|deadline' THEN 'timeout'
+			WHEN error_type ~* '(^|\D)5\d\d(\D|$)|server.?error|overloaded|unavailable' THEN 'server_error'
+			WHEN error_type ~* 'cancel' THEN 'discarded'
+			ELSE 'error'
+		END
+	WHEN status ~* '^\s*(rate_limited|rate_limit)\s*$' THEN 'rate_limited'
+	WHEN status ~* '^\s*(timeout|timed_out)\s*$' THEN 'timeout'
+	WHEN status ~* '^\s*server_error\s*$' THEN 'server_error'
+	WHEN status ~* '^\s*(discarded|cancelled|canceled)\s*$' THEN 'discarded'
+	WHEN status ~ '^\s*2\d\d\s*$' THEN 'ok'
+	WHEN status ~ '^\s*429\s*$' THEN 'rate_limited'
+	WHEN status ~ '^\s*(408|504)\s*$' THEN 'timeout'
+	WHEN status ~ '^\s*5\d\d\s*$' THEN 'server_error'
+	WHEN status ~ '^\s*4\d\d\s*$' THEN 'error'
+END;
+WITH st AS (SELECT a || b || c AS v
+			  FROM unnest(ARRAY['', ' ', E'\t', 'status_code_', 'STATUS_', 'Ok', 'oK', '1', '0', '2', 'unset', 'ERROR', 'Failed',
+						'fatal', 'Debug', 'default', 'warning', 'INFO', 'success', 'rate_limit', 'rate_limited', 'TIMEOUT',
+						'timed_out', 'server_error', 'discarded', 'canceled', 'cancelled', '2', '4', '5', '9', '20', '42', 'é', 'x']) a,
+				   unnest(ARRAY['', ' ', 'ok', '0', '00', '29', '04', 'ed', 'é', E'\n']) b,
+				   unnest(ARRAY['', ' ', '€']) c),
+	 et AS (SELECT a || b AS v
+			  FROM unnest(ARRAY['', ' ', '4', '429', 'x', 'rate', 'RATE', 'time', 'timed', 'too', 'server', 'dead', '5', '50', 'é', 'cancel']) a,
+				   unnest(ARRAY['', ' ', '_', '€', '0', '9', 'limit', 'Out', 'many requests', '_many_requests', 'error', 'line',
+						'08', '04', '2', 'quota', 'overloaded', 'unavailable', 'CANCEL']) b),
+	 pairs AS (SELECT st.v AS s, et.v AS e FROM st, et WHERE (pg_catalog.hashtext(st.v || '|' || et.v) & 15) = 0
+			   UNION ALL SELECT NULL, v FROM et UNION ALL SELECT v, NULL FROM st UNION ALL SELECT 'Error', v FROM et
+			   UNION ALL SELECT NULL, NULL)
+SELECT count(*) > 5000 AS many_pairs, count(DISTINCT tokacct.attach_status(s, e)) AS statuses_seen,
+	   count(*) FILTER (WHERE tokacct.attach_status(s, e) IS NULL) > 0 AS unknown_seen,
+	   count(*) FILTER (WHERE tokacct.attach_status(s, e) IS DISTINCT FROM pg_temp.status_by_regex(s, e)) AS disagree
+  FROM pairs;
 
 -- ---------------------------------------------------------------------------
 -- One call per source.
@@ -102,6 +154,14 @@ SELECT * FROM tokacct.attach_langfuse('wl_lf', 'public',
 	options => '{"provider": "metadata:provider", "cache_read": "metadata:usage/cache_read",
 				 "cache_write": "metadata:usage/cache_write", "outcome": "score:resolved"}');
 SELECT source, kind, relations, view_schema, view_prefix, views FROM tokacct.attachment ORDER BY source;
+-- A qual on a view still reaches the traced table's rows: the layer
+-- that prices each span is kept a subquery by a fence (each value of a span
+-- computed once), not an opaque one (an OFFSET 0 would keep the qual above)
+CREATE FUNCTION pg_temp.plan_text(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE l text; r text := ''; BEGIN FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP r := r || l || E'\n'; END LOOP; RETURN r; END $$;
+SELECT v, pg_temp.plan_text(format('SELECT * FROM wl_otel.%s WHERE %s = %L', v, c, 'nope'))
+		  ~ '(Cond|Filter): .*"TraceId" = ''nope''' AS qual_reaches_the_rows
+  FROM (VALUES ('calls', 'trace_id'), ('spans', 'source_trace_id'), ('problems', 'trace_id')) t(v, c);
 
 -- Views are security_invoker, with plain column types and a comment on
 -- every view and column.

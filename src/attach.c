@@ -21,7 +21,10 @@
  *	- attach_otlp_attributes(jsonb): OTLP/JSON key/value attributes as an
  *	  object of text values, like the Collector's ClickHouse exporter keeps;
  *	- attach_unix_nanos(jsonb): an OTLP time (unix nanoseconds) as a
- *	  timestamptz.
+ *	  timestamptz;
+ *	- attach_status(text, text): a span status in tokacct's words;
+ *	- attach_fence(): true, a volatile no-op that keeps a view's per-span
+ *	  pricing a subquery of its own (see below).
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +46,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "catalog/pg_collation.h"
 
 PG_FUNCTION_INFO_V1(attach_int8);
 PG_FUNCTION_INFO_V1(attach_numeric);
@@ -54,6 +58,8 @@ PG_FUNCTION_INFO_V1(attach_args_hash);
 PG_FUNCTION_INFO_V1(attach_args_hash_text);
 PG_FUNCTION_INFO_V1(attach_otlp_attributes);
 PG_FUNCTION_INFO_V1(attach_unix_nanos);
+PG_FUNCTION_INFO_V1(attach_fence);
+PG_FUNCTION_INFO_V1(attach_status);
 
 /*
  * The largest token count a view accepts for one kind of one call.  Above
@@ -700,4 +706,380 @@ attach_unix_nanos(PG_FUNCTION_ARGS)
 	if (!IS_VALID_TIMESTAMP(ts))
 		PG_RETURN_NULL();
 	PG_RETURN_TIMESTAMPTZ(ts);
+}
+
+/*
+ * attach_fence(): true.  Declared VOLATILE (and PARALLEL SAFE), it does
+ * nothing but be volatile: the views put it in the target list of the
+ * layer that prices each span (attach_build).  PostgreSQL does not pull up
+ * a subquery whose target list has a volatile function
+ * (is_simple_subquery), so the layer stays a subquery whose outputs are
+ * computed once per row, instead of being copied, expression and all, into
+ * every place the view reads them (a pricing for each reference to a
+ * span's cost).  A qual on any other column of the layer is still pushed
+ * down into it (only the fence's own column is unsafe to push down,
+ * check_output_expressions), so WHERE trace_id = ... still reaches the
+ * scan of the user's table, and its unread columns are still dropped
+ * (remove_unused_subquery_outputs keeps only the fence).  A C function, not
+ * SQL: an SQL function would be inlined to its constant and the fence
+ * would vanish.
+ */
+Datum
+attach_fence(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * attach_status(status, error_type): a span status in tokacct's words (ok,
+ * error, rate_limited, timeout, server_error, discarded), or NULL when the
+ * spelling is unknown.  The rules are regular expressions (the table
+ * below); every span of every view reads its status, and running them as
+ * regular expressions was a fifth of a view's time, so ASCII text (all
+ * real statuses) is matched by hand, with the same result; text with any
+ * other character goes through the regular expressions themselves (their
+ * \s and case folding then follow the collation, as they would in SQL).
+ */
+typedef bool (*AttachMatchFn) (const char *s, int len);
+
+typedef struct AttachRule
+{
+	const char *regex;			/* the rule as a regular expression */
+	bool		icase;			/* ~* rather than ~ */
+	AttachMatchFn ascii;		/* the same rule over ASCII text */
+} AttachRule;
+
+static bool
+attach_isspace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Trim white space (\s) from both ends. */
+static void
+attach_trim(const char **s, int *len)
+{
+	while (*len > 0 && attach_isspace(**s))
+	{
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && attach_isspace((*s)[*len - 1]))
+		(*len)--;
+}
+
+/* Is s (len bytes) one of the words, ignoring ASCII case? */
+static bool
+attach_word(const char *s, int len, const char *const *words)
+{
+	for (; *words; words++)
+		if ((int) strlen(*words) == len && pg_strncasecmp(s, *words, len) == 0)
+			return true;
+	return false;
+}
+
+/* Does s hold word at position i (ignoring case)? */
+static bool
+attach_at(const char *s, int len, int i, const char *word)
+{
+	int			n = strlen(word);
+
+	return i >= 0 && i + n <= len && pg_strncasecmp(s + i, word, n) == 0;
+}
+
+/* Does s hold a .? b (ignoring case), any one character or none between? */
+static bool
+attach_has2(const char *s, int len, const char *a, const char *b)
+{
+	int			na = strlen(a);
+
+	for (int i = 0; i + na <= len; i++)
+		if (attach_at(s, len, i, a) &&
+			(attach_at(s, len, i + na, b) || attach_at(s, len, i + na + 1, b)))
+			return true;
+	return false;
+}
+
+/* Does s hold a .? b .? c (ignoring case)? */
+static bool
+attach_has3(const char *s, int len, const char *a, const char *b, const char *c)
+{
+	int			na = strlen(a);
+	int			nb = strlen(b);
+
+	for (int i = 0; i + na <= len; i++)
+	{
+		if (!attach_at(s, len, i, a))
+			continue;
+		for (int j = i + na; j <= i + na + 1; j++)
+			if (attach_at(s, len, j, b) &&
+				(attach_at(s, len, j + nb, c) || attach_at(s, len, j + nb + 1, c)))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Does s hold a three-character code (first fixed or '?' for a digit, then
+ * two more, each fixed or '?') with no digit on either side: (^|\D)CODE(\D|$)?
+ */
+static bool
+attach_code(const char *s, int len, const char *code)
+{
+	for (int i = 0; i + 3 <= len; i++)
+	{
+		bool		ok = true;
+
+		for (int k = 0; k < 3 && ok; k++)
+			ok = code[k] == '?' ? isdigit((unsigned char) s[i + k]) : s[i + k] == code[k];
+		if (ok && (i == 0 || !isdigit((unsigned char) s[i - 1])) &&
+			(i + 3 == len || !isdigit((unsigned char) s[i + 3])))
+			return true;
+	}
+	return false;
+}
+
+/* The whole text, trimmed, is a three-digit code (first digit fixed or '?'). */
+static bool
+attach_only_code(const char *s, int len, char first, const char *alts)
+{
+	attach_trim(&s, &len);
+	if (len != 3 || !isdigit((unsigned char) s[0]) || !isdigit((unsigned char) s[1]) ||
+		!isdigit((unsigned char) s[2]))
+		return false;
+	if (alts)
+	{
+		for (; *alts; alts += 3)
+			if (strncmp(s, alts, 3) == 0)
+				return true;
+		return false;
+	}
+	return s[0] == first;
+}
+
+static bool
+attach_m_ok(const char *s, int len)
+{
+	static const char *const w[] = {"ok", "1", "status_code_ok", "status_code_1", "debug", "default",
+	"warning", "info", "success", NULL};
+
+	attach_trim(&s, &len);
+	return attach_word(s, len, w);
+}
+
+static bool
+attach_m_unset(const char *s, int len)
+{
+	static const char *const w[] = {"", "unset", "0", "status_code_unset", "status_code_0", NULL};
+
+	attach_trim(&s, &len);
+	return attach_word(s, len, w);
+}
+
+static bool
+attach_m_blank(const char *s, int len)
+{
+	attach_trim(&s, &len);
+	return len == 0;
+}
+
+static bool
+attach_m_failure(const char *s, int len)
+{
+	static const char *const w[] = {"", "unset", "0", "error", "2", "status_code_unset", "status_code_0",
+	"status_code_error", "status_code_2", "failed", "failure", "fatal", NULL};
+
+	attach_trim(&s, &len);
+	return attach_word(s, len, w);
+}
+
+static bool
+attach_m_e_rate(const char *s, int len)
+{
+	return attach_code(s, len, "429") || attach_has2(s, len, "rate", "limit") ||
+		attach_has3(s, len, "too", "many", "requests") || attach_has2(s, len, "quota", "");
+}
+
+static bool
+attach_m_e_timeout(const char *s, int len)
+{
+	return attach_code(s, len, "408") || attach_code(s, len, "504") ||
+		attach_has2(s, len, "time", "out") || attach_has2(s, len, "timed", "out") ||
+		attach_has2(s, len, "deadline", "");
+}
+
+static bool
+attach_m_e_server(const char *s, int len)
+{
+	return attach_code(s, len, "5??") || attach_has2(s, len, "server", "error") ||
+		attach_has2(s, len, "overloaded", "") || attach_has2(s, len, "unavailable", "");
+}
+
+static bool
+attach_m_e_cancel(const char *s, int len)
+{
+	return attach_has2(s, len, "cancel", "");
+}
+
+#define ATTACH_WORDS_FN(name, ...) \
+static bool \
+name(const char *s, int len) \
+{ \
+	static const char *const w[] = {__VA_ARGS__, NULL}; \
+	attach_trim(&s, &len); \
+	return attach_word(s, len, w); \
+}
+ATTACH_WORDS_FN(attach_m_w_rate, "rate_limited", "rate_limit")
+ATTACH_WORDS_FN(attach_m_w_timeout, "timeout", "timed_out")
+ATTACH_WORDS_FN(attach_m_w_server, "server_error")
+ATTACH_WORDS_FN(attach_m_w_discarded, "discarded", "cancelled", "canceled")
+
+static bool
+attach_m_h2(const char *s, int len)
+{
+	return attach_only_code(s, len, '2', NULL);
+}
+
+static bool
+attach_m_h429(const char *s, int len)
+{
+	return attach_only_code(s, len, 0, "429");
+}
+
+static bool
+attach_m_h_timeout(const char *s, int len)
+{
+	return attach_only_code(s, len, 0, "408504");
+}
+
+static bool
+attach_m_h5(const char *s, int len)
+{
+	return attach_only_code(s, len, '5', NULL);
+}
+
+static bool
+attach_m_h4(const char *s, int len)
+{
+	return attach_only_code(s, len, '4', NULL);
+}
+
+enum
+{
+	AR_OK, AR_UNSET, AR_BLANK, AR_FAILURE, AR_E_RATE, AR_E_TIMEOUT, AR_E_SERVER, AR_E_CANCEL,
+	AR_W_RATE, AR_W_TIMEOUT, AR_W_SERVER, AR_W_DISCARDED, AR_H2, AR_H429, AR_H_TIMEOUT, AR_H5, AR_H4
+};
+
+static const AttachRule attach_rules[] = {
+	[AR_OK] = {"^\\s*((status_code_)?(ok|1)|debug|default|warning|info|success)\\s*$", true, attach_m_ok},
+	[AR_UNSET] = {"^\\s*((status_code_)?(unset|0))?\\s*$", true, attach_m_unset},
+	[AR_BLANK] = {"^\\s*$", false, attach_m_blank},
+	[AR_FAILURE] = {"^\\s*((status_code_)?(unset|0|error|2)|failed|failure|fatal)?\\s*$", true, attach_m_failure},
+	[AR_E_RATE] = {"(^|\\D)429(\\D|$)|rate.?limit|too.?many.?requests|quota", true, attach_m_e_rate},
+	[AR_E_TIMEOUT] = {"(^|\\D)(408|504)(\\D|$)|time.?out|timed.?out|deadline", true, attach_m_e_timeout},
+	[AR_E_SERVER] = {"(^|\\D)5\\d\\d(\\D|$)|server.?error|overloaded|unavailable", true, attach_m_e_server},
+	[AR_E_CANCEL] = {"cancel", true, attach_m_e_cancel},
+	[AR_W_RATE] = {"^\\s*(rate_limited|rate_limit)\\s*$", true, attach_m_w_rate},
+	[AR_W_TIMEOUT] = {"^\\s*(timeout|timed_out)\\s*$", true, attach_m_w_timeout},
+	[AR_W_SERVER] = {"^\\s*server_error\\s*$", true, attach_m_w_server},
+	[AR_W_DISCARDED] = {"^\\s*(discarded|cancelled|canceled)\\s*$", true, attach_m_w_discarded},
+	[AR_H2] = {"^\\s*2\\d\\d\\s*$", false, attach_m_h2},
+	[AR_H429] = {"^\\s*429\\s*$", false, attach_m_h429},
+	[AR_H_TIMEOUT] = {"^\\s*(408|504)\\s*$", false, attach_m_h_timeout},
+	[AR_H5] = {"^\\s*5\\d\\d\\s*$", false, attach_m_h5},
+	[AR_H4] = {"^\\s*4\\d\\d\\s*$", false, attach_m_h4},
+};
+
+/* One text argument, read once. */
+typedef struct AttachText
+{
+	text	   *t;				/* NULL for SQL NULL */
+	const char *s;
+	int			len;
+	bool		ascii;
+} AttachText;
+
+static void
+attach_text_init(AttachText *a, FunctionCallInfo fcinfo, int arg)
+{
+	a->t = NULL;
+	if (PG_ARGISNULL(arg))
+		return;
+	a->t = PG_GETARG_TEXT_PP(arg);
+	a->s = VARDATA_ANY(a->t);
+	a->len = VARSIZE_ANY_EXHDR(a->t);
+	a->ascii = true;
+	for (int i = 0; i < a->len; i++)
+		if ((unsigned char) a->s[i] >= 0x80)
+		{
+			a->ascii = false;
+			break;
+		}
+}
+
+/* Does the (non-NULL) text match the rule? */
+static bool
+attach_match(const AttachText *a, int rule, Oid collid)
+{
+	const AttachRule *r = &attach_rules[rule];
+
+	if (a->ascii)
+		return r->ascii(a->s, a->len);
+	return DatumGetBool(DirectFunctionCall2Coll(r->icase ? texticregexeq : textregexeq, collid,
+												PointerGetDatum(a->t),
+												CStringGetTextDatum(r->regex)));
+}
+
+Datum
+attach_status(PG_FUNCTION_ARGS)
+{
+	Oid			collid = OidIsValid(PG_GET_COLLATION()) ? PG_GET_COLLATION() : DEFAULT_COLLATION_OID;
+	AttachText	st;
+	AttachText	et;
+	const char *res;
+
+	attach_text_init(&st, fcinfo, 0);
+	attach_text_init(&et, fcinfo, 1);
+
+	/* a success; an unset status is one unless an error type says otherwise */
+	if ((st.t && attach_match(&st, AR_OK, collid)) ||
+		((!st.t || attach_match(&st, AR_UNSET, collid)) &&
+		 (!et.t || attach_match(&et, AR_BLANK, collid))))
+		res = "ok";
+	/* a failure (or an unset status with an error type), refined by the error type */
+	else if (!st.t || attach_match(&st, AR_FAILURE, collid))
+	{
+		if (et.t && attach_match(&et, AR_E_RATE, collid))
+			res = "rate_limited";
+		else if (et.t && attach_match(&et, AR_E_TIMEOUT, collid))
+			res = "timeout";
+		else if (et.t && attach_match(&et, AR_E_SERVER, collid))
+			res = "server_error";
+		else if (et.t && attach_match(&et, AR_E_CANCEL, collid))
+			res = "discarded";
+		else
+			res = "error";
+	}
+	else if (attach_match(&st, AR_W_RATE, collid))
+		res = "rate_limited";
+	else if (attach_match(&st, AR_W_TIMEOUT, collid))
+		res = "timeout";
+	else if (attach_match(&st, AR_W_SERVER, collid))
+		res = "server_error";
+	else if (attach_match(&st, AR_W_DISCARDED, collid))
+		res = "discarded";
+	/* HTTP status codes */
+	else if (attach_match(&st, AR_H2, collid))
+		res = "ok";
+	else if (attach_match(&st, AR_H429, collid))
+		res = "rate_limited";
+	else if (attach_match(&st, AR_H_TIMEOUT, collid))
+		res = "timeout";
+	else if (attach_match(&st, AR_H5, collid))
+		res = "server_error";
+	else if (attach_match(&st, AR_H4, collid))
+		res = "error";
+	else
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(res));
 }

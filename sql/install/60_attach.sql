@@ -230,6 +230,17 @@ CREATE FUNCTION @extschema@.attach_unix_nanos(pg_catalog.jsonb) RETURNS pg_catal
 COMMENT ON FUNCTION @extschema@.attach_unix_nanos(pg_catalog.jsonb) IS
 	'an OTLP time (unix nanoseconds, a JSON string or number) as timestamptz, truncated to the microsecond; NULL when it is not one';
 
+-- The fence of the layer that prices each span in the views (attach_build;
+-- src/attach.c says why it must be a volatile C function).  In schema
+-- tokacct with the other helpers the views call: the role attaching a
+-- source names it when creating the views (tokacct_internal grants no
+-- USAGE), and readers run it with the rights they have on those helpers.
+CREATE FUNCTION @extschema@.attach_fence() RETURNS pg_catalog.bool
+	LANGUAGE c VOLATILE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_fence';
+COMMENT ON FUNCTION @extschema@.attach_fence() IS
+	'true; volatile on purpose: the attached views put it in the layer that prices each span so that PostgreSQL keeps the layer a subquery and computes each derived value once per span (not meant to be called directly)';
+
 -- A span status in tokacct's words (the waste statuses): ok, error,
 -- rate_limited, timeout, server_error, discarded; NULL when the spelling is
 -- unknown (the views then take it as ok and list the span as a problem).
@@ -238,40 +249,13 @@ COMMENT ON FUNCTION @extschema@.attach_unix_nanos(pg_catalog.jsonb) IS
 -- DEFAULT, WARNING, ERROR) or tokacct's own; a failure is refined by the
 -- error type (error.type, or Langfuse's status message): 429 or a rate
 -- limit, 408/504 or a timeout, other 5xx or an overload, a cancellation.
+-- The rules are regular expressions, listed in src/attach.c, which matches
+-- ASCII text by hand (the views read every span's status) and runs the
+-- expressions themselves on any other text.
 CREATE FUNCTION @extschema@.attach_status(status pg_catalog.text, error_type pg_catalog.text)
 	RETURNS pg_catalog.text
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE
-	-- a success; an unset status is one unless an error type says otherwise
-	WHEN status OPERATOR(pg_catalog.~*) '^\s*((status_code_)?(ok|1)|debug|default|warning|info|success)\s*$'
-		OR ((status IS NULL OR status OPERATOR(pg_catalog.~*) '^\s*((status_code_)?(unset|0))?\s*$')
-			AND (error_type IS NULL OR error_type OPERATOR(pg_catalog.~) '^\s*$'))
-		THEN 'ok'
-	-- a failure (or an unset status with an error type), refined by the error type
-	WHEN status IS NULL OR status OPERATOR(pg_catalog.~*) '^\s*((status_code_)?(unset|0|error|2)|failed|failure|fatal)?\s*$'
-		THEN CASE
-			WHEN error_type OPERATOR(pg_catalog.~*) '(^|\D)429(\D|$)|rate.?limit|too.?many.?requests|quota'
-				THEN 'rate_limited'
-			WHEN error_type OPERATOR(pg_catalog.~*) '(^|\D)(408|504)(\D|$)|time.?out|timed.?out|deadline'
-				THEN 'timeout'
-			WHEN error_type OPERATOR(pg_catalog.~*) '(^|\D)5\d\d(\D|$)|server.?error|overloaded|unavailable'
-				THEN 'server_error'
-			WHEN error_type OPERATOR(pg_catalog.~*) 'cancel'
-				THEN 'discarded'
-			ELSE 'error'
-		END
-	WHEN status OPERATOR(pg_catalog.~*) '^\s*(rate_limited|rate_limit)\s*$' THEN 'rate_limited'
-	WHEN status OPERATOR(pg_catalog.~*) '^\s*(timeout|timed_out)\s*$' THEN 'timeout'
-	WHEN status OPERATOR(pg_catalog.~*) '^\s*server_error\s*$' THEN 'server_error'
-	WHEN status OPERATOR(pg_catalog.~*) '^\s*(discarded|cancelled|canceled)\s*$' THEN 'discarded'
-	-- HTTP status codes
-	WHEN status OPERATOR(pg_catalog.~) '^\s*2\d\d\s*$' THEN 'ok'
-	WHEN status OPERATOR(pg_catalog.~) '^\s*429\s*$' THEN 'rate_limited'
-	WHEN status OPERATOR(pg_catalog.~) '^\s*(408|504)\s*$' THEN 'timeout'
-	WHEN status OPERATOR(pg_catalog.~) '^\s*5\d\d\s*$' THEN 'server_error'
-	WHEN status OPERATOR(pg_catalog.~) '^\s*4\d\d\s*$' THEN 'error'
-	ELSE NULL
-END;
+	LANGUAGE c IMMUTABLE PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'attach_status';
 COMMENT ON FUNCTION @extschema@.attach_status(pg_catalog.text, pg_catalog.text) IS
 	'a span status (OpenTelemetry Unset/Ok/Error, STATUS_CODE_*, 0/1/2; Langfuse levels; tokacct''s own) as ok, error, rate_limited, timeout, server_error or discarded, a failure refined by its error type; NULL when unknown';
 
@@ -741,12 +725,31 @@ BEGIN
 
 	-- The rows of {{ROWS}} priced: l0 reads the counts and names, l1 prices,
 	-- l2 says what is wrong.  Spans without usage to price cost 0.
+	--
+	-- The outer layer carries a column fence (but for a strict source, see
+	-- the last argument below): attach_fence() is volatile, so PostgreSQL
+	-- keeps this layer a subquery instead of pulling it up into the view
+	-- (src/attach.c), and each column of a priced span (cost, list_cost,
+	-- problem, the counts, the status) is computed once, where the view
+	-- reads it; pulled up, every reference re-ran its whole expression (the
+	-- attempts view summed the cost of a span in two aggregates and tested
+	-- it in two more: a pricing each).  Quals on the other columns still go
+	-- down to the scan of the user's table (only the fence column itself is
+	-- unsafe to push down), unread columns are still dropped, and parallel
+	-- plans stay possible (the fence is PARALLEL SAFE).  A fence in every
+	-- layer (l0, l1, l2 and the rows) was measured slower than this one: a
+	-- fenced layer computes eagerly all it passes up, where the flattened
+	-- expressions short-circuit (the status is read only for a call
+	-- without usage, ...), and adds a node per row.  One C function
+	-- returning every derived value as a composite was the other way; it
+	-- would move the pricing rules out of SQL for little more.
+	-- PERFORMANCE.md has the figures.
 	priced := format($q$
 SELECT l2.*,
 	   CASE WHEN NOT l2.priced THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
 	   CASE WHEN NOT l2.priced THEN NULL
 			WHEN %2$s AND l2.reported_usd IS NOT NULL THEN 'reported'
-			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source
+			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source%4$s
   FROM (SELECT l1.*,
 			   COALESCE(
 				 CASE WHEN NOT l1.priced THEN NULL
@@ -814,7 +817,11 @@ SELECT l2.*,
 			ELSE 'l2.list_cost'
 		END,
 		CASE WHEN reported_first THEN 'true' ELSE 'false' END,
-		sep);
+		sep,
+		-- a strict source's cost raises on a row with a problem: fenced, it
+		-- would be computed for rows a qual on the view (WHERE item = ...)
+		-- leaves out, and raise for them; a strict source is not fenced
+		CASE WHEN is_strict THEN '' ELSE E',\n\t   @extschema@.attach_fence() AS fence' END);
 	-- Aliases: each table is read once per query into a jsonb map (an
 	-- InitPlan), so a call costs a key lookup rather than a join (the
 	-- planner cannot estimate how many calls a join would see) and the
