@@ -8520,258 +8520,6 @@ COMMENT ON COLUMN @extschema@.rollup_source_monthly.p95_cost IS '95th percentile
 COMMENT ON COLUMN @extschema@.rollup_source_monthly.p99_cost IS '99th percentile of the cost of one call (within 1% relative)';
 COMMENT ON COLUMN @extschema@.rollup_source_monthly.tail_ratio IS 'p95 / p50 (NULL when p50 is 0)';
 
-
--- ---------------------------------------------------------------------------
--- Roles (h-roles): a reader reads the views and prices without SELECT on any
--- table of tokacct (sql/install/90_roles.sql; the catalog loader reads as
--- the extension's owner, src/price_catalog.c).  The view builders read
--- tokacct's small tables through the *_rows() functions: their few changed
--- lines are patched into the functions as the sections above left them (so
--- that this section follows whatever the builders became), each replacement
--- required to happen exactly once.
--- ---------------------------------------------------------------------------
-
-CREATE FUNCTION @extschema@.model_alias_rows()
-	RETURNS SETOF @extschema@.model_alias
-	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$ SELECT * FROM @extschema@.model_alias $fn$;
-COMMENT ON FUNCTION @extschema@.model_alias_rows() IS
-	'the rows of tokacct.model_alias, read with the owner''s rights: the attached views map model names through it for readers without SELECT on the table';
-
-CREATE FUNCTION @extschema@.provider_alias_rows()
-	RETURNS SETOF @extschema@.provider_alias
-	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$ SELECT * FROM @extschema@.provider_alias $fn$;
-COMMENT ON FUNCTION @extschema@.provider_alias_rows() IS
-	'the rows of tokacct.provider_alias, read with the owner''s rights: the attached views map provider names through it for readers without SELECT on the table';
-
-CREATE FUNCTION @extschema@.baseline_rows()
-	RETURNS SETOF @extschema@.baseline
-	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$ SELECT * FROM @extschema@.baseline $fn$;
-COMMENT ON FUNCTION @extschema@.baseline_rows() IS
-	'the rows of tokacct.baseline, read with the owner''s rights: the attached views take the BPO price and human cost from it for readers without SELECT on the table';
-
-CREATE FUNCTION @extschema@.cutover_rows()
-	RETURNS SETOF @extschema@.cutover
-	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$ SELECT * FROM @extschema@.cutover $fn$;
-COMMENT ON FUNCTION @extschema@.cutover_rows() IS
-	'the rows of tokacct.cutover, read with the owner''s rights: the views of a system of record compare before and after through it for readers without SELECT on the table';
-
-CREATE FUNCTION @extschema@.allocation_budget_rows()
-	RETURNS SETOF @extschema@.allocation_budget
-	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$ SELECT * FROM @extschema@.allocation_budget $fn$;
-COMMENT ON FUNCTION @extschema@.allocation_budget_rows() IS
-	'the rows of tokacct.allocation_budget, read with the owner''s rights: the allocation views plan the budget through it for readers without SELECT on the table';
-
--- The functions a reader needs EXECUTE on, which PUBLIC has not: those that
--- read the price catalog (C functions calling the catalog loader) and the
--- *_rows() functions.
-CREATE FUNCTION @extschema@.reader_functions()
-	RETURNS SETOF pg_catalog.regprocedure
-	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-SELECT p.oid::pg_catalog.regprocedure
-  FROM pg_catalog.pg_proc p
-  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-	   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
-  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
-	   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
- WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-   AND ((p.prolang OPERATOR(pg_catalog.=) (SELECT l.oid FROM pg_catalog.pg_language l
-											WHERE l.lanname OPERATOR(pg_catalog.=) 'c')
-		 AND p.prosrc OPERATOR(pg_catalog.=) ANY (ARRAY['price_cost', 'price_cost_usage', 'price_cost_breakdown',
-			'price_cost_breakdown_usage', 'price_customer_cost', 'price_sourced_cost', 'price_model_for',
-			'price_model_in', 'price_ledger_cost']))
-		OR p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['model_alias_rows', 'provider_alias_rows', 'baseline_rows',
-			'cutover_rows', 'allocation_budget_rows', 'catalog_comparison', 'budget_report', 'budget_remaining']::pg_catalog.name[]))
- ORDER BY 1::pg_catalog.text
-$fn$;
-COMMENT ON FUNCTION @extschema@.reader_functions() IS
-	'the functions PUBLIC may not execute and grant_reader() grants: those that read the price catalog, catalog_comparison(), budget_report(), budget_remaining() and the *_rows() readers of tokacct''s tables';
-
--- catalog_comparison() reads the two catalogs' rows, budget_report() and
--- budget_remaining() the budgets: with the owner's rights (arguments used as
--- values only; fixed queries, pinned search_path), so that the views
--- catalog_differences and budget_status, and budget_remaining(), serve a
--- reader.
-ALTER FUNCTION @extschema@.catalog_comparison(pg_catalog.timestamptz) SECURITY DEFINER;
-ALTER FUNCTION @extschema@.budget_report(pg_catalog.timestamptz) SECURITY DEFINER;
-ALTER FUNCTION @extschema@.budget_remaining(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz) SECURITY DEFINER;
-
-DO $do$
-DECLARE
-	f pg_catalog.regprocedure;
-BEGIN
-	FOR f IN SELECT * FROM @extschema@.reader_functions() LOOP
-		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
-	END LOOP;
-END
-$do$;
-
--- tokacct's own views read tokacct's tables only: with their owner's rights
-DO $do$
-DECLARE
-	v pg_catalog.regclass;
-BEGIN
-	FOR v IN
-		SELECT c.oid
-		  FROM pg_catalog.pg_class c
-		  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-			   AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
-		  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
-			   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
-		 WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-		   AND c.relkind OPERATOR(pg_catalog.=) 'v'
-		 ORDER BY c.relname
-	LOOP
-		EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = false)', v);
-	END LOOP;
-END
-$do$;
-
-CREATE OR REPLACE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-DECLARE
-	v pg_catalog.text;
-BEGIN
-	IF role IS NULL THEN
-		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
-			(SELECT nspowner FROM pg_catalog.pg_namespace
-			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
-		RAISE EXCEPTION 'only the owner of schema @extschema@ can grant access to it'
-			USING ERRCODE = 'insufficient_privilege',
-				  HINT = 'Run this as the role that created the extension, or a superuser.';
-	END IF;
-	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', '@extschema@', role);
-	-- tokacct's views, not its tables
-	FOR v IN SELECT c.oid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_class c
-			  WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-				AND c.relkind OPERATOR(pg_catalog.=) 'v' ORDER BY c.relname LOOP
-		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
-	END LOOP;
-	-- the functions PUBLIC may not execute: pricing, and tokacct's tables read for the views
-	FOR v IN SELECT f::pg_catalog.text FROM @extschema@.reader_functions() f LOOP
-		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', v, role);
-	END LOOP;
-	-- the views of the sources attached so far (call again after attaching)
-	FOR v IN SELECT DISTINCT a.view_schema FROM @extschema@.attachment a LOOP
-		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', v, role);
-	END LOOP;
-	FOR v IN SELECT pg_catalog.unnest(a.views) FROM @extschema@.attachment a LOOP
-		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
-	END LOOP;
-END
-$fn$;
-COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
-	'let a role read tokacct''s views and the views of every attached source, and price calls, without reading any table of tokacct (for analysts and BI tools; call again after attaching a source)';
-
-CREATE OR REPLACE PROCEDURE @extschema@.grant_admin(role pg_catalog.regrole)
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-BEGIN
-	CALL @extschema@.grant_reader(role);
-	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %s',
-							  '@extschema@', role);
-	EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %s',
-							  '@extschema@', role);
-END
-$fn$;
-COMMENT ON PROCEDURE @extschema@.grant_admin(pg_catalog.regrole) IS
-	'let a role also read and change tokacct''s tables: catalogs, discounts, ledger, baselines, aliases, budgets and rollups (load prices, set contract rates)';
-
-DO $do$
-DECLARE
-	fix record;
-	def pg_catalog.text;
-	n pg_catalog.int4;
-BEGIN
-	FOR fix IN
-		SELECT x.fn::pg_catalog.regproc::pg_catalog.oid::pg_catalog.regprocedure AS fn, x.old, x.new
-		  FROM (VALUES
-			('@extschema@.attach_build',
-			 'FROM @extschema@.model_alias ma GROUP BY 1', 'FROM @extschema@.model_alias_rows() ma GROUP BY 1'),
-			('@extschema@.attach_build',
-			 'FROM @extschema@.provider_alias pa)', 'FROM @extschema@.provider_alias_rows() pa)'),
-			('@extschema@.attach_build',
-			 'FROM @extschema@.baseline bl' || pg_catalog.chr(10), 'FROM @extschema@.baseline_rows() bl' || pg_catalog.chr(10)),
-			('@extschema@.attach_records',
-			 'FROM @extschema@.baseline x' || pg_catalog.chr(10), 'FROM @extschema@.baseline_rows() x' || pg_catalog.chr(10)),
-			('@extschema@.attach_records',
-			 'FROM @extschema@.cutover c' || pg_catalog.chr(10), 'FROM @extschema@.cutover_rows() c' || pg_catalog.chr(10)),
-			('@extschema@.attach_bi_sql',
-			 'FROM @extschema@.allocation_budget b' || pg_catalog.chr(10), 'FROM @extschema@.allocation_budget_rows() b' || pg_catalog.chr(10))
-		  ) x(fn, old, new)
-	LOOP
-		def := pg_catalog.pg_get_functiondef(fix.fn);
-		n := (pg_catalog.length(def) - pg_catalog.length(pg_catalog.replace(def, fix.old, ''))) / pg_catalog.length(fix.old);
-		IF n OPERATOR(pg_catalog.<>) 1 THEN
-			RAISE EXCEPTION 'upgrade: % holds "%" % times, not once', fix.fn, fix.old, n;
-		END IF;
-		EXECUTE pg_catalog.replace(def, fix.old, fix.new);
-	END LOOP;
-END
-$do$;
-
--- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
--- keep this block last: it moves every support function created before it.
--- ---------------------------------------------------------------------------
--- Support functions out of a BI tool's way.  The input, output, send and
--- receive functions of tokacct's types and the transition, combine, final,
--- serial and deserial functions of its aggregates move to schema
--- tokacct_internal, so that a tool listing schema tokacct (Metabase's sync,
--- \df) sees the user-facing functions only.  The types and aggregates stay
--- in tokacct and reach them by their oid; nothing calls them by name.
--- Last piece of the install script: every support function created before
--- it moves (the upgrade script ends with the same block).
--- ---------------------------------------------------------------------------
-
-CREATE SCHEMA tokacct_internal;
-COMMENT ON SCHEMA tokacct_internal IS
-	'support functions of tokacct''s types and aggregates (input/output, transition, combine, final): not meant to be called directly';
-
-DO $do$
-DECLARE
-	f record;
-BEGIN
-	FOR f IN
-		SELECT p.oid, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
-		  FROM pg_catalog.pg_proc p
-		  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-			   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
-		  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
-			   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
-		 WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-		   AND p.oid OPERATOR(pg_catalog.=) ANY (ARRAY(
-				SELECT pg_catalog.unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend]::pg_catalog.oid[])
-				  FROM pg_catalog.pg_type t
-				 WHERE t.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-				UNION
-				SELECT pg_catalog.unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
-						a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::pg_catalog.oid[])
-				  FROM pg_catalog.pg_aggregate a
-				  JOIN pg_catalog.pg_proc ap ON ap.oid OPERATOR(pg_catalog.=) a.aggfnoid
-				 WHERE ap.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace))
-		 ORDER BY p.proname, 3
-	LOOP
-		EXECUTE pg_catalog.format('ALTER FUNCTION %I.%I(%s) SET SCHEMA tokacct_internal', '@extschema@', f.proname, f.args);
-	END LOOP;
-END
-$do$;
-
 -- ---------------------------------------------------------------------------
 -- Speed of the attached views (h-speed): attach_status() in C (the same
 -- rules; ASCII text matched by hand), attach_fence(), and attach_build()
@@ -9255,3 +9003,254 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
 	'the SQL of the six views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+
+-- ---------------------------------------------------------------------------
+-- Roles (h-roles): a reader reads the views and prices without SELECT on any
+-- table of tokacct (sql/install/90_roles.sql; the catalog loader reads as
+-- the extension's owner, src/price_catalog.c).  The view builders read
+-- tokacct's small tables through the *_rows() functions: their few changed
+-- lines are patched into the functions as the sections above left them (so
+-- that this section follows whatever the builders became), each replacement
+-- required to happen exactly once.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.model_alias_rows()
+	RETURNS SETOF @extschema@.model_alias
+	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$ SELECT * FROM @extschema@.model_alias $fn$;
+COMMENT ON FUNCTION @extschema@.model_alias_rows() IS
+	'the rows of tokacct.model_alias, read with the owner''s rights: the attached views map model names through it for readers without SELECT on the table';
+
+CREATE FUNCTION @extschema@.provider_alias_rows()
+	RETURNS SETOF @extschema@.provider_alias
+	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$ SELECT * FROM @extschema@.provider_alias $fn$;
+COMMENT ON FUNCTION @extschema@.provider_alias_rows() IS
+	'the rows of tokacct.provider_alias, read with the owner''s rights: the attached views map provider names through it for readers without SELECT on the table';
+
+CREATE FUNCTION @extschema@.baseline_rows()
+	RETURNS SETOF @extschema@.baseline
+	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$ SELECT * FROM @extschema@.baseline $fn$;
+COMMENT ON FUNCTION @extschema@.baseline_rows() IS
+	'the rows of tokacct.baseline, read with the owner''s rights: the attached views take the BPO price and human cost from it for readers without SELECT on the table';
+
+CREATE FUNCTION @extschema@.cutover_rows()
+	RETURNS SETOF @extschema@.cutover
+	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$ SELECT * FROM @extschema@.cutover $fn$;
+COMMENT ON FUNCTION @extschema@.cutover_rows() IS
+	'the rows of tokacct.cutover, read with the owner''s rights: the views of a system of record compare before and after through it for readers without SELECT on the table';
+
+CREATE FUNCTION @extschema@.allocation_budget_rows()
+	RETURNS SETOF @extschema@.allocation_budget
+	LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$ SELECT * FROM @extschema@.allocation_budget $fn$;
+COMMENT ON FUNCTION @extschema@.allocation_budget_rows() IS
+	'the rows of tokacct.allocation_budget, read with the owner''s rights: the allocation views plan the budget through it for readers without SELECT on the table';
+
+-- The functions a reader needs EXECUTE on, which PUBLIC has not: those that
+-- read the price catalog (C functions calling the catalog loader) and the
+-- *_rows() functions.
+CREATE FUNCTION @extschema@.reader_functions()
+	RETURNS SETOF pg_catalog.regprocedure
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+SELECT p.oid::pg_catalog.regprocedure
+  FROM pg_catalog.pg_proc p
+  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+	   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
+ WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+   AND ((p.prolang OPERATOR(pg_catalog.=) (SELECT l.oid FROM pg_catalog.pg_language l
+											WHERE l.lanname OPERATOR(pg_catalog.=) 'c')
+		 AND p.prosrc OPERATOR(pg_catalog.=) ANY (ARRAY['price_cost', 'price_cost_usage', 'price_cost_breakdown',
+			'price_cost_breakdown_usage', 'price_customer_cost', 'price_sourced_cost', 'price_model_for',
+			'price_model_in', 'price_ledger_cost']))
+		OR p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['model_alias_rows', 'provider_alias_rows', 'baseline_rows',
+			'cutover_rows', 'allocation_budget_rows', 'catalog_comparison', 'budget_report', 'budget_remaining']::pg_catalog.name[]))
+ ORDER BY 1::pg_catalog.text
+$fn$;
+COMMENT ON FUNCTION @extschema@.reader_functions() IS
+	'the functions PUBLIC may not execute and grant_reader() grants: those that read the price catalog, catalog_comparison(), budget_report(), budget_remaining() and the *_rows() readers of tokacct''s tables';
+
+-- catalog_comparison() reads the two catalogs' rows, budget_report() and
+-- budget_remaining() the budgets: with the owner's rights (arguments used as
+-- values only; fixed queries, pinned search_path), so that the views
+-- catalog_differences and budget_status, and budget_remaining(), serve a
+-- reader.
+ALTER FUNCTION @extschema@.catalog_comparison(pg_catalog.timestamptz) SECURITY DEFINER;
+ALTER FUNCTION @extschema@.budget_report(pg_catalog.timestamptz) SECURITY DEFINER;
+ALTER FUNCTION @extschema@.budget_remaining(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz) SECURITY DEFINER;
+
+DO $do$
+DECLARE
+	f pg_catalog.regprocedure;
+BEGIN
+	FOR f IN SELECT * FROM @extschema@.reader_functions() LOOP
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$do$;
+
+-- tokacct's own views read tokacct's tables only: with their owner's rights
+DO $do$
+DECLARE
+	v pg_catalog.regclass;
+BEGIN
+	FOR v IN
+		SELECT c.oid
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			   AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+			   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) 'v'
+		 ORDER BY c.relname
+	LOOP
+		EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = false)', v);
+	END LOOP;
+END
+$do$;
+
+CREATE OR REPLACE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	v pg_catalog.text;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
+			(SELECT nspowner FROM pg_catalog.pg_namespace
+			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
+		RAISE EXCEPTION 'only the owner of schema @extschema@ can grant access to it'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Run this as the role that created the extension, or a superuser.';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', '@extschema@', role);
+	-- tokacct's views, not its tables
+	FOR v IN SELECT c.oid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_class c
+			  WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+				AND c.relkind OPERATOR(pg_catalog.=) 'v' ORDER BY c.relname LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
+	END LOOP;
+	-- the functions PUBLIC may not execute: pricing, and tokacct's tables read for the views
+	FOR v IN SELECT f::pg_catalog.text FROM @extschema@.reader_functions() f LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', v, role);
+	END LOOP;
+	-- the views of the sources attached so far (call again after attaching)
+	FOR v IN SELECT DISTINCT a.view_schema FROM @extschema@.attachment a LOOP
+		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', v, role);
+	END LOOP;
+	FOR v IN SELECT pg_catalog.unnest(a.views) FROM @extschema@.attachment a LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
+	END LOOP;
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS
+	'let a role read tokacct''s views and the views of every attached source, and price calls, without reading any table of tokacct (for analysts and BI tools; call again after attaching a source)';
+
+CREATE OR REPLACE PROCEDURE @extschema@.grant_admin(role pg_catalog.regrole)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	CALL @extschema@.grant_reader(role);
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %s',
+							  '@extschema@', role);
+	EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %s',
+							  '@extschema@', role);
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.grant_admin(pg_catalog.regrole) IS
+	'let a role also read and change tokacct''s tables: catalogs, discounts, ledger, baselines, aliases, budgets and rollups (load prices, set contract rates)';
+
+DO $do$
+DECLARE
+	fix record;
+	def pg_catalog.text;
+	n pg_catalog.int4;
+BEGIN
+	FOR fix IN
+		SELECT x.fn::pg_catalog.regproc::pg_catalog.oid::pg_catalog.regprocedure AS fn, x.old, x.new
+		  FROM (VALUES
+			('@extschema@.attach_build',
+			 'FROM @extschema@.model_alias ma GROUP BY 1', 'FROM @extschema@.model_alias_rows() ma GROUP BY 1'),
+			('@extschema@.attach_build',
+			 'FROM @extschema@.provider_alias pa)', 'FROM @extschema@.provider_alias_rows() pa)'),
+			('@extschema@.attach_build',
+			 'FROM @extschema@.baseline bl' || pg_catalog.chr(10), 'FROM @extschema@.baseline_rows() bl' || pg_catalog.chr(10)),
+			('@extschema@.attach_records',
+			 'FROM @extschema@.baseline x' || pg_catalog.chr(10), 'FROM @extschema@.baseline_rows() x' || pg_catalog.chr(10)),
+			('@extschema@.attach_records',
+			 'FROM @extschema@.cutover c' || pg_catalog.chr(10), 'FROM @extschema@.cutover_rows() c' || pg_catalog.chr(10)),
+			('@extschema@.attach_bi_sql',
+			 'FROM @extschema@.allocation_budget b' || pg_catalog.chr(10), 'FROM @extschema@.allocation_budget_rows() b' || pg_catalog.chr(10))
+		  ) x(fn, old, new)
+	LOOP
+		def := pg_catalog.pg_get_functiondef(fix.fn);
+		n := (pg_catalog.length(def) - pg_catalog.length(pg_catalog.replace(def, fix.old, ''))) / pg_catalog.length(fix.old);
+		IF n OPERATOR(pg_catalog.<>) 1 THEN
+			RAISE EXCEPTION 'upgrade: % holds "%" % times, not once', fix.fn, fix.old, n;
+		END IF;
+		EXECUTE pg_catalog.replace(def, fix.old, fix.new);
+	END LOOP;
+END
+$do$;
+
+-- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
+-- keep this block last: it moves every support function created before it.
+-- ---------------------------------------------------------------------------
+-- Support functions out of a BI tool's way.  The input, output, send and
+-- receive functions of tokacct's types and the transition, combine, final,
+-- serial and deserial functions of its aggregates move to schema
+-- tokacct_internal, so that a tool listing schema tokacct (Metabase's sync,
+-- \df) sees the user-facing functions only.  The types and aggregates stay
+-- in tokacct and reach them by their oid; nothing calls them by name.
+-- Last piece of the install script: every support function created before
+-- it moves (the upgrade script ends with the same block).
+-- ---------------------------------------------------------------------------
+
+CREATE SCHEMA tokacct_internal;
+COMMENT ON SCHEMA tokacct_internal IS
+	'support functions of tokacct''s types and aggregates (input/output, transition, combine, final): not meant to be called directly';
+
+DO $do$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN
+		SELECT p.oid, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+			   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		  JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+			   AND e.extname OPERATOR(pg_catalog.=) 'tokacct'
+		 WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+		   AND p.oid OPERATOR(pg_catalog.=) ANY (ARRAY(
+				SELECT pg_catalog.unnest(ARRAY[t.typinput, t.typoutput, t.typreceive, t.typsend]::pg_catalog.oid[])
+				  FROM pg_catalog.pg_type t
+				 WHERE t.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+				UNION
+				SELECT pg_catalog.unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+						a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::pg_catalog.oid[])
+				  FROM pg_catalog.pg_aggregate a
+				  JOIN pg_catalog.pg_proc ap ON ap.oid OPERATOR(pg_catalog.=) a.aggfnoid
+				 WHERE ap.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace))
+		 ORDER BY p.proname, 3
+	LOOP
+		EXECUTE pg_catalog.format('ALTER FUNCTION %I.%I(%s) SET SCHEMA tokacct_internal', '@extschema@', f.proname, f.args);
+	END LOOP;
+END
+$do$;
