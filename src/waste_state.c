@@ -42,6 +42,7 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
@@ -117,31 +118,89 @@ typedef struct WasteExpanded
 {
 	ExpandedObjectHeader hdr;
 	WasteState *flat;
+	bool		has_totals;		/* totals holds the classes of flat's spans */
+	bool		tried;			/* totals were computed for these spans (or failed) */
+	WasteTotals totals;
 } WasteExpanded;
 
 /* name of the memory context shared by the expanded states of one aggregate */
 static const char waste_arena_name[] = "tokacct waste states";
+
+/*
+ * Parallel waste.  A state leaves the aggregate flattened; in a parallel
+ * plan that is the partial state a worker sends to the leader, which
+ * combines the partial states of each trace and classifies it alone.  So
+ * that the leader need not classify the traces that one worker saw whole
+ * (all of them but those whose rows fell on both sides of a boundary
+ * between the blocks or index pages given to different workers), a
+ * parallel worker classifies each partial state as it flattens it, under
+ * the accessors' defaults (cost rule leaf, loop_min 3), and sends the
+ * totals after the records (WASTE_H_TOTALS).  The leader's combine keeps
+ * them when the trace's state is one partial state, and drops them as
+ * soon as another partial state's spans are appended (a trace split
+ * between workers is classified whole by the accessor, as in a serial
+ * plan); the final function passes them on, and waste_summary and
+ * waste_classes with the default rule and loop_min answer from them.  The
+ * totals are those the same classification of the same spans gives, so
+ * serial and parallel answers are the same.  A trace the classifier
+ * refuses (a repeated span id, a cycle of parent ids) gets no totals: the
+ * accessor then raises the error, as in a serial plan, and a query that
+ * only collects states does not fail.
+ */
+static void
+waste_ex_try_totals(WasteExpanded *e)
+{
+	if (e->tried || !IsParallelWorker())
+		return;
+	e->tried = true;
+	e->has_totals = waste_compute_totals(e->flat, &e->totals);
+}
+
+/* Appending spans to e: its totals are no longer those of its spans. */
+static inline void
+waste_ex_changed(WasteExpanded *e)
+{
+	e->has_totals = false;
+	e->tried = false;
+}
 
 static Size
 waste_ex_flat_size(ExpandedObjectHeader *eohptr)
 {
 	WasteExpanded *e = (WasteExpanded *) eohptr;
 
-	return WASTE_HDRSZ + e->flat->used;
+	waste_ex_try_totals(e);
+	return WASTE_HDRSZ + e->flat->used + (e->has_totals ? sizeof(WasteTotals) : 0);
 }
 
-/* The flat form: the header and the records, no spare room. */
+/*
+ * Write the flat form of s (with totals when not NULL) into r, which has
+ * room for it: the header and the records, no spare room.
+ */
+static void
+waste_write_flat(WasteState *r, const WasteState *s, const WasteTotals *totals)
+{
+	memcpy(r, s, WASTE_HDRSZ + s->used);
+	r->pad = 0;
+	r->cap = s->used;
+	if (totals != NULL)
+	{
+		memcpy(r->data + s->used, totals, sizeof(WasteTotals));
+		r->pad = WASTE_H_TOTALS;
+		r->cap += sizeof(WasteTotals);
+	}
+	SET_VARSIZE(r, WASTE_HDRSZ + r->cap);
+}
+
+/* The flat form: the header and the records (and the totals), no spare room. */
 static void
 waste_ex_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
 {
 	WasteExpanded *e = (WasteExpanded *) eohptr;
-	WasteState *r = (WasteState *) result;
 
-	Assert(allocated_size == WASTE_HDRSZ + e->flat->used);
-	memcpy(r, e->flat, allocated_size);
-	r->pad = 0;
-	r->cap = e->flat->used;
-	SET_VARSIZE(r, allocated_size);
+	Assert(allocated_size == WASTE_HDRSZ + e->flat->used +
+		   (e->has_totals ? sizeof(WasteTotals) : 0));
+	waste_write_flat((WasteState *) result, e->flat, e->has_totals ? &e->totals : NULL);
 }
 
 static const ExpandedObjectMethods waste_ex_methods = {
@@ -186,6 +245,9 @@ waste_ex_new(MemoryContext aggcontext, const WasteState *src, int64 need)
 		cap = waste_grown_cap(0, used + need);
 	e = (WasteExpanded *) MemoryContextAlloc(arena, sizeof(WasteExpanded));
 	EOH_init_header(&e->hdr, &waste_ex_methods, arena);
+	/* a partial state's totals stay valid while no span is added */
+	e->has_totals = src != NULL && waste_get_totals(src, &e->totals);
+	e->tried = e->has_totals;
 	e->flat = (WasteState *) MemoryContextAlloc(arena, WASTE_HDRSZ + cap);
 	if (src)
 		memcpy(e->flat, src, WASTE_HDRSZ + used);
@@ -553,6 +615,7 @@ waste_accum(PG_FUNCTION_ARGS)
 				 errmsg("too many spans in one trace"),
 				 errdetail("A trace holds at most 2147483647 spans.")));
 	waste_ex_reserve(e, need);
+	waste_ex_changed(e);
 	st = e->flat;
 
 	p = st->data + st->used;
@@ -667,14 +730,32 @@ waste_combine(PG_FUNCTION_ARGS)
 	waste_check_merge(e->flat, b);
 	waste_ex_reserve(e, b->used);
 	waste_append(e->flat, b);
+	waste_ex_changed(e);
 	PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 }
 
-/* waste_trim(state): the final state, without spare capacity. */
+/*
+ * waste_trim(state): the final state, without spare capacity, with the
+ * totals of a trace that came whole from one parallel worker.
+ */
 Datum
 waste_trim(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, waste_arg_flat(fcinfo, 0)));
+	Datum		d = PG_GETARG_DATUM(0);
+
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)) &&
+		DatumGetEOHP(d)->eoh_methods == &waste_ex_methods)
+	{
+		WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
+		WasteState *r;
+
+		if (!e->has_totals)
+			PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, e->flat));
+		r = (WasteState *) palloc(WASTE_HDRSZ + e->flat->used + sizeof(WasteTotals));
+		waste_write_flat(r, e->flat, &e->totals);
+		PG_RETURN_POINTER(r);
+	}
+	PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0)));
 }
 
 /* Serialise a state to the portable binary format. */
