@@ -339,6 +339,17 @@ SELECT w.spans, w.total, w.essential, w.stuck_loop, w.stuck_loop_spans
 SELECT w.duplicate_tool_call, w.duplicate_tool_call_spans
   FROM waste_wide s, tokacct.waste_summary(s.st, 'leaf', 200000) w;
 SELECT span_id, class, cause_span, cost FROM waste_wide s, tokacct.waste_spans(s.st, 2) g;
+-- The state grows in place while aggregating (an expanded object whose
+-- room doubles) and leaves the aggregate with no spare room: the same
+-- 100,001 spans take 48 bytes of header and per span a 32-byte fixed part
+-- and its strings: root 16 bytes (root, agent, search, q), c<i> 16 plus the
+-- digits of i (c, root, tool, search, q), 488,895 digits for i = 1..100,000:
+-- 48 + 100,001 x 32 + 16 + 100,000 x 16 + 488,895 = 5,288,991 bytes.
+SELECT pg_column_size(tokacct.waste_agg(CASE WHEN i = 0 THEN 'root' ELSE 'c' || i END, CASE WHEN i > 0 THEN 'root' END,
+                         CASE WHEN i = 0 THEN 'agent' ELSE 'tool' END, 'search', 'q', 'ok',
+                         CASE WHEN i = 0 THEN NULL ELSE 0.0001 END,
+                         '2026-03-01'::timestamptz + i * interval '1 ms')) AS state_bytes
+  FROM generate_series(0, 100000) i;
 
 -- Serial, parallel, merged, copied: the same answers -----------------------
 -- 3,000 generated traces; the class of each span follows from how it is

@@ -151,11 +151,19 @@ EXPLAIN (COSTS OFF) :read;
 EXPLAIN (COSTS OFF) :collect;
 EXPLAIN (COSTS OFF) :sql_dup;
 SET max_parallel_workers_per_gather = 0;
-\echo the answer, serial and with 2 workers (must be equal)
-:waste;
+\echo the answer (count, waste, total, duplicates), serial and with 2 workers (the script stops unless they are equal)
 SET max_parallel_workers_per_gather = 2;
-:waste;
+SELECT row(q.*)::text AS parallel_answer FROM (:waste) q \gset
 SET max_parallel_workers_per_gather = 0;
+SELECT row(q.*)::text AS serial_answer FROM (:waste) q \gset
+\echo serial: :serial_answer
+\echo 2 workers: :parallel_answer
+SELECT :'serial_answer' = :'parallel_answer' AS same_answer \gset
+\if :same_answer
+\else
+\warn the 2-worker answer differs from the serial one: stopping
+SELECT 1/0 AS the_2_worker_answer_differs;
+\endif
 \o /dev/null
 BEGIN;
 SELECT pg_temp.timeit(:'floor', 'floor', 0);
