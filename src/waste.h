@@ -146,7 +146,8 @@ typedef struct WasteTotals
 
 /*
  * The totals a state carries (copied out: they follow the records
- * unaligned), or false when it carries none.
+ * unaligned), or false when it carries none, or totals that do not match
+ * its counts of spans and NULL costs (never made so; checked anyway).
  */
 static inline bool
 waste_get_totals(const WasteState *s, WasteTotals *out)
@@ -154,7 +155,7 @@ waste_get_totals(const WasteState *s, WasteTotals *out)
 	if (!(s->pad & WASTE_H_TOTALS) || s->cap < s->used + (int64) sizeof(WasteTotals))
 		return false;
 	memcpy(out, s->data + s->used, sizeof(WasteTotals));
-	return true;
+	return out->n == s->nspans && out->ncostnull == s->ncostnull;
 }
 
 /* waste_classify.c: classify under the defaults; false on a data error */
