@@ -108,7 +108,7 @@ typedef struct WasteState
 	int32		vl_len_;
 	int32		nspans;			/* records in data */
 	int32		ncostnull;		/* spans whose cost was NULL */
-	int32		pad;
+	int32		pad;			/* WASTE_H_* flags: 0 but for a worker's totals */
 	int64		used;			/* bytes of records in data */
 	int64		cap;			/* bytes allocated for data */
 	uint64		total_hi;		/* int128 sum of reported costs, high half */

@@ -25,8 +25,9 @@
  * records fill it: a trace's peak memory while aggregating is about its
  * records.  Wherever the state leaves the aggregate (a partial state sent
  * to the leader of a parallel plan, the final function's result) it is
- * flattened to its records only, so its text and binary forms are as
- * before and a parallel worker sends no spare room.
+ * flattened to its records only (a parallel worker adds the totals of
+ * their classification, see "Parallel waste" below), so its text and
+ * binary forms are as before and a parallel worker sends no spare room.
  *
  * The binary format (send/recv) is, in network byte order:
  *	 int32 version, int32 nspans, int32 ncostnull, int64 total_hi,
