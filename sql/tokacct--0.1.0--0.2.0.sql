@@ -9254,3 +9254,10 @@ BEGIN
 	END LOOP;
 END
 $do$;
+
+-- ---------------------------------------------------------------------------
+-- Parallel waste (0.2.0): parallel workers classify the partial states they
+-- send, so parallel plans are worth it and waste_combine loses the planner
+-- cost that kept waste queries serial (now in tokacct_internal, moved above).
+-- ---------------------------------------------------------------------------
+ALTER FUNCTION tokacct_internal.waste_combine(@extschema@.waste_state, @extschema@.waste_state) COST 1;

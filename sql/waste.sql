@@ -339,6 +339,17 @@ SELECT w.spans, w.total, w.essential, w.stuck_loop, w.stuck_loop_spans
 SELECT w.duplicate_tool_call, w.duplicate_tool_call_spans
   FROM waste_wide s, tokacct.waste_summary(s.st, 'leaf', 200000) w;
 SELECT span_id, class, cause_span, cost FROM waste_wide s, tokacct.waste_spans(s.st, 2) g;
+-- The state grows in place while aggregating (an expanded object whose
+-- room doubles) and leaves the aggregate with no spare room: the same
+-- 100,001 spans take 48 bytes of header and per span a 32-byte fixed part
+-- and its strings: root 16 bytes (root, agent, search, q), c<i> 16 plus the
+-- digits of i (c, root, tool, search, q), 488,895 digits for i = 1..100,000:
+-- 48 + 100,001 x 32 + 16 + 100,000 x 16 + 488,895 = 5,288,991 bytes.
+SELECT pg_column_size(tokacct.waste_agg(CASE WHEN i = 0 THEN 'root' ELSE 'c' || i END, CASE WHEN i > 0 THEN 'root' END,
+                         CASE WHEN i = 0 THEN 'agent' ELSE 'tool' END, 'search', 'q', 'ok',
+                         CASE WHEN i = 0 THEN NULL ELSE 0.0001 END,
+                         '2026-03-01'::timestamptz + i * interval '1 ms')) AS state_bytes
+  FROM generate_series(0, 100000) i;
 
 -- Serial, parallel, merged, copied: the same answers -----------------------
 -- 3,000 generated traces; the class of each span follows from how it is
@@ -404,10 +415,14 @@ SELECT w.workflow, w.traces, w.total = o.total AS total_ok, w.waste = o.waste AS
   JOIN (SELECT workflow, sum(cost) AS total, sum(cost) FILTER (WHERE expect <> 'essential') AS waste
           FROM waste_gen GROUP BY workflow) o USING (workflow);
 
--- parallel: partial aggregation in workers, combined in the leader.  The
--- combine function's cost keeps the planner serial by default (parallel is
--- slower here); the test lowers it to force the partial plan.
-ALTER FUNCTION tokacct_internal.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1;
+-- parallel: partial aggregation in workers, combined in the leader.  Each
+-- worker classifies the partial states it sends (under the default rule and
+-- loop_min) and sends their totals after the spans; the leader answers
+-- waste_summary and waste_classes from them for a trace one worker saw
+-- whole, and classifies a trace split between workers itself.  Forced here
+-- on a small table, the leader taking no rows (it would take them all
+-- before the workers start).
+SET parallel_leader_participation = off;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -418,19 +433,89 @@ SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, st
 CREATE TABLE waste_parallel AS
 SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
   FROM waste_gen GROUP BY trace_id;
-ALTER FUNCTION tokacct_internal.waste_combine(tokacct.waste_state, tokacct.waste_state) COST 1000;
--- at its own cost the planner gathers rows and aggregates once, in the leader
-EXPLAIN (COSTS OFF)
-SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt)
-  FROM waste_gen GROUP BY trace_id;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
 SELECT count(*) AS traces,
        count(*) FILTER (WHERE ws IS DISTINCT FROM wp) AS differing
   FROM waste_serial s JOIN waste_parallel p USING (trace_id),
        LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(p.st) wp;
+-- the states a worker saw whole carry the totals (176 bytes after the
+-- spans: four int32 counts, six int64 span counts, seven int128 costs);
+-- every other state has the serial state's size
+SELECT count(*) FILTER (WHERE pg_column_size(p.st) = pg_column_size(s.st) + 176) > 0 AS some_with_totals,
+       count(*) FILTER (WHERE pg_column_size(p.st) NOT IN (pg_column_size(s.st), pg_column_size(s.st) + 176)) AS other_sizes
+  FROM waste_serial s JOIN waste_parallel p USING (trace_id);
+-- the parallel answers against the construction, as the serial ones above
+SELECT count(*) AS parallel_traces_disagreeing_with_construction FROM (
+  SELECT trace_id,
+         sum(cost) FILTER (WHERE expect = 'essential') AS essential,
+         sum(cost) FILTER (WHERE expect = 'failed_attempt') AS failed_attempt,
+         sum(cost) FILTER (WHERE expect = 'stuck_loop') AS stuck_loop,
+         sum(cost) FILTER (WHERE expect = 'error_call') AS error_call,
+         sum(cost) FILTER (WHERE expect = 'abandoned_branch') AS abandoned_branch,
+         sum(cost) AS total,
+         count(*) FILTER (WHERE expect = 'stuck_loop') AS stuck_loop_spans,
+         count(*) AS spans
+    FROM waste_gen GROUP BY trace_id) o
+  JOIN waste_parallel p USING (trace_id), tokacct.waste_summary(p.st) w
+ WHERE (w.essential, w.failed_attempt, w.stuck_loop, w.error_call, w.abandoned_branch, w.total,
+        w.duplicate_tool_call, w.stuck_loop_spans, w.spans)
+       IS DISTINCT FROM (o.essential, coalesce(o.failed_attempt, 0), coalesce(o.stuck_loop, 0),
+                         coalesce(o.error_call, 0), coalesce(o.abandoned_branch, 0), o.total, 0,
+                         o.stuck_loop_spans, o.spans);
+-- waste_classes, and other rules and loop lengths (classified in the leader)
+SELECT count(*) FILTER (WHERE cs IS DISTINCT FROM cp) AS classes_differing,
+       count(*) FILTER (WHERE ws IS DISTINCT FROM wp) AS self_2_differing
+  FROM waste_serial s JOIN waste_parallel p USING (trace_id),
+       LATERAL (SELECT array_agg(c ORDER BY c.precedence) FROM tokacct.waste_classes(s.st) c) x(cs),
+       LATERAL (SELECT array_agg(c ORDER BY c.precedence) FROM tokacct.waste_classes(p.st) c) y(cp),
+       LATERAL tokacct.waste_summary(s.st, 'self', 2) ws, LATERAL tokacct.waste_summary(p.st, 'self', 2) wp;
+-- spans merged into a state with totals: classified anew.  Trace k with
+-- k % 60 = 0 has 13 spans (as trace 60 below) costing (k % 7 + 1) x 0.001 + 0.0038;
+-- with x, 14 spans and 0.5 more
+SELECT w.spans, w.total = (k % 7 + 1) * 0.001 + 0.5038 AS total_ok
+  FROM (SELECT min(trace_id) AS k FROM waste_serial s JOIN waste_parallel p USING (trace_id)
+         WHERE trace_id % 60 = 0 AND pg_column_size(p.st) = pg_column_size(s.st) + 176) t,
+       LATERAL (SELECT tokacct.merge(st) AS st FROM (
+                  SELECT st FROM waste_parallel WHERE trace_id = t.k
+                  UNION ALL SELECT waste_one('{x}', '{NULL}', '{0.5}')) q) m,
+       tokacct.waste_summary(m.st) w;
+
+-- traces the classifier refuses, whole in a worker (a repeated span id next
+-- to the first, a cycle of parent ids): the parallel query that collects
+-- the states succeeds, and classifying them raises the serial errors
+CREATE TABLE waste_gen_bad AS
+SELECT * FROM (SELECT * FROM waste_gen
+               UNION ALL SELECT * FROM waste_gen WHERE trace_id = 7 AND span_id = 'k1'
+               UNION ALL SELECT 3001, 'wf1', 'c1', 'c2', 'llm', 'm', NULL, 'ok', 0.1, '2026-03-01', NULL, NULL
+               UNION ALL SELECT 3001, 'wf1', 'c2', 'c1', 'llm', 'm', NULL, 'ok', 0.1, '2026-03-01', NULL, NULL) q
+ ORDER BY trace_id;
+ALTER TABLE waste_gen_bad SET (parallel_workers = 2);
+ANALYZE waste_gen_bad;
+SET parallel_leader_participation = off;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+CREATE TABLE waste_parallel_bad AS
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen_bad GROUP BY trace_id;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT count(*) AS traces FROM waste_parallel_bad;
+SELECT w.spans FROM waste_parallel_bad p, tokacct.waste_summary(p.st) w WHERE trace_id = 7;
+SELECT w.spans FROM waste_parallel_bad p, tokacct.waste_summary(p.st) w WHERE trace_id = 3001;
+SELECT count(*) AS traces_differing
+  FROM waste_serial s
+  JOIN (SELECT * FROM waste_parallel_bad WHERE trace_id < 3001 AND trace_id <> 7 OFFSET 0) p USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(p.st) wp
+ WHERE ws IS DISTINCT FROM wp;
 
 -- merged from stored partial states: each trace split in two by span id
 CREATE TABLE waste_parts AS

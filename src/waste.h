@@ -108,7 +108,7 @@ typedef struct WasteState
 	int32		vl_len_;
 	int32		nspans;			/* records in data */
 	int32		ncostnull;		/* spans whose cost was NULL */
-	int32		pad;
+	int32		pad;			/* WASTE_H_* flags: 0 but for a worker's totals */
 	int64		used;			/* bytes of records in data */
 	int64		cap;			/* bytes allocated for data */
 	uint64		total_hi;		/* int128 sum of reported costs, high half */
@@ -117,6 +117,49 @@ typedef struct WasteState
 } WasteState;
 
 #define WASTE_HDRSZ		offsetof(WasteState, data)
+
+/*
+ * Flag in WasteState.pad: a WasteTotals follows the records (cap counts
+ * it).  Only a partial state made by a parallel worker carries one (see
+ * waste_state.c): the classes of its spans under the accessors' defaults,
+ * so that the leader need not classify a trace that one worker saw whole.
+ * The text and binary forms never carry it; merging spans into a state
+ * drops it.
+ */
+#define WASTE_H_TOTALS			0x01
+#define WASTE_TOTALS_RULE		WASTE_RULE_LEAF
+#define WASTE_TOTALS_LOOP_MIN	3
+
+/* what waste_summary and waste_classes return, for one rule and loop_min */
+typedef struct WasteTotals
+{
+	int32		n;				/* spans */
+	int32		nroots;
+	int32		orphans;
+	int32		ncostnull;
+	int64		count[WASTE_NCLASS];	/* spans per class */
+	uint64		cost_hi[WASTE_NCLASS];	/* int128 cost per class, high halves */
+	uint64		cost_lo[WASTE_NCLASS];	/* ... low halves */
+	uint64		total_hi;
+	uint64		total_lo;
+} WasteTotals;
+
+/*
+ * The totals a state carries (copied out: they follow the records
+ * unaligned), or false when it carries none, or totals that do not match
+ * its counts of spans and NULL costs (never made so; checked anyway).
+ */
+static inline bool
+waste_get_totals(const WasteState *s, WasteTotals *out)
+{
+	if (!(s->pad & WASTE_H_TOTALS) || s->cap < s->used + (int64) sizeof(WasteTotals))
+		return false;
+	memcpy(out, s->data + s->used, sizeof(WasteTotals));
+	return out->n == s->nspans && out->ncostnull == s->ncostnull;
+}
+
+/* waste_classify.c: classify under the defaults; false on a data error */
+extern bool waste_compute_totals(const WasteState *s, WasteTotals *out);
 
 #define DatumGetWasteState(d)	((WasteState *) PG_DETOAST_DATUM(d))
 #define PG_GETARG_WASTE(n)		DatumGetWasteState(PG_GETARG_DATUM(n))

@@ -1343,6 +1343,109 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 	return w;
 }
 
+/*
+ * waste_compute_totals(state, totals): classify a state's spans under the
+ * accessors' defaults (WASTE_TOTALS_RULE, WASTE_TOTALS_LOOP_MIN) and keep
+ * the totals; a parallel worker calls it on each partial state it sends
+ * (see waste_state.c).  A trace the classifier refuses with a data error
+ * (a repeated span id, a cycle of parent ids) gets no totals (false): the
+ * error is raised by the accessor that classifies the trace, as in a
+ * serial plan, not by a query that only collects states.  The error is
+ * caught without a subtransaction: the classification only computes in
+ * this module's working area, whose arrays and kept trace are reset here
+ * (it takes no lock, pin or other resource); any other error (a cancel,
+ * out of memory) is raised again.
+ */
+bool
+waste_compute_totals(const WasteState *s, WasteTotals *out)
+{
+	WasteWork  *w = waste_work();
+	MemoryContext old = CurrentMemoryContext;
+	WTrace		t;
+	volatile bool ok = true;
+	int			c;
+
+	/* the arrays are about to hold another trace: no kept classes */
+	waste_forget(w);
+	MemoryContextReset(w->scratch);
+	MemoryContextSwitchTo(w->scratch);
+	PG_TRY();
+	{
+		waste_analyse(s, WASTE_TOTALS_RULE, WASTE_TOTALS_LOOP_MIN, &t, w);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	if (ok)
+	{
+		memset(out, 0, sizeof(*out));
+		out->n = t.n;
+		out->nroots = t.nroots;
+		out->orphans = t.orphans;
+		out->ncostnull = t.ncostnull;
+		for (c = 0; c < WASTE_NCLASS; c++)
+		{
+			out->count[c] = t.count[c];
+			out->cost_hi[c] = (uint64) ((uint128) t.cost[c] >> 64);
+			out->cost_lo[c] = (uint64) (uint128) t.cost[c];
+		}
+		out->total_hi = (uint64) ((uint128) t.total >> 64);
+		out->total_lo = (uint64) (uint128) t.total;
+	}
+	waste_forget(w);
+	MemoryContextReset(w->scratch);
+	return ok;
+}
+
+/*
+ * The classes of a state that carries totals (a trace that came whole from
+ * one parallel worker), when the call asks for the rule and loop_min they
+ * were computed under: into t (totals only, no spans), true.  Else false,
+ * and the caller classifies.
+ */
+static bool
+waste_totals_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t)
+{
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(0);
+	text	   *rule = PG_GETARG_TEXT_PP(rule_arg);
+	const char *name = waste_rule_names[WASTE_TOTALS_RULE];
+	WasteTotals tot;
+	int			c;
+
+	/* only a plain value in memory: a stored one is classified as ever */
+	if (VARATT_IS_EXTENDED(raw) ||
+		PG_GETARG_INT32(rule_arg + 1) != WASTE_TOTALS_LOOP_MIN ||
+		VARSIZE_ANY_EXHDR(rule) != strlen(name) ||
+		memcmp(VARDATA_ANY(rule), name, strlen(name)) != 0 ||
+		!waste_get_totals((const WasteState *) raw, &tot))
+		return false;
+	memset(t, 0, sizeof(*t));
+	t->rule = WASTE_TOTALS_RULE;
+	t->loop_min = WASTE_TOTALS_LOOP_MIN;
+	t->n = tot.n;
+	t->nroots = tot.nroots;
+	t->orphans = tot.orphans;
+	t->ncostnull = tot.ncostnull;
+	for (c = 0; c < WASTE_NCLASS; c++)
+	{
+		t->count[c] = tot.count[c];
+		t->cost[c] = (int128) (((uint128) tot.cost_hi[c] << 64) | (uint128) tot.cost_lo[c]);
+	}
+	t->total = (int128) (((uint128) tot.total_hi << 64) | (uint128) tot.total_lo);
+	return true;
+}
+
 /* waste_summary(state, cost_rule, loop_min): totals, cost and spans per class. */
 Datum
 waste_summary(PG_FUNCTION_ARGS)
@@ -1377,8 +1480,11 @@ waste_summary(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(fold);
 	}
 
-	waste_analyse_args(fcinfo, 1, &t, &old);
-	MemoryContextSwitchTo(old);
+	if (!waste_totals_args(fcinfo, 1, &t))
+	{
+		waste_analyse_args(fcinfo, 1, &t, &old);
+		MemoryContextSwitchTo(old);
+	}
 
 	/* heap_form_tuple copies the values, so the shared zero may be used */
 #define WASTE_MONEY(m) ((m) == 0 ? d->zero : NumericGetDatum(money_to_numeric(m)))
@@ -1411,7 +1517,9 @@ waste_classes(PG_FUNCTION_ARGS)
 	int			c;
 
 	InitMaterializedSRF(fcinfo, 0);
-	waste_analyse_args(fcinfo, 1, &t, &old);
+	old = CurrentMemoryContext;
+	if (!waste_totals_args(fcinfo, 1, &t))
+		waste_analyse_args(fcinfo, 1, &t, &old);
 	for (c = 0; c < WASTE_NCLASS; c++)
 	{
 		Datum		values[4];

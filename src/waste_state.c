@@ -10,6 +10,25 @@
  * state to another: classification is deferred to the accessors (see
  * waste_classify.c), so partial states of the same trace merge exactly.
  *
+ * While aggregating, the state is an expanded object (PostgreSQL's
+ * expandeddatum.h), as context_growth's is (agg_context.c): a header in a
+ * memory context shared by the states of one aggregate context (a child of
+ * it, "tokacct waste states"), pointing to a flat waste_state with spare
+ * room after its records.  waste_accum and waste_combine append in place
+ * and hand back the same read-write pointer, so nodeAgg never copies the
+ * state (ExecAggTransReparent copies only a value whose pointer changed,
+ * and keeps a new read-write expanded object whose context is a child of
+ * the aggregate context); when the room is full the flat value is
+ * reallocated to twice its size.  A large chunk is its own malloc block,
+ * which the C library grows in place or by remapping pages, not copying
+ * them, and the spare room is never written, so it takes no memory until
+ * records fill it: a trace's peak memory while aggregating is about its
+ * records.  Wherever the state leaves the aggregate (a partial state sent
+ * to the leader of a parallel plan, the final function's result) it is
+ * flattened to its records only (a parallel worker adds the totals of
+ * their classification, see "Parallel waste" below), so its text and
+ * binary forms are as before and a parallel worker sends no spare room.
+ *
  * The binary format (send/recv) is, in network byte order:
  *	 int32 version, int32 nspans, int32 ncostnull, int64 total_hi,
  *	 int64 total_lo, then per span: int64 cost, int64 start, int32 attempt,
@@ -24,10 +43,12 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -69,20 +90,13 @@ waste_new(MemoryContext ctx, int64 cap)
 	return s;
 }
 
-/*
- * Grow a state to hold want bytes of records, doubling its capacity.  The
- * grown copy is made in the current (per-call) memory context and the old
- * state is left alone: the executor copies a transition value that changed
- * address into the aggregate context and frees the old one itself (see
- * ExecAggTransReparent), so freeing or reallocating it here would be wrong.
- */
-static pg_noinline WasteState *
-waste_grow(WasteState *s, int64 want)
+/* The capacity for want bytes of records: twice cap, capped at 1 GB. */
+static int64
+waste_grown_cap(int64 cap, int64 want)
 {
 	int64		newcap;
-	WasteState *g;
 
-	newcap = Max(s->cap * 2, want);
+	newcap = Max(cap * 2, want);
 	if (newcap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
 		newcap = (int64) MaxAllocSize - (int64) WASTE_HDRSZ;
 	newcap = Max(newcap, want);
@@ -91,24 +105,246 @@ waste_grow(WasteState *s, int64 want)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("trace too large for one waste_state"),
 				 errdetail("The spans of one trace must fit in 1 GB.")));
-	/* copy the records and zero only the spare tail */
-	g = (WasteState *) palloc(WASTE_HDRSZ + newcap);
-	memcpy(g, s, WASTE_HDRSZ + s->used);
-	memset(g->data + s->used, 0, newcap - s->used);
-	g->cap = newcap;
-	SET_VARSIZE(g, WASTE_HDRSZ + newcap);
-	return g;
+	return newcap;
 }
 
-/* Make room for need more bytes of records (see waste_grow). */
-static inline WasteState *
-waste_reserve(WasteState *s, int64 need)
-{
-	int64		want = s->used + need;
+/* ---- the expanded state used while aggregating ---- */
 
-	if (likely(want <= s->cap))
-		return s;
-	return waste_grow(s, want);
+/*
+ * flat is a waste_state whose VARSIZE covers its header and cap bytes of
+ * room; only its used bytes of records are written (the room after them is
+ * never read: flattening copies the records only).
+ */
+typedef struct WasteExpanded
+{
+	ExpandedObjectHeader hdr;
+	WasteState *flat;
+	bool		has_totals;		/* totals holds the classes of flat's spans */
+	bool		tried;			/* totals were computed for these spans (or failed) */
+	WasteTotals totals;
+} WasteExpanded;
+
+/* name of the memory context shared by the expanded states of one aggregate */
+static const char waste_arena_name[] = "tokacct waste states";
+
+/*
+ * Parallel waste.  A state leaves the aggregate flattened; in a parallel
+ * plan that is the partial state a worker sends to the leader, which
+ * combines the partial states of each trace and classifies it alone.  So
+ * that the leader need not classify the traces that one worker saw whole
+ * (all of them but those whose rows fell on both sides of a boundary
+ * between the blocks or index pages given to different workers), a
+ * parallel worker classifies each partial state as it flattens it, under
+ * the accessors' defaults (cost rule leaf, loop_min 3), and sends the
+ * totals after the records (WASTE_H_TOTALS).  The leader's combine keeps
+ * them when the trace's state is one partial state, and drops them as
+ * soon as another partial state's spans are appended (a trace split
+ * between workers is classified whole by the accessor, as in a serial
+ * plan); the final function passes them on, and waste_summary and
+ * waste_classes with the default rule and loop_min answer from them.  The
+ * totals are those the same classification of the same spans gives, so
+ * serial and parallel answers are the same.  A trace the classifier
+ * refuses (a repeated span id, a cycle of parent ids) gets no totals: the
+ * accessor then raises the error, as in a serial plan, and a query that
+ * only collects states does not fail.
+ */
+static void
+waste_ex_try_totals(WasteExpanded *e)
+{
+	if (e->tried || !IsParallelWorker())
+		return;
+	e->tried = true;
+	e->has_totals = waste_compute_totals(e->flat, &e->totals);
+}
+
+/* Appending spans to e: its totals are no longer those of its spans. */
+static inline void
+waste_ex_changed(WasteExpanded *e)
+{
+	e->has_totals = false;
+	e->tried = false;
+}
+
+static Size
+waste_ex_flat_size(ExpandedObjectHeader *eohptr)
+{
+	WasteExpanded *e = (WasteExpanded *) eohptr;
+
+	waste_ex_try_totals(e);
+	return WASTE_HDRSZ + e->flat->used + (e->has_totals ? sizeof(WasteTotals) : 0);
+}
+
+/*
+ * Write the flat form of s (with totals when not NULL) into r, which has
+ * room for it: the header and the records, no spare room.
+ */
+static void
+waste_write_flat(WasteState *r, const WasteState *s, const WasteTotals *totals)
+{
+	memcpy(r, s, WASTE_HDRSZ + s->used);
+	r->pad = 0;
+	r->cap = s->used;
+	if (totals != NULL)
+	{
+		memcpy(r->data + s->used, totals, sizeof(WasteTotals));
+		r->pad = WASTE_H_TOTALS;
+		r->cap += sizeof(WasteTotals);
+	}
+	SET_VARSIZE(r, WASTE_HDRSZ + r->cap);
+}
+
+/* The flat form: the header and the records (and the totals), no spare room. */
+static void
+waste_ex_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	WasteExpanded *e = (WasteExpanded *) eohptr;
+
+	Assert(allocated_size == WASTE_HDRSZ + e->flat->used +
+		   (e->has_totals ? sizeof(WasteTotals) : 0));
+	waste_write_flat((WasteState *) result, e->flat, e->has_totals ? &e->totals : NULL);
+}
+
+static const ExpandedObjectMethods waste_ex_methods = {
+	waste_ex_flat_size,
+	waste_ex_flatten
+};
+
+/*
+ * The child of aggcontext that holds the expanded states, made if needed:
+ * one for all the groups of an aggregate context (a memory context per
+ * trace would cost a kilobyte per trace).  nodeAgg deletes an expanded
+ * state's context only when a transition function returns a pointer other
+ * than the read-write one it was given, which these functions never do;
+ * the shared context goes away with the aggregate context.
+ */
+static MemoryContext
+waste_arena(MemoryContext aggcontext)
+{
+	MemoryContext c;
+
+	for (c = aggcontext->firstchild; c != NULL; c = c->nextchild)
+		if (c->name == waste_arena_name)
+			return c;
+	/* the name is a constant: the Internal form takes it without the macro's check */
+	return AllocSetContextCreateInternal(aggcontext, waste_arena_name,
+										 ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * A new expanded state in aggcontext's arena holding the records of src (a
+ * flat state, or NULL for none), with room for at least need more bytes.
+ */
+static WasteExpanded *
+waste_ex_new(MemoryContext aggcontext, const WasteState *src, int64 need)
+{
+	MemoryContext arena = waste_arena(aggcontext);
+	WasteExpanded *e;
+	int64		used = src ? src->used : 0;
+	int64		cap = Max((int64) WASTE_INITIAL_CAP, used + need);
+
+	if (cap > (int64) MaxAllocSize - (int64) WASTE_HDRSZ)
+		cap = waste_grown_cap(0, used + need);
+	e = (WasteExpanded *) MemoryContextAlloc(arena, sizeof(WasteExpanded));
+	EOH_init_header(&e->hdr, &waste_ex_methods, arena);
+	/* a partial state's totals stay valid while no span is added */
+	e->has_totals = src != NULL && waste_get_totals(src, &e->totals);
+	e->tried = e->has_totals;
+	e->flat = (WasteState *) MemoryContextAlloc(arena, WASTE_HDRSZ + cap);
+	if (src)
+		memcpy(e->flat, src, WASTE_HDRSZ + used);
+	else
+		memset(e->flat, 0, WASTE_HDRSZ);
+	e->flat->pad = 0;
+	e->flat->cap = cap;
+	SET_VARSIZE(e->flat, WASTE_HDRSZ + cap);
+	return e;
+}
+
+/*
+ * Make room in e for need more bytes of records, doubling the room: the
+ * flat value is reallocated in place (see the file header), not copied by
+ * us nor by nodeAgg.
+ */
+static pg_noinline void
+waste_ex_grow(WasteExpanded *e, int64 need)
+{
+	int64		newcap = waste_grown_cap(e->flat->cap, e->flat->used + need);
+
+	e->flat = (WasteState *) repalloc(e->flat, WASTE_HDRSZ + newcap);
+	e->flat->cap = newcap;
+	SET_VARSIZE(e->flat, WASTE_HDRSZ + newcap);
+}
+
+static inline void
+waste_ex_reserve(WasteExpanded *e, int64 need)
+{
+	if (unlikely(e->flat->used + need > e->flat->cap))
+		waste_ex_grow(e, need);
+}
+
+/*
+ * Argument 0 when it is one of our read-write expanded states, else NULL.
+ * Such a pointer exists only as the transition value of the aggregate that
+ * made it (nodeAgg hands the final function and everything else a
+ * read-only one), so it is the state to update in place.
+ */
+static inline WasteExpanded *
+waste_ex_own(FunctionCallInfo fcinfo)
+{
+	Datum		d;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	d = PG_GETARG_DATUM(0);
+	if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(d)) &&
+		DatumGetEOHP(d)->eoh_methods == &waste_ex_methods)
+		return (WasteExpanded *) DatumGetEOHP(d);
+	return NULL;
+}
+
+/*
+ * The state in argument 0 of a transition or combine function as our
+ * read-write expanded state: itself when it is one, else a new one in
+ * aggcontext holding its records (a flat value, or any other form read as
+ * a flat value), with room for need more bytes.  NULL when the argument is.
+ */
+static WasteExpanded *
+waste_ex_arg(FunctionCallInfo fcinfo, MemoryContext aggcontext, int64 need)
+{
+	WasteExpanded *e = waste_ex_own(fcinfo);
+
+	if (e != NULL)
+		return e;
+	if (PG_ARGISNULL(0))
+		return NULL;
+	return waste_ex_new(aggcontext, PG_GETARG_WASTE(0), need);
+}
+
+/* The aggregate context of a support function, or an error outside one. */
+static MemoryContext
+waste_aggcontext(FunctionCallInfo fcinfo, const char *fn)
+{
+	MemoryContext aggcontext = NULL;
+
+	if (AggCheckCallContext(fcinfo, &aggcontext) == 0)
+		aggio_check_agg(fcinfo, fn);	/* raises the error */
+	return aggcontext;
+}
+
+/*
+ * The flat value of a state argument: the records of our expanded state
+ * read in place (a read-only pointer, as a final function is given), else
+ * the argument detoasted.
+ */
+static inline const WasteState *
+waste_arg_flat(FunctionCallInfo fcinfo, int n)
+{
+	Datum		d = PG_GETARG_DATUM(n);
+
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)) &&
+		DatumGetEOHP(d)->eoh_methods == &waste_ex_methods)
+		return ((WasteExpanded *) DatumGetEOHP(d))->flat;
+	return PG_GETARG_WASTE(n);
 }
 
 /* A span id, to quote in an error (see aggio_quote). */
@@ -233,6 +469,7 @@ waste_str_len(Size len, const char *what)
 Datum
 waste_accum(PG_FUNCTION_ARGS)
 {
+	WasteExpanded *e;
 	WasteState *st;
 	WasteSpanFixed f;
 	WasteSpanInput in;
@@ -363,17 +600,24 @@ waste_accum(PG_FUNCTION_ARGS)
 	for (i = 0; i < WASTE_NSTR; i++)
 		need += f.len[i];
 
-	/* a new state is made in the call's context; the executor adopts it */
-	if (PG_ARGISNULL(0))
-		st = waste_new(CurrentMemoryContext, Max(WASTE_INITIAL_CAP, need));
-	else
-		st = (WasteState *) PG_GETARG_POINTER(0);
-	if (st->nspans == PG_INT32_MAX)
+	/* our expanded state, grown in place (see the file header) */
+	e = waste_ex_own(fcinfo);
+	if (unlikely(e == NULL))
+	{
+		MemoryContext aggcontext = waste_aggcontext(fcinfo, "waste_accum");
+
+		e = waste_ex_arg(fcinfo, aggcontext, need);
+		if (e == NULL)
+			e = waste_ex_new(aggcontext, NULL, need);
+	}
+	if (e->flat->nspans == PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many spans in one trace"),
 				 errdetail("A trace holds at most 2147483647 spans.")));
-	st = waste_reserve(st, need);
+	waste_ex_reserve(e, need);
+	waste_ex_changed(e);
+	st = e->flat;
 
 	p = st->data + st->used;
 	memcpy(p, &f, sizeof(f));
@@ -398,25 +642,30 @@ waste_accum(PG_FUNCTION_ARGS)
 	else
 		waste_set_total(st, waste_total(st) + f.cost);
 
-	PG_RETURN_POINTER(st);
+	PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 }
 
-/* Append the records of b to a (a is ours to modify). */
-static WasteState *
+/* Append the records of b to a, which has room for them. */
+static void
 waste_append(WasteState *a, const WasteState *b)
+{
+	Assert(a->used + b->used <= a->cap);
+	memcpy(a->data + a->used, b->data, b->used);
+	a->used += b->used;
+	a->nspans += b->nspans;
+	a->ncostnull += b->ncostnull;
+	waste_set_total(a, waste_total(a) + waste_total(b));
+}
+
+/* Refuse a merge of more spans than a state holds. */
+static void
+waste_check_merge(const WasteState *a, const WasteState *b)
 {
 	if ((int64) a->nspans + b->nspans > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many spans in one trace"),
 				 errdetail("A trace holds at most 2147483647 spans.")));
-	a = waste_reserve(a, b->used);
-	memcpy(a->data + a->used, b->data, b->used);
-	a->used += b->used;
-	a->nspans += b->nspans;
-	a->ncostnull += b->ncostnull;
-	waste_set_total(a, waste_total(a) + waste_total(b));
-	return a;
 }
 
 /*
@@ -437,30 +686,77 @@ waste_copy(MemoryContext ctx, const WasteState *b)
 
 /*
  * waste_combine(a, b): the spans of both partial states of one trace.  In an
- * aggregate the first state is extended in place; called directly, neither
- * input is modified.
+ * aggregate (combine function of waste_agg, transition function of merge)
+ * the first state is our expanded state, extended in place; called
+ * directly, neither input is modified and the result is a flat value.
  */
 Datum
 waste_combine(PG_FUNCTION_ARGS)
 {
-	WasteState *a;
-	WasteState *b;
-	Datum		result;
+	MemoryContext aggcontext;
+	WasteExpanded *e;
+	const WasteState *b;
 
-	if (aggio_combine_nulls(fcinfo, &result))
-		return result;
-	b = PG_GETARG_WASTE(1);
-	a = (WasteState *) aggio_state_to_update(fcinfo, 0);
-	PG_RETURN_POINTER(waste_append(a, b));
+	if (!aggio_in_aggregate(fcinfo))
+	{
+		Datum		result;
+		const WasteState *a0;
+		WasteState *a;
+
+		if (aggio_combine_nulls(fcinfo, &result))
+			return result;
+		a0 = PG_GETARG_WASTE(0);
+		b = PG_GETARG_WASTE(1);
+		waste_check_merge(a0, b);
+		a = waste_new(CurrentMemoryContext, a0->used + b->used);
+		memcpy(a, a0, WASTE_HDRSZ + a0->used);
+		a->pad = 0;
+		a->cap = a0->used + b->used;
+		SET_VARSIZE(a, WASTE_HDRSZ + a->cap);
+		waste_append(a, b);
+		PG_RETURN_POINTER(a);
+	}
+
+	aggcontext = waste_aggcontext(fcinfo, "waste_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(EOHPGetRWDatum(&waste_ex_arg(fcinfo, aggcontext, 0)->hdr));
+	}
+	b = waste_arg_flat(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(EOHPGetRWDatum(&waste_ex_new(aggcontext, b, 0)->hdr));
+	e = waste_ex_arg(fcinfo, aggcontext, b->used);
+	waste_check_merge(e->flat, b);
+	waste_ex_reserve(e, b->used);
+	waste_append(e->flat, b);
+	waste_ex_changed(e);
+	PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 }
 
-/* waste_trim(state): the final state, without spare capacity. */
+/*
+ * waste_trim(state): the final state, without spare capacity, with the
+ * totals of a trace that came whole from one parallel worker.
+ */
 Datum
 waste_trim(PG_FUNCTION_ARGS)
 {
-	WasteState *s = PG_GETARG_WASTE(0);
+	Datum		d = PG_GETARG_DATUM(0);
 
-	PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, s));
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)) &&
+		DatumGetEOHP(d)->eoh_methods == &waste_ex_methods)
+	{
+		WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
+		WasteState *r;
+
+		if (!e->has_totals)
+			PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, e->flat));
+		r = (WasteState *) palloc(WASTE_HDRSZ + e->flat->used + sizeof(WasteTotals));
+		waste_write_flat(r, e->flat, &e->totals);
+		PG_RETURN_POINTER(r);
+	}
+	PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, PG_GETARG_WASTE(0)));
 }
 
 /* Serialise a state to the portable binary format. */

@@ -852,6 +852,12 @@ def check(outdir, cls=Trace):
                     "states merged from three partial states each: same summary and spans in "
                     "%s of %d runs (%s differ)" % (nm, len(runs), dm), []))
 
+    # states made by a parallel plan (workers send their totals) classify as serial ones
+    (np_, dp, wt), = read_rows(os.path.join(outdir, "parallel.out"))
+    results.append((int(np_) == len(runs) and int(dp) == 0 and int(wt) > 0,
+                    "states from a parallel plan (%s carrying the workers' totals): same summary "
+                    "and classes in %s of %d runs (%s differ)" % (wt, np_, len(runs), dp), []))
+
     # statuses: README's words (any case) and HTTP codes are read as the
     # README says, anything else is an error naming the span
     sb = []

@@ -9,7 +9,8 @@
 # add up to the total; every row of waste_induced (each LLM call's and tool
 # call's tokens, price per token and money moved) too; also: rule rollup on
 # the inconsistent traces (an error naming a parent that reports less than
-# its children), the same traces from merged partial states, and every
+# its children), the same traces from merged partial states and through a
+# parallel plan (workers classifying what they send), and every
 # status text README lists (and near misses).  Known disagreements are
 # named expected-failure sets in the .py.  Last, the same answers against
 # two deliberately broken references (two precedences swapped; truncations
@@ -100,6 +101,43 @@ SELECT count(*),
               IS DISTINCT FROM
               (SELECT string_agg(g::text, ';') FROM tokacct.waste_span_classes(b.st, r.rule, r.lm) g))
   FROM wr_runs r JOIN wr_st a USING (trace) JOIN wr_st_merged b USING (trace);
+-- the same traces through a parallel plan (2 workers, the leader taking no
+-- rows): workers classify the traces they saw whole and send the totals;
+-- every summary and class list must be the serial one (checked above
+-- against the reference), and some states must carry the workers' totals
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+ALTER TABLE wr_spans SET (parallel_workers = 2);
+CREATE TABLE wr_st_parallel AS
+SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
+                                started_at, attempt, itok, icost) AS st
+  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE induced) GROUP BY trace
+UNION ALL
+SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
+                                started_at, attempt) AS st
+  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE attempts AND NOT induced) GROUP BY trace
+UNION ALL
+SELECT trace, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost,
+                                started_at) AS st
+  FROM wr_spans WHERE trace IN (SELECT trace FROM wr_traces WHERE NOT attempts AND NOT induced) GROUP BY trace;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+\o '$WORK/parallel.out'
+SELECT count(*),
+       count(*) FILTER (WHERE
+           tokacct.waste_summary(a.st, r.rule, r.lm) IS DISTINCT FROM tokacct.waste_summary(b.st, r.rule, r.lm)
+           OR (SELECT array_agg(c ORDER BY c.precedence) FROM tokacct.waste_classes(a.st, r.rule, r.lm) c)
+              IS DISTINCT FROM
+              (SELECT array_agg(c ORDER BY c.precedence) FROM tokacct.waste_classes(b.st, r.rule, r.lm) c)),
+       (SELECT count(*) FROM wr_st x JOIN wr_st_parallel y USING (trace)
+         WHERE pg_column_size(y.st) = pg_column_size(x.st) + 176)
+  FROM wr_runs r JOIN wr_st a USING (trace) JOIN wr_st_parallel b USING (trace);
 \o '$WORK/rollup.out'
 SELECT s.trace, wr_rollup_error(s.st)
   FROM wr_st s JOIN wr_traces t USING (trace) WHERE NOT t.consistent;
