@@ -9209,6 +9209,13 @@ BEGIN
 END
 $do$;
 
+-- ---------------------------------------------------------------------------
+-- Parallel waste (0.2.0): parallel workers classify the partial states they
+-- send, so parallel plans are worth it and waste_combine loses the planner
+-- cost that kept waste queries serial.
+-- ---------------------------------------------------------------------------
+ALTER FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state) COST 1;
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------
@@ -9254,10 +9261,3 @@ BEGIN
 	END LOOP;
 END
 $do$;
-
--- ---------------------------------------------------------------------------
--- Parallel waste (0.2.0): parallel workers classify the partial states they
--- send, so parallel plans are worth it and waste_combine loses the planner
--- cost that kept waste queries serial (now in tokacct_internal, moved above).
--- ---------------------------------------------------------------------------
-ALTER FUNCTION tokacct_internal.waste_combine(@extschema@.waste_state, @extschema@.waste_state) COST 1;
