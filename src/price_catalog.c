@@ -922,9 +922,10 @@ price_build_models(PriceModel **models_out)
 	uint64		i;
 	int			j;
 
+	/* the sort keys first, where the sort finds them at a fixed offset */
 	initStringInfo(&q);
 	appendStringInfo(&q,
-					 "SELECT m.catalog, m.provider, m.model, m.match "
+					 "SELECT c.precedence, p.ordinal, m.ordinal, m.provider, m.model, m.catalog, m.match "
 					 "FROM %s m "
 					 "JOIN %s p ON p.catalog OPERATOR(pg_catalog.=) m.catalog AND p.provider OPERATOR(pg_catalog.=) m.provider "
 					 "JOIN %s c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
@@ -939,8 +940,8 @@ price_build_models(PriceModel **models_out)
 	for (i = 0; i < rs.nrows; i++)
 	{
 		PriceModel *m = &models[i];
-		char	   *cat = price_col_cstring(&rs, i, 1);
-		char	   *prov = price_col_cstring(&rs, i, 2);
+		char	   *cat = price_col_cstring(&rs, i, 6);
+		char	   *prov = price_col_cstring(&rs, i, 4);
 
 		while (pi < price_cache->nproviders &&
 			   (strcmp(price_cache->providers[pi].catalog, cat) != 0 ||
@@ -949,10 +950,10 @@ price_build_models(PriceModel **models_out)
 		if (pi >= price_cache->nproviders)
 			elog(ERROR, "price catalog: model of unknown provider \"%s\"", prov);
 		m->provider = &price_cache->providers[pi];
-		m->model = price_col_str(&rs, i, 3);
-		if (PRICE_COL_NULL(&rs, i, 4))
+		m->model = price_col_str(&rs, i, 5);
+		if (PRICE_COL_NULL(&rs, i, 7))
 			price_match_malformed(m->model, "A match rule is an object with exactly one key, got null.");
-		m->match = price_match_build(&DatumGetJsonbP(PRICE_COL(&rs, i, 4))->root,
+		m->match = price_match_build(&DatumGetJsonbP(PRICE_COL(&rs, i, 7))->root,
 									 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
 		pfree(cat);
 		pfree(prov);
