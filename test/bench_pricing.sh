@@ -5,7 +5,7 @@
 #           cost() at most 1.5x this);
 #   pico    a join against a price table in integer picodollars per token,
 #           summed as int8 (cost() with 2 workers at least as fast: <= 1.0);
-#   floor   reading the four columns (count()).
+#   floor   reading the six columns (count()).
 #
 #   bash test/bench_pricing.sh [rows]      (default 10000000)
 #   BENCH_REPEAT=N                          runs per query (default 5)
@@ -16,8 +16,8 @@
 # Serial plans (max_parallel_workers_per_gather = 0) measure per-row work on
 # one core; then the same with 2 parallel workers, each of which builds its
 # own catalog cache.  Before timing the parallel plans, the script runs each
-# under EXPLAIN ANALYZE and stops unless it is a Gather with 2 workers
-# launched.  The sums must be equal exactly.
+# under EXPLAIN ANALYZE and stops unless 2 workers were launched and
+# aggregate (Partial Aggregate).  The sums must be equal exactly.
 source "$(dirname "$0")/lib.sh"
 ROWS=${1:-10000000}
 REPEAT=${BENCH_REPEAT:-5}
@@ -33,9 +33,10 @@ SET jit = off;
 CREATE EXTENSION tokacct;
 \getenv shared SHARED_DATA
 SELECT price_sets_added FROM tokacct.load_prices_genai(pg_read_file(:'shared' || '/genai-prices/data.json')::jsonb) \gset
--- calls: input 100..5099 tokens of which half cached, output 0..699
+-- calls of openai gpt-4o, named in each row as a ledger names them: input
+-- 100..5099 tokens of which half cached, output 0..699
 CREATE UNLOGGED TABLE bench_call AS
-SELECT (g % 5000 + 100)::int8 AS input_tokens, (g % 700)::int8 AS output_tokens,
+SELECT 'openai'::text AS provider, 'gpt-4o'::text AS model, (g % 5000 + 100)::int8 AS input_tokens, (g % 700)::int8 AS output_tokens,
        ((g % 5000 + 100) / 2)::int8 AS cache_read_tokens,
        '2026-08-21 00:00+00'::timestamptz + g * interval '1 second' AS at
   FROM generate_series(1, $ROWS) g;
@@ -58,25 +59,26 @@ VACUUM ANALYZE bench_price;
 SET max_parallel_workers_per_gather = 0;
 CREATE FUNCTION pg_temp.run(q text) RETURNS float8 LANGUAGE plpgsql AS \$\$
 DECLARE t0 timestamptz := clock_timestamp(); BEGIN EXECUTE q; RETURN extract(epoch FROM clock_timestamp() - t0); END \$\$;
--- the plan of q, run: whether it is a Gather that launched 2 workers
+-- the plan of q, run: whether it launched 2 workers that aggregate
 CREATE FUNCTION pg_temp.parallel_ok(q text) RETURNS bool LANGUAGE plpgsql AS \$\$
 DECLARE l text; gather bool := false; launched bool := false;
 BEGIN
 	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
-		gather := gather OR l ~ 'Gather';
+		gather := gather OR l ~ 'Partial Aggregate';
 		launched := launched OR l ~ 'Workers Launched: 2';
 	END LOOP;
 	RETURN gather AND launched;
 END \$\$;
--- openai gpt-4o in genai-prices: input 2.5, cache read 1.25, output 10 per million
-\set q_cost 'SELECT sum(tokacct.cost(''openai'', ''gpt-4o'', input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call'
+-- openai gpt-4o in genai-prices: input 2.5, cache read 1.25, output 10 per
+-- million (inline: the same constants)
+\set q_cost 'SELECT sum(tokacct.cost(provider, model, input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call'
 \set q_inline 'SELECT sum((input_tokens - cache_read_tokens) * 0.0000025 + cache_read_tokens * 0.00000125 + output_tokens * 0.00001) FROM bench_call'
-\set q_pico 'SELECT sum((c.input_tokens - c.cache_read_tokens) * p.input_pico + c.cache_read_tokens * p.cache_read_pico + c.output_tokens * p.output_pico) FROM bench_call c JOIN bench_price p ON p.provider = ''openai'' AND p.model = ''gpt-4o'' AND c.at >= p.valid_from AND c.at < p.valid_until'
-\set q_floor 'SELECT count(input_tokens) + count(output_tokens) + count(cache_read_tokens) + count(at) FROM bench_call'
-SELECT (SELECT sum(tokacct.cost('openai', 'gpt-4o', input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call) AS cost_sum,
+\set q_pico 'SELECT sum((c.input_tokens - c.cache_read_tokens) * p.input_pico + c.cache_read_tokens * p.cache_read_pico + c.output_tokens * p.output_pico) FROM bench_call c JOIN bench_price p ON p.provider = c.provider AND p.model = c.model AND c.at >= p.valid_from AND c.at < p.valid_until'
+\set q_floor 'SELECT count(provider) + count(model) + count(input_tokens) + count(output_tokens) + count(cache_read_tokens) + count(at) FROM bench_call'
+SELECT (SELECT sum(tokacct.cost(provider, model, input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call) AS cost_sum,
        (SELECT sum((input_tokens - cache_read_tokens) * 0.0000025 + cache_read_tokens * 0.00000125 + output_tokens * 0.00001) FROM bench_call) AS inline_sum,
        (SELECT sum((c.input_tokens - c.cache_read_tokens) * p.input_pico + c.cache_read_tokens * p.cache_read_pico + c.output_tokens * p.output_pico)
-          FROM bench_call c JOIN bench_price p ON p.provider = 'openai' AND p.model = 'gpt-4o' AND c.at >= p.valid_from AND c.at < p.valid_until) AS pico_sum
+          FROM bench_call c JOIN bench_price p ON p.provider = c.provider AND p.model = c.model AND c.at >= p.valid_from AND c.at < p.valid_until) AS pico_sum
 \gset
 SELECT :'cost_sum'::numeric = :'inline_sum'::numeric AND :'cost_sum'::numeric * 1000000000000 = :'pico_sum'::numeric
        AS sums_equal_exactly, :'cost_sum' AS sum;
@@ -96,16 +98,15 @@ SELECT pg_temp.measure('', ARRAY[:'q_floor', :'q_inline', :'q_pico', :'q_cost'],
                        ARRAY['floor', 'inline', 'pico', 'cost'], $REPEAT);
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
 SELECT pg_temp.parallel_ok(:'q_floor') AND pg_temp.parallel_ok(:'q_inline') AND pg_temp.parallel_ok(:'q_pico')
        AND pg_temp.parallel_ok(:'q_cost') AS every_parallel_plan_launched_2_workers \gset
 \if :every_parallel_plan_launched_2_workers
-SELECT 'every parallel row: Gather, Workers Launched: 2 (EXPLAIN ANALYZE)' AS parallel_plans;
+SELECT 'every parallel row: Partial Aggregate, Workers Launched: 2 (EXPLAIN ANALYZE)' AS parallel_plans;
 \else
 \warn 'a parallel plan did not launch 2 workers: the parallel figures would not measure parallel work'
 SELECT 1 / 0;
 \endif
-SELECT (SELECT sum(tokacct.cost('openai', 'gpt-4o', input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call) = :'inline_sum'::numeric
+SELECT (SELECT sum(tokacct.cost(provider, model, input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call) = :'inline_sum'::numeric
        AS parallel_sum_equal;
 SELECT pg_temp.measure(' parallel', ARRAY[:'q_floor', :'q_inline', :'q_pico', :'q_cost'],
                        ARRAY['floor', 'inline', 'pico', 'cost'], $REPEAT);
