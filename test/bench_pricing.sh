@@ -94,8 +94,10 @@ BEGIN
 		END LOOP;
 	END LOOP;
 END \$\$;
+\o /dev/null
 SELECT pg_temp.measure('', ARRAY[:'q_floor', :'q_inline', :'q_pico', :'q_cost'],
                        ARRAY['floor', 'inline', 'pico', 'cost'], $REPEAT);
+\o
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SELECT pg_temp.parallel_ok(:'q_floor') AND pg_temp.parallel_ok(:'q_inline') AND pg_temp.parallel_ok(:'q_pico')
@@ -108,8 +110,10 @@ SELECT 1 / 0;
 \endif
 SELECT (SELECT sum(tokacct.cost(provider, model, input_tokens, output_tokens, cache_read_tokens, 0, 0, at)) FROM bench_call) = :'inline_sum'::numeric
        AS parallel_sum_equal;
+\o /dev/null
 SELECT pg_temp.measure(' parallel', ARRAY[:'q_floor', :'q_inline', :'q_pico', :'q_cost'],
                        ARRAY['floor', 'inline', 'pico', 'cost'], $REPEAT);
+\o
 SELECT what, string_agg(round(secs::numeric, 3)::text, ' ' ORDER BY ord) AS runs_s,
        round(percentile_disc(0.5) WITHIN GROUP (ORDER BY secs)::numeric, 3) AS median_s
   FROM t GROUP BY what ORDER BY what;
