@@ -207,3 +207,13 @@ FROM money_rows;
 RESET max_parallel_workers_per_gather;
 DROP TABLE money_rows;
 DROP TABLE money_in;
+-- totals on both sides of 2^64 picodollars (18446744.073709551616), where the
+-- numeric and text forms switch between 64-bit and 128-bit arithmetic: the
+-- report's numeric equals sum(numeric), and the state's text shows the same
+-- digits as sum()'s text
+WITH v(i, c) AS (VALUES (1, 9000000.123456789012), (2, 9000000.123456789012), (3, 446743.826795973591),
+                        (4, 0.000000000001), (5, 0.000000000001), (6, 9223372.036854775807))
+SELECT n, (tokacct.outcome_report(tokacct.cost_per_outcome(c, true))).ai_cost = sum(c) AS numeric_equal,
+       tokacct.cost_per_outcome(c, true)::text = format('items=%s solved=%s fixed=0 cost=%s fix_cost=0', n, n, sum(c)) AS text_equal
+FROM (SELECT n, c FROM generate_series(1, 6) n, LATERAL (SELECT c FROM v WHERE i <= n) x) y
+GROUP BY n ORDER BY n;

@@ -252,9 +252,7 @@ outcome_report(PG_FUNCTION_ARGS)
 	bool		n[10] = {0};
 	int128		total = aggio_add_money(st->cost, st->fix_cost);
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "outcome_report must return a record");
-	tupdesc = BlessTupleDesc(tupdesc);
+	tupdesc = aggio_result_tupdesc(fcinfo, "outcome_report");
 
 	v[0] = Int64GetDatum(st->items);
 	v[1] = Int64GetDatum(st->solved);

@@ -481,9 +481,7 @@ retry_report(PG_FUNCTION_ARGS)
 	int			dims[1] = {used};
 	int			lbs[1] = {1};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "retry_report must return a record");
-	tupdesc = BlessTupleDesc(tupdesc);
+	tupdesc = aggio_result_tupdesc(fcinfo, "retry_report");
 	retry_check_consistent(st);
 	t = retry_totals(st, RETRY_BUCKETS);
 
@@ -579,9 +577,7 @@ retry_projection(PG_FUNCTION_ARGS)
 				 errdetail("Attempts from %d on are kept together, and this state has attempts up to %d.",
 						   RETRY_BUCKETS, st->max_attempt),
 				 errhint("Use a cap below %d, or at least %d.", RETRY_BUCKETS, st->max_attempt)));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "retry_projection must return a record");
-	tupdesc = BlessTupleDesc(tupdesc);
+	tupdesc = aggio_result_tupdesc(fcinfo, "retry_projection");
 	retry_check_consistent(st);
 
 	t = retry_totals(st, k);

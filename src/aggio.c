@@ -17,6 +17,7 @@
 
 #include "common/int.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -358,6 +359,23 @@ aggio_state_to_update(FunctionCallInfo fcinfo, int argno)
 	if (aggio_in_aggregate(fcinfo))
 		return (struct varlena *) PG_GETARG_POINTER(argno);
 	return PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
+}
+
+TupleDesc
+aggio_result_tupdesc(FunctionCallInfo fcinfo, const char *fname)
+{
+	TupleDesc	tupdesc;
+	MemoryContext old;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "%s must return a record", fname);
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = tupdesc;
+	return tupdesc;
 }
 
 bool

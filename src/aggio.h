@@ -28,6 +28,7 @@
 #ifndef TOKACCT_AGGIO_H
 #define TOKACCT_AGGIO_H
 
+#include "access/tupdesc.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodes.h"
@@ -184,6 +185,15 @@ extern struct varlena *aggio_state_to_update(FunctionCallInfo fcinfo, int argno)
  * two).
  */
 extern bool aggio_combine_nulls(FunctionCallInfo fcinfo, Datum *result);
+
+/*
+ * The blessed descriptor of the record a report function returns (its OUT
+ * parameters), built on the first call of a call site and kept in its
+ * fn_extra: a grouped query calls a report once per group, and building the
+ * descriptor from the catalog each time cost more than the report.  The
+ * caller must not use fn_extra for anything else.
+ */
+extern TupleDesc aggio_result_tupdesc(FunctionCallInfo fcinfo, const char *fname);
 
 /* Checked additions for combine functions (numeric_value_out_of_range). */
 extern int64 aggio_add_count(int64 a, int64 b);

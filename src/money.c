@@ -151,12 +151,24 @@ money_to_cstring(int128 units)
 	uint128		u = neg ? -(uint128) units : (uint128) units;
 	int			last;
 
-	/* least significant first; at least MONEY_SCALE + 1 digits */
-	do
+	/*
+	 * least significant first; at least MONEY_SCALE + 1 digits (in 64 bits
+	 * once the rest fits: a 128-bit division is a library call)
+	 */
+	while (u > PG_UINT64_MAX)
 	{
 		digits[n++] = '0' + (int) (u % 10);
 		u /= 10;
-	} while (u != 0 || n <= MONEY_SCALE);
+	}
+	{
+		uint64		u64 = (uint64) u;
+
+		do
+		{
+			digits[n++] = '0' + (int) (u64 % 10);
+			u64 /= 10;
+		} while (u64 != 0 || n <= MONEY_SCALE);
+	}
 
 	/* drop trailing zero decimals */
 	for (last = 0; last < MONEY_SCALE && digits[last] == '0'; last++)
@@ -185,8 +197,9 @@ money_to_numeric(int128 units)
 {
 	bool		neg = units < 0;
 	uint128		u = neg ? -(uint128) units : (uint128) units;
-	uint128		ip = u / (uint128) MONEY_ONE;
-	uint64		frac = (uint64) (u % (uint128) MONEY_ONE);
+	/* a 128-bit division is a library call: 64 bits when the amount fits */
+	uint128		ip = u <= PG_UINT64_MAX ? (uint128) ((uint64) u / (uint64) MONEY_ONE) : u / (uint128) MONEY_ONE;
+	uint64		frac = u <= PG_UINT64_MAX ? (uint64) u % (uint64) MONEY_ONE : (uint64) (u % (uint128) MONEY_ONE);
 	int16		tmp[16];
 	int16		d[16];
 	int			nint = 0;
@@ -199,10 +212,19 @@ money_to_numeric(int128 units)
 	char	   *res;
 	uint16		hdr;
 
-	while (ip > 0)
+	while (ip > PG_UINT64_MAX)
 	{
 		tmp[nint++] = (int16) (ip % MONEY_NUM_NBASE);
 		ip /= MONEY_NUM_NBASE;
+	}
+	{
+		uint64		ip64 = (uint64) ip;
+
+		while (ip64 > 0)
+		{
+			tmp[nint++] = (int16) (ip64 % MONEY_NUM_NBASE);
+			ip64 /= MONEY_NUM_NBASE;
+		}
 	}
 	for (i = nint - 1; i >= 0; i--)
 		d[n++] = tmp[i];

@@ -452,6 +452,65 @@ price_spi_select(const char *sql)
 		elog(ERROR, "price catalog query failed: %s", SPI_result_code_string(rc));
 }
 
+/*
+ * The rows of the last SPI result deformed once (every column's datum and
+ * null flag, row after row), so that the loaders read columns by index
+ * instead of walking each tuple again per column (SPI_getbinval) or
+ * calling a type's output function (SPI_getvalue).
+ */
+typedef struct PriceSpiRows
+{
+	uint64		nrows;
+	int			ncols;
+	Datum	   *values;			/* nrows * ncols */
+	bool	   *nulls;
+} PriceSpiRows;
+
+static void
+price_spi_rows(PriceSpiRows *rs)
+{
+	SPITupleTable *tt = SPI_tuptable;
+	uint64		r;
+
+	rs->nrows = SPI_processed;
+	rs->ncols = tt->tupdesc->natts;
+	rs->values = palloc(sizeof(Datum) * rs->ncols * (rs->nrows + 1));
+	rs->nulls = palloc(sizeof(bool) * rs->ncols * (rs->nrows + 1));
+	for (r = 0; r < rs->nrows; r++)
+		heap_deform_tuple(tt->vals[r], tt->tupdesc, rs->values + r * rs->ncols, rs->nulls + r * rs->ncols);
+}
+
+/* Column col (1-based, as SPI numbers them) of row r: its datum, or NULL. */
+#define PRICE_COL_NULL(rs, r, col) ((rs)->nulls[(r) * (rs)->ncols + (col) - 1])
+#define PRICE_COL(rs, r, col) ((rs)->values[(r) * (rs)->ncols + (col) - 1])
+
+/* A text column as a C string in the current memory context (not NULL). */
+static char *
+price_col_cstring(const PriceSpiRows *rs, uint64 r, int col)
+{
+	return TextDatumGetCString(PRICE_COL(rs, r, col));
+}
+
+/* A text column copied into the cache, or NULL. */
+static char *
+price_col_str(const PriceSpiRows *rs, uint64 r, int col)
+{
+	char	   *s;
+
+	if (PRICE_COL_NULL(rs, r, col))
+		return NULL;
+	s = TextDatumGetCString(PRICE_COL(rs, r, col));
+	return MemoryContextStrdup(price_cache->cxt, s);
+}
+
+/* An int8 column, 0 when NULL (*isnull says which). */
+static int64
+price_col_int8(const PriceSpiRows *rs, uint64 r, int col, bool *isnull)
+{
+	*isnull = PRICE_COL_NULL(rs, r, col);
+	return *isnull ? 0 : DatumGetInt64(PRICE_COL(rs, r, col));
+}
+
 typedef struct PriceIdEntry
 {
 	int64		price_id;
@@ -866,16 +925,17 @@ static int
 price_build_models(PriceModel **models_out)
 {
 	StringInfoData q;
-	SPITupleTable *tt;
+	PriceSpiRows rs;
 	PriceModel *models;
 	int			nmodels;
 	int			pi = 0;
 	uint64		i;
 	int			j;
 
+	/* the sort keys first, where the sort finds them at a fixed offset */
 	initStringInfo(&q);
 	appendStringInfo(&q,
-					 "SELECT m.catalog, m.provider, m.model, m.match "
+					 "SELECT c.precedence, p.ordinal, m.ordinal, m.provider, m.model, m.catalog, m.match "
 					 "FROM %s m "
 					 "JOIN %s p ON p.catalog OPERATOR(pg_catalog.=) m.catalog AND p.provider OPERATOR(pg_catalog.=) m.provider "
 					 "JOIN %s c ON c.catalog OPERATOR(pg_catalog.=) p.catalog "
@@ -883,18 +943,15 @@ price_build_models(PriceModel **models_out)
 					 price_cache->relnames[PT_MODEL], price_cache->relnames[PT_PROVIDER],
 					 price_cache->relnames[PT_CATALOG]);
 	price_spi_select(q.data);
-	nmodels = (int) SPI_processed;
+	price_spi_rows(&rs);
+	nmodels = (int) rs.nrows;
 	models = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceModel) * (nmodels + 1));
-	tt = SPI_tuptable;
 
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < rs.nrows; i++)
 	{
-		HeapTuple	tup = tt->vals[i];
 		PriceModel *m = &models[i];
-		char	   *cat = SPI_getvalue(tup, tt->tupdesc, 1);
-		char	   *prov = SPI_getvalue(tup, tt->tupdesc, 2);
-		bool		isnull;
-		Datum		d;
+		char	   *cat = price_col_cstring(&rs, i, 6);
+		char	   *prov = price_col_cstring(&rs, i, 4);
 
 		while (pi < price_cache->nproviders &&
 			   (strcmp(price_cache->providers[pi].catalog, cat) != 0 ||
@@ -903,12 +960,13 @@ price_build_models(PriceModel **models_out)
 		if (pi >= price_cache->nproviders)
 			elog(ERROR, "price catalog: model of unknown provider \"%s\"", prov);
 		m->provider = &price_cache->providers[pi];
-		m->model = price_getstr(tup, tt->tupdesc, 3);
-		d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
-		if (isnull)
+		m->model = price_col_str(&rs, i, 5);
+		if (PRICE_COL_NULL(&rs, i, 7))
 			price_match_malformed(m->model, "A match rule is an object with exactly one key, got null.");
-		m->match = price_match_build(&DatumGetJsonbP(d)->root,
+		m->match = price_match_build(&DatumGetJsonbP(PRICE_COL(&rs, i, 7))->root,
 									 psprintf("model \"%s\" of provider \"%s\"", m->model, prov));
+		pfree(cat);
+		pfree(prov);
 	}
 	/* point each provider at its run of models */
 	for (j = 0; j < nmodels; j++)
@@ -952,31 +1010,69 @@ price_build_find_model(PriceModel **byname, int nmodels, char *cat, char *prov, 
 
 /* Decode a price row's columns from price_id on (column 5) into row. */
 static void
-price_build_row(PriceRow *row, HeapTuple t2, TupleDesc td)
+price_build_row(PriceRow *row, const PriceSpiRows *rs, uint64 r)
 {
 	bool		isnull;
 	int64		v;
 	int			kind;
+	char	   *currency;
 
-	row->price_id = price_getint8(t2, td, 5, &isnull);
-	row->in_force_from = DatumGetTimestampTz(SPI_getbinval(t2, td, 6, &isnull));
-	row->variant = DatumGetInt32(SPI_getbinval(t2, td, 7, &isnull));
-	v = DatumGetTimestampTz(SPI_getbinval(t2, td, 8, &isnull));
+	row->price_id = price_col_int8(rs, r, 5, &isnull);
+	row->in_force_from = DatumGetTimestampTz(PRICE_COL(rs, r, 6));
+	row->variant = DatumGetInt32(PRICE_COL(rs, r, 7));
+	isnull = PRICE_COL_NULL(rs, r, 8);
+	v = isnull ? 0 : DatumGetTimestampTz(PRICE_COL(rs, r, 8));
 	row->has_start = !isnull;
-	row->start_at = isnull ? 0 : v;
-	row->tod_start = price_getint8(t2, td, 9, &isnull);
+	row->start_at = v;
+	row->tod_start = price_col_int8(rs, r, 9, &isnull);
 	row->has_tod = !isnull;
-	row->tod_end = price_getint8(t2, td, 10, &isnull);
-	strlcpy(row->currency, SPI_getvalue(t2, td, 11), sizeof(row->currency));
+	row->tod_end = price_col_int8(rs, r, 10, &isnull);
+	currency = price_col_cstring(rs, r, 11);
+	strlcpy(row->currency, currency, sizeof(row->currency));
+	pfree(currency);
 	for (kind = 0; kind < PK_NKINDS; kind++)
 	{
-		row->pico[kind] = price_getint8(t2, td, 12 + kind, &isnull);
+		row->pico[kind] = price_col_int8(rs, r, 12 + kind, &isnull);
 		row->has[kind] = !isnull;
 	}
-	row->fee = price_getint8(t2, td, 12 + PK_NKINDS, &isnull);
+	row->fee = price_col_int8(rs, r, 12 + PK_NKINDS, &isnull);
 	row->has_fee = !isnull;
-	row->search_fee = price_getint8(t2, td, 13 + PK_NKINDS, &isnull);
+	row->search_fee = price_col_int8(rs, r, 13 + PK_NKINDS, &isnull);
 	row->has_search_fee = !isnull;
+}
+
+/* A price row's place in the cache: its names and times, and its row in the query's result. */
+typedef struct PricePriceKey
+{
+	char	   *catalog;
+	char	   *provider;
+	char	   *model;
+	char	   *customer;		/* NULL: the list price */
+	TimestampTz in_force_from;
+	int32		variant;
+	uint64		src;
+} PricePriceKey;
+
+static int
+price_price_key_cmp(const void *a, const void *b)
+{
+	const PricePriceKey *x = (const PricePriceKey *) a;
+	const PricePriceKey *y = (const PricePriceKey *) b;
+	int			c = strcmp(x->catalog, y->catalog);
+
+	if (c == 0)
+		c = strcmp(x->provider, y->provider);
+	if (c == 0)
+		c = strcmp(x->model, y->model);
+	if (c == 0 && (x->customer == NULL) != (y->customer == NULL))
+		c = x->customer == NULL ? -1 : 1;
+	if (c == 0 && x->customer != NULL)
+		c = strcmp(x->customer, y->customer);
+	if (c == 0 && x->in_force_from != y->in_force_from)
+		c = x->in_force_from < y->in_force_from ? -1 : 1;
+	if (c == 0 && x->variant != y->variant)
+		c = x->variant < y->variant ? -1 : 1;
+	return c;
 }
 
 /*
@@ -990,9 +1086,11 @@ price_build_prices(PriceModel *models, int nmodels)
 	HASHCTL		hctl;
 	HTAB	   *ids;
 	PriceModel **byname;
-	SPITupleTable *tt;
+	PriceSpiRows rs;
+	PricePriceKey *keys;
 	PriceRow   *rows;
 	uint64		r = 0;
+	uint64		k;
 	int			j;
 
 	/* models by (catalog, provider, model), to attach price rows */
@@ -1014,45 +1112,59 @@ price_build_prices(PriceModel *models, int nmodels)
 	appendStringInfo(&q,
 					 "(r.request_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8, "
 					 "(r.web_search_fee OPERATOR(pg_catalog.*) 1000000000000::pg_catalog.numeric)::pg_catalog.int8 "
-					 "FROM %s r "
-					 "ORDER BY r.catalog, r.provider, r.model, r.customer NULLS FIRST, "
-					 "r.in_force_from, r.variant", price_cache->relnames[PT_PRICE]);
+					 "FROM %s r", price_cache->relnames[PT_PRICE]);
 	price_spi_select(q.data);
+	price_spi_rows(&rs);
 	memset(&hctl, 0, sizeof(hctl));
 	hctl.keysize = sizeof(int64);
 	hctl.entrysize = sizeof(PriceIdEntry);
 	hctl.hcxt = CurrentMemoryContext;
-	ids = hash_create("tokacct price ids", Max(SPI_processed, 16), &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	tt = SPI_tuptable;
-	rows = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceRow) * (SPI_processed + 1));
+	ids = hash_create("tokacct price ids", Max(rs.nrows, 16), &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	rows = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceRow) * (rs.nrows + 1));
 
-	while (r < SPI_processed)
+	/*
+	 * Order the rows by (catalog, provider, model, customer NULLS FIRST,
+	 * in_force_from, variant), here rather than in the query (sorting the
+	 * wide rows there cost more than reading them): the names bytewise,
+	 * which groups them as equality does; customers' order among
+	 * themselves does not matter (a set is found by name, the list price
+	 * first).
+	 */
+	keys = palloc(sizeof(PricePriceKey) * (rs.nrows + 1));
+	for (k = 0; k < rs.nrows; k++)
 	{
-		HeapTuple	tup = tt->vals[r];
-		char	   *cat = SPI_getvalue(tup, tt->tupdesc, 1);
-		char	   *prov = SPI_getvalue(tup, tt->tupdesc, 2);
-		char	   *mod = SPI_getvalue(tup, tt->tupdesc, 3);
+		keys[k].catalog = price_col_cstring(&rs, k, 1);
+		keys[k].provider = price_col_cstring(&rs, k, 2);
+		keys[k].model = price_col_cstring(&rs, k, 3);
+		keys[k].customer = PRICE_COL_NULL(&rs, k, 4) ? NULL : price_col_cstring(&rs, k, 4);
+		keys[k].in_force_from = DatumGetTimestampTz(PRICE_COL(&rs, k, 6));
+		keys[k].variant = DatumGetInt32(PRICE_COL(&rs, k, 7));
+		keys[k].src = k;
+	}
+	qsort(keys, rs.nrows, sizeof(PricePriceKey), price_price_key_cmp);
+
+	while (r < rs.nrows)
+	{
+		char	   *cat = keys[r].catalog;
+		char	   *prov = keys[r].provider;
+		char	   *mod = keys[r].model;
 		PriceModel *m = price_build_find_model(byname, nmodels, cat, prov, mod);
 		uint64		end;
-		uint64		k;
 		int			nsets = 0;
 
 		/* the run of rows of this model */
-		for (end = r; end < SPI_processed; end++)
+		for (end = r; end < rs.nrows; end++)
 		{
-			HeapTuple	t2 = tt->vals[end];
-
-			if (strcmp(SPI_getvalue(t2, tt->tupdesc, 3), mod) != 0 ||
-				strcmp(SPI_getvalue(t2, tt->tupdesc, 2), prov) != 0 ||
-				strcmp(SPI_getvalue(t2, tt->tupdesc, 1), cat) != 0)
+			if (strcmp(keys[end].model, mod) != 0 ||
+				strcmp(keys[end].provider, prov) != 0 ||
+				strcmp(keys[end].catalog, cat) != 0)
 				break;
 		}
 		m->sets = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceSet) * (end - r));
 		for (k = r; k < end; k++)
 		{
-			HeapTuple	t2 = tt->vals[k];
 			PriceRow   *row = &rows[k];
-			char	   *cust = price_getstr(t2, tt->tupdesc, 4);
+			char	   *cust = price_col_str(&rs, keys[k].src, 4);
 			PriceIdEntry *e;
 			bool		found;
 
@@ -1067,7 +1179,7 @@ price_build_prices(PriceModel *models, int nmodels)
 			}
 			m->sets[nsets - 1].nrows++;
 
-			price_build_row(row, t2, tt->tupdesc);
+			price_build_row(row, &rs, keys[k].src);
 			e = hash_search(ids, &row->price_id, HASH_ENTER, &found);
 			e->row = row;
 		}
@@ -1082,7 +1194,8 @@ static void
 price_build_tiers(HTAB *ids)
 {
 	StringInfoData q;
-	SPITupleTable *tt;
+	PriceSpiRows rs;
+	char	  **kinds;
 	uint64		r = 0;
 
 	initStringInfo(&q);
@@ -1090,21 +1203,25 @@ price_build_tiers(HTAB *ids)
 					 "SELECT t.price_id, t.kind, t.threshold, (t.mtok OPERATOR(pg_catalog.*) 1000000::pg_catalog.numeric)::pg_catalog.int8 "
 					 "FROM %s t ORDER BY t.price_id, t.kind, t.threshold", price_cache->relnames[PT_TIER]);
 	price_spi_select(q.data);
-	tt = SPI_tuptable;
+	price_spi_rows(&rs);
+	kinds = palloc(sizeof(char *) * (rs.nrows + 1));
+	for (r = 0; r < rs.nrows; r++)
+		kinds[r] = price_col_cstring(&rs, r, 2);
+	r = 0;
 
-	while (r < SPI_processed)
+	while (r < rs.nrows)
 	{
 		bool		isnull;
-		int64		id = price_getint8(tt->vals[r], tt->tupdesc, 1, &isnull);
-		char	   *kind = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
+		int64		id = price_col_int8(&rs, r, 1, &isnull);
+		char	   *kind = kinds[r];
 		uint64		end;
 		int			k;
 		PriceIdEntry *e;
 
-		for (end = r; end < SPI_processed; end++)
+		for (end = r; end < rs.nrows; end++)
 		{
-			if (price_getint8(tt->vals[end], tt->tupdesc, 1, &isnull) != id ||
-				strcmp(SPI_getvalue(tt->vals[end], tt->tupdesc, 2), kind) != 0)
+			if (price_col_int8(&rs, end, 1, &isnull) != id ||
+				strcmp(kinds[end], kind) != 0)
 				break;
 		}
 		e = hash_search(ids, &id, HASH_FIND, NULL);
@@ -1120,8 +1237,8 @@ price_build_tiers(HTAB *ids)
 			row->tiers[k] = MemoryContextAlloc(price_cache->cxt, sizeof(PriceTier) * (end - r));
 			for (x = r; x < end; x++)
 			{
-				row->tiers[k][x - r].threshold = price_getint8(tt->vals[x], tt->tupdesc, 3, &isnull);
-				row->tiers[k][x - r].pico = price_getint8(tt->vals[x], tt->tupdesc, 4, &isnull);
+				row->tiers[k][x - r].threshold = price_col_int8(&rs, x, 3, &isnull);
+				row->tiers[k][x - r].pico = price_col_int8(&rs, x, 4, &isnull);
 			}
 		}
 		r = end;

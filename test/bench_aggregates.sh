@@ -12,9 +12,16 @@
 #   vs_floor = time of the aggregate / time of the read floor, the query that
 #              only reads its columns: SELECT count(col1), count(col2), ...
 #              (target <= 1.2)
-# The three queries of a line run in turn, BENCH_REPEAT rounds (default 5)
-# after a warm-up; the fastest run of each counts, which damps noise from
-# other work on the machine.
+# ungrouped, and grouped by a team column (1,000 groups, a hash aggregate;
+# with workers, partial hash aggregates in the workers) against the same
+# hand-written SQL and floor grouped the same way; serially also grouped by
+# item (two rows a group), where what a group costs shows.
+# One rule for every figure: the three queries of a line run in turn,
+# BENCH_REPEAT rounds (default 5) after a warm-up, and each figure is the
+# median of its runs.  JIT is off everywhere.  Before timing a parallel
+# line, each of its three queries runs under EXPLAIN ANALYZE and the script
+# stops unless the plan launched 2 workers and aggregates in them (Partial
+# Aggregate / Partial HashAggregate).
 #
 # Each aggregate has its own bench_* function; bench_main calls them in
 # order.  To add an aggregate: load its table in a load_* function, add a
@@ -25,15 +32,18 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${BENCH_ROWS:-10000000}
 REPEAT=${BENCH_REPEAT:-5}
 
-# sql for the timing helper: runs the three queries of a measurement in
-# turn, REPEAT rounds after a warm-up, and returns the best ms of each
-# (interleaving spreads the noise of a shared machine over all three)
+# sql for the timing helpers: bench_ms runs the three queries of a
+# measurement in turn, REPEAT rounds after a warm-up, and returns the median
+# ms of each (interleaving spreads the noise of a shared machine over all
+# three); bench_parallel_ok tells whether a query's plan, run, launched 2
+# workers that aggregate
 timing_sql() {
 	cat <<'SQL'
 CREATE FUNCTION bench_ms(q text[], n int) RETURNS float8[] LANGUAGE plpgsql AS $$
 DECLARE
 	t0 timestamptz;
-	best float8[] := array_fill('Infinity'::float8, ARRAY[array_length(q, 1)]);
+	runs float8[] := '{}';
+	med float8[] := '{}';
 BEGIN
 	FOR j IN 1 .. array_length(q, 1) LOOP
 		EXECUTE q[j];                   -- warm-up
@@ -42,10 +52,23 @@ BEGIN
 		FOR j IN 1 .. array_length(q, 1) LOOP
 			t0 := clock_timestamp();
 			EXECUTE q[j];
-			best[j] := least(best[j], 1000 * extract(epoch FROM clock_timestamp() - t0));
+			runs := runs || ARRAY[j::float8, 1000 * extract(epoch FROM clock_timestamp() - t0)];
 		END LOOP;
 	END LOOP;
-	RETURN best;
+	FOR j IN 1 .. array_length(q, 1) LOOP
+		med := med || (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY runs[2 * k])
+						 FROM generate_series(1, n * array_length(q, 1)) k WHERE runs[2 * k - 1] = j);
+	END LOOP;
+	RETURN med;
+END $$;
+CREATE FUNCTION bench_parallel_ok(q text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE l text; partial bool := false; launched bool := false;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+		partial := partial OR l ~ 'Partial (Hash|Group)?Aggregate';
+		launched := launched OR l ~ 'Workers Launched: 2';
+	END LOOP;
+	RETURN partial AND launched;
 END $$;
 SQL
 }
@@ -58,7 +81,17 @@ measure() {
 		settings="SET jit = off; SET max_parallel_workers_per_gather = 0;"
 	else
 		settings="SET jit = off; SET max_parallel_workers_per_gather = 2;
-			SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+			SET parallel_setup_cost = 0;"
+	fi
+	if [ "$mode" = parallel ]; then
+		psql_run -At <<SQL
+$settings
+DO \$do\$ BEGIN
+	IF NOT (bench_parallel_ok(\$q\$$agg\$q\$) AND bench_parallel_ok(\$q\$$hand\$q\$) AND bench_parallel_ok(\$q\$$floor\$q\$)) THEN
+		RAISE EXCEPTION 'a parallel plan of "$name" did not aggregate in 2 launched workers';
+	END IF;
+END \$do\$;
+SQL
 	fi
 	psql_run -At -F ' ' <<SQL
 $settings
@@ -73,7 +106,7 @@ SQL
 plan_of() {
 	psql_run -At <<SQL | grep -E 'Aggregate|Gather|Workers|Scan' | sed 's/^ *//; s/ *(actual.*//' | tr '\n' ';'
 SET jit = off; SET max_parallel_workers_per_gather = 2;
-SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+SET parallel_setup_cost = 0;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $1;
 SQL
 	echo
@@ -81,15 +114,16 @@ SQL
 
 # --- cost_per_outcome and retry_economics ------------------------------------
 
-# One row per attempt: item, attempt number, succeeded, cost (a price-like
-# numeric with up to 10 decimals), a human fix cost on 5% of the rows.
+# One row per attempt: item, team (item % 1000), attempt number, succeeded,
+# cost (a price-like numeric with up to 10 decimals), a human fix cost on 5%
+# of the rows.
 load_outcome_retry() {
 	log "loading $ROWS attempt rows"
 	psql_run <<SQL
 CREATE TABLE bench_attempts (
-	item bigint, attempt int, ok bool, cost numeric, fix numeric);
+	item bigint, team int, attempt int, ok bool, cost numeric, fix numeric);
 INSERT INTO bench_attempts
-SELECT i / 2, CASE WHEN i % 10 < 7 THEN 1 WHEN i % 10 < 9 THEN 2 ELSE 3 + i % 40 END,
+SELECT i / 2, (i / 2 % 1000)::int, CASE WHEN i % 10 < 7 THEN 1 WHEN i % 10 < 9 THEN 2 ELSE 3 + i % 40 END,
 	   i % 3 <> 0,
 	   ((i * 7919) % 100000) * 0.0000012345,
 	   CASE WHEN i % 20 = 0 THEN (i % 97) * 0.25 END
@@ -114,18 +148,40 @@ bench_outcome_retry() {
 			"SELECT tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts" \
 			"SELECT least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_attempts GROUP BY 1" \
 			"SELECT count(attempt), count(ok), count(cost) FROM bench_attempts"
+		measure "cost_per_outcome by team" $mode \
+			"SELECT team, tokacct.cost_per_outcome(cost, ok, fix) FROM bench_attempts GROUP BY team" \
+			"SELECT team, count(*), count(*) FILTER (WHERE ok), sum(cost), count(*) FILTER (WHERE fix > 0), sum(fix) FROM bench_attempts GROUP BY team" \
+			"SELECT team, count(cost), count(ok), count(fix) FROM bench_attempts GROUP BY team"
+		measure "outcome_report by team" $mode \
+			"SELECT team, tokacct.outcome_report(tokacct.cost_per_outcome(cost, ok, fix)) FROM bench_attempts GROUP BY team" \
+			"SELECT team, count(*), count(*) FILTER (WHERE ok), sum(cost), count(*) FILTER (WHERE fix > 0), sum(fix) FROM bench_attempts GROUP BY team" \
+			"SELECT team, count(cost), count(ok), count(fix) FROM bench_attempts GROUP BY team"
+		measure "retry_economics by team" $mode \
+			"SELECT team, tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts GROUP BY team" \
+			"SELECT team, least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_attempts GROUP BY 1, 2" \
+			"SELECT team, count(attempt), count(ok), count(cost) FROM bench_attempts GROUP BY team"
 	done
+	# many small groups (two rows each): serial plans only, as the planner keeps them
+	measure "cost_per_outcome by item" serial \
+		"SELECT item, tokacct.cost_per_outcome(cost, ok, fix) FROM bench_attempts GROUP BY item" \
+		"SELECT item, count(*), count(*) FILTER (WHERE ok), sum(cost), count(*) FILTER (WHERE fix > 0), sum(fix) FROM bench_attempts GROUP BY item" \
+		"SELECT item, count(cost), count(ok), count(fix) FROM bench_attempts GROUP BY item"
+	measure "retry_economics by item" serial \
+		"SELECT item, tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts GROUP BY item" \
+		"SELECT item, least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_attempts GROUP BY 1, 2" \
+		"SELECT item, count(attempt), count(ok), count(cost) FROM bench_attempts GROUP BY item"
 	echo "plan (parallel): $(plan_of 'SELECT tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts')"
+	echo "plan (parallel, by team): $(plan_of 'SELECT team, tokacct.cost_per_outcome(cost, ok, fix) FROM bench_attempts GROUP BY team')"
 }
 
 bench_main() {
 	build_and_stage
 	cluster_start "shared_buffers = 2GB" "max_parallel_workers = 2" \
-		"max_parallel_workers_per_gather = 2" "work_mem = 64MB"
+		"max_parallel_workers_per_gather = 2" "work_mem = 64MB" "jit = off"
 	psql_run -c 'CREATE EXTENSION tokacct'
 	timing_sql | psql_run
 	load_outcome_retry
-	echo "# tokacct aggregate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $ROWS rows, best of $REPEAT"
+	echo "# tokacct aggregate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $ROWS rows, median of $REPEAT runs, JIT off"
 	echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $(psql_run -At -c 'SHOW server_version')"
 	bench_outcome_retry
 }
