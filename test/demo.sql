@@ -260,10 +260,12 @@ INSERT INTO demo_steps (step, seconds) SELECT 'decisions', round(extract(epoch F
 SELECT clock_timestamp() AS t0 \gset
 
 \echo
-\echo '-- 10. Last month from the rollups (what pg_cron keeps fresh): per workflow,'
-\echo '--     the calls, their exact cost, and the p95 of one call''s cost (merged'
-\echo '--     from the daily sketches, within 1%).'
-SELECT date_trunc('month', max(day))::date AS last_month FROM tokacct.rollup_source_daily WHERE source = 'acme_ai' \gset
+\echo '-- 10. The last month before the current one, from the rollups (what pg_cron'
+\echo '--     keeps fresh): per workflow the calls, their exact cost, and the p95 of'
+\echo '--     one call''s cost (merged from the daily sketches, within 1%).'
+SELECT (CASE WHEN min(day) < date_trunc('month', max(day)) THEN date_trunc('month', max(day)) - interval '1 month'
+			 ELSE date_trunc('month', max(day)) END)::date AS last_month
+  FROM tokacct.rollup_source_daily WHERE source = 'acme_ai' \gset
 SELECT :'last_month' AS month, workflow, sum(calls) AS calls, sum(cost) AS cost,
 	   round(tokacct.cost_quantile(tokacct.merge(d.cost_sketch), 0.95)::numeric, 6) AS p95_call_cost
   FROM tokacct.rollup_source_daily d

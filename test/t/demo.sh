@@ -6,7 +6,8 @@
 # segments; the waste classes adding up to each workflow's spend, exactly;
 # the routing intervals; the allocation within its budget; before and after
 # the cut-over (the agent's share as the system of record counts it); the
-# last month from the attached source's rollups against the calls view; the
+# last month before the current one from the attached source's rollups
+# against the calls view; the
 # rows left out by reason; a time for every step; the HTML report's figures
 # written; and the headings and columns of the README's excerpts are what
 # the demo prints.
@@ -43,7 +44,8 @@ q() { psql_run -At -F '|' -c "$1"; }
 		 FROM acme.work_items i JOIN acme.workflows w USING (workflow) WHERE i.opened_at >= w.cutover GROUP BY i.workflow"
 	q "SELECT 'view_agent_share', workflow, after FROM acme_ops.before_after WHERE segment IS NULL AND measure = 'agent_share'"
 	# the last month's calls and their exact cost per workflow, from the calls view
-	q "WITH m AS (SELECT date_trunc('month', max(started_at AT TIME ZONE 'UTC')) AS m FROM acme_ai.calls)
+	q "WITH d AS (SELECT min(started_at AT TIME ZONE 'UTC') AS lo, date_trunc('month', max(started_at AT TIME ZONE 'UTC')) AS hi FROM acme_ai.calls),
+	   m AS (SELECT CASE WHEN lo < hi THEN hi - interval '1 month' ELSE hi END AS m FROM d)
 	   SELECT 'month_calls', coalesce(workflow, ''), count(*), sum(cost) FROM acme_ai.calls, m
 		WHERE started_at AT TIME ZONE 'UTC' >= m.m AND started_at AT TIME ZONE 'UTC' < m.m + interval '1 month' GROUP BY workflow"
 	q "SELECT 'fault_items', '', count(DISTINCT r.\"SpanAttributes\" ->> 'app.item_id')
