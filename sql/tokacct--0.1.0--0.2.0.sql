@@ -9216,6 +9216,184 @@ $do$;
 -- ---------------------------------------------------------------------------
 ALTER FUNCTION @extschema@.waste_combine(@extschema@.waste_state, @extschema@.waste_state) COST 1;
 
+-- ---------------------------------------------------------------------------
+-- Names read from tokacct.attachment are not SQL (h-review): an admin
+-- writes that table (it attaches sources), so grant_reader() grants only
+-- the attached views it can verify, by oid; attach_drop_view() drops the
+-- view a name resolves to; rollup_source_apply() reads a calls view only
+-- when its owner has the caller's privileges.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE PROCEDURE @extschema@.grant_reader(role pg_catalog.regrole)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	v pg_catalog.text;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT pg_catalog.pg_has_role(CURRENT_USER,
+			(SELECT nspowner FROM pg_catalog.pg_namespace
+			  WHERE nspname OPERATOR(pg_catalog.=) '@extschema@'), 'MEMBER') THEN
+		RAISE EXCEPTION 'only the owner of schema @extschema@ can grant access to it'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Run this as the role that created the extension, or a superuser.';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', '@extschema@', role);
+	-- tokacct's views, not its tables
+	FOR v IN SELECT c.oid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_class c
+			  WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+				AND c.relkind OPERATOR(pg_catalog.=) 'v' ORDER BY c.relname LOOP
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
+	END LOOP;
+	-- the functions PUBLIC may not execute: pricing, and tokacct's tables read for the views
+	FOR v IN SELECT f::pg_catalog.text FROM @extschema@.reader_functions() f LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', v, role);
+	END LOOP;
+	-- the views of the sources attached so far (call again after attaching).
+	-- tokacct.attachment is written by admins (they attach sources), so the
+	-- names it holds are not SQL to run: grant, by oid, only the views named
+	-- there that are in the source's view schema, are not built in and carry
+	-- the comment attaching gave them ("tokacct, source s: ", "tokacct,
+	-- system of record s: "; only a view's owner can comment it),
+	-- and USAGE on the schemas holding them.
+	FOR v IN
+		SELECT pg_catalog.format('SCHEMA %I', s.nspname)
+		  FROM @extschema@.attachment a
+		  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
+		  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
+			   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
+		 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
+		   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
+				OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': '))
+		 GROUP BY s.nspname
+		UNION ALL
+		SELECT c.oid::pg_catalog.regclass::pg_catalog.text
+		  FROM @extschema@.attachment a
+		  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
+		  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
+			   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
+		 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
+		   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
+				OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': '))
+	LOOP
+		EXECUTE pg_catalog.format('GRANT %s %s TO %s',
+			CASE WHEN pg_catalog.starts_with(v, 'SCHEMA ') THEN 'USAGE ON' ELSE 'SELECT ON' END, v, role);
+	END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_drop_view(source pg_catalog.text, qname pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	rel regclass;
+BEGIN
+	-- qname comes from tokacct.attachment, which admins write: drop the
+	-- view it names, by oid, and run nothing else
+	rel := to_regclass(qname);
+	IF rel IS NULL OR (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) <> 'v' THEN
+		RETURN;
+	END IF;
+	EXECUTE format('DROP VIEW IF EXISTS %s', rel);
+EXCEPTION WHEN dependent_objects_still_exist THEN
+	RAISE EXCEPTION 'cannot drop view % of source "%": other objects depend on it', qname, source
+		USING ERRCODE = 'dependent_objects_still_exist',
+			  DETAIL = (SELECT 'Depending: ' || string_agg(DISTINCT d.refobj, ', ') || '.'
+						  FROM (SELECT pg_describe_object(dep.classid, dep.objid, dep.objsubid) AS refobj
+								  FROM pg_depend dep JOIN pg_rewrite rw ON dep.classid = 'pg_rewrite'::regclass AND rw.oid = dep.objid
+								 WHERE dep.refobjid = qname::regclass AND rw.ev_class <> qname::regclass) d),
+			  HINT = 'Drop the views built on it first, then detach or attach again.';
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
+	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	calls_view text;
+	-- a group's key, NULLs told apart from every value
+	gkey text := 'pg_catalog.concat_ws(pg_catalog.chr(31), pg_catalog.quote_nullable(%1$s.day), '
+				 'pg_catalog.quote_nullable(%1$s.workflow), pg_catalog.quote_nullable(%1$s.model))';
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
+	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
+	-- The calls view belongs to whoever attached the source, who can replace
+	-- it (and tokacct.attachment, where its name comes from, is written by
+	-- admins): its functions run as the caller, so read it only when its
+	-- owner has the caller's privileges, as source_check() does for a view.
+	IF NOT EXISTS (SELECT 1 FROM pg_class c
+					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
+					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
+				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_groups;
+	END IF;
+	CREATE TEMP TABLE rollup_source_groups (gkey text PRIMARY KEY) ON COMMIT DROP;
+	-- the old contributions of the traces, and the groups they were in
+	EXECUTE format($q$
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_trace t
+		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
+				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
+		RETURNING t.day, t.workflow, t.model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
+	USING source, traces;
+	-- their new contributions, from the calls view
+	EXECUTE format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_trace
+		SELECT $1, c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
+			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
+			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
+			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
+			   coalesce(sum(c.reasoning_tokens), 0),
+			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
+			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
+		  FROM %1$s c %2$s
+		 GROUP BY c.trace_id, 3, c.workflow, c.model
+		RETURNING day, workflow, model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %3$s FROM new g ON CONFLICT DO NOTHING$q$,
+		calls_view, CASE WHEN traces IS NULL THEN '' ELSE 'WHERE c.trace_id = ANY ($2) '
+			'OR (c.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL)' END, format(gkey, 'g'))
+	USING source, traces;
+	traces_done := CASE WHEN traces IS NULL
+		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
+		ELSE coalesce(array_length(traces, 1), 0) END;
+	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
+	-- the daily rows of those groups, rebuilt from the contributions
+	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	EXECUTE format($q$
+	INSERT INTO @extschema@.rollup_source_daily
+	SELECT $1, t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
+		   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
+		   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
+		   @extschema@.merge(t.cost_sketch), statement_timestamp()
+	  FROM @extschema@.rollup_source_trace t
+	 WHERE t.source = $1 AND %s IN (SELECT g.gkey FROM pg_temp.rollup_source_groups g)
+	 GROUP BY t.day, t.workflow, t.model$q$, format(gkey, 't')) USING source;
+	DROP TABLE pg_temp.rollup_source_groups;
+END
+$fn$;
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------

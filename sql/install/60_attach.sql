@@ -1232,8 +1232,16 @@ CREATE FUNCTION @extschema@.attach_drop_view(source pg_catalog.text, qname pg_ca
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
+DECLARE
+	rel regclass;
 BEGIN
-	EXECUTE format('DROP VIEW IF EXISTS %s', qname);
+	-- qname comes from tokacct.attachment, which admins write: drop the
+	-- view it names, by oid, and run nothing else
+	rel := to_regclass(qname);
+	IF rel IS NULL OR (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) <> 'v' THEN
+		RETURN;
+	END IF;
+	EXECUTE format('DROP VIEW IF EXISTS %s', rel);
 EXCEPTION WHEN dependent_objects_still_exist THEN
 	RAISE EXCEPTION 'cannot drop view % of source "%": other objects depend on it', qname, source
 		USING ERRCODE = 'dependent_objects_still_exist',

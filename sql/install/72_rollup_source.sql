@@ -224,6 +224,19 @@ DECLARE
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
 	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
+	-- The calls view belongs to whoever attached the source, who can replace
+	-- it (and tokacct.attachment, where its name comes from, is written by
+	-- admins): its functions run as the caller, so read it only when its
+	-- owner has the caller's privileges, as source_check() does for a view.
+	IF NOT EXISTS (SELECT 1 FROM pg_class c
+					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
+					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
+				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+	END IF;
 	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_groups;
 	END IF;

@@ -174,12 +174,39 @@ BEGIN
 	FOR v IN SELECT f::pg_catalog.text FROM @extschema@.reader_functions() f LOOP
 		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', v, role);
 	END LOOP;
-	-- the views of the sources attached so far (call again after attaching)
-	FOR v IN SELECT DISTINCT a.view_schema FROM @extschema@.attachment a LOOP
-		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO %s', v, role);
-	END LOOP;
-	FOR v IN SELECT pg_catalog.unnest(a.views) FROM @extschema@.attachment a LOOP
-		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', v, role);
+	-- the views of the sources attached so far (call again after attaching).
+	-- tokacct.attachment is written by admins (they attach sources), so the
+	-- names it holds are not SQL to run: grant, by oid, only the views named
+	-- there that are in the source's view schema, are not built in and carry
+	-- the comment attaching gave them ("tokacct, source s: ", "tokacct,
+	-- system of record s: "; only a view's owner can comment it),
+	-- and USAGE on the schemas holding them.
+	FOR v IN
+		SELECT pg_catalog.format('SCHEMA %I', s.nspname)
+		  FROM @extschema@.attachment a
+		  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
+		  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
+			   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
+		 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
+		   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
+				OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': '))
+		 GROUP BY s.nspname
+		UNION ALL
+		SELECT c.oid::pg_catalog.regclass::pg_catalog.text
+		  FROM @extschema@.attachment a
+		  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
+		  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
+			   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
+		 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
+		   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
+				OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+									   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': '))
+	LOOP
+		EXECUTE pg_catalog.format('GRANT %s %s TO %s',
+			CASE WHEN pg_catalog.starts_with(v, 'SCHEMA ') THEN 'USAGE ON' ELSE 'SELECT ON' END, v, role);
 	END LOOP;
 END
 $fn$;
