@@ -6086,6 +6086,17 @@ BEGIN
 									   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl.grantee)) END,
 								  CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
 	END LOOP;
+	-- grants on the pricing functions stay on the node they were given on:
+	-- given again on every worker (where cost() runs), for every role that
+	-- holds one here
+	FOR acl IN SELECT DISTINCT a.grantee
+			   FROM @extschema@.reader_functions() f
+			   JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) f,
+					pg_catalog.aclexplode(p.proacl) AS a
+			  WHERE a.grantee OPERATOR(pg_catalog.<>) p.proowner AND a.grantee OPERATOR(pg_catalog.<>) 0
+			  ORDER BY 1 LOOP
+		PERFORM @extschema@.citus_grant_functions(acl.grantee::pg_catalog.regrole);
+	END LOOP;
 	RETURN pg_catalog.cardinality(made);
 END
 $fn$;
@@ -9285,6 +9296,8 @@ BEGIN
 		EXECUTE pg_catalog.format('GRANT %s %s TO %s',
 			CASE WHEN pg_catalog.starts_with(v, 'SCHEMA ') THEN 'USAGE ON' ELSE 'SELECT ON' END, v, role);
 	END LOOP;
+	-- on a Citus coordinator, the function grants on every worker too
+	PERFORM @extschema@.citus_grant_functions(role);
 END
 $fn$;
 
@@ -9393,6 +9406,58 @@ BEGIN
 	DROP TABLE pg_temp.rollup_source_groups;
 END
 $fn$;
+
+-- ---------------------------------------------------------------------------
+-- Citus: grants on the pricing functions reach the workers (grant_reader()
+-- and citus_distribute_catalog() call citus_grant_functions()).
+-- ---------------------------------------------------------------------------
+-- On a Citus coordinator, the EXECUTE grants of reader_functions() that a
+-- role holds here are given on every worker too: Citus carries grants on
+-- tables to the workers, not grants on an extension's functions, and cost()
+-- runs on the workers in pushed-down queries.  Nothing without Citus or on
+-- a worker.  Returns the workers granted to.
+CREATE FUNCTION @extschema@.citus_grant_functions(role pg_catalog.regrole)
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	coordinator pg_catalog.bool;
+	fns pg_catalog.text;
+	failed pg_catalog.text;
+	workers pg_catalog.int4;
+BEGIN
+	IF pg_catalog.to_regprocedure('pg_catalog.run_command_on_workers(pg_catalog.text, pg_catalog.bool)') IS NULL
+	   OR pg_catalog.to_regprocedure('pg_catalog.citus_is_coordinator()') IS NULL THEN
+		RETURN 0;
+	END IF;
+	EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO coordinator;
+	IF NOT coordinator THEN
+		RETURN 0;
+	END IF;
+	SELECT pg_catalog.string_agg(f::pg_catalog.text, ', ' ORDER BY f::pg_catalog.text) INTO fns
+	  FROM @extschema@.reader_functions() f
+	 WHERE pg_catalog.has_function_privilege(role, f, 'EXECUTE');
+	IF fns IS NULL THEN
+		RETURN 0;
+	END IF;
+	EXECUTE 'SELECT pg_catalog.string_agg(w.nodename OPERATOR(pg_catalog.||) '':'' OPERATOR(pg_catalog.||) w.nodeport '
+			'OPERATOR(pg_catalog.||) '': '' OPERATOR(pg_catalog.||) w.result, ''; '') FILTER (WHERE NOT w.success), '
+			'pg_catalog.count(*) FROM pg_catalog.run_command_on_workers($1, true) w'
+	   INTO failed, workers
+	  USING pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fns, role);
+	IF failed IS NOT NULL THEN
+		RAISE EXCEPTION 'could not grant %''s pricing functions on every Citus worker', role
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = failed,
+				  HINT = 'Check that the role and the extension exist on each worker, then call the grant again.';
+	END IF;
+	RETURN workers;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole) IS
+	'on a Citus coordinator: give a role, on every worker, the EXECUTE grants of reader_functions() it holds on the coordinator (Citus does not carry grants on an extension''s functions); nothing elsewhere; returns the workers granted to';
+REVOKE EXECUTE ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole) FROM PUBLIC;
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

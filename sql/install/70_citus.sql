@@ -122,6 +122,17 @@ BEGIN
 									   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl.grantee)) END,
 								  CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
 	END LOOP;
+	-- grants on the pricing functions stay on the node they were given on:
+	-- given again on every worker (where cost() runs), for every role that
+	-- holds one here
+	FOR acl IN SELECT DISTINCT a.grantee
+			   FROM @extschema@.reader_functions() f
+			   JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) f,
+					pg_catalog.aclexplode(p.proacl) AS a
+			  WHERE a.grantee OPERATOR(pg_catalog.<>) p.proowner AND a.grantee OPERATOR(pg_catalog.<>) 0
+			  ORDER BY 1 LOOP
+		PERFORM @extschema@.citus_grant_functions(acl.grantee::pg_catalog.regrole);
+	END LOOP;
 	RETURN pg_catalog.cardinality(made);
 END
 $fn$;

@@ -106,6 +106,54 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.reader_functions() IS
 	'the functions PUBLIC may not execute and grant_reader() grants: those that read the price catalog, catalog_comparison(), budget_report(), budget_remaining() and the *_rows() readers of tokacct''s tables';
 
+-- On a Citus coordinator, the EXECUTE grants of reader_functions() that a
+-- role holds here are given on every worker too: Citus carries grants on
+-- tables to the workers, not grants on an extension's functions, and cost()
+-- runs on the workers in pushed-down queries.  Nothing without Citus or on
+-- a worker.  Returns the workers granted to.
+CREATE FUNCTION @extschema@.citus_grant_functions(role pg_catalog.regrole)
+	RETURNS pg_catalog.int4
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	coordinator pg_catalog.bool;
+	fns pg_catalog.text;
+	failed pg_catalog.text;
+	workers pg_catalog.int4;
+BEGIN
+	IF pg_catalog.to_regprocedure('pg_catalog.run_command_on_workers(pg_catalog.text, pg_catalog.bool)') IS NULL
+	   OR pg_catalog.to_regprocedure('pg_catalog.citus_is_coordinator()') IS NULL THEN
+		RETURN 0;
+	END IF;
+	EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO coordinator;
+	IF NOT coordinator THEN
+		RETURN 0;
+	END IF;
+	SELECT pg_catalog.string_agg(f::pg_catalog.text, ', ' ORDER BY f::pg_catalog.text) INTO fns
+	  FROM @extschema@.reader_functions() f
+	 WHERE pg_catalog.has_function_privilege(role, f, 'EXECUTE');
+	IF fns IS NULL THEN
+		RETURN 0;
+	END IF;
+	EXECUTE 'SELECT pg_catalog.string_agg(w.nodename OPERATOR(pg_catalog.||) '':'' OPERATOR(pg_catalog.||) w.nodeport '
+			'OPERATOR(pg_catalog.||) '': '' OPERATOR(pg_catalog.||) w.result, ''; '') FILTER (WHERE NOT w.success), '
+			'pg_catalog.count(*) FROM pg_catalog.run_command_on_workers($1, true) w'
+	   INTO failed, workers
+	  USING pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', fns, role);
+	IF failed IS NOT NULL THEN
+		RAISE EXCEPTION 'could not grant %''s pricing functions on every Citus worker', role
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = failed,
+				  HINT = 'Check that the role and the extension exist on each worker, then call the grant again.';
+	END IF;
+	RETURN workers;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole) IS
+	'on a Citus coordinator: give a role, on every worker, the EXECUTE grants of reader_functions() it holds on the coordinator (Citus does not carry grants on an extension''s functions); nothing elsewhere; returns the workers granted to';
+REVOKE EXECUTE ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole) FROM PUBLIC;
+
 -- catalog_comparison() reads the two catalogs' rows, budget_report() and
 -- budget_remaining() the budgets: with the owner's rights (arguments used as
 -- values only; fixed queries, pinned search_path), so that the views
@@ -208,6 +256,8 @@ BEGIN
 		EXECUTE pg_catalog.format('GRANT %s %s TO %s',
 			CASE WHEN pg_catalog.starts_with(v, 'SCHEMA ') THEN 'USAGE ON' ELSE 'SELECT ON' END, v, role);
 	END LOOP;
+	-- on a Citus coordinator, the function grants on every worker too
+	PERFORM @extschema@.citus_grant_functions(role);
 END
 $fn$;
 COMMENT ON PROCEDURE @extschema@.grant_reader(pg_catalog.regrole) IS

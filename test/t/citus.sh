@@ -15,6 +15,9 @@
 #   - a catalog change made on the coordinator (an UPDATE, a loader run by a
 #     role that is not a superuser) reaches a session on a worker that had
 #     the old catalog in its cache;
+#   - a reader granted before the catalog is distributed, and one granted
+#     after, price on the workers (their grants on the pricing functions
+#     are given on every worker);
 #   - tokacct's aggregates run as worker_partial_agg + coord_combine_agg
 #     (grouped by a column other than the distribution column) and give
 #     exactly the serial answer of a local copy.
@@ -178,6 +181,11 @@ same "cost grouped by the distribution column" \
 same "cost grouped by model" \
 	"SELECT model, count(*), sum(tokacct.cost(provider, model, input_tokens, output_tokens, cache_read_tokens, at => at)) FROM calls{L} GROUP BY model ORDER BY 1"
 same "cost per call by a reader granted before distributing" "SET ROLE analyst; $q_cost_row ORDER BY 1, 2"
+# a reader granted after: grant_reader() gives the pricing functions on the workers itself
+c 0 -c "CREATE ROLE analyst2 LOGIN" -c "CALL tokacct.grant_reader('analyst2')" -c "GRANT SELECT ON calls, calls_local TO analyst2" >/dev/null
+out=$(c 1 -c "SELECT has_function_privilege('analyst2', 'tokacct.cost(text,text,bigint,bigint,bigint,bigint,bigint,timestamptz,bigint)', 'EXECUTE')" 2>&1) || true
+if [ "$out" = t ]; then pass "a reader granted after distributing may run cost() on a worker"; else flunk "a reader granted after distributing on a worker (got $out)"; fi
+same "cost per call by a reader granted after distributing" "SET ROLE analyst2; $q_cost_row ORDER BY 1, 2"
 same "customer_cost (discounts) per call" \
 	"SELECT item_id, call_no, tokacct.customer_cost(customer, provider, model, input_tokens, output_tokens, cache_read_tokens, at => at) FROM calls{L} WHERE customer IS NOT NULL ORDER BY 1, 2"
 # by hand, per model, in numeric: tp-a in*1 + out*4 per 1e6 + 0.002 a call;

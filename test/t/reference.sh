@@ -32,7 +32,7 @@ INTERNAL=(price_check_match price_check_mtok price_count_rounded price_put_model
 	attach_args_hash attach_bi_comments attach_bi_sql attach_build attach_column attach_comments attach_drop_view attach_fence attach_genai_keys attach_input_tokens attach_install attach_int8 attach_keys attach_list_cost attach_mapped attach_numeric attach_options attach_otlp_attributes attach_record attach_refuse attach_relation attach_span_cols attach_spec attach_status attach_unique attach_unix_nanos attach_usage_problem
 	records_comments records_fold records_handler_words records_median_words records_money_words records_share_words records_signed
 	rollup_apply rollup_run rollup_check budget_update rollup_source_keys rollup_source_apply rollup_source_run
-	model_alias_rows provider_alias_rows baseline_rows cutover_rows allocation_budget_rows reader_functions)
+	model_alias_rows provider_alias_rows baseline_rows cutover_rows allocation_budget_rows reader_functions citus_grant_functions)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"; cluster_stop' EXIT
