@@ -230,31 +230,22 @@ BEGIN
 	-- system of record s: "; only a view's owner can comment it),
 	-- and USAGE on the schemas holding them.
 	FOR v IN
-		SELECT pg_catalog.format('SCHEMA %I', s.nspname)
-		  FROM @extschema@.attachment a
-		  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
-		  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
-			   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
-		 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
-		   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
-									   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
-				OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
-									   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': '))
-		 GROUP BY s.nspname
+		WITH attached AS (
+			SELECT s.nspname, c.oid
+			  FROM @extschema@.attachment a
+			  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
+			  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
+				   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
+			 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
+			   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+										   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
+					OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
+										   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')))
+		SELECT pg_catalog.format('USAGE ON SCHEMA %I', t.nspname) FROM attached t GROUP BY t.nspname
 		UNION ALL
-		SELECT c.oid::pg_catalog.regclass::pg_catalog.text
-		  FROM @extschema@.attachment a
-		  JOIN pg_catalog.pg_namespace s ON s.nspname OPERATOR(pg_catalog.=) a.view_schema
-		  JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid
-			   AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid
-		 WHERE pg_catalog.format('%I.%I', s.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (a.views)
-		   AND (pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
-									   'tokacct, source ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': ')
-				OR pg_catalog.starts_with(pg_catalog.obj_description(c.oid, 'pg_class'),
-									   'tokacct, system of record ' OPERATOR(pg_catalog.||) a.source OPERATOR(pg_catalog.||) ': '))
+		SELECT pg_catalog.format('SELECT ON %s', t.oid::pg_catalog.regclass) FROM attached t
 	LOOP
-		EXECUTE pg_catalog.format('GRANT %s %s TO %s',
-			CASE WHEN pg_catalog.starts_with(v, 'SCHEMA ') THEN 'USAGE ON' ELSE 'SELECT ON' END, v, role);
+		EXECUTE pg_catalog.format('GRANT %s TO %s', v, role);
 	END LOOP;
 	-- on a Citus coordinator, the function grants on every worker too
 	PERFORM @extschema@.citus_grant_functions(role);
