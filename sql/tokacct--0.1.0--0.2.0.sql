@@ -4320,13 +4320,13 @@ BEGIN
 	IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
 		RAISE EXCEPTION 'tokacct.%() must run in a transaction that has not written anything yet', what
 			USING ERRCODE = 'invalid_transaction_state',
-				  DETAIL = 'Ledger rows written earlier in the same transaction would be taken as counted without being counted.',
+				  DETAIL = 'Rows (of the ledger or of an attached source) written earlier in the same transaction would be taken as counted without being counted.',
 				  HINT = 'CALL it in a transaction of its own (pg_cron does).';
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_check(pg_catalog.text) IS
-	'step of rollup_refresh() and rollup_rebuild(): refuse a transaction in which a refresh could miss or double count rows';
+	'step of the rollup refreshes and rebuilds (ledger and attached sources): refuse a transaction in which a refresh could miss or double count rows';
 
 CREATE PROCEDURE @extschema@.rollup_refresh(wait pg_catalog.bool DEFAULT true)
 	LANGUAGE plpgsql
