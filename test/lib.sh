@@ -121,6 +121,12 @@ scratch_dir() {
 	echo "$d"
 }
 
+# expect_line WANT NAME: "ok NAME" when $out holds the line WANT exactly (a
+# fixed string, the whole line); else "not ok NAME (want WANT)" and fail=1.
+expect_line() {
+	if grep -qxF -- "$1" <<<"$out"; then echo "ok $2"; else echo "not ok $2 (want $1)"; fail=1; fi
+}
+
 # psql against the throwaway cluster, quiet and strict.
 psql_run() {
 	as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres SHARED_DATA="$SHARED_DATA" \

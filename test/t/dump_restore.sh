@@ -12,9 +12,6 @@ source "$(dirname "$0")/../lib.sh"
 suite_start "wal_level = logical"
 
 fail=0
-check() {
-	if grep -qxF -- "$1" <<<"$out"; then echo "ok $2"; else echo "not ok $2 (want $1)"; fail=1; fi
-}
 
 # Derived tables: not dumped on purpose (a snapshot of transaction ids means
 # nothing in another cluster).
@@ -32,8 +29,8 @@ SELECT 'derived but dumped: ' || coalesce(string_agg(c::regclass::text, ', '), '
 SQL
 )
 echo "$out"
-check 'not marked: none' 'every table and sequence of the extension is dumped or listed as derived'
-check 'derived but dumped: none' 'the derived tables are not dumped'
+expect_line 'not marked: none' 'every table and sequence of the extension is dumped or listed as derived'
+expect_line 'derived but dumped: none' 'the derived tables are not dumped'
 
 psql_run -c 'CREATE DATABASE src' -c 'CREATE DATABASE dst'
 psql_run -d src <<'SQL'
@@ -114,10 +111,10 @@ SELECT 'source rollup refresh after restore counted all: ' || last_full FROM tok
 SQL
 )
 echo "$out"
-check 'rollups after restore: 0 0 1' "the rollups start empty after a restore; the source rollup's definition, with its old snapshot, is kept"
-check 'source rollup refresh after restore counted all: true' "the source rollup's first refresh after a restore counts everything"
+expect_line 'rollups after restore: 0 0 1' "the rollups start empty after a restore; the source rollup's definition, with its old snapshot, is kept"
+expect_line 'source rollup refresh after restore counted all: true' "the source rollup's first refresh after a restore counts everything"
 out=$src
-check 'source rollup 2026-03-02 triage prod-chat 1 6.015' "the attached source's rollup (one call, 6.015) before and after"
+expect_line 'source rollup 2026-03-02 triage prod-chat 1 6.015' "the attached source's rollup (one call, 6.015) before and after"
 
 dst=$(digest dst 2>&1)
 if [ "$src" = "$dst" ]; then
@@ -132,9 +129,9 @@ grep -q '^NOTICE:  rows tokacct.price_call 50 ' <<<"$src" \
 # attached call (1M input tokens, over the 200k tier at 6 USD; 1,000
 # output tokens) costs 6 + 0.015 through the gateway's aliases.
 out=$src
-check 'ledger 50 5.7375' 'the ledger costs 5.7375 before and after'
-check 'item i1 6.015' 'the attached item costs 6.015 through the aliases before and after'
-check 'budget support 5.7375 {0.5,0.8,1}' "the budget's spend and alerts before and after"
+expect_line 'ledger 50 5.7375' 'the ledger costs 5.7375 before and after'
+expect_line 'item i1 6.015' 'the attached item costs 6.015 through the aliases before and after'
+expect_line 'budget support 5.7375 {0.5,0.8,1}' "the budget's spend and alerts before and after"
 
 # Rows added after the restore take new ids: the sequences came with the tables.
 out=$(psql_run -d dst -At <<'SQL' 2>&1
@@ -149,7 +146,7 @@ SELECT 'new ids ' || (SELECT count(DISTINCT price_id) = count(*) FROM tokacct.pr
 SQL
 )
 echo "$out"
-check 'new ids true 51 2 2' 'rows added after a restore take new ids (price, ledger, catalog choice, budget)'
+expect_line 'new ids true 51 2 2' 'rows added after a restore take new ids (price, ledger, catalog choice, budget)'
 
 # The ledger replicated to another database: the subscriber stamps each row
 # it applies with its own transaction (the publisher's means nothing to its
@@ -195,10 +192,10 @@ SQL
 ) || { echo "$out"; echo "not ok the subscriber script stopped"; exit 1; }
 psql_run -d src -c "SELECT pg_drop_replication_slot('ledger')" >/dev/null
 echo "$out"
-check 'copied=yes' 'the subscription copies the ledger'
-check 'own stamps=50/50' "the subscriber stamps the rows it copies with its own transaction"
-check 'rollup=50 1275000' "the subscriber's rollup counts every copied row"
-check 'applied=yes' 'an insert and an update are applied'
-check 'update kept the stamp=true' 'an applied update keeps the stamp'
-check 'rollup=51 1275000' "the subscriber's next refresh counts the applied insert once, the update not again"
+expect_line 'copied=yes' 'the subscription copies the ledger'
+expect_line 'own stamps=50/50' "the subscriber stamps the rows it copies with its own transaction"
+expect_line 'rollup=50 1275000' "the subscriber's rollup counts every copied row"
+expect_line 'applied=yes' 'an insert and an update are applied'
+expect_line 'update kept the stamp=true' 'an applied update keeps the stamp'
+expect_line 'rollup=51 1275000' "the subscriber's next refresh counts the applied insert once, the update not again"
 exit $fail

@@ -8,9 +8,6 @@ build_and_stage
 cluster_start "wal_level = logical"
 
 fail=0
-check() {
-	if grep -qx "$1" <<<"$out"; then echo "ok $2"; else echo "not ok $2 (want $1)"; fail=1; fi
-}
 conn_of() { echo "host=$PGHOST port=$PGPORT dbname=$1 user=postgres"; }
 
 psql_run -c 'CREATE DATABASE pub' -c 'CREATE DATABASE sub' -c 'CREATE DATABASE dst'
@@ -86,14 +83,14 @@ SELECT dblink_disconnect('a');
 SQL
 ) || { echo "$out"; echo "not ok the subscriber script stopped"; exit 1; }
 echo "$out"
-check 'sub_before=null' 'subscriber: unknown model before the subscription'
-check 'synced=yes' 'subscriber: tables copied'
-check 'sub_after_copy=3' 'subscriber: the initial copy invalidates'
-check 'sub_after_update=4' 'subscriber: an applied UPDATE invalidates'
-check 'sub_after_insert=2' 'subscriber: an applied INSERT invalidates'
-check 'sub_after_tier=1' 'subscriber: an applied INSERT of a tier invalidates'
-check 'sub_after_delete=4' 'subscriber: an applied DELETE invalidates'
-check 'sub_after_truncate=null' 'subscriber: an applied TRUNCATE invalidates'
+expect_line 'sub_before=null' 'subscriber: unknown model before the subscription'
+expect_line 'synced=yes' 'subscriber: tables copied'
+expect_line 'sub_after_copy=3' 'subscriber: the initial copy invalidates'
+expect_line 'sub_after_update=4' 'subscriber: an applied UPDATE invalidates'
+expect_line 'sub_after_insert=2' 'subscriber: an applied INSERT invalidates'
+expect_line 'sub_after_tier=1' 'subscriber: an applied INSERT of a tier invalidates'
+expect_line 'sub_after_delete=4' 'subscriber: an applied DELETE invalidates'
+expect_line 'sub_after_truncate=null' 'subscriber: an applied TRUNCATE invalidates'
 psql_run -d pub -c "SELECT pg_drop_replication_slot('prices')" >/dev/null
 
 # A data-only dump of the publisher (m1 at 5 now), restored with
@@ -117,9 +114,9 @@ SELECT 'dst_replica_update=' || coalesce(x::text, 'null') FROM dblink('d', 'SELE
 SQL
 ) || { echo "$out"; echo "not ok the restore script stopped"; exit 1; }
 echo "$out"
-check 'dst_cached=null' 'restore target: the session holds the empty catalog'
-check 'dst_after_restore=5' 'restore target: pg_restore --disable-triggers reaches the session'
-check 'dst_next=5' 'restore target: and stays'
-check 'dst_triggers=O' 'restore target: ENABLE TRIGGER ALL left the triggers firing on origin only'
-check 'dst_replica_update=6' 'restore target: a change in replica mode still reaches the session'
+expect_line 'dst_cached=null' 'restore target: the session holds the empty catalog'
+expect_line 'dst_after_restore=5' 'restore target: pg_restore --disable-triggers reaches the session'
+expect_line 'dst_next=5' 'restore target: and stays'
+expect_line 'dst_triggers=O' 'restore target: ENABLE TRIGGER ALL left the triggers firing on origin only'
+expect_line 'dst_replica_update=6' 'restore target: a change in replica mode still reaches the session'
 exit $fail
