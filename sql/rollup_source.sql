@@ -231,6 +231,50 @@ SELECT * FROM rollup_vs_direct('wl_lf');
 SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow = 'renamed_workflow';
 
 -- ---------------------------------------------------------------------------
+-- A refresh reads only the traces it recomputes: after one late span in a
+-- source of 3,000 traces, the refresh scans the table once (the xmin scan
+-- that finds the touched trace, reading the trace key only) and reaches the
+-- trace's rows by the trace id index; recomputing the trace through a
+-- second scan of the whole table (as when the calls view numbered every
+-- attempt of the source to find one trace's workflow) would be two scans.
+-- ---------------------------------------------------------------------------
+CREATE TABLE wl.big_spans ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
+	"SpanName" text, "SpanAttributes" jsonb, "StatusCode" text, PRIMARY KEY ("TraceId", "SpanId"));
+INSERT INTO wl.big_spans
+SELECT '2026-03-01 00:00+00'::timestamptz + g * interval '1 minute' + k * interval '1 second',
+	   'bt' || g, 'bs' || g || '-' || k, CASE WHEN k > 0 THEN 'bs' || g || '-0' ELSE '' END,
+	   CASE WHEN k = 0 THEN 'invoke_agent' ELSE 'chat' END,
+	   CASE WHEN k = 0 THEN jsonb_build_object('gen_ai.operation.name', 'invoke_agent', 'gen_ai.workflow.name', 'wf' || g % 3)
+			ELSE jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.provider.name', 'openai',
+				 'gen_ai.request.model', 'gpt-4o', 'gen_ai.usage.input_tokens', '1000',
+				 'gen_ai.usage.output_tokens', '100') END,
+	   'Unset'
+  FROM generate_series(1, 3000) g, generate_series(0, 4) k;
+ANALYZE wl.big_spans;
+SELECT count(*) AS views FROM tokacct.attach_otel('big', 'wl.big_spans');
+CALL tokacct.rollup_source_create('big');
+CALL tokacct.rollup_source_refresh('big');
+INSERT INTO wl.big_spans VALUES ('2026-03-01 00:17:09+00', 'bt17', 'bs17-late', 'bs17-0', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan AS seq0 FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass \gset
+CALL tokacct.rollup_source_refresh('big');
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan - :seq0 AS table_scans FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass;
+-- Trace bt17 recomputed alone, one group rebuilt.  Its group (March 1,
+-- workflow wf2 = 17 % 3): traces 2, 5, ..., 1439 (480; trace g starts g
+-- minutes after midnight), 4 calls each of 1000 input and 100 output tokens
+-- at gpt-4o's 2.50 / 10 USD per million (0.0035 a call), plus the late call
+-- (2000 and 100: 0.006): 1,921 calls, 1,922,000 input tokens,
+-- 1920 x 0.0035 + 0.006 = 6.726.
+SELECT last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'big';
+SELECT workflow, traces, calls, input_tokens, cost FROM tokacct.rollup_source_daily
+ WHERE source = 'big' AND workflow = 'wf2' AND day = '2026-03-01';
+SELECT * FROM rollup_vs_direct('big');
+CALL tokacct.rollup_source_drop('big');
+SELECT count(*) AS views FROM tokacct.detach('big');
+
+-- ---------------------------------------------------------------------------
 -- A month from the rollups: the monthly view's money equals the direct
 -- aggregate exactly; its p95 is the p95 of the sketch of the month's calls
 -- taken directly (merging day sketches loses nothing), within 1% of

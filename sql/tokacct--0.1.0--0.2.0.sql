@@ -9450,6 +9450,630 @@ COMMENT ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole) IS
 	'on a Citus coordinator: give a role, on every worker, the EXECUTE grants of reader_functions() it holds on the coordinator (Citus does not carry grants on an extension''s functions); nothing elsewhere; returns the workers granted to';
 REVOKE EXECUTE ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole) FROM PUBLIC;
 
+
+-- ---------------------------------------------------------------------------
+-- Refreshing an attached source's rollup reads only the traces it
+-- recomputes (0.2.0): the calls view takes each trace's workflow and item
+-- from the traces (no window), so a refresh recomputing trace by trace
+-- reaches the source's table by the trace id; the touched traces are found
+-- by the age of each row's xmin; a touched group's contributions are found
+-- by an index on the group.  Views attached before get the new calls view by
+-- attaching the source again with the same arguments.
+-- ---------------------------------------------------------------------------
+
+-- A day x workflow x model group as one value, NULLs told apart from every
+-- value (immutable: the day as a day number), so that the contributions of
+-- the groups a refresh rebuilds are found by an index, whatever is NULL.
+CREATE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN COALESCE((day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text, '-')
+		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
+		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
+COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
+	'step of rollup_source_refresh(): a day x workflow x model group of the rollup as one text (NULLs told apart from every value)';
+DROP INDEX @extschema@.rollup_source_trace_group;
+CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace
+	(source, @extschema@.rollup_source_group(day, workflow, model));
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	parts text[] := '{}';
+	rel regclass;
+	col text;
+	i int;
+	cond text;
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" is not attached', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
+	END IF;
+	-- xmin is 32 bits: a row is new when its age (against one reference
+	-- transaction, the same for the whole scan) is at most lo's
+	cond := CASE WHEN lo IS NULL THEN 'true' ELSE
+		'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) s.age' END;
+	FOR i IN 1 .. array_length(a.relations, 1) LOOP
+		rel := a.relations[i];
+		IF a.kind = 'otel' THEN
+			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
+		ELSIF a.kind = 'langfuse' THEN
+			-- attach_langfuse stores observations, traces[, scores]
+			col := CASE i WHEN 2 THEN 'id' ELSE 'trace_id' END;
+		ELSE
+			RAISE EXCEPTION 'a rollup of source "%" is not supported: its kind is %', source, a.kind
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the traces touched since the last one by a column holding the trace id; sources of kind otel and langfuse have one.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind IN ('r', 'p')) THEN
+			RAISE EXCEPTION 'a rollup of source "%" needs tables: % is not one', source, rel
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		-- read as every caller-named relation is (the trace key only)
+		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
+	END LOOP;
+	-- age: how old, against the scan's reference transaction, the oldest
+	-- transaction to look at is (a newer row's age is smaller or negative)
+	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT pg_catalog.age(%s::pg_catalog.text::pg_catalog.xid) AS age) s, '
+		'LATERAL (%s) k',
+		coalesce(lo, 0) % 4294967296, array_to_string(parts, ' UNION ALL '));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
+	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	calls_view text;
+	per_trace text;
+	-- a group's key (see rollup_source_group())
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
+	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
+	-- The calls view belongs to whoever attached the source, who can replace
+	-- it (and tokacct.attachment, where its name comes from, is written by
+	-- admins): its functions run as the caller, so read it only when its
+	-- owner has the caller's privileges, as source_check() does for a view.
+	IF NOT EXISTS (SELECT 1 FROM pg_class c
+					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
+					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
+				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_groups;
+	END IF;
+	CREATE TEMP TABLE rollup_source_groups (gkey text PRIMARY KEY) ON COMMIT DROP;
+	-- the old contributions of the traces, and the groups they were in
+	EXECUTE format($q$
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_trace t
+		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
+				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
+		RETURNING t.day, t.workflow, t.model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
+	USING source, traces;
+	-- their new contributions, from the calls view: trace by trace (the
+	-- trace id a parameter of each, which the view passes down to the
+	-- source's table), or the whole view at once
+	per_trace := $q$
+		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
+			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
+			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
+			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
+			   coalesce(sum(c.reasoning_tokens), 0),
+			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
+			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
+		  FROM %1$s c
+		 WHERE %2$s
+		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
+	EXECUTE format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_trace
+		SELECT $1, x.* FROM (%1$s) x
+		RETURNING day, workflow, model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %2$s FROM new g ON CONFLICT DO NOTHING$q$,
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true') ELSE
+			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
+			'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id') || ') x UNION ALL '
+			|| format(per_trace, calls_view,
+				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL') END,
+		format(gkey, 'g'))
+	USING source, traces;
+	traces_done := CASE WHEN traces IS NULL
+		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
+		ELSE coalesce(array_length(traces, 1), 0) END;
+	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
+	-- the daily rows of those groups, rebuilt from the contributions
+	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	-- (group by group: each group's contributions found by the index)
+	EXECUTE format($q$
+	INSERT INTO @extschema@.rollup_source_daily
+	SELECT $1, x.*, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups g,
+	LATERAL (SELECT t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
+				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
+				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
+				   @extschema@.merge(t.cost_sketch)
+			  FROM @extschema@.rollup_source_trace t
+			 WHERE t.source = $1 AND %s = g.gkey
+			 GROUP BY t.day, t.workflow, t.model) x$q$, format(gkey, 't')) USING source;
+	DROP TABLE pg_temp.rollup_source_groups;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
+	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	src text := quote_literal(source) || '::pg_catalog.text';
+	sep text := CASE WHEN opts ->> 'cache_tokens' = 'separate' THEN 'true' ELSE 'false' END;
+	is_strict boolean := coalesce((opts ->> 'strict')::boolean, false);
+	reported_first boolean := coalesce(opts ->> 'cost_basis', 'reported_first') = 'reported_first';
+	success text := quote_literal(coalesce(
+		(SELECT array_agg(lower(v)) FROM jsonb_array_elements_text(opts -> 'success_values') v),
+		ARRAY['success', 'succeeded', 'solved', 'resolved', 'ok', 'pass', 'passed', 'true', '1', 'yes'])::text)
+		|| '::pg_catalog.text[]';
+	colnames text[] := ARRAY['trace_id', 'span_id', 'parent_id', 'name', 'started_at', 'ended_at',
+		'status_raw', 'error_type', 'operation', 'kind', 'provider', 'request_model', 'response_model',
+		'input_raw', 'output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw',
+		'reported_cost', 'reported_cost_raw', 'reported_currency', 'reported_cost_source', 'estimated_cost',
+		'conversation_id', 'tool_name', 'args_hash', 'workflow', 'item', 'outcome', 'option', 'attempt_raw',
+		'segment'];
+	cols jsonb := parts -> 'cols';
+	rel text := parts ->> 'from';
+	sel text;
+	content text;
+	call_filter text;
+	usage_kind text;
+	base_all text;			-- every stored row
+	spans_rows text;		-- every span once, usage_kind telling calls and agent usage
+	calls_rows text;		-- every counted call once
+	priced text;			-- template: the rows of {{ROWS}} priced
+	spans_priced text;
+	calls_priced text;
+	traces text;
+	attempts text;
+	by_trace text;
+	attempt_expr text;
+	v_calls text;
+	v_spans text;
+	v_attempts text;
+	v_items text;
+	v_conv text;
+	v_problems text;
+	record text;
+	c text;
+BEGIN
+	FOREACH c IN ARRAY colnames LOOP
+		IF NOT cols ? c THEN
+			RAISE EXCEPTION 'attach_build: the source gives no column %', c USING ERRCODE = 'internal_error';
+		END IF;
+	END LOOP;
+	SELECT string_agg(format('%s AS %I', cols ->> n, n), E',\n\t   ' ORDER BY o)
+	  INTO sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
+	SELECT 'ROW(' || string_agg('b.' || n, ', ') || ')' INTO content
+	  FROM unnest(colnames) n WHERE n NOT IN ('trace_id', 'span_id');
+
+	base_all := format('SELECT %s%sFROM %s', sel, E'\n  ', rel);
+
+	-- The spans whose usage is priced: LLM calls ("call"), and agent spans
+	-- that carry usage ("agent").  An agent span's usage counts only where
+	-- its trace has no LLM-call span (else it repeats its calls' usage):
+	-- attempts, items and spans apply that per trace; the calls view lists
+	-- LLM calls only, so it reads each row once, with no look at others.
+	call_filter := format('%s = ''llm''', cols ->> 'kind');
+	usage_kind := format('CASE %s WHEN ''llm'' THEN ''call''%s END', cols ->> 'kind',
+		CASE WHEN coalesce(opts ->> 'agent_usage', 'when_no_calls') = 'when_no_calls' THEN format(
+			' WHEN ''agent'' THEN CASE WHEN %s IS NOT NULL OR %s IS NOT NULL THEN ''agent'' END',
+			cols ->> 'input_raw', cols ->> 'output_raw')
+		ELSE '' END);
+
+	-- Repeated span ids are collapsed on the stored rows (before anything is
+	-- read from them), keeping the first copy in the source's order.
+	IF dedup THEN
+		spans_rows := format(
+			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
+		calls_rows := format(
+			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
+			'WHERE %7$s ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
+			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+	ELSE
+		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
+		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
+	END IF;
+
+	-- The rows of {{ROWS}} priced: l0 reads the counts and names, l1 prices,
+	-- l2 says what is wrong.  Spans without usage to price cost 0.
+	--
+	-- The outer layer carries a column fence (but for a strict source, see
+	-- the last argument below): attach_fence() is volatile, so PostgreSQL
+	-- keeps this layer a subquery instead of pulling it up into the view
+	-- (src/attach.c), and each column of a priced span (cost, list_cost,
+	-- problem, the counts, the status) is computed once, where the view
+	-- reads it; pulled up, every reference re-ran its whole expression (the
+	-- attempts view summed the cost of a span in two aggregates and tested
+	-- it in two more: a pricing each).  Quals on the other columns still go
+	-- down to the scan of the user's table (only the fence column itself is
+	-- unsafe to push down), unread columns are still dropped, and parallel
+	-- plans stay possible (the fence is PARALLEL SAFE).  A fence in every
+	-- layer (l0, l1, l2 and the rows) was measured slower than this one: a
+	-- fenced layer computes eagerly all it passes up, where the flattened
+	-- expressions short-circuit (the status is read only for a call
+	-- without usage, ...), and adds a node per row.  One C function
+	-- returning every derived value as a composite was the other way; it
+	-- would move the pricing rules out of SQL for little more.
+	-- PERFORMANCE.md has the figures.
+	priced := format($q$
+SELECT l2.*,
+	   CASE WHEN NOT l2.priced THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
+	   CASE WHEN NOT l2.priced THEN NULL
+			WHEN %2$s AND l2.reported_usd IS NOT NULL THEN 'reported'
+			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source%4$s
+  FROM (SELECT l1.*,
+			   COALESCE(
+				 CASE WHEN NOT l1.priced THEN NULL
+					  WHEN l1.started_at IS NULL OR NOT pg_catalog.isfinite(l1.started_at)
+					  THEN 'no usable start time' END,
+				 CASE WHEN l1.priced THEN @extschema@.attach_usage_problem(l1.input_raw, l1.output_raw,
+					 l1.cache_read_raw, l1.cache_write_raw, l1.reasoning_raw, %3$s) END,
+				 CASE WHEN l1.priced THEN l1.reported_problem END,
+				 CASE WHEN l1.priced AND NOT l1.has_usage AND l1.status = 'ok' AND l1.reported_usd IS NULL
+					  THEN 'no token usage on a successful call' END,
+				 CASE WHEN l1.priced AND l1.has_usage AND l1.list_cost IS NULL
+					  THEN pg_catalog.format('no catalog price for provider %%s, model %%s',
+							pg_catalog.quote_nullable(l1.price_provider), pg_catalog.quote_nullable(l1.price_model)) END,
+				 CASE WHEN l1.status_unknown
+					  THEN pg_catalog.format('unknown status %%s (taken as ok)', pg_catalog.quote_literal(l1.status_raw)) END
+			   ) AS problem
+		  FROM (SELECT l0.*,
+					   CASE WHEN l0.priced THEN
+						 COALESCE(@extschema@.attach_list_cost(l0.provider, l0.model, l0.input_raw,
+								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
+								l0.started_at, %3$s),
+							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
+				  FROM (SELECT c.*, c.usage_kind IS NOT NULL AS priced,
+							   COALESCE(@extschema@.attach_status(c.status_raw, c.error_type), 'ok') AS status,
+							   @extschema@.attach_status(c.status_raw, c.error_type) IS NULL AS status_unknown,
+							   COALESCE(c.response_model, c.request_model) AS model,
+							   -- the counts of a call that reports usage; an absent one is 0,
+							   -- an unusable one NULL
+							   CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN
+								   COALESCE(@extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw, c.cache_write_raw, %3$s),
+									   CASE WHEN pg_catalog.btrim(COALESCE(c.input_raw, '')) = '' THEN 0::pg_catalog.int8 END) END AS input_tokens,
+							   {{COUNT:output_raw}} AS output_tokens,
+							   {{COUNT:cache_read_raw}} AS cache_read_tokens,
+							   {{COUNT:cache_write_raw}} AS cache_write_tokens,
+							   {{COUNT:reasoning_raw}} AS reasoning_tokens,
+							   (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) AS has_usage,
+							   CASE WHEN c.reported_cost IS NULL AND c.reported_cost_raw IS NOT NULL
+									 AND c.reported_cost_raw !~ '^\s*$'
+									THEN pg_catalog.format('reported cost not a number: %%s',
+										pg_catalog.quote_literal(pg_catalog.left(c.reported_cost_raw, 40)))
+									WHEN c.reported_cost IS NULL THEN NULL
+									WHEN c.reported_cost = 'NaN'::pg_catalog.numeric
+									  OR c.reported_cost = 'Infinity'::pg_catalog.numeric
+									  OR c.reported_cost = '-Infinity'::pg_catalog.numeric
+									THEN 'reported cost not finite'
+									WHEN c.reported_cost < 0 THEN 'reported cost negative'
+									WHEN c.reported_cost > 1000000 THEN 'reported cost above 1000000'
+							   END AS reported_problem,
+							   CASE WHEN c.reported_cost IS NOT NULL
+									 AND c.reported_cost <> 'NaN'::pg_catalog.numeric
+									 AND c.reported_cost >= 0 AND c.reported_cost <= 1000000
+									 AND pg_catalog.upper(COALESCE(c.reported_currency, 'USD')) = 'USD'
+									THEN pg_catalog.round(c.reported_cost, 12) END AS reported_usd,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 2,
+								   {{PROVIDER_MAP}} OPERATOR(pg_catalog.->>) pg_catalog.lower(c.provider),
+								   c.provider) AS price_provider,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 3, c.response_model, c.request_model) AS price_model
+						  FROM ({{ROWS}}) c) l0) l1) l2$q$,
+		CASE
+			WHEN is_strict THEN 'CASE WHEN l2.problem IS NOT NULL THEN @extschema@.attach_refuse('
+				|| src || ', l2.trace_id, l2.span_id, l2.problem) '
+				|| CASE WHEN reported_first THEN 'ELSE COALESCE(l2.reported_usd, l2.list_cost) END'
+						ELSE 'ELSE l2.list_cost END' END
+			WHEN reported_first THEN 'COALESCE(l2.reported_usd, l2.list_cost)'
+			ELSE 'l2.list_cost'
+		END,
+		CASE WHEN reported_first THEN 'true' ELSE 'false' END,
+		sep,
+		-- a strict source's cost raises on a row with a problem: fenced, it
+		-- would be computed for rows a qual on the view (WHERE item = ...)
+		-- leaves out, and raise for them; a strict source is not fenced
+		CASE WHEN is_strict THEN '' ELSE E',\n\t   @extschema@.attach_fence() AS fence' END);
+	-- Aliases: each table is read once per query into a jsonb map (an
+	-- InitPlan), so a call costs a key lookup rather than a join (the
+	-- planner cannot estimate how many calls a join would see) and the
+	-- pricing runs in parallel workers.  A model alias is looked for under
+	-- "provider US model" (lower case); its period (unix seconds, the open
+	-- ends as +-1e15) is chosen by the call's time with a jsonpath filter.
+	priced := replace(replace(replace(priced,
+		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND pg_catalog.isfinite(c.started_at)
+					AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
+			THEN pg_catalog.jsonb_path_query_first({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}},
+				'strict $[*] ? (@[0] <= $t && $t < @[1])',
+				pg_catalog.jsonb_build_object('t', EXTRACT(epoch FROM c.started_at))) END)$q$),
+		'{{MODEL_KEY}}', $q$(pg_catalog.lower(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) pg_catalog.lower(COALESCE(c.response_model, c.request_model)))$q$),
+		'{{MODEL_MAP}}', $q$(SELECT pg_catalog.jsonb_object_agg(m.k, m.periods)
+			FROM (SELECT ma.provider OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) ma.model AS k,
+						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+							 CASE WHEN pg_catalog.isfinite(ma.valid_from) THEN EXTRACT(epoch FROM ma.valid_from) ELSE -1e15 END,
+							 CASE WHEN pg_catalog.isfinite(ma.valid_until) THEN EXTRACT(epoch FROM ma.valid_until) ELSE 1e15 END,
+							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
+					FROM @extschema@.model_alias_rows() ma GROUP BY 1) m)$q$);
+	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
+		priced := replace(priced, '{{COUNT:' || c || '}}', format(
+			'CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
+			'COALESCE(@extschema@.attach_int8(c.%1$s), CASE WHEN pg_catalog.btrim(COALESCE(c.%1$s, '''')) = '''' '
+			'THEN 0::pg_catalog.int8 END) END', c));
+	END LOOP;
+	priced := replace(priced, '{{PROVIDER_MAP}}',
+		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias_rows() pa)');
+	spans_priced := replace(priced, '{{ROWS}}', spans_rows);
+	calls_priced := replace(priced, '{{ROWS}}', calls_rows);
+
+	-- Traces: their time, root status and structure values (a root span's
+	-- value first, else the smallest any span of the trace carries).
+	-- Repeated rows change none of these, so every stored row is read.
+	traces := format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(DISTINCT b.span_id) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(COALESCE(@extschema@.attach_status(b.status_raw, b.error_type), 'ok') NOT IN ('ok', 'discarded'))
+		   FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, base_all);
+
+	-- Attempts: one per trace, numbered per (workflow, item) in time order
+	-- (or by the attempt number the source records); the run is the trace
+	-- of the item's first attempt (waste sees an item's attempts together).
+	IF opts ? 'attempt' AND jsonb_typeof(opts -> 'attempt') <> 'null' THEN
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN @extschema@.attach_int8(t.attempt_raw)::pg_catalog.int4 END';
+	ELSE
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN (pg_catalog.row_number() OVER w)::pg_catalog.int4 END';
+	END IF;
+	attempts := format($q$
+SELECT t.*,
+	   %1$s AS attempt,
+	   CASE WHEN t.item IS NOT NULL THEN pg_catalog.first_value(t.trace_id) OVER w ELSE t.trace_id END AS run_id,
+	   CASE WHEN t.outcome IS NOT NULL THEN pg_catalog.lower(pg_catalog.btrim(t.outcome)) = ANY (%2$s)
+			WHEN t.roots = 0 THEN NULL
+			ELSE NOT t.root_failed END AS succeeded
+  FROM (%3$s) t
+WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id COLLATE "C")$q$,
+		attempt_expr, success, '{{TRACES}}');
+
+	-- One row per trace (a GROUP BY, so a join to it that reads nothing is
+	-- removed); joined by hash to calls, spans and conversations.
+	by_trace := format(
+		'SELECT a.trace_id, pg_catalog.min(a.workflow) AS workflow, pg_catalog.min(a.item) AS item, '
+		'pg_catalog.min(a.attempt) AS attempt, pg_catalog.min(a.run_id) AS run_id, '
+		'pg_catalog.bool_and(a.succeeded) AS succeeded FROM (%s) a GROUP BY a.trace_id',
+		replace(attempts, '{{TRACES}}', traces));
+
+	-- calls --------------------------------------------------------------
+	-- The workflow and item come from the traces (one row per trace, no
+	-- window), the attempt number from the attempts: a query that reads no
+	-- attempt number drops that join, and a condition on one trace id (a
+	-- rollup refresh's) then reaches the source's table through the traces
+	-- instead of numbering every attempt of the source.
+	v_calls := format($q$
+SELECT %1$s AS source, p.trace_id, p.span_id, p.parent_id, p.name, p.operation, p.started_at, p.ended_at, p.status,
+	   t.workflow, t.item, a.attempt, COALESCE(p.conversation_id, p.trace_id) AS conversation_id,
+	   p.provider, p.model, p.request_model, p.response_model, p.price_provider, p.price_model,
+	   p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens, p.reasoning_tokens,
+	   p.list_cost, p.reported_usd AS reported_cost, p.reported_currency, p.reported_cost_source,
+	   p.estimated_cost, p.cost, p.cost_source, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (SELECT w.trace_id, w.workflow, w.item FROM (%3$s) w) t ON t.trace_id = p.trace_id
+  LEFT JOIN (%4$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, traces, by_trace);
+
+	-- attempts: the structure and the cost of each trace in one pass over
+	-- its priced spans (no join whose size the planner would guess) --------
+	v_attempts := format($q$
+SELECT %1$s AS source, a.workflow, a.item, COALESCE(a.option, a.models) AS option, a.attempt,
+	   a.trace_id, a.started_at, a.ended_at, a.succeeded, a.outcome,
+	   CASE WHEN a.left_out = 0 THEN COALESCE(a.cost, 0) END AS cost,
+	   COALESCE(a.cost, 0) AS cost_known,
+	   a.calls, a.left_out AS calls_left_out,
+	   COALESCE(a.input_tokens, 0)::pg_catalog.int8 AS input_tokens,
+	   COALESCE(a.output_tokens, 0)::pg_catalog.int8 AS output_tokens,
+	   CASE WHEN a.item IS NULL THEN 'no item key'
+			WHEN a.attempt IS NULL THEN 'attempt number not a whole number'
+			WHEN a.succeeded IS NULL THEN 'success unknown: the trace has no root span'
+			WHEN a.left_out > 0 THEN pg_catalog.format('%%s of %%s calls left out of the cost', a.left_out, a.calls)
+	   END AS problem,
+	   a.segment
+  FROM (%2$s) a$q$,
+		src, replace(attempts, '{{TRACES}}', format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(*) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(b.status NOT IN ('ok', 'discarded')) FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw,
+	   COALESCE(pg_catalog.min(b.segment) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.segment)) AS segment,
+	   -- the calls' cost, or where the trace has no LLM call its agent spans' usage
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'agent') END AS cost,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent') END AS calls,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call' AND b.cost IS NULL)
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent' AND b.cost IS NULL) END AS left_out,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS input_tokens,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS output_tokens,
+	   COALESCE(pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'call'),
+				pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'agent')) AS models
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, spans_priced)));
+
+	-- items ------------------------------------------------------------------
+	record := @extschema@.attach_record(opts, success);
+	v_items := format($q$
+SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_at, i.ended_at,
+	   i.ai_cost, i.ai_cost_known, i.calls, i.calls_left_out,
+	   CASE WHEN i.solved THEN 0::pg_catalog.numeric
+			WHEN NOT i.solved THEN pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS human_fix_cost,
+	   b.bpo_unit_price,
+	   CASE WHEN i.solved THEN b.bpo_unit_price
+			WHEN NOT i.solved THEN b.bpo_unit_price - pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS value,
+	   i.problem, i.segment, i.first_try_succeeded, i.failed_attempt_cost
+  FROM (%3$s) i
+  LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
+					   FROM @extschema@.baseline_rows() bl
+					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
+						AND pg_catalog.upper(bl.currency) = 'USD'
+					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,
+		src, v_attempts, CASE WHEN record IS NULL THEN '{{ITEMS}}' ELSE format(
+			'SELECT i0.source, i0.workflow, i0.item, i0.option, i0.attempts, '
+			'COALESCE(rec.solved, i0.solved) AS solved, i0.started_at, i0.ended_at, i0.ai_cost, i0.ai_cost_known, '
+			'i0.calls, i0.calls_left_out, COALESCE(i0.problem, CASE WHEN rec.key IS NULL '
+			'THEN ''no row for the item in the system of record'' END) AS problem, '
+			'i0.segment, i0.first_try_succeeded, i0.failed_attempt_cost '
+			'FROM ({{ITEMS}}) i0 LEFT JOIN (%s) rec ON rec.key = i0.item', record) END);
+	v_items := replace(v_items, '{{ITEMS}}', format($q$SELECT %1$s AS source, a.workflow, a.item,
+			   pg_catalog.string_agg(DISTINCT a.option, '+' ORDER BY a.option) AS option,
+			   pg_catalog.count(*) AS attempts,
+			   pg_catalog.bool_or(a.succeeded) AS solved,
+			   pg_catalog.min(a.started_at) AS started_at, pg_catalog.max(a.ended_at) AS ended_at,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0 THEN pg_catalog.sum(a.cost) END AS ai_cost,
+			   pg_catalog.sum(a.cost_known) AS ai_cost_known,
+			   pg_catalog.sum(a.calls)::pg_catalog.int8 AS calls,
+			   pg_catalog.sum(a.calls_left_out)::pg_catalog.int8 AS calls_left_out,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) > 0
+					THEN pg_catalog.format('%%s of %%s calls left out of the cost', pg_catalog.sum(a.calls_left_out), pg_catalog.sum(a.calls))
+					WHEN pg_catalog.bool_or(a.succeeded) IS NULL THEN 'success unknown'
+			   END AS problem,
+			   pg_catalog.min(a.segment) AS segment,
+			   pg_catalog.bool_or(a.succeeded) FILTER (WHERE a.attempt = 1) AS first_try_succeeded,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0
+					THEN COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE NOT a.succeeded), 0) END AS failed_attempt_cost
+		  FROM (%2$s) a
+		 WHERE a.item IS NOT NULL
+		 GROUP BY a.workflow, a.item$q$,
+		src, v_attempts));
+
+	-- conversations ------------------------------------------------------------
+	v_conv := format($q$
+SELECT %1$s AS source, a.workflow, a.item, a.attempt,
+	   COALESCE(p.conversation_id, p.trace_id) AS conversation_id, p.trace_id, p.span_id,
+	   (pg_catalog.row_number() OVER (PARTITION BY COALESCE(p.conversation_id, p.trace_id)
+			ORDER BY p.started_at, p.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+	   p.started_at, p.model, p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cost, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, by_trace);
+
+	-- spans ------------------------------------------------------------------
+	-- an agent span's usage counts where its trace has no LLM call
+	v_spans := format($q$
+SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS source_trace_id,
+	   s.span_id, s.parent_id, s.kind, COALESCE(s.tool_name, s.name) AS name, s.operation, s.args_hash,
+	   CASE WHEN s.parent_id IS NULL AND a.succeeded IS FALSE AND s.status = 'ok' THEN 'error' ELSE s.status END AS status,
+	   CASE WHEN s.counted THEN s.cost ELSE 0::pg_catalog.numeric END AS cost,
+	   s.started_at, s.ended_at, a.workflow, a.item, a.attempt, s.model,
+	   CASE WHEN s.counted THEN s.input_tokens END AS input_tokens,
+	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
+	   s.call_seq,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+				 / s.input_tokens, 12) END AS input_price,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
+				 s.cache_write_tokens, 0, s.started_at) END AS input_cost,
+	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
+  FROM (SELECT %1$s AS source, p.*,
+			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
+				   IS TRUE AS counted,
+			   CASE WHEN p.usage_kind = 'call'
+					THEN (pg_catalog.count(*) FILTER (WHERE p.usage_kind = 'call') OVER t_upto)::pg_catalog.int4 END AS call_seq
+		  FROM (%2$s) p
+		WINDOW t AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+					 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+			   t_upto AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+						  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) s
+  LEFT JOIN (%3$s) a ON a.trace_id = s.trace_id$q$,
+		src, spans_priced, by_trace);
+
+	-- problems ---------------------------------------------------------------
+	v_problems := format($q$
+SELECT %1$s AS source, CASE WHEN p.usage_kind = 'call' THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
+	   p.problem AS reason
+  FROM (%2$s) p
+ WHERE p.problem IS NOT NULL
+   AND (p.usage_kind IS DISTINCT FROM 'agent' OR p.trace_id IS NULL
+		OR p.trace_id NOT IN (SELECT c.trace_id FROM (%6$s) c WHERE c.trace_id IS NOT NULL))
+UNION ALL
+SELECT %1$s, 'span', b.trace_id, b.span_id,
+	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
+  FROM (%3$s) b
+ WHERE (b.trace_id, b.span_id) IN (SELECT d.trace_id, d.span_id FROM (%3$s) d
+								   GROUP BY d.trace_id, d.span_id HAVING pg_catalog.count(*) > 1)
+ GROUP BY b.trace_id, b.span_id
+HAVING pg_catalog.count(DISTINCT %4$s) > 1
+UNION ALL
+SELECT %1$s, 'trace', a.trace_id, NULL,
+	   CASE WHEN a.item IS NULL THEN 'no item key: the trace is in no attempt or item'
+			WHEN a.attempt IS NULL THEN pg_catalog.format('attempt number not a whole number: %%s', pg_catalog.quote_literal(a.attempt_raw))
+			ELSE 'no root span: the attempt''s success is unknown' END
+  FROM (%5$s) a
+ WHERE a.item IS NULL OR a.attempt IS NULL OR a.succeeded IS NULL$q$,
+		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces),
+		-- the traces that have an LLM call: an agent span's usage is a
+		-- problem only in a trace without one (else it is not counted)
+		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
+
+	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
+		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
+END
+$fn$;
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------

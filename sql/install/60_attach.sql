@@ -899,16 +899,22 @@ WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id C
 		replace(attempts, '{{TRACES}}', traces));
 
 	-- calls --------------------------------------------------------------
+	-- The workflow and item come from the traces (one row per trace, no
+	-- window), the attempt number from the attempts: a query that reads no
+	-- attempt number drops that join, and a condition on one trace id (a
+	-- rollup refresh's) then reaches the source's table through the traces
+	-- instead of numbering every attempt of the source.
 	v_calls := format($q$
 SELECT %1$s AS source, p.trace_id, p.span_id, p.parent_id, p.name, p.operation, p.started_at, p.ended_at, p.status,
-	   a.workflow, a.item, a.attempt, COALESCE(p.conversation_id, p.trace_id) AS conversation_id,
+	   t.workflow, t.item, a.attempt, COALESCE(p.conversation_id, p.trace_id) AS conversation_id,
 	   p.provider, p.model, p.request_model, p.response_model, p.price_provider, p.price_model,
 	   p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens, p.reasoning_tokens,
 	   p.list_cost, p.reported_usd AS reported_cost, p.reported_currency, p.reported_cost_source,
 	   p.estimated_cost, p.cost, p.cost_source, p.problem
   FROM (%2$s) p
-  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
-		src, calls_priced, by_trace);
+  LEFT JOIN (SELECT w.trace_id, w.workflow, w.item FROM (%3$s) w) t ON t.trace_id = p.trace_id
+  LEFT JOIN (%4$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, traces, by_trace);
 
 	-- attempts: the structure and the cost of each trace in one pass over
 	-- its priced spans (no join whose size the planner would guess) --------

@@ -83,7 +83,19 @@ CREATE TABLE @extschema@.rollup_source_trace (
 );
 CREATE UNIQUE INDEX rollup_source_trace_key ON @extschema@.rollup_source_trace
 	(source, trace_id, day, workflow, model) NULLS NOT DISTINCT;
-CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace (source, day, workflow, model);
+-- A day x workflow x model group as one value, NULLs told apart from every
+-- value (immutable: the day as a day number), so that the contributions of
+-- the groups a refresh rebuilds are found by an index, whatever is NULL.
+CREATE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN COALESCE((day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text, '-')
+		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
+		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
+COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
+	'step of rollup_source_refresh(): a day x workflow x model group of the rollup as one text (NULLs told apart from every value)';
+CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace
+	(source, @extschema@.rollup_source_group(day, workflow, model));
 COMMENT ON TABLE @extschema@.rollup_source_trace IS
 	'what each trace of an attached source adds to tokacct.rollup_source_daily (one row per trace x day x workflow x model), so a refresh can replace a trace''s contribution when the trace changes';
 COMMENT ON COLUMN @extschema@.rollup_source_trace.source IS 'the attached source';
@@ -168,10 +180,10 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
 	END IF;
-	-- xmin is 32 bits: its age against the query's snapshot, modulo 2^32
+	-- xmin is 32 bits: a row is new when its age (against one reference
+	-- transaction, the same for the whole scan) is at most lo's
 	cond := CASE WHEN lo IS NULL THEN 'true' ELSE
-		'((s.ref32 OPERATOR(pg_catalog.-) r.xmin::pg_catalog.text::pg_catalog.int8 OPERATOR(pg_catalog.+) 4294967296) '
-		'OPERATOR(pg_catalog.%) 4294967296) OPERATOR(pg_catalog.<=) s.age' END;
+		'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) s.age' END;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
 		IF a.kind = 'otel' THEN
@@ -196,12 +208,11 @@ BEGIN
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
 			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
 	END LOOP;
-	-- ref: the xmax of the scan's own snapshot (every row it sees is older);
-	-- age: how much older than ref the oldest transaction to look at is
-	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT x.ref OPERATOR(pg_catalog.%%) 4294967296 AS ref32, '
-		'x.ref OPERATOR(pg_catalog.-) %s AS age FROM (SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())'
-		'::pg_catalog.text::pg_catalog.int8 AS ref) x) s, LATERAL (%s) k',
-		coalesce(lo::text, '0'), array_to_string(parts, ' UNION ALL '));
+	-- age: how old, against the scan's reference transaction, the oldest
+	-- transaction to look at is (a newer row's age is smaller or negative)
+	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT pg_catalog.age(%s::pg_catalog.text::pg_catalog.xid) AS age) s, '
+		'LATERAL (%s) k',
+		coalesce(lo, 0) % 4294967296, array_to_string(parts, ' UNION ALL '));
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
@@ -218,9 +229,9 @@ CREATE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces p
 DECLARE
 	a @extschema@.attachment%ROWTYPE;
 	calls_view text;
-	-- a group's key, NULLs told apart from every value
-	gkey text := 'pg_catalog.concat_ws(pg_catalog.chr(31), pg_catalog.quote_nullable(%1$s.day), '
-				 'pg_catalog.quote_nullable(%1$s.workflow), pg_catalog.quote_nullable(%1$s.model))';
+	per_trace text;
+	-- a group's key (see rollup_source_group())
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
 	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
@@ -251,24 +262,33 @@ BEGIN
 	)
 	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
 	USING source, traces;
-	-- their new contributions, from the calls view
-	EXECUTE format($q$
-	WITH new AS (
-		INSERT INTO @extschema@.rollup_source_trace
-		SELECT $1, c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
+	-- their new contributions, from the calls view: trace by trace (the
+	-- trace id a parameter of each, which the view passes down to the
+	-- source's table), or the whole view at once
+	per_trace := $q$
+		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
 			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
 			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
 			   coalesce(sum(c.reasoning_tokens), 0),
 			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
 			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
-		  FROM %1$s c %2$s
-		 GROUP BY c.trace_id, 3, c.workflow, c.model
+		  FROM %1$s c
+		 WHERE %2$s
+		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
+	EXECUTE format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_trace
+		SELECT $1, x.* FROM (%1$s) x
 		RETURNING day, workflow, model
 	)
-	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %3$s FROM new g ON CONFLICT DO NOTHING$q$,
-		calls_view, CASE WHEN traces IS NULL THEN '' ELSE 'WHERE c.trace_id = ANY ($2) '
-			'OR (c.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL)' END, format(gkey, 'g'))
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %2$s FROM new g ON CONFLICT DO NOTHING$q$,
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true') ELSE
+			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
+			'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id') || ') x UNION ALL '
+			|| format(per_trace, calls_view,
+				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL') END,
+		format(gkey, 'g'))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
 		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
@@ -277,15 +297,18 @@ BEGIN
 	-- the daily rows of those groups, rebuilt from the contributions
 	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
 		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	-- (group by group: each group's contributions found by the index)
 	EXECUTE format($q$
 	INSERT INTO @extschema@.rollup_source_daily
-	SELECT $1, t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
-		   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
-		   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
-		   @extschema@.merge(t.cost_sketch), statement_timestamp()
-	  FROM @extschema@.rollup_source_trace t
-	 WHERE t.source = $1 AND %s IN (SELECT g.gkey FROM pg_temp.rollup_source_groups g)
-	 GROUP BY t.day, t.workflow, t.model$q$, format(gkey, 't')) USING source;
+	SELECT $1, x.*, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups g,
+	LATERAL (SELECT t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
+				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
+				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
+				   @extschema@.merge(t.cost_sketch)
+			  FROM @extschema@.rollup_source_trace t
+			 WHERE t.source = $1 AND %s = g.gkey
+			 GROUP BY t.day, t.workflow, t.model) x$q$, format(gkey, 't')) USING source;
 	DROP TABLE pg_temp.rollup_source_groups;
 END
 $fn$;
