@@ -49,7 +49,9 @@ SELECT * FROM tokacct.attach_otlp_json('wl_otlp', 'wl.otlp_docs', options => '{"
 
 -- The check: the rollup of a source against the same aggregate taken
 -- directly over its calls view, row for row (rows missing from the rollup,
--- rows it has that the view does not), and its totals.
+-- rows it has that the view does not; the cost sketches compared as
+-- states, so a row's sketch must be the very sketch of its calls' costs),
+-- and its totals.
 CREATE FUNCTION rollup_vs_direct(src text, OUT missing bigint, OUT extra bigint, OUT rows bigint,
 	OUT traces bigint, OUT calls bigint, OUT left_out bigint, OUT cost numeric)
 LANGUAGE plpgsql AS $$
@@ -57,7 +59,8 @@ DECLARE
 	direct text;
 	rolled text := format('SELECT day, workflow, model, traces, calls, calls_left_out, input_tokens, output_tokens,
 		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, reported_cost, list_cost,
-		tokacct.cost_quantile(cost_sketch, 0.5) AS p50, tokacct.cost_quantile(cost_sketch, 0.95) AS p95
+		tokacct.cost_quantile(cost_sketch, 0.5) AS p50, tokacct.cost_quantile(cost_sketch, 0.95) AS p95,
+		cost_sketch::text AS sketch
 		FROM tokacct.rollup_source_daily WHERE source = %L', src);
 BEGIN
 	SELECT format('SELECT (started_at AT TIME ZONE ''UTC'')::date AS day, workflow, model,
@@ -65,7 +68,8 @@ BEGIN
 		coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0),
 		coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0), coalesce(sum(cost), 0),
 		coalesce(sum(cost) FILTER (WHERE cost_source = ''reported''), 0), coalesce(sum(list_cost), 0),
-		tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.5), tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.95)
+		tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.5), tokacct.cost_quantile(tokacct.cost_sketch(cost), 0.95),
+		tokacct.cost_sketch(cost)::text
 		FROM %I.%I GROUP BY 1, 2, 3', a.view_schema, a.view_prefix || 'calls')
 	  INTO direct FROM tokacct.attachment a WHERE a.source = src;
 	EXECUTE format('SELECT (SELECT count(*) FROM (%1$s EXCEPT ALL %2$s) d), (SELECT count(*) FROM (%2$s EXCEPT ALL %1$s) d),
@@ -90,6 +94,41 @@ CREATE FUNCTION rollup_vs_truth(src text, OUT missing bigint, OUT extra bigint) 
 		 GROUP BY 1, 2, 3)
 	SELECT (SELECT count(*) FROM (SELECT * FROM truth_daily EXCEPT SELECT * FROM rolled) d),
 		   (SELECT count(*) FROM (SELECT * FROM rolled EXCEPT SELECT * FROM truth_daily) d) $$;
+
+-- ---------------------------------------------------------------------------
+-- sketch_subtract(a, b): a refresh takes a trace's old contribution out of
+-- a day's row with it.  The sketch of a's costs less b's, as the sketch of
+-- what remains would be (compared as states), when b's costs lie strictly
+-- between a's min and max; NULL when a and b cannot tell it.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION sk(costs numeric[]) RETURNS tokacct.sketch_state LANGUAGE sql
+	RETURN (SELECT tokacct.cost_sketch(c) FROM unnest(costs) c);
+SELECT tokacct.sketch_subtract(sk('{0.1,0.2,0.3,0.5}'), sk('{0.2,0.3}'))::text = sk('{0.1,0.5}')::text AS inside,
+	   tokacct.sketch_subtract(sk('{-2,0,0,1,3}'), sk('{0,1}'))::text = sk('{-2,0,3}')::text AS signs_and_zero,
+	   tokacct.sketch_subtract(sk('{0.1,0.2,0.3}'), sk('{0.1}')) IS NULL AS holds_the_min,
+	   tokacct.sketch_subtract(sk('{0.1,0.2,0.3}'), sk('{0.3}')) IS NULL AS holds_the_max,
+	   tokacct.sketch_subtract(sk('{0.1,0.1,0.3}'), sk('{0.1}')) IS NULL AS ties_the_min,
+	   tokacct.sketch_subtract(sk('{0.1,0.2,0.3}'), sk('{0.25}')) IS NULL AS not_a_part,
+	   tokacct.sketch_subtract(sk('{0.1,0.2,0.3}'), sk('{0.2,0.2}')) IS NULL AS more_than_a_holds,
+	   tokacct.sketch_subtract(sk('{0.1,0.2,0.3}'), sk('{0.1,0.2,0.3}')) IS NULL AS everything,
+	   tokacct.sketch_subtract(sk('{0.1,0,0.3}'), sk('{0,0}')) IS NULL AS more_zeros_than_a;
+-- 300 splits of 40 costs (some repeated, some 0, some negative) into
+-- what stays and what goes: whenever the difference is given it is the
+-- sketch of what stays, and it is given exactly when what goes lies
+-- strictly inside the whole's min and max.
+SELECT count(*) AS splits,
+	   count(*) FILTER (WHERE d IS NOT NULL) AS given,
+	   count(*) FILTER (WHERE d IS NOT NULL AND d::text <> sk(stay)::text) AS wrong,
+	   count(*) FILTER (WHERE (d IS NOT NULL) <> inside) AS given_when_it_should_not_or_not_when_it_should
+  FROM (SELECT s.stay, s.go, tokacct.sketch_subtract(sk(s.stay || s.go), sk(s.go)) AS d,
+			   (SELECT min(x) FROM unnest(s.go) x) > (SELECT min(x) FROM unnest(s.stay) x)
+			   AND (SELECT max(x) FROM unnest(s.go) x) < (SELECT max(x) FROM unnest(s.stay) x) AS inside
+		  FROM (SELECT r, array_agg(v) FILTER (WHERE NOT out) AS stay, array_agg(v) FILTER (WHERE out) AS go
+				  FROM (SELECT r, round(((r * 40 + i) * 7919 % 1009) / 1009.0 * 2 - 0.5, 2) AS v,
+							   ((r + i * i) % 7 = 0) AS out
+						  FROM generate_series(1, 300) r, generate_series(1, 40) i) x
+				 GROUP BY r) s
+		 WHERE s.stay IS NOT NULL AND s.go IS NOT NULL) t;
 
 -- ---------------------------------------------------------------------------
 -- Bad calls

@@ -96,6 +96,17 @@ COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.
 	'step of rollup_source_refresh(): a day x workflow x model group of the rollup as one text (NULLs told apart from every value)';
 CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace
 	(source, @extschema@.rollup_source_group(day, workflow, model));
+
+-- The sketch of a's costs once b's are taken out, when a and b alone tell
+-- it exactly: b's costs strictly inside a's min and max (src/agg_sketch_diff.c);
+-- NULL otherwise.  A refresh takes a trace's old contribution out of a
+-- rollup row with it instead of merging every other contribution again.
+CREATE FUNCTION @extschema@.sketch_subtract(a @extschema@.sketch_state, b @extschema@.sketch_state)
+	RETURNS @extschema@.sketch_state
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'sketch_subtract';
+COMMENT ON FUNCTION @extschema@.sketch_subtract(@extschema@.sketch_state, @extschema@.sketch_state) IS
+	'step of rollup_source_refresh(): the cost sketch of a''s costs less b''s (b''s costs a part of a''s), when it is known exactly (b''s costs strictly between a''s min and max); NULL otherwise';
 COMMENT ON TABLE @extschema@.rollup_source_trace IS
 	'what each trace of an attached source adds to tokacct.rollup_source_daily (one row per trace x day x workflow x model), so a refresh can replace a trace''s contribution when the trace changes';
 COMMENT ON COLUMN @extschema@.rollup_source_trace.source IS 'the attached source';
@@ -141,7 +152,7 @@ COMMENT ON COLUMN @extschema@.rollup_source_daily.source IS 'the attached source
 COMMENT ON COLUMN @extschema@.rollup_source_daily.day IS 'UTC day of the calls (their started_at; NULL when a call has none)';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.workflow IS 'workflow of the calls'' traces (NULL: none)';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.model IS 'model as the calls report it (the calls view''s model)';
-COMMENT ON COLUMN @extschema@.rollup_source_daily.traces IS 'traces with calls in the row';
+COMMENT ON COLUMN @extschema@.rollup_source_daily.traces IS 'traces with calls in the row (the calls without a trace id not counted as one)';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.calls IS 'calls';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.calls_left_out IS 'calls left out of the money (their problem is in the source''s problems view): in calls and the token counts, not in the money';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.input_tokens IS 'input tokens, cache reads and writes included';
@@ -230,6 +241,7 @@ DECLARE
 	a @extschema@.attachment%ROWTYPE;
 	calls_view text;
 	per_trace text;
+	sums text;
 	-- a group's key (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
@@ -248,23 +260,41 @@ BEGIN
 						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
 				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
 	END IF;
+	-- What a set of contributions adds to each group it falls in (%1$s: the
+	-- rows, %2$s: their group key).
+	sums := $q$SELECT %2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces,
+		sum(g.calls) AS calls, sum(g.calls_left_out) AS calls_left_out,
+		sum(g.input_tokens) AS input_tokens, sum(g.output_tokens) AS output_tokens,
+		sum(g.cache_read_tokens) AS cache_read_tokens, sum(g.cache_write_tokens) AS cache_write_tokens,
+		sum(g.reasoning_tokens) AS reasoning_tokens, sum(g.cost) AS cost,
+		sum(g.reported_cost) AS reported_cost, sum(g.list_cost) AS list_cost,
+		@extschema@.merge(g.cost_sketch) AS cost_sketch
+	  FROM %1$s g GROUP BY 1, 2, 3, 4$q$;
+	-- (left by an earlier refresh of this transaction that failed in a
+	-- subtransaction)
+	IF to_regclass('pg_temp.rollup_source_old') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_old;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_new') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_new;
+	END IF;
 	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_groups;
 	END IF;
-	CREATE TEMP TABLE rollup_source_groups (gkey text PRIMARY KEY) ON COMMIT DROP;
-	-- the old contributions of the traces, and the groups they were in
+	-- the old contributions of the traces, summed per group
 	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_old ON COMMIT DROP AS
 	WITH old AS (
 		DELETE FROM @extschema@.rollup_source_trace t
 		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
 				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
-		RETURNING t.day, t.workflow, t.model
+		RETURNING t.*
 	)
-	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
+	%s$q$, format(sums, 'old', format(gkey, 'g')))
 	USING source, traces;
 	-- their new contributions, from the calls view: trace by trace (the
 	-- trace id a parameter of each, which the view passes down to the
-	-- source's table), or the whole view at once
+	-- source's table), or the whole view at once; summed per group
 	per_trace := $q$
 		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
@@ -277,39 +307,81 @@ BEGIN
 		 WHERE %2$s
 		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
 	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
 		INSERT INTO @extschema@.rollup_source_trace
 		SELECT $1, x.* FROM (%1$s) x
-		RETURNING day, workflow, model
+		RETURNING *
 	)
-	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %2$s FROM new g ON CONFLICT DO NOTHING$q$,
+	%2$s$q$,
 		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true') ELSE
 			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
 			'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id') || ') x UNION ALL '
 			|| format(per_trace, calls_view,
 				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL') END,
-		format(gkey, 'g'))
+		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
 		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
 		ELSE coalesce(array_length(traces, 1), 0) END;
+
+	-- Each group touched: its row as it was, less the old contributions,
+	-- plus the new ones (one row per group; in a full run every contribution
+	-- is new and the rows are the new sums).  Sums subtract exactly; a cost
+	-- sketch does when the costs taken out lie strictly inside the row's
+	-- min and max (sketch_subtract() is NULL otherwise): those groups are
+	-- rebuilt from their contributions.
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_groups ON COMMIT DROP AS
+	SELECT k.gkey, k.day, k.workflow, k.model,
+		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL
+				OR @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) IS NOT NULL)) AS exact,
+		   coalesce(d.traces, 0) - coalesce(o.traces, 0) + coalesce(n.traces, 0) AS traces,
+		   coalesce(d.calls, 0) - coalesce(o.calls, 0) + coalesce(n.calls, 0) AS calls,
+		   coalesce(d.calls_left_out, 0) - coalesce(o.calls_left_out, 0) + coalesce(n.calls_left_out, 0) AS calls_left_out,
+		   coalesce(d.input_tokens, 0) - coalesce(o.input_tokens, 0) + coalesce(n.input_tokens, 0) AS input_tokens,
+		   coalesce(d.output_tokens, 0) - coalesce(o.output_tokens, 0) + coalesce(n.output_tokens, 0) AS output_tokens,
+		   coalesce(d.cache_read_tokens, 0) - coalesce(o.cache_read_tokens, 0) + coalesce(n.cache_read_tokens, 0) AS cache_read_tokens,
+		   coalesce(d.cache_write_tokens, 0) - coalesce(o.cache_write_tokens, 0) + coalesce(n.cache_write_tokens, 0) AS cache_write_tokens,
+		   coalesce(d.reasoning_tokens, 0) - coalesce(o.reasoning_tokens, 0) + coalesce(n.reasoning_tokens, 0) AS reasoning_tokens,
+		   coalesce(d.cost, 0) - coalesce(o.cost, 0) + coalesce(n.cost, 0) AS cost,
+		   coalesce(d.reported_cost, 0) - coalesce(o.reported_cost, 0) + coalesce(n.reported_cost, 0) AS reported_cost,
+		   coalesce(d.list_cost, 0) - coalesce(o.list_cost, 0) + coalesce(n.list_cost, 0) AS list_cost,
+		   (SELECT @extschema@.merge(v.s) FROM (VALUES
+				(CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
+					  ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END),
+				(n.cost_sketch)) v(s)) AS cost_sketch
+	  FROM (SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_old x
+			UNION SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_new x) k
+	  LEFT JOIN pg_temp.rollup_source_old o ON o.gkey = k.gkey AND NOT $2
+	  LEFT JOIN pg_temp.rollup_source_new n ON n.gkey = k.gkey
+	  LEFT JOIN (SELECT %s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
+		ON d.gkey = k.gkey AND NOT $2$q$, format(gkey, 'd'))
+	USING source, traces IS NULL;
 	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
-	-- the daily rows of those groups, rebuilt from the contributions
+	-- the daily rows of those groups replaced: by the sums above, or rebuilt
+	-- group by group (each group's contributions found by the index)
 	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
 		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-	-- (group by group: each group's contributions found by the index)
+	INSERT INTO @extschema@.rollup_source_daily
+	SELECT rollup_source_apply.source, g.day, g.workflow, g.model, g.traces, g.calls, g.calls_left_out,
+		   g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens, g.reasoning_tokens,
+		   g.cost, g.reported_cost, g.list_cost, g.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups g
+	 WHERE g.exact AND g.calls > 0;
 	EXECUTE format($q$
 	INSERT INTO @extschema@.rollup_source_daily
 	SELECT $1, x.*, statement_timestamp()
 	  FROM pg_temp.rollup_source_groups g,
-	LATERAL (SELECT t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
+	LATERAL (SELECT t.day, t.workflow, t.model, count(t.trace_id), sum(t.calls), sum(t.calls_left_out),
 				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
 				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
 				   @extschema@.merge(t.cost_sketch)
 			  FROM @extschema@.rollup_source_trace t
 			 WHERE t.source = $1 AND %s = g.gkey
-			 GROUP BY t.day, t.workflow, t.model) x$q$, format(gkey, 't')) USING source;
-	DROP TABLE pg_temp.rollup_source_groups;
+			 GROUP BY t.day, t.workflow, t.model) x
+	 WHERE NOT g.exact$q$, format(gkey, 't')) USING source;
+	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
