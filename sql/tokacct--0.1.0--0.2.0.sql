@@ -9607,9 +9607,11 @@ BEGIN
 	USING source, traces;
 	-- their new contributions, from the calls view: trace by trace (the
 	-- trace id a parameter of each, which the view passes down to the
-	-- source's table), or the whole view at once; summed per group
+	-- source's table; the trace's workflow read from one of its calls
+	-- first, so that the view's per-trace part is read once per trace and
+	-- not once per call), or the whole view at once; summed per group
 	per_trace := $q$
-		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
+		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
 			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
 			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
@@ -9618,7 +9620,7 @@ BEGIN
 			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
 		  FROM %1$s c
 		 WHERE %2$s
-		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
+		 GROUP BY c.trace_id, 2, 3, c.model$q$;
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
@@ -9627,11 +9629,12 @@ BEGIN
 		RETURNING *
 	)
 	%2$s$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true') ELSE
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow') ELSE
 			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
-			'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id') || ') x UNION ALL '
+			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
+			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
 			|| format(per_trace, calls_view,
-				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL') END,
+				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL', 'c.workflow') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
