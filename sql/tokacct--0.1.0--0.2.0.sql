@@ -10119,3 +10119,27 @@ BEGIN
 	END LOOP;
 END
 $do$;
+
+
+-- ---------------------------------------------------------------------------
+-- Review of the attached-source refresh (0.2.0): rollup_source_group() keys
+-- the days infinity and -infinity (a call's start time may be infinite)
+-- instead of failing to subtract them; its index rebuilt.
+-- ---------------------------------------------------------------------------
+
+-- A day x workflow x model group as one value, NULLs told apart from every
+-- value (immutable: the day as a day number, or infinity / -infinity: a
+-- call's start time may be infinite), so that the contributions of the
+-- groups a refresh rebuilds are found by an index, whatever is NULL.
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN COALESCE(CASE WHEN pg_catalog.isfinite(day)
+			THEN (day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text
+			WHEN day OPERATOR(pg_catalog.>) '2000-01-01'::pg_catalog.date THEN 'infinity'
+			WHEN day OPERATOR(pg_catalog.<) '2000-01-01'::pg_catalog.date THEN '-infinity' END, '-')
+		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
+		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
+COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
+	'step of rollup_source_refresh(): a day x workflow x model group of the rollup as one text (NULLs told apart from every value)';
+REINDEX INDEX @extschema@.rollup_source_trace_group;

@@ -84,12 +84,16 @@ CREATE TABLE @extschema@.rollup_source_trace (
 CREATE UNIQUE INDEX rollup_source_trace_key ON @extschema@.rollup_source_trace
 	(source, trace_id, day, workflow, model) NULLS NOT DISTINCT;
 -- A day x workflow x model group as one value, NULLs told apart from every
--- value (immutable: the day as a day number), so that the contributions of
--- the groups a refresh rebuilds are found by an index, whatever is NULL.
+-- value (immutable: the day as a day number, or infinity / -infinity: a
+-- call's start time may be infinite), so that the contributions of the
+-- groups a refresh rebuilds are found by an index, whatever is NULL.
 CREATE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
 	RETURNS pg_catalog.text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	RETURN COALESCE((day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text, '-')
+	RETURN COALESCE(CASE WHEN pg_catalog.isfinite(day)
+			THEN (day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text
+			WHEN day OPERATOR(pg_catalog.>) '2000-01-01'::pg_catalog.date THEN 'infinity'
+			WHEN day OPERATOR(pg_catalog.<) '2000-01-01'::pg_catalog.date THEN '-infinity' END, '-')
 		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
 		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
 COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
