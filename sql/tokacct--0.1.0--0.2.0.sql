@@ -10143,3 +10143,78 @@ CREATE OR REPLACE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, 
 COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
 	'step of rollup_source_refresh(): a day x workflow x model group of the rollup as one text (NULLs told apart from every value)';
 REINDEX INDEX @extschema@.rollup_source_trace_group;
+
+-- The traces touched since the last refresh: rows whose xmin is in the
+-- window from the saved snapshot's xmin to the newest a row read can have,
+-- not every row whose age is below lo's (a frozen row's xmin reads as new
+-- 2^31 transactions after it was written).
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	parts text[] := '{}';
+	rel regclass;
+	col text;
+	i int;
+	cond text;
+	h int8;
+	width int8;
+	lw int8;
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" is not attached', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
+	END IF;
+	-- xmin is 32 bits, read by age() against one reference transaction (the
+	-- same for the whole transaction; age() is parallel restricted, so never
+	-- another in a worker).  A row is new when its xmin is in [lo, lo +
+	-- width), width reaching the newest xmin a row read can have (below the
+	-- snapshot's xmax, or this transaction's own id): when its age is in
+	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
+	-- age below h: a frozen row keeps its xmin, which reads as newer than
+	-- the reference (a negative age) 2^31 transactions after it was written.
+	IF lo IS NULL THEN
+		cond := 'true';
+	ELSE
+		h := pg_catalog.age((lo % 4294967296)::text::xid);
+		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
+		lw := h - width;
+		cond := format(CASE WHEN lw >= -2147483649
+			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
+			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
+			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
+	END IF;
+	FOR i IN 1 .. array_length(a.relations, 1) LOOP
+		rel := a.relations[i];
+		IF a.kind = 'otel' THEN
+			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
+		ELSIF a.kind = 'langfuse' THEN
+			-- attach_langfuse stores observations, traces[, scores]
+			col := CASE i WHEN 2 THEN 'id' ELSE 'trace_id' END;
+		ELSE
+			RAISE EXCEPTION 'a rollup of source "%" is not supported: its kind is %', source, a.kind
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the traces touched since the last one by a column holding the trace id; sources of kind otel and langfuse have one.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind IN ('r', 'p')) THEN
+			RAISE EXCEPTION 'a rollup of source "%" needs tables: % is not one', source, rel
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		-- read as every caller-named relation is (the trace key only)
+		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
+	END LOOP;
+	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
+	'step of rollup_source_refresh(): the SQL listing the traces of a source with rows written by transaction lo or later (every trace when NULL)';

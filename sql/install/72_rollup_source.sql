@@ -177,6 +177,9 @@ DECLARE
 	col text;
 	i int;
 	cond text;
+	h int8;
+	width int8;
+	lw int8;
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -184,10 +187,25 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
 	END IF;
-	-- xmin is 32 bits: a row is new when its age (against one reference
-	-- transaction, the same for the whole scan) is at most lo's
-	cond := CASE WHEN lo IS NULL THEN 'true' ELSE
-		'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) s.age' END;
+	-- xmin is 32 bits, read by age() against one reference transaction (the
+	-- same for the whole transaction; age() is parallel restricted, so never
+	-- another in a worker).  A row is new when its xmin is in [lo, lo +
+	-- width), width reaching the newest xmin a row read can have (below the
+	-- snapshot's xmax, or this transaction's own id): when its age is in
+	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
+	-- age below h: a frozen row keeps its xmin, which reads as newer than
+	-- the reference (a negative age) 2^31 transactions after it was written.
+	IF lo IS NULL THEN
+		cond := 'true';
+	ELSE
+		h := pg_catalog.age((lo % 4294967296)::text::xid);
+		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
+		lw := h - width;
+		cond := format(CASE WHEN lw >= -2147483649
+			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
+			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
+			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
+	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
 		IF a.kind = 'otel' THEN
@@ -212,11 +230,7 @@ BEGIN
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
 			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
 	END LOOP;
-	-- age: how old, against the scan's reference transaction, the oldest
-	-- transaction to look at is (a newer row's age is smaller or negative)
-	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT pg_catalog.age(%s::pg_catalog.text::pg_catalog.xid) AS age) s, '
-		'LATERAL (%s) k',
-		coalesce(lo, 0) % 4294967296, array_to_string(parts, ' UNION ALL '));
+	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
