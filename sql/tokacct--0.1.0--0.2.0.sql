@@ -10218,3 +10218,118 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
 	'step of rollup_source_refresh(): the SQL listing the traces of a source with rows written by transaction lo or later (every trace when NULL)';
+
+-- The touched traces recomputed trace by trace only when the planner reaches
+-- a trace's rows for less than one pass over them all costs (an index on
+-- the trace id); else in one pass.
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
+	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	calls_view text;
+	per_trace text;
+	by_trace boolean := true;
+	n int8;
+	plan jsonb;
+	one_cost numeric;
+	-- a group's key (see rollup_source_group())
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
+	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
+	-- The calls view belongs to whoever attached the source, who can replace
+	-- it (and tokacct.attachment, where its name comes from, is written by
+	-- admins): its functions run as the caller, so read it only when its
+	-- owner has the caller's privileges, as source_check() does for a view.
+	IF NOT EXISTS (SELECT 1 FROM pg_class c
+					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
+					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
+				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_groups;
+	END IF;
+	CREATE TEMP TABLE rollup_source_groups (gkey text PRIMARY KEY) ON COMMIT DROP;
+	-- the old contributions of the traces, and the groups they were in
+	EXECUTE format($q$
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_trace t
+		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
+				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
+		RETURNING t.day, t.workflow, t.model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %s FROM old g$q$, format(gkey, 'g'))
+	USING source, traces;
+	-- their new contributions, from the calls view: trace by trace (the
+	-- trace id a parameter of each, which the view passes down to the
+	-- source's table), or the whole view at once
+	per_trace := $q$
+		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, c.workflow, c.model,
+			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
+			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
+			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
+			   coalesce(sum(c.reasoning_tokens), 0),
+			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
+			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
+		  FROM %1$s c
+		 WHERE %2$s
+		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
+	-- Trace by trace only when the planner reaches a trace's rows for less
+	-- than reading the touched traces in one pass costs (an index on the
+	-- trace id): without one, each trace would read the whole table.
+	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
+	IF n > 0 THEN
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1') INTO plan
+			USING (SELECT min(k.id) FROM unnest(traces) k(id));
+		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)') INTO plan
+			USING traces;
+		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+	END IF;
+	EXECUTE format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_trace
+		SELECT $1, x.* FROM (%1$s) x
+		RETURNING day, workflow, model
+	)
+	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %2$s FROM new g ON CONFLICT DO NOTHING$q$,
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true')
+		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) '
+			'OR (c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL)') ELSE
+			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
+			'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id') || ') x UNION ALL '
+			|| format(per_trace, calls_view,
+				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL') END,
+		format(gkey, 'g'))
+	USING source, traces;
+	traces_done := CASE WHEN traces IS NULL
+		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
+		ELSE coalesce(array_length(traces, 1), 0) END;
+	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
+	-- the daily rows of those groups, rebuilt from the contributions
+	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	-- (group by group: each group's contributions found by the index)
+	EXECUTE format($q$
+	INSERT INTO @extschema@.rollup_source_daily
+	SELECT $1, x.*, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups g,
+	LATERAL (SELECT t.day, t.workflow, t.model, count(DISTINCT t.trace_id), sum(t.calls), sum(t.calls_left_out),
+				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
+				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
+				   @extschema@.merge(t.cost_sketch)
+			  FROM @extschema@.rollup_source_trace t
+			 WHERE t.source = $1 AND %s = g.gkey
+			 GROUP BY t.day, t.workflow, t.model) x$q$, format(gkey, 't')) USING source;
+	DROP TABLE pg_temp.rollup_source_groups;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
+	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';

@@ -248,6 +248,10 @@ DECLARE
 	a @extschema@.attachment%ROWTYPE;
 	calls_view text;
 	per_trace text;
+	by_trace boolean := true;
+	n int8;
+	plan jsonb;
+	one_cost numeric;
 	-- a group's key (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
@@ -294,6 +298,18 @@ BEGIN
 		  FROM %1$s c
 		 WHERE %2$s
 		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
+	-- Trace by trace only when the planner reaches a trace's rows for less
+	-- than reading the touched traces in one pass costs (an index on the
+	-- trace id): without one, each trace would read the whole table.
+	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
+	IF n > 0 THEN
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1') INTO plan
+			USING (SELECT min(k.id) FROM unnest(traces) k(id));
+		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)') INTO plan
+			USING traces;
+		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+	END IF;
 	EXECUTE format($q$
 	WITH new AS (
 		INSERT INTO @extschema@.rollup_source_trace
@@ -301,7 +317,9 @@ BEGIN
 		RETURNING day, workflow, model
 	)
 	INSERT INTO pg_temp.rollup_source_groups SELECT DISTINCT %2$s FROM new g ON CONFLICT DO NOTHING$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true') ELSE
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true')
+		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) '
+			'OR (c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL)') ELSE
 			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
 			'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id') || ') x UNION ALL '
 			|| format(per_trace, calls_view,
