@@ -300,9 +300,10 @@ BEGIN
 		 GROUP BY c.trace_id, 2, c.workflow, c.model$q$;
 	-- Trace by trace only when the planner reaches a trace's rows for less
 	-- than reading the touched traces in one pass costs (an index on the
-	-- trace id): without one, each trace would read the whole table.
+	-- trace id): without one, each trace would read the whole table.  One
+	-- trace alone is read trace by trace (no dearer than one pass).
 	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
-	IF n > 0 THEN
+	IF n > 1 THEN
 		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1') INTO plan
 			USING (SELECT min(k.id) FROM unnest(traces) k(id));
 		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
