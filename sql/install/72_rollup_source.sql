@@ -84,12 +84,16 @@ CREATE TABLE @extschema@.rollup_source_trace (
 CREATE UNIQUE INDEX rollup_source_trace_key ON @extschema@.rollup_source_trace
 	(source, trace_id, day, workflow, model) NULLS NOT DISTINCT;
 -- A day x workflow x model group as one value, NULLs told apart from every
--- value (immutable: the day as a day number), so that the contributions of
--- the groups a refresh rebuilds are found by an index, whatever is NULL.
+-- value (immutable: the day as a day number, or infinity / -infinity: a
+-- call's start time may be infinite), so that the contributions of the
+-- groups a refresh rebuilds are found by an index, whatever is NULL.
 CREATE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
 	RETURNS pg_catalog.text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	RETURN COALESCE((day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text, '-')
+	RETURN COALESCE(CASE WHEN pg_catalog.isfinite(day)
+			THEN (day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text
+			WHEN day OPERATOR(pg_catalog.>) '2000-01-01'::pg_catalog.date THEN 'infinity'
+			WHEN day OPERATOR(pg_catalog.<) '2000-01-01'::pg_catalog.date THEN '-infinity' END, '-')
 		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
 		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
 COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
@@ -184,6 +188,9 @@ DECLARE
 	col text;
 	i int;
 	cond text;
+	h int8;
+	width int8;
+	lw int8;
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -191,10 +198,25 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
 	END IF;
-	-- xmin is 32 bits: a row is new when its age (against one reference
-	-- transaction, the same for the whole scan) is at most lo's
-	cond := CASE WHEN lo IS NULL THEN 'true' ELSE
-		'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) s.age' END;
+	-- xmin is 32 bits, read by age() against one reference transaction (the
+	-- same for the whole transaction; age() is parallel restricted, so never
+	-- another in a worker).  A row is new when its xmin is in [lo, lo +
+	-- width), width reaching the newest xmin a row read can have (below the
+	-- snapshot's xmax, or this transaction's own id): when its age is in
+	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
+	-- age below h: a frozen row keeps its xmin, which reads as newer than
+	-- the reference (a negative age) 2^31 transactions after it was written.
+	IF lo IS NULL THEN
+		cond := 'true';
+	ELSE
+		h := pg_catalog.age((lo % 4294967296)::text::xid);
+		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
+		lw := h - width;
+		cond := format(CASE WHEN lw >= -2147483649
+			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
+			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
+			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
+	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
 		IF a.kind = 'otel' THEN
@@ -219,11 +241,7 @@ BEGIN
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
 			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
 	END LOOP;
-	-- age: how old, against the scan's reference transaction, the oldest
-	-- transaction to look at is (a newer row's age is smaller or negative)
-	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT pg_catalog.age(%s::pg_catalog.text::pg_catalog.xid) AS age) s, '
-		'LATERAL (%s) k',
-		coalesce(lo, 0) % 4294967296, array_to_string(parts, ' UNION ALL '));
+	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
@@ -242,6 +260,10 @@ DECLARE
 	calls_view text;
 	per_trace text;
 	sums text;
+	by_trace boolean := true;
+	n int8;
+	plan jsonb;
+	one_cost numeric;
 	-- a group's key (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
@@ -308,6 +330,19 @@ BEGIN
 		  FROM %1$s c
 		 WHERE %2$s
 		 GROUP BY c.trace_id, 2, 3, c.model$q$;
+	-- Trace by trace only when the planner reaches a trace's rows for less
+	-- than reading the touched traces in one pass costs (an index on the
+	-- trace id): without one, each trace would read the whole table.  One
+	-- trace alone is read trace by trace (no dearer than one pass).
+	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
+	IF n > 1 THEN
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1', 'c.workflow') INTO plan
+			USING (SELECT min(k.id) FROM unnest(traces) k(id));
+		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)', 'c.workflow') INTO plan
+			USING traces;
+		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+	END IF;
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
@@ -316,7 +351,9 @@ BEGIN
 		RETURNING *
 	)
 	%2$s$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow') ELSE
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow')
+		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) '
+			'OR (c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL)', 'c.workflow') ELSE
 			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
 			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
 			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
