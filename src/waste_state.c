@@ -193,6 +193,51 @@ waste_write_flat(WasteState *r, const WasteState *s, const WasteTotals *totals)
 	SET_VARSIZE(r, WASTE_HDRSZ + r->cap);
 }
 
+/*
+ * The flat form of our expanded state d (one waste_expanded_flat accepts),
+ * with the totals it carries, in the current memory context: the bytes
+ * flattening it writes (but that this never classifies).
+ */
+WasteState *
+waste_expanded_copy(Datum d)
+{
+	WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
+	WasteState *r;
+
+	Assert(e->hdr.eoh_methods == &waste_ex_methods);
+	r = (WasteState *) palloc(WASTE_HDRSZ + e->flat->used +
+							  (e->has_totals ? sizeof(WasteTotals) : 0));
+	waste_write_flat(r, e->flat, e->has_totals ? &e->totals : NULL);
+	return r;
+}
+
+/*
+ * Is v (a plain varlena in memory) byte for byte what waste_expanded_copy
+ * would make of our expanded state d?  Compared in place, without a copy.
+ */
+bool
+waste_expanded_equal(const struct varlena *v, Datum d)
+{
+	WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
+	const WasteState *s = e->flat;
+	const WasteState *c = (const WasteState *) v;
+	Size		len = WASTE_HDRSZ + s->used + (e->has_totals ? sizeof(WasteTotals) : 0);
+
+	Assert(e->hdr.eoh_methods == &waste_ex_methods);
+	if (!VARATT_IS_4B_U(v) || VARSIZE(v) != len)
+		return false;
+	/* the header as waste_write_flat writes it, field by field */
+	if (c->nspans != s->nspans || c->ncostnull != s->ncostnull ||
+		c->pad != (e->has_totals ? WASTE_H_TOTALS : 0) ||
+		c->used != s->used || c->cap != (int64) (len - WASTE_HDRSZ) ||
+		c->total_hi != s->total_hi || c->total_lo != s->total_lo)
+		return false;
+	if (memcmp(c->data, s->data, s->used) != 0)
+		return false;
+	return !e->has_totals ||
+		memcmp(c->data + s->used, &e->totals, sizeof(WasteTotals)) == 0;
+}
+
 /* The flat form: the header and the records (and the totals), no spare room. */
 static void
 waste_ex_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
@@ -345,6 +390,29 @@ waste_arg_flat(FunctionCallInfo fcinfo, int n)
 		DatumGetEOHP(d)->eoh_methods == &waste_ex_methods)
 		return ((WasteExpanded *) DatumGetEOHP(d))->flat;
 	return PG_GETARG_WASTE(n);
+}
+
+/*
+ * The flat records of d when it is one of our expanded states (the final
+ * value of waste_agg or merge, or a transition value), read in place and
+ * never to be written; its totals in *totals when it carries them (else
+ * NULL there).  NULL when d is not one of our expanded states.  The flat
+ * value's VARSIZE and cap count its spare room: only its header fields
+ * and used bytes of records are meaningful (its pad is 0; the totals are
+ * returned apart).
+ */
+const WasteState *
+waste_expanded_flat(Datum d, const WasteTotals **totals)
+{
+	WasteExpanded *e;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)) ||
+		DatumGetEOHP(d)->eoh_methods != &waste_ex_methods)
+		return NULL;
+	e = (WasteExpanded *) DatumGetEOHP(d);
+	if (totals != NULL)
+		*totals = e->has_totals ? &e->totals : NULL;
+	return e->flat;
 }
 
 /* A span id, to quote in an error (see aggio_quote). */
@@ -738,6 +806,33 @@ waste_combine(PG_FUNCTION_ARGS)
 /*
  * waste_trim(state): the final state, without spare capacity, with the
  * totals of a trace that came whole from one parallel worker.
+ *
+ * As the final function of an aggregate, given our expanded state, it
+ * returns the state itself, read-only, without copying it: a read-only
+ * expanded pointer (the ten bytes of eoh_ro_ptr) in a chunk of its own,
+ * allocated in the current memory context, which is the one the result
+ * must live in.  PostgreSQL 15 copies a by-reference final value unless
+ * MemoryContextContains(CurrentMemoryContext, value) holds (nodeAgg's
+ * finalize_aggregate, nodeWindowAgg's finalize_windowaggregate); the
+ * object header's own eoh_ro_ptr is not a chunk of that context (nor even
+ * MAXALIGNed), so returning it would make nodeAgg flatten the state into a
+ * copy, which is what returning a trimmed copy cost before.  The records
+ * stay in the aggregate's memory, which lives at least as long as the
+ * result: nodeAgg and nodeWindowAgg reset the aggregate context (or the
+ * hash table's) and the output context only when asked for their next row,
+ * after the row holding this result has been used (a node that keeps rows
+ * materialises them, which flattens the state: EOH_flatten_into writes the
+ * same bytes as the trimmed copy, totals included).  A state small enough
+ * for a 1-byte header (a span or two) is still returned as a trimmed copy:
+ * a table stores a plain value with a 1-byte header but an expanded one as
+ * flattened, with 4, and the stored bytes stay as they were.  The state is not
+ * changed by anyone while the result is in use: a final function is
+ * called READ_ONLY (the aggregates' default), so in a window the next
+ * row's transition runs only after this row has been projected, and the
+ * transition functions modify only a read-write pointer, never this one.
+ * The accessors and the output functions read such a value in place (see
+ * waste_expanded_flat); anything else reads it flattened.  Called
+ * directly (not as a final function), it returns a trimmed copy.
  */
 Datum
 waste_trim(PG_FUNCTION_ARGS)
@@ -750,6 +845,15 @@ waste_trim(PG_FUNCTION_ARGS)
 		WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
 		WasteState *r;
 
+		if (AggCheckCallContext(fcinfo, NULL) != 0 &&
+			WASTE_HDRSZ + e->flat->used + (e->has_totals ? sizeof(WasteTotals) : 0) >
+			VARATT_SHORT_MAX + VARHDRSZ - VARHDRSZ_SHORT)
+		{
+			char	   *ro = (char *) palloc(EXPANDED_POINTER_SIZE);
+
+			memcpy(ro, e->hdr.eoh_ro_ptr, EXPANDED_POINTER_SIZE);
+			PG_RETURN_POINTER(ro);
+		}
 		if (!e->has_totals)
 			PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, e->flat));
 		r = (WasteState *) palloc(WASTE_HDRSZ + e->flat->used + sizeof(WasteTotals));
@@ -983,12 +1087,15 @@ waste_state_in(PG_FUNCTION_ARGS)
 Datum
 waste_state_out(PG_FUNCTION_ARGS)
 {
-	WasteState *s = PG_GETARG_WASTE(0);
+	const WasteState *s = waste_expanded_flat(PG_GETARG_DATUM(0), NULL);
 	StringInfoData buf;
 	char	   *out;
 	int			i;
 	static const char hex[] = "0123456789abcdef";
 
+	/* our expanded state is read in place, anything else detoasted */
+	if (s == NULL)
+		s = PG_GETARG_WASTE(0);
 	initStringInfo(&buf);
 	waste_serialise(&buf, s);
 	out = palloc((Size) buf.len * 2 + 1);
@@ -1016,9 +1123,12 @@ waste_state_recv(PG_FUNCTION_ARGS)
 Datum
 waste_state_send(PG_FUNCTION_ARGS)
 {
-	WasteState *s = PG_GETARG_WASTE(0);
+	const WasteState *s = waste_expanded_flat(PG_GETARG_DATUM(0), NULL);
 	StringInfoData buf;
 
+	/* our expanded state is read in place, anything else detoasted */
+	if (s == NULL)
+		s = PG_GETARG_WASTE(0);
 	pq_begintypsend(&buf);
 	waste_serialise(&buf, s);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
