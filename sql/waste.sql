@@ -811,3 +811,47 @@ SELECT (s).spans, (s).roots, (s).orphans, (s).total, (s).essential, (s).waste,
 SELECT (tokacct.waste_summary(tokacct.waste_agg('s' || k, CASE WHEN k > 1 THEN 's' || (k / 2) END, 'llm', 'm',
                                                  NULL, 'ok', k * 0.000001, '2026-03-01'::timestamptz + k * interval '1 s'))).*
   FROM generate_series(1, 30000) k;
+-- merge in a sorted or plain aggregate reads a group's first state where
+-- its row is (nodeAgg keeps the group's first row until the group's result
+-- has been used) and copies it only when a second state is appended:
+-- traces split in three parts, merged by sorted groups; the same by
+-- ROLLUP (a state of the trace-level set spans several groups of the
+-- (trace, part) set, so it is always copied); one trace by a plain
+-- aggregate; and a compressed stored state (read through a copy)
+CREATE TABLE waste_parts3 AS
+SELECT trace_id, length(span_id) % 3 AS part,
+       tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY 1, 2;
+SET enable_hashagg = off;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
+  FROM waste_serial s
+  JOIN (SELECT trace_id, tokacct.merge(st ORDER BY part) AS st FROM waste_parts3 GROUP BY trace_id) m USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
+  FROM waste_serial s
+  JOIN (SELECT trace_id, tokacct.merge(st) AS st FROM (SELECT * FROM waste_parts3 ORDER BY trace_id, part) p
+         GROUP BY trace_id) m USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
+SELECT count(*) FILTER (WHERE r.part IS NULL) AS traces,
+       count(*) FILTER (WHERE r.part IS NOT NULL) AS parts,
+       count(*) FILTER (WHERE r.part IS NULL AND wr IS DISTINCT FROM ws) AS traces_differing,
+       count(*) FILTER (WHERE r.part IS NOT NULL AND wr IS DISTINCT FROM wp) AS parts_differing
+  FROM (SELECT trace_id, part, tokacct.merge(st) AS st FROM waste_parts3
+         GROUP BY ROLLUP (trace_id, part) HAVING GROUPING(trace_id) = 0) r
+  JOIN waste_serial s USING (trace_id)
+  LEFT JOIN waste_parts3 p ON p.trace_id = r.trace_id AND p.part = r.part,
+       LATERAL tokacct.waste_summary(r.st) wr, LATERAL tokacct.waste_summary(s.st) ws,
+       LATERAL tokacct.waste_summary(p.st) wp;
+RESET enable_hashagg;
+SELECT wm IS NOT DISTINCT FROM ws AS plain_same
+  FROM (SELECT tokacct.merge(st) AS st FROM (SELECT * FROM waste_parts3 WHERE trace_id = 60 ORDER BY part) p) m,
+       waste_serial s, LATERAL tokacct.waste_summary(m.st) wm, LATERAL tokacct.waste_summary(s.st) ws
+ WHERE s.trace_id = 60;
+CREATE TABLE waste_big AS
+SELECT tokacct.waste_agg('s' || k, CASE WHEN k > 1 THEN 's' || (k / 2) END, 'llm', 'm', NULL, 'ok',
+                         k * 0.000001, '2026-03-01'::timestamptz + k * interval '1 s') AS st
+  FROM generate_series(1, 30000) k;
+SELECT pg_column_size(st) < octet_length(tokacct_internal.waste_state_send(st)) AS stored_compressed,
+       (SELECT (tokacct.waste_summary(tokacct.merge(b.st))).total FROM waste_big b) AS merged_total
+  FROM waste_big;
+DROP TABLE waste_big, waste_parts3;
