@@ -473,10 +473,11 @@ waste_arg_flat(FunctionCallInfo fcinfo, int n)
  * The flat records of d when it is one of our expanded states (the final
  * value of waste_agg or merge, or a transition value), read in place and
  * never to be written; its totals in *totals when it carries them (else
- * NULL there).  NULL when d is not one of our expanded states.  The flat
- * value's VARSIZE and cap count its spare room: only its header fields
- * and used bytes of records are meaningful (its pad is 0; the totals are
- * returned apart).
+ * NULL there).  NULL when d is not one of our expanded states.  Only the
+ * flat value's counts (nspans, ncostnull), used, total and its used bytes
+ * of records are meaningful: its VARSIZE, cap and pad are those of its
+ * room, or of the input it is read from (waste_ex_borrow), and the
+ * totals are returned apart.
  */
 const WasteState *
 waste_expanded_flat(Datum d, const WasteTotals **totals)
