@@ -24,10 +24,14 @@
  * them, and the spare room is never written, so it takes no memory until
  * records fill it: a trace's peak memory while aggregating is about its
  * records.  Wherever the state leaves the aggregate (a partial state sent
- * to the leader of a parallel plan, the final function's result) it is
+ * to the leader of a parallel plan, a final value stored or sorted) it is
  * flattened to its records only (a parallel worker adds the totals of
  * their classification, see "Parallel waste" below), so its text and
  * binary forms are as before and a parallel worker sends no spare room.
+ * The final value itself is the state, read-only, not a copy, read in
+ * place by the accessors (see waste_trim); and the leader's combine reads
+ * a trace that came whole in one partial state where it arrived (see
+ * waste_ex_borrow).
  *
  * The binary format (send/recv) is, in network byte order:
  *	 int32 version, int32 nspans, int32 ncostnull, int64 total_hi,
