@@ -658,3 +658,200 @@ SELECT g.span_id, g.class, g.cause_span, g.cost
 SELECT w.total = 1.05 AND w.essential = 0.65 AND w.duplicate_tool_call = 0.40
        AND w.duplicate_tool_call_spans = 1 AND w.waste = 0.40 AS hand_figures_match
   FROM waste_nest_st s, tokacct.waste_summary(s.st) w;
+
+-- waste_agg's final value is the state itself, read-only, in the aggregate's
+-- memory (not a copy): every plan that reads it before the aggregate moves
+-- on gives the answers of the stored (flattened) states of waste_serial,
+-- themselves checked against the construction above.
+-- sorted groups, read by a lateral call, not stored
+SET enable_hashagg = off;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS summary_differs,
+       count(*) FILTER (WHERE s.st::text <> q.st::text) AS text_differs,
+       count(*) FILTER (WHERE tokacct_internal.waste_state_send(s.st) <> q.bin) AS binary_differs,
+       count(*) FILTER (WHERE pg_column_size(s.st) <> q.sz) AS size_differs
+  FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st,
+               tokacct_internal.waste_state_send(tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt)) AS bin,
+               pg_column_size(tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt)) AS sz
+          FROM waste_gen GROUP BY trace_id) q
+  JOIN waste_serial s USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(q.st) wq;
+RESET enable_hashagg;
+-- hashed groups spilled to disk (work_mem at its minimum): states finalised
+-- batch by batch, the hash table emptied between batches
+SET enable_sort = off;
+SET work_mem = '64kB';
+SET max_parallel_workers_per_gather = 0;
+CREATE FUNCTION pg_temp.spilled(q text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE l text; h bool := false; d bool := false;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+		h := h OR l ~ '^HashAggregate';
+		d := d OR l ~ 'Disk Usage';
+	END LOOP;
+	RETURN h AND d;
+END $$;
+SELECT pg_temp.spilled($$SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id$$) AS hashed_and_spilled;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS summary_differs,
+       count(*) FILTER (WHERE s.st::text <> q.txt) AS text_differs
+  FROM (SELECT trace_id, st, st::text AS txt, (tokacct.waste_summary(st)).* FROM (
+          SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+            FROM waste_gen GROUP BY trace_id) h) q
+  JOIN waste_serial s USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws,
+       LATERAL (SELECT q.cost_rule, q.spans, q.roots, q.orphans, q.null_costs, q.total, q.essential,
+                       q.error_call, q.failed_attempt, q.abandoned_branch, q.stuck_loop,
+                       q.duplicate_tool_call, q.waste, q.error_call_spans, q.failed_attempt_spans,
+                       q.abandoned_branch_spans, q.stuck_loop_spans, q.duplicate_tool_call_spans) wq;
+RESET work_mem;
+RESET enable_sort;
+RESET max_parallel_workers_per_gather;
+-- grouping sets: a trace's state and its workflow's, finalised one after
+-- the other from the same sorted input
+SELECT count(*) FILTER (WHERE q.trace_id IS NOT NULL) AS traces,
+       count(*) FILTER (WHERE q.trace_id IS NULL) AS workflows,
+       count(*) FILTER (WHERE w.spans <> o.spans OR w.total <> o.total) AS differing
+  FROM (SELECT workflow, trace_id,
+               tokacct.waste_agg(span_id || '.' || trace_id, CASE WHEN parent_id IS NOT NULL THEN parent_id || '.' || trace_id END,
+                                 kind, name, args_hash, status, cost, started_at, attempt) AS st
+          FROM waste_gen GROUP BY ROLLUP (workflow, trace_id) HAVING workflow IS NOT NULL) q
+  JOIN (SELECT workflow, trace_id, count(*) AS spans, sum(cost) AS total
+          FROM waste_gen GROUP BY ROLLUP (workflow, trace_id) HAVING workflow IS NOT NULL) o
+       ON o.workflow = q.workflow AND o.trace_id IS NOT DISTINCT FROM q.trace_id,
+       tokacct.waste_summary(q.st) w;
+-- final values merged by an aggregate above, unsorted in between
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
+  FROM waste_serial s
+  JOIN (SELECT trace_id, tokacct.merge(st) AS st FROM (
+          SELECT trace_id, length(span_id) % 2, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+            FROM waste_gen GROUP BY 1, 2 ORDER BY 1, 2) p GROUP BY trace_id) m USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
+-- parallel, the leader taking rows too (traces split between participants
+-- are combined in the leader), with sorted and with hashed finalisation
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+CREATE FUNCTION pg_temp.parallel_final(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE l text; f text := 'none'; w bool := false;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+		f := coalesce(substring(l FROM 'Finalize (\w+)'), f);
+		w := w OR l ~ 'Workers Launched: 2';
+	END LOOP;
+	RETURN f || CASE WHEN w THEN ', 2 workers launched' ELSE ', workers not launched' END;
+END $$;
+SET enable_hashagg = off;
+SELECT pg_temp.parallel_final($$SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id$$) AS plan;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS differing
+  FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+          FROM waste_gen GROUP BY trace_id) q
+  JOIN waste_serial s USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(q.st) wq;
+RESET enable_hashagg;
+SET enable_sort = off;
+SELECT pg_temp.parallel_final($$SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id$$) AS plan;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS differing
+  FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+          FROM waste_gen GROUP BY trace_id) q
+  JOIN waste_serial s USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(q.st) wq;
+RESET enable_sort;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+-- as a window function: the state grows row by row after each row's value
+-- was read.  Running frame (the default: peers share a frame, and a row
+-- after its peer reads the value the window kept), against running count
+-- and sum; a frame of the last two rows (the state rebuilt at each row);
+-- the running frame again with the rows sorted on top (each value
+-- flattened as the row is stored) against the unsorted values
+CREATE TABLE waste_win AS
+SELECT *, extract(epoch FROM started_at)::bigint / 3 AS tick FROM waste_gen WHERE trace_id <= 300;
+SELECT count(*) AS rows, count(DISTINCT (trace_id, tick)) AS frames,
+       count(*) FILTER (WHERE (w.spans, w.total) IS DISTINCT FROM (q.n, q.s)) AS running_differs
+  FROM (SELECT trace_id, tick,
+               tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) OVER w AS st,
+               count(*) OVER w AS n, sum(coalesce(cost, 0)) OVER w AS s
+          FROM waste_win WINDOW w AS (PARTITION BY trace_id ORDER BY tick)) q,
+       tokacct.waste_summary(q.st) w;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE (w.spans, w.total) IS DISTINCT FROM (q.n, q.s)) AS last_two_differs
+  FROM (SELECT trace_id,
+               tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) OVER w AS st,
+               count(*) OVER w AS n, sum(coalesce(cost, 0)) OVER w AS s
+          FROM waste_win
+        WINDOW w AS (PARTITION BY trace_id ORDER BY started_at, span_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)) q,
+       tokacct.waste_summary(q.st) w;
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.txt <> b.txt) AS sorted_differs
+  FROM (SELECT trace_id, span_id,
+               (tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) OVER w)::text AS txt
+          FROM waste_win WINDOW w AS (PARTITION BY trace_id ORDER BY tick)) a
+  JOIN (SELECT trace_id, span_id, st::text AS txt FROM (
+          SELECT trace_id, span_id,
+                 tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) OVER w AS st
+            FROM waste_win WINDOW w AS (PARTITION BY trace_id ORDER BY tick)
+           ORDER BY span_id, trace_id) s) b USING (trace_id, span_id);
+DROP TABLE waste_win;
+-- one trace of 30,000 spans (over 1 MB of state, the size the accessors
+-- keep with its classes): every column of (waste_summary(st)).* calls the
+-- function again with the same final value (read in place once, then
+-- copied and kept).  Span k's parent is span k / 2, its cost k x 0.000001;
+-- under rule leaf only the leaves 15001..30000 cost: total
+-- (15001 + 30000) x 15000 / 2 x 0.000001 = 337.5075, all essential
+SELECT (s).spans, (s).roots, (s).orphans, (s).total, (s).essential, (s).waste,
+       pg_column_size(st) > 1024 * 1024 AS over_1_mb
+  FROM (SELECT st, tokacct.waste_summary(st) AS s FROM (
+          SELECT tokacct.waste_agg('s' || k, CASE WHEN k > 1 THEN 's' || (k / 2) END, 'llm', 'm', NULL, 'ok',
+                                   k * 0.000001, '2026-03-01'::timestamptz + k * interval '1 s') AS st
+            FROM generate_series(1, 30000) k) a OFFSET 0) b;
+SELECT (tokacct.waste_summary(tokacct.waste_agg('s' || k, CASE WHEN k > 1 THEN 's' || (k / 2) END, 'llm', 'm',
+                                                 NULL, 'ok', k * 0.000001, '2026-03-01'::timestamptz + k * interval '1 s'))).*
+  FROM generate_series(1, 30000) k;
+-- merge in a sorted or plain aggregate reads a group's first state where
+-- its row is (nodeAgg keeps the group's first row until the group's result
+-- has been used) and copies it only when a second state is appended:
+-- traces split in three parts, merged by sorted groups; the same by
+-- ROLLUP (a state of the trace-level set spans several groups of the
+-- (trace, part) set, so it is always copied); one trace by a plain
+-- aggregate; and a compressed stored state (read through a copy)
+CREATE TABLE waste_parts3 AS
+SELECT trace_id, length(span_id) % 3 AS part,
+       tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY 1, 2;
+SET enable_hashagg = off;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
+  FROM waste_serial s
+  JOIN (SELECT trace_id, tokacct.merge(st ORDER BY part) AS st FROM waste_parts3 GROUP BY trace_id) m USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wm) AS differing
+  FROM waste_serial s
+  JOIN (SELECT trace_id, tokacct.merge(st) AS st FROM (SELECT * FROM waste_parts3 ORDER BY trace_id, part) p
+         GROUP BY trace_id) m USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(m.st) wm;
+SELECT count(*) FILTER (WHERE r.part IS NULL) AS traces,
+       count(*) FILTER (WHERE r.part IS NOT NULL) AS parts,
+       count(*) FILTER (WHERE r.part IS NULL AND wr IS DISTINCT FROM ws) AS traces_differing,
+       count(*) FILTER (WHERE r.part IS NOT NULL AND wr IS DISTINCT FROM wp) AS parts_differing
+  FROM (SELECT trace_id, part, tokacct.merge(st) AS st FROM waste_parts3
+         GROUP BY ROLLUP (trace_id, part) HAVING GROUPING(trace_id) = 0) r
+  JOIN waste_serial s USING (trace_id)
+  LEFT JOIN waste_parts3 p ON p.trace_id = r.trace_id AND p.part = r.part,
+       LATERAL tokacct.waste_summary(r.st) wr, LATERAL tokacct.waste_summary(s.st) ws,
+       LATERAL tokacct.waste_summary(p.st) wp;
+RESET enable_hashagg;
+SELECT wm IS NOT DISTINCT FROM ws AS plain_same
+  FROM (SELECT tokacct.merge(st) AS st FROM (SELECT * FROM waste_parts3 WHERE trace_id = 60 ORDER BY part) p) m,
+       waste_serial s, LATERAL tokacct.waste_summary(m.st) wm, LATERAL tokacct.waste_summary(s.st) ws
+ WHERE s.trace_id = 60;
+CREATE TABLE waste_big AS
+SELECT tokacct.waste_agg('s' || k, CASE WHEN k > 1 THEN 's' || (k / 2) END, 'llm', 'm', NULL, 'ok',
+                         k * 0.000001, '2026-03-01'::timestamptz + k * interval '1 s') AS st
+  FROM generate_series(1, 30000) k;
+SELECT pg_column_size(st) < octet_length(tokacct_internal.waste_state_send(st)) AS stored_compressed,
+       (SELECT (tokacct.waste_summary(tokacct.merge(b.st))).total FROM waste_big b) AS merged_total
+  FROM waste_big;
+DROP TABLE waste_big, waste_parts3;

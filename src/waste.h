@@ -158,6 +158,11 @@ waste_get_totals(const WasteState *s, WasteTotals *out)
 	return out->n == s->nspans && out->ncostnull == s->ncostnull;
 }
 
+/* waste_state.c: the records of our expanded state, read in place, or NULL */
+extern const WasteState *waste_expanded_flat(Datum d, const WasteTotals **totals);
+extern WasteState *waste_expanded_copy(Datum d);
+extern bool waste_expanded_equal(const struct varlena *v, Datum d);
+
 /* waste_classify.c: classify under the defaults; false on a data error */
 extern bool waste_compute_totals(const WasteState *s, WasteTotals *out);
 

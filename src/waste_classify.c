@@ -1264,7 +1264,9 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 	WasteWork  *w = waste_work();
 	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(0);
 	struct varlena *key;
-	WasteState *st;
+	const WasteState *st;
+	const WasteTotals *extot;
+	const WasteState *ex;
 	int			rule;
 	int			loop_min;
 	Size		keylen;
@@ -1274,11 +1276,21 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 	rule = waste_parse_rule(PG_GETARG_TEXT_PP(rule_arg));
 	loop_min = waste_check_loop_min(PG_GETARG_INT32(rule_arg + 1));
 
-	if (toast_raw_datum_size(PointerGetDatum(raw)) < WASTE_KEEP_MIN)
+	/*
+	 * waste_agg's final value (our expanded state in the aggregate's memory)
+	 * is read in place, as a plain state in the caller's memory is; its
+	 * stored form, the key of the cache, is its flat form.
+	 */
+	ex = waste_expanded_flat(PointerGetDatum(raw), &extot);
+	if (ex != NULL)
+		keylen = WASTE_HDRSZ + ex->used + (extot != NULL ? sizeof(WasteTotals) : 0);
+	else
+		keylen = toast_raw_datum_size(PointerGetDatum(raw));
+	if (keylen < WASTE_KEEP_MIN)
 	{
 		/* a small trace: classified again at each call (the arrays change) */
 		waste_forget(w);
-		st = DatumGetWasteState(PointerGetDatum(raw));
+		st = ex != NULL ? ex : DatumGetWasteState(PointerGetDatum(raw));
 		waste_analyse(st, rule, loop_min, t, w);
 		return w;
 	}
@@ -1290,14 +1302,21 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 	 */
 	if (!w->cached)
 		waste_forget(w);
-	MemoryContextSwitchTo(w->keep);
-	key = VARATT_IS_EXTERNAL(raw) ? detoast_external_attr(raw) : raw;
-	MemoryContextSwitchTo(w->scratch);
-	keylen = VARSIZE_ANY(key);
-	if (w->cached && w->crule == rule && w->cloop_min == loop_min &&
-		VARSIZE_ANY(w->ckey) == keylen && memcmp(w->ckey, key, keylen) == 0)
+	if (ex != NULL)
+		key = NULL;				/* compared in place, copied if kept */
+	else
 	{
-		if (key != raw)
+		MemoryContextSwitchTo(w->keep);
+		key = VARATT_IS_EXTERNAL(raw) ? detoast_external_attr(raw) : raw;
+		MemoryContextSwitchTo(w->scratch);
+		keylen = VARSIZE_ANY(key);
+	}
+	if (w->cached && w->crule == rule && w->cloop_min == loop_min &&
+		VARSIZE_ANY(w->ckey) == keylen &&
+		(ex != NULL ? waste_expanded_equal(w->ckey, PointerGetDatum(raw)) :
+		 memcmp(w->ckey, key, keylen) == 0))
+	{
+		if (key != NULL && key != raw)
 			pfree(key);
 		*t = w->ct;
 		return w;
@@ -1308,18 +1327,20 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 	 * classification that fails half way leaves no cache.
 	 */
 	waste_drop(w);
-	if (key == raw && !VARATT_IS_COMPRESSED(raw) &&
+	if ((ex != NULL || (key == raw && !VARATT_IS_COMPRESSED(raw))) &&
 		!(w->lastraw == (const void *) raw && w->lastlen == keylen))
 	{
-		/* plain, in the caller's memory, not seen just before: in place */
+		/* plain or ours, in the caller's memory, not seen just before: in place */
 		w->lastraw = raw;
 		w->lastlen = keylen;
-		waste_analyse((WasteState *) raw, rule, loop_min, t, w);
+		waste_analyse(ex != NULL ? ex : (const WasteState *) raw, rule, loop_min, t, w);
 		return w;
 	}
 	w->lastraw = NULL;
 	MemoryContextSwitchTo(w->keep);
-	if (key == raw)
+	if (ex != NULL)
+		key = (struct varlena *) waste_expanded_copy(PointerGetDatum(raw));
+	else if (key == raw)
 	{
 		/* in the caller's memory (compressed, or plain and seen again): copy it */
 		key = (struct varlena *) palloc(keylen);
@@ -1423,12 +1444,25 @@ waste_totals_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t)
 	WasteTotals tot;
 	int			c;
 
-	/* only a plain value in memory: a stored one is classified as ever */
-	if (VARATT_IS_EXTENDED(raw) ||
+	const WasteTotals *extot;
+	const WasteState *ex = waste_expanded_flat(PointerGetDatum(raw), &extot);
+
+	/*
+	 * only a plain value in memory or our expanded state (waste_agg's final
+	 * value): a stored one is classified as ever
+	 */
+	if ((ex == NULL && VARATT_IS_EXTENDED(raw)) ||
 		PG_GETARG_INT32(rule_arg + 1) != WASTE_TOTALS_LOOP_MIN ||
 		VARSIZE_ANY_EXHDR(rule) != strlen(name) ||
-		memcmp(VARDATA_ANY(rule), name, strlen(name)) != 0 ||
-		!waste_get_totals((const WasteState *) raw, &tot))
+		memcmp(VARDATA_ANY(rule), name, strlen(name)) != 0)
+		return false;
+	if (ex != NULL)
+	{
+		if (extot == NULL || extot->n != ex->nspans || extot->ncostnull != ex->ncostnull)
+			return false;
+		tot = *extot;
+	}
+	else if (!waste_get_totals((const WasteState *) raw, &tot))
 		return false;
 	memset(t, 0, sizeof(*t));
 	t->rule = WASTE_TOTALS_RULE;

@@ -24,10 +24,14 @@
  * them, and the spare room is never written, so it takes no memory until
  * records fill it: a trace's peak memory while aggregating is about its
  * records.  Wherever the state leaves the aggregate (a partial state sent
- * to the leader of a parallel plan, the final function's result) it is
+ * to the leader of a parallel plan, a final value stored or sorted) it is
  * flattened to its records only (a parallel worker adds the totals of
  * their classification, see "Parallel waste" below), so its text and
  * binary forms are as before and a parallel worker sends no spare room.
+ * The final value itself is the state, read-only, not a copy, read in
+ * place by the accessors (see waste_trim); and the leader's combine reads
+ * a trace that came whole in one partial state where it arrived (see
+ * waste_ex_borrow).
  *
  * The binary format (send/recv) is, in network byte order:
  *	 int32 version, int32 nspans, int32 ncostnull, int64 total_hi,
@@ -47,6 +51,7 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
+#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/memutils.h"
@@ -119,6 +124,7 @@ typedef struct WasteExpanded
 {
 	ExpandedObjectHeader hdr;
 	WasteState *flat;
+	bool		borrowed;		/* flat is an input's, read-only (see waste_ex_borrow) */
 	bool		has_totals;		/* totals holds the classes of flat's spans */
 	bool		tried;			/* totals were computed for these spans (or failed) */
 	WasteTotals totals;
@@ -193,6 +199,51 @@ waste_write_flat(WasteState *r, const WasteState *s, const WasteTotals *totals)
 	SET_VARSIZE(r, WASTE_HDRSZ + r->cap);
 }
 
+/*
+ * The flat form of our expanded state d (one waste_expanded_flat accepts),
+ * with the totals it carries, in the current memory context: the bytes
+ * flattening it writes (but that this never classifies).
+ */
+WasteState *
+waste_expanded_copy(Datum d)
+{
+	WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
+	WasteState *r;
+
+	Assert(e->hdr.eoh_methods == &waste_ex_methods);
+	r = (WasteState *) palloc(WASTE_HDRSZ + e->flat->used +
+							  (e->has_totals ? sizeof(WasteTotals) : 0));
+	waste_write_flat(r, e->flat, e->has_totals ? &e->totals : NULL);
+	return r;
+}
+
+/*
+ * Is v (a plain varlena in memory) byte for byte what waste_expanded_copy
+ * would make of our expanded state d?  Compared in place, without a copy.
+ */
+bool
+waste_expanded_equal(const struct varlena *v, Datum d)
+{
+	WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
+	const WasteState *s = e->flat;
+	const WasteState *c = (const WasteState *) v;
+	Size		len = WASTE_HDRSZ + s->used + (e->has_totals ? sizeof(WasteTotals) : 0);
+
+	Assert(e->hdr.eoh_methods == &waste_ex_methods);
+	if (!VARATT_IS_4B_U(v) || VARSIZE(v) != len)
+		return false;
+	/* the header as waste_write_flat writes it, field by field */
+	if (c->nspans != s->nspans || c->ncostnull != s->ncostnull ||
+		c->pad != (e->has_totals ? WASTE_H_TOTALS : 0) ||
+		c->used != s->used || c->cap != (int64) (len - WASTE_HDRSZ) ||
+		c->total_hi != s->total_hi || c->total_lo != s->total_lo)
+		return false;
+	if (memcmp(c->data, s->data, s->used) != 0)
+		return false;
+	return !e->has_totals ||
+		memcmp(c->data + s->used, &e->totals, sizeof(WasteTotals)) == 0;
+}
+
 /* The flat form: the header and the records (and the totals), no spare room. */
 static void
 waste_ex_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
@@ -249,6 +300,7 @@ waste_ex_new(MemoryContext aggcontext, const WasteState *src, int64 need)
 	/* a partial state's totals stay valid while no span is added */
 	e->has_totals = src != NULL && waste_get_totals(src, &e->totals);
 	e->tried = e->has_totals;
+	e->borrowed = false;
 	e->flat = (WasteState *) MemoryContextAlloc(arena, WASTE_HDRSZ + cap);
 	if (src)
 		memcpy(e->flat, src, WASTE_HDRSZ + used);
@@ -268,18 +320,92 @@ waste_ex_new(MemoryContext aggcontext, const WasteState *src, int64 need)
 static pg_noinline void
 waste_ex_grow(WasteExpanded *e, int64 need)
 {
-	int64		newcap = waste_grown_cap(e->flat->cap, e->flat->used + need);
+	int64		newcap;
 
-	e->flat = (WasteState *) repalloc(e->flat, WASTE_HDRSZ + newcap);
+	if (e->borrowed)
+	{
+		/* the first write: our own copy of the records, with room */
+		const WasteState *src = e->flat;
+
+		newcap = waste_grown_cap(Max((int64) WASTE_INITIAL_CAP, src->used) / 2,
+								 src->used + need);
+		e->flat = (WasteState *) MemoryContextAlloc(e->hdr.eoh_context, WASTE_HDRSZ + newcap);
+		memcpy(e->flat, src, WASTE_HDRSZ + src->used);
+		e->flat->pad = 0;
+		e->borrowed = false;
+	}
+	else
+	{
+		newcap = waste_grown_cap(e->flat->cap, e->flat->used + need);
+		e->flat = (WasteState *) repalloc(e->flat, WASTE_HDRSZ + newcap);
+	}
 	e->flat->cap = newcap;
 	SET_VARSIZE(e->flat, WASTE_HDRSZ + newcap);
 }
 
+/* Make room for need more bytes of records (and a flat of our own to write). */
 static inline void
 waste_ex_reserve(WasteExpanded *e, int64 need)
 {
-	if (unlikely(e->flat->used + need > e->flat->cap))
+	if (unlikely(e->borrowed || e->flat->used + need > e->flat->cap))
 		waste_ex_grow(e, need);
+}
+
+/*
+ * A new expanded state in aggcontext's arena whose records are those of
+ * src, read where they are, not copied, when that is safe: else NULL.
+ *
+ * In a parallel plan the leader's Finalize GroupAggregate hands the
+ * combine function each partial state of a trace; most traces come whole
+ * in one partial state, and copying it into a state of our own only to
+ * return it is the leader's largest own cost (the leader is the part of a
+ * parallel plan that does not run in parallel).  nodeAgg keeps the first
+ * input row of a group in its own slot (AggState's scan slot, firstSlot in
+ * agg_retrieve_direct) from the group's first transition until it is asked
+ * for its next row, after the group's result row has been used: the
+ * lifetime of the group's state and of its final value.  So when the
+ * combine's first argument is NULL (the group's first row) and its second
+ * is exactly a value of that slot (same pointer, a plain uncompressed
+ * varlena: not a detoasted copy), the state reads the records in place,
+ * read-only.  Only for one grouping set sorted or plain: with grouping
+ * sets a state outlives its first row (set (a) of ROLLUP (a, b) spans
+ * several (a, b) groups), and hashed groups (AGG_HASHED, AGG_MIXED)
+ * outlive every row.  The first write (another partial state appended)
+ * makes the state's own copy first (waste_ex_reserve), so the input is
+ * never written.
+ */
+static WasteExpanded *
+waste_ex_borrow(FunctionCallInfo fcinfo, MemoryContext aggcontext, Datum d)
+{
+	AggState   *as = (AggState *) fcinfo->context;
+	TupleTableSlot *first;
+	const WasteState *src;
+	WasteExpanded *e;
+	MemoryContext arena;
+	int			i;
+
+	if (as == NULL || !IsA(as, AggState) ||
+		(as->aggstrategy != AGG_SORTED && as->aggstrategy != AGG_PLAIN) ||
+		as->maxsets != 1 || !VARATT_IS_4B_U(DatumGetPointer(d)))
+		return NULL;
+	first = as->ss.ss_ScanTupleSlot;
+	if (first == NULL || TTS_EMPTY(first))
+		return NULL;
+	for (i = 0; i < first->tts_nvalid; i++)
+		if (!first->tts_isnull[i] && first->tts_values[i] == d)
+			break;
+	if (i >= first->tts_nvalid)
+		return NULL;
+
+	src = (const WasteState *) DatumGetPointer(d);
+	arena = waste_arena(aggcontext);
+	e = (WasteExpanded *) MemoryContextAlloc(arena, sizeof(WasteExpanded));
+	EOH_init_header(&e->hdr, &waste_ex_methods, arena);
+	e->has_totals = waste_get_totals(src, &e->totals);
+	e->tried = e->has_totals;
+	e->borrowed = true;
+	e->flat = unconstify(WasteState *, src);
+	return e;
 }
 
 /*
@@ -345,6 +471,30 @@ waste_arg_flat(FunctionCallInfo fcinfo, int n)
 		DatumGetEOHP(d)->eoh_methods == &waste_ex_methods)
 		return ((WasteExpanded *) DatumGetEOHP(d))->flat;
 	return PG_GETARG_WASTE(n);
+}
+
+/*
+ * The flat records of d when it is one of our expanded states (the final
+ * value of waste_agg or merge, or a transition value), read in place and
+ * never to be written; its totals in *totals when it carries them (else
+ * NULL there).  NULL when d is not one of our expanded states.  Only the
+ * flat value's counts (nspans, ncostnull), used, total and its used bytes
+ * of records are meaningful: its VARSIZE, cap and pad are those of its
+ * room, or of the input it is read from (waste_ex_borrow), and the
+ * totals are returned apart.
+ */
+const WasteState *
+waste_expanded_flat(Datum d, const WasteTotals **totals)
+{
+	WasteExpanded *e;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)) ||
+		DatumGetEOHP(d)->eoh_methods != &waste_ex_methods)
+		return NULL;
+	e = (WasteExpanded *) DatumGetEOHP(d);
+	if (totals != NULL)
+		*totals = e->has_totals ? &e->totals : NULL;
+	return e->flat;
 }
 
 /* A span id, to quote in an error (see aggio_quote). */
@@ -724,9 +874,14 @@ waste_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(EOHPGetRWDatum(&waste_ex_arg(fcinfo, aggcontext, 0)->hdr));
 	}
-	b = waste_arg_flat(fcinfo, 1);
 	if (PG_ARGISNULL(0))
-		PG_RETURN_DATUM(EOHPGetRWDatum(&waste_ex_new(aggcontext, b, 0)->hdr));
+	{
+		e = waste_ex_borrow(fcinfo, aggcontext, PG_GETARG_DATUM(1));
+		if (e == NULL)
+			e = waste_ex_new(aggcontext, waste_arg_flat(fcinfo, 1), 0);
+		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
+	}
+	b = waste_arg_flat(fcinfo, 1);
 	e = waste_ex_arg(fcinfo, aggcontext, b->used);
 	waste_check_merge(e->flat, b);
 	waste_ex_reserve(e, b->used);
@@ -738,6 +893,33 @@ waste_combine(PG_FUNCTION_ARGS)
 /*
  * waste_trim(state): the final state, without spare capacity, with the
  * totals of a trace that came whole from one parallel worker.
+ *
+ * As the final function of an aggregate, given our expanded state, it
+ * returns the state itself, read-only, without copying it: a read-only
+ * expanded pointer (the ten bytes of eoh_ro_ptr) in a chunk of its own,
+ * allocated in the current memory context, which is the one the result
+ * must live in.  PostgreSQL 15 copies a by-reference final value unless
+ * MemoryContextContains(CurrentMemoryContext, value) holds (nodeAgg's
+ * finalize_aggregate, nodeWindowAgg's finalize_windowaggregate); the
+ * object header's own eoh_ro_ptr is not a chunk of that context (nor even
+ * MAXALIGNed), so returning it would make nodeAgg flatten the state into a
+ * copy, which is what returning a trimmed copy cost before.  The records
+ * stay in the aggregate's memory, which lives at least as long as the
+ * result: nodeAgg and nodeWindowAgg reset the aggregate context (or the
+ * hash table's) and the output context only when asked for their next row,
+ * after the row holding this result has been used (a node that keeps rows
+ * materialises them, which flattens the state: EOH_flatten_into writes the
+ * same bytes as the trimmed copy, totals included).  A state small enough
+ * for a 1-byte header (a span or two) is still returned as a trimmed copy:
+ * a table stores a plain value with a 1-byte header but an expanded one as
+ * flattened, with 4, and the stored bytes stay as they were.  The state is not
+ * changed by anyone while the result is in use: a final function is
+ * called READ_ONLY (the aggregates' default), so in a window the next
+ * row's transition runs only after this row has been projected, and the
+ * transition functions modify only a read-write pointer, never this one.
+ * The accessors and the output functions read such a value in place (see
+ * waste_expanded_flat); anything else reads it flattened.  Called
+ * directly (not as a final function), it returns a trimmed copy.
  */
 Datum
 waste_trim(PG_FUNCTION_ARGS)
@@ -750,6 +932,15 @@ waste_trim(PG_FUNCTION_ARGS)
 		WasteExpanded *e = (WasteExpanded *) DatumGetEOHP(d);
 		WasteState *r;
 
+		if (AggCheckCallContext(fcinfo, NULL) != 0 &&
+			WASTE_HDRSZ + e->flat->used + (e->has_totals ? sizeof(WasteTotals) : 0) >
+			VARATT_SHORT_MAX + VARHDRSZ - VARHDRSZ_SHORT)
+		{
+			char	   *ro = (char *) palloc(EXPANDED_POINTER_SIZE);
+
+			memcpy(ro, e->hdr.eoh_ro_ptr, EXPANDED_POINTER_SIZE);
+			PG_RETURN_POINTER(ro);
+		}
 		if (!e->has_totals)
 			PG_RETURN_POINTER(waste_copy(CurrentMemoryContext, e->flat));
 		r = (WasteState *) palloc(WASTE_HDRSZ + e->flat->used + sizeof(WasteTotals));
@@ -983,12 +1174,15 @@ waste_state_in(PG_FUNCTION_ARGS)
 Datum
 waste_state_out(PG_FUNCTION_ARGS)
 {
-	WasteState *s = PG_GETARG_WASTE(0);
+	const WasteState *s = waste_expanded_flat(PG_GETARG_DATUM(0), NULL);
 	StringInfoData buf;
 	char	   *out;
 	int			i;
 	static const char hex[] = "0123456789abcdef";
 
+	/* our expanded state is read in place, anything else detoasted */
+	if (s == NULL)
+		s = PG_GETARG_WASTE(0);
 	initStringInfo(&buf);
 	waste_serialise(&buf, s);
 	out = palloc((Size) buf.len * 2 + 1);
@@ -1016,9 +1210,12 @@ waste_state_recv(PG_FUNCTION_ARGS)
 Datum
 waste_state_send(PG_FUNCTION_ARGS)
 {
-	WasteState *s = PG_GETARG_WASTE(0);
+	const WasteState *s = waste_expanded_flat(PG_GETARG_DATUM(0), NULL);
 	StringInfoData buf;
 
+	/* our expanded state is read in place, anything else detoasted */
+	if (s == NULL)
+		s = PG_GETARG_WASTE(0);
 	pq_begintypsend(&buf);
 	waste_serialise(&buf, s);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
