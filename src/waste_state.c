@@ -51,7 +51,6 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
-#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/memutils.h"
@@ -124,7 +123,6 @@ typedef struct WasteExpanded
 {
 	ExpandedObjectHeader hdr;
 	WasteState *flat;
-	bool		borrowed;		/* flat is an input's, read-only (see waste_ex_borrow) */
 	bool		has_totals;		/* totals holds the classes of flat's spans */
 	bool		tried;			/* totals were computed for these spans (or failed) */
 	WasteTotals totals;
@@ -300,7 +298,6 @@ waste_ex_new(MemoryContext aggcontext, const WasteState *src, int64 need)
 	/* a partial state's totals stay valid while no span is added */
 	e->has_totals = src != NULL && waste_get_totals(src, &e->totals);
 	e->tried = e->has_totals;
-	e->borrowed = false;
 	e->flat = (WasteState *) MemoryContextAlloc(arena, WASTE_HDRSZ + cap);
 	if (src)
 		memcpy(e->flat, src, WASTE_HDRSZ + used);
@@ -320,92 +317,18 @@ waste_ex_new(MemoryContext aggcontext, const WasteState *src, int64 need)
 static pg_noinline void
 waste_ex_grow(WasteExpanded *e, int64 need)
 {
-	int64		newcap;
+	int64		newcap = waste_grown_cap(e->flat->cap, e->flat->used + need);
 
-	if (e->borrowed)
-	{
-		/* the first write: our own copy of the records, with room */
-		const WasteState *src = e->flat;
-
-		newcap = waste_grown_cap(Max((int64) WASTE_INITIAL_CAP, src->used) / 2,
-								 src->used + need);
-		e->flat = (WasteState *) MemoryContextAlloc(e->hdr.eoh_context, WASTE_HDRSZ + newcap);
-		memcpy(e->flat, src, WASTE_HDRSZ + src->used);
-		e->flat->pad = 0;
-		e->borrowed = false;
-	}
-	else
-	{
-		newcap = waste_grown_cap(e->flat->cap, e->flat->used + need);
-		e->flat = (WasteState *) repalloc(e->flat, WASTE_HDRSZ + newcap);
-	}
+	e->flat = (WasteState *) repalloc(e->flat, WASTE_HDRSZ + newcap);
 	e->flat->cap = newcap;
 	SET_VARSIZE(e->flat, WASTE_HDRSZ + newcap);
 }
 
-/* Make room for need more bytes of records (and a flat of our own to write). */
 static inline void
 waste_ex_reserve(WasteExpanded *e, int64 need)
 {
-	if (unlikely(e->borrowed || e->flat->used + need > e->flat->cap))
+	if (unlikely(e->flat->used + need > e->flat->cap))
 		waste_ex_grow(e, need);
-}
-
-/*
- * A new expanded state in aggcontext's arena whose records are those of
- * src, read where they are, not copied, when that is safe: else NULL.
- *
- * In a parallel plan the leader's Finalize GroupAggregate hands the
- * combine function each partial state of a trace; most traces come whole
- * in one partial state, and copying it into a state of our own only to
- * return it is the leader's largest own cost (the leader is the part of a
- * parallel plan that does not run in parallel).  nodeAgg keeps the first
- * input row of a group in its own slot (AggState's scan slot, firstSlot in
- * agg_retrieve_direct) from the group's first transition until it is asked
- * for its next row, after the group's result row has been used: the
- * lifetime of the group's state and of its final value.  So when the
- * combine's first argument is NULL (the group's first row) and its second
- * is exactly a value of that slot (same pointer, a plain uncompressed
- * varlena: not a detoasted copy), the state reads the records in place,
- * read-only.  Only for one grouping set sorted or plain: with grouping
- * sets a state outlives its first row (set (a) of ROLLUP (a, b) spans
- * several (a, b) groups), and hashed groups (AGG_HASHED, AGG_MIXED)
- * outlive every row.  The first write (another partial state appended)
- * makes the state's own copy first (waste_ex_reserve), so the input is
- * never written.
- */
-static WasteExpanded *
-waste_ex_borrow(FunctionCallInfo fcinfo, MemoryContext aggcontext, Datum d)
-{
-	AggState   *as = (AggState *) fcinfo->context;
-	TupleTableSlot *first;
-	const WasteState *src;
-	WasteExpanded *e;
-	MemoryContext arena;
-	int			i;
-
-	if (as == NULL || !IsA(as, AggState) ||
-		(as->aggstrategy != AGG_SORTED && as->aggstrategy != AGG_PLAIN) ||
-		as->maxsets != 1 || !VARATT_IS_4B_U(DatumGetPointer(d)))
-		return NULL;
-	first = as->ss.ss_ScanTupleSlot;
-	if (first == NULL || TTS_EMPTY(first))
-		return NULL;
-	for (i = 0; i < first->tts_nvalid; i++)
-		if (!first->tts_isnull[i] && first->tts_values[i] == d)
-			break;
-	if (i >= first->tts_nvalid)
-		return NULL;
-
-	src = (const WasteState *) DatumGetPointer(d);
-	arena = waste_arena(aggcontext);
-	e = (WasteExpanded *) MemoryContextAlloc(arena, sizeof(WasteExpanded));
-	EOH_init_header(&e->hdr, &waste_ex_methods, arena);
-	e->has_totals = waste_get_totals(src, &e->totals);
-	e->tried = e->has_totals;
-	e->borrowed = true;
-	e->flat = unconstify(WasteState *, src);
-	return e;
 }
 
 /*
@@ -874,14 +797,9 @@ waste_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(EOHPGetRWDatum(&waste_ex_arg(fcinfo, aggcontext, 0)->hdr));
 	}
-	if (PG_ARGISNULL(0))
-	{
-		e = waste_ex_borrow(fcinfo, aggcontext, PG_GETARG_DATUM(1));
-		if (e == NULL)
-			e = waste_ex_new(aggcontext, waste_arg_flat(fcinfo, 1), 0);
-		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
-	}
 	b = waste_arg_flat(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(EOHPGetRWDatum(&waste_ex_new(aggcontext, b, 0)->hdr));
 	e = waste_ex_arg(fcinfo, aggcontext, b->used);
 	waste_check_merge(e->flat, b);
 	waste_ex_reserve(e, b->used);
