@@ -119,8 +119,8 @@ sketch_key(double mag)
 	/* the mantissa as a double in [1, 2) */
 	bits = (bits & UINT64CONST(0x000fffffffffffff)) | UINT64CONST(0x3ff0000000000000);
 	memcpy(&m, &bits, sizeof(m));
-	/* no branch: the comparison is a coin toss on varied data */
-	j += (m > sketch_edge[j]);
+	if (m > sketch_edge[j])
+		j++;
 	return e * SKETCH_PER_OCTAVE + j;
 }
 
