@@ -644,20 +644,8 @@ context_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_arg(fcinfo, aggcontext, 0)->hdr));
 	}
 	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
-
-	/*
-	 * The first state of a group (each trace's single partial state, in the
-	 * leader of a parallel aggregate) is taken as it is: nodeAgg copies a
-	 * returned value that is not its state into the aggregate's memory, one
-	 * allocation where an expanded state would take two.  It becomes an
-	 * expanded state if a second one arrives.
-	 */
 	if (PG_ARGISNULL(0))
-	{
-		if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(1))))
-			PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_new(aggcontext, b, b->n)->hdr));
-		PG_RETURN_POINTER(b);
-	}
+		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_new(aggcontext, b, b->n)->hdr));
 	e = context_ex_arg(fcinfo, aggcontext, b->n);
 	if (b->n > 0)
 	{
@@ -695,13 +683,7 @@ context_final(PG_FUNCTION_ARGS)
 		DatumGetEOHP(d)->eoh_methods == &context_ex_methods)
 		s = ((ContextExpanded *) DatumGetEOHP(d))->flat;
 	else
-	{
-		/* a flat state (a group's single partial state): copied only to sort */
-		s = (ContextState *) PG_DETOAST_DATUM(d);
-		if (s->flags & CONTEXT_SORTED)
-			PG_RETURN_POINTER(s);
 		s = (ContextState *) PG_DETOAST_DATUM_COPY(d);
-	}
 	context_sort(s, NULL);
 	PG_RETURN_POINTER(s);
 }
