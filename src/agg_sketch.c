@@ -223,15 +223,26 @@ sketch_out_of_range(double x)
 }
 
 /*
- * The rare paths of sketch_add: a first value (s is NULL), a count at its
- * limit, a key outside the state's key range of its sign.  Adds x (of
- * magnitude mag, at least SKETCH_MIN_MAGNITUDE, and of key key) as
- * sketch_add does and returns the state, a new one when it was NULL or its
- * key range had to grow.
+ * Add one value to the state (which may be NULL); returns the state, a new
+ * one only when its key ranges had to grow.
  */
-static pg_noinline SketchState *
-sketch_add_slow(SketchState *s, double x, int32 key)
+static inline SketchState *
+sketch_add(SketchState *s, double x)
 {
+	double		mag = fabs(x);
+	int32		key;
+
+	if (!(mag <= SKETCH_MAX_MAGNITUDE))
+		sketch_out_of_range(x);
+
+	/*
+	 * A magnitude below a picodollar (the smallest amount of money) is zero
+	 * for the sketch: it is counted in the zero bucket and taken as 0 for
+	 * the min and the max too, so no state holds a -0, a subnormal or a
+	 * min that no quantile can tell from 0.
+	 */
+	if (mag < SKETCH_MIN_MAGNITUDE)
+		x = 0.0;
 	if (s == NULL)
 	{
 		s = sketch_alloc(0, 0, 0, 0);
@@ -243,15 +254,22 @@ sketch_add_slow(SketchState *s, double x, int32 key)
 		s->min = x;
 	else if (x > s->max)
 		s->max = x;
-	if (s->count == PG_INT64_MAX)
+	if (unlikely(s->count == PG_INT64_MAX))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("cost sketch count out of range"),
 				 errdetail("A sketch counts at most 9223372036854775807 costs.")));
 	s->count++;
+
+	if (mag < SKETCH_MIN_MAGNITUDE)
+	{
+		s->zero++;
+		return s;
+	}
+	key = sketch_key(mag);
 	if (x > 0)
 	{
-		if (key < s->pos_lo || key >= s->pos_lo + s->pos_n)
+		if (unlikely(key < s->pos_lo || key >= s->pos_lo + s->pos_n))
 		{
 			int32		lo = s->pos_lo,
 						n = s->pos_n;
@@ -263,7 +281,7 @@ sketch_add_slow(SketchState *s, double x, int32 key)
 	}
 	else
 	{
-		if (key < s->neg_lo || key >= s->neg_lo + s->neg_n)
+		if (unlikely(key < s->neg_lo || key >= s->neg_lo + s->neg_n))
 		{
 			int32		lo = s->neg_lo,
 						n = s->neg_n;
@@ -273,75 +291,6 @@ sketch_add_slow(SketchState *s, double x, int32 key)
 		}
 		SKETCH_NEG(s)[key - s->neg_lo]++;
 	}
-	return s;
-}
-
-/*
- * Add one value to the state (which may be NULL); returns the state, a new
- * one only when it was NULL or its key ranges had to grow.  The common case
- * (a state whose key range of the value's sign holds its key) is inline;
- * the rest is sketch_add_slow, which does the same.
- */
-static pg_attribute_always_inline SketchState *
-sketch_add(SketchState *s, double x)
-{
-	double		mag = fabs(x);
-	int32		key;
-	uint64	   *bin;
-
-	if (unlikely(!(mag <= SKETCH_MAX_MAGNITUDE)))
-		sketch_out_of_range(x);
-
-	/*
-	 * A magnitude below a picodollar (the smallest amount of money) is zero
-	 * for the sketch: it is counted in the zero bucket and taken as 0 for
-	 * the min and the max too, so no state holds a -0, a subnormal or a
-	 * min that no quantile can tell from 0.
-	 */
-	if (unlikely(mag < SKETCH_MIN_MAGNITUDE))
-	{
-		x = 0.0;
-		if (s == NULL)
-		{
-			s = sketch_alloc(0, 0, 0, 0);
-			s->min = s->max = x;
-		}
-		else if (s->count == 0)
-			s->min = s->max = x;
-		else if (x < s->min)
-			s->min = x;
-		else if (x > s->max)
-			s->max = x;
-		if (unlikely(s->count == PG_INT64_MAX))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("cost sketch count out of range"),
-					 errdetail("A sketch counts at most 9223372036854775807 costs.")));
-		s->count++;
-		s->zero++;
-		return s;
-	}
-	key = sketch_key(mag);
-	if (unlikely(s == NULL || s->count == 0 || s->count == PG_INT64_MAX))
-		return sketch_add_slow(s, x, key);
-	if (x > 0)
-	{
-		if (unlikely((uint32) (key - s->pos_lo) >= (uint32) s->pos_n))
-			return sketch_add_slow(s, x, key);
-		bin = &SKETCH_POS(s)[key - s->pos_lo];
-	}
-	else
-	{
-		if (unlikely((uint32) (key - s->neg_lo) >= (uint32) s->neg_n))
-			return sketch_add_slow(s, x, key);
-		bin = &SKETCH_NEG(s)[key - s->neg_lo];
-	}
-	if (x < s->min)
-		s->min = x;
-	else if (x > s->max)
-		s->max = x;
-	s->count++;
-	(*bin)++;
 	return s;
 }
 
@@ -724,14 +673,13 @@ sketch_recv(PG_FUNCTION_ARGS)
  * A transition function of cost_sketch: add the cost in argument 1 (numeric
  * money, or float8), unless it is NULL.
  */
-static pg_attribute_always_inline Datum
+static Datum
 sketch_trans(FunctionCallInfo fcinfo, const char *fn, bool numeric)
 {
 	SketchState *s;
 	double		x;
 
-	if (unlikely(!aggio_in_aggregate(fcinfo)))
-		aggio_check_agg(fcinfo, fn);	/* raises the error */
+	aggio_check_agg(fcinfo, fn);
 	s = PG_ARGISNULL(0) ? NULL : (SketchState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1))
 	{
