@@ -61,20 +61,26 @@ retry_new(MemoryContext cxt, int n)
 }
 
 /*
- * A copy of src with room for at least need buckets (grown to a power of two,
- * at least RETRY_MIN_BUCKETS, at most RETRY_BUCKETS), in the current memory
- * context.  Inside an aggregate, returning it makes nodeAgg copy it into the
- * aggregate context and free the old state; this happens only when a group
- * meets a higher attempt number than it has room for, at most a few times.
+ * A copy of src with room for at least need buckets, in the current memory
+ * context.  The bucket counts are those that fill an allocation of 64, 128,
+ * 256, ... bytes (1, 2, 5, 10, 21, then RETRY_BUCKETS): the allocator hands
+ * out powers of two, so a group whose items take one attempt keeps a state
+ * of 64 bytes, not the 256 bytes room for four buckets takes.  Inside an
+ * aggregate, returning it makes nodeAgg copy it into the aggregate context
+ * and free the old state; this happens only when a group meets a higher
+ * attempt number than it has room for, at most a few times.
  */
 static RetryState *
 retry_grow(const RetryState *src, int need)
 {
-	int			n = RETRY_MIN_BUCKETS;
+	Size		bytes = RETRY_GROW_FIRST_BYTES;
+	int			n;
 	RetryState *st;
 
-	while (n < need || n < src->nbuckets)
-		n *= 2;
+	need = Max(need, src->nbuckets);
+	while ((n = (int) ((bytes - RETRY_STATE_SIZE(0)) / sizeof(RetryBucket))) < need &&
+		   n < RETRY_BUCKETS)
+		bytes *= 2;
 	st = retry_new(CurrentMemoryContext, Min(n, RETRY_BUCKETS));
 	st->max_attempt = src->max_attempt;
 	memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));

@@ -15,8 +15,8 @@
 
 #define RETRY_TYPE_NAME "tokacct.retry_state"
 #define RETRY_BUCKETS 32
-/* buckets of a working state when it first grows */
-#define RETRY_MIN_BUCKETS 4
+/* bytes of a working state when it first grows (room for one bucket) */
+#define RETRY_GROW_FIRST_BYTES 64
 /* first byte of the binary form */
 #define RETRY_BINARY_VERSION 1
 
@@ -30,9 +30,9 @@ typedef struct RetryBucket
 
 /*
  * A varlena holding nbuckets buckets.  The working state inside an
- * aggregate grows on demand (4, 8, 16, 32 buckets), so a group whose items
- * take at most 4 attempts needs 208 bytes; stored states hold buckets up to
- * the last non-empty one.
+ * aggregate grows on demand (1, 2, 5, 10, 21, 32 buckets: what fills 64,
+ * 128, 256, ... bytes), so a group whose items take one attempt needs 64
+ * bytes; stored states hold buckets up to the last non-empty one.
  */
 typedef struct RetryState
 {
