@@ -9479,7 +9479,7 @@ CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace
 	(source, @extschema@.rollup_source_group(day, workflow, model));
 
 -- The sketch of a's costs once b's are taken out, when a and b alone tell
--- it exactly: b's costs strictly inside a's min and max (src/agg_sketch_diff.c);
+-- it exactly: b's costs strictly inside a's min and max (src/agg_sketch.c);
 -- NULL otherwise.  A refresh takes a trace's old contribution out of a
 -- rollup row with it instead of merging every other contribution again.
 CREATE FUNCTION @extschema@.sketch_subtract(a @extschema@.sketch_state, b @extschema@.sketch_state)

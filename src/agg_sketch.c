@@ -46,6 +46,7 @@ PG_FUNCTION_INFO_V1(sketch_add_numeric);
 PG_FUNCTION_INFO_V1(sketch_add_float8);
 PG_FUNCTION_INFO_V1(sketch_combine);
 PG_FUNCTION_INFO_V1(sketch_final);
+PG_FUNCTION_INFO_V1(sketch_subtract);
 PG_FUNCTION_INFO_V1(sketch_quantile);
 PG_FUNCTION_INFO_V1(sketch_quantiles);
 PG_FUNCTION_INFO_V1(sketch_tail_ratio);
@@ -809,6 +810,64 @@ sketch_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(sketch_trim((SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0))));
+}
+
+/*
+ * Take the bins of b (n_b of them, keys from lo_b) out of the n_a bins of a
+ * (keys from lo_a), in place; false when some bin of b is not within a.
+ */
+static bool
+sketch_take_bins(uint64 *a, int32 lo_a, int32 n_a, const uint64 *b, int32 lo_b, int32 n_b)
+{
+	for (int32 i = 0; i < n_b; i++)
+	{
+		int32		j = lo_b + i - lo_a;
+
+		if (b[i] == 0)
+			continue;
+		if (j < 0 || j >= n_a || a[j] < b[i])
+			return false;
+		a[j] -= b[i];
+	}
+	return true;
+}
+
+/*
+ * sketch_subtract(a, b): the sketch of a's costs once b's are taken out,
+ * when a and b alone tell it exactly; NULL otherwise.
+ *
+ * A rollup refresh replaces the contribution of each trace it recomputes.
+ * Sums come out of a rollup row by subtraction; a sketch's bucket counts
+ * subtract as well, but its exact min and max do not in general: when the
+ * costs taken out hold the row's min, the new min is somewhere in the
+ * rest, which the row does not keep.  So the difference is known exactly
+ * only when b's buckets lie within a's and b's costs strictly inside a's
+ * min and max (then a's min and max are values that stay).  The result is
+ * trimmed to its occupied buckets, so it is the very state a sketch of the
+ * remaining costs would be.
+ */
+Datum
+sketch_subtract(PG_FUNCTION_ARGS)
+{
+	SketchState *a = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	SketchState *b = (SketchState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	SketchState *d;
+
+	if (b->count == 0)
+		PG_RETURN_POINTER(a);
+	/* the min and the max of a must be values that stay */
+	if (b->count >= a->count || !(b->min > a->min) || !(b->max < a->max) ||
+		b->zero > a->zero)
+		PG_RETURN_NULL();
+
+	d = (SketchState *) palloc(VARSIZE(a));
+	memcpy(d, a, VARSIZE(a));
+	if (!sketch_take_bins(SKETCH_POS(d), d->pos_lo, d->pos_n, SKETCH_POS(b), b->pos_lo, b->pos_n) ||
+		!sketch_take_bins(SKETCH_NEG(d), d->neg_lo, d->neg_n, SKETCH_NEG(b), b->neg_lo, b->neg_n))
+		PG_RETURN_NULL();
+	d->count -= b->count;
+	d->zero -= b->zero;
+	PG_RETURN_POINTER(sketch_trim(d));
 }
 
 /* ---- accessors ---- */
