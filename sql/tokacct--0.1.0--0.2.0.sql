@@ -9455,21 +9455,27 @@ REVOKE EXECUTE ON FUNCTION @extschema@.citus_grant_functions(pg_catalog.regrole)
 -- Refreshing an attached source's rollup reads only the traces it
 -- recomputes (0.2.0): the calls view takes each trace's workflow and item
 -- from the traces (no window), so a refresh recomputing trace by trace
--- reaches the source's table by the trace id; the touched traces are found
--- by the age of each row's xmin; a touched day's row is updated by the
--- difference (sketch_subtract()) or, when a cost sketch cannot tell it,
--- rebuilt from its contributions, found by an index on the group.  Views
--- attached before get the new calls view by attaching the source again
--- with the same arguments.
+-- reaches the source's table by the trace id (in one pass when the planner
+-- says that costs less: no index on the trace id); the touched traces are
+-- found by the age of each row's xmin, within the window since the last
+-- refresh; a touched day's row is updated by the difference
+-- (sketch_subtract()) or, when a cost sketch cannot tell it, rebuilt from
+-- its contributions, found by an index on the group (infinite days keyed
+-- as such).  Views attached before get the new calls view by attaching the
+-- source again with the same arguments.
 -- ---------------------------------------------------------------------------
 
 -- A day x workflow x model group as one value, NULLs told apart from every
--- value (immutable: the day as a day number), so that the contributions of
--- the groups a refresh rebuilds are found by an index, whatever is NULL.
+-- value (immutable: the day as a day number, or infinity / -infinity: a
+-- call's start time may be infinite), so that the contributions of the
+-- groups a refresh rebuilds are found by an index, whatever is NULL.
 CREATE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
 	RETURNS pg_catalog.text
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	RETURN COALESCE((day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text, '-')
+	RETURN COALESCE(CASE WHEN pg_catalog.isfinite(day)
+			THEN (day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text
+			WHEN day OPERATOR(pg_catalog.>) '2000-01-01'::pg_catalog.date THEN 'infinity'
+			WHEN day OPERATOR(pg_catalog.<) '2000-01-01'::pg_catalog.date THEN '-infinity' END, '-')
 		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
 		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
 COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
@@ -9490,6 +9496,10 @@ COMMENT ON FUNCTION @extschema@.sketch_subtract(@extschema@.sketch_state, @extsc
 	'step of rollup_source_refresh(): the cost sketch of a''s costs less b''s (b''s costs a part of a''s), when it is known exactly (b''s costs strictly between a''s min and max); NULL otherwise';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.traces IS 'traces with calls in the row (the calls without a trace id not counted as one)';
 
+-- The traces touched since the last refresh: rows whose xmin is in the
+-- window from the saved snapshot's xmin to the newest a row read can have,
+-- not every row whose age is below lo's (a frozen row's xmin reads as new
+-- 2^31 transactions after it was written).
 CREATE OR REPLACE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
 	RETURNS pg_catalog.text
 	LANGUAGE plpgsql STABLE
@@ -9502,6 +9512,9 @@ DECLARE
 	col text;
 	i int;
 	cond text;
+	h int8;
+	width int8;
+	lw int8;
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -9509,10 +9522,25 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
 	END IF;
-	-- xmin is 32 bits: a row is new when its age (against one reference
-	-- transaction, the same for the whole scan) is at most lo's
-	cond := CASE WHEN lo IS NULL THEN 'true' ELSE
-		'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) s.age' END;
+	-- xmin is 32 bits, read by age() against one reference transaction (the
+	-- same for the whole transaction; age() is parallel restricted, so never
+	-- another in a worker).  A row is new when its xmin is in [lo, lo +
+	-- width), width reaching the newest xmin a row read can have (below the
+	-- snapshot's xmax, or this transaction's own id): when its age is in
+	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
+	-- age below h: a frozen row keeps its xmin, which reads as newer than
+	-- the reference (a negative age) 2^31 transactions after it was written.
+	IF lo IS NULL THEN
+		cond := 'true';
+	ELSE
+		h := pg_catalog.age((lo % 4294967296)::text::xid);
+		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
+		lw := h - width;
+		cond := format(CASE WHEN lw >= -2147483649
+			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
+			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
+			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
+	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
 		IF a.kind = 'otel' THEN
@@ -9537,14 +9565,15 @@ BEGIN
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
 			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
 	END LOOP;
-	-- age: how old, against the scan's reference transaction, the oldest
-	-- transaction to look at is (a newer row's age is smaller or negative)
-	RETURN format('SELECT DISTINCT k.trace_id FROM (SELECT pg_catalog.age(%s::pg_catalog.text::pg_catalog.xid) AS age) s, '
-		'LATERAL (%s) k',
-		coalesce(lo, 0) % 4294967296, array_to_string(parts, ' UNION ALL '));
+	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
 END
 $fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
+	'step of rollup_source_refresh(): the SQL listing the traces of a source with rows written by transaction lo or later (every trace when NULL)';
 
+-- The touched traces recomputed trace by trace only when the planner reaches
+-- a trace's rows for less than one pass over them all costs (an index on
+-- the trace id); else in one pass.
 CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
 	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
 	LANGUAGE plpgsql
@@ -9555,6 +9584,15 @@ DECLARE
 	calls_view text;
 	per_trace text;
 	sums text;
+	-- the summed columns of a contribution and of a day's row, in order
+	summed text[] := ARRAY['calls', 'calls_left_out', 'input_tokens', 'output_tokens', 'cache_read_tokens',
+						   'cache_write_tokens', 'reasoning_tokens', 'cost', 'reported_cost', 'list_cost'];
+	-- the calls without a trace id, when they are among the traces
+	no_trace text := 'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL';
+	by_trace boolean := true;
+	n int8;
+	plan jsonb;
+	one_cost numeric;
 	-- a group's key (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
@@ -9575,14 +9613,9 @@ BEGIN
 	END IF;
 	-- What a set of contributions adds to each group it falls in (%1$s: the
 	-- rows, %2$s: their group key).
-	sums := $q$SELECT %2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces,
-		sum(g.calls) AS calls, sum(g.calls_left_out) AS calls_left_out,
-		sum(g.input_tokens) AS input_tokens, sum(g.output_tokens) AS output_tokens,
-		sum(g.cache_read_tokens) AS cache_read_tokens, sum(g.cache_write_tokens) AS cache_write_tokens,
-		sum(g.reasoning_tokens) AS reasoning_tokens, sum(g.cost) AS cost,
-		sum(g.reported_cost) AS reported_cost, sum(g.list_cost) AS list_cost,
-		@extschema@.merge(g.cost_sketch) AS cost_sketch
-	  FROM %1$s g GROUP BY 1, 2, 3, 4$q$;
+	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces, %s, '
+		'@extschema@.merge(g.cost_sketch) AS cost_sketch FROM %%1$s g GROUP BY 1, 2, 3, 4',
+		(SELECT string_agg(format('sum(g.%1$I) AS %1$I', c), ', ') FROM unnest(summed) c));
 	-- (left by an earlier refresh of this transaction that failed in a
 	-- subtransaction)
 	IF to_regclass('pg_temp.rollup_source_old') IS NOT NULL THEN
@@ -9621,6 +9654,19 @@ BEGIN
 		  FROM %1$s c
 		 WHERE %2$s
 		 GROUP BY c.trace_id, 2, 3, c.model$q$;
+	-- Trace by trace only when the planner reaches a trace's rows for less
+	-- than reading the touched traces in one pass costs (an index on the
+	-- trace id): without one, each trace would read the whole table.  One
+	-- trace alone is read trace by trace (no dearer than one pass).
+	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
+	IF n > 1 THEN
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1', 'c.workflow') INTO plan
+			USING (SELECT min(k.id) FROM unnest(traces) k(id));
+		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)', 'c.workflow') INTO plan
+			USING traces;
+		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
+	END IF;
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
@@ -9629,12 +9675,12 @@ BEGIN
 		RETURNING *
 	)
 	%2$s$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow') ELSE
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow')
+		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow') ELSE
 			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
 			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
 			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
-			|| format(per_trace, calls_view,
-				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL', 'c.workflow') END,
+			|| format(per_trace, calls_view, no_trace, 'c.workflow') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
@@ -9650,56 +9696,46 @@ BEGIN
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_groups ON COMMIT DROP AS
 	SELECT k.gkey, k.day, k.workflow, k.model,
-		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL
-				OR @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) IS NOT NULL)) AS exact,
-		   coalesce(d.traces, 0) - coalesce(o.traces, 0) + coalesce(n.traces, 0) AS traces,
-		   coalesce(d.calls, 0) - coalesce(o.calls, 0) + coalesce(n.calls, 0) AS calls,
-		   coalesce(d.calls_left_out, 0) - coalesce(o.calls_left_out, 0) + coalesce(n.calls_left_out, 0) AS calls_left_out,
-		   coalesce(d.input_tokens, 0) - coalesce(o.input_tokens, 0) + coalesce(n.input_tokens, 0) AS input_tokens,
-		   coalesce(d.output_tokens, 0) - coalesce(o.output_tokens, 0) + coalesce(n.output_tokens, 0) AS output_tokens,
-		   coalesce(d.cache_read_tokens, 0) - coalesce(o.cache_read_tokens, 0) + coalesce(n.cache_read_tokens, 0) AS cache_read_tokens,
-		   coalesce(d.cache_write_tokens, 0) - coalesce(o.cache_write_tokens, 0) + coalesce(n.cache_write_tokens, 0) AS cache_write_tokens,
-		   coalesce(d.reasoning_tokens, 0) - coalesce(o.reasoning_tokens, 0) + coalesce(n.reasoning_tokens, 0) AS reasoning_tokens,
-		   coalesce(d.cost, 0) - coalesce(o.cost, 0) + coalesce(n.cost, 0) AS cost,
-		   coalesce(d.reported_cost, 0) - coalesce(o.reported_cost, 0) + coalesce(n.reported_cost, 0) AS reported_cost,
-		   coalesce(d.list_cost, 0) - coalesce(o.list_cost, 0) + coalesce(n.list_cost, 0) AS list_cost,
-		   (SELECT @extschema@.merge(v.s) FROM (VALUES
-				(CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
-					  ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END),
-				(n.cost_sketch)) v(s)) AS cost_sketch
+		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL OR kept.s IS NOT NULL)) AS exact,
+		   %2$s,
+		   (SELECT @extschema@.merge(v.s) FROM (VALUES (kept.s), (n.cost_sketch)) v(s)) AS cost_sketch
 	  FROM (SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_old x
 			UNION SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_new x) k
 	  LEFT JOIN pg_temp.rollup_source_old o ON o.gkey = k.gkey AND NOT $2
 	  LEFT JOIN pg_temp.rollup_source_new n ON n.gkey = k.gkey
-	  LEFT JOIN (SELECT %s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
-		ON d.gkey = k.gkey AND NOT $2$q$, format(gkey, 'd'))
+	  LEFT JOIN (SELECT %1$s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
+		ON d.gkey = k.gkey AND NOT $2,
+	-- the row's sketch less the old contributions' (NULL when not exact)
+	LATERAL (SELECT CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
+						 ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END AS s) kept$q$,
+		format(gkey, 'd'),
+		(SELECT string_agg(format('coalesce(d.%1$I, 0) - coalesce(o.%1$I, 0) + coalesce(n.%1$I, 0) AS %1$I', c), ', ')
+		   FROM unnest('traces'::text || summed) c))
 	USING source, traces IS NULL;
 	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
 	-- the daily rows of those groups replaced: by the sums above, or rebuilt
 	-- group by group (each group's contributions found by the index)
 	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
 		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-	INSERT INTO @extschema@.rollup_source_daily
-	SELECT rollup_source_apply.source, g.day, g.workflow, g.model, g.traces, g.calls, g.calls_left_out,
-		   g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens, g.reasoning_tokens,
-		   g.cost, g.reported_cost, g.list_cost, g.cost_sketch, statement_timestamp()
-	  FROM pg_temp.rollup_source_groups g
-	 WHERE g.exact AND g.calls > 0;
 	EXECUTE format($q$
 	INSERT INTO @extschema@.rollup_source_daily
-	SELECT $1, x.*, statement_timestamp()
-	  FROM pg_temp.rollup_source_groups g,
-	LATERAL (SELECT t.day, t.workflow, t.model, count(t.trace_id), sum(t.calls), sum(t.calls_left_out),
-				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
-				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
-				   @extschema@.merge(t.cost_sketch)
-			  FROM @extschema@.rollup_source_trace t
-			 WHERE t.source = $1 AND %s = g.gkey
-			 GROUP BY t.day, t.workflow, t.model) x
-	 WHERE NOT g.exact$q$, format(gkey, 't')) USING source;
+	SELECT $1, x.day, x.workflow, x.model, x.traces, %1$s, x.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups x
+	 WHERE x.exact AND x.calls > 0
+	UNION ALL
+	SELECT $1, x.day, x.workflow, x.model, x.traces, %1$s, x.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups r,
+	LATERAL (%2$s) x
+	 WHERE NOT r.exact$q$,
+		(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
+		format(sums, format('(SELECT t.* FROM @extschema@.rollup_source_trace t WHERE t.source = $1 AND %s = r.gkey)',
+							format(gkey, 't')), format(gkey, 'g')))
+	USING source;
 	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
 END
 $fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
+	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';
 
 CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
 	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
@@ -10151,286 +10187,6 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
 END
 $fn$;
-
-
-
--- ---------------------------------------------------------------------------
--- Review of the attached-source refresh (0.2.0): rollup_source_group() keys
--- the days infinity and -infinity (a call's start time may be infinite)
--- instead of failing to subtract them; its index rebuilt.
--- ---------------------------------------------------------------------------
-
--- A day x workflow x model group as one value, NULLs told apart from every
--- value (immutable: the day as a day number, or infinity / -infinity: a
--- call's start time may be infinite), so that the contributions of the
--- groups a refresh rebuilds are found by an index, whatever is NULL.
-CREATE OR REPLACE FUNCTION @extschema@.rollup_source_group(day pg_catalog.date, workflow pg_catalog.text, model pg_catalog.text)
-	RETURNS pg_catalog.text
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	RETURN COALESCE(CASE WHEN pg_catalog.isfinite(day)
-			THEN (day OPERATOR(pg_catalog.-) '2000-01-01'::pg_catalog.date)::pg_catalog.text
-			WHEN day OPERATOR(pg_catalog.>) '2000-01-01'::pg_catalog.date THEN 'infinity'
-			WHEN day OPERATOR(pg_catalog.<) '2000-01-01'::pg_catalog.date THEN '-infinity' END, '-')
-		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(workflow), '-')
-		OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) COALESCE(pg_catalog.quote_literal(model), '-');
-COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.text, pg_catalog.text) IS
-	'step of rollup_source_refresh(): a day x workflow x model group of the rollup as one text (NULLs told apart from every value)';
-REINDEX INDEX @extschema@.rollup_source_trace_group;
-
--- The traces touched since the last refresh: rows whose xmin is in the
--- window from the saved snapshot's xmin to the newest a row read can have,
--- not every row whose age is below lo's (a frozen row's xmin reads as new
--- 2^31 transactions after it was written).
-CREATE OR REPLACE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
-	RETURNS pg_catalog.text
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-DECLARE
-	a @extschema@.attachment%ROWTYPE;
-	parts text[] := '{}';
-	rel regclass;
-	col text;
-	i int;
-	cond text;
-	h int8;
-	width int8;
-	lw int8;
-BEGIN
-	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'source "%" is not attached', source
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
-	END IF;
-	-- xmin is 32 bits, read by age() against one reference transaction (the
-	-- same for the whole transaction; age() is parallel restricted, so never
-	-- another in a worker).  A row is new when its xmin is in [lo, lo +
-	-- width), width reaching the newest xmin a row read can have (below the
-	-- snapshot's xmax, or this transaction's own id): when its age is in
-	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
-	-- age below h: a frozen row keeps its xmin, which reads as newer than
-	-- the reference (a negative age) 2^31 transactions after it was written.
-	IF lo IS NULL THEN
-		cond := 'true';
-	ELSE
-		h := pg_catalog.age((lo % 4294967296)::text::xid);
-		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
-		lw := h - width;
-		cond := format(CASE WHEN lw >= -2147483649
-			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
-			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
-			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
-	END IF;
-	FOR i IN 1 .. array_length(a.relations, 1) LOOP
-		rel := a.relations[i];
-		IF a.kind = 'otel' THEN
-			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
-		ELSIF a.kind = 'langfuse' THEN
-			-- attach_langfuse stores observations, traces[, scores]
-			col := CASE i WHEN 2 THEN 'id' ELSE 'trace_id' END;
-		ELSE
-			RAISE EXCEPTION 'a rollup of source "%" is not supported: its kind is %', source, a.kind
-				USING ERRCODE = 'feature_not_supported',
-					  DETAIL = 'A refresh finds the traces touched since the last one by a column holding the trace id; sources of kind otel and langfuse have one.',
-					  HINT = 'Aggregate its calls view directly.';
-		END IF;
-		IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind IN ('r', 'p')) THEN
-			RAISE EXCEPTION 'a rollup of source "%" needs tables: % is not one', source, rel
-				USING ERRCODE = 'feature_not_supported',
-					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
-					  HINT = 'Aggregate its calls view directly.';
-		END IF;
-		-- read as every caller-named relation is (the trace key only)
-		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
-		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
-			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
-	END LOOP;
-	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.rollup_source_keys(pg_catalog.text, pg_catalog.int8) IS
-	'step of rollup_source_refresh(): the SQL listing the traces of a source with rows written by transaction lo or later (every trace when NULL)';
-
--- The touched traces recomputed trace by trace only when the planner reaches
--- a trace's rows for less than one pass over them all costs (an index on
--- the trace id); else in one pass.
-CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
-	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
-	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-DECLARE
-	a @extschema@.attachment%ROWTYPE;
-	calls_view text;
-	per_trace text;
-	sums text;
-	by_trace boolean := true;
-	n int8;
-	plan jsonb;
-	one_cost numeric;
-	-- a group's key (see rollup_source_group())
-	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
-BEGIN
-	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
-	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
-	-- The calls view belongs to whoever attached the source, who can replace
-	-- it (and tokacct.attachment, where its name comes from, is written by
-	-- admins): its functions run as the caller, so read it only when its
-	-- owner has the caller's privileges, as source_check() does for a view.
-	IF NOT EXISTS (SELECT 1 FROM pg_class c
-					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
-					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
-		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
-						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
-				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
-	END IF;
-	-- What a set of contributions adds to each group it falls in (%1$s: the
-	-- rows, %2$s: their group key).
-	sums := $q$SELECT %2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces,
-		sum(g.calls) AS calls, sum(g.calls_left_out) AS calls_left_out,
-		sum(g.input_tokens) AS input_tokens, sum(g.output_tokens) AS output_tokens,
-		sum(g.cache_read_tokens) AS cache_read_tokens, sum(g.cache_write_tokens) AS cache_write_tokens,
-		sum(g.reasoning_tokens) AS reasoning_tokens, sum(g.cost) AS cost,
-		sum(g.reported_cost) AS reported_cost, sum(g.list_cost) AS list_cost,
-		@extschema@.merge(g.cost_sketch) AS cost_sketch
-	  FROM %1$s g GROUP BY 1, 2, 3, 4$q$;
-	-- (left by an earlier refresh of this transaction that failed in a
-	-- subtransaction)
-	IF to_regclass('pg_temp.rollup_source_old') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_old;
-	END IF;
-	IF to_regclass('pg_temp.rollup_source_new') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_new;
-	END IF;
-	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_groups;
-	END IF;
-	-- the old contributions of the traces, summed per group
-	EXECUTE format($q$
-	CREATE TEMP TABLE rollup_source_old ON COMMIT DROP AS
-	WITH old AS (
-		DELETE FROM @extschema@.rollup_source_trace t
-		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
-				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
-		RETURNING t.*
-	)
-	%s$q$, format(sums, 'old', format(gkey, 'g')))
-	USING source, traces;
-	-- their new contributions, from the calls view: trace by trace (the
-	-- trace id a parameter of each, which the view passes down to the
-	-- source's table; the trace's workflow read from one of its calls
-	-- first, so that the view's per-trace part is read once per trace and
-	-- not once per call), or the whole view at once; summed per group
-	per_trace := $q$
-		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
-			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
-			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
-			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
-			   coalesce(sum(c.reasoning_tokens), 0),
-			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
-			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
-		  FROM %1$s c
-		 WHERE %2$s
-		 GROUP BY c.trace_id, 2, 3, c.model$q$;
-	-- Trace by trace only when the planner reaches a trace's rows for less
-	-- than reading the touched traces in one pass costs (an index on the
-	-- trace id): without one, each trace would read the whole table.  One
-	-- trace alone is read trace by trace (no dearer than one pass).
-	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
-	IF n > 1 THEN
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1', 'c.workflow') INTO plan
-			USING (SELECT min(k.id) FROM unnest(traces) k(id));
-		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)', 'c.workflow') INTO plan
-			USING traces;
-		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
-	END IF;
-	EXECUTE format($q$
-	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
-	WITH new AS (
-		INSERT INTO @extschema@.rollup_source_trace
-		SELECT $1, x.* FROM (%1$s) x
-		RETURNING *
-	)
-	%2$s$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow')
-		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) '
-			'OR (c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL)', 'c.workflow') ELSE
-			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
-			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
-			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
-			|| format(per_trace, calls_view,
-				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL', 'c.workflow') END,
-		format(sums, 'new', format(gkey, 'g')))
-	USING source, traces;
-	traces_done := CASE WHEN traces IS NULL
-		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
-		ELSE coalesce(array_length(traces, 1), 0) END;
-
-	-- Each group touched: its row as it was, less the old contributions,
-	-- plus the new ones (one row per group; in a full run every contribution
-	-- is new and the rows are the new sums).  Sums subtract exactly; a cost
-	-- sketch does when the costs taken out lie strictly inside the row's
-	-- min and max (sketch_subtract() is NULL otherwise): those groups are
-	-- rebuilt from their contributions.
-	EXECUTE format($q$
-	CREATE TEMP TABLE rollup_source_groups ON COMMIT DROP AS
-	SELECT k.gkey, k.day, k.workflow, k.model,
-		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL
-				OR @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) IS NOT NULL)) AS exact,
-		   coalesce(d.traces, 0) - coalesce(o.traces, 0) + coalesce(n.traces, 0) AS traces,
-		   coalesce(d.calls, 0) - coalesce(o.calls, 0) + coalesce(n.calls, 0) AS calls,
-		   coalesce(d.calls_left_out, 0) - coalesce(o.calls_left_out, 0) + coalesce(n.calls_left_out, 0) AS calls_left_out,
-		   coalesce(d.input_tokens, 0) - coalesce(o.input_tokens, 0) + coalesce(n.input_tokens, 0) AS input_tokens,
-		   coalesce(d.output_tokens, 0) - coalesce(o.output_tokens, 0) + coalesce(n.output_tokens, 0) AS output_tokens,
-		   coalesce(d.cache_read_tokens, 0) - coalesce(o.cache_read_tokens, 0) + coalesce(n.cache_read_tokens, 0) AS cache_read_tokens,
-		   coalesce(d.cache_write_tokens, 0) - coalesce(o.cache_write_tokens, 0) + coalesce(n.cache_write_tokens, 0) AS cache_write_tokens,
-		   coalesce(d.reasoning_tokens, 0) - coalesce(o.reasoning_tokens, 0) + coalesce(n.reasoning_tokens, 0) AS reasoning_tokens,
-		   coalesce(d.cost, 0) - coalesce(o.cost, 0) + coalesce(n.cost, 0) AS cost,
-		   coalesce(d.reported_cost, 0) - coalesce(o.reported_cost, 0) + coalesce(n.reported_cost, 0) AS reported_cost,
-		   coalesce(d.list_cost, 0) - coalesce(o.list_cost, 0) + coalesce(n.list_cost, 0) AS list_cost,
-		   (SELECT @extschema@.merge(v.s) FROM (VALUES
-				(CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
-					  ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END),
-				(n.cost_sketch)) v(s)) AS cost_sketch
-	  FROM (SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_old x
-			UNION SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_new x) k
-	  LEFT JOIN pg_temp.rollup_source_old o ON o.gkey = k.gkey AND NOT $2
-	  LEFT JOIN pg_temp.rollup_source_new n ON n.gkey = k.gkey
-	  LEFT JOIN (SELECT %s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
-		ON d.gkey = k.gkey AND NOT $2$q$, format(gkey, 'd'))
-	USING source, traces IS NULL;
-	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
-	-- the daily rows of those groups replaced: by the sums above, or rebuilt
-	-- group by group (each group's contributions found by the index)
-	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
-		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-	INSERT INTO @extschema@.rollup_source_daily
-	SELECT rollup_source_apply.source, g.day, g.workflow, g.model, g.traces, g.calls, g.calls_left_out,
-		   g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens, g.reasoning_tokens,
-		   g.cost, g.reported_cost, g.list_cost, g.cost_sketch, statement_timestamp()
-	  FROM pg_temp.rollup_source_groups g
-	 WHERE g.exact AND g.calls > 0;
-	EXECUTE format($q$
-	INSERT INTO @extschema@.rollup_source_daily
-	SELECT $1, x.*, statement_timestamp()
-	  FROM pg_temp.rollup_source_groups g,
-	LATERAL (SELECT t.day, t.workflow, t.model, count(t.trace_id), sum(t.calls), sum(t.calls_left_out),
-				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
-				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
-				   @extschema@.merge(t.cost_sketch)
-			  FROM @extschema@.rollup_source_trace t
-			 WHERE t.source = $1 AND %s = g.gkey
-			 GROUP BY t.day, t.workflow, t.model) x
-	 WHERE NOT g.exact$q$, format(gkey, 't')) USING source;
-	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
-	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

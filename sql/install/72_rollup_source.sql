@@ -260,6 +260,11 @@ DECLARE
 	calls_view text;
 	per_trace text;
 	sums text;
+	-- the summed columns of a contribution and of a day's row, in order
+	summed text[] := ARRAY['calls', 'calls_left_out', 'input_tokens', 'output_tokens', 'cache_read_tokens',
+						   'cache_write_tokens', 'reasoning_tokens', 'cost', 'reported_cost', 'list_cost'];
+	-- the calls without a trace id, when they are among the traces
+	no_trace text := 'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL';
 	by_trace boolean := true;
 	n int8;
 	plan jsonb;
@@ -284,14 +289,9 @@ BEGIN
 	END IF;
 	-- What a set of contributions adds to each group it falls in (%1$s: the
 	-- rows, %2$s: their group key).
-	sums := $q$SELECT %2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces,
-		sum(g.calls) AS calls, sum(g.calls_left_out) AS calls_left_out,
-		sum(g.input_tokens) AS input_tokens, sum(g.output_tokens) AS output_tokens,
-		sum(g.cache_read_tokens) AS cache_read_tokens, sum(g.cache_write_tokens) AS cache_write_tokens,
-		sum(g.reasoning_tokens) AS reasoning_tokens, sum(g.cost) AS cost,
-		sum(g.reported_cost) AS reported_cost, sum(g.list_cost) AS list_cost,
-		@extschema@.merge(g.cost_sketch) AS cost_sketch
-	  FROM %1$s g GROUP BY 1, 2, 3, 4$q$;
+	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces, %s, '
+		'@extschema@.merge(g.cost_sketch) AS cost_sketch FROM %%1$s g GROUP BY 1, 2, 3, 4',
+		(SELECT string_agg(format('sum(g.%1$I) AS %1$I', c), ', ') FROM unnest(summed) c));
 	-- (left by an earlier refresh of this transaction that failed in a
 	-- subtransaction)
 	IF to_regclass('pg_temp.rollup_source_old') IS NOT NULL THEN
@@ -352,13 +352,11 @@ BEGIN
 	)
 	%2$s$q$,
 		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow')
-		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) '
-			'OR (c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL)', 'c.workflow') ELSE
+		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow') ELSE
 			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
 			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
 			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
-			|| format(per_trace, calls_view,
-				'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL', 'c.workflow') END,
+			|| format(per_trace, calls_view, no_trace, 'c.workflow') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
@@ -374,53 +372,41 @@ BEGIN
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_groups ON COMMIT DROP AS
 	SELECT k.gkey, k.day, k.workflow, k.model,
-		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL
-				OR @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) IS NOT NULL)) AS exact,
-		   coalesce(d.traces, 0) - coalesce(o.traces, 0) + coalesce(n.traces, 0) AS traces,
-		   coalesce(d.calls, 0) - coalesce(o.calls, 0) + coalesce(n.calls, 0) AS calls,
-		   coalesce(d.calls_left_out, 0) - coalesce(o.calls_left_out, 0) + coalesce(n.calls_left_out, 0) AS calls_left_out,
-		   coalesce(d.input_tokens, 0) - coalesce(o.input_tokens, 0) + coalesce(n.input_tokens, 0) AS input_tokens,
-		   coalesce(d.output_tokens, 0) - coalesce(o.output_tokens, 0) + coalesce(n.output_tokens, 0) AS output_tokens,
-		   coalesce(d.cache_read_tokens, 0) - coalesce(o.cache_read_tokens, 0) + coalesce(n.cache_read_tokens, 0) AS cache_read_tokens,
-		   coalesce(d.cache_write_tokens, 0) - coalesce(o.cache_write_tokens, 0) + coalesce(n.cache_write_tokens, 0) AS cache_write_tokens,
-		   coalesce(d.reasoning_tokens, 0) - coalesce(o.reasoning_tokens, 0) + coalesce(n.reasoning_tokens, 0) AS reasoning_tokens,
-		   coalesce(d.cost, 0) - coalesce(o.cost, 0) + coalesce(n.cost, 0) AS cost,
-		   coalesce(d.reported_cost, 0) - coalesce(o.reported_cost, 0) + coalesce(n.reported_cost, 0) AS reported_cost,
-		   coalesce(d.list_cost, 0) - coalesce(o.list_cost, 0) + coalesce(n.list_cost, 0) AS list_cost,
-		   (SELECT @extschema@.merge(v.s) FROM (VALUES
-				(CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
-					  ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END),
-				(n.cost_sketch)) v(s)) AS cost_sketch
+		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL OR kept.s IS NOT NULL)) AS exact,
+		   %2$s,
+		   (SELECT @extschema@.merge(v.s) FROM (VALUES (kept.s), (n.cost_sketch)) v(s)) AS cost_sketch
 	  FROM (SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_old x
 			UNION SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_new x) k
 	  LEFT JOIN pg_temp.rollup_source_old o ON o.gkey = k.gkey AND NOT $2
 	  LEFT JOIN pg_temp.rollup_source_new n ON n.gkey = k.gkey
-	  LEFT JOIN (SELECT %s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
-		ON d.gkey = k.gkey AND NOT $2$q$, format(gkey, 'd'))
+	  LEFT JOIN (SELECT %1$s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
+		ON d.gkey = k.gkey AND NOT $2,
+	-- the row's sketch less the old contributions' (NULL when not exact)
+	LATERAL (SELECT CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
+						 ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END AS s) kept$q$,
+		format(gkey, 'd'),
+		(SELECT string_agg(format('coalesce(d.%1$I, 0) - coalesce(o.%1$I, 0) + coalesce(n.%1$I, 0) AS %1$I', c), ', ')
+		   FROM unnest('traces'::text || summed) c))
 	USING source, traces IS NULL;
 	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
 	-- the daily rows of those groups replaced: by the sums above, or rebuilt
 	-- group by group (each group's contributions found by the index)
 	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
 		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-	INSERT INTO @extschema@.rollup_source_daily
-	SELECT rollup_source_apply.source, g.day, g.workflow, g.model, g.traces, g.calls, g.calls_left_out,
-		   g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens, g.reasoning_tokens,
-		   g.cost, g.reported_cost, g.list_cost, g.cost_sketch, statement_timestamp()
-	  FROM pg_temp.rollup_source_groups g
-	 WHERE g.exact AND g.calls > 0;
 	EXECUTE format($q$
 	INSERT INTO @extschema@.rollup_source_daily
-	SELECT $1, x.*, statement_timestamp()
-	  FROM pg_temp.rollup_source_groups g,
-	LATERAL (SELECT t.day, t.workflow, t.model, count(t.trace_id), sum(t.calls), sum(t.calls_left_out),
-				   sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens), sum(t.cache_write_tokens),
-				   sum(t.reasoning_tokens), sum(t.cost), sum(t.reported_cost), sum(t.list_cost),
-				   @extschema@.merge(t.cost_sketch)
-			  FROM @extschema@.rollup_source_trace t
-			 WHERE t.source = $1 AND %s = g.gkey
-			 GROUP BY t.day, t.workflow, t.model) x
-	 WHERE NOT g.exact$q$, format(gkey, 't')) USING source;
+	SELECT $1, x.day, x.workflow, x.model, x.traces, %1$s, x.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups x
+	 WHERE x.exact AND x.calls > 0
+	UNION ALL
+	SELECT $1, x.day, x.workflow, x.model, x.traces, %1$s, x.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups r,
+	LATERAL (%2$s) x
+	 WHERE NOT r.exact$q$,
+		(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
+		format(sums, format('(SELECT t.* FROM @extschema@.rollup_source_trace t WHERE t.source = $1 AND %s = r.gkey)',
+							format(gkey, 't')), format(gkey, 'g')))
+	USING source;
 	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
 END
 $fn$;
