@@ -663,6 +663,17 @@ SELECT w.total = 1.05 AND w.essential = 0.65 AND w.duplicate_tool_call = 0.40
 -- memory (not a copy): every plan that reads it before the aggregate moves
 -- on gives the answers of the stored (flattened) states of waste_serial,
 -- themselves checked against the construction above.
+-- Each trace's final value as the plan of the moment gives it (a view is
+-- planned when read, under the settings then in force), and how many
+-- traces' summaries differ from the stored states'.
+CREATE TEMP VIEW waste_now AS
+SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
+  FROM waste_gen GROUP BY trace_id;
+CREATE TEMP VIEW waste_now_vs_serial AS
+SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS differing
+  FROM waste_now q
+  JOIN waste_serial s USING (trace_id),
+       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(q.st) wq;
 -- sorted groups, read by a lateral call, not stored
 SET enable_hashagg = off;
 SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS summary_differs,
@@ -690,8 +701,7 @@ BEGIN
 	END LOOP;
 	RETURN h AND d;
 END $$;
-SELECT pg_temp.spilled($$SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
-  FROM waste_gen GROUP BY trace_id$$) AS hashed_and_spilled;
+SELECT pg_temp.spilled('SELECT * FROM waste_now') AS hashed_and_spilled;
 SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS summary_differs,
        count(*) FILTER (WHERE s.st::text <> q.txt) AS text_differs
   FROM (SELECT trace_id, st, st::text AS txt, (tokacct.waste_summary(st)).* FROM (
@@ -742,22 +752,12 @@ BEGIN
 	RETURN f || CASE WHEN w THEN ', 2 workers launched' ELSE ', workers not launched' END;
 END $$;
 SET enable_hashagg = off;
-SELECT pg_temp.parallel_final($$SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
-  FROM waste_gen GROUP BY trace_id$$) AS plan;
-SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS differing
-  FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
-          FROM waste_gen GROUP BY trace_id) q
-  JOIN waste_serial s USING (trace_id),
-       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(q.st) wq;
+SELECT pg_temp.parallel_final('SELECT * FROM waste_now') AS plan;
+SELECT * FROM waste_now_vs_serial;
 RESET enable_hashagg;
 SET enable_sort = off;
-SELECT pg_temp.parallel_final($$SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
-  FROM waste_gen GROUP BY trace_id$$) AS plan;
-SELECT count(*) AS traces, count(*) FILTER (WHERE ws IS DISTINCT FROM wq) AS differing
-  FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st
-          FROM waste_gen GROUP BY trace_id) q
-  JOIN waste_serial s USING (trace_id),
-       LATERAL tokacct.waste_summary(s.st) ws, LATERAL tokacct.waste_summary(q.st) wq;
+SELECT pg_temp.parallel_final('SELECT * FROM waste_now') AS plan;
+SELECT * FROM waste_now_vs_serial;
 RESET enable_sort;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
