@@ -239,6 +239,28 @@ SELECT s.source,
 							  EXCEPT SELECT workflow, item, attempt, trace_id, succeeded, cost, calls FROM all_attempts x
 							   WHERE x.source = s.source) d) AS missing
   FROM (VALUES ('wl_otel'), ('wl_otlp'), ('wl_lf')) s(source) ORDER BY 1;
+-- The traces view: one row per trace, its workflow and item those of the
+-- truth, its times those of the attempt it is (the attempts view computes
+-- them over the priced spans, the traces view over the stored rows).
+SELECT s.source,
+	   (SELECT count(*) FROM (SELECT t.trace_id, t.workflow, t.item FROM (
+				SELECT * FROM wl_otel.traces UNION ALL SELECT * FROM wl_otlp.traces UNION ALL SELECT * FROM wl_lf.traces) t
+			   WHERE t.source = s.source AND t.item <= 'item-40'
+			  EXCEPT SELECT a.trace_id, a.workflow, a.item_key FROM wl.attempt a) d) AS not_in_truth,
+	   (SELECT count(*) FROM (SELECT a.trace_id, a.workflow, a.item_key FROM wl.attempt a
+			  EXCEPT SELECT t.trace_id, t.workflow, t.item FROM (
+				SELECT * FROM wl_otel.traces UNION ALL SELECT * FROM wl_otlp.traces UNION ALL SELECT * FROM wl_lf.traces) t
+			   WHERE t.source = s.source) d) AS missing,
+	   (SELECT count(*) FROM (SELECT * FROM wl_otel.traces UNION ALL SELECT * FROM wl_otlp.traces UNION ALL SELECT * FROM wl_lf.traces) t
+		  JOIN all_attempts x ON x.source = t.source AND x.trace_id = t.trace_id
+		 WHERE t.source = s.source
+		   AND (t.started_at, t.ended_at) IS DISTINCT FROM (x.started_at, x.ended_at)) AS times_differ,
+	   (SELECT count(*) - count(DISTINCT t.trace_id) FROM (SELECT * FROM wl_otel.traces UNION ALL SELECT * FROM wl_otlp.traces
+				UNION ALL SELECT * FROM wl_lf.traces) t WHERE t.source = s.source) AS repeated
+  FROM (VALUES ('wl_otel'), ('wl_otlp'), ('wl_lf')) s(source) ORDER BY 1;
+-- A list of trace ids reaches the span table: no aggregate over every trace.
+SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.traces WHERE trace_id = ANY ('{t-1,t-2}')$$)
+	   ~ 'Seq Scan on otel_traces[^\n]*\n *Filter: \("TraceId" = ANY' AS list_reaches_table;
 CREATE TEMP VIEW all_items AS
 SELECT * FROM wl_otel.items UNION ALL SELECT * FROM wl_otlp.items UNION ALL SELECT * FROM wl_lf.items;
 CREATE TEMP VIEW truth_items AS

@@ -950,9 +950,9 @@ $fn$;
 
 -- ---------------------------------------------------------------------------
 -- Attaching trace tables that already exist (src/attach.c for the lenient
--- readers).  One call per source creates six views over the user's own
+-- readers).  One call per source creates seven views over the user's own
 -- tables, in a schema the user chooses: calls, spans, attempts, items,
--- conversations and problems.  No trace row is copied.  The views read the
+-- conversations, problems and traces.  No trace row is copied.  The views read the
 -- rows as they are: whatever a row holds, a view answers; a row that cannot
 -- be priced or contradicts itself is left out of the figures it would
 -- falsify, counted beside them, and listed in `problems` with its key and
@@ -1599,7 +1599,7 @@ COMMENT ON FUNCTION @extschema@.attach_record(pg_catalog.jsonb, pg_catalog.text)
 --     conversation_id, tool_name, args_hash,
 --     workflow, item, outcome, option, attempt_raw (the structure values
 --       the span carries).
--- attach_build() turns the parts into the SQL of the six views.  Repeated
+-- attach_build() turns the parts into the SQL of the seven views.  Repeated
 -- span ids (at-least-once delivery) are collapsed on the stored rows,
 -- before anything is read from them, and only when dedup is true (a unique
 -- index on the ids makes it needless).
@@ -2015,7 +2015,7 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
-	'the SQL of the six views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+	'the SQL of the seven views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
 
 -- The comments of the views and their columns (the same for every source).
 CREATE FUNCTION @extschema@.attach_comments() RETURNS pg_catalog.jsonb
@@ -2301,7 +2301,7 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_install(pg_catalog.text, pg_catalog.text, pg_catalog.regclass[],
 	pg_catalog.name, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) IS
-	'creates, replaces or keeps the six views of an attached source and records them in tokacct.attachment (the work of every attach function)';
+	'creates, replaces or keeps the seven views of an attached source and records them in tokacct.attachment (the work of every attach function)';
 
 CREATE FUNCTION @extschema@.detach(source pg_catalog.text,
 	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
@@ -2581,7 +2581,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_otel(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach a table of OpenTelemetry spans (the Collector''s ClickHouse exporter columns, or others named in options.columns): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source), names prefixed with prefix; attaching again with the same arguments changes nothing';
+	'attach a table of OpenTelemetry spans (the Collector''s ClickHouse exporter columns, or others named in options.columns): creates the views calls, spans, attempts, items, conversations, problems and traces in into_schema (default: a schema named after the source), names prefixed with prefix; attaching again with the same arguments changes nothing';
 
 -- ---------------------------------------------------------------------------
 -- Langfuse v2, its tables exactly as its migrations create them: traces,
@@ -2813,7 +2813,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_langfuse(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach Langfuse v2''s tables (traces, observations, scores in langfuse_schema): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source); workflow = trace name, item = session (else trace), by default';
+	'attach Langfuse v2''s tables (traces, observations, scores in langfuse_schema): creates the views calls, spans, attempts, items, conversations, problems and traces in into_schema (default: a schema named after the source); workflow = trace name, item = session (else trace), by default';
 
 -- ---------------------------------------------------------------------------
 -- OTLP/JSON documents (what the Collector's file exporter writes) in a jsonb
@@ -2896,7 +2896,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_otlp_json(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach OTLP/JSON trace documents stored in a jsonb column (resourceSpans[].scopeSpans[].spans[]): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source)';
+	'attach OTLP/JSON trace documents stored in a jsonb column (resourceSpans[].scopeSpans[].spans[]): creates the views calls, spans, attempts, items, conversations, problems and traces in into_schema (default: a schema named after the source)';
 
 -- ---------------------------------------------------------------------------
 -- Any other layout: a table or view with a row per span, and a mapping of
@@ -3092,7 +3092,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach(pg_catalog.text, pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach any table or view with a row per span, by a mapping of names (trace_id, span_id, start_time required; parent_id, end_time or duration_ms, name, kind, status, error_type, provider, model, response_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, cost_currency, cost_source, conversation_id, tool_name, tool_arguments or args_hash, workflow, item, outcome, option, attempt) to columns, jsonb paths ({"column": c, "path": "a/b"}) or constants ({"const": v}); creates the six views';
+	'attach any table or view with a row per span, by a mapping of names (trace_id, span_id, start_time required; parent_id, end_time or duration_ms, name, kind, status, error_type, provider, model, response_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, cost_currency, cost_source, conversation_id, tool_name, tool_arguments or args_hash, workflow, item, outcome, option, attempt) to columns, jsonb paths ({"column": c, "path": "a/b"}) or constants ({"const": v}); creates the seven views';
 
 -- ---------------------------------------------------------------------------
 -- The aggregates over the column types real tables use (src/agg_types.c):
@@ -5207,7 +5207,7 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
-	'the SQL of the six views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+	'the SQL of the seven views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
 
 CREATE OR REPLACE FUNCTION @extschema@.attach_comments() RETURNS pg_catalog.jsonb
 	LANGUAGE sql IMMUTABLE
@@ -6665,6 +6665,18 @@ SELECT $j${
   "trace_id": "trace",
   "span_id": "span (NULL for a trace)",
   "reason": "what is wrong, in words"
+ },
+ "traces": {
+  "": "one row per trace with the structure the other views take from it (a root span's value, else the smallest any span carries); a condition on trace ids reaches the source's table",
+  "source": "name of the attached source",
+  "trace_id": "trace",
+  "workflow": "workflow of the trace",
+  "item": "item (ticket, claim, ...) the trace works on; NULL when none",
+  "option": "option (model or configuration) the trace records; NULL when none",
+  "outcome": "outcome the trace records, as written; NULL when none",
+  "started_at": "start of its first span",
+  "ended_at": "end of its last span",
+  "root_spans": "spans without a parent (0: success unknown, 2 or more: several roots)"
  }
 }$j$::pg_catalog.jsonb
 $fn$;
@@ -6684,7 +6696,7 @@ DECLARE
 	prefix text := coalesce(p_prefix, '');
 	created boolean := false;
 	def text;
-	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems',
+	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems', 'traces',
 		'economics_daily', 'economics_weekly', 'economics_monthly', 'segments', 'routing', 'waste',
 		'context_growth', 'cost_quantiles', 'frontier', 'allocation', 'unpriced_models', 'problem_summary', 'focus'];
 	bi jsonb;
@@ -9013,7 +9025,7 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
-	'the SQL of the six views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+	'the SQL of the seven views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
 
 -- ---------------------------------------------------------------------------
 -- Roles (h-roles): a reader reads the views and prices without SELECT on any
@@ -9589,28 +9601,34 @@ DECLARE
 						   'cache_write_tokens', 'reasoning_tokens', 'cost', 'reported_cost', 'list_cost'];
 	-- the calls without a trace id, when they are among the traces
 	no_trace text := 'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL';
-	by_trace boolean := true;
-	n int8;
-	plan jsonb;
-	one_cost numeric;
+	traces_view text;
+	v text;
 	-- a group's key (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
 	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
-	-- The calls view belongs to whoever attached the source, who can replace
-	-- it (and tokacct.attachment, where its name comes from, is written by
-	-- admins): its functions run as the caller, so read it only when its
-	-- owner has the caller's privileges, as source_check() does for a view.
-	IF NOT EXISTS (SELECT 1 FROM pg_class c
-					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
-					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
-		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
-						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
-				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+	traces_view := format('%I.%I', a.view_schema, a.view_prefix || 'traces');
+	IF to_regclass(traces_view) IS NULL OR NOT traces_view = ANY (a.views) THEN
+		traces_view := NULL;
 	END IF;
+	-- The views belong to whoever attached the source, who can replace them
+	-- (and tokacct.attachment, where their names come from, is written by
+	-- admins): their functions run as the caller, so read them only when
+	-- their owner has the caller's privileges, as source_check() does for a
+	-- view.
+	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view], NULL) LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_class c
+						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
+						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+			RAISE EXCEPTION 'cannot refresh the rollup of source "%": its % view % is not one this role can read safely',
+				source, CASE WHEN v = calls_view THEN 'calls' ELSE 'traces' END, v
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+							coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(v)), 'nobody'), current_user),
+					  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+		END IF;
+	END LOOP;
 	-- What a set of contributions adds to each group it falls in (%1$s: the
 	-- rows, %2$s: their group key).
 	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces, %s, '
@@ -9638,11 +9656,14 @@ BEGIN
 	)
 	%s$q$, format(sums, 'old', format(gkey, 'g')))
 	USING source, traces;
-	-- their new contributions, from the calls view: trace by trace (the
-	-- trace id a parameter of each, which the view passes down to the
-	-- source's table; the trace's workflow read from one of its calls
-	-- first, so that the view's per-trace part is read once per trace and
-	-- not once per call), or the whole view at once; summed per group
+	-- their new contributions, from the calls view, summed per group.  The
+	-- touched traces are read in one pass: their calls from the calls view
+	-- (read without the workflow, which the view would take from every
+	-- trace of the source: PostgreSQL passes a list of trace ids down to
+	-- the table, not through a join), their workflow from the traces view
+	-- (a list of trace ids reaches the table through its GROUP BY).  A
+	-- source attached before the traces view existed (it has none until
+	-- attached again) takes the calls view whole.
 	per_trace := $q$
 		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
@@ -9651,22 +9672,9 @@ BEGIN
 			   coalesce(sum(c.reasoning_tokens), 0),
 			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
 			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
-		  FROM %1$s c
+		  FROM %1$s c%4$s
 		 WHERE %2$s
 		 GROUP BY c.trace_id, 2, 3, c.model$q$;
-	-- Trace by trace only when the planner reaches a trace's rows for less
-	-- than reading the touched traces in one pass costs (an index on the
-	-- trace id): without one, each trace would read the whole table.  One
-	-- trace alone is read trace by trace (no dearer than one pass).
-	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
-	IF n > 1 THEN
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1', 'c.workflow') INTO plan
-			USING (SELECT min(k.id) FROM unnest(traces) k(id));
-		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)', 'c.workflow') INTO plan
-			USING traces;
-		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
-	END IF;
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
@@ -9675,12 +9683,11 @@ BEGIN
 		RETURNING *
 	)
 	%2$s$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow')
-		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow') ELSE
-			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
-			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
-			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
-			|| format(per_trace, calls_view, no_trace, 'c.workflow') END,
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow', '')
+		WHEN traces_view IS NULL THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow', '')
+		ELSE format(per_trace, calls_view, 'c.trace_id = ANY ($2)', 't.workflow',
+				format(' LEFT JOIN %s t ON t.trace_id = c.trace_id AND t.trace_id = ANY ($2)', traces_view))
+			|| ' UNION ALL ' || format(per_trace, calls_view, no_trace, 'NULL::pg_catalog.text', '') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
@@ -9779,6 +9786,7 @@ DECLARE
 	v_items text;
 	v_conv text;
 	v_problems text;
+	v_traces text;
 	record text;
 	c text;
 BEGIN
@@ -9997,6 +10005,15 @@ WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id C
 		'pg_catalog.bool_and(a.succeeded) AS succeeded FROM (%s) a GROUP BY a.trace_id',
 		replace(attempts, '{{TRACES}}', traces));
 
+	-- traces: one row per trace, the values the other views take from it
+	-- (a GROUP BY on the trace id: a condition on trace ids, even a list
+	-- of them, reaches the source's table) -----------------------------------
+	v_traces := format($q$
+SELECT %1$s AS source, t.trace_id, t.workflow, t.item, t.option, t.outcome, t.started_at, t.ended_at,
+	   t.roots AS root_spans
+  FROM (%2$s) t$q$,
+		src, traces);
+
 	-- calls --------------------------------------------------------------
 	-- The workflow and item come from the traces (one row per trace, no
 	-- window), the attempt number from the attempts: a query that reads no
@@ -10184,7 +10201,7 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
 
 	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
-		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
+		'items', v_items, 'conversations', v_conv, 'problems', v_problems, 'traces', v_traces);
 END
 $fn$;
 

@@ -1,8 +1,8 @@
 -- ---------------------------------------------------------------------------
 -- Attaching trace tables that already exist (src/attach.c for the lenient
--- readers).  One call per source creates six views over the user's own
+-- readers).  One call per source creates seven views over the user's own
 -- tables, in a schema the user chooses: calls, spans, attempts, items,
--- conversations and problems.  No trace row is copied.  The views read the
+-- conversations, problems and traces.  No trace row is copied.  The views read the
 -- rows as they are: whatever a row holds, a view answers; a row that cannot
 -- be priced or contradicts itself is left out of the figures it would
 -- falsify, counted beside them, and listed in `problems` with its key and
@@ -633,7 +633,7 @@ COMMENT ON FUNCTION @extschema@.attach_record(pg_catalog.jsonb, pg_catalog.text)
 --     conversation_id, tool_name, args_hash,
 --     workflow, item, outcome, option, attempt_raw (the structure values
 --       the span carries).
--- attach_build() turns the parts into the SQL of the six views.  Repeated
+-- attach_build() turns the parts into the SQL of the seven views.  Repeated
 -- span ids (at-least-once delivery) are collapsed on the stored rows,
 -- before anything is read from them, and only when dedup is true (a unique
 -- index on the ids makes it needless).
@@ -680,6 +680,7 @@ DECLARE
 	v_items text;
 	v_conv text;
 	v_problems text;
+	v_traces text;
 	record text;
 	c text;
 BEGIN
@@ -898,6 +899,15 @@ WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id C
 		'pg_catalog.bool_and(a.succeeded) AS succeeded FROM (%s) a GROUP BY a.trace_id',
 		replace(attempts, '{{TRACES}}', traces));
 
+	-- traces: one row per trace, the values the other views take from it
+	-- (a GROUP BY on the trace id: a condition on trace ids, even a list
+	-- of them, reaches the source's table) -----------------------------------
+	v_traces := format($q$
+SELECT %1$s AS source, t.trace_id, t.workflow, t.item, t.option, t.outcome, t.started_at, t.ended_at,
+	   t.roots AS root_spans
+  FROM (%2$s) t$q$,
+		src, traces);
+
 	-- calls --------------------------------------------------------------
 	-- The workflow and item come from the traces (one row per trace, no
 	-- window), the attempt number from the attempts: a query that reads no
@@ -1085,11 +1095,11 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
 
 	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
-		'items', v_items, 'conversations', v_conv, 'problems', v_problems);
+		'items', v_items, 'conversations', v_conv, 'problems', v_problems, 'traces', v_traces);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
-	'the SQL of the six views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+	'the SQL of the seven views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
 
 -- The comments of the views and their columns (the same for every source).
 CREATE FUNCTION @extschema@.attach_comments() RETURNS pg_catalog.jsonb
@@ -1226,6 +1236,18 @@ SELECT $j${
   "trace_id": "trace",
   "span_id": "span (NULL for a trace)",
   "reason": "what is wrong, in words"
+ },
+ "traces": {
+  "": "one row per trace with the structure the other views take from it (a root span's value, else the smallest any span carries); a condition on trace ids reaches the source's table",
+  "source": "name of the attached source",
+  "trace_id": "trace",
+  "workflow": "workflow of the trace",
+  "item": "item (ticket, claim, ...) the trace works on; NULL when none",
+  "option": "option (model or configuration) the trace records; NULL when none",
+  "outcome": "outcome the trace records, as written; NULL when none",
+  "started_at": "start of its first span",
+  "ended_at": "end of its last span",
+  "root_spans": "spans without a parent (0: success unknown, 2 or more: several roots)"
  }
 }$j$::pg_catalog.jsonb
 $fn$;
@@ -1278,7 +1300,7 @@ DECLARE
 	prefix text := coalesce(p_prefix, '');
 	created boolean := false;
 	def text;
-	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems',
+	names text[] := ARRAY['calls', 'spans', 'attempts', 'items', 'conversations', 'problems', 'traces',
 		'economics_daily', 'economics_weekly', 'economics_monthly', 'segments', 'routing', 'waste',
 		'context_growth', 'cost_quantiles', 'frontier', 'allocation', 'unpriced_models', 'problem_summary', 'focus'];
 	bi jsonb;
@@ -1396,7 +1418,7 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_install(pg_catalog.text, pg_catalog.text, pg_catalog.regclass[],
 	pg_catalog.name, pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb) IS
-	'creates, replaces or keeps the six views of an attached source and records them in tokacct.attachment (the work of every attach function)';
+	'creates, replaces or keeps the seven views of an attached source and records them in tokacct.attachment (the work of every attach function)';
 
 CREATE FUNCTION @extschema@.detach(source pg_catalog.text,
 	OUT view_name pg_catalog.text, OUT action pg_catalog.text)
@@ -1694,7 +1716,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_otel(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach a table of OpenTelemetry spans (the Collector''s ClickHouse exporter columns, or others named in options.columns): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source), names prefixed with prefix; attaching again with the same arguments changes nothing';
+	'attach a table of OpenTelemetry spans (the Collector''s ClickHouse exporter columns, or others named in options.columns): creates the views calls, spans, attempts, items, conversations, problems and traces in into_schema (default: a schema named after the source), names prefixed with prefix; attaching again with the same arguments changes nothing';
 
 -- ---------------------------------------------------------------------------
 -- Langfuse v2, its tables exactly as its migrations create them: traces,
@@ -1927,7 +1949,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_langfuse(pg_catalog.text, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach Langfuse v2''s tables (traces, observations, scores in langfuse_schema): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source); workflow = trace name, item = session (else trace), by default';
+	'attach Langfuse v2''s tables (traces, observations, scores in langfuse_schema): creates the views calls, spans, attempts, items, conversations, problems and traces in into_schema (default: a schema named after the source); workflow = trace name, item = session (else trace), by default';
 
 -- ---------------------------------------------------------------------------
 -- OTLP/JSON documents (what the Collector's file exporter writes) in a jsonb
@@ -2010,7 +2032,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach_otlp_json(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach OTLP/JSON trace documents stored in a jsonb column (resourceSpans[].scopeSpans[].spans[]): creates the views calls, spans, attempts, items, conversations and problems in into_schema (default: a schema named after the source)';
+	'attach OTLP/JSON trace documents stored in a jsonb column (resourceSpans[].scopeSpans[].spans[]): creates the views calls, spans, attempts, items, conversations, problems and traces in into_schema (default: a schema named after the source)';
 
 -- ---------------------------------------------------------------------------
 -- Any other layout: a table or view with a row per span, and a mapping of
@@ -2207,4 +2229,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.attach(pg_catalog.text, pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.name, pg_catalog.text, pg_catalog.jsonb) IS
-	'attach any table or view with a row per span, by a mapping of names (trace_id, span_id, start_time required; parent_id, end_time or duration_ms, name, kind, status, error_type, provider, model, response_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, cost_currency, cost_source, conversation_id, tool_name, tool_arguments or args_hash, workflow, item, outcome, option, attempt) to columns, jsonb paths ({"column": c, "path": "a/b"}) or constants ({"const": v}); creates the six views';
+	'attach any table or view with a row per span, by a mapping of names (trace_id, span_id, start_time required; parent_id, end_time or duration_ms, name, kind, status, error_type, provider, model, response_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, cost_currency, cost_source, conversation_id, tool_name, tool_arguments or args_hash, workflow, item, outcome, option, attempt) to columns, jsonb paths ({"column": c, "path": "a/b"}) or constants ({"const": v}); creates the seven views';

@@ -265,28 +265,34 @@ DECLARE
 						   'cache_write_tokens', 'reasoning_tokens', 'cost', 'reported_cost', 'list_cost'];
 	-- the calls without a trace id, when they are among the traces
 	no_trace text := 'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL';
-	by_trace boolean := true;
-	n int8;
-	plan jsonb;
-	one_cost numeric;
+	traces_view text;
+	v text;
 	-- a group's key (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
 	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
-	-- The calls view belongs to whoever attached the source, who can replace
-	-- it (and tokacct.attachment, where its name comes from, is written by
-	-- admins): its functions run as the caller, so read it only when its
-	-- owner has the caller's privileges, as source_check() does for a view.
-	IF NOT EXISTS (SELECT 1 FROM pg_class c
-					WHERE c.oid = to_regclass(calls_view) AND c.relkind = 'v'
-					  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
-		RAISE EXCEPTION 'cannot refresh the rollup of source "%": its calls view % is not one this role can read safely', source, calls_view
-			USING ERRCODE = 'insufficient_privilege',
-				  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
-						coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(calls_view)), 'nobody'), current_user),
-				  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+	traces_view := format('%I.%I', a.view_schema, a.view_prefix || 'traces');
+	IF to_regclass(traces_view) IS NULL OR NOT traces_view = ANY (a.views) THEN
+		traces_view := NULL;
 	END IF;
+	-- The views belong to whoever attached the source, who can replace them
+	-- (and tokacct.attachment, where their names come from, is written by
+	-- admins): their functions run as the caller, so read them only when
+	-- their owner has the caller's privileges, as source_check() does for a
+	-- view.
+	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view], NULL) LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_class c
+						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
+						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+			RAISE EXCEPTION 'cannot refresh the rollup of source "%": its % view % is not one this role can read safely',
+				source, CASE WHEN v = calls_view THEN 'calls' ELSE 'traces' END, v
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+							coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(v)), 'nobody'), current_user),
+					  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+		END IF;
+	END LOOP;
 	-- What a set of contributions adds to each group it falls in (%1$s: the
 	-- rows, %2$s: their group key).
 	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces, %s, '
@@ -314,11 +320,14 @@ BEGIN
 	)
 	%s$q$, format(sums, 'old', format(gkey, 'g')))
 	USING source, traces;
-	-- their new contributions, from the calls view: trace by trace (the
-	-- trace id a parameter of each, which the view passes down to the
-	-- source's table; the trace's workflow read from one of its calls
-	-- first, so that the view's per-trace part is read once per trace and
-	-- not once per call), or the whole view at once; summed per group
+	-- their new contributions, from the calls view, summed per group.  The
+	-- touched traces are read in one pass: their calls from the calls view
+	-- (read without the workflow, which the view would take from every
+	-- trace of the source: PostgreSQL passes a list of trace ids down to
+	-- the table, not through a join), their workflow from the traces view
+	-- (a list of trace ids reaches the table through its GROUP BY).  A
+	-- source attached before the traces view existed (it has none until
+	-- attached again) takes the calls view whole.
 	per_trace := $q$
 		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
@@ -327,22 +336,9 @@ BEGIN
 			   coalesce(sum(c.reasoning_tokens), 0),
 			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
 			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
-		  FROM %1$s c
+		  FROM %1$s c%4$s
 		 WHERE %2$s
 		 GROUP BY c.trace_id, 2, 3, c.model$q$;
-	-- Trace by trace only when the planner reaches a trace's rows for less
-	-- than reading the touched traces in one pass costs (an index on the
-	-- trace id): without one, each trace would read the whole table.  One
-	-- trace alone is read trace by trace (no dearer than one pass).
-	n := (SELECT count(DISTINCT k.id) FROM unnest(traces) k(id) WHERE k.id IS NOT NULL);
-	IF n > 1 THEN
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = $1', 'c.workflow') INTO plan
-			USING (SELECT min(k.id) FROM unnest(traces) k(id));
-		one_cost := (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || format(per_trace, calls_view, 'c.trace_id = ANY ($1)', 'c.workflow') INTO plan
-			USING traces;
-		by_trace := one_cost * n <= (plan -> 0 -> 'Plan' ->> 'Total Cost')::numeric;
-	END IF;
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
@@ -351,12 +347,11 @@ BEGIN
 		RETURNING *
 	)
 	%2$s$q$,
-		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow')
-		WHEN NOT by_trace THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow') ELSE
-			'SELECT x.* FROM (SELECT DISTINCT k.id FROM pg_catalog.unnest($2) k(id) WHERE k.id IS NOT NULL) k, '
-			|| format('LATERAL (SELECT c.workflow FROM %s c WHERE c.trace_id = k.id LIMIT 1) w, ', calls_view)
-			|| 'LATERAL (' || format(per_trace, calls_view, 'c.trace_id = k.id', 'w.workflow') || ') x UNION ALL '
-			|| format(per_trace, calls_view, no_trace, 'c.workflow') END,
+		CASE WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow', '')
+		WHEN traces_view IS NULL THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow', '')
+		ELSE format(per_trace, calls_view, 'c.trace_id = ANY ($2)', 't.workflow',
+				format(' LEFT JOIN %s t ON t.trace_id = c.trace_id AND t.trace_id = ANY ($2)', traces_view))
+			|| ' UNION ALL ' || format(per_trace, calls_view, no_trace, 'NULL::pg_catalog.text', '') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
 	traces_done := CASE WHEN traces IS NULL
