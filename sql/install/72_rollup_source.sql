@@ -314,11 +314,13 @@ BEGIN
 	CREATE TEMP TABLE rollup_source_old ON COMMIT DROP AS
 	WITH old AS (
 		DELETE FROM @extschema@.rollup_source_trace t
-		 WHERE t.source = $1 AND ($2 IS NULL OR t.trace_id = ANY ($2)
-				OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))
+		 WHERE t.source = $1 AND %s
 		RETURNING t.*
 	)
-	%s$q$, format(sums, 'old', format(gkey, 'g')))
+	%s$q$, CASE WHEN traces IS NULL THEN 'true'
+		-- (in two conditions the index on the trace id answers)
+		ELSE '(t.trace_id = ANY ($2) OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))' END,
+		format(sums, 'old', format(gkey, 'g')))
 	USING source, traces;
 	-- their new contributions, from the calls view, summed per group.  The
 	-- touched traces are read in one pass: their calls from the calls view
