@@ -78,6 +78,25 @@ SET ROLE tokacct_att_admin;
 CALL tokacct.rollup_source_refresh('att');
 RESET ROLE;
 
+-- tracking adds a column, a trigger and an index to the source's tables:
+-- another admin, who does not own them, may not; their owner may
+CREATE ROLE tokacct_att_admin2;
+CALL tokacct.grant_admin('tokacct_att_admin2');
+SET ROLE tokacct_att_admin2;
+CALL tokacct.rollup_source_track('att');
+RESET ROLE;
+GRANT SELECT ON att.spans TO tokacct_att_admin2;
+SET ROLE tokacct_att_admin2;
+CALL tokacct.rollup_source_track('att');
+CALL tokacct.rollup_source_untrack('att');
+RESET ROLE;
+SET ROLE tokacct_att_admin;
+CALL tokacct.rollup_source_track('att');
+SELECT count(*) AS stamp_columns FROM pg_attribute WHERE attrelid = 'att.spans'::regclass AND attname = 'tokacct_written_xid';
+CALL tokacct.rollup_source_untrack('att');
+SELECT count(*) AS stamp_columns FROM pg_attribute WHERE attrelid = 'att.spans'::regclass AND attname = 'tokacct_written_xid' AND NOT attisdropped;
+RESET ROLE;
+
 \c :regress_db
 DROP DATABASE tokacct_roles_att;
-DROP ROLE tokacct_att_admin, tokacct_att_reader;
+DROP ROLE tokacct_att_admin, tokacct_att_admin2, tokacct_att_reader;

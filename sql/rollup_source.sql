@@ -346,6 +346,87 @@ SELECT last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE sour
 SELECT * FROM rollup_vs_direct('noidx');
 CALL tokacct.rollup_source_drop('noidx');
 SELECT count(*) AS views FROM tokacct.detach('noidx');
+
+-- ---------------------------------------------------------------------------
+-- Tracking, asked for: rollup_source_track() stamps the rows a source's
+-- tables are written by, so that a refresh reads the rows written since
+-- the last one by an index, instead of the trace key of every row.
+-- ---------------------------------------------------------------------------
+CALL tokacct.rollup_source_track('nosuch');
+CALL tokacct.rollup_source_track(NULL);
+CALL tokacct.rollup_source_track('big');
+CALL tokacct.rollup_source_track('big');	-- again: nothing changes
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid) AS default_value
+  FROM pg_attribute a LEFT JOIN pg_attrdef d ON (d.adrelid, d.adnum) = (a.attrelid, a.attnum)
+ WHERE a.attrelid = 'wl.big_spans'::regclass AND a.attname LIKE 'tokacct%';
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'wl.big_spans'::regclass AND NOT tgisinternal;
+SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'wl.big_spans'::regclass ORDER BY 1;
+SELECT tracked_xmax IS NOT NULL AS tracked FROM tokacct.rollup_source WHERE source = 'big';
+-- The rows there have no stamp; a row inserted, or updated, is stamped
+-- with its transaction whatever it says.
+INSERT INTO wl.big_spans ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanAttributes", "StatusCode", tokacct_written_xid)
+VALUES ('2026-03-01 00:20:09+00', 'bt20', 'bs20-late', 'bs20-0', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "100"}',
+	'Unset', '1');
+SELECT "SpanId", tokacct_written_xid::text::numeric % 4294967296 = xmin::text::numeric AS its_transaction
+  FROM wl.big_spans WHERE tokacct_written_xid IS NOT NULL;
+SELECT count(*) AS unstamped FROM wl.big_spans WHERE tokacct_written_xid IS NULL;
+-- The first refresh after tracking still looks at the unstamped rows'
+-- xmin (a row written before the tracking began could be new to it): one
+-- scan of the table.  It finds bt20.
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan AS seq0 FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass \gset
+CALL tokacct.rollup_source_refresh('big');
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan - :seq0 AS table_scans FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass;
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'big';
+SELECT * FROM rollup_vs_direct('big');
+-- From then on a refresh reads the new rows by the stamp's index and the
+-- touched traces by the trace id's: no scan of the table.  An update of
+-- trace bt21's root (its workflow, wf0 -> wf9) and a late call of bt22.
+UPDATE wl.big_spans SET "SpanAttributes" = "SpanAttributes" || '{"gen_ai.workflow.name": "wf9"}' WHERE "SpanId" = 'bs21-0';
+INSERT INTO wl.big_spans VALUES ('2026-03-01 00:22:09+00', 'bt22', 'bs22-late', 'bs22-0', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan AS seq0 FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass \gset
+CALL tokacct.rollup_source_refresh('big');
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan - :seq0 AS table_scans FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass;
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'big';
+-- bt21's four calls (0.0035 each) moved to wf9
+SELECT workflow, traces, calls, cost FROM tokacct.rollup_source_daily WHERE source = 'big' AND workflow = 'wf9';
+SELECT * FROM rollup_vs_direct('big');
+-- A trigger disabled by the table's owner would let updates go unstamped:
+-- the refresh then goes by xmin again (one scan), and misses nothing.
+ALTER TABLE wl.big_spans DISABLE TRIGGER tokacct_written_xid;
+UPDATE wl.big_spans SET "SpanAttributes" = "SpanAttributes" || '{"gen_ai.workflow.name": "wf8"}' WHERE "SpanId" = 'bs23-0';
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan AS seq0 FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass \gset
+CALL tokacct.rollup_source_refresh('big');
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan - :seq0 AS table_scans FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass;
+SELECT workflow, traces, calls, cost FROM tokacct.rollup_source_daily WHERE source = 'big' AND workflow = 'wf8';
+SELECT * FROM rollup_vs_direct('big');
+ALTER TABLE wl.big_spans ENABLE ALWAYS TRIGGER tokacct_written_xid;
+-- A column of that name that is not tokacct's is never taken over.
+CREATE TABLE wl.clash (LIKE wl.big_spans);
+ALTER TABLE wl.clash DROP COLUMN tokacct_written_xid, ADD COLUMN tokacct_written_xid text;
+SELECT count(*) AS views FROM tokacct.attach_otel('clash', 'wl.clash');
+CALL tokacct.rollup_source_create('clash');
+CALL tokacct.rollup_source_track('clash');
+CALL tokacct.rollup_source_drop('clash');
+SELECT count(*) AS views FROM tokacct.detach('clash');
+-- Untracking takes the column, its index and the trigger away; refreshes
+-- go by xmin again.
+CALL tokacct.rollup_source_untrack('big');
+SELECT count(*) AS tokacct_columns FROM pg_attribute WHERE attrelid = 'wl.big_spans'::regclass AND attname LIKE 'tokacct%' AND NOT attisdropped;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'wl.big_spans'::regclass AND NOT tgisinternal;
+SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'wl.big_spans'::regclass ORDER BY 1;
+INSERT INTO wl.big_spans VALUES ('2026-03-01 00:24:09+00', 'bt24', 'bs24-late', 'bs24-0', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+CALL tokacct.rollup_source_refresh('big');
+SELECT tracked_xmax IS NULL AS untracked, last_traces FROM tokacct.rollup_source WHERE source = 'big';
+SELECT * FROM rollup_vs_direct('big');
 CALL tokacct.rollup_source_drop('big');
 SELECT count(*) AS views FROM tokacct.detach('big');
 

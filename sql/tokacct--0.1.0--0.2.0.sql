@@ -9527,6 +9527,7 @@ DECLARE
 	h int8;
 	width int8;
 	lw int8;
+	tracked xid8;
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -9552,6 +9553,26 @@ BEGIN
 			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
 			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
 			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
+	END IF;
+	-- Tracked tables (rollup_source_track()) say which rows are new by their
+	-- stamp, through its index: rows written since lo, and, while a row
+	-- written before the tracking began may still be new to this refresh,
+	-- unstamped rows as above.  Only when every table still has the stamp
+	-- and its trigger (always enabled): else by xmin alone.
+	IF lo IS NOT NULL THEN
+		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
+		IF tracked IS NOT NULL AND (SELECT pg_catalog.bool_and(EXISTS (
+				SELECT 1 FROM pg_attribute c JOIN pg_trigger g ON g.tgrelid = c.attrelid
+				 WHERE c.attrelid = r.rel AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
+				   AND c.atttypid = 'pg_catalog.xid8'::regtype
+				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
+				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
+			  FROM unnest(a.relations) r(rel)) THEN
+			cond := format(CASE WHEN lo >= tracked::text::int8
+				THEN 'r.tokacct_written_xid OPERATOR(pg_catalog.>=) %1$L::pg_catalog.xid8'
+				ELSE '(r.tokacct_written_xid OPERATOR(pg_catalog.>=) %1$L::pg_catalog.xid8 OR (r.tokacct_written_xid IS NULL AND %2$s))' END,
+				lo, cond);
+		END IF;
 	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
@@ -10206,6 +10227,139 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 		'items', v_items, 'conversations', v_conv, 'problems', v_problems, 'traces', v_traces);
 END
 $fn$;
+
+
+-- ---------------------------------------------------------------------------
+-- Rollups of attached sources, tracking asked for: rollup_source_track()
+-- and rollup_source_untrack(); a refresh of a tracked source finds the new
+-- rows by their stamp (rollup_source_keys).
+-- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.rollup_source ADD COLUMN tracked_xmax pg_catalog.xid8;
+COMMENT ON COLUMN @extschema@.rollup_source.tracked_xmax IS 'set by tokacct.rollup_source_track(): the source''s tables stamp each row written from then on, and every row written before was written by a transaction older than this id (NULL: not tracked)';
+
+-- Tracking: asked for, the source's tables stamp the rows written --------------
+--
+-- A refresh finds the new rows by xmin, which no index holds: it reads the
+-- trace key of every row.  tokacct.rollup_source_track(source) adds to each
+-- table of the source a column tokacct_written_xid (xid8: the transaction
+-- that last inserted or updated the row, set by a trigger that fires always,
+-- on replicas too), and an index on it, so that a refresh reads the new
+-- rows only.  Rows written before have no stamp: a refresh still looks at
+-- their xmin until its previous snapshot is newer than every transaction
+-- that could have written one (tracked_xmax).  rollup_source_untrack()
+-- takes it all away again.
+
+CREATE FUNCTION @extschema@.rollup_source_stamp() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	NEW.tokacct_written_xid := pg_catalog.pg_current_xact_id();
+	RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_stamp() IS
+	'trigger of a tracked source table (tokacct.rollup_source_track()): stamp the row with the transaction that inserts or updates it';
+
+-- The tables a tracking changes, each checked: the caller must be able to
+-- alter them (their owner's privileges), a column or trigger of that name
+-- must not be the user's own.
+CREATE FUNCTION @extschema@.rollup_source_tables(source pg_catalog.text)
+	RETURNS SETOF pg_catalog.regclass
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	rel regclass;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source p WHERE p.source = rollup_source_tables.source) THEN
+		RAISE EXCEPTION 'source "%" has no rollup', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('Define it with CALL @extschema@.rollup_source_create(%L).', source);
+	END IF;
+	PERFORM @extschema@.rollup_source_keys(source, NULL);	-- attached, tables, trace keys readable
+	FOR rel IN SELECT r FROM @extschema@.attachment a, unnest(a.relations) r WHERE a.source = rollup_source_tables.source LOOP
+		IF NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = rel), 'USAGE') THEN
+			RAISE EXCEPTION 'permission denied to track the writes of table %', rel
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = format('Tracking adds a column, a trigger and an index to each table of source "%s"; role "%s" does not own %s.', source, current_user, rel),
+					  HINT = 'Call it as the tables'' owner (or a member of that role).';
+		END IF;
+		RETURN NEXT rel;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_tables(pg_catalog.text) IS
+	'step of rollup_source_track() and rollup_source_untrack(): the tables of a rolled-up source, each one the caller may alter';
+
+CREATE PROCEDURE @extschema@.rollup_source_track(source pg_catalog.text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	rel regclass;
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
+		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
+					  AND NOT c.attisdropped AND c.atttypid <> 'pg_catalog.xid8'::regtype)
+		   OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
+						 AND g.tgfoid <> '@extschema@.rollup_source_stamp()'::regprocedure) THEN
+			RAISE EXCEPTION 'table % already has a column or trigger named tokacct_written_xid that is not tokacct''s', rel
+				USING ERRCODE = 'duplicate_object',
+					  HINT = 'Rename it, then track the source.';
+		END IF;
+		-- (no default for the rows there: no rewrite of the table)
+		EXECUTE format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS tokacct_written_xid pg_catalog.xid8', rel);
+		EXECUTE format('ALTER TABLE %s ALTER COLUMN tokacct_written_xid SET DEFAULT pg_catalog.pg_current_xact_id()', rel);
+		EXECUTE format('COMMENT ON COLUMN %s.tokacct_written_xid IS %L', rel,
+			'tokacct: transaction that last inserted or updated the row (tokacct.rollup_source_track(); tokacct.rollup_source_untrack() drops it)');
+		EXECUTE format('CREATE OR REPLACE TRIGGER tokacct_written_xid BEFORE INSERT OR UPDATE ON %s '
+			'FOR EACH ROW EXECUTE FUNCTION @extschema@.rollup_source_stamp()', rel);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER tokacct_written_xid', rel);
+		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (tokacct_written_xid)',
+			left((SELECT c.relname FROM pg_class c WHERE c.oid = rel), 42) || '_tokacct_written_xid', rel);
+		-- (the planner then knows the stamps there are NULL, and finds the
+		-- newest by the index)
+		EXECUTE format('ANALYZE %s (tokacct_written_xid)', rel);
+	END LOOP;
+	-- the tables are locked: every transaction that wrote a row without a
+	-- stamp has ended, with an id below this
+	UPDATE @extschema@.rollup_source p
+	   SET tracked_xmax = coalesce(p.tracked_xmax, pg_snapshot_xmax(pg_current_snapshot()))
+	 WHERE p.source = rollup_source_track.source;
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.rollup_source_track(pg_catalog.text) IS
+	'asked for: add to each table of a rolled-up source a column tokacct_written_xid stamped by a trigger, and an index on it, so that a refresh reads the rows written since the last one instead of the trace key of every row';
+
+CREATE PROCEDURE @extschema@.rollup_source_untrack(source pg_catalog.text)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	rel regclass;
+BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
+		-- (the index goes with the column)
+		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
+					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype) THEN
+			EXECUTE format('ALTER TABLE %s DROP COLUMN tokacct_written_xid', rel);
+		END IF;
+	END LOOP;
+	UPDATE @extschema@.rollup_source p SET tracked_xmax = NULL WHERE p.source = rollup_source_untrack.source;
+END
+$fn$;
+COMMENT ON PROCEDURE @extschema@.rollup_source_untrack(pg_catalog.text) IS
+	'undo tokacct.rollup_source_track(): drop the trigger, the column tokacct_written_xid and its index from the source''s tables; refreshes find new rows by xmin again';
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
