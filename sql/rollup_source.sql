@@ -268,6 +268,18 @@ CALL tokacct.rollup_source_refresh('wl_lf');
 SELECT last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_lf';
 SELECT * FROM rollup_vs_direct('wl_lf');
 SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow = 'renamed_workflow';
+-- Tracked, each of the three tables is stamped; a trace renamed again
+-- (a row of traces only) is found by its stamp.
+CALL tokacct.rollup_source_track('wl_lf');
+SELECT a.attrelid::regclass AS stamped FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+ WHERE a.attname = 'tokacct_written_xid' AND NOT a.attisdropped ORDER BY 1;
+CALL tokacct.rollup_source_refresh('wl_lf');
+UPDATE public.traces SET name = 'renamed_again' WHERE id = md5('trace 5 1');
+CALL tokacct.rollup_source_refresh('wl_lf');
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'wl_lf';
+SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow LIKE 'renamed%';
+SELECT * FROM rollup_vs_direct('wl_lf');
+CALL tokacct.rollup_source_untrack('wl_lf');
 
 -- ---------------------------------------------------------------------------
 -- A refresh reads only the traces it recomputes: after one late span in a
