@@ -428,6 +428,30 @@ CALL tokacct.rollup_source_create('clash');
 CALL tokacct.rollup_source_track('clash');
 CALL tokacct.rollup_source_drop('clash');
 SELECT count(*) AS views FROM tokacct.detach('clash');
+-- A partitioned table: each partition stamped (a partition created later
+-- too); a partition whose trigger is disabled sends the refresh back to
+-- xmin, which finds the unstamped update (1 -> 5 USD).
+CREATE TABLE wl.parted ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text, "SpanAttributes" jsonb)
+	PARTITION BY RANGE ("Timestamp");
+CREATE TABLE wl.parted1 PARTITION OF wl.parted FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+INSERT INTO wl.parted VALUES ('2026-01-05', 'P1', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "1", "gen_ai.usage.cost.currency": "USD"}');
+SELECT count(*) AS views FROM tokacct.attach_otel('parted', 'wl.parted');
+CALL tokacct.rollup_source_create('parted');
+CALL tokacct.rollup_source_refresh('parted');
+CALL tokacct.rollup_source_track('parted');
+CREATE TABLE wl.parted2 PARTITION OF wl.parted FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+SELECT tgrelid::regclass, tgenabled FROM pg_trigger WHERE tgname = 'tokacct_written_xid' AND tgrelid::regclass::text LIKE 'wl.parted%' ORDER BY 1;
+INSERT INTO wl.parted VALUES ('2026-02-05', 'P2', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "2", "gen_ai.usage.cost.currency": "USD"}');
+CALL tokacct.rollup_source_refresh('parted');
+ALTER TABLE wl.parted1 DISABLE TRIGGER tokacct_written_xid;
+UPDATE wl.parted SET "SpanAttributes" = jsonb_set("SpanAttributes", '{gen_ai.usage.cost.amount}', '"5"') WHERE "TraceId" = 'P1';
+CALL tokacct.rollup_source_refresh('parted');
+SELECT "TraceId", tokacct_written_xid IS NOT NULL AS stamped FROM wl.parted ORDER BY 1;
+SELECT sum(calls) AS calls, sum(cost) AS cost FROM tokacct.rollup_source_daily WHERE source = 'parted';
+SELECT * FROM rollup_vs_direct('parted');
+CALL tokacct.rollup_source_untrack('parted');
+CALL tokacct.rollup_source_drop('parted');
+SELECT count(*) AS views FROM tokacct.detach('parted');
 -- Untracking takes the column, its index and the trigger away; refreshes
 -- go by xmin again.
 CALL tokacct.rollup_source_untrack('big');

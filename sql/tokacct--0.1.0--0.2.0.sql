@@ -9557,17 +9557,19 @@ BEGIN
 	-- Tracked tables (rollup_source_track()) say which rows are new by their
 	-- stamp, through its index: rows written since lo, and, while a row
 	-- written before the tracking began may still be new to this refresh,
-	-- unstamped rows as above.  Only when every table still has the stamp
-	-- and its trigger (always enabled): else by xmin alone.
+	-- unstamped rows as above.  Only when every table (every partition of
+	-- a partitioned one) still has the stamp and its trigger, always
+	-- enabled: else by xmin alone.
 	IF lo IS NOT NULL THEN
 		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
 		IF tracked IS NOT NULL AND (SELECT pg_catalog.bool_and(EXISTS (
 				SELECT 1 FROM pg_attribute c JOIN pg_trigger g ON g.tgrelid = c.attrelid
-				 WHERE c.attrelid = r.rel AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
+				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
 				   AND c.atttypid = 'pg_catalog.xid8'::regtype
 				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
 				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
-			  FROM unnest(a.relations) r(rel)) THEN
+			  FROM unnest(a.relations) r(rel),
+				   LATERAL (SELECT r.rel AS relid UNION SELECT pt.relid FROM pg_partition_tree(r.rel) pt) t) THEN
 			cond := format(CASE WHEN lo >= tracked::text::int8
 				THEN 'r.tokacct_written_xid OPERATOR(pg_catalog.>=) %1$L::pg_catalog.xid8'
 				ELSE '(r.tokacct_written_xid OPERATOR(pg_catalog.>=) %1$L::pg_catalog.xid8 OR (r.tokacct_written_xid IS NULL AND %2$s))' END,
