@@ -60,7 +60,7 @@ COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh count
 COMMENT ON COLUMN @extschema@.rollup_source.last_traces IS 'traces the last refresh recomputed';
 COMMENT ON COLUMN @extschema@.rollup_source.last_groups IS 'day x workflow x model rows the last refresh rebuilt';
 COMMENT ON COLUMN @extschema@.rollup_source.last_duration IS 'how long the last refresh took';
-COMMENT ON COLUMN @extschema@.rollup_source.tracked_xmax IS 'set by tokacct.rollup_source_track(): the source''s tables stamp each row written from then on, and every row written before was written by a transaction older than this id (NULL: not tracked)';
+COMMENT ON COLUMN @extschema@.rollup_source.tracked_xmax IS 'set by tokacct.rollup_source_track(): the source''s tables stamp each row written from then on, and every row written before (or while a stamp''s trigger was off) by a transaction older than this id; refreshes go by the stamps once their previous snapshot is past it (NULL: not tracked)';
 -- The definitions are dumped; the traces and days are derived and are not:
 -- after a restore the first refresh counts everything again.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollup_source', '');
@@ -221,14 +221,14 @@ BEGIN
 			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
 	END IF;
 	-- Tracked tables (rollup_source_track()) say which rows are new by their
-	-- stamp, through its index: rows written since lo, and, while a row
-	-- written before the tracking began may still be new to this refresh,
-	-- unstamped rows as above.  Only when every table (every partition of
-	-- a partitioned one) still has the stamp and its trigger, always
-	-- enabled: else by xmin alone.
+	-- stamp, through its index: the rows written since lo.  Only once every
+	-- transaction that wrote a row before the tracking began is older than
+	-- lo (else a row without a stamp could still be new to this refresh),
+	-- and only when every table (every partition of a partitioned one)
+	-- still has the stamp and its trigger, always enabled: else by xmin.
 	IF lo IS NOT NULL THEN
 		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
-		IF tracked IS NOT NULL AND (SELECT pg_catalog.bool_and(EXISTS (
+		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
 				SELECT 1 FROM pg_attribute c JOIN pg_trigger g ON g.tgrelid = c.attrelid
 				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
 				   AND c.atttypid = 'pg_catalog.xid8'::regtype
@@ -236,10 +236,7 @@ BEGIN
 				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
 			  FROM unnest(a.relations) r(rel),
 				   LATERAL (SELECT r.rel AS relid UNION SELECT pt.relid FROM pg_partition_tree(r.rel) pt) t) THEN
-			cond := format(CASE WHEN lo >= tracked::text::int8
-				THEN 'r.tokacct_written_xid OPERATOR(pg_catalog.>=) %1$L::pg_catalog.xid8'
-				ELSE '(r.tokacct_written_xid OPERATOR(pg_catalog.>=) %1$L::pg_catalog.xid8 OR (r.tokacct_written_xid IS NULL AND %2$s))' END,
-				lo, cond);
+			cond := format('r.tokacct_written_xid OPERATOR(pg_catalog.>=) %L::pg_catalog.xid8', lo);
 		END IF;
 	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
@@ -648,10 +645,11 @@ BEGIN
 		-- newest by the index)
 		EXECUTE format('ANALYZE %s (tokacct_written_xid)', rel);
 	END LOOP;
-	-- the tables are locked: every transaction that wrote a row without a
-	-- stamp has ended, with an id below this
+	-- The tables are locked: every transaction that wrote a row without a
+	-- stamp (or with a stale one, while a trigger was disabled or the column
+	-- gone) has ended, with an id below this.  Tracking again moves it on.
 	UPDATE @extschema@.rollup_source p
-	   SET tracked_xmax = coalesce(p.tracked_xmax, pg_snapshot_xmax(pg_current_snapshot()))
+	   SET tracked_xmax = pg_snapshot_xmax(pg_current_snapshot())
 	 WHERE p.source = rollup_source_track.source;
 END
 $fn$;
