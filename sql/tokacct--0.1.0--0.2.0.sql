@@ -9616,8 +9616,16 @@ BEGIN
 	-- (and tokacct.attachment, where their names come from, is written by
 	-- admins): their functions run as the caller, so read them only when
 	-- their owner has the caller's privileges, as source_check() does for a
-	-- view.
+	-- view.  Each is locked first, then checked: the owner of the view
+	-- schema may drop a view and create another under its name, and a
+	-- refresh that checked the view by its name and read it later would
+	-- read the new one (waiting, when it reads, for the lock of the
+	-- transaction that dropped the old).  Locked, the name keeps its view
+	-- until this transaction ends.
 	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view], NULL) LOOP
+		IF to_regclass(v) IS NOT NULL THEN
+			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
+		END IF;
 		IF NOT EXISTS (SELECT 1 FROM pg_class c
 						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
 						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
