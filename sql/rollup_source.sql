@@ -376,6 +376,19 @@ SELECT last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'ci';
 SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
 SELECT * FROM rollup_vs_direct('ci');
 SELECT trace_id, workflow, root_spans FROM ci.traces ORDER BY trace_id COLLATE "C";
+-- Attached again with other options (the workflow is now the service:
+-- trace ABC's calls move from triage to support) and no row written: the
+-- views count otherwise, so the next refresh counts every trace (it found
+-- nothing touched and left the rollup as the old views had it); attached
+-- again with the same options, nothing is recomputed.
+SELECT count(*) AS views FROM tokacct.attach_otel('ci', 'wl.ci_spans', options => '{"workflow": "service"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
+SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
+SELECT * FROM rollup_vs_direct('ci');
+SELECT count(*) AS views FROM tokacct.attach_otel('ci', 'wl.ci_spans', options => '{"workflow": "service"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
 CALL tokacct.rollup_source_drop('ci');
 SELECT count(*) AS views FROM tokacct.detach('ci');
 

@@ -8394,13 +8394,16 @@ CREATE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text, full_run p
 	AS $fn$
 DECLARE
 	prev pg_snapshot;
+	prev_def text;
+	def text;
 	cur pg_snapshot;
 	dist int8;
 	touched text[];
 	r record;
 	started timestamptz := clock_timestamp();
 BEGIN
-	SELECT p.snapshot INTO prev FROM @extschema@.rollup_source p WHERE p.source = rollup_source_run.source FOR UPDATE;
+	SELECT p.snapshot, p.definition INTO prev, prev_def FROM @extschema@.rollup_source p
+	 WHERE p.source = rollup_source_run.source FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'source "%" has no rollup', source
 			USING ERRCODE = 'undefined_object',
@@ -8417,7 +8420,13 @@ BEGIN
 	-- taken once the lock is held and before the scan: every row the scan
 	-- misses belongs to a transaction at least as new as cur's xmin
 	cur := pg_current_snapshot();
-	IF NOT full_run AND prev IS NOT NULL THEN
+	-- The views the refresh reads: a source attached again with other
+	-- options or columns counts otherwise with no row written, so its
+	-- every trace is counted again.  (Read after cur: the views read later
+	-- are at least as new; a source attached again meanwhile is counted
+	-- again by the next refresh.)
+	def := (SELECT a.definition FROM @extschema@.attachment a WHERE a.source = rollup_source_run.source);
+	IF NOT full_run AND prev IS NOT NULL AND prev_def IS NOT DISTINCT FROM def THEN
 		dist := pg_snapshot_xmax(cur)::text::int8 - pg_snapshot_xmin(prev)::text::int8;
 		IF dist >= 2147483648 THEN
 			dist := NULL;	-- too long ago for a 32-bit xmin: count everything
@@ -8433,7 +8442,7 @@ BEGIN
 		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
 	END IF;
 	UPDATE @extschema@.rollup_source p
-	   SET snapshot = cur, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
+	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
 		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
 	 WHERE p.source = rollup_source_run.source;
 END
@@ -10222,6 +10231,14 @@ SELECT %1$s, 'trace', a.trace_id, NULL,
 		'items', v_items, 'conversations', v_conv, 'problems', v_problems, 'traces', v_traces);
 END
 $fn$;
+
+-- ---------------------------------------------------------------------------
+-- Source rollups (h-rev4): a source attached again with other views is
+-- counted again by its next refresh (rollup_source.definition).
+-- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.rollup_source ADD COLUMN definition pg_catalog.text;
+COMMENT ON COLUMN @extschema@.rollup_source.definition IS 'the definition of the source''s views (tokacct.attachment.definition) the last refresh read; attached again with other views, the next refresh counts everything';
+COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, the first after the source was attached again with other views, or after 2^31 transactions)';
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
