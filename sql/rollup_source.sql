@@ -389,6 +389,17 @@ SELECT * FROM rollup_vs_direct('ci');
 SELECT count(*) AS views FROM tokacct.attach_otel('ci', 'wl.ci_spans', options => '{"workflow": "service"}');
 CALL tokacct.rollup_source_refresh('ci');
 SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
+-- A source attached before the traces view existed (here: its traces view
+-- dropped and forgotten) is recomputed from its calls view alone: a root
+-- span of trace abc arrives, served by Billing, and moves abc's call from
+-- Support to Billing.
+DROP VIEW ci.traces;
+UPDATE tokacct.attachment SET views = array_remove(views, 'ci.traces') WHERE source = 'ci';
+INSERT INTO wl.ci_spans VALUES ('2026-03-02 09:59+00', 'abc', 'root', '', 'Billing', '{"gen_ai.operation.name": "invoke_agent"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
+SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
+SELECT * FROM rollup_vs_direct('ci');
 CALL tokacct.rollup_source_drop('ci');
 SELECT count(*) AS views FROM tokacct.detach('ci');
 
