@@ -31,9 +31,10 @@
 -- takes more than it needs (rows the previous one had seen already) costs
 -- time, not exactness.  A refresh that dies leaves everything as it was.
 --
--- Deleted rows leave no row to see: a trace whose spans are deleted keeps
--- its contribution until a row of it is inserted or updated again, or until
--- tokacct.rollup_source_rebuild().  The refresh after 2^31 transactions
+-- Deleted rows leave no row to see: a trace whose spans are deleted (or
+-- moved to another trace, their trace id updated: the new trace is seen,
+-- the old is not) keeps its contribution until a row of it is inserted or
+-- updated again, or until tokacct.rollup_source_rebuild().  The refresh after 2^31 transactions
 -- without one (or more: xmin is 32 bits) recomputes everything, and so
 -- does the first after the source was attached again with other views
 -- (options, columns: its calls may count otherwise with no row written).
