@@ -480,6 +480,60 @@ SELECT * FROM rollup_vs_direct('big');
 CALL tokacct.rollup_source_drop('big');
 SELECT count(*) AS views FROM tokacct.detach('big');
 
+-- Trace ids and names in columns of a nondeterministic collation (here
+-- case-insensitive): the views read them as the bytes they are, as the
+-- rollup keys them, so traces "abc" and "ABC" are two traces and services
+-- "Support" and "support" two workflows, in the views and in the rollup
+-- alike.  A root span of trace ABC arrives late and names its workflow;
+-- its refresh recomputes ABC alone (read under the column's collation, ABC
+-- was abc too: the refresh counted the calls of abc twice).  gpt-4o, 1000
+-- input and 100 output tokens a call: 0.0035.
+CREATE COLLATION wl.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE wl.ci_spans ("Timestamp" timestamptz, "TraceId" text COLLATE wl.ci, "SpanId" text,
+	"ParentSpanId" text, "ServiceName" text COLLATE wl.ci, "SpanAttributes" jsonb);
+INSERT INTO wl.ci_spans
+SELECT '2026-03-02 10:00+00', t, 's-' || t, 'root', s, '{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+	"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}'
+  FROM (VALUES ('abc', 'Support'), ('ABC', 'support')) v(t, s);
+SELECT count(*) AS views FROM tokacct.attach_otel('ci', 'wl.ci_spans');
+CALL tokacct.rollup_source_create('ci');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
+SELECT * FROM rollup_vs_direct('ci');
+INSERT INTO wl.ci_spans VALUES ('2026-03-02 09:59+00', 'ABC', 'root', '', 'support',
+	'{"gen_ai.operation.name": "invoke_agent", "gen_ai.workflow.name": "triage"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'ci';
+SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
+SELECT * FROM rollup_vs_direct('ci');
+SELECT trace_id, workflow, root_spans FROM ci.traces ORDER BY trace_id COLLATE "C";
+-- Attached again with other options (the workflow is now the service:
+-- trace ABC's calls move from triage to support) and no row written: the
+-- views count otherwise, so the next refresh counts every trace (it found
+-- nothing touched and left the rollup as the old views had it); attached
+-- again with the same options, nothing is recomputed.
+SELECT count(*) AS views FROM tokacct.attach_otel('ci', 'wl.ci_spans', options => '{"workflow": "service"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
+SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
+SELECT * FROM rollup_vs_direct('ci');
+SELECT count(*) AS views FROM tokacct.attach_otel('ci', 'wl.ci_spans', options => '{"workflow": "service"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
+-- A source attached before the traces view existed (here: its traces view
+-- dropped and forgotten) is recomputed from its calls view alone: a root
+-- span of trace abc arrives, served by Billing, and moves abc's call from
+-- Support to Billing.
+DROP VIEW ci.traces;
+UPDATE tokacct.attachment SET views = array_remove(views, 'ci.traces') WHERE source = 'ci';
+INSERT INTO wl.ci_spans VALUES ('2026-03-02 09:59+00', 'abc', 'root', '', 'Billing', '{"gen_ai.operation.name": "invoke_agent"}');
+CALL tokacct.rollup_source_refresh('ci');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
+SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
+SELECT * FROM rollup_vs_direct('ci');
+CALL tokacct.rollup_source_drop('ci');
+SELECT count(*) AS views FROM tokacct.detach('ci');
+
 -- ---------------------------------------------------------------------------
 -- A month from the rollups: the monthly view's money equals the direct
 -- aggregate exactly; its p95 is the p95 of the sketch of the month's calls

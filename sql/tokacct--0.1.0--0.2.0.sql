@@ -1296,6 +1296,14 @@ BEGIN
 		base := t.typbasetype;
 	END LOOP;
 	ref := alias || '.' || quote_ident(col);
+	-- Text in a nondeterministic collation (case-insensitive, ...) is read
+	-- as its bytes: the views and the rollups tell values apart by their
+	-- bytes (a trace id, a workflow), and a column that compared "abc"
+	-- equal to "ABC" would merge two traces in one view and not in another.
+	IF EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
+				WHERE a.attrelid = rel AND a.attname = col AND NOT co.collisdeterministic) THEN
+		ref := format('(%s COLLATE pg_catalog."default")', ref);
+	END IF;
 
 	IF want = 'enum' AND t.typtype = 'e' THEN
 		IF t.typoutput <> 'pg_catalog.enum_out'::regproc THEN
@@ -8386,13 +8394,16 @@ CREATE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text, full_run p
 	AS $fn$
 DECLARE
 	prev pg_snapshot;
+	prev_def text;
+	def text;
 	cur pg_snapshot;
 	dist int8;
 	touched text[];
 	r record;
 	started timestamptz := clock_timestamp();
 BEGIN
-	SELECT p.snapshot INTO prev FROM @extschema@.rollup_source p WHERE p.source = rollup_source_run.source FOR UPDATE;
+	SELECT p.snapshot, p.definition INTO prev, prev_def FROM @extschema@.rollup_source p
+	 WHERE p.source = rollup_source_run.source FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'source "%" has no rollup', source
 			USING ERRCODE = 'undefined_object',
@@ -8409,7 +8420,13 @@ BEGIN
 	-- taken once the lock is held and before the scan: every row the scan
 	-- misses belongs to a transaction at least as new as cur's xmin
 	cur := pg_current_snapshot();
-	IF NOT full_run AND prev IS NOT NULL THEN
+	-- The views the refresh reads: a source attached again with other
+	-- options or columns counts otherwise with no row written, so its
+	-- every trace is counted again.  (Read after cur: the views read later
+	-- are at least as new; a source attached again meanwhile is counted
+	-- again by the next refresh.)
+	def := (SELECT a.definition FROM @extschema@.attachment a WHERE a.source = rollup_source_run.source);
+	IF NOT full_run AND prev IS NOT NULL AND prev_def IS NOT DISTINCT FROM def THEN
 		dist := pg_snapshot_xmax(cur)::text::int8 - pg_snapshot_xmin(prev)::text::int8;
 		IF dist >= 2147483648 THEN
 			dist := NULL;	-- too long ago for a 32-bit xmin: count everything
@@ -8425,7 +8442,7 @@ BEGIN
 		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
 	END IF;
 	UPDATE @extschema@.rollup_source p
-	   SET snapshot = cur, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
+	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
 		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
 	 WHERE p.source = rollup_source_run.source;
 END
@@ -9636,8 +9653,16 @@ BEGIN
 	-- (and tokacct.attachment, where their names come from, is written by
 	-- admins): their functions run as the caller, so read them only when
 	-- their owner has the caller's privileges, as source_check() does for a
-	-- view.
+	-- view.  Each is locked first, then checked: the owner of the view
+	-- schema may drop a view and create another under its name, and a
+	-- refresh that checked the view by its name and read it later would
+	-- read the new one (waiting, when it reads, for the lock of the
+	-- transaction that dropped the old).  Locked, the name keeps its view
+	-- until this transaction ends.
 	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view], NULL) LOOP
+		IF to_regclass(v) IS NOT NULL THEN
+			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
+		END IF;
 		IF NOT EXISTS (SELECT 1 FROM pg_class c
 						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
 						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
@@ -10360,6 +10385,13 @@ END
 $fn$;
 COMMENT ON PROCEDURE @extschema@.rollup_source_untrack(pg_catalog.text) IS
 	'undo tokacct.rollup_source_track(): drop the trigger, the column tokacct_written_xid and its index from the source''s tables; refreshes find new rows by xmin again';
+-- ---------------------------------------------------------------------------
+-- Source rollups (h-rev4): a source attached again with other views is
+-- counted again by its next refresh (rollup_source.definition).
+-- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.rollup_source ADD COLUMN definition pg_catalog.text;
+COMMENT ON COLUMN @extschema@.rollup_source.definition IS 'the definition of the source''s views (tokacct.attachment.definition) the last refresh read; attached again with other views, the next refresh counts everything';
+COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, the first after the source was attached again with other views, or after 2^31 transactions)';
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

@@ -330,6 +330,14 @@ BEGIN
 		base := t.typbasetype;
 	END LOOP;
 	ref := alias || '.' || quote_ident(col);
+	-- Text in a nondeterministic collation (case-insensitive, ...) is read
+	-- as its bytes: the views and the rollups tell values apart by their
+	-- bytes (a trace id, a workflow), and a column that compared "abc"
+	-- equal to "ABC" would merge two traces in one view and not in another.
+	IF EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
+				WHERE a.attrelid = rel AND a.attname = col AND NOT co.collisdeterministic) THEN
+		ref := format('(%s COLLATE pg_catalog."default")', ref);
+	END IF;
 
 	IF want = 'enum' AND t.typtype = 'e' THEN
 		IF t.typoutput <> 'pg_catalog.enum_out'::regproc THEN

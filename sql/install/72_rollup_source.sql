@@ -31,10 +31,13 @@
 -- takes more than it needs (rows the previous one had seen already) costs
 -- time, not exactness.  A refresh that dies leaves everything as it was.
 --
--- Deleted rows leave no row to see: a trace whose spans are deleted keeps
--- its contribution until a row of it is inserted or updated again, or until
--- tokacct.rollup_source_rebuild().  The refresh after 2^31 transactions
--- without one (or more: xmin is 32 bits) recomputes everything.
+-- Deleted rows leave no row to see: a trace whose spans are deleted (or
+-- moved to another trace, their trace id updated: the new trace is seen,
+-- the old is not) keeps its contribution until a row of it is inserted or
+-- updated again, or until tokacct.rollup_source_rebuild().  The refresh after 2^31 transactions
+-- without one (or more: xmin is 32 bits) recomputes everything, and so
+-- does the first after the source was attached again with other views
+-- (options, columns: its calls may count otherwise with no row written).
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.rollup_source (
@@ -47,7 +50,8 @@ CREATE TABLE @extschema@.rollup_source (
 	last_traces pg_catalog.int8,
 	last_groups pg_catalog.int8,
 	last_duration pg_catalog.interval,
-	tracked_xmax pg_catalog.xid8
+	tracked_xmax pg_catalog.xid8,
+	definition pg_catalog.text
 );
 COMMENT ON TABLE @extschema@.rollup_source IS
 	'attached sources rolled up into tokacct.rollup_source_daily (tokacct.rollup_source_create()), and how far tokacct.rollup_source_refresh() has counted each, saved with the rollup rows in one transaction';
@@ -56,11 +60,12 @@ COMMENT ON COLUMN @extschema@.rollup_source.snapshot IS 'snapshot of the last re
 COMMENT ON COLUMN @extschema@.rollup_source.runs IS 'refreshes committed';
 COMMENT ON COLUMN @extschema@.rollup_source.created_at IS 'when the rollup was defined';
 COMMENT ON COLUMN @extschema@.rollup_source.last_run_at IS 'start of the last refresh';
-COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, or after 2^31 transactions)';
+COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, the first after the source was attached again with other views, or after 2^31 transactions)';
 COMMENT ON COLUMN @extschema@.rollup_source.last_traces IS 'traces the last refresh recomputed';
 COMMENT ON COLUMN @extschema@.rollup_source.last_groups IS 'day x workflow x model rows the last refresh rebuilt';
 COMMENT ON COLUMN @extschema@.rollup_source.last_duration IS 'how long the last refresh took';
 COMMENT ON COLUMN @extschema@.rollup_source.tracked_xmax IS 'set by tokacct.rollup_source_track(): the source''s tables stamp each row written from then on, and every row written before (or while a stamp''s trigger was off) by a transaction older than this id; refreshes go by the stamps once their previous snapshot is past it (NULL: not tracked)';
+COMMENT ON COLUMN @extschema@.rollup_source.definition IS 'the definition of the source''s views (tokacct.attachment.definition) the last refresh read; attached again with other views, the next refresh counts everything';
 -- The definitions are dumped; the traces and days are derived and are not:
 -- after a restore the first refresh counts everything again.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollup_source', '');
@@ -302,8 +307,16 @@ BEGIN
 	-- (and tokacct.attachment, where their names come from, is written by
 	-- admins): their functions run as the caller, so read them only when
 	-- their owner has the caller's privileges, as source_check() does for a
-	-- view.
+	-- view.  Each is locked first, then checked: the owner of the view
+	-- schema may drop a view and create another under its name, and a
+	-- refresh that checked the view by its name and read it later would
+	-- read the new one (waiting, when it reads, for the lock of the
+	-- transaction that dropped the old).  Locked, the name keeps its view
+	-- until this transaction ends.
 	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view], NULL) LOOP
+		IF to_regclass(v) IS NOT NULL THEN
+			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
+		END IF;
 		IF NOT EXISTS (SELECT 1 FROM pg_class c
 						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
 						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
@@ -440,13 +453,16 @@ CREATE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text, full_run p
 	AS $fn$
 DECLARE
 	prev pg_snapshot;
+	prev_def text;
+	def text;
 	cur pg_snapshot;
 	dist int8;
 	touched text[];
 	r record;
 	started timestamptz := clock_timestamp();
 BEGIN
-	SELECT p.snapshot INTO prev FROM @extschema@.rollup_source p WHERE p.source = rollup_source_run.source FOR UPDATE;
+	SELECT p.snapshot, p.definition INTO prev, prev_def FROM @extschema@.rollup_source p
+	 WHERE p.source = rollup_source_run.source FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'source "%" has no rollup', source
 			USING ERRCODE = 'undefined_object',
@@ -463,7 +479,13 @@ BEGIN
 	-- taken once the lock is held and before the scan: every row the scan
 	-- misses belongs to a transaction at least as new as cur's xmin
 	cur := pg_current_snapshot();
-	IF NOT full_run AND prev IS NOT NULL THEN
+	-- The views the refresh reads: a source attached again with other
+	-- options or columns counts otherwise with no row written, so its
+	-- every trace is counted again.  (Read after cur: the views read later
+	-- are at least as new; a source attached again meanwhile is counted
+	-- again by the next refresh.)
+	def := (SELECT a.definition FROM @extschema@.attachment a WHERE a.source = rollup_source_run.source);
+	IF NOT full_run AND prev IS NOT NULL AND prev_def IS NOT DISTINCT FROM def THEN
 		dist := pg_snapshot_xmax(cur)::text::int8 - pg_snapshot_xmin(prev)::text::int8;
 		IF dist >= 2147483648 THEN
 			dist := NULL;	-- too long ago for a 32-bit xmin: count everything
@@ -479,7 +501,7 @@ BEGIN
 		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
 	END IF;
 	UPDATE @extschema@.rollup_source p
-	   SET snapshot = cur, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
+	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
 		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
 	 WHERE p.source = rollup_source_run.source;
 END
