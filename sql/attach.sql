@@ -261,6 +261,11 @@ SELECT s.source,
 -- A list of trace ids reaches the span table: no aggregate over every trace.
 SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.traces WHERE trace_id = ANY ('{t-1,t-2}')$$)
 	   ~ 'Seq Scan on otel_traces[^\n]*\n *Filter: \("TraceId" = ANY' AS list_reaches_table;
+-- So does it through the calls view of a source whose repeated span ids are
+-- collapsed (wl_otel's table has no unique key): the collapsing reads the
+-- listed traces only.
+SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.calls WHERE trace_id = ANY ('{t-1,t-2}')$$)
+	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *Seq Scan on otel_traces[^\n]*\n *Filter: \(\("TraceId" = ANY' AS list_reaches_collapsed_table;
 CREATE TEMP VIEW all_items AS
 SELECT * FROM wl_otel.items UNION ALL SELECT * FROM wl_otlp.items UNION ALL SELECT * FROM wl_lf.items;
 CREATE TEMP VIEW truth_items AS

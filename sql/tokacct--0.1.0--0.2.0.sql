@@ -9814,6 +9814,7 @@ DECLARE
 	cols jsonb := parts -> 'cols';
 	rel text := parts ->> 'from';
 	sel text;
+	dedup_sel text;
 	content text;
 	call_filter text;
 	usage_kind text;
@@ -9862,16 +9863,29 @@ BEGIN
 		ELSE '' END);
 
 	-- Repeated span ids are collapsed on the stored rows (before anything is
-	-- read from them), keeping the first copy in the source's order.
+	-- read from them), keeping the first copy in the source's order.  The
+	-- trace id is read back from the collapsing's own key (bytes, as "C"
+	-- compares them; the default collation's equality is the same bytes),
+	-- so that a condition on trace ids (a rollup refresh's) passes the
+	-- DISTINCT ON and reaches the table and its index on the trace id.
 	IF dedup THEN
+		IF parts ->> 'trace' = cols ->> 'trace_id' THEN
+			SELECT string_agg(format('%s AS %I', CASE WHEN n = 'trace_id'
+						THEN '(r.tokacct_trace_key COLLATE "default")' ELSE cols ->> n END, n), E',\n\t   ' ORDER BY o)
+			  INTO dedup_sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
+		ELSE
+			dedup_sel := sel;
+		END IF;
 		spans_rows := format(
-			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
-			'ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
-			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
+			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, r.* FROM %5$s '
+			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
 		calls_rows := format(
-			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON (%3$s COLLATE "C", %4$s COLLATE "C") r.* FROM %5$s '
-			'WHERE %7$s ORDER BY %3$s COLLATE "C", %4$s COLLATE "C", %6$s) r',
-			sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, r.* FROM %5$s '
+			'WHERE %7$s ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
 	ELSE
 		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
 		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
