@@ -28,7 +28,7 @@ fail=0
 ok() { echo "ok $*"; }
 notok() { echo "not ok $*"; fail=1; }
 
-VIEWS=(calls spans attempts items conversations problems economics_daily economics_weekly economics_monthly
+VIEWS=(calls spans attempts items conversations problems traces economics_daily economics_weekly economics_monthly
 	segments routing waste context_growth cost_quantiles frontier allocation unpriced_models problem_summary focus)
 MAPPING='{"trace_id": "tid", "span_id": "sid", "start_time": "started_at", "kind": "kind", "provider": "provider",
 	"model": "model", "input_tokens": "input", "output_tokens": "output", "outcome": "outcome", "workflow": "wf",
