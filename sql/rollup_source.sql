@@ -463,9 +463,61 @@ CALL tokacct.rollup_source_refresh('parted');
 SELECT "TraceId", tokacct_written_xid IS NOT NULL AS stamped FROM wl.parted ORDER BY 1;
 SELECT sum(calls) AS calls, sum(cost) AS cost FROM tokacct.rollup_source_daily WHERE source = 'parted';
 SELECT * FROM rollup_vs_direct('parted');
+-- A table loaded apart (its rows unstamped, written before the last
+-- refresh) and then attached as a partition: the refresh after the
+-- attaching reads that partition whole and counts P3 (3 USD: P1's 5 and
+-- P2's 2 before, 10 after); the next goes by the stamps again.
+ALTER TABLE wl.parted1 ENABLE ALWAYS TRIGGER tokacct_written_xid;
+CALL tokacct.rollup_source_track('parted');
+CREATE TABLE wl.parted3 (LIKE wl.parted);
+INSERT INTO wl.parted3 VALUES ('2026-03-05', 'P3', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "3", "gen_ai.usage.cost.currency": "USD"}');
+CALL tokacct.rollup_source_refresh('parted');
+CALL tokacct.rollup_source_refresh('parted');
+ALTER TABLE wl.parted ATTACH PARTITION wl.parted3 FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+CALL tokacct.rollup_source_refresh('parted');
+SELECT last_traces, sum(d.calls) AS calls, sum(d.cost) AS cost
+  FROM tokacct.rollup_source p JOIN tokacct.rollup_source_daily d USING (source) WHERE source = 'parted' GROUP BY 1;
+SELECT * FROM rollup_vs_direct('parted');
+CALL tokacct.rollup_source_refresh('parted');
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'parted';
+-- Untracked alike (by xmin): P4 (4 USD) loaded apart, a refresh, then
+-- attached: 14 USD.
 CALL tokacct.rollup_source_untrack('parted');
+CREATE TABLE wl.parted4 (LIKE wl.parted);
+INSERT INTO wl.parted4 VALUES ('2026-04-05', 'P4', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "4", "gen_ai.usage.cost.currency": "USD"}');
+CALL tokacct.rollup_source_refresh('parted');
+ALTER TABLE wl.parted ATTACH PARTITION wl.parted4 FOR VALUES FROM ('2026-04-01') TO ('2026-05-01');
+CALL tokacct.rollup_source_refresh('parted');
+SELECT sum(calls) AS calls, sum(cost) AS cost FROM tokacct.rollup_source_daily WHERE source = 'parted';
+SELECT * FROM rollup_vs_direct('parted');
 CALL tokacct.rollup_source_drop('parted');
 SELECT count(*) AS views FROM tokacct.detach('parted');
+-- A table with inheritance children (not partitions): tracking stamps the
+-- parent's rows only, so an update of a child's row (I1, 1 -> 5 USD) goes
+-- unstamped: the refresh goes by xmin and finds it.  A child added
+-- later (INHERIT) with a row written before: read whole (I2, 2 USD).
+CREATE TABLE wl.inh ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text, "SpanAttributes" jsonb);
+CREATE TABLE wl.inh1 () INHERITS (wl.inh);
+INSERT INTO wl.inh1 VALUES ('2026-01-05', 'I1', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "1", "gen_ai.usage.cost.currency": "USD"}');
+SELECT count(*) AS views FROM tokacct.attach_otel('inh', 'wl.inh');
+CALL tokacct.rollup_source_create('inh');
+CALL tokacct.rollup_source_refresh('inh');
+CALL tokacct.rollup_source_track('inh');
+CALL tokacct.rollup_source_refresh('inh');
+CALL tokacct.rollup_source_refresh('inh');
+UPDATE wl.inh1 SET "SpanAttributes" = jsonb_set("SpanAttributes", '{gen_ai.usage.cost.amount}', '"5"');
+CALL tokacct.rollup_source_refresh('inh');
+SELECT sum(calls) AS calls, sum(cost) AS cost FROM tokacct.rollup_source_daily WHERE source = 'inh';
+CREATE TABLE wl.inh2 (LIKE wl.inh);
+INSERT INTO wl.inh2 VALUES ('2026-01-06', 'I2', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "2", "gen_ai.usage.cost.currency": "USD"}');
+CALL tokacct.rollup_source_refresh('inh');
+ALTER TABLE wl.inh2 INHERIT wl.inh;
+CALL tokacct.rollup_source_refresh('inh');
+SELECT sum(calls) AS calls, sum(cost) AS cost FROM tokacct.rollup_source_daily WHERE source = 'inh';
+SELECT * FROM rollup_vs_direct('inh');
+CALL tokacct.rollup_source_untrack('inh');
+CALL tokacct.rollup_source_drop('inh');
+SELECT count(*) AS views FROM tokacct.detach('inh');
 -- Untracking takes the column, its index and the trigger away; refreshes
 -- go by xmin again.
 CALL tokacct.rollup_source_untrack('big');

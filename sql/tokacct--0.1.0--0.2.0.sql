@@ -9545,6 +9545,7 @@ DECLARE
 	width int8;
 	lw int8;
 	tracked xid8;
+	joined oid[];
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -9575,8 +9576,9 @@ BEGIN
 	-- stamp, through its index: the rows written since lo.  Only once every
 	-- transaction that wrote a row before the tracking began is older than
 	-- lo (else a row without a stamp could still be new to this refresh),
-	-- and only when every table (every partition of a partitioned one)
-	-- still has the stamp and its trigger, always enabled: else by xmin.
+	-- and only when every table (every partition of a partitioned one,
+	-- every child of an inheritance parent: the scan reads them all) still
+	-- has the stamp and its trigger, always enabled: else by xmin.
 	IF lo IS NOT NULL THEN
 		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
 		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
@@ -9585,8 +9587,10 @@ BEGIN
 				   AND c.atttypid = 'pg_catalog.xid8'::regtype
 				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
 				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
-			  FROM unnest(a.relations) r(rel),
-				   LATERAL (SELECT r.rel AS relid UNION SELECT pt.relid FROM pg_partition_tree(r.rel) pt) t) THEN
+			  FROM (WITH RECURSIVE d(relid) AS (
+						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
+						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+					SELECT d.relid FROM d) t) THEN
 			cond := format('r.tokacct_written_xid OPERATOR(pg_catalog.>=) %L::pg_catalog.xid8', lo);
 		END IF;
 	END IF;
@@ -9611,8 +9615,27 @@ BEGIN
 		END IF;
 		-- read as every caller-named relation is (the trace key only)
 		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		-- A partition attached (or an inheritance child added) since lo
+		-- brings rows written before, whatever their xmin or stamp: such a
+		-- table (every table under it) is read whole, once.
+		joined := NULL;
+		IF lo IS NOT NULL THEN
+			WITH RECURSIVE d(relid, new) AS (
+				SELECT i.inhrelid, CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
+						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				  FROM pg_inherits i WHERE i.inhparent = rel
+				UNION
+				SELECT i.inhrelid, d.new OR CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
+						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				  FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+			SELECT pg_catalog.array_agg(DISTINCT d.relid) FILTER (WHERE d.new) INTO joined FROM d;
+		END IF;
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
-			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel,
+			CASE WHEN joined IS NULL THEN cond
+				ELSE format('(%s) OR r.tableoid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])', cond, joined) END);
 	END LOOP;
 	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
 END
