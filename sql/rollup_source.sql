@@ -442,6 +442,28 @@ CALL tokacct.rollup_source_create('clash');
 CALL tokacct.rollup_source_track('clash');
 CALL tokacct.rollup_source_drop('clash');
 SELECT count(*) AS views FROM tokacct.detach('clash');
+-- Nor one of its type (xid8) that the user keeps: tracking refuses it, and
+-- untracking a source never tracked drops neither that column nor a
+-- trigger of that name of the user's.
+CREATE TABLE wl.ownxid ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
+	"SpanAttributes" jsonb, tokacct_written_xid xid8, UNIQUE ("TraceId", "SpanId"));
+INSERT INTO wl.ownxid VALUES ('2026-01-05', 'O1', 's1', '', '{}', '42');
+CREATE FUNCTION wl.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER tokacct_written_xid BEFORE UPDATE ON wl.ownxid FOR EACH ROW EXECUTE FUNCTION wl.noop();
+SELECT count(*) AS views FROM tokacct.attach_otel('ownxid', 'wl.ownxid');
+CALL tokacct.rollup_source_create('ownxid');
+CALL tokacct.rollup_source_track('ownxid');
+DROP TRIGGER tokacct_written_xid ON wl.ownxid;
+CALL tokacct.rollup_source_track('ownxid');
+CREATE TRIGGER tokacct_written_xid BEFORE UPDATE ON wl.ownxid FOR EACH ROW EXECUTE FUNCTION wl.noop();
+CALL tokacct.rollup_source_untrack('ownxid');
+SELECT tokacct_written_xid, pg_get_expr(d.adbin, d.adrelid) AS default_value
+  FROM wl.ownxid, pg_attribute a LEFT JOIN pg_attrdef d ON (d.adrelid, d.adnum) = (a.attrelid, a.attnum)
+ WHERE a.attrelid = 'wl.ownxid'::regclass AND a.attname = 'tokacct_written_xid';
+SELECT tgname, tgfoid::regproc FROM pg_trigger WHERE tgrelid = 'wl.ownxid'::regclass AND NOT tgisinternal;
+CALL tokacct.rollup_source_drop('ownxid');
+SELECT count(*) AS views FROM tokacct.detach('ownxid');
+DROP TABLE wl.ownxid;
 -- A partitioned table: each partition stamped (a partition created later
 -- too); a partition whose trigger is disabled sends the refresh back to
 -- xmin, which finds the unstamped update (1 -> 5 USD).

@@ -10365,8 +10365,12 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
+		-- A column of that name is tokacct's when a tracking left it (its
+		-- trigger or its comment there), never the user's own, whatever
+		-- its type: untracking drops it.
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid <> 'pg_catalog.xid8'::regtype)
+					  AND NOT c.attisdropped AND (c.atttypid <> 'pg_catalog.xid8'::regtype
+						OR NOT @extschema@.rollup_source_stamped(rel)))
 		   OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
 						 AND g.tgfoid <> '@extschema@.rollup_source_stamp()'::regprocedure) THEN
 			RAISE EXCEPTION 'table % already has a column or trigger named tokacct_written_xid that is not tokacct''s', rel
@@ -10410,11 +10414,17 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
-		EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
-		-- (the index goes with the column)
+		-- tokacct's only: a column or trigger of that name that a tracking
+		-- did not leave is the user's
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype) THEN
+					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype)
+		   AND @extschema@.rollup_source_stamped(rel) THEN
+			EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
+			-- (the index goes with the column)
 			EXECUTE format('ALTER TABLE %s DROP COLUMN tokacct_written_xid', rel);
+		ELSIF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
+						 AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure) THEN
+			EXECUTE format('DROP TRIGGER tokacct_written_xid ON %s', rel);
 		END IF;
 	END LOOP;
 	UPDATE @extschema@.rollup_source p SET tracked_xmax = NULL WHERE p.source = rollup_source_untrack.source;
@@ -10429,6 +10439,25 @@ COMMENT ON PROCEDURE @extschema@.rollup_source_untrack(pg_catalog.text) IS
 ALTER TABLE @extschema@.rollup_source ADD COLUMN definition pg_catalog.text;
 COMMENT ON COLUMN @extschema@.rollup_source.definition IS 'the definition of the source''s views (tokacct.attachment.definition) the last refresh read; attached again with other views, the next refresh counts everything';
 COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, the first after the source was attached again with other views, or after 2^31 transactions)';
+
+-- Review of tracking (h-rev5): a column tokacct_written_xid is tokacct's only when a
+-- tracking left it (rollup_source_stamped())
+-- Whether the column tokacct_written_xid of a table is tokacct's: a
+-- tracking left its trigger there, or its comment (the trigger since dropped).
+CREATE FUNCTION @extschema@.rollup_source_stamped(rel pg_catalog.regclass)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) rel
+					  AND g.tgname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND g.tgfoid OPERATOR(pg_catalog.=) '@extschema@.rollup_source_stamp()'::pg_catalog.regprocedure)
+		OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
+					WHERE c.attrelid OPERATOR(pg_catalog.=) rel AND c.attname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND NOT c.attisdropped
+					  AND pg_catalog.col_description(rel, c.attnum) OPERATOR(pg_catalog.=)
+						'tokacct: transaction that last inserted or updated the row (tokacct.rollup_source_track(); tokacct.rollup_source_untrack() drops it)');
+COMMENT ON FUNCTION @extschema@.rollup_source_stamped(pg_catalog.regclass) IS
+	'step of rollup_source_track() and rollup_source_untrack(): whether the column tokacct_written_xid of a table is tokacct''s (its trigger or its comment there), not the user''s own';
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

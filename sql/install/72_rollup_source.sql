@@ -656,6 +656,23 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_tables(pg_catalog.text) IS
 	'step of rollup_source_track() and rollup_source_untrack(): the tables of a rolled-up source, each one the caller may alter';
 
+-- Whether the column tokacct_written_xid of a table is tokacct's: a
+-- tracking left its trigger there, or its comment (the trigger since dropped).
+CREATE FUNCTION @extschema@.rollup_source_stamped(rel pg_catalog.regclass)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) rel
+					  AND g.tgname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND g.tgfoid OPERATOR(pg_catalog.=) '@extschema@.rollup_source_stamp()'::pg_catalog.regprocedure)
+		OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
+					WHERE c.attrelid OPERATOR(pg_catalog.=) rel AND c.attname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND NOT c.attisdropped
+					  AND pg_catalog.col_description(rel, c.attnum) OPERATOR(pg_catalog.=)
+						'tokacct: transaction that last inserted or updated the row (tokacct.rollup_source_track(); tokacct.rollup_source_untrack() drops it)');
+COMMENT ON FUNCTION @extschema@.rollup_source_stamped(pg_catalog.regclass) IS
+	'step of rollup_source_track() and rollup_source_untrack(): whether the column tokacct_written_xid of a table is tokacct''s (its trigger or its comment there), not the user''s own';
+
 CREATE PROCEDURE @extschema@.rollup_source_track(source pg_catalog.text)
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -668,8 +685,12 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
+		-- A column of that name is tokacct's when a tracking left it (its
+		-- trigger or its comment there), never the user's own, whatever
+		-- its type: untracking drops it.
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid <> 'pg_catalog.xid8'::regtype)
+					  AND NOT c.attisdropped AND (c.atttypid <> 'pg_catalog.xid8'::regtype
+						OR NOT @extschema@.rollup_source_stamped(rel)))
 		   OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
 						 AND g.tgfoid <> '@extschema@.rollup_source_stamp()'::regprocedure) THEN
 			RAISE EXCEPTION 'table % already has a column or trigger named tokacct_written_xid that is not tokacct''s', rel
@@ -713,11 +734,17 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
-		EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
-		-- (the index goes with the column)
+		-- tokacct's only: a column or trigger of that name that a tracking
+		-- did not leave is the user's
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype) THEN
+					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype)
+		   AND @extschema@.rollup_source_stamped(rel) THEN
+			EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
+			-- (the index goes with the column)
 			EXECUTE format('ALTER TABLE %s DROP COLUMN tokacct_written_xid', rel);
+		ELSIF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
+						 AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure) THEN
+			EXECUTE format('DROP TRIGGER tokacct_written_xid ON %s', rel);
 		END IF;
 	END LOOP;
 	UPDATE @extschema@.rollup_source p SET tracked_xmax = NULL WHERE p.source = rollup_source_untrack.source;
