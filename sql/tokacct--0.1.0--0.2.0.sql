@@ -9577,8 +9577,9 @@ BEGIN
 	-- transaction that wrote a row before the tracking began is older than
 	-- lo (else a row without a stamp could still be new to this refresh),
 	-- and only when every table (every partition of a partitioned one,
-	-- every child of an inheritance parent: the scan reads them all) still
-	-- has the stamp and its trigger, always enabled: else by xmin.
+	-- every child of an inheritance parent: the scan reads them all) has
+	-- had the stamp and its trigger, always enabled, since before lo (their
+	-- catalog rows older than lo): else by xmin.
 	IF lo IS NOT NULL THEN
 		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
 		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
@@ -9586,7 +9587,16 @@ BEGIN
 				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
 				   AND c.atttypid = 'pg_catalog.xid8'::regtype
 				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
-				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
+				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure
+				   -- and so since before lo: a trigger disabled and enabled
+				   -- again (or a column added again) since lo may have let
+				   -- rows written meanwhile go unstamped
+				   AND NOT CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(g.xmin) <= h AND pg_catalog.age(g.xmin) > lw
+						ELSE pg_catalog.age(g.xmin) <= h OR pg_catalog.age(g.xmin) > lw + 4294967296 END
+				   AND NOT CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(c.xmin) <= h AND pg_catalog.age(c.xmin) > lw
+						ELSE pg_catalog.age(c.xmin) <= h OR pg_catalog.age(c.xmin) > lw + 4294967296 END))
 			  FROM (WITH RECURSIVE d(relid) AS (
 						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
 						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
