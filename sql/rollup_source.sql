@@ -522,8 +522,12 @@ SELECT * FROM rollup_vs_direct('parted');
 CALL tokacct.rollup_source_refresh('parted');
 SELECT last_traces FROM tokacct.rollup_source WHERE source = 'parted';
 -- Untracked alike (by xmin): P4 (4 USD) loaded apart, a refresh, then
--- attached: 14 USD.
+-- attached: 14 USD.  (Attached again while tracked, the source's views
+-- collapsing repeated span ids do not read the stamp, which untracking
+-- drops.)
+SELECT count(*) AS views FROM tokacct.attach_otel('parted', 'wl.parted', options => '{"item": "attr:app.item_id"}');
 CALL tokacct.rollup_source_untrack('parted');
+SELECT count(*) AS tokacct_columns FROM pg_attribute WHERE attrelid = 'wl.parted'::regclass AND attname LIKE 'tokacct%' AND NOT attisdropped;
 CREATE TABLE wl.parted4 (LIKE wl.parted);
 INSERT INTO wl.parted4 VALUES ('2026-04-05', 'P4', 's1', '', '{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "gen_ai.usage.cost.amount": "4", "gen_ai.usage.cost.currency": "USD"}');
 CALL tokacct.rollup_source_refresh('parted');
