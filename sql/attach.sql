@@ -266,6 +266,28 @@ SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.traces WHERE trace_id = ANY ('{
 -- listed traces only.
 SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.calls WHERE trace_id = ANY ('{t-1,t-2}')$$)
 	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *Seq Scan on otel_traces[^\n]*\n *Filter: \(\("TraceId" = ANY' AS list_reaches_collapsed_table;
+-- A trace id column of a collation of its own ("C"), with its index: the
+-- collapsed views read the trace id in that collation, as the spans view
+-- does, and a condition on trace ids reaches that index; the calls are
+-- wl_otel's.
+CREATE TABLE wl.c_spans (LIKE wl.otel_traces);
+ALTER TABLE wl.c_spans ALTER COLUMN "TraceId" TYPE text COLLATE "C";
+INSERT INTO wl.c_spans SELECT * FROM wl.otel_traces;
+CREATE INDEX ON wl.c_spans ("TraceId");
+ANALYZE wl.c_spans;
+SELECT count(*) AS views FROM tokacct.attach_otel('wl_c', 'wl.c_spans', options => '{"item": "attr:app.item_id"}');
+SELECT c.relname, co.collname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_collation co ON co.oid = a.attcollation
+ WHERE c.relnamespace = 'wl_c'::regnamespace AND c.relname IN ('calls', 'spans', 'traces') AND a.attname = 'trace_id' ORDER BY 1;
+SELECT (SELECT count(*) FROM (SELECT to_jsonb(c) - 'source' FROM wl_c.calls c
+							   EXCEPT ALL SELECT to_jsonb(c) - 'source' FROM wl_otel.calls c) d) AS missing,
+	   (SELECT count(*) FROM (SELECT to_jsonb(c) - 'source' FROM wl_otel.calls c
+							   EXCEPT ALL SELECT to_jsonb(c) - 'source' FROM wl_c.calls c) d) AS extra,
+	   (SELECT count(*) FROM wl_c.calls) AS calls;
+SET enable_seqscan = off;
+SELECT pg_temp.plan_text($$SELECT * FROM wl_c.calls WHERE trace_id = ANY ('{t-1,t-2}')$$)
+	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *(Index|Bitmap Heap) Scan[^\n]*c_spans[^\n]*\n *(Index Cond|Recheck Cond): \("TraceId" = ANY' AS list_reaches_the_index;
+RESET enable_seqscan;
+SELECT count(*) AS views FROM tokacct.detach('wl_c');
 CREATE TEMP VIEW all_items AS
 SELECT * FROM wl_otel.items UNION ALL SELECT * FROM wl_otlp.items UNION ALL SELECT * FROM wl_lf.items;
 CREATE TEMP VIEW truth_items AS

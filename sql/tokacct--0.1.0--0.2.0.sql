@@ -7031,6 +7031,12 @@ BEGIN
 		'trace_id', cols ->> 'trace_id');
 	parts := jsonb_build_object(
 		'from', spans::text || ' r',
+		'star', (SELECT string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+				  WHERE a.attrelid = spans AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'tokacct_written_xid'),
+		-- the trace id's collation, when it is a column read as it is
+		'trace_collation', (SELECT format('%I.%I', n.nspname, co.collname)
+				  FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation JOIN pg_namespace n ON n.oid = co.collnamespace
+				  WHERE a.attrelid = spans AND NOT a.attisdropped AND 'r.' || quote_ident(a.attname) = cols ->> 'trace_id'),
 		'trace', cols ->> 'trace_id',
 		'span', cols ->> 'span_id',
 		-- the copies of a span id: the latest end first, then every column read
@@ -7467,6 +7473,12 @@ BEGIN
 		'attempt_raw', coalesce(m ->> 'attempt', 'NULL::pg_catalog.text'),
 		'segment', coalesce(m ->> 'segment', 'NULL::pg_catalog.text'));
 	parts := jsonb_build_object('from', spans::text || ' r', 'trace', m ->> 'trace_id', 'span', m ->> 'span_id',
+		'star', (SELECT string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+				  WHERE a.attrelid = spans AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'tokacct_written_xid'),
+		-- the trace id's collation, when it is a column read as it is
+		'trace_collation', (SELECT format('%I.%I', n.nspname, co.collname)
+				  FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation JOIN pg_namespace n ON n.oid = co.collnamespace
+				  WHERE a.attrelid = spans AND NOT a.attisdropped AND 'r.' || quote_ident(a.attname) = m ->> 'trace_id'),
 		'order', (SELECT string_agg(format('%s %s', e.v, CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 'DESC NULLS LAST'
 								WHEN wants ->> e.k IN ('text', 'count') THEN 'COLLATE "C"' ELSE '' END), ', '
 								ORDER BY CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 0 ELSE 1 END, e.k)
@@ -9545,6 +9557,7 @@ DECLARE
 	width int8;
 	lw int8;
 	tracked xid8;
+	joined oid[];
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -9575,8 +9588,10 @@ BEGIN
 	-- stamp, through its index: the rows written since lo.  Only once every
 	-- transaction that wrote a row before the tracking began is older than
 	-- lo (else a row without a stamp could still be new to this refresh),
-	-- and only when every table (every partition of a partitioned one)
-	-- still has the stamp and its trigger, always enabled: else by xmin.
+	-- and only when every table (every partition of a partitioned one,
+	-- every child of an inheritance parent: the scan reads them all) has
+	-- had the stamp and its trigger, always enabled, since before lo (their
+	-- catalog rows older than lo): else by xmin.
 	IF lo IS NOT NULL THEN
 		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
 		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
@@ -9584,9 +9599,20 @@ BEGIN
 				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
 				   AND c.atttypid = 'pg_catalog.xid8'::regtype
 				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
-				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
-			  FROM unnest(a.relations) r(rel),
-				   LATERAL (SELECT r.rel AS relid UNION SELECT pt.relid FROM pg_partition_tree(r.rel) pt) t) THEN
+				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure
+				   -- and so since before lo: a trigger disabled and enabled
+				   -- again (or a column added again) since lo may have let
+				   -- rows written meanwhile go unstamped
+				   AND NOT CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(g.xmin) <= h AND pg_catalog.age(g.xmin) > lw
+						ELSE pg_catalog.age(g.xmin) <= h OR pg_catalog.age(g.xmin) > lw + 4294967296 END
+				   AND NOT CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(c.xmin) <= h AND pg_catalog.age(c.xmin) > lw
+						ELSE pg_catalog.age(c.xmin) <= h OR pg_catalog.age(c.xmin) > lw + 4294967296 END))
+			  FROM (WITH RECURSIVE d(relid) AS (
+						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
+						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+					SELECT d.relid FROM d) t) THEN
 			cond := format('r.tokacct_written_xid OPERATOR(pg_catalog.>=) %L::pg_catalog.xid8', lo);
 		END IF;
 	END IF;
@@ -9611,8 +9637,27 @@ BEGIN
 		END IF;
 		-- read as every caller-named relation is (the trace key only)
 		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		-- A partition attached (or an inheritance child added) since lo
+		-- brings rows written before, whatever their xmin or stamp: such a
+		-- table (every table under it) is read whole, once.
+		joined := NULL;
+		IF lo IS NOT NULL THEN
+			WITH RECURSIVE d(relid, new) AS (
+				SELECT i.inhrelid, CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
+						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				  FROM pg_inherits i WHERE i.inhparent = rel
+				UNION
+				SELECT i.inhrelid, d.new OR CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
+						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				  FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+			SELECT pg_catalog.array_agg(DISTINCT d.relid) FILTER (WHERE d.new) INTO joined FROM d;
+		END IF;
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
-			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel,
+			CASE WHEN joined IS NULL THEN cond
+				ELSE format('(%s) OR r.tableoid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])', cond, joined) END);
 	END LOOP;
 	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
 END
@@ -9864,28 +9909,35 @@ BEGIN
 
 	-- Repeated span ids are collapsed on the stored rows (before anything is
 	-- read from them), keeping the first copy in the source's order.  The
+	-- collapsing passes on the table's columns (parts' star) but the stamp
+	-- of a tracking (rollup_source_track()), which untracking drops.  The
 	-- trace id is read back from the collapsing's own key (bytes, as "C"
-	-- compares them; the default collation's equality is the same bytes),
+	-- compares them; a deterministic collation's equality is the same
+	-- bytes) in the trace id's own collation (parts' trace_collation: the
+	-- column's, whose index a condition then reaches; else the default),
 	-- so that a condition on trace ids (a rollup refresh's) passes the
 	-- DISTINCT ON and reaches the table and its index on the trace id.
 	IF dedup THEN
 		IF parts ->> 'trace' = cols ->> 'trace_id' THEN
 			SELECT string_agg(format('%s AS %I', CASE WHEN n = 'trace_id'
-						THEN '(r.tokacct_trace_key COLLATE "default")' ELSE cols ->> n END, n), E',\n\t   ' ORDER BY o)
+						THEN format('(r.tokacct_trace_key COLLATE %s)', coalesce(parts ->> 'trace_collation', 'pg_catalog."default"'))
+						ELSE cols ->> n END, n), E',\n\t   ' ORDER BY o)
 			  INTO dedup_sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
 		ELSE
 			dedup_sel := sel;
 		END IF;
 		spans_rows := format(
 			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
-			'(%3$s) COLLATE "C" AS tokacct_trace_key, r.* FROM %5$s '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
 			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
-			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind,
+			coalesce(parts ->> 'star', 'r.*'));
 		calls_rows := format(
 			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
-			'(%3$s) COLLATE "C" AS tokacct_trace_key, r.* FROM %5$s '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
 			'WHERE %7$s ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
-			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter,
+			coalesce(parts ->> 'star', 'r.*'));
 	ELSE
 		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
 		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
@@ -10342,8 +10394,12 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
+		-- A column of that name is tokacct's when a tracking left it (its
+		-- trigger or its comment there), never the user's own, whatever
+		-- its type: untracking drops it.
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid <> 'pg_catalog.xid8'::regtype)
+					  AND NOT c.attisdropped AND (c.atttypid <> 'pg_catalog.xid8'::regtype
+						OR NOT @extschema@.rollup_source_stamped(rel)))
 		   OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
 						 AND g.tgfoid <> '@extschema@.rollup_source_stamp()'::regprocedure) THEN
 			RAISE EXCEPTION 'table % already has a column or trigger named tokacct_written_xid that is not tokacct''s', rel
@@ -10387,11 +10443,17 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
-		EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
-		-- (the index goes with the column)
+		-- tokacct's only: a column or trigger of that name that a tracking
+		-- did not leave is the user's
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype) THEN
+					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype)
+		   AND @extschema@.rollup_source_stamped(rel) THEN
+			EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
+			-- (the index goes with the column)
 			EXECUTE format('ALTER TABLE %s DROP COLUMN tokacct_written_xid', rel);
+		ELSIF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
+						 AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure) THEN
+			EXECUTE format('DROP TRIGGER tokacct_written_xid ON %s', rel);
 		END IF;
 	END LOOP;
 	UPDATE @extschema@.rollup_source p SET tracked_xmax = NULL WHERE p.source = rollup_source_untrack.source;
@@ -10406,6 +10468,25 @@ COMMENT ON PROCEDURE @extschema@.rollup_source_untrack(pg_catalog.text) IS
 ALTER TABLE @extschema@.rollup_source ADD COLUMN definition pg_catalog.text;
 COMMENT ON COLUMN @extschema@.rollup_source.definition IS 'the definition of the source''s views (tokacct.attachment.definition) the last refresh read; attached again with other views, the next refresh counts everything';
 COMMENT ON COLUMN @extschema@.rollup_source.last_full IS 'the last refresh counted every trace (the first, a rebuild, the first after the source was attached again with other views, or after 2^31 transactions)';
+
+-- Review of tracking (h-rev5): a column tokacct_written_xid is tokacct's only when a
+-- tracking left it (rollup_source_stamped())
+-- Whether the column tokacct_written_xid of a table is tokacct's: a
+-- tracking left its trigger there, or its comment (the trigger since dropped).
+CREATE FUNCTION @extschema@.rollup_source_stamped(rel pg_catalog.regclass)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) rel
+					  AND g.tgname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND g.tgfoid OPERATOR(pg_catalog.=) '@extschema@.rollup_source_stamp()'::pg_catalog.regprocedure)
+		OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
+					WHERE c.attrelid OPERATOR(pg_catalog.=) rel AND c.attname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND NOT c.attisdropped
+					  AND pg_catalog.col_description(rel, c.attnum) OPERATOR(pg_catalog.=)
+						'tokacct: transaction that last inserted or updated the row (tokacct.rollup_source_track(); tokacct.rollup_source_untrack() drops it)');
+COMMENT ON FUNCTION @extschema@.rollup_source_stamped(pg_catalog.regclass) IS
+	'step of rollup_source_track() and rollup_source_untrack(): whether the column tokacct_written_xid of a table is tokacct''s (its trigger or its comment there), not the user''s own';
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

@@ -719,28 +719,35 @@ BEGIN
 
 	-- Repeated span ids are collapsed on the stored rows (before anything is
 	-- read from them), keeping the first copy in the source's order.  The
+	-- collapsing passes on the table's columns (parts' star) but the stamp
+	-- of a tracking (rollup_source_track()), which untracking drops.  The
 	-- trace id is read back from the collapsing's own key (bytes, as "C"
-	-- compares them; the default collation's equality is the same bytes),
+	-- compares them; a deterministic collation's equality is the same
+	-- bytes) in the trace id's own collation (parts' trace_collation: the
+	-- column's, whose index a condition then reaches; else the default),
 	-- so that a condition on trace ids (a rollup refresh's) passes the
 	-- DISTINCT ON and reaches the table and its index on the trace id.
 	IF dedup THEN
 		IF parts ->> 'trace' = cols ->> 'trace_id' THEN
 			SELECT string_agg(format('%s AS %I', CASE WHEN n = 'trace_id'
-						THEN '(r.tokacct_trace_key COLLATE "default")' ELSE cols ->> n END, n), E',\n\t   ' ORDER BY o)
+						THEN format('(r.tokacct_trace_key COLLATE %s)', coalesce(parts ->> 'trace_collation', 'pg_catalog."default"'))
+						ELSE cols ->> n END, n), E',\n\t   ' ORDER BY o)
 			  INTO dedup_sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
 		ELSE
 			dedup_sel := sel;
 		END IF;
 		spans_rows := format(
 			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
-			'(%3$s) COLLATE "C" AS tokacct_trace_key, r.* FROM %5$s '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
 			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
-			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind);
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind,
+			coalesce(parts ->> 'star', 'r.*'));
 		calls_rows := format(
 			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
-			'(%3$s) COLLATE "C" AS tokacct_trace_key, r.* FROM %5$s '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
 			'WHERE %7$s ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
-			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter);
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter,
+			coalesce(parts ->> 'star', 'r.*'));
 	ELSE
 		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
 		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
@@ -1719,6 +1726,12 @@ BEGIN
 		'trace_id', cols ->> 'trace_id');
 	parts := jsonb_build_object(
 		'from', spans::text || ' r',
+		'star', (SELECT string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+				  WHERE a.attrelid = spans AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'tokacct_written_xid'),
+		-- the trace id's collation, when it is a column read as it is
+		'trace_collation', (SELECT format('%I.%I', n.nspname, co.collname)
+				  FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation JOIN pg_namespace n ON n.oid = co.collnamespace
+				  WHERE a.attrelid = spans AND NOT a.attisdropped AND 'r.' || quote_ident(a.attname) = cols ->> 'trace_id'),
 		'trace', cols ->> 'trace_id',
 		'span', cols ->> 'span_id',
 		-- the copies of a span id: the latest end first, then every column read
@@ -2229,6 +2242,12 @@ BEGIN
 		'attempt_raw', coalesce(m ->> 'attempt', 'NULL::pg_catalog.text'),
 		'segment', coalesce(m ->> 'segment', 'NULL::pg_catalog.text'));
 	parts := jsonb_build_object('from', spans::text || ' r', 'trace', m ->> 'trace_id', 'span', m ->> 'span_id',
+		'star', (SELECT string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+				  WHERE a.attrelid = spans AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'tokacct_written_xid'),
+		-- the trace id's collation, when it is a column read as it is
+		'trace_collation', (SELECT format('%I.%I', n.nspname, co.collname)
+				  FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation JOIN pg_namespace n ON n.oid = co.collnamespace
+				  WHERE a.attrelid = spans AND NOT a.attisdropped AND 'r.' || quote_ident(a.attname) = m ->> 'trace_id'),
 		'order', (SELECT string_agg(format('%s %s', e.v, CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 'DESC NULLS LAST'
 								WHEN wants ->> e.k IN ('text', 'count') THEN 'COLLATE "C"' ELSE '' END), ', '
 								ORDER BY CASE WHEN e.k IN ('end_time', 'duration_ms') THEN 0 ELSE 1 END, e.k)

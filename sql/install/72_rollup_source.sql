@@ -199,6 +199,7 @@ DECLARE
 	width int8;
 	lw int8;
 	tracked xid8;
+	joined oid[];
 BEGIN
 	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
 	IF NOT FOUND THEN
@@ -229,8 +230,10 @@ BEGIN
 	-- stamp, through its index: the rows written since lo.  Only once every
 	-- transaction that wrote a row before the tracking began is older than
 	-- lo (else a row without a stamp could still be new to this refresh),
-	-- and only when every table (every partition of a partitioned one)
-	-- still has the stamp and its trigger, always enabled: else by xmin.
+	-- and only when every table (every partition of a partitioned one,
+	-- every child of an inheritance parent: the scan reads them all) has
+	-- had the stamp and its trigger, always enabled, since before lo (their
+	-- catalog rows older than lo): else by xmin.
 	IF lo IS NOT NULL THEN
 		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
 		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
@@ -238,9 +241,20 @@ BEGIN
 				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
 				   AND c.atttypid = 'pg_catalog.xid8'::regtype
 				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
-				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure))
-			  FROM unnest(a.relations) r(rel),
-				   LATERAL (SELECT r.rel AS relid UNION SELECT pt.relid FROM pg_partition_tree(r.rel) pt) t) THEN
+				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure
+				   -- and so since before lo: a trigger disabled and enabled
+				   -- again (or a column added again) since lo may have let
+				   -- rows written meanwhile go unstamped
+				   AND NOT CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(g.xmin) <= h AND pg_catalog.age(g.xmin) > lw
+						ELSE pg_catalog.age(g.xmin) <= h OR pg_catalog.age(g.xmin) > lw + 4294967296 END
+				   AND NOT CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(c.xmin) <= h AND pg_catalog.age(c.xmin) > lw
+						ELSE pg_catalog.age(c.xmin) <= h OR pg_catalog.age(c.xmin) > lw + 4294967296 END))
+			  FROM (WITH RECURSIVE d(relid) AS (
+						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
+						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+					SELECT d.relid FROM d) t) THEN
 			cond := format('r.tokacct_written_xid OPERATOR(pg_catalog.>=) %L::pg_catalog.xid8', lo);
 		END IF;
 	END IF;
@@ -265,8 +279,27 @@ BEGIN
 		END IF;
 		-- read as every caller-named relation is (the trace key only)
 		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		-- A partition attached (or an inheritance child added) since lo
+		-- brings rows written before, whatever their xmin or stamp: such a
+		-- table (every table under it) is read whole, once.
+		joined := NULL;
+		IF lo IS NOT NULL THEN
+			WITH RECURSIVE d(relid, new) AS (
+				SELECT i.inhrelid, CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
+						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				  FROM pg_inherits i WHERE i.inhparent = rel
+				UNION
+				SELECT i.inhrelid, d.new OR CASE WHEN lw >= -2147483649
+						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
+						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				  FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+			SELECT pg_catalog.array_agg(DISTINCT d.relid) FILTER (WHERE d.new) INTO joined FROM d;
+		END IF;
 		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
-			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel, cond);
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel,
+			CASE WHEN joined IS NULL THEN cond
+				ELSE format('(%s) OR r.tableoid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])', cond, joined) END);
 	END LOOP;
 	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
 END
@@ -633,6 +666,23 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_tables(pg_catalog.text) IS
 	'step of rollup_source_track() and rollup_source_untrack(): the tables of a rolled-up source, each one the caller may alter';
 
+-- Whether the column tokacct_written_xid of a table is tokacct's: a
+-- tracking left its trigger there, or its comment (the trigger since dropped).
+CREATE FUNCTION @extschema@.rollup_source_stamped(rel pg_catalog.regclass)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) rel
+					  AND g.tgname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND g.tgfoid OPERATOR(pg_catalog.=) '@extschema@.rollup_source_stamp()'::pg_catalog.regprocedure)
+		OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute c
+					WHERE c.attrelid OPERATOR(pg_catalog.=) rel AND c.attname OPERATOR(pg_catalog.=) 'tokacct_written_xid'
+					  AND NOT c.attisdropped
+					  AND pg_catalog.col_description(rel, c.attnum) OPERATOR(pg_catalog.=)
+						'tokacct: transaction that last inserted or updated the row (tokacct.rollup_source_track(); tokacct.rollup_source_untrack() drops it)');
+COMMENT ON FUNCTION @extschema@.rollup_source_stamped(pg_catalog.regclass) IS
+	'step of rollup_source_track() and rollup_source_untrack(): whether the column tokacct_written_xid of a table is tokacct''s (its trigger or its comment there), not the user''s own';
+
 CREATE PROCEDURE @extschema@.rollup_source_track(source pg_catalog.text)
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -645,8 +695,12 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
+		-- A column of that name is tokacct's when a tracking left it (its
+		-- trigger or its comment there), never the user's own, whatever
+		-- its type: untracking drops it.
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid <> 'pg_catalog.xid8'::regtype)
+					  AND NOT c.attisdropped AND (c.atttypid <> 'pg_catalog.xid8'::regtype
+						OR NOT @extschema@.rollup_source_stamped(rel)))
 		   OR EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
 						 AND g.tgfoid <> '@extschema@.rollup_source_stamp()'::regprocedure) THEN
 			RAISE EXCEPTION 'table % already has a column or trigger named tokacct_written_xid that is not tokacct''s', rel
@@ -690,11 +744,17 @@ BEGIN
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
-		EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
-		-- (the index goes with the column)
+		-- tokacct's only: a column or trigger of that name that a tracking
+		-- did not leave is the user's
 		IF EXISTS (SELECT 1 FROM pg_attribute c WHERE c.attrelid = rel AND c.attname = 'tokacct_written_xid'
-					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype) THEN
+					  AND NOT c.attisdropped AND c.atttypid = 'pg_catalog.xid8'::regtype)
+		   AND @extschema@.rollup_source_stamped(rel) THEN
+			EXECUTE format('DROP TRIGGER IF EXISTS tokacct_written_xid ON %s', rel);
+			-- (the index goes with the column)
 			EXECUTE format('ALTER TABLE %s DROP COLUMN tokacct_written_xid', rel);
+		ELSIF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'tokacct_written_xid'
+						 AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure) THEN
+			EXECUTE format('DROP TRIGGER tokacct_written_xid ON %s', rel);
 		END IF;
 	END LOOP;
 	UPDATE @extschema@.rollup_source p SET tracked_xmax = NULL WHERE p.source = rollup_source_untrack.source;
