@@ -177,6 +177,20 @@ COMMENT ON COLUMN @extschema@.rollup_source_daily.list_cost IS 'catalog list pri
 COMMENT ON COLUMN @extschema@.rollup_source_daily.cost_sketch IS 'cost_sketch() of the counted calls'' costs (NULL when none); tokacct.merge() merges days';
 COMMENT ON COLUMN @extschema@.rollup_source_daily.updated_at IS 'when a refresh last rebuilt the row';
 
+-- Whether a row (or catalog row) with an xmin of this age was written in the
+-- window of a refresh: the window's newest age h and the age lw just older
+-- than it (see rollup_source_keys()); when lw lies below -2^31 - 1 the
+-- window wraps around the ages' 32 bits.  A SQL expression (no SET):
+-- inlined, with h and lw constants, into the scan of every row.
+CREATE FUNCTION @extschema@.rollup_source_written(age pg_catalog.int4, h pg_catalog.int8, lw pg_catalog.int8)
+	RETURNS pg_catalog.bool
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN CASE WHEN lw OPERATOR(pg_catalog.>=) -2147483649
+		THEN age OPERATOR(pg_catalog.<=) h AND age OPERATOR(pg_catalog.>) lw
+		ELSE age OPERATOR(pg_catalog.<=) h OR age OPERATOR(pg_catalog.>) (lw OPERATOR(pg_catalog.+) 4294967296) END;
+COMMENT ON FUNCTION @extschema@.rollup_source_written(pg_catalog.int4, pg_catalog.int8, pg_catalog.int8) IS
+	'step of rollup_source_refresh(): whether an xmin of this age (age(xmin)) lies in a refresh''s window of new transactions';
+
 -- The SQL of a query listing the trace ids of every row of the source's
 -- tables whose transaction id (xmin) is lo or newer (every row when lo is
 -- NULL): a union over the tables, each
@@ -221,10 +235,7 @@ BEGIN
 		h := pg_catalog.age((lo % 4294967296)::text::xid);
 		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
 		lw := h - width;
-		cond := format(CASE WHEN lw >= -2147483649
-			THEN 'pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) AND pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s)'
-			ELSE '(pg_catalog.age(r.xmin) OPERATOR(pg_catalog.<=) (%s) OR pg_catalog.age(r.xmin) OPERATOR(pg_catalog.>) (%s))' END,
-			h, CASE WHEN lw >= -2147483649 THEN lw ELSE lw + 4294967296 END);
+		cond := format('@extschema@.rollup_source_written(pg_catalog.age(r.xmin), %s, %s)', h, lw);
 	END IF;
 	-- Tracked tables (rollup_source_track()) say which rows are new by their
 	-- stamp, through its index: the rows written since lo.  Only once every
@@ -245,12 +256,8 @@ BEGIN
 				   -- and so since before lo: a trigger disabled and enabled
 				   -- again (or a column added again) since lo may have let
 				   -- rows written meanwhile go unstamped
-				   AND NOT CASE WHEN lw >= -2147483649
-						THEN pg_catalog.age(g.xmin) <= h AND pg_catalog.age(g.xmin) > lw
-						ELSE pg_catalog.age(g.xmin) <= h OR pg_catalog.age(g.xmin) > lw + 4294967296 END
-				   AND NOT CASE WHEN lw >= -2147483649
-						THEN pg_catalog.age(c.xmin) <= h AND pg_catalog.age(c.xmin) > lw
-						ELSE pg_catalog.age(c.xmin) <= h OR pg_catalog.age(c.xmin) > lw + 4294967296 END))
+				   AND NOT @extschema@.rollup_source_written(pg_catalog.age(g.xmin), h, lw)
+				   AND NOT @extschema@.rollup_source_written(pg_catalog.age(c.xmin), h, lw)))
 			  FROM (WITH RECURSIVE d(relid) AS (
 						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
 						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
@@ -285,14 +292,10 @@ BEGIN
 		joined := NULL;
 		IF lo IS NOT NULL THEN
 			WITH RECURSIVE d(relid, new) AS (
-				SELECT i.inhrelid, CASE WHEN lw >= -2147483649
-						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
-						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				SELECT i.inhrelid, @extschema@.rollup_source_written(pg_catalog.age(i.xmin), h, lw)
 				  FROM pg_inherits i WHERE i.inhparent = rel
 				UNION
-				SELECT i.inhrelid, d.new OR CASE WHEN lw >= -2147483649
-						THEN pg_catalog.age(i.xmin) <= h AND pg_catalog.age(i.xmin) > lw
-						ELSE pg_catalog.age(i.xmin) <= h OR pg_catalog.age(i.xmin) > lw + 4294967296 END
+				SELECT i.inhrelid, d.new OR @extschema@.rollup_source_written(pg_catalog.age(i.xmin), h, lw)
 				  FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
 			SELECT pg_catalog.array_agg(DISTINCT d.relid) FILTER (WHERE d.new) INTO joined FROM d;
 		END IF;
