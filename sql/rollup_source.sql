@@ -95,6 +95,106 @@ CREATE FUNCTION rollup_vs_truth(src text, OUT missing bigint, OUT extra bigint) 
 	SELECT (SELECT count(*) FROM (SELECT * FROM truth_daily EXCEPT SELECT * FROM rolled) d),
 		   (SELECT count(*) FROM (SELECT * FROM rolled EXCEPT SELECT * FROM truth_daily) d) $$;
 
+-- Retry economics: the rollup's day x workflow rows against retry_economics()
+-- taken directly over the attempts view (its attempt numbers and costs),
+-- per UTC day of an item's first attempt x workflow, over the items whose
+-- attempts are whole (every cost and success known, numbered 1 to n once
+-- each, nothing after a success); the other items counted as left out.
+CREATE FUNCTION retry_vs_direct(src text, OUT missing bigint, OUT extra bigint, OUT rows bigint,
+	OUT items bigint, OUT left_out bigint, OUT attempts bigint, OUT cost numeric)
+LANGUAGE plpgsql AS $$
+DECLARE
+	direct text;
+	rolled text := format('SELECT day, workflow, items, items_left_out, retry::text AS retry
+		FROM tokacct.rollup_source_retry WHERE source = %L', src);
+BEGIN
+	SELECT format($q$
+		WITH a AS (SELECT workflow, item, attempt, succeeded, cost, started_at FROM %I.%I WHERE item IS NOT NULL),
+		i AS (SELECT workflow, item, (min(started_at) AT TIME ZONE 'UTC')::date AS day,
+					 coalesce(bool_and(cost IS NOT NULL AND succeeded IS NOT NULL AND attempt IS NOT NULL AND cost >= 0)
+						 AND min(attempt) = 1 AND max(attempt) = count(*) AND count(DISTINCT attempt) = count(*)
+						 AND count(*) FILTER (WHERE succeeded) <= 1
+						 AND coalesce(max(attempt) FILTER (WHERE succeeded) = max(attempt), true), false) AS whole
+				FROM a GROUP BY 1, 2)
+		SELECT g.day, g.workflow, g.items, g.left_out, r.retry
+		  FROM (SELECT day, workflow, count(*) FILTER (WHERE whole) AS items, count(*) FILTER (WHERE NOT whole) AS left_out
+				  FROM i GROUP BY 1, 2) g
+		  LEFT JOIN (SELECT i.day, i.workflow, tokacct.retry_economics(a.attempt, a.succeeded, a.cost)::text AS retry
+					   FROM a JOIN i ON i.item = a.item AND i.workflow IS NOT DISTINCT FROM a.workflow
+					  WHERE i.whole GROUP BY 1, 2) r
+			ON r.day IS NOT DISTINCT FROM g.day AND r.workflow IS NOT DISTINCT FROM g.workflow$q$,
+		a.view_schema, a.view_prefix || 'attempts')
+	  INTO direct FROM tokacct.attachment a WHERE a.source = src;
+	direct := format('SELECT * FROM (%s) x', direct);
+	EXECUTE format('SELECT (SELECT count(*) FROM (%1$s EXCEPT ALL %2$s) d), (SELECT count(*) FROM (%2$s EXCEPT ALL %1$s) d),
+		(SELECT count(*) FROM (%2$s) d), (SELECT sum(d.items) FROM (%2$s) d), (SELECT sum(d.items_left_out) FROM (%2$s) d)',
+		direct, rolled)
+	  INTO missing, extra, rows, items, left_out;
+	SELECT r.attempts, r.total_cost INTO attempts, cost
+	  FROM tokacct.retry_report((SELECT tokacct.merge(d.retry) FROM tokacct.rollup_source_retry d WHERE d.source = src)) r;
+END
+$$;
+-- The clean items (1 to 40) against the workload's truth: their attempts
+-- numbered and priced there, merged per day x workflow.
+CREATE VIEW truth_retry AS
+SELECT (f.first AT TIME ZONE 'UTC')::date AS day, a.workflow,
+	   tokacct.retry_economics(a.attempt, a.succeeded, c.cost)::text AS retry
+  FROM wl.attempt a
+  JOIN (SELECT i, attempt, sum(cost) AS cost FROM wl.call_truth GROUP BY 1, 2) c USING (i, attempt)
+  JOIN (SELECT i, min(started_at) AS first FROM wl.attempt GROUP BY 1) f USING (i)
+ GROUP BY 1, 2;
+CREATE FUNCTION retry_vs_truth(src text, OUT missing bigint, OUT extra bigint) LANGUAGE sql AS $$
+	WITH rolled AS (
+		SELECT i.day, i.workflow, tokacct.merge(i.retry)::text AS retry
+		  FROM tokacct.rollup_source_item i
+		 WHERE i.source = src AND i.item IN (SELECT item_key FROM wl.item)
+		 GROUP BY 1, 2)
+	SELECT (SELECT count(*) FROM (SELECT * FROM truth_retry EXCEPT SELECT * FROM rolled) d),
+		   (SELECT count(*) FROM (SELECT * FROM rolled EXCEPT SELECT * FROM truth_retry) d) $$;
+
+-- ---------------------------------------------------------------------------
+-- retry_subtract(a, b): the retry state of a's rows less b's, as
+-- retry_economics() of what remains would be (compared as states), when a
+-- and b tell it; NULL when b is not a part of a or took a's largest
+-- attempt number from the last bucket ("32 and beyond").
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION rs(rows text) RETURNS tokacct.retry_state LANGUAGE sql
+	RETURN (SELECT tokacct.retry_economics(r.a, r.ok, r.c) FROM unnest(rows::text[]) x,
+			LATERAL (SELECT split_part(x, ':', 1)::int AS a, split_part(x, ':', 2)::bool AS ok, split_part(x, ':', 3)::numeric AS c) r);
+SELECT tokacct.retry_subtract(rs('{1:f:0.1,2:t:0.2,1:t:0.3}'), rs('{1:t:0.3}'))::text
+		   = rs('{1:f:0.1,2:t:0.2}')::text AS one_item_out,
+	   tokacct.retry_subtract(rs('{1:f:0.1,2:f:0.2,3:t:0.2,1:t:0.3}'), rs('{1:f:0.1,2:f:0.2,3:t:0.2}'))::text
+		   = rs('{1:t:0.3}')::text AS trimmed_to_attempt_1,
+	   tokacct.retry_subtract(rs('{1:t:0.3}'), rs('{1:t:0.3}'))::text AS nothing_left,
+	   tokacct.retry_subtract(rs('{1:t:0.3}'), rs('{1:t:0.4}')) IS NULL AS more_cost_than_a,
+	   tokacct.retry_subtract(rs('{1:t:0.3}'), rs('{1:f:0.3}')) IS NULL AS failed_not_in_a,
+	   tokacct.retry_subtract(rs('{1:f:0.3}'), rs('{1:f:0.3,2:t:0.1}')) IS NULL AS attempt_not_in_a,
+	   tokacct.retry_subtract(rs('{1:t:0.3}'), rs('{1:t:0.1,1:t:0.1}')) IS NULL AS more_attempts_than_a;
+-- in the last bucket: a's largest attempt (40) stays when b's is below it,
+-- is unknown when b took it
+SELECT tokacct.retry_subtract(rs(a40), rs(a35))::text = rs(a40_only)::text AS largest_stays,
+	   (tokacct.retry_report(tokacct.retry_subtract(rs(a40), rs(a35)))).max_attempt,
+	   tokacct.retry_subtract(rs(a40), rs(a40_only)) IS NULL AS largest_taken
+  FROM (SELECT (SELECT array_agg(format('%s:%s:0.01', k, k = 35)) FROM generate_series(1, 35) k)::text AS a35,
+			   (SELECT array_agg(format('%s:%s:0.01', k, k = 40)) FROM generate_series(1, 40) k)::text AS a40_only) x,
+	   LATERAL (SELECT (x.a35::text[] || x.a40_only::text[])::text AS a40) y;
+-- 200 random splits of items into what stays and what goes: given, the
+-- difference is retry_economics() of what stays; given unless attempts
+-- stay beyond 31 and what goes held the largest.
+SELECT count(*) AS splits, count(*) FILTER (WHERE d IS NOT NULL) AS given,
+	   count(*) FILTER (WHERE d IS NOT NULL AND d::text <> rs(stay::text)::text) AS wrong,
+	   count(*) FILTER (WHERE d IS NULL AND NOT (stay_max > 31 AND go_max >= stay_max)) AS not_given_when_it_should
+  FROM (SELECT s.stay, tokacct.retry_subtract(rs((s.stay || s.go)::text), rs(s.go::text)) AS d,
+			   s.stay_max, s.go_max
+		  FROM (SELECT r, array_agg(v) FILTER (WHERE NOT out) AS stay, array_agg(v) FILTER (WHERE out) AS go,
+					   max(n) FILTER (WHERE NOT out) AS stay_max, max(n) FILTER (WHERE out) AS go_max
+				  FROM (SELECT r, it, k, n, format('%s:%s:%s', k, k = n AND (r + it) % 3 > 0, round(((r * 31 + it * 7 + k) % 97) / 100.0, 2)) AS v,
+							   ((r + it * it) % 5 = 0) AS out
+						  FROM generate_series(1, 200) r, generate_series(1, 12) it,
+							   LATERAL (SELECT 1 + ((r * 13 + it * 17) % 37) AS n) m, generate_series(1, m.n) k) x
+				 GROUP BY r) s
+		 WHERE s.stay IS NOT NULL AND s.go IS NOT NULL) t;
+
 -- ---------------------------------------------------------------------------
 -- sketch_subtract(a, b): a refresh takes a trace's old contribution out of
 -- a day's row with it.  The sketch of a's costs less b's, as the sketch of
@@ -165,6 +265,9 @@ CALL tokacct.rollup_source_refresh('wl_otel');
 SELECT runs, last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_otel';
 SELECT * FROM rollup_vs_direct('wl_otel');
 SELECT * FROM rollup_vs_truth('wl_otel');
+SELECT * FROM retry_vs_direct('wl_otel');
+SELECT * FROM retry_vs_truth('wl_otel');
+SELECT problem, count(*) AS items FROM tokacct.rollup_source_item WHERE source = 'wl_otel' GROUP BY 1 ORDER BY 1;
 -- again: nothing new, nothing recomputed, nothing changed
 CALL tokacct.rollup_source_refresh('wl_otel');
 SELECT runs, last_full, last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_otel';
@@ -184,6 +287,9 @@ SELECT runs, last_full, last_traces, last_groups FROM tokacct.rollup_source WHER
 SELECT * FROM rollup_vs_direct('wl_otel');
 SELECT day, workflow, model, calls, cost = (SELECT t.cost FROM wl.call_truth t WHERE t.span_id = left(md5('span 1 1 call 1'), 16)) AS truth_cost
   FROM tokacct.rollup_source_daily WHERE source = 'wl_otel' AND day = '2026-02-23';
+-- item 1's first attempt now starts on February 23: the item moves there
+SELECT * FROM retry_vs_direct('wl_otel');
+SELECT day FROM tokacct.rollup_source_item WHERE source = 'wl_otel' AND item = 'item-01';
 
 -- A trace whose spans arrive in two transactions: first a call (its trace
 -- has no root yet, so no workflow but the service name's), then its root,
@@ -223,6 +329,7 @@ CALL tokacct.rollup_source_refresh('wl_otel');
 SELECT last_traces FROM tokacct.rollup_source WHERE source = 'wl_otel';
 SELECT * FROM rollup_vs_direct('wl_otel');
 SELECT sum(cost) - :before AS added FROM tokacct.rollup_source_daily WHERE source = 'wl_otel';
+SELECT * FROM retry_vs_direct('wl_otel');
 
 -- A call without a trace id (its trace is NULL in the calls view): counted
 -- as a trace of its own, found again when such a span is written.
@@ -252,6 +359,7 @@ SELECT missing, extra FROM rollup_vs_direct('wl_otel');
 CALL tokacct.rollup_source_rebuild('wl_otel');
 SELECT runs, last_full, last_traces FROM tokacct.rollup_source WHERE source = 'wl_otel';
 SELECT * FROM rollup_vs_direct('wl_otel');
+SELECT * FROM retry_vs_direct('wl_otel');
 
 -- ---------------------------------------------------------------------------
 -- Langfuse: observations, traces and scores are each followed.
@@ -262,12 +370,15 @@ CALL tokacct.rollup_source_refresh('wl_lf');
 SELECT runs, last_full, last_traces FROM tokacct.rollup_source WHERE source = 'wl_lf';
 SELECT * FROM rollup_vs_direct('wl_lf');
 SELECT * FROM rollup_vs_truth('wl_lf');
+SELECT * FROM retry_vs_direct('wl_lf');
+SELECT * FROM retry_vs_truth('wl_lf');
 -- a trace renamed (Langfuse's workflow is the trace name): its calls move
 UPDATE public.traces SET name = 'renamed_workflow' WHERE id = md5('trace 5 1');
 CALL tokacct.rollup_source_refresh('wl_lf');
 SELECT last_traces, last_groups FROM tokacct.rollup_source WHERE source = 'wl_lf';
 SELECT * FROM rollup_vs_direct('wl_lf');
 SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow = 'renamed_workflow';
+SELECT * FROM retry_vs_direct('wl_lf');
 -- Tracked, each of the three tables is stamped; a trace renamed again
 -- (a row of traces only) is found by its stamp.
 CALL tokacct.rollup_source_track('wl_lf');
@@ -280,6 +391,87 @@ SELECT last_traces FROM tokacct.rollup_source WHERE source = 'wl_lf';
 SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow LIKE 'renamed%';
 SELECT * FROM rollup_vs_direct('wl_lf');
 CALL tokacct.rollup_source_untrack('wl_lf');
+
+-- ---------------------------------------------------------------------------
+-- Retry economics through late attempts.  One table of spans attached twice:
+-- rt_time numbers an item's attempts by their start, rt_rec by the number
+-- each trace records (app.attempt).  Every call is gpt-4o, 1000 input and
+-- 100 output tokens: 0.0025 + 0.001 = 0.0035.  On April 1 (workflow wf):
+--   item A: t1 10:00 failed (1 call, 0.0035), t2 11:00 succeeded (2 calls, 0.007)
+--   item B: t3 10:30 succeeded (1 call, 0.0035)
+--   item C: t5 12:00 succeeded, no call: its agent span's usage (2000 and
+--           200 tokens: 0.005 + 0.002 = 0.007) is its cost
+-- ---------------------------------------------------------------------------
+CREATE TABLE wl.retry_spans ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
+	"SpanName" text, "SpanAttributes" jsonb, "StatusCode" text, PRIMARY KEY ("TraceId", "SpanId"));
+CREATE FUNCTION rt_attempt(t text, item text, attempt int, at timestamptz, ok bool, calls int) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO wl.retry_spans
+	SELECT at, t, t || '-root', '', 'invoke_agent',
+		   jsonb_build_object('gen_ai.operation.name', 'invoke_agent', 'gen_ai.workflow.name', 'wf',
+							  'app.item_id', item, 'app.attempt', attempt::text)
+		   || CASE WHEN calls = 0 THEN jsonb_build_object('gen_ai.provider.name', 'openai', 'gen_ai.request.model', 'gpt-4o',
+				   'gen_ai.usage.input_tokens', '2000', 'gen_ai.usage.output_tokens', '200') ELSE '{}' END,
+		   CASE WHEN ok THEN 'Ok' ELSE 'Error' END
+	UNION ALL
+	SELECT at + k * interval '1 second', t, t || '-' || k, t || '-root', 'chat',
+		   '{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+			 "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}', 'Unset'
+	  FROM generate_series(1, calls) k $$;
+SELECT rt_attempt('t1', 'A', 1, '2026-04-01 10:00+00', false, 1), rt_attempt('t2', 'A', 2, '2026-04-01 11:00+00', true, 2),
+	   rt_attempt('t3', 'B', 1, '2026-04-01 10:30+00', true, 1), rt_attempt('t5', 'C', 1, '2026-04-01 12:00+00', true, 0);
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_time', 'wl.retry_spans', options => '{"item": "attr:app.item_id"}');
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_rec', 'wl.retry_spans',
+	options => '{"item": "attr:app.item_id", "attempt": "attr:app.attempt"}');
+CALL tokacct.rollup_source_create('rt_time');
+CALL tokacct.rollup_source_create('rt_rec');
+CALL tokacct.rollup_source_refresh('rt_time');
+CALL tokacct.rollup_source_refresh('rt_rec');
+-- both: 3 items, 4 attempts, 3 solved, p1 2/3 (A's first attempt failed),
+-- 0.021 spent, 0.0035 of it on the failed attempt
+SELECT source, month, workflow, items_left_out, items, attempts, solved, round(p1::numeric, 4) AS p1,
+	   total_cost, failed_cost FROM tokacct.rollup_source_retry_monthly WHERE source LIKE 'rt%' ORDER BY 1;
+SELECT * FROM retry_vs_direct('rt_time');
+SELECT * FROM retry_vs_direct('rt_rec');
+-- A late attempt of B that started before t3 and failed (t0 09:00, 1 call),
+-- recording attempt number 1: by start, B's attempts are t0 (1, failed),
+-- t3 (2): 5 attempts, p1 1/3, 0.0245 spent, 0.007 failed.  By the recorded
+-- numbers B has two attempts 1: left out, A and C stay (3 attempts, 0.0175).
+SELECT rt_attempt('t0', 'B', 1, '2026-04-01 09:00+00', false, 1);
+CALL tokacct.rollup_source_refresh('rt_time');
+CALL tokacct.rollup_source_refresh('rt_rec');
+SELECT source, last_traces FROM tokacct.rollup_source WHERE source LIKE 'rt%' ORDER BY 1;
+SELECT source, items_left_out, items, attempts, solved, round(p1::numeric, 4) AS p1, total_cost, failed_cost
+  FROM tokacct.rollup_source_retry_monthly WHERE source LIKE 'rt%' ORDER BY 1;
+SELECT source, item, attempts, problem FROM tokacct.rollup_source_item WHERE source LIKE 'rt%' ORDER BY 1, 2;
+SELECT * FROM retry_vs_direct('rt_time');
+SELECT * FROM retry_vs_direct('rt_rec');
+-- An attempt of A after its success (t4 13:00, failed, recorded 3): A is
+-- left out of both.  By start: B and C, 3 attempts, p1 1/2, 0.014; by the
+-- recorded numbers: C alone, 1 attempt, 0.007.
+SELECT rt_attempt('t4', 'A', 3, '2026-04-01 13:00+00', false, 1);
+CALL tokacct.rollup_source_refresh('rt_time');
+CALL tokacct.rollup_source_refresh('rt_rec');
+SELECT source, items_left_out, items, attempts, solved, round(p1::numeric, 4) AS p1, total_cost, failed_cost
+  FROM tokacct.rollup_source_retry_monthly WHERE source LIKE 'rt%' ORDER BY 1;
+SELECT source, item, attempts, problem FROM tokacct.rollup_source_item WHERE source LIKE 'rt%' ORDER BY 1, 2;
+SELECT * FROM retry_vs_direct('rt_time');
+SELECT * FROM retry_vs_direct('rt_rec');
+-- t4 deleted: a refresh does not see it (deleted rows leave no row), a
+-- rebuild does: back to the figures before it.
+DELETE FROM wl.retry_spans WHERE "TraceId" = 't4';
+CALL tokacct.rollup_source_rebuild('rt_time');
+CALL tokacct.rollup_source_rebuild('rt_rec');
+SELECT source, items_left_out, items, attempts, total_cost
+  FROM tokacct.rollup_source_retry_monthly WHERE source LIKE 'rt%' ORDER BY 1;
+SELECT * FROM retry_vs_direct('rt_time');
+SELECT * FROM retry_vs_direct('rt_rec');
+-- C's cost came from its agent span, as the attempts view says
+SELECT a.cost AS attempts_view, r.cost AS rollup FROM rt_time.attempts a
+  JOIN tokacct.rollup_source_attempt r ON r.source = 'rt_time' AND r.trace_id = a.trace_id WHERE a.trace_id = 't5';
+CALL tokacct.rollup_source_drop('rt_time');
+CALL tokacct.rollup_source_drop('rt_rec');
+SELECT count(*) AS rows_left FROM tokacct.rollup_source_attempt WHERE source LIKE 'rt%';
 
 -- ---------------------------------------------------------------------------
 -- A refresh reads only the traces it recomputes: after one late span in a

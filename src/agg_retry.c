@@ -43,6 +43,7 @@ PG_FUNCTION_INFO_V1(retry_state_recv);
 PG_FUNCTION_INFO_V1(retry_state_send);
 PG_FUNCTION_INFO_V1(retry_accum);
 PG_FUNCTION_INFO_V1(retry_combine);
+PG_FUNCTION_INFO_V1(retry_subtract);
 PG_FUNCTION_INFO_V1(retry_final);
 PG_FUNCTION_INFO_V1(retry_report);
 PG_FUNCTION_INFO_V1(retry_attempts);
@@ -383,6 +384,59 @@ retry_combine(PG_FUNCTION_ARGS)
 	if (b->max_attempt > a->max_attempt)
 		a->max_attempt = b->max_attempt;
 	PG_RETURN_POINTER(a);
+}
+
+/*
+ * retry_subtract(a, b): the state of a's attempt rows once b's are taken
+ * out, when a and b alone tell it exactly; NULL otherwise.
+ *
+ * A rollup refresh replaces the items it recomputes: a day's state less
+ * the old states of those items, plus their new ones.  The buckets are
+ * sums and subtract; max_attempt does too while the result's last used
+ * bucket is below the last one (it is then that bucket's number).  When
+ * attempts stay in the last bucket ("32 and beyond") their largest number
+ * is a's unless b held it: then the rest does not tell, and the answer is
+ * NULL, as it is when b's rows are not a part of a's (a count, a cost or a
+ * bucket of b's above a's).  The result is trimmed to its last used
+ * bucket, so it is the very state retry_economics() of the remaining rows
+ * would be.
+ */
+Datum
+retry_subtract(PG_FUNCTION_ARGS)
+{
+	RetryState *a = retry_arg(PG_GETARG_DATUM(0));
+	RetryState *b = retry_arg(PG_GETARG_DATUM(1));
+	int			bused = retry_used(b);
+	RetryState *d;
+	int			used;
+
+	if (bused > a->nbuckets)
+		PG_RETURN_NULL();
+	d = retry_new(CurrentMemoryContext, a->nbuckets);
+	memcpy(d->b, a->b, a->nbuckets * sizeof(RetryBucket));
+	for (int i = 0; i < bused; i++)
+	{
+		RetryBucket *x = &d->b[i];
+		const RetryBucket *y = &b->b[i];
+
+		x->attempts -= y->attempts;
+		x->successes -= y->successes;
+		x->cost -= y->cost;
+		x->failed_cost -= y->failed_cost;
+		if (x->attempts < 0 || x->successes < 0 || x->successes > x->attempts ||
+			x->cost < 0 || x->failed_cost < 0 || x->failed_cost > x->cost)
+			PG_RETURN_NULL();
+	}
+	used = retry_used(d);
+	if (used < RETRY_BUCKETS)
+		d->max_attempt = used;
+	else if (b->max_attempt < a->max_attempt)
+		d->max_attempt = a->max_attempt;
+	else
+		PG_RETURN_NULL();
+	SET_VARSIZE(d, RETRY_STATE_SIZE(used));
+	d->nbuckets = used;
+	PG_RETURN_POINTER(d);
 }
 
 /* Final function: the state trimmed to its last used bucket. */

@@ -933,9 +933,14 @@ WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id C
 	-- of them, reaches the source's table) -----------------------------------
 	v_traces := format($q$
 SELECT %1$s AS source, t.trace_id, t.workflow, t.item, t.option, t.outcome, t.started_at, t.ended_at,
-	   t.roots AS root_spans
+	   t.roots AS root_spans,
+	   CASE WHEN t.outcome IS NOT NULL THEN pg_catalog.lower(pg_catalog.btrim(t.outcome)) = ANY (%3$s)
+			ELSE NOT t.root_failed END AS succeeded,
+	   %4$s AS recorded_attempt
   FROM (%2$s) t$q$,
-		src, traces);
+		src, traces, success,
+		CASE WHEN opts ? 'attempt' AND jsonb_typeof(opts -> 'attempt') <> 'null'
+			THEN '@extschema@.attach_int8(t.attempt_raw)::pg_catalog.int4' ELSE 'NULL::pg_catalog.int4' END);
 
 	-- calls --------------------------------------------------------------
 	-- The workflow and item come from the traces (one row per trace, no
@@ -1276,7 +1281,9 @@ SELECT $j${
   "outcome": "outcome the trace records, as written; NULL when none",
   "started_at": "start of its first span",
   "ended_at": "end of its last span",
-  "root_spans": "spans without a parent (0: success unknown, 2 or more: several roots)"
+  "root_spans": "spans without a parent (0: success unknown, 2 or more: several roots)",
+  "succeeded": "whether the trace succeeded, as the attempts view says (its recorded outcome, else its root span's status); NULL when unknown",
+  "recorded_attempt": "the attempt number the trace records, for a source attached with an attempt column (NULL otherwise, or when not a whole number); else the attempts view numbers an item's traces by their start"
  }
 }$j$::pg_catalog.jsonb
 $fn$;
