@@ -10496,6 +10496,1153 @@ CREATE FUNCTION @extschema@.rollup_source_written(age pg_catalog.int4, h pg_cata
 COMMENT ON FUNCTION @extschema@.rollup_source_written(pg_catalog.int4, pg_catalog.int8, pg_catalog.int8) IS
 	'step of rollup_source_refresh(): whether an xmin of this age (age(xmin)) lies in a refresh''s window of new transactions';
 
+-- ---------------------------------------------------------------------------
+-- Retry economics in the rollups of attached sources: each trace's attempt
+-- facts, each item's retry state, the day x workflow rows updated by
+-- difference (retry_subtract()), a monthly view; the traces view says
+-- whether a trace succeeded and the attempt number it records (sources
+-- attached before get them, and their rollups the retry rows, by being
+-- attached again: their next refresh then counts everything).
+-- ---------------------------------------------------------------------------
+-- Retry economics of an attached source.  An attempt's number depends on
+-- every trace of its item (numbered by start, or as the source records
+-- them), so the unit here is the item: a refresh keeps the attempt facts
+-- of each trace with an item (rollup_source_attempt), recomputes from them
+-- each item one of whose traces it recomputed (rollup_source_item: its
+-- retry_economics() state, or why it is left out), and updates the day x
+-- workflow rows of rollup_source_retry by difference (retry_subtract()).
+CREATE TABLE @extschema@.rollup_source_attempt (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	trace_id pg_catalog.text NOT NULL,
+	workflow pg_catalog.text,
+	item pg_catalog.text NOT NULL,
+	started_at pg_catalog.timestamptz,
+	succeeded pg_catalog.bool,
+	cost pg_catalog.numeric,
+	recorded_attempt pg_catalog.int4
+);
+CREATE UNIQUE INDEX rollup_source_attempt_key ON @extschema@.rollup_source_attempt (source, trace_id);
+CREATE INDEX rollup_source_attempt_item ON @extschema@.rollup_source_attempt (source, item);
+COMMENT ON TABLE @extschema@.rollup_source_attempt IS
+	'the attempt facts of each trace with an item of an attached source with a rollup, as its attempts view has them less the attempt number, kept so that a refresh can number an item''s attempts again without reading its traces';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.trace_id IS 'the trace: one attempt';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.workflow IS 'workflow of the trace';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.item IS 'item the trace works on';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.started_at IS 'start of the trace (an item''s attempts are numbered in this order, then by trace id)';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.succeeded IS 'whether the attempt succeeded (NULL: unknown)';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.cost IS 'exact cost of the attempt (its calls, or its agent spans'' usage when it has no call); NULL when a call is left out of the money';
+COMMENT ON COLUMN @extschema@.rollup_source_attempt.recorded_attempt IS 'the attempt number the trace records (sources attached with an attempt column)';
+
+CREATE TABLE @extschema@.rollup_source_item (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	workflow pg_catalog.text,
+	item pg_catalog.text NOT NULL,
+	day pg_catalog.date,
+	attempts pg_catalog.int8 NOT NULL,
+	retry @extschema@.retry_state,
+	problem pg_catalog.text
+);
+CREATE UNIQUE INDEX rollup_source_item_key ON @extschema@.rollup_source_item (source, item, workflow) NULLS NOT DISTINCT;
+CREATE INDEX rollup_source_item_group ON @extschema@.rollup_source_item
+	(source, @extschema@.rollup_source_group(day, workflow, NULL));
+COMMENT ON TABLE @extschema@.rollup_source_item IS
+	'each item of an attached source with a rollup: its retry_economics() state over its attempts, or why it is left out of tokacct.rollup_source_retry';
+COMMENT ON COLUMN @extschema@.rollup_source_item.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_item.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_item.item IS 'the item';
+COMMENT ON COLUMN @extschema@.rollup_source_item.day IS 'UTC day its first attempt started (NULL when its attempts have no start)';
+COMMENT ON COLUMN @extschema@.rollup_source_item.attempts IS 'attempts (traces) of the item';
+COMMENT ON COLUMN @extschema@.rollup_source_item.retry IS 'retry_economics() of its attempts (NULL when it is left out)';
+COMMENT ON COLUMN @extschema@.rollup_source_item.problem IS 'why it is left out of the retry economics (NULL: counted)';
+
+CREATE TABLE @extschema@.rollup_source_retry (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	day pg_catalog.date,
+	workflow pg_catalog.text,
+	items pg_catalog.int8 NOT NULL,
+	items_left_out pg_catalog.int8 NOT NULL,
+	retry @extschema@.retry_state,
+	updated_at pg_catalog.timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX rollup_source_retry_key ON @extschema@.rollup_source_retry (source, day, workflow) NULLS NOT DISTINCT;
+COMMENT ON TABLE @extschema@.rollup_source_retry IS
+	'retry economics of each attached source with a rollup, per UTC day an item''s first attempt started x workflow, kept by tokacct.rollup_source_refresh(): equal to retry_economics() over the attempts view''s rows of the items counted; merge rows for any longer period';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.day IS 'UTC day the items'' first attempts started (NULL: attempts without a start)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.items IS 'items counted in retry';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.items_left_out IS 'items left out (tokacct.rollup_source_item.problem says why): an attempt''s cost or success unknown, or attempts not numbered 1, 2, 3, ... up to the first success';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.retry IS 'retry_economics() over the attempts of the items counted (NULL when none); tokacct.merge() merges days, tokacct.retry_report() reads it';
+COMMENT ON COLUMN @extschema@.rollup_source_retry.updated_at IS 'when a refresh last rebuilt the row';
+
+-- The retry state of a's attempt rows less b's, when a and b alone tell it
+-- (src/agg_retry.c); NULL otherwise: then the day's row is merged again
+-- from its items.
+CREATE FUNCTION @extschema@.retry_subtract(a @extschema@.retry_state, b @extschema@.retry_state)
+	RETURNS @extschema@.retry_state
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'retry_subtract';
+COMMENT ON FUNCTION @extschema@.retry_subtract(@extschema@.retry_state, @extschema@.retry_state) IS
+	'step of rollup_source_refresh(): the retry state of a''s attempt rows less b''s (b''s rows a part of a''s), when it is known exactly (its largest attempt number told); NULL otherwise';
+
+CREATE FUNCTION @extschema@.rollup_source_retry_apply(source pg_catalog.text, traces pg_catalog.text[],
+	spans_view pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	recorded bool;
+	agent_only text[];
+	-- an item's group (see rollup_source_group())
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, NULL)';
+	-- what a set of item rows (%1$s) adds to each group
+	sums text := 'SELECT %2$s AS gkey, g.day, g.workflow, count(*) FILTER (WHERE g.problem IS NULL) AS items, '
+		'count(*) FILTER (WHERE g.problem IS NOT NULL) AS items_left_out, '
+		'CASE WHEN count(*) FILTER (WHERE g.problem IS NULL) > 0 THEN @extschema@.merge(g.retry) END AS retry '
+		'FROM %1$s g GROUP BY 1, 2, 3';
+	-- the items (workflow, item) in pg_temp.rollup_source_items, or all,
+	-- recomputed from their attempts: numbered as the attempts view numbers
+	-- them, each item's state over its attempts when they are whole
+	items_sql text := $q$
+SELECT $1, x.workflow, x.item, x.day, x.attempts,
+	   CASE WHEN x.problem IS NULL THEN x.retry END, x.problem
+  FROM (SELECT n.workflow, n.item,
+			   (pg_catalog.min(n.started_at) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
+			   pg_catalog.count(*) AS attempts,
+			   @extschema@.retry_economics(n.attempt, n.succeeded, n.cost)
+				   FILTER (WHERE n.attempt >= 1 AND n.cost >= 0) AS retry,
+			   CASE WHEN pg_catalog.bool_or(n.cost IS NULL) THEN 'an attempt''s calls are left out of the money'
+					WHEN pg_catalog.bool_or(n.succeeded IS NULL) THEN 'an attempt''s success is unknown (no root span)'
+					WHEN pg_catalog.bool_or(n.attempt IS NULL) THEN 'an attempt number is not a whole number'
+					WHEN pg_catalog.bool_or(n.cost < 0) THEN 'an attempt has a negative cost'
+					WHEN pg_catalog.min(n.attempt) <> 1 OR pg_catalog.max(n.attempt) <> pg_catalog.count(*)
+						 OR pg_catalog.count(DISTINCT n.attempt) <> pg_catalog.count(*)
+					THEN 'attempts not numbered 1, 2, 3, ...'
+					WHEN pg_catalog.bool_or(n.succeeded AND n.attempt < n.last)
+					THEN 'an attempt after the item''s success' END AS problem
+		  FROM (SELECT a.workflow, a.item, a.started_at, a.succeeded, a.cost, a.attempt,
+					   pg_catalog.max(a.attempt) OVER (PARTITION BY a.workflow, a.item) AS last
+				  FROM (SELECT a.*, %1$s AS attempt
+						  FROM @extschema@.rollup_source_attempt a%2$s
+						 WHERE a.source = $1
+						WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")) a) n
+		 GROUP BY n.workflow, n.item) x$q$;
+BEGIN
+	SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null' INTO recorded
+	  FROM @extschema@.attachment a WHERE a.source = rollup_source_retry_apply.source;
+	items_sql := format(items_sql,
+		CASE WHEN recorded THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
+		CASE WHEN traces IS NULL THEN ''
+			ELSE ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' END);
+	IF to_regclass('pg_temp.rollup_source_items') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_items;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_items_old') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_items_old;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_items_new') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_items_new;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_retry_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_retry_groups;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_items_k') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_items_k;
+	END IF;
+
+	-- the attempts of the traces recomputed: out with the old (their items
+	-- are touched), in with the new
+	CREATE TEMP TABLE rollup_source_items (workflow text, item text) ON COMMIT DROP;
+	IF traces IS NULL THEN
+		DELETE FROM @extschema@.rollup_source_attempt a WHERE a.source = rollup_source_retry_apply.source;
+	ELSE
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_attempt a
+			 WHERE a.source = rollup_source_retry_apply.source AND a.trace_id = ANY (traces)
+			RETURNING a.workflow, a.item)
+		INSERT INTO pg_temp.rollup_source_items SELECT o.workflow, o.item FROM old o;
+	END IF;
+	-- A trace's attempt costs its calls (its contributions, just replaced),
+	-- or where it has none its agent spans' usage (the spans view), as the
+	-- attempts view says; NULL when one of them is left out of the money.
+	SELECT pg_catalog.array_agg(t.trace_id) INTO agent_only
+	  FROM pg_temp.rollup_source_touched t
+	 WHERE t.item IS NOT NULL AND t.trace_id IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace x
+						WHERE x.source = rollup_source_retry_apply.source AND x.trace_id = t.trace_id);
+	EXECUTE format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_attempt
+		SELECT $1, t.trace_id, t.workflow, t.item, t.started_at, t.succeeded,
+			   CASE WHEN c.trace_id IS NOT NULL THEN CASE WHEN c.left_out = 0 THEN c.cost END
+					WHEN s.left_out = 0 THEN COALESCE(s.cost, 0) END,
+			   t.recorded_attempt
+		  FROM pg_temp.rollup_source_touched t
+		  LEFT JOIN (SELECT x.trace_id, pg_catalog.sum(x.calls_left_out) AS left_out, pg_catalog.sum(x.cost) AS cost
+					   FROM @extschema@.rollup_source_trace x
+					  WHERE x.source = $1 AND x.trace_id IN (SELECT y.trace_id FROM pg_temp.rollup_source_touched y
+															  WHERE y.item IS NOT NULL)
+					  GROUP BY x.trace_id) c ON c.trace_id = t.trace_id
+		  LEFT JOIN (%s) s ON s.trace_id = t.trace_id
+		 WHERE t.item IS NOT NULL AND t.trace_id IS NOT NULL
+		RETURNING workflow, item)
+	INSERT INTO pg_temp.rollup_source_items SELECT n.workflow, n.item FROM new n$q$,
+		CASE WHEN agent_only IS NULL
+			THEN 'SELECT NULL::pg_catalog.text AS trace_id, NULL::pg_catalog.numeric AS cost, NULL::pg_catalog.int8 AS left_out WHERE false'
+			ELSE format('SELECT s.source_trace_id AS trace_id, pg_catalog.sum(s.cost) AS cost, '
+				'pg_catalog.count(*) FILTER (WHERE s.cost IS NULL) AS left_out '
+				'FROM %s s WHERE s.source_trace_id = ANY ($2) GROUP BY s.source_trace_id', spans_view) END)
+	USING source, agent_only;
+
+	IF traces IS NULL THEN
+		-- every item and every day again
+		DELETE FROM @extschema@.rollup_source_item i WHERE i.source = rollup_source_retry_apply.source;
+		DELETE FROM @extschema@.rollup_source_retry r WHERE r.source = rollup_source_retry_apply.source;
+		EXECUTE 'INSERT INTO @extschema@.rollup_source_item ' || items_sql USING source;
+		EXECUTE format($q$
+		INSERT INTO @extschema@.rollup_source_retry
+		SELECT $1, x.day, x.workflow, x.items, x.items_left_out, x.retry, statement_timestamp()
+		  FROM (%s) x$q$, format(sums, format('(SELECT i.* FROM @extschema@.rollup_source_item i WHERE i.source = $1)'),
+								format(gkey, 'g')))
+		USING source;
+		RETURN;
+	END IF;
+
+	-- the touched items: their rows as they were out, recomputed in
+	CREATE TEMP TABLE rollup_source_items_old ON COMMIT DROP AS
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_item i
+		 USING (SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k) k
+		 WHERE i.source = rollup_source_retry_apply.source AND i.item = k.item AND i.workflow IS NOT DISTINCT FROM k.workflow
+		RETURNING i.*)
+	SELECT * FROM old;
+	CREATE TEMP TABLE rollup_source_items_new (LIKE @extschema@.rollup_source_item) ON COMMIT DROP;
+	-- (the touched items once each, for the join in items_sql)
+	CREATE TEMP TABLE rollup_source_items_k ON COMMIT DROP AS SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k;
+	DROP TABLE pg_temp.rollup_source_items;
+	ALTER TABLE pg_temp.rollup_source_items_k RENAME TO rollup_source_items;
+	ANALYZE pg_temp.rollup_source_items;
+	EXECUTE format('WITH new AS (INSERT INTO @extschema@.rollup_source_item %s RETURNING *) '
+		'INSERT INTO pg_temp.rollup_source_items_new SELECT * FROM new', items_sql) USING source;
+
+	-- Each day x workflow group touched: its row less the old items plus the
+	-- new.  Counts subtract; a retry state does unless its largest attempt
+	-- number goes out with the old items (retry_subtract() is NULL): those
+	-- groups are merged again from their items.
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_retry_groups ON COMMIT DROP AS
+	SELECT k.gkey, k.day, k.workflow,
+		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.retry IS NULL OR kept.s IS NOT NULL)) AS exact,
+		   COALESCE(d.items, 0) - COALESCE(o.items, 0) + COALESCE(n.items, 0) AS items,
+		   COALESCE(d.items_left_out, 0) - COALESCE(o.items_left_out, 0) + COALESCE(n.items_left_out, 0) AS items_left_out,
+		   -- (no item counted: NULL, as retry_economics() over no row)
+		   CASE WHEN COALESCE(d.items, 0) - COALESCE(o.items, 0) + COALESCE(n.items, 0) > 0
+				THEN (SELECT @extschema@.merge(v.s) FROM (VALUES (kept.s), (n.retry)) v(s)) END AS retry
+	  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
+	  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
+	  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
+	  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_retry d WHERE d.source = $1) d ON d.gkey = k.gkey,
+	LATERAL (SELECT CASE WHEN o.retry IS NULL THEN d.retry ELSE @extschema@.retry_subtract(d.retry, o.retry) END AS s) kept$q$,
+		format(sums, 'pg_temp.rollup_source_items_old', format(gkey, 'g')),
+		format(sums, 'pg_temp.rollup_source_items_new', format(gkey, 'g')),
+		format(gkey, 'd'))
+	USING source;
+	EXECUTE format('DELETE FROM @extschema@.rollup_source_retry d USING pg_temp.rollup_source_retry_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	EXECUTE format($q$
+	INSERT INTO @extschema@.rollup_source_retry
+	SELECT $1, x.day, x.workflow, x.items, x.items_left_out, x.retry, statement_timestamp()
+	  FROM pg_temp.rollup_source_retry_groups x
+	 WHERE x.exact AND x.items + x.items_left_out > 0
+	UNION ALL
+	SELECT $1, x.day, x.workflow, x.items, x.items_left_out, x.retry, statement_timestamp()
+	  FROM pg_temp.rollup_source_retry_groups r,
+	LATERAL (%s) x
+	 WHERE NOT r.exact$q$,
+		format(sums, format('(SELECT i.* FROM @extschema@.rollup_source_item i WHERE i.source = $1 AND %s = r.gkey)',
+							format(gkey, 'i')), format(gkey, 'g')))
+	USING source;
+	DROP TABLE pg_temp.rollup_source_items, pg_temp.rollup_source_items_old, pg_temp.rollup_source_items_new,
+		pg_temp.rollup_source_retry_groups;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_retry_apply(pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
+	'step of rollup_source_refresh(): replace the attempts of the traces recomputed, recompute their items and update the day x workflow rows of rollup_source_retry';
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
+	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	calls_view text;
+	per_trace text;
+	sums text;
+	-- the summed columns of a contribution and of a day's row, in order
+	summed text[] := ARRAY['calls', 'calls_left_out', 'input_tokens', 'output_tokens', 'cache_read_tokens',
+						   'cache_write_tokens', 'reasoning_tokens', 'cost', 'reported_cost', 'list_cost'];
+	-- the calls without a trace id, when they are among the traces
+	no_trace text := 'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL';
+	traces_view text;
+	spans_view text;
+	v text;
+	-- a group's key (see rollup_source_group())
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, %1$s.model)';
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_apply.source;
+	calls_view := format('%I.%I', a.view_schema, a.view_prefix || 'calls');
+	traces_view := format('%I.%I', a.view_schema, a.view_prefix || 'traces');
+	IF to_regclass(traces_view) IS NULL OR NOT traces_view = ANY (a.views) THEN
+		traces_view := NULL;
+	END IF;
+	-- Retry economics need the traces view's attempt facts (a source
+	-- attached before it had them has none until attached again, which
+	-- makes the next refresh count everything) and the spans view.
+	spans_view := format('%I.%I', a.view_schema, a.view_prefix || 'spans');
+	IF traces_view IS NULL OR NOT spans_view = ANY (a.views) OR NOT EXISTS (
+			SELECT 1 FROM pg_attribute c WHERE c.attrelid = to_regclass(traces_view)
+			   AND c.attname = 'recorded_attempt' AND NOT c.attisdropped) THEN
+		spans_view := NULL;
+	END IF;
+	-- The views belong to whoever attached the source, who can replace them
+	-- (and tokacct.attachment, where their names come from, is written by
+	-- admins): their functions run as the caller, so read them only when
+	-- their owner has the caller's privileges, as source_check() does for a
+	-- view.  Each is locked first, then checked: the owner of the view
+	-- schema may drop a view and create another under its name, and a
+	-- refresh that checked the view by its name and read it later would
+	-- read the new one (waiting, when it reads, for the lock of the
+	-- transaction that dropped the old).  Locked, the name keeps its view
+	-- until this transaction ends.
+	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view, spans_view], NULL) LOOP
+		IF to_regclass(v) IS NOT NULL THEN
+			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_class c
+						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
+						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+			RAISE EXCEPTION 'cannot refresh the rollup of source "%": its % view % is not one this role can read safely',
+				source, CASE v WHEN calls_view THEN 'calls' WHEN traces_view THEN 'traces' ELSE 'spans' END, v
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = format('The view is missing or owned by %s, who lacks the privileges of role "%s"; reading it would run that role''s code with yours.',
+							coalesce((SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = to_regclass(v)), 'nobody'), current_user),
+					  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
+		END IF;
+	END LOOP;
+	-- What a set of contributions adds to each group it falls in (%1$s: the
+	-- rows, %2$s: their group key).
+	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces, %s, '
+		'@extschema@.merge(g.cost_sketch) AS cost_sketch FROM %%1$s g GROUP BY 1, 2, 3, 4',
+		(SELECT string_agg(format('sum(g.%1$I) AS %1$I', c), ', ') FROM unnest(summed) c));
+	-- (left by an earlier refresh of this transaction that failed in a
+	-- subtransaction)
+	IF to_regclass('pg_temp.rollup_source_old') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_old;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_new') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_new;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_groups;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_touched') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_touched;
+	END IF;
+	-- the old contributions of the traces, summed per group
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_old ON COMMIT DROP AS
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_trace t
+		 WHERE t.source = $1 AND %s
+		RETURNING t.*
+	)
+	%s$q$, CASE WHEN traces IS NULL THEN 'true'
+		-- (in two conditions the index on the trace id answers)
+		ELSE '(t.trace_id = ANY ($2) OR (t.trace_id IS NULL AND array_position($2, NULL::text) IS NOT NULL))' END,
+		format(sums, 'old', format(gkey, 'g')))
+	USING source, traces;
+	-- their new contributions, from the calls view, summed per group.  The
+	-- touched traces are read in one pass: their calls from the calls view
+	-- (read without the workflow, which the view would take from every
+	-- trace of the source: PostgreSQL passes a list of trace ids down to
+	-- the table, not through a join), their workflow from the traces view
+	-- (a list of trace ids reaches the table through its GROUP BY), whose
+	-- rows the retry part reads too.  A source attached before the traces
+	-- view existed (it has none until attached again) takes the calls view
+	-- whole.
+	IF traces_view IS NOT NULL THEN
+		EXECUTE format('CREATE TEMP TABLE rollup_source_touched ON COMMIT DROP AS '
+			'SELECT t.trace_id, t.workflow%s FROM %s t%s', CASE WHEN spans_view IS NOT NULL
+				THEN ', t.item, t.started_at, t.succeeded, t.recorded_attempt' END, traces_view,
+			CASE WHEN traces IS NOT NULL THEN ' WHERE t.trace_id = ANY ($1)' END)
+		USING traces;
+		ANALYZE pg_temp.rollup_source_touched;
+	END IF;
+	per_trace := $q$
+		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
+			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
+			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
+			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
+			   coalesce(sum(c.reasoning_tokens), 0),
+			   coalesce(sum(c.cost), 0), coalesce(sum(c.cost) FILTER (WHERE c.cost_source = 'reported'), 0),
+			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
+		  FROM %1$s c%4$s
+		 WHERE %2$s
+		 GROUP BY c.trace_id, 2, 3, c.model$q$;
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_trace
+		SELECT $1, x.* FROM (%1$s) x
+		RETURNING *
+	)
+	%2$s$q$,
+		CASE WHEN traces_view IS NULL AND traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow', '')
+		WHEN traces_view IS NULL THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow', '')
+		WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 't.workflow',
+				' LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id')
+		ELSE format(per_trace, calls_view, 'c.trace_id = ANY ($2)', 't.workflow',
+				' LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id')
+			|| ' UNION ALL ' || format(per_trace, calls_view, no_trace, 'NULL::pg_catalog.text', '') END,
+		format(sums, 'new', format(gkey, 'g')))
+	USING source, traces;
+	traces_done := CASE WHEN traces IS NULL
+		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
+		ELSE coalesce(array_length(traces, 1), 0) END;
+
+	-- Each group touched: its row as it was, less the old contributions,
+	-- plus the new ones (one row per group; in a full run every contribution
+	-- is new and the rows are the new sums).  Sums subtract exactly; a cost
+	-- sketch does when the costs taken out lie strictly inside the row's
+	-- min and max (sketch_subtract() is NULL otherwise): those groups are
+	-- rebuilt from their contributions.
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_groups ON COMMIT DROP AS
+	SELECT k.gkey, k.day, k.workflow, k.model,
+		   o.gkey IS NULL OR (d.gkey IS NOT NULL AND (o.cost_sketch IS NULL OR kept.s IS NOT NULL)) AS exact,
+		   %2$s,
+		   (SELECT @extschema@.merge(v.s) FROM (VALUES (kept.s), (n.cost_sketch)) v(s)) AS cost_sketch
+	  FROM (SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_old x
+			UNION SELECT x.gkey, x.day, x.workflow, x.model FROM pg_temp.rollup_source_new x) k
+	  LEFT JOIN pg_temp.rollup_source_old o ON o.gkey = k.gkey AND NOT $2
+	  LEFT JOIN pg_temp.rollup_source_new n ON n.gkey = k.gkey
+	  LEFT JOIN (SELECT %1$s AS gkey, d.* FROM @extschema@.rollup_source_daily d WHERE d.source = $1) d
+		ON d.gkey = k.gkey AND NOT $2,
+	-- the row's sketch less the old contributions' (NULL when not exact)
+	LATERAL (SELECT CASE WHEN o.cost_sketch IS NULL THEN d.cost_sketch
+						 ELSE @extschema@.sketch_subtract(d.cost_sketch, o.cost_sketch) END AS s) kept$q$,
+		format(gkey, 'd'),
+		(SELECT string_agg(format('coalesce(d.%1$I, 0) - coalesce(o.%1$I, 0) + coalesce(n.%1$I, 0) AS %1$I', c), ', ')
+		   FROM unnest('traces'::text || summed) c))
+	USING source, traces IS NULL;
+	groups_done := (SELECT count(*) FROM pg_temp.rollup_source_groups);
+	-- the daily rows of those groups replaced: by the sums above, or rebuilt
+	-- group by group (each group's contributions found by the index)
+	EXECUTE format('DELETE FROM @extschema@.rollup_source_daily d USING pg_temp.rollup_source_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+	EXECUTE format($q$
+	INSERT INTO @extschema@.rollup_source_daily
+	SELECT $1, x.day, x.workflow, x.model, x.traces, %1$s, x.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups x
+	 WHERE x.exact AND x.calls > 0
+	UNION ALL
+	SELECT $1, x.day, x.workflow, x.model, x.traces, %1$s, x.cost_sketch, statement_timestamp()
+	  FROM pg_temp.rollup_source_groups r,
+	LATERAL (%2$s) x
+	 WHERE NOT r.exact$q$,
+		(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
+		format(sums, format('(SELECT t.* FROM @extschema@.rollup_source_trace t WHERE t.source = $1 AND %s = r.gkey)',
+							format(gkey, 't')), format(gkey, 'g')))
+	USING source;
+	IF spans_view IS NOT NULL THEN
+		PERFORM @extschema@.rollup_source_retry_apply(source, traces, spans_view);
+	END IF;
+	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
+	IF traces_view IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_touched;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
+	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
+	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	src text := quote_literal(source) || '::pg_catalog.text';
+	sep text := CASE WHEN opts ->> 'cache_tokens' = 'separate' THEN 'true' ELSE 'false' END;
+	is_strict boolean := coalesce((opts ->> 'strict')::boolean, false);
+	reported_first boolean := coalesce(opts ->> 'cost_basis', 'reported_first') = 'reported_first';
+	success text := quote_literal(coalesce(
+		(SELECT array_agg(lower(v)) FROM jsonb_array_elements_text(opts -> 'success_values') v),
+		ARRAY['success', 'succeeded', 'solved', 'resolved', 'ok', 'pass', 'passed', 'true', '1', 'yes'])::text)
+		|| '::pg_catalog.text[]';
+	colnames text[] := ARRAY['trace_id', 'span_id', 'parent_id', 'name', 'started_at', 'ended_at',
+		'status_raw', 'error_type', 'operation', 'kind', 'provider', 'request_model', 'response_model',
+		'input_raw', 'output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw',
+		'reported_cost', 'reported_cost_raw', 'reported_currency', 'reported_cost_source', 'estimated_cost',
+		'conversation_id', 'tool_name', 'args_hash', 'workflow', 'item', 'outcome', 'option', 'attempt_raw',
+		'segment'];
+	cols jsonb := parts -> 'cols';
+	rel text := parts ->> 'from';
+	sel text;
+	dedup_sel text;
+	content text;
+	call_filter text;
+	usage_kind text;
+	base_all text;			-- every stored row
+	spans_rows text;		-- every span once, usage_kind telling calls and agent usage
+	calls_rows text;		-- every counted call once
+	priced text;			-- template: the rows of {{ROWS}} priced
+	spans_priced text;
+	calls_priced text;
+	traces text;
+	attempts text;
+	by_trace text;
+	attempt_expr text;
+	v_calls text;
+	v_spans text;
+	v_attempts text;
+	v_items text;
+	v_conv text;
+	v_problems text;
+	v_traces text;
+	record text;
+	c text;
+BEGIN
+	FOREACH c IN ARRAY colnames LOOP
+		IF NOT cols ? c THEN
+			RAISE EXCEPTION 'attach_build: the source gives no column %', c USING ERRCODE = 'internal_error';
+		END IF;
+	END LOOP;
+	SELECT string_agg(format('%s AS %I', cols ->> n, n), E',\n\t   ' ORDER BY o)
+	  INTO sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
+	SELECT 'ROW(' || string_agg('b.' || n, ', ') || ')' INTO content
+	  FROM unnest(colnames) n WHERE n NOT IN ('trace_id', 'span_id');
+
+	base_all := format('SELECT %s%sFROM %s', sel, E'\n  ', rel);
+
+	-- The spans whose usage is priced: LLM calls ("call"), and agent spans
+	-- that carry usage ("agent").  An agent span's usage counts only where
+	-- its trace has no LLM-call span (else it repeats its calls' usage):
+	-- attempts, items and spans apply that per trace; the calls view lists
+	-- LLM calls only, so it reads each row once, with no look at others.
+	call_filter := format('%s = ''llm''', cols ->> 'kind');
+	usage_kind := format('CASE %s WHEN ''llm'' THEN ''call''%s END', cols ->> 'kind',
+		CASE WHEN coalesce(opts ->> 'agent_usage', 'when_no_calls') = 'when_no_calls' THEN format(
+			' WHEN ''agent'' THEN CASE WHEN %s IS NOT NULL OR %s IS NOT NULL THEN ''agent'' END',
+			cols ->> 'input_raw', cols ->> 'output_raw')
+		ELSE '' END);
+
+	-- Repeated span ids are collapsed on the stored rows (before anything is
+	-- read from them), keeping the first copy in the source's order.  The
+	-- collapsing passes on the table's columns (parts' star) but the stamp
+	-- of a tracking (rollup_source_track()), which untracking drops.  The
+	-- trace id is read back from the collapsing's own key (bytes, as "C"
+	-- compares them; a deterministic collation's equality is the same
+	-- bytes) in the trace id's own collation (parts' trace_collation: the
+	-- column's, whose index a condition then reaches; else the default),
+	-- so that a condition on trace ids (a rollup refresh's) passes the
+	-- DISTINCT ON and reaches the table and its index on the trace id.
+	IF dedup THEN
+		IF parts ->> 'trace' = cols ->> 'trace_id' THEN
+			SELECT string_agg(format('%s AS %I', CASE WHEN n = 'trace_id'
+						THEN format('(r.tokacct_trace_key COLLATE %s)', coalesce(parts ->> 'trace_collation', 'pg_catalog."default"'))
+						ELSE cols ->> n END, n), E',\n\t   ' ORDER BY o)
+			  INTO dedup_sel FROM unnest(colnames) WITH ORDINALITY u(n, o);
+		ELSE
+			dedup_sel := sel;
+		END IF;
+		spans_rows := format(
+			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
+			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind,
+			coalesce(parts ->> 'star', 'r.*'));
+		calls_rows := format(
+			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
+			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
+			'WHERE %7$s ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
+			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter,
+			coalesce(parts ->> 'star', 'r.*'));
+	ELSE
+		spans_rows := format('SELECT %s, %s AS usage_kind%sFROM %s', sel, usage_kind, E'\n  ', rel);
+		calls_rows := format('SELECT %s, ''call''::pg_catalog.text AS usage_kind%sFROM %s WHERE %s', sel, E'\n  ', rel, call_filter);
+	END IF;
+
+	-- The rows of {{ROWS}} priced: l0 reads the counts and names, l1 prices,
+	-- l2 says what is wrong.  Spans without usage to price cost 0.
+	--
+	-- The outer layer carries a column fence (but for a strict source, see
+	-- the last argument below): attach_fence() is volatile, so PostgreSQL
+	-- keeps this layer a subquery instead of pulling it up into the view
+	-- (src/attach.c), and each column of a priced span (cost, list_cost,
+	-- problem, the counts, the status) is computed once, where the view
+	-- reads it; pulled up, every reference re-ran its whole expression (the
+	-- attempts view summed the cost of a span in two aggregates and tested
+	-- it in two more: a pricing each).  Quals on the other columns still go
+	-- down to the scan of the user's table (only the fence column itself is
+	-- unsafe to push down), unread columns are still dropped, and parallel
+	-- plans stay possible (the fence is PARALLEL SAFE).  A fence in every
+	-- layer (l0, l1, l2 and the rows) was measured slower than this one: a
+	-- fenced layer computes eagerly all it passes up, where the flattened
+	-- expressions short-circuit (the status is read only for a call
+	-- without usage, ...), and adds a node per row.  One C function
+	-- returning every derived value as a composite was the other way; it
+	-- would move the pricing rules out of SQL for little more.
+	-- PERFORMANCE.md has the figures.
+	priced := format($q$
+SELECT l2.*,
+	   CASE WHEN NOT l2.priced THEN 0::pg_catalog.numeric ELSE %1$s END AS cost,
+	   CASE WHEN NOT l2.priced THEN NULL
+			WHEN %2$s AND l2.reported_usd IS NOT NULL THEN 'reported'
+			WHEN l2.list_cost IS NOT NULL THEN 'catalog' END AS cost_source%4$s
+  FROM (SELECT l1.*,
+			   COALESCE(
+				 CASE WHEN NOT l1.priced THEN NULL
+					  WHEN l1.started_at IS NULL OR NOT pg_catalog.isfinite(l1.started_at)
+					  THEN 'no usable start time' END,
+				 CASE WHEN l1.priced THEN @extschema@.attach_usage_problem(l1.input_raw, l1.output_raw,
+					 l1.cache_read_raw, l1.cache_write_raw, l1.reasoning_raw, %3$s) END,
+				 CASE WHEN l1.priced THEN l1.reported_problem END,
+				 CASE WHEN l1.priced AND NOT l1.has_usage AND l1.status = 'ok' AND l1.reported_usd IS NULL
+					  THEN 'no token usage on a successful call' END,
+				 CASE WHEN l1.priced AND l1.has_usage AND l1.list_cost IS NULL
+					  THEN pg_catalog.format('no catalog price for provider %%s, model %%s',
+							pg_catalog.quote_nullable(l1.price_provider), pg_catalog.quote_nullable(l1.price_model)) END,
+				 CASE WHEN l1.status_unknown
+					  THEN pg_catalog.format('unknown status %%s (taken as ok)', pg_catalog.quote_literal(l1.status_raw)) END
+			   ) AS problem
+		  FROM (SELECT l0.*,
+					   CASE WHEN l0.priced THEN
+						 COALESCE(@extschema@.attach_list_cost(l0.provider, l0.model, l0.input_raw,
+								l0.output_raw, l0.cache_read_raw, l0.cache_write_raw, l0.reasoning_raw,
+								l0.started_at, %3$s),
+							CASE WHEN NOT l0.has_usage AND l0.status <> 'ok' THEN 0::pg_catalog.numeric END) END AS list_cost
+				  FROM (SELECT c.*, c.usage_kind IS NOT NULL AS priced,
+							   COALESCE(@extschema@.attach_status(c.status_raw, c.error_type), 'ok') AS status,
+							   @extschema@.attach_status(c.status_raw, c.error_type) IS NULL AS status_unknown,
+							   COALESCE(c.response_model, c.request_model) AS model,
+							   -- the counts of a call that reports usage; an absent one is 0,
+							   -- an unusable one NULL
+							   CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN
+								   COALESCE(@extschema@.attach_input_tokens(c.input_raw, c.cache_read_raw, c.cache_write_raw, %3$s),
+									   CASE WHEN pg_catalog.btrim(COALESCE(c.input_raw, '')) = '' THEN 0::pg_catalog.int8 END) END AS input_tokens,
+							   {{COUNT:output_raw}} AS output_tokens,
+							   {{COUNT:cache_read_raw}} AS cache_read_tokens,
+							   {{COUNT:cache_write_raw}} AS cache_write_tokens,
+							   {{COUNT:reasoning_raw}} AS reasoning_tokens,
+							   (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) AS has_usage,
+							   CASE WHEN c.reported_cost IS NULL AND c.reported_cost_raw IS NOT NULL
+									 AND c.reported_cost_raw !~ '^\s*$'
+									THEN pg_catalog.format('reported cost not a number: %%s',
+										pg_catalog.quote_literal(pg_catalog.left(c.reported_cost_raw, 40)))
+									WHEN c.reported_cost IS NULL THEN NULL
+									WHEN c.reported_cost = 'NaN'::pg_catalog.numeric
+									  OR c.reported_cost = 'Infinity'::pg_catalog.numeric
+									  OR c.reported_cost = '-Infinity'::pg_catalog.numeric
+									THEN 'reported cost not finite'
+									WHEN c.reported_cost < 0 THEN 'reported cost negative'
+									WHEN c.reported_cost > 1000000 THEN 'reported cost above 1000000'
+							   END AS reported_problem,
+							   CASE WHEN c.reported_cost IS NOT NULL
+									 AND c.reported_cost <> 'NaN'::pg_catalog.numeric
+									 AND c.reported_cost >= 0 AND c.reported_cost <= 1000000
+									 AND pg_catalog.upper(COALESCE(c.reported_currency, 'USD')) = 'USD'
+									THEN pg_catalog.round(c.reported_cost, 12) END AS reported_usd,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 2,
+								   {{PROVIDER_MAP}} OPERATOR(pg_catalog.->>) pg_catalog.lower(c.provider),
+								   c.provider) AS price_provider,
+							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 3, c.response_model, c.request_model) AS price_model
+						  FROM ({{ROWS}}) c) l0) l1) l2$q$,
+		CASE
+			WHEN is_strict THEN 'CASE WHEN l2.problem IS NOT NULL THEN @extschema@.attach_refuse('
+				|| src || ', l2.trace_id, l2.span_id, l2.problem) '
+				|| CASE WHEN reported_first THEN 'ELSE COALESCE(l2.reported_usd, l2.list_cost) END'
+						ELSE 'ELSE l2.list_cost END' END
+			WHEN reported_first THEN 'COALESCE(l2.reported_usd, l2.list_cost)'
+			ELSE 'l2.list_cost'
+		END,
+		CASE WHEN reported_first THEN 'true' ELSE 'false' END,
+		sep,
+		-- a strict source's cost raises on a row with a problem: fenced, it
+		-- would be computed for rows a qual on the view (WHERE item = ...)
+		-- leaves out, and raise for them; a strict source is not fenced
+		CASE WHEN is_strict THEN '' ELSE E',\n\t   @extschema@.attach_fence() AS fence' END);
+	-- Aliases: each table is read once per query into a jsonb map (an
+	-- InitPlan), so a call costs a key lookup rather than a join (the
+	-- planner cannot estimate how many calls a join would see) and the
+	-- pricing runs in parallel workers.  A model alias is looked for under
+	-- "provider US model" (lower case); its period (unix seconds, the open
+	-- ends as +-1e15) is chosen by the call's time with a jsonpath filter.
+	priced := replace(replace(replace(priced,
+		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND pg_catalog.isfinite(c.started_at)
+					AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
+			THEN pg_catalog.jsonb_path_query_first({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}},
+				'strict $[*] ? (@[0] <= $t && $t < @[1])',
+				pg_catalog.jsonb_build_object('t', EXTRACT(epoch FROM c.started_at))) END)$q$),
+		'{{MODEL_KEY}}', $q$(pg_catalog.lower(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) pg_catalog.lower(COALESCE(c.response_model, c.request_model)))$q$),
+		'{{MODEL_MAP}}', $q$(SELECT pg_catalog.jsonb_object_agg(m.k, m.periods)
+			FROM (SELECT ma.provider OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) ma.model AS k,
+						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+							 CASE WHEN pg_catalog.isfinite(ma.valid_from) THEN EXTRACT(epoch FROM ma.valid_from) ELSE -1e15 END,
+							 CASE WHEN pg_catalog.isfinite(ma.valid_until) THEN EXTRACT(epoch FROM ma.valid_until) ELSE 1e15 END,
+							 ma.catalog_provider, ma.catalog_model) ORDER BY ma.valid_from) AS periods
+					FROM @extschema@.model_alias_rows() ma GROUP BY 1) m)$q$);
+	FOREACH c IN ARRAY ARRAY['output_raw', 'cache_read_raw', 'cache_write_raw', 'reasoning_raw'] LOOP
+		priced := replace(priced, '{{COUNT:' || c || '}}', format(
+			'CASE WHEN c.usage_kind IS NOT NULL AND (c.input_raw IS NOT NULL OR c.output_raw IS NOT NULL) THEN '
+			'COALESCE(@extschema@.attach_int8(c.%1$s), CASE WHEN pg_catalog.btrim(COALESCE(c.%1$s, '''')) = '''' '
+			'THEN 0::pg_catalog.int8 END) END', c));
+	END LOOP;
+	priced := replace(priced, '{{PROVIDER_MAP}}',
+		'(SELECT pg_catalog.jsonb_object_agg(pa.provider, pa.catalog_provider) FROM @extschema@.provider_alias_rows() pa)');
+	spans_priced := replace(priced, '{{ROWS}}', spans_rows);
+	calls_priced := replace(priced, '{{ROWS}}', calls_rows);
+
+	-- Traces: their time, root status and structure values (a root span's
+	-- value first, else the smallest any span of the trace carries).
+	-- Repeated rows change none of these, so every stored row is read.
+	traces := format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(DISTINCT b.span_id) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(COALESCE(@extschema@.attach_status(b.status_raw, b.error_type), 'ok') NOT IN ('ok', 'discarded'))
+		   FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, base_all);
+
+	-- Attempts: one per trace, numbered per (workflow, item) in time order
+	-- (or by the attempt number the source records); the run is the trace
+	-- of the item's first attempt (waste sees an item's attempts together).
+	IF opts ? 'attempt' AND jsonb_typeof(opts -> 'attempt') <> 'null' THEN
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN @extschema@.attach_int8(t.attempt_raw)::pg_catalog.int4 END';
+	ELSE
+		attempt_expr := 'CASE WHEN t.item IS NOT NULL THEN (pg_catalog.row_number() OVER w)::pg_catalog.int4 END';
+	END IF;
+	attempts := format($q$
+SELECT t.*,
+	   %1$s AS attempt,
+	   CASE WHEN t.item IS NOT NULL THEN pg_catalog.first_value(t.trace_id) OVER w ELSE t.trace_id END AS run_id,
+	   CASE WHEN t.outcome IS NOT NULL THEN pg_catalog.lower(pg_catalog.btrim(t.outcome)) = ANY (%2$s)
+			WHEN t.roots = 0 THEN NULL
+			ELSE NOT t.root_failed END AS succeeded
+  FROM (%3$s) t
+WINDOW w AS (PARTITION BY t.workflow, t.item ORDER BY t.started_at, t.trace_id COLLATE "C")$q$,
+		attempt_expr, success, '{{TRACES}}');
+
+	-- One row per trace (a GROUP BY, so a join to it that reads nothing is
+	-- removed); joined by hash to calls, spans and conversations.
+	by_trace := format(
+		'SELECT a.trace_id, pg_catalog.min(a.workflow) AS workflow, pg_catalog.min(a.item) AS item, '
+		'pg_catalog.min(a.attempt) AS attempt, pg_catalog.min(a.run_id) AS run_id, '
+		'pg_catalog.bool_and(a.succeeded) AS succeeded FROM (%s) a GROUP BY a.trace_id',
+		replace(attempts, '{{TRACES}}', traces));
+
+	-- traces: one row per trace, the values the other views take from it
+	-- (a GROUP BY on the trace id: a condition on trace ids, even a list
+	-- of them, reaches the source's table) -----------------------------------
+	v_traces := format($q$
+SELECT %1$s AS source, t.trace_id, t.workflow, t.item, t.option, t.outcome, t.started_at, t.ended_at,
+	   t.roots AS root_spans,
+	   CASE WHEN t.outcome IS NOT NULL THEN pg_catalog.lower(pg_catalog.btrim(t.outcome)) = ANY (%3$s)
+			ELSE NOT t.root_failed END AS succeeded,
+	   %4$s AS recorded_attempt
+  FROM (%2$s) t$q$,
+		src, traces, success,
+		CASE WHEN opts ? 'attempt' AND jsonb_typeof(opts -> 'attempt') <> 'null'
+			THEN '@extschema@.attach_int8(t.attempt_raw)::pg_catalog.int4' ELSE 'NULL::pg_catalog.int4' END);
+
+	-- calls --------------------------------------------------------------
+	-- The workflow and item come from the traces (one row per trace, no
+	-- window), the attempt number from the attempts: a query that reads no
+	-- attempt number drops that join, and a condition on one trace id (a
+	-- rollup refresh's) then reaches the source's table through the traces
+	-- instead of numbering every attempt of the source.
+	v_calls := format($q$
+SELECT %1$s AS source, p.trace_id, p.span_id, p.parent_id, p.name, p.operation, p.started_at, p.ended_at, p.status,
+	   t.workflow, t.item, a.attempt, COALESCE(p.conversation_id, p.trace_id) AS conversation_id,
+	   p.provider, p.model, p.request_model, p.response_model, p.price_provider, p.price_model,
+	   p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cache_write_tokens, p.reasoning_tokens,
+	   p.list_cost, p.reported_usd AS reported_cost, p.reported_currency, p.reported_cost_source,
+	   p.estimated_cost, p.cost, p.cost_source, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (SELECT w.trace_id, w.workflow, w.item FROM (%3$s) w) t ON t.trace_id = p.trace_id
+  LEFT JOIN (%4$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, traces, by_trace);
+
+	-- attempts: the structure and the cost of each trace in one pass over
+	-- its priced spans (no join whose size the planner would guess) --------
+	v_attempts := format($q$
+SELECT %1$s AS source, a.workflow, a.item, COALESCE(a.option, a.models) AS option, a.attempt,
+	   a.trace_id, a.started_at, a.ended_at, a.succeeded, a.outcome,
+	   CASE WHEN a.left_out = 0 THEN COALESCE(a.cost, 0) END AS cost,
+	   COALESCE(a.cost, 0) AS cost_known,
+	   a.calls, a.left_out AS calls_left_out,
+	   COALESCE(a.input_tokens, 0)::pg_catalog.int8 AS input_tokens,
+	   COALESCE(a.output_tokens, 0)::pg_catalog.int8 AS output_tokens,
+	   CASE WHEN a.item IS NULL THEN 'no item key'
+			WHEN a.attempt IS NULL THEN 'attempt number not a whole number'
+			WHEN a.succeeded IS NULL THEN 'success unknown: the trace has no root span'
+			WHEN a.left_out > 0 THEN pg_catalog.format('%%s of %%s calls left out of the cost', a.left_out, a.calls)
+	   END AS problem,
+	   a.segment
+  FROM (%2$s) a$q$,
+		src, replace(attempts, '{{TRACES}}', format($q$
+SELECT b.trace_id,
+	   pg_catalog.min(b.started_at) AS started_at,
+	   pg_catalog.max(COALESCE(b.ended_at, b.started_at)) AS ended_at,
+	   pg_catalog.count(*) FILTER (WHERE b.parent_id IS NULL) AS roots,
+	   pg_catalog.bool_or(b.status NOT IN ('ok', 'discarded')) FILTER (WHERE b.parent_id IS NULL) AS root_failed,
+	   COALESCE(pg_catalog.min(b.workflow) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.workflow)) AS workflow,
+	   COALESCE(pg_catalog.min(b.item) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.item)) AS item,
+	   COALESCE(pg_catalog.min(b.outcome) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.outcome)) AS outcome,
+	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
+	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw,
+	   COALESCE(pg_catalog.min(b.segment) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.segment)) AS segment,
+	   -- the calls' cost, or where the trace has no LLM call its agent spans' usage
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.cost) FILTER (WHERE b.usage_kind = 'agent') END AS cost,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent') END AS calls,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call' AND b.cost IS NULL)
+			ELSE pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'agent' AND b.cost IS NULL) END AS left_out,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.input_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS input_tokens,
+	   CASE WHEN pg_catalog.count(*) FILTER (WHERE b.usage_kind = 'call') > 0
+			THEN pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'call')
+			ELSE pg_catalog.sum(b.output_tokens) FILTER (WHERE b.usage_kind = 'agent') END AS output_tokens,
+	   COALESCE(pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'call'),
+				pg_catalog.string_agg(DISTINCT b.price_model, '+' ORDER BY b.price_model) FILTER (WHERE b.usage_kind = 'agent')) AS models
+  FROM (%1$s) b
+ GROUP BY b.trace_id$q$, spans_priced)));
+
+	-- items ------------------------------------------------------------------
+	record := @extschema@.attach_record(opts, success);
+	v_items := format($q$
+SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_at, i.ended_at,
+	   i.ai_cost, i.ai_cost_known, i.calls, i.calls_left_out,
+	   CASE WHEN i.solved THEN 0::pg_catalog.numeric
+			WHEN NOT i.solved THEN pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS human_fix_cost,
+	   b.bpo_unit_price,
+	   CASE WHEN i.solved THEN b.bpo_unit_price
+			WHEN NOT i.solved THEN b.bpo_unit_price - pg_catalog.round(b.human_cost_per_hour * b.human_minutes_per_item / 60, 12)
+	   END AS value,
+	   i.problem, i.segment, i.first_try_succeeded, i.failed_attempt_cost
+  FROM (%3$s) i
+  LEFT JOIN LATERAL (SELECT bl.bpo_unit_price, bl.human_cost_per_hour, bl.human_minutes_per_item
+					   FROM @extschema@.baseline_rows() bl
+					  WHERE bl.workflow = i.workflow AND bl.valid_from <= i.started_at
+						AND pg_catalog.upper(bl.currency) = 'USD'
+					  ORDER BY bl.valid_from DESC LIMIT 1) b ON true$q$,
+		src, v_attempts, CASE WHEN record IS NULL THEN '{{ITEMS}}' ELSE format(
+			'SELECT i0.source, i0.workflow, i0.item, i0.option, i0.attempts, '
+			'COALESCE(rec.solved, i0.solved) AS solved, i0.started_at, i0.ended_at, i0.ai_cost, i0.ai_cost_known, '
+			'i0.calls, i0.calls_left_out, COALESCE(i0.problem, CASE WHEN rec.key IS NULL '
+			'THEN ''no row for the item in the system of record'' END) AS problem, '
+			'i0.segment, i0.first_try_succeeded, i0.failed_attempt_cost '
+			'FROM ({{ITEMS}}) i0 LEFT JOIN (%s) rec ON rec.key = i0.item', record) END);
+	v_items := replace(v_items, '{{ITEMS}}', format($q$SELECT %1$s AS source, a.workflow, a.item,
+			   pg_catalog.string_agg(DISTINCT a.option, '+' ORDER BY a.option) AS option,
+			   pg_catalog.count(*) AS attempts,
+			   pg_catalog.bool_or(a.succeeded) AS solved,
+			   pg_catalog.min(a.started_at) AS started_at, pg_catalog.max(a.ended_at) AS ended_at,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0 THEN pg_catalog.sum(a.cost) END AS ai_cost,
+			   pg_catalog.sum(a.cost_known) AS ai_cost_known,
+			   pg_catalog.sum(a.calls)::pg_catalog.int8 AS calls,
+			   pg_catalog.sum(a.calls_left_out)::pg_catalog.int8 AS calls_left_out,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) > 0
+					THEN pg_catalog.format('%%s of %%s calls left out of the cost', pg_catalog.sum(a.calls_left_out), pg_catalog.sum(a.calls))
+					WHEN pg_catalog.bool_or(a.succeeded) IS NULL THEN 'success unknown'
+			   END AS problem,
+			   pg_catalog.min(a.segment) AS segment,
+			   pg_catalog.bool_or(a.succeeded) FILTER (WHERE a.attempt = 1) AS first_try_succeeded,
+			   CASE WHEN pg_catalog.sum(a.calls_left_out) = 0
+					THEN COALESCE(pg_catalog.sum(a.cost) FILTER (WHERE NOT a.succeeded), 0) END AS failed_attempt_cost
+		  FROM (%2$s) a
+		 WHERE a.item IS NOT NULL
+		 GROUP BY a.workflow, a.item$q$,
+		src, v_attempts));
+
+	-- conversations ------------------------------------------------------------
+	v_conv := format($q$
+SELECT %1$s AS source, a.workflow, a.item, a.attempt,
+	   COALESCE(p.conversation_id, p.trace_id) AS conversation_id, p.trace_id, p.span_id,
+	   (pg_catalog.row_number() OVER (PARTITION BY COALESCE(p.conversation_id, p.trace_id)
+			ORDER BY p.started_at, p.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+	   p.started_at, p.model, p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cost, p.problem
+  FROM (%2$s) p
+  LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
+		src, calls_priced, by_trace);
+
+	-- spans ------------------------------------------------------------------
+	-- an agent span's usage counts where its trace has no LLM call
+	v_spans := format($q$
+SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS source_trace_id,
+	   s.span_id, s.parent_id, s.kind, COALESCE(s.tool_name, s.name) AS name, s.operation, s.args_hash,
+	   CASE WHEN s.parent_id IS NULL AND a.succeeded IS FALSE AND s.status = 'ok' THEN 'error' ELSE s.status END AS status,
+	   CASE WHEN s.counted THEN s.cost ELSE 0::pg_catalog.numeric END AS cost,
+	   s.started_at, s.ended_at, a.workflow, a.item, a.attempt, s.model,
+	   CASE WHEN s.counted THEN s.input_tokens END AS input_tokens,
+	   CASE WHEN s.counted THEN s.output_tokens END AS output_tokens,
+	   s.call_seq,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN pg_catalog.round(@extschema@.cost(s.provider, s.model, s.input_tokens, 0, 0, 0, 0, s.started_at)
+				 / s.input_tokens, 12) END AS input_price,
+	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
+			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
+				 s.cache_write_tokens, 0, s.started_at) END AS input_cost,
+	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
+  FROM (SELECT %1$s AS source, p.*,
+			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
+				   IS TRUE AS counted,
+			   CASE WHEN p.usage_kind = 'call'
+					THEN (pg_catalog.count(*) FILTER (WHERE p.usage_kind = 'call') OVER t_upto)::pg_catalog.int4 END AS call_seq
+		  FROM (%2$s) p
+		WINDOW t AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+					 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+			   t_upto AS (PARTITION BY p.trace_id ORDER BY p.started_at, p.span_id COLLATE "C"
+						  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) s
+  LEFT JOIN (%3$s) a ON a.trace_id = s.trace_id$q$,
+		src, spans_priced, by_trace);
+
+	-- problems ---------------------------------------------------------------
+	v_problems := format($q$
+SELECT %1$s AS source, CASE WHEN p.usage_kind = 'call' THEN 'call' ELSE 'span' END AS level, p.trace_id, p.span_id,
+	   p.problem AS reason
+  FROM (%2$s) p
+ WHERE p.problem IS NOT NULL
+   AND (p.usage_kind IS DISTINCT FROM 'agent' OR p.trace_id IS NULL
+		OR p.trace_id NOT IN (SELECT c.trace_id FROM (%6$s) c WHERE c.trace_id IS NOT NULL))
+UNION ALL
+SELECT %1$s, 'span', b.trace_id, b.span_id,
+	   pg_catalog.format('%%s copies of the span id with different content: one kept', pg_catalog.count(*))
+  FROM (%3$s) b
+ WHERE (b.trace_id, b.span_id) IN (SELECT d.trace_id, d.span_id FROM (%3$s) d
+								   GROUP BY d.trace_id, d.span_id HAVING pg_catalog.count(*) > 1)
+ GROUP BY b.trace_id, b.span_id
+HAVING pg_catalog.count(DISTINCT %4$s) > 1
+UNION ALL
+SELECT %1$s, 'trace', a.trace_id, NULL,
+	   CASE WHEN a.item IS NULL THEN 'no item key: the trace is in no attempt or item'
+			WHEN a.attempt IS NULL THEN pg_catalog.format('attempt number not a whole number: %%s', pg_catalog.quote_literal(a.attempt_raw))
+			ELSE 'no root span: the attempt''s success is unknown' END
+  FROM (%5$s) a
+ WHERE a.item IS NULL OR a.attempt IS NULL OR a.succeeded IS NULL$q$,
+		src, spans_priced, base_all, content, replace(attempts, '{{TRACES}}', traces),
+		-- the traces that have an LLM call: an agent span's usage is a
+		-- problem only in a trace without one (else it is not counted)
+		format('SELECT %s AS trace_id FROM %s WHERE %s', cols ->> 'trace_id', rel, call_filter));
+
+	RETURN jsonb_build_object('calls', v_calls, 'spans', v_spans, 'attempts', v_attempts,
+		'items', v_items, 'conversations', v_conv, 'problems', v_problems, 'traces', v_traces);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_build(pg_catalog.text, pg_catalog.jsonb, pg_catalog.jsonb, pg_catalog.bool) IS
+	'the SQL of the seven views of an attached source, from the parts its attach function compiled (the relation, the span keys, the order of repeated copies, the SQL of each column)';
+
+CREATE OR REPLACE FUNCTION @extschema@.attach_comments() RETURNS pg_catalog.jsonb
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+SELECT $j${
+ "calls": {
+  "": "one row per LLM call (spans repeated by at-least-once delivery counted once), priced at the list prices in force when it ran, with the cost it reported",
+  "source": "name of the attached source",
+  "trace_id": "trace of the call",
+  "span_id": "span id of the call",
+  "parent_id": "parent span id (NULL for a root)",
+  "name": "span or observation name",
+  "operation": "gen_ai.operation.name (chat, generate_content, text_completion, embeddings; invoke_agent for an agent span whose usage is counted)",
+  "started_at": "start of the call",
+  "ended_at": "end of the call",
+  "status": "ok, error, rate_limited, timeout, server_error or discarded",
+  "workflow": "workflow of the call's trace",
+  "item": "item (ticket, claim, ...) of the call's trace",
+  "attempt": "attempt number of the call's trace within its item (1, 2, ... in time order)",
+  "conversation_id": "conversation the call belongs to (gen_ai.conversation.id, else its trace)",
+  "provider": "provider as the trace names it",
+  "model": "model as the trace names it: the response model, else the request model",
+  "request_model": "model asked for",
+  "response_model": "model that answered",
+  "price_provider": "provider the call is priced as (after tokacct.model_alias and tokacct.provider_alias)",
+  "price_model": "model the call is priced as (after tokacct.model_alias)",
+  "input_tokens": "all input tokens, cache reads and writes included",
+  "output_tokens": "all output tokens, reasoning included",
+  "cache_read_tokens": "input tokens read from the cache",
+  "cache_write_tokens": "input tokens written to the cache",
+  "reasoning_tokens": "output tokens spent on reasoning",
+  "list_cost": "catalog list price of the call at its time (USD); NULL when it cannot be priced (see problem)",
+  "reported_cost": "cost the trace reported, USD, rounded half away from zero to 12 decimals; NULL when none, not USD or unusable",
+  "reported_currency": "currency of the reported cost as the trace gives it",
+  "reported_cost_source": "who computed the reported cost (gen_ai.usage.cost.source: provider, local; langfuse)",
+  "estimated_cost": "a cost the trace store computed itself (Langfuse's calculated_total_cost), for comparison; not used in any figure",
+  "cost": "the call's cost in every figure: the reported cost when there is one (cost_basis reported_first), else the list cost; NULL: left out (see problem)",
+  "cost_source": "reported or catalog; NULL when the call is left out",
+  "problem": "why the call is left out of a figure or is odd; NULL when it is fine"
+ },
+ "spans": {
+  "": "one row per span (repeated span ids collapsed), in the columns tokacct.waste_by_trace() and waste_by_workflow() read",
+  "source": "name of the attached source",
+  "trace_id": "the tree waste classifies: the trace of the item's first attempt, so the attempts of an item in traces of their own are seen together (else the span's own trace)",
+  "source_trace_id": "the span's own trace",
+  "span_id": "span id",
+  "parent_id": "parent span id (NULL for a root)",
+  "kind": "llm, tool, agent or other (from gen_ai.operation.name, or the observation type)",
+  "name": "span name (the tool name for a tool call)",
+  "operation": "gen_ai.operation.name as recorded",
+  "args_hash": "md5 of a tool call's arguments in canonical JSON form (NULL when not recorded)",
+  "status": "ok, error, rate_limited, timeout, server_error or discarded; the root of a failed attempt is error",
+  "cost": "the span's own cost (its call's cost; 0 for spans that are not counted calls); NULL when left out",
+  "started_at": "start of the span",
+  "ended_at": "end of the span",
+  "workflow": "workflow of the span's trace",
+  "item": "item of the span's trace",
+  "attempt": "attempt number of the span's trace",
+  "model": "model of an LLM span",
+  "input_tokens": "input tokens of a counted call (cache included)",
+  "output_tokens": "output tokens of a counted call",
+  "call_seq": "order of the call among the counted calls of its trace (1, 2, ... by start time); NULL for other spans",
+  "input_price": "list price of one uncached input token of the call at its context tier (USD)",
+  "input_cost": "list price of the call's input tokens, cache reads and writes at their prices (USD); with input_tokens, what waste's induced cost takes from the call (tokacct.waste_by_trace() reads both)",
+  "problem": "why the span is left out of a figure or is odd; NULL when it is fine"
+ },
+ "attempts": {
+  "": "one row per attempt: a trace, numbered within its item in time order; its cost is the cost of its whole trace, each call counted once",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item key (NULL when the trace has none: see problem)",
+  "option": "the option run: as named by the source, else the models its calls are priced as ('+' between several)",
+  "attempt": "attempt number within the item, from 1 in time order (or as the source records it)",
+  "trace_id": "trace of the attempt",
+  "started_at": "start of the attempt's first span",
+  "ended_at": "end of its last span",
+  "succeeded": "the outcome says success, or (no outcome) the root span did not fail; NULL when unknown",
+  "outcome": "outcome as the source records it",
+  "cost": "cost of the attempt's calls; NULL when any of them is left out",
+  "cost_known": "cost of the calls that could be counted",
+  "calls": "calls in the attempt",
+  "calls_left_out": "calls left out of the cost (see the problems view)",
+  "input_tokens": "input tokens of its counted calls",
+  "output_tokens": "output tokens of its counted calls",
+  "problem": "why the attempt is incomplete; NULL when it is fine",
+  "segment": "segment of the item (option segment: an attribute the source keeps, e.g. claim type); NULL when not set"
+ },
+ "items": {
+  "": "one row per item (workflow, item key): its attempts, whether it was solved, what the AI cost and what the human fix and the BPO would cost (tokacct.baseline)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item key",
+  "option": "option(s) its attempts ran ('+' between several)",
+  "attempts": "number of attempts",
+  "solved": "an attempt succeeded; NULL when unknown",
+  "started_at": "start of the first attempt",
+  "ended_at": "end of the last attempt",
+  "ai_cost": "cost of every call of every attempt; NULL when any call is left out",
+  "ai_cost_known": "cost of the calls that could be counted",
+  "calls": "calls",
+  "calls_left_out": "calls left out of ai_cost (see the problems view)",
+  "human_fix_cost": "0 when solved; else human_cost_per_hour x human_minutes_per_item / 60 of the baseline in force when it started; NULL without a baseline",
+  "bpo_unit_price": "BPO price per item of the baseline in force when it started",
+  "value": "value of the outcome: the BPO price when solved, less the human fix cost when not",
+  "problem": "why the item is incomplete; NULL when it is fine",
+  "segment": "segment of the item (option segment: an attribute the source keeps, e.g. claim type); NULL when not set",
+  "first_try_succeeded": "its first attempt succeeded; NULL when it has no attempt numbered 1 or that attempt's success is unknown",
+  "failed_attempt_cost": "cost of its attempts that failed (the retry tail's spend); NULL when any call is left out"
+ },
+ "conversations": {
+  "": "the counted calls of each conversation in order, for tokacct.context_growth(seq, input_tokens, output_tokens)",
+  "source": "name of the attached source",
+  "workflow": "workflow",
+  "item": "item",
+  "attempt": "attempt number",
+  "conversation_id": "conversation (gen_ai.conversation.id, else the trace)",
+  "trace_id": "trace of the call",
+  "span_id": "span of the call",
+  "seq": "order of the call in its conversation (1, 2, ... by start time)",
+  "started_at": "start of the call",
+  "model": "model",
+  "input_tokens": "input tokens (cache included)",
+  "output_tokens": "output tokens",
+  "cache_read_tokens": "input tokens read from the cache",
+  "cost": "cost of the call; NULL when left out",
+  "problem": "why the call is left out; NULL when it is fine"
+ },
+ "problems": {
+  "": "every row left out of a figure or odd, with its key and the reason: unusable token counts, unknown models, unusable reported costs, unknown statuses, span ids repeated with different content, traces without an item key or a root",
+  "source": "name of the attached source",
+  "level": "call, span or trace",
+  "trace_id": "trace",
+  "span_id": "span (NULL for a trace)",
+  "reason": "what is wrong, in words"
+ },
+ "traces": {
+  "": "one row per trace with the structure the other views take from it (a root span's value, else the smallest any span carries); a condition on trace ids reaches the source's table",
+  "source": "name of the attached source",
+  "trace_id": "trace",
+  "workflow": "workflow of the trace",
+  "item": "item (ticket, claim, ...) the trace works on; NULL when none",
+  "option": "option (model or configuration) the trace records; NULL when none",
+  "outcome": "outcome the trace records, as written; NULL when none",
+  "started_at": "start of its first span",
+  "ended_at": "end of its last span",
+  "root_spans": "spans without a parent (0: success unknown, 2 or more: several roots)",
+  "succeeded": "whether the trace succeeded, as the attempts view says (its recorded outcome, else its root span's status); NULL when unknown",
+  "recorded_attempt": "the attempt number the trace records, for a source attached with an attempt column (NULL otherwise, or when not a whole number); else the attempts view numbers an item's traces by their start"
+ }
+}$j$::pg_catalog.jsonb
+$fn$;
+COMMENT ON FUNCTION @extschema@.attach_comments() IS 'the comments given to the attached views and their columns';
+
+CREATE VIEW @extschema@.rollup_source_retry_monthly WITH (security_invoker = true) AS
+	SELECT m.source, m.month, m.workflow, m.items_left_out, r.items, r.attempts, r.solved, r.p1,
+		   r.attempts_per_item, r.total_cost, r.failed_cost, r.failed_share, r.cost_per_solved,
+		   r.naive_cost_per_solved, r.tail_factor, r.max_attempt, m.retry
+	  FROM (SELECT d.source, pg_catalog.date_trunc('month', d.day::pg_catalog.timestamp)::pg_catalog.date AS month,
+				   d.workflow, pg_catalog.sum(d.items_left_out)::pg_catalog.int8 AS items_left_out,
+				   @extschema@.merge(d.retry) AS retry
+			  FROM @extschema@.rollup_source_retry d
+			 GROUP BY d.source, 2, d.workflow) m
+	  LEFT JOIN LATERAL @extschema@.retry_report(m.retry) r ON true;
+COMMENT ON VIEW @extschema@.rollup_source_retry_monthly IS 'the retry economics of attached sources merged per calendar month (UTC) an item''s first attempt started x workflow: the items counted, first-try success, attempts per item, spend on failed attempts, cost per solved item and the tail factor (tokacct.retry_report() of the merged state)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.month IS 'first day of the month (NULL for items whose attempts have no start)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.items_left_out IS 'items left out (tokacct.rollup_source_item.problem says why)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.items IS 'items counted (NULL when none)';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.attempts IS 'their attempts';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.solved IS 'items solved';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.p1 IS 'first-try success rate';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.attempts_per_item IS 'attempts per item';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.total_cost IS 'exact cost of all attempts, USD';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.failed_cost IS 'exact cost of the attempts that failed';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.failed_share IS 'failed_cost / total_cost';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.cost_per_solved IS 'all spend / items solved';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.naive_cost_per_solved IS 'mean attempt cost / p1: what p1 alone predicts';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.tail_factor IS 'cost_per_solved / naive_cost_per_solved: above 1 when hard items retry more than p1 predicts';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.max_attempt IS 'largest attempt number';
+COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.retry IS 'the merged retry_state (tokacct.retry_projection() replays it with a retry cap)';
+ALTER VIEW @extschema@.rollup_source_retry_monthly SET (security_invoker = false);
+COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
+	'drop the rollup of a source (its rows in rollup_source_daily, rollup_source_trace and the retry tables)';
+
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.
 -- ---------------------------------------------------------------------------

@@ -14,13 +14,14 @@
 #   - ratio = slowest refresh / best rebuild (target <= 0.05), and the rollup
 #     checked against a direct sum over the ledger (money exactly);
 #   - an attached source: `spans` OpenTelemetry spans (traces of a root
-#     naming one of 5 workflows and 4 calls of the same models, over 90
-#     days, primary key (TraceId, SpanId)) attached with attach_otel and
+#     naming one of 5 workflows and an item (two traces an item, the first
+#     failing) and 4 calls of the same models, over 90 days, primary key
+#     (TraceId, SpanId)) attached with attach_otel and
 #     rolled up: rollup_source_rebuild() twice, the best kept; three rounds
 #     of 1% new spans (half new traces, half late calls of old traces, times
 #     spread over the 90 days) and rollup_source_refresh(), the slowest kept;
 #     the same ratio, and the rollup checked against the calls view (money
-#     exactly); then 1% new spans in new traces only (no late call), once;
+#     exactly) and its retry economics against the attempts view; then 1% new spans in new traces only (no late call), once;
 #     then the same rounds with the source's table tracked
 #     (rollup_source_track: the new rows found by an index);
 #   - budget_remaining('team', ...) with 100 budgets, by pgbench -f (1 and 2
@@ -90,12 +91,13 @@ INSERT INTO bench_spans
 SELECT '2026-01-01 00:00+00'::timestamptz + ((g * 7919) % (90 * 86400)) * interval '1 second' + k * interval '1 second',
        'tr' || g, 'sp' || g || '-' || k, CASE WHEN k > 0 THEN 'sp' || g || '-0' ELSE '' END,
        CASE WHEN k = 0 THEN 'invoke_agent' ELSE 'chat' END,
-       CASE WHEN k = 0 THEN jsonb_build_object('gen_ai.operation.name', 'invoke_agent', 'gen_ai.workflow.name', 'wf-' || (g % 5))
+       CASE WHEN k = 0 THEN jsonb_build_object('gen_ai.operation.name', 'invoke_agent', 'gen_ai.workflow.name', 'wf-' || (g / 2 % 5),
+                                               'app.item_id', 'it' || (g / 2))
             ELSE jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.provider.name', 'bench',
                  'gen_ai.request.model', 'bench-' || (1 + g % 4),
                  'gen_ai.usage.input_tokens', (500 + (g * 104729 + k) % 8000)::text,
                  'gen_ai.usage.output_tokens', (20 + (g * 15485863 + k) % 900)::text) END,
-       'Unset'
+       CASE WHEN k = 0 AND g % 2 = 0 THEN 'Error' ELSE 'Unset' END
 FROM generate_series(first, first + n - 1) g, generate_series(0, 4) k
 $$;
 -- late calls: one more call in each of n old traces (of the first `old`)
@@ -111,7 +113,7 @@ $$;
 SQL
 traces=$((SPANS / 5))
 psql_run -c "SELECT bench_traces(0, $traces)" >/dev/null
-psql_run -c "VACUUM ANALYZE bench_spans" -c "SELECT count(*) FROM tokacct.attach_otel('bench', 'bench_spans')" \
+psql_run -c "VACUUM ANALYZE bench_spans" -c "SELECT count(*) FROM tokacct.attach_otel('bench', 'bench_spans', options => '{\"item\": \"attr:app.item_id\"}')" \
 	-c "CALL tokacct.rollup_source_create('bench')" >/dev/null
 s1=$(ms "CALL tokacct.rollup_source_rebuild('bench')")
 s2=$(ms "CALL tokacct.rollup_source_rebuild('bench')")
@@ -164,6 +166,20 @@ echo "attached source, tracked, 1% new spans in new traces only: $((onet * 10)) 
 psql_run -At -c "SELECT 'attached rollup equals the calls view: ' || ((SELECT sum(cost) FROM tokacct.rollup_source_daily WHERE source = 'bench') = sum(cost)
 	AND (SELECT sum(calls) FROM tokacct.rollup_source_daily WHERE source = 'bench') = count(*))
 	|| ' (' || count(*) || ' calls, ' || sum(cost) || ' USD)' FROM bench.calls"
+# retry economics: the merged day rows against retry_economics() over the
+# attempts view's items whose attempts are whole
+psql_run -At <<'SQL'
+WITH a AS (SELECT workflow, item, attempt, succeeded, cost FROM bench.attempts WHERE item IS NOT NULL),
+i AS (SELECT workflow, item, bool_and(cost IS NOT NULL AND succeeded IS NOT NULL) AND max(attempt) = count(*)
+			 AND count(*) FILTER (WHERE succeeded) <= 1 AND coalesce(max(attempt) FILTER (WHERE succeeded) = max(attempt), true) AS whole
+		FROM a GROUP BY 1, 2)
+SELECT 'attached retry rollup equals the attempts view: '
+	   || ((SELECT tokacct.merge(retry)::text FROM tokacct.rollup_source_retry WHERE source = 'bench')
+		   = (SELECT tokacct.retry_economics(a.attempt, a.succeeded, a.cost)::text FROM a JOIN i USING (workflow, item) WHERE i.whole)
+		   AND (SELECT sum(items) FROM tokacct.rollup_source_retry WHERE source = 'bench') = (SELECT count(*) FILTER (WHERE whole) FROM i)
+		   AND (SELECT sum(items_left_out) FROM tokacct.rollup_source_retry WHERE source = 'bench') = (SELECT count(*) FILTER (WHERE NOT whole) FROM i))
+	   || ' (' || (SELECT count(*) FILTER (WHERE whole) FROM i) || ' items, ' || (SELECT count(*) FILTER (WHERE NOT whole) FROM i) || ' left out)';
+SQL
 
 # budget_remaining() for a gateway: 100 budgets (10 teams x 10 months).
 psql_run <<'SQL' >/dev/null

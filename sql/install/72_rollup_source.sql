@@ -661,6 +661,9 @@ BEGIN
 	IF to_regclass('pg_temp.rollup_source_retry_groups') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_retry_groups;
 	END IF;
+	IF to_regclass('pg_temp.rollup_source_items_k') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_items_k;
+	END IF;
 
 	-- the attempts of the traces recomputed: out with the old (their items
 	-- are touched), in with the new
@@ -912,7 +915,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
-	'drop the rollup of a source (its rows in rollup_source_daily and rollup_source_trace)';
+	'drop the rollup of a source (its rows in rollup_source_daily, rollup_source_trace and the retry tables)';
 
 -- Tracking: asked for, the source's tables stamp the rows written --------------
 --
