@@ -1086,7 +1086,8 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
 			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
 				 s.cache_write_tokens, 0, s.started_at) END AS input_cost,
-	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
+	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem,
+	   s.status AS span_status
   FROM (SELECT %1$s AS source, p.*,
 			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
 				   IS TRUE AS counted,
@@ -1200,7 +1201,8 @@ SELECT $j${
   "call_seq": "order of the call among the counted calls of its trace (1, 2, ... by start time); NULL for other spans",
   "input_price": "list price of one uncached input token of the call at its context tier (USD)",
   "input_cost": "list price of the call's input tokens, cache reads and writes at their prices (USD); with input_tokens, what waste's induced cost takes from the call (tokacct.waste_by_trace() reads both)",
-  "problem": "why the span is left out of a figure or is odd; NULL when it is fine"
+  "problem": "why the span is left out of a figure or is odd; NULL when it is fine",
+  "span_status": "status as the span itself reports it (status also counts a failed attempt's root span as error)"
  },
  "attempts": {
   "": "one row per attempt: a trace, numbered within its item in time order; its cost is the cost of its whole trace, each call counted once",
