@@ -10499,10 +10499,12 @@ COMMENT ON FUNCTION @extschema@.rollup_source_written(pg_catalog.int4, pg_catalo
 -- ---------------------------------------------------------------------------
 -- Retry economics in the rollups of attached sources: each trace's attempt
 -- facts, each item's retry state, the day x workflow rows updated by
--- difference (retry_subtract()), a monthly view; the traces view says
--- whether a trace succeeded and the attempt number it records (sources
--- attached before get them, and their rollups the retry rows, by being
--- attached again: their next refresh then counts everything).
+-- difference (retry_subtract()), a monthly view; and waste by class: each
+-- run's classes, the day x workflow sums, a monthly view.  The traces
+-- view says whether a trace succeeded and the attempt number it records,
+-- the spans view a span's own status (sources attached before get them,
+-- and their rollups the retry and waste rows, by being attached again:
+-- their next refresh then counts everything).
 -- ---------------------------------------------------------------------------
 -- Retry economics of an attached source.  An attempt's number depends on
 -- every trace of its item (numbered by start, or as the source records
@@ -10575,6 +10577,87 @@ COMMENT ON COLUMN @extschema@.rollup_source_retry.items IS 'items counted in ret
 COMMENT ON COLUMN @extschema@.rollup_source_retry.items_left_out IS 'items left out (tokacct.rollup_source_item.problem says why): an attempt''s cost or success unknown, or attempts not numbered 1, 2, 3, ... up to the first success';
 COMMENT ON COLUMN @extschema@.rollup_source_retry.retry IS 'retry_economics() over the attempts of the items counted (NULL when none); tokacct.merge() merges days, tokacct.retry_report() reads it';
 COMMENT ON COLUMN @extschema@.rollup_source_retry.updated_at IS 'when a refresh last rebuilt the row';
+
+-- Waste by class of an attached source.  The spans view classifies an
+-- item's traces together (its run, named after its first trace by start),
+-- a trace without an item alone; so the unit is the run: a refresh
+-- classifies again every run with a trace it recomputed (the runs of the
+-- items the retry part touched, and the touched traces without an item),
+-- keeps each run's classes (rollup_source_waste) and updates the day x
+-- workflow sums of rollup_source_waste_daily by difference (sums
+-- subtract exactly).
+CREATE TABLE @extschema@.rollup_source_waste (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	run_id pg_catalog.text NOT NULL,
+	workflow pg_catalog.text,
+	item pg_catalog.text,
+	day pg_catalog.date,
+	spans pg_catalog.int8,
+	total pg_catalog.numeric,
+	essential pg_catalog.numeric,
+	error_call pg_catalog.numeric,
+	failed_attempt pg_catalog.numeric,
+	abandoned_branch pg_catalog.numeric,
+	stuck_loop pg_catalog.numeric,
+	duplicate_tool_call pg_catalog.numeric,
+	waste pg_catalog.numeric,
+	problem pg_catalog.text
+);
+CREATE UNIQUE INDEX rollup_source_waste_key ON @extschema@.rollup_source_waste (source, run_id);
+CREATE INDEX rollup_source_waste_item ON @extschema@.rollup_source_waste (source, item);
+COMMENT ON TABLE @extschema@.rollup_source_waste IS
+	'waste by class of each run of an attached source with a rollup (an item''s traces together, a trace without an item alone), as tokacct.waste_by_trace() over its spans view classifies it';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.run_id IS 'the run: the trace id of its first trace (the spans view''s trace_id)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.workflow IS 'workflow of the run';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.item IS 'item of the run (NULL: a trace without an item)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.day IS 'UTC day its first trace started';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.spans IS 'spans classified';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.total IS 'cost of its spans, USD';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.essential IS 'cost on the path to its result';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.error_call IS 'cost of calls whose own status is a failure (a billed rate limit, timeout, error)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.failed_attempt IS 'cost of what failed and was tried again (an item''s failed attempts, a failed call retried)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.abandoned_branch IS 'cost of what failed and was not tried again, or was discarded';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.stuck_loop IS 'cost of repeats in a run of identical successful calls (the first not counted)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.duplicate_tool_call IS 'cost of tool calls repeating an earlier call whose result was kept';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.waste IS 'total - essential';
+COMMENT ON COLUMN @extschema@.rollup_source_waste.problem IS 'why the run could not be classified (a span without an id, a start time or a sane cost; a span id twice; parent ids in a cycle): its classes are NULL and it is left out of rollup_source_waste_daily (NULL: classified)';
+
+CREATE TABLE @extschema@.rollup_source_waste_daily (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	day pg_catalog.date,
+	workflow pg_catalog.text,
+	runs pg_catalog.int8 NOT NULL,
+	runs_left_out pg_catalog.int8 NOT NULL,
+	spans pg_catalog.int8 NOT NULL,
+	total pg_catalog.numeric NOT NULL,
+	essential pg_catalog.numeric NOT NULL,
+	error_call pg_catalog.numeric NOT NULL,
+	failed_attempt pg_catalog.numeric NOT NULL,
+	abandoned_branch pg_catalog.numeric NOT NULL,
+	stuck_loop pg_catalog.numeric NOT NULL,
+	duplicate_tool_call pg_catalog.numeric NOT NULL,
+	waste pg_catalog.numeric NOT NULL,
+	updated_at pg_catalog.timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX rollup_source_waste_daily_key ON @extschema@.rollup_source_waste_daily (source, day, workflow) NULLS NOT DISTINCT;
+COMMENT ON TABLE @extschema@.rollup_source_waste_daily IS
+	'waste by class of each attached source with a rollup, per UTC day a run''s first trace started x workflow, kept by tokacct.rollup_source_refresh(): equal to tokacct.waste_by_trace() over its spans view summed the same way; sum rows for any longer period';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.day IS 'UTC day the runs'' first traces started (NULL: without a start)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.runs IS 'runs classified (an item''s traces together, a trace without an item alone)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.runs_left_out IS 'runs that could not be classified (tokacct.rollup_source_waste.problem says why)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.spans IS 'spans classified';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.total IS 'cost of the spans, USD';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.essential IS 'cost on the path to a result';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.error_call IS 'cost of calls whose own status is a failure (a billed rate limit, timeout, error)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.failed_attempt IS 'cost of what failed and was tried again (an item''s failed attempts, a failed call retried)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.abandoned_branch IS 'cost of what failed and was not tried again, or was discarded';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.stuck_loop IS 'cost of repeats in a run of identical successful calls (the first not counted)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.duplicate_tool_call IS 'cost of tool calls repeating an earlier call whose result was kept';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.waste IS 'total - essential';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.updated_at IS 'when a refresh last rebuilt the row';
 
 -- The retry state of a's attempt rows less b's, when a and b alone tell it
 -- (src/agg_retry.c); NULL otherwise: then the day's row is merged again
@@ -10764,12 +10847,187 @@ BEGIN
 		format(sums, format('(SELECT i.* FROM @extschema@.rollup_source_item i WHERE i.source = $1 AND %s = r.gkey)',
 							format(gkey, 'i')), format(gkey, 'g')))
 	USING source;
-	DROP TABLE pg_temp.rollup_source_items, pg_temp.rollup_source_items_old, pg_temp.rollup_source_items_new,
-		pg_temp.rollup_source_retry_groups;
+	-- (rollup_source_items stays: the waste part reads it)
+	DROP TABLE pg_temp.rollup_source_items_old, pg_temp.rollup_source_items_new, pg_temp.rollup_source_retry_groups;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_retry_apply(pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
 	'step of rollup_source_refresh(): replace the attempts of the traces recomputed, recompute their items and update the day x workflow rows of rollup_source_retry';
+
+CREATE FUNCTION @extschema@.rollup_source_waste_apply(source pg_catalog.text, traces pg_catalog.text[],
+	spans_view pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	recorded bool;
+	run_traces text[];
+	-- the summed columns of a run and of a day's row, in order
+	summed text[] := ARRAY['spans', 'total', 'essential', 'error_call', 'failed_attempt', 'abandoned_branch',
+						   'stuck_loop', 'duplicate_tool_call', 'waste'];
+	-- a run's group (see rollup_source_group())
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, NULL)';
+	-- what a set of runs (%1$s) adds to each group
+	sums text;
+	new_runs text;
+	run record;
+	err text;
+BEGIN
+	SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null' INTO recorded
+	  FROM @extschema@.attachment a WHERE a.source = rollup_source_waste_apply.source;
+	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, count(*) FILTER (WHERE g.problem IS NULL) AS runs, '
+		'count(*) FILTER (WHERE g.problem IS NOT NULL) AS runs_left_out, %s FROM %%1$s g GROUP BY 1, 2, 3',
+		(SELECT string_agg(format('COALESCE(sum(g.%1$I), 0) AS %1$I', c), ', ') FROM unnest(summed) c));
+	IF to_regclass('pg_temp.rollup_source_runs') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_runs;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_waste_old') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_waste_old;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_waste_new') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_waste_new;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_waste_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_waste_groups;
+	END IF;
+
+	-- the traces of the runs to classify again: every trace of the items
+	-- touched (their run: the first by start, as the attempts view has it),
+	-- and the touched traces without an item (each its own run)
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_runs ON COMMIT DROP AS
+	SELECT a.trace_id, a.workflow, a.item, a.succeeded, a.started_at, %1$s AS attempt,
+		   pg_catalog.first_value(a.trace_id) OVER w AS run_id
+	  FROM @extschema@.rollup_source_attempt a%2$s
+	 WHERE a.source = $1
+	WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")
+	UNION ALL
+	SELECT t.trace_id, t.workflow, NULL, t.succeeded, t.started_at, NULL::pg_catalog.int4, t.trace_id
+	  FROM pg_temp.rollup_source_touched t
+	 WHERE t.item IS NULL AND t.trace_id IS NOT NULL$q$,
+		CASE WHEN recorded THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
+		CASE WHEN traces IS NULL THEN ''
+			ELSE ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' END)
+	USING source;
+	ANALYZE pg_temp.rollup_source_runs;
+	IF traces IS NOT NULL THEN
+		SELECT pg_catalog.array_agg(r.trace_id) INTO run_traces FROM pg_temp.rollup_source_runs r;
+	END IF;
+
+	-- the old runs out: every run of the source, or those of the items
+	-- touched and of the touched traces (a trace without an item now may
+	-- have been its own run, or an item's)
+	CREATE TEMP TABLE rollup_source_waste_old ON COMMIT DROP AS
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_waste w
+		 WHERE w.source = rollup_source_waste_apply.source
+		   AND (traces IS NULL
+				OR (w.item IS NOT NULL AND EXISTS (SELECT 1 FROM pg_temp.rollup_source_items k
+													WHERE k.item = w.item AND k.workflow IS NOT DISTINCT FROM w.workflow))
+				OR (w.item IS NULL AND w.run_id = ANY (traces)))
+		RETURNING w.*)
+	SELECT * FROM old;
+	-- the new ones in, classified as tokacct.waste_by_trace() over the spans
+	-- view classifies them (the view's status, attempt and run rebuilt from
+	-- the attempt facts; spans without a trace id belong to no run).  A run
+	-- with a span waste_agg() refuses (no id, no finite start, a negative
+	-- cost, attempt or input; a span id twice) is left out and says why;
+	-- should the classification still fail (parent ids in a cycle), the runs
+	-- are classified one by one and the failing ones left out with the error.
+	new_runs := format($q$
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_waste
+		SELECT $1, q.run_id, q.workflow, q.item, q.day, s.spans, s.total, s.essential, s.error_call, s.failed_attempt,
+			   s.abandoned_branch, s.stuck_loop, s.duplicate_tool_call, s.waste, q.problem
+		  FROM (SELECT q.*, CASE WHEN q.bad_span THEN 'a span without an id or a finite start time, or with a negative cost, attempt or input'
+							   WHEN q.spans <> q.ids THEN 'a span id twice in the run' END AS problem
+				  FROM (SELECT r.run_id, r.workflow, pg_catalog.min(r.item) AS item,
+							   (pg_catalog.min(r.started_at) FILTER (WHERE r.trace_id = r.run_id) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
+							   pg_catalog.bool_or(x.bad) AS bad_span, pg_catalog.count(*) AS spans,
+							   pg_catalog.count(DISTINCT x.span_id) AS ids,
+							   @extschema@.waste_agg(x.span_id, x.parent_id, x.kind, x.name, x.args_hash, x.status,
+								   x.cost, x.started_at, r.attempt, x.input_tokens, x.input_cost) FILTER (WHERE NOT x.bad) AS st
+						  FROM (SELECT s.source_trace_id, s.span_id::pg_catalog.text AS span_id, s.parent_id::pg_catalog.text AS parent_id,
+									   s.kind::pg_catalog.text AS kind, s.name::pg_catalog.text AS name,
+									   s.args_hash::pg_catalog.text AS args_hash, s.span_status::pg_catalog.text AS span_status,
+									   s.cost::pg_catalog.numeric AS cost, s.started_at::pg_catalog.timestamptz AS started_at,
+									   s.input_tokens::pg_catalog.int8 AS input_tokens, s.input_cost::pg_catalog.numeric AS input_cost
+								  FROM %1$s s
+								 WHERE %2$s) x0
+						  JOIN pg_temp.rollup_source_runs r ON r.trace_id = x0.source_trace_id,
+						LATERAL (SELECT x0.*,
+									 CASE WHEN x0.parent_id IS NULL AND r.succeeded IS FALSE AND x0.span_status = 'ok' THEN 'error'
+										  ELSE x0.span_status END AS status,
+									 (x0.span_id IS NULL OR x0.span_id = '' OR x0.cost < 0 OR x0.started_at IS NULL
+									  OR NOT pg_catalog.isfinite(x0.started_at) OR r.attempt < 0 OR x0.input_tokens < 0
+									  OR x0.input_cost < 0) IS TRUE AS bad) x
+						 GROUP BY r.run_id, r.workflow) q) q
+		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.problem IS NULL THEN q.st END) s ON true
+		RETURNING *)
+	INSERT INTO pg_temp.rollup_source_waste_new SELECT * FROM new$q$, spans_view, '{{RUNS}}');
+	CREATE TEMP TABLE rollup_source_waste_new (LIKE @extschema@.rollup_source_waste) ON COMMIT DROP;
+	BEGIN
+		EXECUTE replace(new_runs, '{{RUNS}}', CASE WHEN traces IS NULL THEN 'true' ELSE 's.source_trace_id = ANY ($2)' END)
+		USING source, run_traces;
+	EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+		FOR run IN SELECT r.run_id, pg_catalog.array_agg(r.trace_id) AS trace_ids FROM pg_temp.rollup_source_runs r GROUP BY 1 LOOP
+			BEGIN
+				EXECUTE replace(new_runs, '{{RUNS}}', 's.source_trace_id = ANY ($2)') USING source, run.trace_ids;
+			EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+				GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+				INSERT INTO @extschema@.rollup_source_waste (source, run_id, workflow, item, day, problem)
+				SELECT source, r.run_id, r.workflow, pg_catalog.min(r.item),
+					   (pg_catalog.min(r.started_at) FILTER (WHERE r.trace_id = r.run_id) AT TIME ZONE 'UTC')::pg_catalog.date, err
+				  FROM pg_temp.rollup_source_runs r WHERE r.run_id = run.run_id GROUP BY r.run_id, r.workflow;
+				INSERT INTO pg_temp.rollup_source_waste_new SELECT * FROM @extschema@.rollup_source_waste w
+				 WHERE w.source = rollup_source_waste_apply.source AND w.run_id = run.run_id;
+			END;
+		END LOOP;
+	END;
+
+	IF traces IS NULL THEN
+		DELETE FROM @extschema@.rollup_source_waste_daily d WHERE d.source = rollup_source_waste_apply.source;
+		EXECUTE format($q$
+		INSERT INTO @extschema@.rollup_source_waste_daily
+		SELECT $1, x.day, x.workflow, x.runs, x.runs_left_out, %s, statement_timestamp()
+		  FROM (%s) x$q$,
+			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
+			format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')))
+		USING source;
+	ELSE
+		-- each day x workflow group touched: its row less the old runs plus
+		-- the new (sums: exact)
+		EXECUTE format($q$
+		CREATE TEMP TABLE rollup_source_waste_groups ON COMMIT DROP AS
+		SELECT k.gkey, k.day, k.workflow,
+			   COALESCE(d.runs, 0) - COALESCE(o.runs, 0) + COALESCE(n.runs, 0) AS runs,
+			   COALESCE(d.runs_left_out, 0) - COALESCE(o.runs_left_out, 0) + COALESCE(n.runs_left_out, 0) AS runs_left_out, %4$s
+		  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
+		  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
+		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
+		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_waste_daily d WHERE d.source = $1) d
+			ON d.gkey = k.gkey$q$,
+			format(sums, 'pg_temp.rollup_source_waste_old', format(gkey, 'g')),
+			format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')),
+			format(gkey, 'd'),
+			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
+			   FROM unnest(summed) c))
+		USING source;
+		EXECUTE format('DELETE FROM @extschema@.rollup_source_waste_daily d USING pg_temp.rollup_source_waste_groups g '
+			'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+		EXECUTE format('INSERT INTO @extschema@.rollup_source_waste_daily '
+			'SELECT $1, x.day, x.workflow, x.runs, x.runs_left_out, %s, statement_timestamp() '
+			'FROM pg_temp.rollup_source_waste_groups x WHERE x.runs + x.runs_left_out > 0',
+			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c))
+		USING source;
+		DROP TABLE pg_temp.rollup_source_waste_groups;
+	END IF;
+	DROP TABLE pg_temp.rollup_source_runs, pg_temp.rollup_source_waste_old, pg_temp.rollup_source_waste_new;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_waste_apply(pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
+	'step of rollup_source_refresh(): classify again the runs with a trace recomputed and update the day x workflow rows of rollup_source_waste_daily';
 
 CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
 	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
@@ -10798,13 +11056,15 @@ BEGIN
 	IF to_regclass(traces_view) IS NULL OR NOT traces_view = ANY (a.views) THEN
 		traces_view := NULL;
 	END IF;
-	-- Retry economics need the traces view's attempt facts (a source
-	-- attached before it had them has none until attached again, which
-	-- makes the next refresh count everything) and the spans view.
+	-- Retry economics and waste need the traces view's attempt facts and
+	-- the spans view's own status (a source attached before they had them
+	-- has neither until attached again, which makes the next refresh count
+	-- everything).
 	spans_view := format('%I.%I', a.view_schema, a.view_prefix || 'spans');
-	IF traces_view IS NULL OR NOT spans_view = ANY (a.views) OR NOT EXISTS (
-			SELECT 1 FROM pg_attribute c WHERE c.attrelid = to_regclass(traces_view)
-			   AND c.attname = 'recorded_attempt' AND NOT c.attisdropped) THEN
+	IF traces_view IS NULL OR NOT spans_view = ANY (a.views) OR (
+			SELECT count(*) FROM pg_attribute c
+			 WHERE (c.attrelid, c.attname) IN ((to_regclass(traces_view), 'recorded_attempt'), (to_regclass(spans_view), 'span_status'))
+			   AND NOT c.attisdropped) < 2 THEN
 		spans_view := NULL;
 	END IF;
 	-- The views belong to whoever attached the source, who can replace them
@@ -10959,6 +11219,8 @@ BEGIN
 	USING source;
 	IF spans_view IS NOT NULL THEN
 		PERFORM @extschema@.rollup_source_retry_apply(source, traces, spans_view);
+		PERFORM @extschema@.rollup_source_waste_apply(source, traces, spans_view);
+		DROP TABLE pg_temp.rollup_source_items;
 	END IF;
 	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
 	IF traces_view IS NOT NULL THEN
@@ -11409,7 +11671,8 @@ SELECT s.source, COALESCE(a.run_id, s.trace_id) AS trace_id, s.trace_id AS sourc
 	   CASE WHEN s.counted AND s.input_tokens > 0 AND s.list_cost IS NOT NULL
 			THEN @extschema@.cost(s.price_provider, s.price_model, s.input_tokens, 0, s.cache_read_tokens,
 				 s.cache_write_tokens, 0, s.started_at) END AS input_cost,
-	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem
+	   CASE WHEN s.counted OR s.usage_kind IS NULL THEN s.problem END AS problem,
+	   s.status AS span_status
   FROM (SELECT %1$s AS source, p.*,
 			   (p.usage_kind = 'call' OR (p.usage_kind = 'agent' AND NOT pg_catalog.bool_or(p.usage_kind = 'call') OVER t))
 				   IS TRUE AS counted,
@@ -11522,7 +11785,8 @@ SELECT $j${
   "call_seq": "order of the call among the counted calls of its trace (1, 2, ... by start time); NULL for other spans",
   "input_price": "list price of one uncached input token of the call at its context tier (USD)",
   "input_cost": "list price of the call's input tokens, cache reads and writes at their prices (USD); with input_tokens, what waste's induced cost takes from the call (tokacct.waste_by_trace() reads both)",
-  "problem": "why the span is left out of a figure or is odd; NULL when it is fine"
+  "problem": "why the span is left out of a figure or is odd; NULL when it is fine",
+  "span_status": "status as the span itself reports it (status also counts a failed attempt's root span as error)"
  },
  "attempts": {
   "": "one row per attempt: a trace, numbered within its item in time order; its cost is the cost of its whole trace, each call counted once",
@@ -11639,7 +11903,36 @@ COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.naive_cost_per_solved 
 COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.tail_factor IS 'cost_per_solved / naive_cost_per_solved: above 1 when hard items retry more than p1 predicts';
 COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.max_attempt IS 'largest attempt number';
 COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.retry IS 'the merged retry_state (tokacct.retry_projection() replays it with a retry cap)';
+
+CREATE VIEW @extschema@.rollup_source_waste_monthly WITH (security_invoker = true) AS
+	SELECT d.source, pg_catalog.date_trunc('month', d.day::pg_catalog.timestamp)::pg_catalog.date AS month, d.workflow,
+		   pg_catalog.sum(d.runs)::pg_catalog.int8 AS runs, pg_catalog.sum(d.runs_left_out)::pg_catalog.int8 AS runs_left_out,
+		   pg_catalog.sum(d.spans)::pg_catalog.int8 AS spans,
+		   pg_catalog.sum(d.total) AS total, pg_catalog.sum(d.essential) AS essential,
+		   pg_catalog.sum(d.error_call) AS error_call, pg_catalog.sum(d.failed_attempt) AS failed_attempt,
+		   pg_catalog.sum(d.abandoned_branch) AS abandoned_branch, pg_catalog.sum(d.stuck_loop) AS stuck_loop,
+		   pg_catalog.sum(d.duplicate_tool_call) AS duplicate_tool_call, pg_catalog.sum(d.waste) AS waste,
+		   (pg_catalog.sum(d.waste) / NULLIF(pg_catalog.sum(d.total), 0))::pg_catalog.float8 AS waste_share
+	  FROM @extschema@.rollup_source_waste_daily d
+	 GROUP BY d.source, 2, d.workflow;
+COMMENT ON VIEW @extschema@.rollup_source_waste_monthly IS 'the waste by class of attached sources summed per calendar month (UTC) a run''s first trace started x workflow: every dollar of the runs in one class, exactly';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.month IS 'first day of the month (NULL for runs without a start)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.runs IS 'runs classified (an item''s traces together, a trace without an item alone)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.runs_left_out IS 'runs that could not be classified (tokacct.rollup_source_waste.problem says why)';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.spans IS 'spans classified';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.total IS 'cost of the spans, USD';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.essential IS 'cost on the path to a result';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.error_call IS 'cost of calls whose own status is a failure';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.failed_attempt IS 'cost of what failed and was tried again';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.abandoned_branch IS 'cost of what failed and was not tried again, or was discarded';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.stuck_loop IS 'cost of repeats in a run of identical successful calls';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.duplicate_tool_call IS 'cost of tool calls repeating an earlier call whose result was kept';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.waste IS 'total - essential';
+COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.waste_share IS 'waste / total';
 ALTER VIEW @extschema@.rollup_source_retry_monthly SET (security_invoker = false);
+ALTER VIEW @extschema@.rollup_source_waste_monthly SET (security_invoker = false);
 COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
 	'drop the rollup of a source (its rows in rollup_source_daily, rollup_source_trace and the retry tables)';
 
