@@ -161,6 +161,46 @@ BEGIN
 	  INTO missing, extra, rows, runs, total, waste;
 END
 $$;
+-- Context growth: the rollup's day x workflow rows against context_growth()
+-- taken directly over the conversations view (per conversation, the calls
+-- with a trace id, as the context_growth view takes them), put on the day
+-- of each conversation's first call; growth exponents compared by their
+-- mean, to 1e-9.
+CREATE FUNCTION context_vs_direct(src text, OUT missing bigint, OUT extra bigint, OUT rows bigint,
+	OUT conversations bigint, OUT calls bigint, OUT carried numeric, OUT exponents_apart bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	direct text;
+	rolled text := format('SELECT day, workflow, conversations, calls, calls_left_out, total_input, fresh_input,
+		carried_input, saved_input_at_cap, growth_exponents FROM tokacct.rollup_source_context_daily WHERE source = %L', src);
+BEGIN
+	SELECT format($q$
+		SELECT g.day, g.workflow, count(*) AS conversations, COALESCE(sum(r.calls), 0) AS calls, sum(g.left_out) AS calls_left_out,
+			   COALESCE(sum(r.total_input), 0) AS total_input, COALESCE(sum(r.fresh_input), 0) AS fresh_input,
+			   COALESCE(sum(r.carried_input), 0) AS carried_input, COALESCE(sum(v.saved_input), 0) AS saved_input_at_cap,
+			   count(r.growth_exponent) AS growth_exponents, avg(r.growth_exponent) AS mean_exponent
+		  FROM (SELECT conversation_id, min(workflow) AS workflow, (min(started_at) AT TIME ZONE 'UTC')::date AS day,
+					   tokacct.context_growth(seq, input_tokens, output_tokens)
+						   FILTER (WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL) AS st,
+					   count(*) FILTER (WHERE input_tokens IS NULL OR output_tokens IS NULL) AS left_out
+				  FROM %I.%I WHERE trace_id IS NOT NULL GROUP BY conversation_id) g
+		  LEFT JOIN LATERAL tokacct.context_report(g.st) r ON true
+		  LEFT JOIN LATERAL tokacct.context_savings(g.st, 32768) v ON true
+		 GROUP BY 1, 2$q$, a.view_schema, a.view_prefix || 'conversations')
+	  INTO direct FROM tokacct.attachment a WHERE a.source = src;
+	EXECUTE format('SELECT (SELECT count(*) FROM (SELECT day, workflow, conversations, calls, calls_left_out, total_input,
+			fresh_input, carried_input, saved_input_at_cap, growth_exponents FROM (%1$s) x EXCEPT ALL %2$s) d),
+		(SELECT count(*) FROM (%2$s EXCEPT ALL SELECT day, workflow, conversations, calls, calls_left_out, total_input,
+			fresh_input, carried_input, saved_input_at_cap, growth_exponents FROM (%1$s) x) d),
+		(SELECT count(*) FROM (%2$s) d), (SELECT sum(d.conversations) FROM (%2$s) d), (SELECT sum(d.calls) FROM (%2$s) d),
+		(SELECT sum(d.carried_input) FROM (%2$s) d),
+		(SELECT count(*) FROM (%1$s) x JOIN tokacct.rollup_source_context_daily r ON r.source = %3$L
+			AND r.day IS NOT DISTINCT FROM x.day AND r.workflow IS NOT DISTINCT FROM x.workflow
+		  WHERE abs(coalesce((r.growth_exponent_sum / NULLIF(r.growth_exponents, 0))::float8 - x.mean_exponent, 0)) > 1e-9)',
+		direct, rolled, src)
+	  INTO missing, extra, rows, conversations, calls, carried, exponents_apart;
+END
+$$;
 -- The clean items (1 to 40) against the workload's truth: their attempts
 -- numbered and priced there, merged per day x workflow.
 CREATE VIEW truth_retry AS
@@ -294,6 +334,7 @@ SELECT * FROM rollup_vs_direct('wl_otel');
 SELECT * FROM rollup_vs_truth('wl_otel');
 SELECT * FROM retry_vs_direct('wl_otel');
 SELECT * FROM waste_vs_direct('wl_otel');
+SELECT * FROM context_vs_direct('wl_otel');
 SELECT * FROM retry_vs_truth('wl_otel');
 SELECT problem, count(*) AS items FROM tokacct.rollup_source_item WHERE source = 'wl_otel' GROUP BY 1 ORDER BY 1;
 -- again: nothing new, nothing recomputed, nothing changed
@@ -318,6 +359,7 @@ SELECT day, workflow, model, calls, cost = (SELECT t.cost FROM wl.call_truth t W
 -- item 1's first attempt now starts on February 23: the item moves there
 SELECT * FROM retry_vs_direct('wl_otel');
 SELECT * FROM waste_vs_direct('wl_otel');
+SELECT * FROM context_vs_direct('wl_otel');
 SELECT day FROM tokacct.rollup_source_item WHERE source = 'wl_otel' AND item = 'item-01';
 
 -- A trace whose spans arrive in two transactions: first a call (its trace
@@ -360,6 +402,7 @@ SELECT * FROM rollup_vs_direct('wl_otel');
 SELECT sum(cost) - :before AS added FROM tokacct.rollup_source_daily WHERE source = 'wl_otel';
 SELECT * FROM retry_vs_direct('wl_otel');
 SELECT * FROM waste_vs_direct('wl_otel');
+SELECT * FROM context_vs_direct('wl_otel');
 
 -- A call without a trace id (its trace is NULL in the calls view): counted
 -- as a trace of its own, found again when such a span is written.
@@ -391,6 +434,7 @@ SELECT runs, last_full, last_traces FROM tokacct.rollup_source WHERE source = 'w
 SELECT * FROM rollup_vs_direct('wl_otel');
 SELECT * FROM retry_vs_direct('wl_otel');
 SELECT * FROM waste_vs_direct('wl_otel');
+SELECT * FROM context_vs_direct('wl_otel');
 
 -- ---------------------------------------------------------------------------
 -- Langfuse: observations, traces and scores are each followed.
@@ -403,6 +447,7 @@ SELECT * FROM rollup_vs_direct('wl_lf');
 SELECT * FROM rollup_vs_truth('wl_lf');
 SELECT * FROM retry_vs_direct('wl_lf');
 SELECT * FROM waste_vs_direct('wl_lf');
+SELECT * FROM context_vs_direct('wl_lf');
 SELECT * FROM retry_vs_truth('wl_lf');
 -- a trace renamed (Langfuse's workflow is the trace name): its calls move
 UPDATE public.traces SET name = 'renamed_workflow' WHERE id = md5('trace 5 1');
@@ -412,6 +457,7 @@ SELECT * FROM rollup_vs_direct('wl_lf');
 SELECT workflow, calls FROM tokacct.rollup_source_daily WHERE source = 'wl_lf' AND workflow = 'renamed_workflow';
 SELECT * FROM retry_vs_direct('wl_lf');
 SELECT * FROM waste_vs_direct('wl_lf');
+SELECT * FROM context_vs_direct('wl_lf');
 -- Tracked, each of the three tables is stamped; a trace renamed again
 -- (a row of traces only) is found by its stamp.
 CALL tokacct.rollup_source_track('wl_lf');
@@ -466,8 +512,10 @@ SELECT source, month, workflow, items_left_out, items, attempts, solved, round(p
 	   total_cost, failed_cost FROM tokacct.rollup_source_retry_monthly WHERE source LIKE 'rt%' ORDER BY 1;
 SELECT * FROM retry_vs_direct('rt_time');
 SELECT * FROM waste_vs_direct('rt_time');
+SELECT * FROM context_vs_direct('rt_time');
 SELECT * FROM retry_vs_direct('rt_rec');
 SELECT * FROM waste_vs_direct('rt_rec');
+SELECT * FROM context_vs_direct('rt_rec');
 -- Waste, by start: A's runs are t1 then t2, so t1 (failed, tried again)
 -- is a failed attempt (0.0035); B and C are essential.  3 runs, 0.021.
 SELECT runs, total, essential, failed_attempt, abandoned_branch, waste
@@ -485,8 +533,10 @@ SELECT source, items_left_out, items, attempts, solved, round(p1::numeric, 4) AS
 SELECT source, item, attempts, problem FROM tokacct.rollup_source_item WHERE source LIKE 'rt%' ORDER BY 1, 2;
 SELECT * FROM retry_vs_direct('rt_time');
 SELECT * FROM waste_vs_direct('rt_time');
+SELECT * FROM context_vs_direct('rt_time');
 SELECT * FROM retry_vs_direct('rt_rec');
 SELECT * FROM waste_vs_direct('rt_rec');
+SELECT * FROM context_vs_direct('rt_rec');
 -- B's run is now t0's (its first trace): t0 a failed attempt too (0.007
 -- in all), 0.0245 classified in 3 runs; t3's run is gone.
 SELECT runs, total, essential, failed_attempt, abandoned_branch, waste
@@ -503,8 +553,10 @@ SELECT source, items_left_out, items, attempts, solved, round(p1::numeric, 4) AS
 SELECT source, item, attempts, problem FROM tokacct.rollup_source_item WHERE source LIKE 'rt%' ORDER BY 1, 2;
 SELECT * FROM retry_vs_direct('rt_time');
 SELECT * FROM waste_vs_direct('rt_time');
+SELECT * FROM context_vs_direct('rt_time');
 SELECT * FROM retry_vs_direct('rt_rec');
 SELECT * FROM waste_vs_direct('rt_rec');
+SELECT * FROM context_vs_direct('rt_rec');
 -- t4 failed and was not tried again: an abandoned branch (0.0035)
 SELECT runs, total, essential, failed_attempt, abandoned_branch, waste
   FROM tokacct.rollup_source_waste_monthly WHERE source = 'rt_time';
@@ -517,8 +569,39 @@ SELECT source, items_left_out, items, attempts, total_cost
   FROM tokacct.rollup_source_retry_monthly WHERE source LIKE 'rt%' ORDER BY 1;
 SELECT * FROM retry_vs_direct('rt_time');
 SELECT * FROM waste_vs_direct('rt_time');
+SELECT * FROM context_vs_direct('rt_time');
 SELECT * FROM retry_vs_direct('rt_rec');
 SELECT * FROM waste_vs_direct('rt_rec');
+SELECT * FROM context_vs_direct('rt_rec');
+-- A conversation across two traces (gen_ai.conversation.id "conv-1"): u1's
+-- call at 10:00 (1000 input, 100 output tokens), u2's at 10:05 (1500,
+-- 100): the second carries min(1500, 1000 + 100) = 1100 tokens, 1400 of
+-- the 2500 are fresh.  Then a late call of u1 at 10:10 (2000, 100): it
+-- carries min(2000, 1500 + 100) = 1600; the refresh recomputes u1 alone
+-- but reads u2's call again for the conversation: 2700 carried of 4500.
+INSERT INTO wl.retry_spans
+SELECT at, t, t || '-' || k, '', 'chat',
+	   jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.provider.name', 'openai', 'gen_ai.request.model', 'gpt-4o',
+						  'gen_ai.conversation.id', 'conv-1', 'gen_ai.usage.input_tokens', input::text, 'gen_ai.usage.output_tokens', '100'),
+	   'Unset'
+  FROM (VALUES ('u1', 1, '2026-04-02 10:00+00'::timestamptz, 1000), ('u2', 1, '2026-04-02 10:05+00', 1500)) v(t, k, at, input);
+CALL tokacct.rollup_source_refresh('rt_time');
+SELECT conversation_id, day, calls, total_input, fresh_input, carried_input
+  FROM tokacct.rollup_source_conversation WHERE source = 'rt_time' AND conversation_id = 'conv-1';
+INSERT INTO wl.retry_spans VALUES ('2026-04-02 10:10+00', 'u1', 'u1-2', '', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.conversation.id": "conv-1", "gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+CALL tokacct.rollup_source_refresh('rt_time');
+SELECT last_traces FROM tokacct.rollup_source WHERE source = 'rt_time';
+SELECT conversation_id, day, calls, total_input, fresh_input, carried_input
+  FROM tokacct.rollup_source_conversation WHERE source = 'rt_time' AND conversation_id = 'conv-1';
+-- (the other conversations, one per trace of workflow wf: t2's two calls
+-- carry 1000 tokens)
+SELECT month, workflow, conversations, calls, total_input, carried_input, round(carried_share::numeric, 4) AS carried_share
+  FROM tokacct.rollup_source_context_monthly WHERE source = 'rt_time' ORDER BY workflow;
+SELECT * FROM context_vs_direct('rt_time');
+SELECT * FROM retry_vs_direct('rt_time');
+SELECT * FROM waste_vs_direct('rt_time');
 -- C's cost came from its agent span, as the attempts view says
 SELECT a.cost AS attempts_view, r.cost AS rollup FROM rt_time.attempts a
   JOIN tokacct.rollup_source_attempt r ON r.source = 'rt_time' AND r.trace_id = a.trace_id WHERE a.trace_id = 't5';
