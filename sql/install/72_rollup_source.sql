@@ -1045,16 +1045,24 @@ BEGIN
 	-- the old runs out: every run of the source, or those of the items
 	-- touched and of the touched traces (a trace without an item now may
 	-- have been its own run, or an item's)
-	CREATE TEMP TABLE rollup_source_waste_old ON COMMIT DROP AS
-	WITH old AS (
-		DELETE FROM @extschema@.rollup_source_waste w
-		 WHERE w.source = rollup_source_waste_apply.source
-		   AND (traces IS NULL
-				OR (w.item IS NOT NULL AND EXISTS (SELECT 1 FROM pg_temp.rollup_source_items k
-													WHERE k.item = w.item AND k.workflow IS NOT DISTINCT FROM w.workflow))
-				OR (w.item IS NULL AND w.run_id = ANY (traces)))
-		RETURNING w.*)
-	SELECT * FROM old;
+	-- (each by its index: the items' runs by item, the traces' own by id)
+	CREATE TEMP TABLE rollup_source_waste_old (LIKE @extschema@.rollup_source_waste) ON COMMIT DROP;
+	IF traces IS NULL THEN
+		DELETE FROM @extschema@.rollup_source_waste w WHERE w.source = rollup_source_waste_apply.source;
+	ELSE
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_waste w
+			 USING (SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k) k
+			 WHERE w.source = rollup_source_waste_apply.source AND w.item = k.item
+			   AND w.workflow IS NOT DISTINCT FROM k.workflow
+			RETURNING w.*)
+		INSERT INTO pg_temp.rollup_source_waste_old SELECT * FROM old;
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_waste w
+			 WHERE w.source = rollup_source_waste_apply.source AND w.run_id = ANY (traces) AND w.item IS NULL
+			RETURNING w.*)
+		INSERT INTO pg_temp.rollup_source_waste_old SELECT * FROM old;
+	END IF;
 	-- the new ones in, classified as tokacct.waste_by_trace() over the spans
 	-- view classifies them (the view's status, attempt and run rebuilt from
 	-- the attempt facts; spans without a trace id belong to no run).  A run
