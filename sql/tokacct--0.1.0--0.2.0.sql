@@ -10500,7 +10500,9 @@ COMMENT ON FUNCTION @extschema@.rollup_source_written(pg_catalog.int4, pg_catalo
 -- Retry economics in the rollups of attached sources: each trace's attempt
 -- facts, each item's retry state, the day x workflow rows updated by
 -- difference (retry_subtract()), a monthly view; and waste by class: each
--- run's classes, the day x workflow sums, a monthly view.  The traces
+-- run's classes, the day x workflow sums, a monthly view; and context
+-- growth: each conversation's figures and traces, the day x workflow
+-- sums, a monthly view.  The traces
 -- view says whether a trace succeeded and the attempt number it records,
 -- the spans view a span's own status (sources attached before get them,
 -- and their rollups the retry and waste rows, by being attached again:
@@ -10658,6 +10660,89 @@ COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.stuck_loop IS 'cost of r
 COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.duplicate_tool_call IS 'cost of tool calls repeating an earlier call whose result was kept';
 COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.waste IS 'total - essential';
 COMMENT ON COLUMN @extschema@.rollup_source_waste_daily.updated_at IS 'when a refresh last rebuilt the row';
+
+-- Context growth of an attached source.  The conversations view numbers
+-- the calls of a conversation (its conversation id, else its trace) in
+-- time order, so the unit is the conversation: a refresh computes again
+-- every conversation with a call in a trace it recomputed (the traces of
+-- each conversation kept in rollup_source_conversation_trace), keeps each
+-- one's figures (rollup_source_conversation) and updates the day x
+-- workflow sums of rollup_source_context_daily by difference.  Calls
+-- without a trace id are in no conversation of the rollup.
+CREATE TABLE @extschema@.rollup_source_conversation_trace (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	trace_id pg_catalog.text NOT NULL,
+	conversation_id pg_catalog.text NOT NULL
+);
+CREATE UNIQUE INDEX rollup_source_conversation_trace_key ON @extschema@.rollup_source_conversation_trace
+	(source, trace_id, conversation_id);
+CREATE INDEX rollup_source_conversation_trace_conversation ON @extschema@.rollup_source_conversation_trace
+	(source, conversation_id);
+COMMENT ON TABLE @extschema@.rollup_source_conversation_trace IS
+	'the traces with calls in each conversation of an attached source with a rollup, so a refresh finds every trace of a conversation it computes again';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation_trace.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation_trace.trace_id IS 'a trace with calls in the conversation';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation_trace.conversation_id IS 'the conversation (the calls view''s conversation_id)';
+
+CREATE TABLE @extschema@.rollup_source_conversation (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	conversation_id pg_catalog.text NOT NULL,
+	workflow pg_catalog.text,
+	day pg_catalog.date,
+	calls pg_catalog.int8 NOT NULL,
+	calls_left_out pg_catalog.int8 NOT NULL,
+	total_input pg_catalog.int8 NOT NULL,
+	fresh_input pg_catalog.int8 NOT NULL,
+	carried_input pg_catalog.int8 NOT NULL,
+	saved_input_at_cap pg_catalog.int8 NOT NULL,
+	growth_exponent pg_catalog.float8
+);
+CREATE UNIQUE INDEX rollup_source_conversation_key ON @extschema@.rollup_source_conversation (source, conversation_id);
+COMMENT ON TABLE @extschema@.rollup_source_conversation IS
+	'the context growth of each conversation of an attached source with a rollup, as tokacct.context_growth() over its calls in the conversations view''s order gives it';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.conversation_id IS 'the conversation';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.workflow IS 'workflow of the conversation (the smallest of its calls'')';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.day IS 'UTC day of its first call';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.calls IS 'calls counted (input and output tokens known)';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.calls_left_out IS 'calls without usable input or output tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.total_input IS 'input tokens of the calls counted';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.fresh_input IS 'input tokens that were new in their call';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.carried_input IS 'input tokens carried over from the calls before';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.saved_input_at_cap IS 'input tokens a cap of 32768 tokens of carried history would have saved';
+COMMENT ON COLUMN @extschema@.rollup_source_conversation.growth_exponent IS 'growth exponent of the cumulative input (NULL when it has none)';
+
+CREATE TABLE @extschema@.rollup_source_context_daily (
+	source pg_catalog.text NOT NULL REFERENCES @extschema@.rollup_source ON DELETE CASCADE,
+	day pg_catalog.date,
+	workflow pg_catalog.text,
+	conversations pg_catalog.int8 NOT NULL,
+	calls pg_catalog.int8 NOT NULL,
+	calls_left_out pg_catalog.int8 NOT NULL,
+	total_input pg_catalog.numeric NOT NULL,
+	fresh_input pg_catalog.numeric NOT NULL,
+	carried_input pg_catalog.numeric NOT NULL,
+	saved_input_at_cap pg_catalog.numeric NOT NULL,
+	growth_exponents pg_catalog.int8 NOT NULL,
+	growth_exponent_sum pg_catalog.numeric NOT NULL,
+	updated_at pg_catalog.timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX rollup_source_context_daily_key ON @extschema@.rollup_source_context_daily (source, day, workflow) NULLS NOT DISTINCT;
+COMMENT ON TABLE @extschema@.rollup_source_context_daily IS
+	'context growth of each attached source with a rollup, per UTC day a conversation''s first call started x workflow, kept by tokacct.rollup_source_refresh(): equal to the source''s context_growth view summed the same way; sum rows for any longer period';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.day IS 'UTC day the conversations'' first calls started (NULL: without a start)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.conversations IS 'conversations';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.calls IS 'calls counted';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.calls_left_out IS 'calls without usable input or output tokens';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.total_input IS 'input tokens of the calls counted';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.fresh_input IS 'input tokens that were new in their call';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.carried_input IS 'input tokens carried over from the calls before';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.saved_input_at_cap IS 'input tokens a cap of 32768 tokens of carried history would have saved';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.growth_exponents IS 'conversations with a growth exponent';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.growth_exponent_sum IS 'sum of their growth exponents (each as numeric, so rows add and subtract exactly); divide by growth_exponents for the mean';
+COMMENT ON COLUMN @extschema@.rollup_source_context_daily.updated_at IS 'when a refresh last rebuilt the row';
 
 -- The retry state of a's attempt rows less b's, when a and b alone tell it
 -- (src/agg_retry.c); NULL otherwise: then the day's row is merged again
@@ -10918,16 +11003,24 @@ BEGIN
 	-- the old runs out: every run of the source, or those of the items
 	-- touched and of the touched traces (a trace without an item now may
 	-- have been its own run, or an item's)
-	CREATE TEMP TABLE rollup_source_waste_old ON COMMIT DROP AS
-	WITH old AS (
-		DELETE FROM @extschema@.rollup_source_waste w
-		 WHERE w.source = rollup_source_waste_apply.source
-		   AND (traces IS NULL
-				OR (w.item IS NOT NULL AND EXISTS (SELECT 1 FROM pg_temp.rollup_source_items k
-													WHERE k.item = w.item AND k.workflow IS NOT DISTINCT FROM w.workflow))
-				OR (w.item IS NULL AND w.run_id = ANY (traces)))
-		RETURNING w.*)
-	SELECT * FROM old;
+	-- (each by its index: the items' runs by item, the traces' own by id)
+	CREATE TEMP TABLE rollup_source_waste_old (LIKE @extschema@.rollup_source_waste) ON COMMIT DROP;
+	IF traces IS NULL THEN
+		DELETE FROM @extschema@.rollup_source_waste w WHERE w.source = rollup_source_waste_apply.source;
+	ELSE
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_waste w
+			 USING (SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k) k
+			 WHERE w.source = rollup_source_waste_apply.source AND w.item = k.item
+			   AND w.workflow IS NOT DISTINCT FROM k.workflow
+			RETURNING w.*)
+		INSERT INTO pg_temp.rollup_source_waste_old SELECT * FROM old;
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_waste w
+			 WHERE w.source = rollup_source_waste_apply.source AND w.run_id = ANY (traces) AND w.item IS NULL
+			RETURNING w.*)
+		INSERT INTO pg_temp.rollup_source_waste_old SELECT * FROM old;
+	END IF;
 	-- the new ones in, classified as tokacct.waste_by_trace() over the spans
 	-- view classifies them (the view's status, attempt and run rebuilt from
 	-- the attempt facts; spans without a trace id belong to no run).  A run
@@ -11028,6 +11121,152 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_waste_apply(pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
 	'step of rollup_source_refresh(): classify again the runs with a trace recomputed and update the day x workflow rows of rollup_source_waste_daily';
+
+CREATE FUNCTION @extschema@.rollup_source_context_apply(source pg_catalog.text, traces pg_catalog.text[],
+	calls_view pg_catalog.text, traces_view pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	others text[];
+	summed text[] := ARRAY['calls', 'calls_left_out', 'total_input', 'fresh_input', 'carried_input',
+						   'saved_input_at_cap', 'growth_exponents', 'growth_exponent_sum'];
+	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, NULL)';
+	sums text;
+BEGIN
+	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, count(*) AS conversations, %s FROM %%1$s g GROUP BY 1, 2, 3',
+		(SELECT string_agg(format('COALESCE(sum(g.%1$I), 0) AS %1$I', c), ', ') FROM unnest(summed) c));
+	IF to_regclass('pg_temp.rollup_source_conversations') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_conversations;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_context_old') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_context_old;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_context_new') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_context_new;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_context_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_context_groups;
+	END IF;
+
+	-- the conversations of the traces recomputed, as they were and are
+	CREATE TEMP TABLE rollup_source_conversations (conversation_id text) ON COMMIT DROP;
+	IF traces IS NULL THEN
+		DELETE FROM @extschema@.rollup_source_conversation_trace m WHERE m.source = rollup_source_context_apply.source;
+	ELSE
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_conversation_trace m
+			 WHERE m.source = rollup_source_context_apply.source AND m.trace_id = ANY (traces)
+			RETURNING m.conversation_id)
+		INSERT INTO pg_temp.rollup_source_conversations SELECT o.conversation_id FROM old o;
+	END IF;
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_conversation_trace
+		SELECT DISTINCT source, c.trace_id, c.conversation_id
+		  FROM pg_temp.rollup_source_calls c
+		 WHERE c.trace_id IS NOT NULL AND c.conversation_id IS NOT NULL
+		RETURNING conversation_id)
+	INSERT INTO pg_temp.rollup_source_conversations SELECT n.conversation_id FROM new n;
+
+	IF traces IS NOT NULL THEN
+		-- the other traces of those conversations: their calls too
+		SELECT pg_catalog.array_agg(DISTINCT m.trace_id) INTO others
+		  FROM @extschema@.rollup_source_conversation_trace m
+		 WHERE m.source = rollup_source_context_apply.source
+		   AND m.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k)
+		   AND NOT m.trace_id = ANY (traces);
+		IF others IS NOT NULL THEN
+			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
+				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
+				'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
+				'FROM %1$s c LEFT JOIN (SELECT t.trace_id, t.workflow FROM %2$s t WHERE t.trace_id = ANY ($1)) t '
+				'ON t.trace_id = c.trace_id WHERE c.trace_id = ANY ($1)', calls_view, traces_view)
+			USING others;
+		END IF;
+	END IF;
+
+	-- each conversation again: its calls numbered as the conversations view
+	-- numbers them, the calls with both token counts in context_growth()
+	-- (as the context_growth view takes them; counts a state cannot hold
+	-- left out too)
+	CREATE TEMP TABLE rollup_source_context_old ON COMMIT DROP AS
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_conversation v
+		 WHERE v.source = rollup_source_context_apply.source
+		   AND (traces IS NULL OR v.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k))
+		RETURNING v.*)
+	SELECT * FROM old;
+	CREATE TEMP TABLE rollup_source_context_new ON COMMIT DROP AS
+	WITH new AS (
+		INSERT INTO @extschema@.rollup_source_conversation
+		SELECT source, g.conversation_id, g.workflow, g.day, COALESCE(r.calls, 0), g.calls_left_out,
+			   COALESCE(r.total_input, 0), COALESCE(r.fresh_input, 0), COALESCE(r.carried_input, 0),
+			   COALESCE(v.saved_input, 0), r.growth_exponent
+		  FROM (SELECT n.conversation_id, pg_catalog.min(n.workflow) AS workflow,
+					   (pg_catalog.min(n.started_at) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
+					   @extschema@.context_growth(n.seq, n.input_tokens::pg_catalog.int8, n.output_tokens::pg_catalog.int8)
+						   FILTER (WHERE n.usable) AS st,
+					   pg_catalog.count(*) FILTER (WHERE NOT n.usable) AS calls_left_out
+				  FROM (SELECT c.*,
+							   (pg_catalog.row_number() OVER (PARTITION BY c.conversation_id
+									ORDER BY c.started_at, c.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+							   (c.input_tokens BETWEEN 0 AND 4294967295 AND c.output_tokens BETWEEN 0 AND 4294967295) IS TRUE AS usable
+						  FROM pg_temp.rollup_source_calls c
+						 WHERE c.trace_id IS NOT NULL AND c.conversation_id IS NOT NULL
+						   AND (traces IS NULL OR c.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k))) n
+				 GROUP BY n.conversation_id) g
+		  LEFT JOIN LATERAL @extschema@.context_report(g.st) r ON true
+		  LEFT JOIN LATERAL @extschema@.context_savings(g.st, 32768) v ON true
+		RETURNING *)
+	SELECT * FROM new;
+
+	-- (growth exponents summed as numeric: rows add and subtract exactly)
+	IF traces IS NULL THEN
+		DELETE FROM @extschema@.rollup_source_context_daily d WHERE d.source = rollup_source_context_apply.source;
+		EXECUTE format($q$
+		INSERT INTO @extschema@.rollup_source_context_daily
+		SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp()
+		  FROM (%s) x$q$,
+			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
+			format(sums, '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
+				'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_new n)',
+				format(gkey, 'g')))
+		USING source;
+	ELSE
+		EXECUTE format($q$
+		CREATE TEMP TABLE rollup_source_context_groups ON COMMIT DROP AS
+		SELECT k.gkey, k.day, k.workflow,
+			   COALESCE(d.conversations, 0) - COALESCE(o.conversations, 0) + COALESCE(n.conversations, 0) AS conversations, %4$s
+		  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
+		  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
+		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
+		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_context_daily d WHERE d.source = $1) d
+			ON d.gkey = k.gkey$q$,
+			format(sums, '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
+				'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_old n)',
+				format(gkey, 'g')),
+			format(sums, '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
+				'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_new n)',
+				format(gkey, 'g')),
+			format(gkey, 'd'),
+			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
+			   FROM unnest(summed) c))
+		USING source;
+		EXECUTE format('DELETE FROM @extschema@.rollup_source_context_daily d USING pg_temp.rollup_source_context_groups g '
+			'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
+		EXECUTE format('INSERT INTO @extschema@.rollup_source_context_daily '
+			'SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp() '
+			'FROM pg_temp.rollup_source_context_groups x WHERE x.conversations > 0',
+			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c))
+		USING source;
+		DROP TABLE pg_temp.rollup_source_context_groups;
+	END IF;
+	DROP TABLE pg_temp.rollup_source_conversations, pg_temp.rollup_source_context_old, pg_temp.rollup_source_context_new;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_context_apply(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text) IS
+	'step of rollup_source_refresh(): compute again the conversations with a call in a trace recomputed and update the day x workflow rows of rollup_source_context_daily';
 
 CREATE OR REPLACE FUNCTION @extschema@.rollup_source_apply(source pg_catalog.text, traces pg_catalog.text[],
 	OUT traces_done pg_catalog.int8, OUT groups_done pg_catalog.int8)
@@ -11141,6 +11380,25 @@ BEGIN
 		USING traces;
 		ANALYZE pg_temp.rollup_source_touched;
 	END IF;
+	-- With the context part, the touched calls are kept for it (read once).
+	IF to_regclass('pg_temp.rollup_source_calls') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_calls;
+	END IF;
+	IF spans_view IS NOT NULL THEN
+		EXECUTE format('CREATE TEMP TABLE rollup_source_calls ON COMMIT DROP AS '
+			'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
+			'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
+			'FROM %1$s c LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id WHERE %2$s',
+			calls_view, CASE WHEN traces IS NULL THEN 'true' ELSE 'c.trace_id = ANY ($2)' END)
+		USING source, traces;
+		IF traces IS NOT NULL THEN
+			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
+				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, NULL, c.model, c.input_tokens, '
+				'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
+				'FROM %1$s c WHERE %2$s', calls_view, no_trace)
+			USING source, traces;
+		END IF;
+	END IF;
 	per_trace := $q$
 		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
@@ -11160,7 +11418,8 @@ BEGIN
 		RETURNING *
 	)
 	%2$s$q$,
-		CASE WHEN traces_view IS NULL AND traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow', '')
+		CASE WHEN spans_view IS NOT NULL THEN format(per_trace, 'pg_temp.rollup_source_calls', 'true', 'c.workflow', '')
+		WHEN traces_view IS NULL AND traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow', '')
 		WHEN traces_view IS NULL THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow', '')
 		WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 't.workflow',
 				' LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id')
@@ -11220,7 +11479,8 @@ BEGIN
 	IF spans_view IS NOT NULL THEN
 		PERFORM @extschema@.rollup_source_retry_apply(source, traces, spans_view);
 		PERFORM @extschema@.rollup_source_waste_apply(source, traces, spans_view);
-		DROP TABLE pg_temp.rollup_source_items;
+		PERFORM @extschema@.rollup_source_context_apply(source, traces, calls_view, traces_view);
+		DROP TABLE pg_temp.rollup_source_items, pg_temp.rollup_source_calls;
 	END IF;
 	DROP TABLE pg_temp.rollup_source_old, pg_temp.rollup_source_new, pg_temp.rollup_source_groups;
 	IF traces_view IS NOT NULL THEN
@@ -11931,8 +12191,39 @@ COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.stuck_loop IS 'cost of
 COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.duplicate_tool_call IS 'cost of tool calls repeating an earlier call whose result was kept';
 COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.waste IS 'total - essential';
 COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.waste_share IS 'waste / total';
+
+CREATE VIEW @extschema@.rollup_source_context_monthly WITH (security_invoker = true) AS
+	SELECT d.source, pg_catalog.date_trunc('month', d.day::pg_catalog.timestamp)::pg_catalog.date AS month, d.workflow,
+		   pg_catalog.sum(d.conversations)::pg_catalog.int8 AS conversations, pg_catalog.sum(d.calls)::pg_catalog.int8 AS calls,
+		   pg_catalog.sum(d.total_input)::pg_catalog.int8 AS total_input,
+		   pg_catalog.sum(d.fresh_input)::pg_catalog.int8 AS fresh_input,
+		   pg_catalog.sum(d.carried_input)::pg_catalog.int8 AS carried_input,
+		   (pg_catalog.sum(d.carried_input) / NULLIF(pg_catalog.sum(d.total_input), 0))::pg_catalog.float8 AS carried_share,
+		   (pg_catalog.sum(d.growth_exponent_sum) / NULLIF(pg_catalog.sum(d.growth_exponents), 0))::pg_catalog.float8 AS mean_growth_exponent,
+		   32768::pg_catalog.int8 AS history_cap,
+		   pg_catalog.sum(d.saved_input_at_cap)::pg_catalog.int8 AS saved_input_at_cap,
+		   (pg_catalog.sum(d.saved_input_at_cap) / NULLIF(pg_catalog.sum(d.total_input), 0))::pg_catalog.float8 AS saved_share_at_cap,
+		   pg_catalog.sum(d.calls_left_out)::pg_catalog.int8 AS calls_left_out
+	  FROM @extschema@.rollup_source_context_daily d
+	 GROUP BY d.source, 2, d.workflow;
+COMMENT ON VIEW @extschema@.rollup_source_context_monthly IS 'the context growth of attached sources summed per calendar month (UTC) a conversation''s first call started x workflow: input carried over from call to call, its share, the mean growth exponent, what a cap on carried history would save';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.source IS 'the attached source';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.month IS 'first day of the month (NULL for conversations without a start)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.workflow IS 'workflow (NULL: none)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.conversations IS 'conversations';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.calls IS 'calls counted (input and output tokens known)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.total_input IS 'input tokens of the calls counted';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.fresh_input IS 'input tokens that were new in their call';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.carried_input IS 'input tokens carried over from the calls before';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.carried_share IS 'carried_input / total_input';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.mean_growth_exponent IS 'mean growth exponent of the conversations that have one (1: flat, towards 2: quadratic)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.history_cap IS 'the cap on carried history the savings assume (tokens)';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.saved_input_at_cap IS 'input tokens the cap would have saved';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.saved_share_at_cap IS 'saved_input_at_cap / total_input';
+COMMENT ON COLUMN @extschema@.rollup_source_context_monthly.calls_left_out IS 'calls without usable input or output tokens';
 ALTER VIEW @extschema@.rollup_source_retry_monthly SET (security_invoker = false);
 ALTER VIEW @extschema@.rollup_source_waste_monthly SET (security_invoker = false);
+ALTER VIEW @extschema@.rollup_source_context_monthly SET (security_invoker = false);
 COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
 	'drop the rollup of a source (its rows in rollup_source_daily, rollup_source_trace and the retry tables)';
 
