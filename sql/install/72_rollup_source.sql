@@ -1218,11 +1218,12 @@ BEGIN
 
 	IF traces IS NOT NULL THEN
 		-- the other traces of those conversations: their calls too
+		-- (each conversation's traces by the index, from the few touched)
 		SELECT pg_catalog.array_agg(DISTINCT m.trace_id) INTO others
-		  FROM @extschema@.rollup_source_conversation_trace m
-		 WHERE m.source = rollup_source_context_apply.source
-		   AND m.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k)
-		   AND NOT m.trace_id = ANY (traces);
+		  FROM (SELECT DISTINCT k.conversation_id FROM pg_temp.rollup_source_conversations k) k
+		  JOIN LATERAL (SELECT m.trace_id FROM @extschema@.rollup_source_conversation_trace m
+						 WHERE m.source = rollup_source_context_apply.source AND m.conversation_id = k.conversation_id) m ON true
+		 WHERE NOT m.trace_id = ANY (traces);
 		IF others IS NOT NULL THEN
 			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
 				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
@@ -1329,6 +1330,7 @@ DECLARE
 	dist int8;
 	touched text[];
 	r record;
+	rel regclass;
 	started timestamptz := clock_timestamp();
 BEGIN
 	SELECT p.snapshot, p.definition INTO prev, prev_def FROM @extschema@.rollup_source p
@@ -1369,6 +1371,16 @@ BEGIN
 			@extschema@.rollup_source_keys(source, pg_snapshot_xmin(prev)::text::int8))
 			INTO touched;
 		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
+	END IF;
+	-- A full run fills the rollup's tables at once: their statistics, as
+	-- autovacuum would take them later, so that the next refresh finds its
+	-- few rows by their indexes (analysed by their owner only).
+	IF dist IS NULL THEN
+		FOR rel IN SELECT c.oid::regclass FROM pg_class c
+					WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind = 'r'
+					  AND c.relname LIKE 'rollup\_source\_%' AND pg_has_role(c.relowner, 'USAGE') ORDER BY c.relname LOOP
+			EXECUTE format('ANALYZE %s', rel);
+		END LOOP;
 	END IF;
 	UPDATE @extschema@.rollup_source p
 	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
