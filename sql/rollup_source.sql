@@ -99,7 +99,8 @@ CREATE FUNCTION rollup_vs_truth(src text, OUT missing bigint, OUT extra bigint) 
 -- taken directly over the attempts view (its attempt numbers and costs),
 -- per UTC day of an item's first attempt x workflow, over the items whose
 -- attempts are whole (every cost and success known, numbered 1 to n once
--- each, nothing after a success); the other items counted as left out.
+-- each, nothing after a success, no attempt costing more than a retry
+-- state keeps); the other items counted as left out.
 CREATE FUNCTION retry_vs_direct(src text, OUT missing bigint, OUT extra bigint, OUT rows bigint,
 	OUT items bigint, OUT left_out bigint, OUT attempts bigint, OUT cost numeric)
 LANGUAGE plpgsql AS $$
@@ -111,7 +112,8 @@ BEGIN
 	SELECT format($q$
 		WITH a AS (SELECT workflow, item, attempt, succeeded, cost, started_at FROM %I.%I WHERE item IS NOT NULL),
 		i AS (SELECT workflow, item, (min(started_at) AT TIME ZONE 'UTC')::date AS day,
-					 coalesce(bool_and(cost IS NOT NULL AND succeeded IS NOT NULL AND attempt IS NOT NULL AND cost >= 0)
+					 coalesce(bool_and(cost IS NOT NULL AND succeeded IS NOT NULL AND attempt IS NOT NULL AND cost >= 0
+									   AND round(cost, 12) <= 9223372.036854775807)
 						 AND min(attempt) = 1 AND max(attempt) = count(*) AND count(DISTINCT attempt) = count(*)
 						 AND count(*) FILTER (WHERE succeeded) <= 1
 						 AND coalesce(max(attempt) FILTER (WHERE succeeded) = max(attempt), true), false) AS whole
@@ -522,6 +524,20 @@ SELECT * FROM waste_vs_direct('rt_rec');
 -- C's cost came from its agent span, as the attempts view says
 SELECT a.cost AS attempts_view, r.cost AS rollup FROM rt_time.attempts a
   JOIN tokacct.rollup_source_attempt r ON r.source = 'rt_time' AND r.trace_id = a.trace_id WHERE a.trace_id = 't5';
+-- An attempt whose cost is more than a retry state keeps exactly in one
+-- value (9223372.036854775807 USD; retry_economics() raises on it): item
+-- E's one attempt, ten calls each reporting 999999 USD.  The refresh
+-- leaves the item out and says why (it failed, and every later refresh
+-- with it); its calls are in the daily rows all the same.
+SELECT rt_attempt('t7', 'E', 1, '2026-04-01 14:00+00', true, 10);
+UPDATE wl.retry_spans SET "SpanAttributes" = "SpanAttributes" || '{"gen_ai.usage.cost.amount": "999999"}'
+ WHERE "TraceId" = 't7' AND "SpanName" = 'chat';
+CALL tokacct.rollup_source_refresh('rt_time');
+SELECT item, attempts, retry IS NULL AS no_state, problem FROM tokacct.rollup_source_item
+ WHERE source = 'rt_time' AND item = 'E';
+SELECT items_left_out, items, attempts, total_cost FROM tokacct.rollup_source_retry_monthly WHERE source = 'rt_time';
+SELECT * FROM rollup_vs_direct('rt_time');
+SELECT * FROM retry_vs_direct('rt_time');
 CALL tokacct.rollup_source_drop('rt_time');
 CALL tokacct.rollup_source_drop('rt_rec');
 SELECT count(*) AS rows_left FROM tokacct.rollup_source_attempt WHERE source LIKE 'rt%';

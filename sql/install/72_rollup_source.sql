@@ -709,12 +709,17 @@ SELECT $1, x.workflow, x.item, x.day, x.attempts,
   FROM (SELECT n.workflow, n.item,
 			   (pg_catalog.min(n.started_at) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
 			   pg_catalog.count(*) AS attempts,
+			   -- (an attempt's cost is one money value of the state: at
+			   -- most 9223372.036854775807 once rounded to 12 decimals)
 			   @extschema@.retry_economics(n.attempt, n.succeeded, n.cost)
-				   FILTER (WHERE n.attempt >= 1 AND n.cost >= 0) AS retry,
+				   FILTER (WHERE n.attempt >= 1 AND n.cost >= 0
+						   AND pg_catalog.round(n.cost, 12) <= 9223372.036854775807) AS retry,
 			   CASE WHEN pg_catalog.bool_or(n.cost IS NULL) THEN 'an attempt''s calls are left out of the money'
 					WHEN pg_catalog.bool_or(n.succeeded IS NULL) THEN 'an attempt''s success is unknown (no root span)'
 					WHEN pg_catalog.bool_or(n.attempt IS NULL) THEN 'an attempt number is not a whole number'
 					WHEN pg_catalog.bool_or(n.cost < 0) THEN 'an attempt has a negative cost'
+					WHEN pg_catalog.bool_or(pg_catalog.round(n.cost, 12) > 9223372.036854775807)
+					THEN 'an attempt costs more than a retry state keeps exactly (9223372.036854775807)'
 					WHEN pg_catalog.min(n.attempt) <> 1 OR pg_catalog.max(n.attempt) <> pg_catalog.count(*)
 						 OR pg_catalog.count(DISTINCT n.attempt) <> pg_catalog.count(*)
 					THEN 'attempts not numbered 1, 2, 3, ...'
