@@ -570,9 +570,15 @@ INSERT INTO wl.big_spans VALUES ('2026-03-01 00:17:09+00', 'bt17', 'bs17-late', 
 	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": "2000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
 SELECT pg_stat_force_next_flush();
 SELECT seq_scan AS seq0 FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass \gset
+SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) AS runs0 FROM pg_stat_user_tables
+ WHERE relid = 'tokacct.rollup_source_waste'::regclass \gset
 CALL tokacct.rollup_source_refresh('big');
 SELECT pg_stat_force_next_flush();
 SELECT seq_scan - :seq0 AS table_scans FROM pg_stat_user_tables WHERE relid = 'wl.big_spans'::regclass;
+-- nor the rollup's own runs whole: the old run of bt17 is found by its key
+-- (not every run of the 3,000 read again)
+SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) - :runs0 < 10 AS few_runs_read FROM pg_stat_user_tables
+ WHERE relid = 'tokacct.rollup_source_waste'::regclass;
 -- Trace bt17 recomputed alone, one group rebuilt.  Its group (March 1,
 -- workflow wf2 = 17 % 3): traces 2, 5, ..., 1439 (480; trace g starts g
 -- minutes after midnight), 4 calls each of 1000 input and 100 output tokens

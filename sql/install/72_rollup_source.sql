@@ -813,20 +813,22 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- the touched items: their rows as they were out, recomputed in
-	CREATE TEMP TABLE rollup_source_items_old ON COMMIT DROP AS
-	WITH old AS (
-		DELETE FROM @extschema@.rollup_source_item i
-		 USING (SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k) k
-		 WHERE i.source = rollup_source_retry_apply.source AND i.item = k.item AND i.workflow IS NOT DISTINCT FROM k.workflow
-		RETURNING i.*)
-	SELECT * FROM old;
-	CREATE TEMP TABLE rollup_source_items_new (LIKE @extschema@.rollup_source_item) ON COMMIT DROP;
-	-- (the touched items once each, for the join in items_sql)
+	-- (the touched items once each, analyzed: the joins below and in
+	-- items_sql, and the waste part's, then reach the touched items' rows
+	-- by their index instead of reading every item of every source)
 	CREATE TEMP TABLE rollup_source_items_k ON COMMIT DROP AS SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k;
 	DROP TABLE pg_temp.rollup_source_items;
 	ALTER TABLE pg_temp.rollup_source_items_k RENAME TO rollup_source_items;
 	ANALYZE pg_temp.rollup_source_items;
+	-- the touched items: their rows as they were out, recomputed in
+	CREATE TEMP TABLE rollup_source_items_old ON COMMIT DROP AS
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_item i
+		 USING pg_temp.rollup_source_items k
+		 WHERE i.source = rollup_source_retry_apply.source AND i.item = k.item AND i.workflow IS NOT DISTINCT FROM k.workflow
+		RETURNING i.*)
+	SELECT * FROM old;
+	CREATE TEMP TABLE rollup_source_items_new (LIKE @extschema@.rollup_source_item) ON COMMIT DROP;
 	EXECUTE format('WITH new AS (INSERT INTO @extschema@.rollup_source_item %s RETURNING *) '
 		'INSERT INTO pg_temp.rollup_source_items_new SELECT * FROM new', items_sql) USING source;
 
@@ -891,6 +893,7 @@ CREATE FUNCTION @extschema@.rollup_source_waste_apply(source pg_catalog.text, tr
 DECLARE
 	recorded bool;
 	run_traces text[];
+	old_runs text[];
 	-- the summed columns of a run and of a day's row, in order
 	summed text[] := ARRAY['spans', 'total', 'essential', 'error_call', 'failed_attempt', 'abandoned_branch',
 						   'stuck_loop', 'duplicate_tool_call', 'waste'];
@@ -945,17 +948,30 @@ BEGIN
 
 	-- the old runs out: every run of the source, or those of the items
 	-- touched and of the touched traces (a trace without an item now may
-	-- have been its own run, or an item's)
-	CREATE TEMP TABLE rollup_source_waste_old ON COMMIT DROP AS
-	WITH old AS (
-		DELETE FROM @extschema@.rollup_source_waste w
-		 WHERE w.source = rollup_source_waste_apply.source
-		   AND (traces IS NULL
-				OR (w.item IS NOT NULL AND EXISTS (SELECT 1 FROM pg_temp.rollup_source_items k
-													WHERE k.item = w.item AND k.workflow IS NOT DISTINCT FROM w.workflow))
-				OR (w.item IS NULL AND w.run_id = ANY (traces)))
-		RETURNING w.*)
-	SELECT * FROM old;
+	-- have been its own run, or an item's), found by the indexes (a
+	-- condition with OR and EXISTS would read every run of every source)
+	IF traces IS NULL THEN
+		CREATE TEMP TABLE rollup_source_waste_old ON COMMIT DROP AS
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_waste w
+			 WHERE w.source = rollup_source_waste_apply.source
+			RETURNING w.*)
+		SELECT * FROM old;
+	ELSE
+		SELECT pg_catalog.array_agg(x.run_id) INTO old_runs
+		  FROM (SELECT x.run_id FROM @extschema@.rollup_source_waste x
+				  JOIN pg_temp.rollup_source_items k ON k.item = x.item AND k.workflow IS NOT DISTINCT FROM x.workflow
+				 WHERE x.source = rollup_source_waste_apply.source
+				UNION ALL
+				SELECT x.run_id FROM @extschema@.rollup_source_waste x
+				 WHERE x.source = rollup_source_waste_apply.source AND x.item IS NULL AND x.run_id = ANY (traces)) x;
+		CREATE TEMP TABLE rollup_source_waste_old ON COMMIT DROP AS
+		WITH old AS (
+			DELETE FROM @extschema@.rollup_source_waste w
+			 WHERE w.source = rollup_source_waste_apply.source AND w.run_id = ANY (old_runs)
+			RETURNING w.*)
+		SELECT * FROM old;
+	END IF;
 	-- the new ones in, classified as tokacct.waste_by_trace() over the spans
 	-- view classifies them (the view's status, attempt and run rebuilt from
 	-- the attempt facts; spans without a trace id belong to no run).  A run
