@@ -538,6 +538,25 @@ SELECT item, attempts, retry IS NULL AS no_state, problem FROM tokacct.rollup_so
 SELECT items_left_out, items, attempts, total_cost FROM tokacct.rollup_source_retry_monthly WHERE source = 'rt_time';
 SELECT * FROM rollup_vs_direct('rt_time');
 SELECT * FROM retry_vs_direct('rt_time');
+-- Two copies of a span (a table without a unique key): the views keep
+-- one, the latest (by start here), and the rollup must count what they
+-- keep.  Item A's t1 (10:00, failed) and t2 (11:00, succeeded), and an
+-- earlier copy of t2's root (09:00, failed): the attempts view still has
+-- t1 then t2, t2 succeeded; so must the rollup's attempts.  (The traces
+-- view, whose attempt facts the rollup reads, takes the start and the root
+-- status from every stored copy: t2 first and failed.)
+CREATE TABLE wl.retry_dup AS SELECT * FROM wl.retry_spans WHERE "TraceId" IN ('t1', 't2');
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_dup', 'wl.retry_dup', options => '{"item": "attr:app.item_id"}');
+CALL tokacct.rollup_source_create('rt_dup');
+INSERT INTO wl.retry_dup SELECT '2026-04-01 09:00+00', "TraceId", "SpanId", "ParentSpanId", "SpanName", "SpanAttributes", 'Error'
+  FROM wl.retry_dup WHERE "SpanId" = 't2-root';
+CALL tokacct.rollup_source_refresh('rt_dup');
+SELECT trace_id, attempt, started_at, succeeded FROM rt_dup.attempts ORDER BY attempt;
+SELECT a.trace_id, r.started_at = a.started_at AS same_start, r.succeeded IS NOT DISTINCT FROM a.succeeded AS same_success
+  FROM rt_dup.attempts a JOIN tokacct.rollup_source_attempt r ON r.source = 'rt_dup' AND r.trace_id = a.trace_id ORDER BY 1;
+SELECT * FROM retry_vs_direct('rt_dup');
+CALL tokacct.rollup_source_drop('rt_dup');
+SELECT count(*) AS views FROM tokacct.detach('rt_dup');
 CALL tokacct.rollup_source_drop('rt_time');
 CALL tokacct.rollup_source_drop('rt_rec');
 SELECT count(*) AS rows_left FROM tokacct.rollup_source_attempt WHERE source LIKE 'rt%';
