@@ -10779,12 +10779,17 @@ SELECT $1, x.workflow, x.item, x.day, x.attempts,
   FROM (SELECT n.workflow, n.item,
 			   (pg_catalog.min(n.started_at) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
 			   pg_catalog.count(*) AS attempts,
+			   -- (an attempt's cost is one money value of the state: at
+			   -- most 9223372.036854775807 once rounded to 12 decimals)
 			   @extschema@.retry_economics(n.attempt, n.succeeded, n.cost)
-				   FILTER (WHERE n.attempt >= 1 AND n.cost >= 0) AS retry,
+				   FILTER (WHERE n.attempt >= 1 AND n.cost >= 0
+						   AND pg_catalog.round(n.cost, 12) <= 9223372.036854775807) AS retry,
 			   CASE WHEN pg_catalog.bool_or(n.cost IS NULL) THEN 'an attempt''s calls are left out of the money'
 					WHEN pg_catalog.bool_or(n.succeeded IS NULL) THEN 'an attempt''s success is unknown (no root span)'
 					WHEN pg_catalog.bool_or(n.attempt IS NULL) THEN 'an attempt number is not a whole number'
 					WHEN pg_catalog.bool_or(n.cost < 0) THEN 'an attempt has a negative cost'
+					WHEN pg_catalog.bool_or(pg_catalog.round(n.cost, 12) > 9223372.036854775807)
+					THEN 'an attempt costs more than a retry state keeps exactly (9223372.036854775807)'
 					WHEN pg_catalog.min(n.attempt) <> 1 OR pg_catalog.max(n.attempt) <> pg_catalog.count(*)
 						 OR pg_catalog.count(DISTINCT n.attempt) <> pg_catalog.count(*)
 					THEN 'attempts not numbered 1, 2, 3, ...'
@@ -10878,20 +10883,22 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- the touched items: their rows as they were out, recomputed in
-	CREATE TEMP TABLE rollup_source_items_old ON COMMIT DROP AS
-	WITH old AS (
-		DELETE FROM @extschema@.rollup_source_item i
-		 USING (SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k) k
-		 WHERE i.source = rollup_source_retry_apply.source AND i.item = k.item AND i.workflow IS NOT DISTINCT FROM k.workflow
-		RETURNING i.*)
-	SELECT * FROM old;
-	CREATE TEMP TABLE rollup_source_items_new (LIKE @extschema@.rollup_source_item) ON COMMIT DROP;
-	-- (the touched items once each, for the join in items_sql)
+	-- (the touched items once each, analyzed: the joins below and in
+	-- items_sql, and the waste part's, then reach the touched items' rows
+	-- by their index instead of reading every item of every source)
 	CREATE TEMP TABLE rollup_source_items_k ON COMMIT DROP AS SELECT DISTINCT k.workflow, k.item FROM pg_temp.rollup_source_items k;
 	DROP TABLE pg_temp.rollup_source_items;
 	ALTER TABLE pg_temp.rollup_source_items_k RENAME TO rollup_source_items;
 	ANALYZE pg_temp.rollup_source_items;
+	-- the touched items: their rows as they were out, recomputed in
+	CREATE TEMP TABLE rollup_source_items_old ON COMMIT DROP AS
+	WITH old AS (
+		DELETE FROM @extschema@.rollup_source_item i
+		 USING pg_temp.rollup_source_items k
+		 WHERE i.source = rollup_source_retry_apply.source AND i.item = k.item AND i.workflow IS NOT DISTINCT FROM k.workflow
+		RETURNING i.*)
+	SELECT * FROM old;
+	CREATE TEMP TABLE rollup_source_items_new (LIKE @extschema@.rollup_source_item) ON COMMIT DROP;
 	EXECUTE format('WITH new AS (INSERT INTO @extschema@.rollup_source_item %s RETURNING *) '
 		'INSERT INTO pg_temp.rollup_source_items_new SELECT * FROM new', items_sql) USING source;
 
@@ -10948,6 +10955,8 @@ CREATE FUNCTION @extschema@.rollup_source_waste_apply(source pg_catalog.text, tr
 DECLARE
 	recorded bool;
 	run_traces text[];
+	runs_cond text;
+	spans_from text;
 	-- the summed columns of a run and of a day's row, in order
 	summed text[] := ARRAY['spans', 'total', 'essential', 'error_call', 'failed_attempt', 'abandoned_branch',
 						   'stuck_loop', 'duplicate_tool_call', 'waste'];
@@ -10976,6 +10985,10 @@ BEGIN
 	IF to_regclass('pg_temp.rollup_source_waste_groups') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_waste_groups;
 	END IF;
+	IF to_regclass('pg_temp.rollup_source_spans') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_spans;
+	END IF;
+	runs_cond := CASE WHEN traces IS NULL THEN 'true' ELSE 's.source_trace_id = ANY ($2)' END;
 
 	-- the traces of the runs to classify again: every trace of the items
 	-- touched (their run: the first by start, as the attempts view has it),
@@ -11027,8 +11040,12 @@ BEGIN
 	-- with a span waste_agg() refuses (no id, no finite start, a negative
 	-- cost, attempt or input; a span id twice) is left out and says why;
 	-- should the classification still fail (parent ids in a cycle), the runs
-	-- are classified one by one and the failing ones left out with the error.
-	new_runs := format($q$
+	-- are classified one by one and the failing ones left out with the error:
+	-- their spans read from the view once (kept, by trace id, in a temporary
+	-- table), not once per run (a table without an index on the trace id
+	-- would be read whole per run).  ({{SPANS}}: where the spans are read;
+	-- {{RUNS}}: which.)
+	new_runs := $q$
 	WITH new AS (
 		INSERT INTO @extschema@.rollup_source_waste
 		SELECT $1, q.run_id, q.workflow, q.item, q.day, s.spans, s.total, s.essential, s.error_call, s.failed_attempt,
@@ -11046,8 +11063,8 @@ BEGIN
 									   s.args_hash::pg_catalog.text AS args_hash, s.span_status::pg_catalog.text AS span_status,
 									   s.cost::pg_catalog.numeric AS cost, s.started_at::pg_catalog.timestamptz AS started_at,
 									   s.input_tokens::pg_catalog.int8 AS input_tokens, s.input_cost::pg_catalog.numeric AS input_cost
-								  FROM %1$s s
-								 WHERE %2$s) x0
+								  FROM {{SPANS}} s
+								 WHERE {{RUNS}}) x0
 						  JOIN pg_temp.rollup_source_runs r ON r.trace_id = x0.source_trace_id,
 						LATERAL (SELECT x0.*,
 									 CASE WHEN x0.parent_id IS NULL AND r.succeeded IS FALSE AND x0.span_status = 'ok' THEN 'error'
@@ -11058,15 +11075,28 @@ BEGIN
 						 GROUP BY r.run_id, r.workflow) q) q
 		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.problem IS NULL THEN q.st END) s ON true
 		RETURNING *)
-	INSERT INTO pg_temp.rollup_source_waste_new SELECT * FROM new$q$, spans_view, '{{RUNS}}');
+	INSERT INTO pg_temp.rollup_source_waste_new SELECT * FROM new$q$;
 	CREATE TEMP TABLE rollup_source_waste_new (LIKE @extschema@.rollup_source_waste) ON COMMIT DROP;
 	BEGIN
-		EXECUTE replace(new_runs, '{{RUNS}}', CASE WHEN traces IS NULL THEN 'true' ELSE 's.source_trace_id = ANY ($2)' END)
+		EXECUTE replace(replace(new_runs, '{{SPANS}}', spans_view), '{{RUNS}}', runs_cond)
 		USING source, run_traces;
 	EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+		spans_from := spans_view;
+		BEGIN
+			EXECUTE format('CREATE TEMP TABLE rollup_source_spans ON COMMIT DROP AS '
+				'SELECT s.source_trace_id, s.span_id, s.parent_id, s.kind, s.name, s.args_hash, s.span_status, s.cost, '
+				's.started_at, s.input_tokens, s.input_cost FROM %s s WHERE %s', spans_view, runs_cond)
+			USING source, run_traces;
+			CREATE INDEX ON pg_temp.rollup_source_spans (source_trace_id);
+			ANALYZE pg_temp.rollup_source_spans;
+			spans_from := 'pg_temp.rollup_source_spans';
+		EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+			NULL;	-- (the view refuses a row: each run read from it)
+		END;
 		FOR run IN SELECT r.run_id, pg_catalog.array_agg(r.trace_id) AS trace_ids FROM pg_temp.rollup_source_runs r GROUP BY 1 LOOP
 			BEGIN
-				EXECUTE replace(new_runs, '{{RUNS}}', 's.source_trace_id = ANY ($2)') USING source, run.trace_ids;
+				EXECUTE replace(replace(new_runs, '{{SPANS}}', spans_from), '{{RUNS}}', 's.source_trace_id = ANY ($2)')
+				USING source, run.trace_ids;
 			EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
 				GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
 				INSERT INTO @extschema@.rollup_source_waste (source, run_id, workflow, item, day, problem)
@@ -11117,6 +11147,9 @@ BEGIN
 		DROP TABLE pg_temp.rollup_source_waste_groups;
 	END IF;
 	DROP TABLE pg_temp.rollup_source_runs, pg_temp.rollup_source_waste_old, pg_temp.rollup_source_waste_new;
+	IF to_regclass('pg_temp.rollup_source_spans') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_spans;
+	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_waste_apply(pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
@@ -11171,11 +11204,12 @@ BEGIN
 
 	IF traces IS NOT NULL THEN
 		-- the other traces of those conversations: their calls too
+		-- (each conversation's traces by the index, from the few touched)
 		SELECT pg_catalog.array_agg(DISTINCT m.trace_id) INTO others
-		  FROM @extschema@.rollup_source_conversation_trace m
-		 WHERE m.source = rollup_source_context_apply.source
-		   AND m.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k)
-		   AND NOT m.trace_id = ANY (traces);
+		  FROM (SELECT DISTINCT k.conversation_id FROM pg_temp.rollup_source_conversations k) k
+		  JOIN LATERAL (SELECT m.trace_id FROM @extschema@.rollup_source_conversation_trace m
+						 WHERE m.source = rollup_source_context_apply.source AND m.conversation_id = k.conversation_id) m ON true
+		 WHERE NOT m.trace_id = ANY (traces);
 		IF others IS NOT NULL THEN
 			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
 				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
