@@ -11525,6 +11525,80 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.text[]) IS
 	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';
 
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text, full_run pg_catalog.bool)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	prev pg_snapshot;
+	prev_def text;
+	def text;
+	cur pg_snapshot;
+	dist int8;
+	touched text[];
+	r record;
+	rel regclass;
+	started timestamptz := clock_timestamp();
+BEGIN
+	SELECT p.snapshot, p.definition INTO prev, prev_def FROM @extschema@.rollup_source p
+	 WHERE p.source = rollup_source_run.source FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" has no rollup', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('Define it with CALL @extschema@.rollup_source_create(%L).', source);
+	END IF;
+	-- A restored database has the rollup's definition (dumped) without its
+	-- traces and days (derived, not dumped) and with a snapshot of another
+	-- cluster, whose ids mean nothing here: with no trace stored, count
+	-- everything (cheap when the source was empty at the last refresh).
+	IF prev IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t
+										 WHERE t.source = rollup_source_run.source) THEN
+		prev := NULL;
+	END IF;
+	-- taken once the lock is held and before the scan: every row the scan
+	-- misses belongs to a transaction at least as new as cur's xmin
+	cur := pg_current_snapshot();
+	-- The views the refresh reads: a source attached again with other
+	-- options or columns counts otherwise with no row written, so its
+	-- every trace is counted again.  (Read after cur: the views read later
+	-- are at least as new; a source attached again meanwhile is counted
+	-- again by the next refresh.)
+	def := (SELECT a.definition FROM @extschema@.attachment a WHERE a.source = rollup_source_run.source);
+	IF NOT full_run AND prev IS NOT NULL AND prev_def IS NOT DISTINCT FROM def THEN
+		dist := pg_snapshot_xmax(cur)::text::int8 - pg_snapshot_xmin(prev)::text::int8;
+		IF dist >= 2147483648 THEN
+			dist := NULL;	-- too long ago for a 32-bit xmin: count everything
+		END IF;
+	END IF;
+	IF dist IS NULL THEN
+		PERFORM @extschema@.rollup_source_keys(source, NULL);	-- the checks
+		r := @extschema@.rollup_source_apply(source, NULL);
+	ELSE
+		EXECUTE format('SELECT pg_catalog.array_agg(x.trace_id) FROM (%s) x',
+			@extschema@.rollup_source_keys(source, pg_snapshot_xmin(prev)::text::int8))
+			INTO touched;
+		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
+	END IF;
+	-- A full run fills the rollup's tables at once: their statistics, as
+	-- autovacuum would take them later, so that the next refresh finds its
+	-- few rows by their indexes (analysed by their owner only).
+	IF dist IS NULL THEN
+		FOR rel IN SELECT c.oid::regclass FROM pg_class c
+					WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind = 'r'
+					  AND c.relname LIKE 'rollup\_source\_%' AND pg_has_role(c.relowner, 'USAGE') ORDER BY c.relname LOOP
+			EXECUTE format('ANALYZE %s', rel);
+		END LOOP;
+	END IF;
+	UPDATE @extschema@.rollup_source p
+	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
+		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
+	 WHERE p.source = rollup_source_run.source;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_run(pg_catalog.text, pg_catalog.bool) IS
+	'step of rollup_source_refresh() and rollup_source_rebuild(): recompute the traces touched since the saved snapshot (all when full_run or never refreshed), save the new one';
+
 CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
 	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
 	LANGUAGE plpgsql STABLE
