@@ -316,6 +316,8 @@ INSERT INTO demo_steps (step, seconds) SELECT 'the HTML report''s figures', roun
 \echo '--   SELECT * FROM acme_ai.calls WHERE item = ''ACME-17'' ORDER BY started_at;'
 \echo '--   SELECT * FROM acme_ops.before_after WHERE significant;'
 \echo '--   SELECT * FROM tokacct.rollup_source_monthly WHERE source = ''acme_ai'' ORDER BY month, workflow;'
+\echo '--   SELECT * FROM tokacct.rollup_source_retry_monthly WHERE source = ''acme_ai'' ORDER BY month, workflow;'
+\echo '--   SELECT * FROM tokacct.rollup_source_waste_monthly WHERE source = ''acme_ai'' ORDER BY month, workflow;'
 \echo '--   SELECT * FROM acme_ai.problems LIMIT 20;'
 \echo '--   UPDATE tokacct.allocation_budget SET budget = 1000000; SELECT * FROM acme_ai.allocation;'
 \echo

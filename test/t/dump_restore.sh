@@ -15,7 +15,7 @@ fail=0
 
 # Derived tables: not dumped on purpose (a snapshot of transaction ids means
 # nothing in another cluster).
-derived="'rollup_daily', 'rollup_progress', 'rollup_source_trace', 'rollup_source_daily'"
+derived="'rollup_daily', 'rollup_progress', 'rollup_source_trace', 'rollup_source_daily', 'rollup_source_attempt', 'rollup_source_item', 'rollup_source_retry', 'rollup_source_waste', 'rollup_source_waste_daily', 'rollup_source_conversation_trace', 'rollup_source_conversation', 'rollup_source_context_daily'"
 
 out=$(psql_run -At <<SQL 2>&1
 SELECT 'not marked: ' || coalesce(string_agg(c.relname, ', ' ORDER BY c.relname), 'none')
