@@ -39,15 +39,15 @@
 # partition, so the planner aggregates each partition whole (a full
 # aggregate per partition under a Parallel Append), and each worker
 # classifies whole traces and sends the leader only its sums.  On that
-# table, median of 3 each, serially and with 2 workers in turn (serial,
-# 2 workers, serial, ...: the load of other jobs hits both alike):
-# part_read (the read floor, as above) and part_waste (the waste query, the
-# same text over the partitioned table).  The script stops with an error unless the 2-worker
-# plan (EXPLAIN ANALYZE) is a Parallel Append of full (not partial) grouped
-# aggregates under the Gather, waste_summary runs below the Gather too, and
-# 2 workers were launched; and unless the answer over the partitioned table,
-# serial and with 2 workers, is the serial answer over the plain table.
-# Last, the memory of
+# table, median of 3 each, serially and with 2 workers in turn (serial, 2
+# workers, serial, ...: the load of other jobs hits both alike): part_read
+# (the read floor, as above) and part_waste (the waste query, the same text
+# over the partitioned table).  The script stops with an error unless the
+# 2-worker plan (EXPLAIN ANALYZE) is a Parallel Append of full (not
+# partial) grouped aggregates under the Gather, waste_summary runs below
+# the Gather too, and 2 workers were launched; and unless the answer over
+# the partitioned table, serial and with 2 workers, is the serial answer
+# over the plain table. Last, the memory of
 # one trace of 1M spans (BENCH_BIG_TRACE spans) aggregated by waste_agg:
 # the backend's peak resident memory (VmHWM in /proc/self/status) before
 # and after, against the size of the state.  Not run by CI.
