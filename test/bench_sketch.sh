@@ -25,9 +25,22 @@
 #                 checked with EXPLAIN VERBOSE before timing)
 #   (reference)   GROUP BY trace_id alone: the earlier floor query, whose
 #                 three counts PostgreSQL never computed
+# Then the same calls copied, in the same order, into a table partitioned
+# by hash of trace_id (BENCH_PARTITIONS partitions, default 8), where a user
+# gets a parallel context_growth grouped by trace with
+# enable_partitionwise_aggregate = on: each trace lies in one partition, so
+# each partition is aggregated whole (a full aggregate per partition under a
+# Parallel Append) and a worker finalises its traces itself instead of
+# sending their states to the leader.  context and context floor over it,
+# serial and with 2 workers in turn in each round (medians of ROUNDS), with
+# the 2-worker plan checked first with EXPLAIN ANALYZE (the script stops
+# unless it is a Parallel Append of full aggregates under the Gather, with
+# context_carried_input computed below the Gather and 2 workers launched)
+# and the answer compared with the serial one on the plain table.
 source "$(dirname "$0")/lib.sh"
 
 ROWS=${1:-10000000}
+PARTS=${BENCH_PARTITIONS:-8}
 ensure_build_deps
 build_and_stage
 cluster_start "shared_buffers = 2GB" "max_parallel_workers = 4" "work_mem = 1GB" "jit = off"
@@ -45,6 +58,19 @@ FROM generate_series(0::bigint, $ROWS - 1) g;
 VACUUM ANALYZE bench_calls;
 SELECT count(*) FROM bench_calls;
 SQL
+log "copying the calls into a table partitioned by hash of trace_id ($PARTS partitions)"
+# a sequential scan from the first page (no synchronized scan) gives the
+# rows in the order they were generated, so each partition is in trace order
+psql_run <<SQL
+CREATE TABLE bench_calls_part (LIKE bench_calls) PARTITION BY HASH (trace_id);
+SELECT format('CREATE TABLE bench_calls_part_%s PARTITION OF bench_calls_part FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+              r, $PARTS, r)
+  FROM generate_series(0, $PARTS - 1) r \gexec
+SET synchronize_seqscans = off;
+SET max_parallel_workers_per_gather = 0;
+INSERT INTO bench_calls_part SELECT * FROM bench_calls;
+VACUUM ANALYZE bench_calls_part;
+SQL
 
 SERIAL="SET max_parallel_workers_per_gather = 0;"
 PARALLEL="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
@@ -58,6 +84,10 @@ Q_CTX="SELECT sum(tokacct.context_carried_input(s)) FROM (SELECT tokacct.context
 Q_CTX_SQL="SELECT sum(CASE WHEN pi IS NULL THEN 0 ELSE least(input_tokens, pi + po) END) FROM (SELECT input_tokens, lag(input_tokens) OVER w AS pi, lag(output_tokens) OVER w AS po FROM bench_calls WINDOW w AS (PARTITION BY trace_id ORDER BY seq)) x"
 Q_CTX_FLOOR="SELECT sum(n) FROM (SELECT count(seq) + count(input_tokens) + count(output_tokens) AS n FROM bench_calls GROUP BY trace_id) x"
 Q_CTX_GROUP="SELECT count(*) FROM (SELECT trace_id, count(seq), count(input_tokens), count(output_tokens) FROM bench_calls GROUP BY trace_id) x"
+# the same two over the partitioned table
+Q_CTX_PART=${Q_CTX/FROM bench_calls /FROM bench_calls_part }
+Q_CTX_FLOOR_PART=${Q_CTX_FLOOR/FROM bench_calls /FROM bench_calls_part }
+PARTWISE="SET enable_partitionwise_aggregate = on;"
 
 # Time the queries given, interleaved (q1 q2 ... qk, ROUNDS times) in one
 # session so that load from other processes hits them alike; prints the
@@ -117,3 +147,33 @@ for mode in serial parallel; do
 	printf '  (SQL buckets %.1f ms, floor %.1f ms; SQL lag() %.1f ms, floor %.1f ms)\n' "$ss" "$sf" "$cs" "$cf"
 	printf '  reference: sum(cost) %.1f ms = %s x the floor count(cost)\n' "$sm" "$(ratio "$sm" "$sf")"
 done
+
+# the partitioned table: the 2-worker plan first (EXPLAIN ANALYZE), then its
+# answer against the plain table's serial answer
+pplan=$(psql_run -t -A -c "$PARALLEL $PARTWISE" -c "EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) $Q_CTX_PART")
+echo "== the table partitioned by hash of trace_id ($PARTS partitions), enable_partitionwise_aggregate on: the 2-worker context_growth plan"
+echo "$pplan"
+if ! grep -q 'Workers Launched: 2' <<<"$pplan" || ! grep -q 'Parallel Append' <<<"$pplan" ||
+	! grep -q -- '->  \(Hash\|Group\)Aggregate' <<<"$pplan" ||
+	grep -q '\(Partial\|Finalize\) \(Hash\|Group\|Mixed\)Aggregate' <<<"$pplan" ||
+	! grep -q 'PARTIAL sum(tokacct.context_carried_input' <<<"$pplan"; then
+	echo "bench_sketch: the 2-worker plan over the partitioned table is not a partition-wise aggregate in 2 workers" >&2
+	exit 1
+fi
+pans=$(psql_run -t -A -c "$SERIAL" -c "SELECT ($Q_CTX) AS plain_serial" -c "$PARTWISE" \
+	-c "SELECT ($Q_CTX_PART) AS part_serial" -c "$PARALLEL" -c "SELECT ($Q_CTX_PART) AS part_parallel")
+echo "context answers (plain serial, partitioned serial, partitioned 2 workers): $(echo $pans)"
+if [ "$(sort -u <<<"$pans" | wc -l)" -ne 1 ]; then
+	echo "bench_sketch: the answers over the partitioned table differ from the serial one on the plain table" >&2
+	exit 1
+fi
+# serial and 2 workers in turn in each round, so the load of other jobs hits both alike
+mapfile -t t < <(median_ms "$PARTWISE" "$SERIAL $Q_CTX_PART" "$PARALLEL $Q_CTX_PART" \
+	"$SERIAL $Q_CTX_FLOOR_PART" "$PARALLEL $Q_CTX_FLOOR_PART")
+c0=${t[0]} c2=${t[1]} f0=${t[2]} f2=${t[3]}
+echo "== partitioned by trace_id, enable_partitionwise_aggregate on (serial and 2 workers in turn, JIT off)"
+printf '  %-13s serial %9.1f ms | vs floor count(seq, input, output) per trace %s (<= 1.2) | floor %.1f ms\n' \
+	context_growth "$c0" "$(ratio "$c0" "$f0")" "$f0"
+printf '  %-13s 2 workers %6.1f ms | vs floor count(seq, input, output) per trace %s (<= 1.2) | floor %.1f ms\n' \
+	context_growth "$c2" "$(ratio "$c2" "$f2")" "$f2"
+printf '  2 workers against serial: context_growth %s, floor %s\n' "$(ratio "$c2" "$c0")" "$(ratio "$f2" "$f0")"

@@ -31,7 +31,23 @@
 #          the trace, tool and arguments), summed
 # Before timing, the plan of the 2-worker waste query is checked with
 # EXPLAIN ANALYZE: the script stops with an error unless it is a partial
-# aggregation under a Gather with 2 workers launched.  Last, the memory of
+# aggregation under a Gather with 2 workers launched.
+# The same rows are also copied, in the same trace order, into a table
+# partitioned by hash of trace_id (BENCH_PARTITIONS partitions, default 8,
+# each with its own index on trace_id), where a user gets parallel waste
+# with enable_partitionwise_aggregate = on: each trace lies in one
+# partition, so the planner aggregates each partition whole (a full
+# aggregate per partition under a Parallel Append), and each worker
+# classifies whole traces and sends the leader only its sums.  On that
+# table, median of 3 each, serially and with 2 workers in turn (serial, 2
+# workers, serial, ...: the load of other jobs hits both alike): part_read
+# (the read floor, as above) and part_waste (the waste query, the same text
+# over the partitioned table).  The script stops with an error unless the
+# 2-worker plan (EXPLAIN ANALYZE) is a Parallel Append of full (not
+# partial) grouped aggregates under the Gather, waste_summary runs below
+# the Gather too, and 2 workers were launched; and unless the answer over
+# the partitioned table, serial and with 2 workers, is the serial answer
+# over the plain table. Last, the memory of
 # one trace of 1M spans (BENCH_BIG_TRACE spans) aggregated by waste_agg:
 # the backend's peak resident memory (VmHWM in /proc/self/status) before
 # and after, against the size of the state.  Not run by CI.
@@ -39,6 +55,7 @@ source "$(dirname "$0")/lib.sh"
 
 SPANS=${1:-10000000}
 BIG_TRACE=${BENCH_BIG_TRACE:-1000000}
+PARTS=${BENCH_PARTITIONS:-8}
 ensure_build_deps
 build_and_stage
 cluster_start "shared_buffers = 3GB" "work_mem = 64MB" "max_parallel_workers = 2" "jit = off"
@@ -77,9 +94,29 @@ CREATE INDEX ON bench_spans (trace_id);
 VACUUM ANALYZE bench_spans;
 SQL
 
+log "copying the spans into a table partitioned by hash of trace_id ($PARTS partitions)"
+# a sequential scan of bench_spans, from its first page (no synchronized
+# scan), gives the rows in the order they were generated: each partition
+# is stored in trace order too, and indexed on trace_id as bench_spans is
+psql_run <<SQL
+CREATE TABLE bench_spans_part (LIKE bench_spans) PARTITION BY HASH (trace_id);
+SELECT format('CREATE TABLE bench_spans_part_%s PARTITION OF bench_spans_part FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+              r, $PARTS, r)
+  FROM generate_series(0, $PARTS - 1) r \gexec
+SET synchronize_seqscans = off;
+SET max_parallel_workers_per_gather = 0;
+INSERT INTO bench_spans_part SELECT * FROM bench_spans;
+CREATE INDEX ON bench_spans_part (trace_id);
+VACUUM ANALYZE bench_spans_part;
+SQL
+
 psql_run -At <<'SQL'
 SELECT 'spans ' || count(*) || ', traces ' || count(DISTINCT trace_id) || ', table ' ||
        pg_size_pretty(pg_table_size('bench_spans')) FROM bench_spans;
+SELECT 'partitioned: ' || count(*) || ' partitions of ' ||
+       pg_size_pretty(min(pg_table_size(relid))) || ' to ' || pg_size_pretty(max(pg_table_size(relid))) ||
+       ', ' || pg_size_pretty(sum(pg_table_size(relid))) || ' in all'
+  FROM pg_partition_tree('bench_spans_part') WHERE isleaf;
 SQL
 log "shares of the spans and of the cost per class (the classifier's answer, serial)"
 psql_run -P pager=off <<'SQL'
@@ -106,6 +143,9 @@ cat > "$BUILD/bench_waste.sql" <<'SQL'
 \set collect 'SELECT count(st) FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st FROM bench_spans GROUP BY trace_id) q'
 \set waste 'SELECT count(*), sum(w.waste), sum(w.total), sum(w.duplicate_tool_call) FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st FROM bench_spans GROUP BY trace_id) q CROSS JOIN LATERAL tokacct.waste_summary(q.st) w'
 \set sql_dup 'SELECT count(*), sum(d) FROM (SELECT trace_id, sum(cost) FILTER (WHERE rn > 1) AS d FROM (SELECT trace_id, cost, row_number() OVER (PARTITION BY trace_id, name, args_hash ORDER BY started_at) AS rn FROM bench_spans WHERE kind = ''tool'') r GROUP BY trace_id) q'
+-- the read floor and the waste query over the table partitioned by trace_id
+\set part_read 'SELECT count(*), sum(n) FROM (SELECT trace_id, count(attempt) AS n FROM bench_spans_part GROUP BY trace_id) q'
+\set part_waste 'SELECT count(*), sum(w.waste), sum(w.total), sum(w.duplicate_tool_call) FROM (SELECT trace_id, tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) AS st FROM bench_spans_part GROUP BY trace_id) q CROSS JOIN LATERAL tokacct.waste_summary(q.st) w'
 SET jit = off;
 CREATE TEMP TABLE timing (what text, workers int, run int, ms float8);
 CREATE FUNCTION pg_temp.timeit(q text, what text, workers int) RETURNS void LANGUAGE plpgsql AS $$
@@ -119,6 +159,22 @@ BEGIN
 		INSERT INTO timing VALUES (what, workers, i, 1000 * extract(epoch FROM clock_timestamp() - t0));
 	END LOOP;
 END $$;
+-- the same, serial and with 2 workers in turn (0, 2, 0, 2, 0, 2), so that
+-- the load of other jobs on the shared machine hits both alike
+CREATE FUNCTION pg_temp.timeit_pair(q text, what text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; i int; w int;
+BEGIN
+	PERFORM set_config('enable_indexonlyscan', 'on', true);
+	PERFORM set_config('enable_partitionwise_aggregate', CASE WHEN what LIKE 'part%' THEN 'on' ELSE 'off' END, true);
+	FOR i IN 1..3 LOOP
+		FOREACH w IN ARRAY ARRAY[0, 2] LOOP
+			PERFORM set_config('max_parallel_workers_per_gather', w::text, true);
+			t0 := clock_timestamp();
+			EXECUTE q;
+			INSERT INTO timing VALUES (what, w, i, 1000 * extract(epoch FROM clock_timestamp() - t0));
+		END LOOP;
+	END LOOP;
+END $$;
 -- the plan of a query, and the same with EXPLAIN ANALYZE
 CREATE FUNCTION pg_temp.plan(q text, run bool) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE l text; r text := '';
@@ -127,6 +183,23 @@ BEGIN
 		r := r || l || E'\n';
 	END LOOP;
 	RETURN r;
+END $$;
+-- whether a node matching child is below the first node matching parent in
+-- a text plan: on a later line indented deeper, before the next line
+-- indented no deeper than the parent's
+CREATE FUNCTION pg_temp.below(plan text, parent text, child text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE l text; d int;
+BEGIN
+	FOREACH l IN ARRAY string_to_array(plan, E'\n') LOOP
+		IF d IS NULL THEN
+			IF l ~ parent THEN d := length(l) - length(ltrim(l)); END IF;
+		ELSIF length(l) - length(ltrim(l)) <= d THEN
+			RETURN false;
+		ELSIF l ~ child THEN
+			RETURN true;
+		END IF;
+	END LOOP;
+	RETURN false;
 END $$;
 SET max_parallel_workers_per_gather = 0;
 \echo serial plans
@@ -150,6 +223,33 @@ SELECT 1/0 AS the_2_worker_waste_plan_is_not_parallel;
 EXPLAIN (COSTS OFF) :read;
 EXPLAIN (COSTS OFF) :collect;
 EXPLAIN (COSTS OFF) :sql_dup;
+\echo the table partitioned by trace_id, enable_partitionwise_aggregate on: the serial waste plan
+SET enable_partitionwise_aggregate = on;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (COSTS OFF) :part_waste;
+\echo the same with 2 workers allowed, run once (EXPLAIN ANALYZE)
+SET max_parallel_workers_per_gather = 2;
+SELECT pg_temp.plan(:'part_waste', true) AS part_plan \gset
+\echo :part_plan
+-- stop unless the workers aggregate whole partitions and classify them: a
+-- Parallel Append of full aggregates grouped by trace (no partial or
+-- finalize step of the grouped aggregate anywhere) and waste_summary, all
+-- below the Gather, with 2 workers launched
+SELECT :'part_plan' ~ 'Workers Launched: 2'
+       AND pg_temp.below(:'part_plan', 'Gather', 'Parallel Append')
+       AND pg_temp.below(:'part_plan', 'Parallel Append', '->  (Group|Hash)Aggregate')
+       AND pg_temp.below(:'part_plan', 'Gather', 'Function Scan on waste_summary')
+       AND :'part_plan' !~ '(Partial|Finalize) (Group|Hash|Mixed)Aggregate'
+   AS part_ok \gset
+\if :part_ok
+\echo the 2-worker plan over the partitioned table aggregates whole partitions and classifies them in 2 launched workers
+\else
+\warn the 2-worker plan over the partitioned table is not a partition-wise aggregate in 2 workers (see above): stopping
+SELECT 1/0 AS the_2_worker_partitioned_plan_is_not_partitionwise;
+\endif
+\echo the read floor over the partitioned table with 2 workers allowed
+EXPLAIN (COSTS OFF) :part_read;
+SET enable_partitionwise_aggregate = off;
 SET max_parallel_workers_per_gather = 0;
 \echo the answer (count, waste, total, duplicates), serial and with 2 workers (the script stops unless they are equal)
 SET max_parallel_workers_per_gather = 2;
@@ -163,6 +263,21 @@ SELECT :'serial_answer' = :'parallel_answer' AS same_answer \gset
 \else
 \warn the 2-worker answer differs from the serial one: stopping
 SELECT 1/0 AS the_2_worker_answer_differs;
+\endif
+\echo the same over the partitioned table, serial and with 2 workers (the script stops unless both are the serial answer above)
+SET enable_partitionwise_aggregate = on;
+SELECT row(q.*)::text AS part_serial_answer FROM (:part_waste) q \gset
+SET max_parallel_workers_per_gather = 2;
+SELECT row(q.*)::text AS part_parallel_answer FROM (:part_waste) q \gset
+SET max_parallel_workers_per_gather = 0;
+SET enable_partitionwise_aggregate = off;
+\echo partitioned, serial: :part_serial_answer
+\echo partitioned, 2 workers: :part_parallel_answer
+SELECT :'serial_answer' = :'part_serial_answer' AND :'serial_answer' = :'part_parallel_answer' AS part_same_answer \gset
+\if :part_same_answer
+\else
+\warn an answer over the partitioned table differs from the serial one over the plain table: stopping
+SELECT 1/0 AS the_partitioned_answer_differs;
 \endif
 \o /dev/null
 BEGIN;
@@ -178,6 +293,8 @@ SELECT pg_temp.timeit(:'read', 'read', 2);
 SELECT pg_temp.timeit(:'collect', 'collect', 2);
 SELECT pg_temp.timeit(:'waste', 'waste', 2);
 SELECT pg_temp.timeit(:'sql_dup', 'sql_dup', 2);
+SELECT pg_temp.timeit_pair(:'part_read', 'part_read');
+SELECT pg_temp.timeit_pair(:'part_waste', 'part_waste');
 COMMIT;
 \o
 CREATE TEMP VIEW med AS
@@ -200,6 +317,17 @@ SELECT workers,
 SELECT round((pg_temp.ms(2, 'waste') / pg_temp.ms(0, 'waste'))::numeric, 2) AS waste,
        round((pg_temp.ms(2, 'read') / pg_temp.ms(0, 'read'))::numeric, 2) AS read,
        round((pg_temp.ms(2, 'sql_dup') / pg_temp.ms(0, 'sql_dup'))::numeric, 2) AS sql_dup;
+\echo the table partitioned by trace_id, enable_partitionwise_aggregate on: times in ms, median of 3
+SELECT workers, round(pg_temp.ms(workers, 'part_read')) AS read, round(pg_temp.ms(workers, 'part_waste')) AS waste
+  FROM (VALUES (0), (2)) v(workers) ORDER BY workers;
+\echo the waste query over the partitioned table against its read floor (bar: at most 2) and against the serial waste query over the plain table
+SELECT workers,
+       round((pg_temp.ms(workers, 'part_waste') / pg_temp.ms(workers, 'part_read'))::numeric, 2) AS vs_read,
+       round((pg_temp.ms(workers, 'part_waste') / pg_temp.ms(0, 'waste'))::numeric, 2) AS vs_plain_serial
+  FROM (VALUES (0), (2)) v(workers) ORDER BY workers;
+\echo partitioned, 2 workers against serial (bar: below 1)
+SELECT round((pg_temp.ms(2, 'part_waste') / pg_temp.ms(0, 'part_waste'))::numeric, 2) AS waste,
+       round((pg_temp.ms(2, 'part_read') / pg_temp.ms(0, 'part_read'))::numeric, 2) AS read;
 SQL
 log "timing (median of 3)"
 psql_run -f "$BUILD/bench_waste.sql" -P pager=off
