@@ -1214,6 +1214,10 @@ DECLARE
 						   'saved_input_at_cap', 'growth_exponents', 'growth_exponent_sum'];
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, NULL)';
 	sums text;
+	-- the old or new conversation rows (%s), each with its growth exponent
+	-- counted and as numeric, the day rows' two summed columns
+	with_exponents text := '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
+		'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_%s n)';
 BEGIN
 	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, count(*) AS conversations, %s FROM %%1$s g GROUP BY 1, 2, 3',
 		(SELECT string_agg(format('COALESCE(sum(g.%1$I), 0) AS %1$I', c), ', ') FROM unnest(summed) c));
@@ -1310,8 +1314,7 @@ BEGIN
 		SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp()
 		  FROM (%s) x$q$,
 			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
-			format(sums, '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
-				'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_new n)',
+			format(sums, format(with_exponents, 'new'),
 				format(gkey, 'g')))
 		USING source;
 	ELSE
@@ -1324,11 +1327,9 @@ BEGIN
 		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
 		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_context_daily d WHERE d.source = $1) d
 			ON d.gkey = k.gkey$q$,
-			format(sums, '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
-				'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_old n)',
+			format(sums, format(with_exponents, 'old'),
 				format(gkey, 'g')),
-			format(sums, '(SELECT n.*, (n.growth_exponent IS NOT NULL)::pg_catalog.int4 AS growth_exponents, '
-				'n.growth_exponent::pg_catalog.numeric AS growth_exponent_sum FROM pg_temp.rollup_source_context_new n)',
+			format(sums, format(with_exponents, 'new'),
 				format(gkey, 'g')),
 			format(gkey, 'd'),
 			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
