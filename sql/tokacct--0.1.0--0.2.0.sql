@@ -8117,7 +8117,7 @@ ALTER TABLE @extschema@.price_call ENABLE ALWAYS TRIGGER price_call_ingest;
 
 -- ---------------------------------------------------------------------------
 -- Rollups of attached sources (issue 15, h-rollup): the same objects as
--- sql/install/72_rollup_source.sql.
+-- sql/install/72_rollup_source.sql and 76_rollup_source_track.sql.
 -- ---------------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------
@@ -10506,7 +10506,8 @@ COMMENT ON FUNCTION @extschema@.rollup_source_written(pg_catalog.int4, pg_catalo
 -- view says whether a trace succeeded and the attempt number it records,
 -- the spans view a span's own status (sources attached before get them,
 -- and their rollups the retry and waste rows, by being attached again:
--- their next refresh then counts everything).
+-- their next refresh then counts everything).  The same objects as
+-- sql/install/73_rollup_source_retry.sql to 75_rollup_source_context.sql.
 -- ---------------------------------------------------------------------------
 -- Retry economics of an attached source.  An attempt's number depends on
 -- every trace of its item (numbered by start, or as the source records
@@ -10579,6 +10580,16 @@ COMMENT ON COLUMN @extschema@.rollup_source_retry.items IS 'items counted in ret
 COMMENT ON COLUMN @extschema@.rollup_source_retry.items_left_out IS 'items left out (tokacct.rollup_source_item.problem says why): an attempt''s cost or success unknown, or attempts not numbered 1, 2, 3, ... up to the first success';
 COMMENT ON COLUMN @extschema@.rollup_source_retry.retry IS 'retry_economics() over the attempts of the items counted (NULL when none); tokacct.merge() merges days, tokacct.retry_report() reads it';
 COMMENT ON COLUMN @extschema@.rollup_source_retry.updated_at IS 'when a refresh last rebuilt the row';
+
+-- The retry state of a's attempt rows less b's, when a and b alone tell it
+-- (src/agg_retry.c); NULL otherwise: then the day's row is merged again
+-- from its items.
+CREATE FUNCTION @extschema@.retry_subtract(a @extschema@.retry_state, b @extschema@.retry_state)
+	RETURNS @extschema@.retry_state
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'retry_subtract';
+COMMENT ON FUNCTION @extschema@.retry_subtract(@extschema@.retry_state, @extschema@.retry_state) IS
+	'step of rollup_source_refresh(): the retry state of a''s attempt rows less b''s (b''s rows a part of a''s), when it is known exactly (its largest attempt number told); NULL otherwise';
 
 -- Waste by class of an attached source.  The spans view classifies an
 -- item's traces together (its run, named after its first trace by start),
@@ -10743,16 +10754,6 @@ COMMENT ON COLUMN @extschema@.rollup_source_context_daily.saved_input_at_cap IS 
 COMMENT ON COLUMN @extschema@.rollup_source_context_daily.growth_exponents IS 'conversations with a growth exponent';
 COMMENT ON COLUMN @extschema@.rollup_source_context_daily.growth_exponent_sum IS 'sum of their growth exponents (each as numeric, so rows add and subtract exactly); divide by growth_exponents for the mean';
 COMMENT ON COLUMN @extschema@.rollup_source_context_daily.updated_at IS 'when a refresh last rebuilt the row';
-
--- The retry state of a's attempt rows less b's, when a and b alone tell it
--- (src/agg_retry.c); NULL otherwise: then the day's row is merged again
--- from its items.
-CREATE FUNCTION @extschema@.retry_subtract(a @extschema@.retry_state, b @extschema@.retry_state)
-	RETURNS @extschema@.retry_state
-	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
-	AS 'MODULE_PATHNAME', 'retry_subtract';
-COMMENT ON FUNCTION @extschema@.retry_subtract(@extschema@.retry_state, @extschema@.retry_state) IS
-	'step of rollup_source_refresh(): the retry state of a''s attempt rows less b''s (b''s rows a part of a''s), when it is known exactly (its largest attempt number told); NULL otherwise';
 
 CREATE FUNCTION @extschema@.rollup_source_retry_apply(source pg_catalog.text, traces pg_catalog.text[],
 	spans_view pg_catalog.text)
@@ -12272,7 +12273,6 @@ COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.naive_cost_per_solved 
 COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.tail_factor IS 'cost_per_solved / naive_cost_per_solved: above 1 when hard items retry more than p1 predicts';
 COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.max_attempt IS 'largest attempt number';
 COMMENT ON COLUMN @extschema@.rollup_source_retry_monthly.retry IS 'the merged retry_state (tokacct.retry_projection() replays it with a retry cap)';
-
 CREATE VIEW @extschema@.rollup_source_waste_monthly WITH (security_invoker = true) AS
 	SELECT d.source, pg_catalog.date_trunc('month', d.day::pg_catalog.timestamp)::pg_catalog.date AS month, d.workflow,
 		   pg_catalog.sum(d.runs)::pg_catalog.int8 AS runs, pg_catalog.sum(d.runs_left_out)::pg_catalog.int8 AS runs_left_out,
@@ -12300,7 +12300,6 @@ COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.stuck_loop IS 'cost of
 COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.duplicate_tool_call IS 'cost of tool calls repeating an earlier call whose result was kept';
 COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.waste IS 'total - essential';
 COMMENT ON COLUMN @extschema@.rollup_source_waste_monthly.waste_share IS 'waste / total';
-
 CREATE VIEW @extschema@.rollup_source_context_monthly WITH (security_invoker = true) AS
 	SELECT d.source, pg_catalog.date_trunc('month', d.day::pg_catalog.timestamp)::pg_catalog.date AS month, d.workflow,
 		   pg_catalog.sum(d.conversations)::pg_catalog.int8 AS conversations, pg_catalog.sum(d.calls)::pg_catalog.int8 AS calls,
