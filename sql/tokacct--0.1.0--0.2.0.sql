@@ -10755,6 +10755,49 @@ COMMENT ON COLUMN @extschema@.rollup_source_context_daily.growth_exponents IS 'c
 COMMENT ON COLUMN @extschema@.rollup_source_context_daily.growth_exponent_sum IS 'sum of their growth exponents (each as numeric, so rows add and subtract exactly); divide by growth_exponents for the mean';
 COMMENT ON COLUMN @extschema@.rollup_source_context_daily.updated_at IS 'when a refresh last rebuilt the row';
 
+CREATE FUNCTION @extschema@.rollup_source_days(source pg_catalog.text, daily pg_catalog.text,
+	old_sums pg_catalog.text, new_sums pg_catalog.text, columns pg_catalog.text[], keep pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	gkey text := '@extschema@.rollup_source_group(d.day, d.workflow, NULL)';
+	cols text := (SELECT string_agg(format('x.%I', c), ', ') FROM unnest(columns) c);
+BEGIN
+	IF old_sums IS NULL THEN
+		EXECUTE format('DELETE FROM @extschema@.%I d WHERE d.source = $1', daily) USING source;
+		EXECUTE format('INSERT INTO @extschema@.%I SELECT $1, x.day, x.workflow, %s, statement_timestamp() FROM (%s) x',
+			daily, cols, new_sums)
+		USING source;
+		RETURN;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_day_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_day_groups;
+	END IF;
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_day_groups ON COMMIT DROP AS
+	SELECT k.gkey, k.day, k.workflow, %5$s
+	  FROM (SELECT x.gkey, x.day, x.workflow FROM (%2$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%3$s) x) k
+	  LEFT JOIN (%2$s) o ON o.gkey = k.gkey
+	  LEFT JOIN (%3$s) n ON n.gkey = k.gkey
+	  LEFT JOIN (SELECT %4$s AS gkey, d.* FROM @extschema@.%1$I d WHERE d.source = $1) d
+		ON d.gkey = k.gkey$q$,
+		daily, old_sums, new_sums, gkey,
+		(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
+		   FROM unnest(columns) c))
+	USING source;
+	EXECUTE format('DELETE FROM @extschema@.%I d USING pg_temp.rollup_source_day_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', daily, gkey) USING source;
+	EXECUTE format('INSERT INTO @extschema@.%I SELECT $1, x.day, x.workflow, %s, statement_timestamp() '
+		'FROM pg_temp.rollup_source_day_groups x WHERE %s', daily, cols, keep)
+	USING source;
+	DROP TABLE pg_temp.rollup_source_day_groups;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_days(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
+	'step of rollup_source_refresh(): update the day x workflow rows of a part whose columns are sums (waste, context growth) by the old and new rows'' sums of the groups they touch';
+
 CREATE FUNCTION @extschema@.rollup_source_retry_apply(source pg_catalog.text, traces pg_catalog.text[],
 	spans_view pg_catalog.text)
 	RETURNS void
@@ -10983,9 +11026,6 @@ BEGIN
 	IF to_regclass('pg_temp.rollup_source_waste_new') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_waste_new;
 	END IF;
-	IF to_regclass('pg_temp.rollup_source_waste_groups') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_waste_groups;
-	END IF;
 	IF to_regclass('pg_temp.rollup_source_spans') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_spans;
 	END IF;
@@ -11110,43 +11150,11 @@ BEGIN
 		END LOOP;
 	END;
 
-	IF traces IS NULL THEN
-		DELETE FROM @extschema@.rollup_source_waste_daily d WHERE d.source = rollup_source_waste_apply.source;
-		EXECUTE format($q$
-		INSERT INTO @extschema@.rollup_source_waste_daily
-		SELECT $1, x.day, x.workflow, x.runs, x.runs_left_out, %s, statement_timestamp()
-		  FROM (%s) x$q$,
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
-			format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')))
-		USING source;
-	ELSE
-		-- each day x workflow group touched: its row less the old runs plus
-		-- the new (sums: exact)
-		EXECUTE format($q$
-		CREATE TEMP TABLE rollup_source_waste_groups ON COMMIT DROP AS
-		SELECT k.gkey, k.day, k.workflow,
-			   COALESCE(d.runs, 0) - COALESCE(o.runs, 0) + COALESCE(n.runs, 0) AS runs,
-			   COALESCE(d.runs_left_out, 0) - COALESCE(o.runs_left_out, 0) + COALESCE(n.runs_left_out, 0) AS runs_left_out, %4$s
-		  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
-		  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
-		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
-		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_waste_daily d WHERE d.source = $1) d
-			ON d.gkey = k.gkey$q$,
-			format(sums, 'pg_temp.rollup_source_waste_old', format(gkey, 'g')),
-			format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')),
-			format(gkey, 'd'),
-			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
-			   FROM unnest(summed) c))
-		USING source;
-		EXECUTE format('DELETE FROM @extschema@.rollup_source_waste_daily d USING pg_temp.rollup_source_waste_groups g '
-			'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-		EXECUTE format('INSERT INTO @extschema@.rollup_source_waste_daily '
-			'SELECT $1, x.day, x.workflow, x.runs, x.runs_left_out, %s, statement_timestamp() '
-			'FROM pg_temp.rollup_source_waste_groups x WHERE x.runs + x.runs_left_out > 0',
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c))
-		USING source;
-		DROP TABLE pg_temp.rollup_source_waste_groups;
-	END IF;
+	-- each day x workflow group touched: its row less the old runs plus the new
+	PERFORM @extschema@.rollup_source_days(source, 'rollup_source_waste_daily',
+		CASE WHEN traces IS NOT NULL THEN format(sums, 'pg_temp.rollup_source_waste_old', format(gkey, 'g')) END,
+		format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')),
+		ARRAY['runs', 'runs_left_out'] || summed, 'x.runs + x.runs_left_out > 0');
 	DROP TABLE pg_temp.rollup_source_runs, pg_temp.rollup_source_waste_old, pg_temp.rollup_source_waste_new;
 	IF to_regclass('pg_temp.rollup_source_spans') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_spans;
@@ -11183,9 +11191,6 @@ BEGIN
 	END IF;
 	IF to_regclass('pg_temp.rollup_source_context_new') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_context_new;
-	END IF;
-	IF to_regclass('pg_temp.rollup_source_context_groups') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_context_groups;
 	END IF;
 
 	-- the conversations of the traces recomputed, as they were and are
@@ -11261,43 +11266,10 @@ BEGIN
 	SELECT * FROM new;
 
 	-- (growth exponents summed as numeric: rows add and subtract exactly)
-	IF traces IS NULL THEN
-		DELETE FROM @extschema@.rollup_source_context_daily d WHERE d.source = rollup_source_context_apply.source;
-		EXECUTE format($q$
-		INSERT INTO @extschema@.rollup_source_context_daily
-		SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp()
-		  FROM (%s) x$q$,
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
-			format(sums, format(with_exponents, 'new'),
-				format(gkey, 'g')))
-		USING source;
-	ELSE
-		EXECUTE format($q$
-		CREATE TEMP TABLE rollup_source_context_groups ON COMMIT DROP AS
-		SELECT k.gkey, k.day, k.workflow,
-			   COALESCE(d.conversations, 0) - COALESCE(o.conversations, 0) + COALESCE(n.conversations, 0) AS conversations, %4$s
-		  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
-		  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
-		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
-		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_context_daily d WHERE d.source = $1) d
-			ON d.gkey = k.gkey$q$,
-			format(sums, format(with_exponents, 'old'),
-				format(gkey, 'g')),
-			format(sums, format(with_exponents, 'new'),
-				format(gkey, 'g')),
-			format(gkey, 'd'),
-			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
-			   FROM unnest(summed) c))
-		USING source;
-		EXECUTE format('DELETE FROM @extschema@.rollup_source_context_daily d USING pg_temp.rollup_source_context_groups g '
-			'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-		EXECUTE format('INSERT INTO @extschema@.rollup_source_context_daily '
-			'SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp() '
-			'FROM pg_temp.rollup_source_context_groups x WHERE x.conversations > 0',
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c))
-		USING source;
-		DROP TABLE pg_temp.rollup_source_context_groups;
-	END IF;
+	PERFORM @extschema@.rollup_source_days(source, 'rollup_source_context_daily',
+		CASE WHEN traces IS NOT NULL THEN format(sums, format(with_exponents, 'old'), format(gkey, 'g')) END,
+		format(sums, format(with_exponents, 'new'), format(gkey, 'g')),
+		ARRAY['conversations'] || summed, 'x.conversations > 0');
 	DROP TABLE pg_temp.rollup_source_conversations, pg_temp.rollup_source_context_old, pg_temp.rollup_source_context_new;
 END
 $fn$;

@@ -114,6 +114,56 @@ COMMENT ON FUNCTION @extschema@.rollup_source_group(pg_catalog.date, pg_catalog.
 CREATE INDEX rollup_source_trace_group ON @extschema@.rollup_source_trace
 	(source, @extschema@.rollup_source_group(day, workflow, model));
 
+-- The day x workflow rows of a part of a refresh whose columns are all sums
+-- (waste, context growth): daily, the table (source, day, workflow, then
+-- columns in order, then updated_at); old_sums and new_sums, queries giving
+-- what the old and the new rows of the part add to each group (gkey, day,
+-- workflow, columns); old_sums NULL in a full run, which writes the new
+-- sums alone.  Each group touched becomes its row less the old plus the new
+-- (sums subtract exactly), kept where keep (over x) holds.
+CREATE FUNCTION @extschema@.rollup_source_days(source pg_catalog.text, daily pg_catalog.text,
+	old_sums pg_catalog.text, new_sums pg_catalog.text, columns pg_catalog.text[], keep pg_catalog.text)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	gkey text := '@extschema@.rollup_source_group(d.day, d.workflow, NULL)';
+	cols text := (SELECT string_agg(format('x.%I', c), ', ') FROM unnest(columns) c);
+BEGIN
+	IF old_sums IS NULL THEN
+		EXECUTE format('DELETE FROM @extschema@.%I d WHERE d.source = $1', daily) USING source;
+		EXECUTE format('INSERT INTO @extschema@.%I SELECT $1, x.day, x.workflow, %s, statement_timestamp() FROM (%s) x',
+			daily, cols, new_sums)
+		USING source;
+		RETURN;
+	END IF;
+	IF to_regclass('pg_temp.rollup_source_day_groups') IS NOT NULL THEN
+		DROP TABLE pg_temp.rollup_source_day_groups;
+	END IF;
+	EXECUTE format($q$
+	CREATE TEMP TABLE rollup_source_day_groups ON COMMIT DROP AS
+	SELECT k.gkey, k.day, k.workflow, %5$s
+	  FROM (SELECT x.gkey, x.day, x.workflow FROM (%2$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%3$s) x) k
+	  LEFT JOIN (%2$s) o ON o.gkey = k.gkey
+	  LEFT JOIN (%3$s) n ON n.gkey = k.gkey
+	  LEFT JOIN (SELECT %4$s AS gkey, d.* FROM @extschema@.%1$I d WHERE d.source = $1) d
+		ON d.gkey = k.gkey$q$,
+		daily, old_sums, new_sums, gkey,
+		(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
+		   FROM unnest(columns) c))
+	USING source;
+	EXECUTE format('DELETE FROM @extschema@.%I d USING pg_temp.rollup_source_day_groups g '
+		'WHERE d.source = $1 AND %s = g.gkey', daily, gkey) USING source;
+	EXECUTE format('INSERT INTO @extschema@.%I SELECT $1, x.day, x.workflow, %s, statement_timestamp() '
+		'FROM pg_temp.rollup_source_day_groups x WHERE %s', daily, cols, keep)
+	USING source;
+	DROP TABLE pg_temp.rollup_source_day_groups;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.rollup_source_days(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text) IS
+	'step of rollup_source_refresh(): update the day x workflow rows of a part whose columns are sums (waste, context growth) by the old and new rows'' sums of the groups they touch';
+
 -- The sketch of a's costs once b's are taken out, when a and b alone tell
 -- it exactly: b's costs strictly inside a's min and max (src/agg_sketch.c);
 -- NULL otherwise.  A refresh takes a trace's old contribution out of a

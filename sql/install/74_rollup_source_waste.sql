@@ -131,9 +131,6 @@ BEGIN
 	IF to_regclass('pg_temp.rollup_source_waste_new') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_waste_new;
 	END IF;
-	IF to_regclass('pg_temp.rollup_source_waste_groups') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_waste_groups;
-	END IF;
 	IF to_regclass('pg_temp.rollup_source_spans') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_spans;
 	END IF;
@@ -258,43 +255,11 @@ BEGIN
 		END LOOP;
 	END;
 
-	IF traces IS NULL THEN
-		DELETE FROM @extschema@.rollup_source_waste_daily d WHERE d.source = rollup_source_waste_apply.source;
-		EXECUTE format($q$
-		INSERT INTO @extschema@.rollup_source_waste_daily
-		SELECT $1, x.day, x.workflow, x.runs, x.runs_left_out, %s, statement_timestamp()
-		  FROM (%s) x$q$,
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
-			format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')))
-		USING source;
-	ELSE
-		-- each day x workflow group touched: its row less the old runs plus
-		-- the new (sums: exact)
-		EXECUTE format($q$
-		CREATE TEMP TABLE rollup_source_waste_groups ON COMMIT DROP AS
-		SELECT k.gkey, k.day, k.workflow,
-			   COALESCE(d.runs, 0) - COALESCE(o.runs, 0) + COALESCE(n.runs, 0) AS runs,
-			   COALESCE(d.runs_left_out, 0) - COALESCE(o.runs_left_out, 0) + COALESCE(n.runs_left_out, 0) AS runs_left_out, %4$s
-		  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
-		  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
-		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
-		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_waste_daily d WHERE d.source = $1) d
-			ON d.gkey = k.gkey$q$,
-			format(sums, 'pg_temp.rollup_source_waste_old', format(gkey, 'g')),
-			format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')),
-			format(gkey, 'd'),
-			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
-			   FROM unnest(summed) c))
-		USING source;
-		EXECUTE format('DELETE FROM @extschema@.rollup_source_waste_daily d USING pg_temp.rollup_source_waste_groups g '
-			'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-		EXECUTE format('INSERT INTO @extschema@.rollup_source_waste_daily '
-			'SELECT $1, x.day, x.workflow, x.runs, x.runs_left_out, %s, statement_timestamp() '
-			'FROM pg_temp.rollup_source_waste_groups x WHERE x.runs + x.runs_left_out > 0',
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c))
-		USING source;
-		DROP TABLE pg_temp.rollup_source_waste_groups;
-	END IF;
+	-- each day x workflow group touched: its row less the old runs plus the new
+	PERFORM @extschema@.rollup_source_days(source, 'rollup_source_waste_daily',
+		CASE WHEN traces IS NOT NULL THEN format(sums, 'pg_temp.rollup_source_waste_old', format(gkey, 'g')) END,
+		format(sums, 'pg_temp.rollup_source_waste_new', format(gkey, 'g')),
+		ARRAY['runs', 'runs_left_out'] || summed, 'x.runs + x.runs_left_out > 0');
 	DROP TABLE pg_temp.rollup_source_runs, pg_temp.rollup_source_waste_old, pg_temp.rollup_source_waste_new;
 	IF to_regclass('pg_temp.rollup_source_spans') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_spans;

@@ -122,9 +122,6 @@ BEGIN
 	IF to_regclass('pg_temp.rollup_source_context_new') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_context_new;
 	END IF;
-	IF to_regclass('pg_temp.rollup_source_context_groups') IS NOT NULL THEN
-		DROP TABLE pg_temp.rollup_source_context_groups;
-	END IF;
 
 	-- the conversations of the traces recomputed, as they were and are
 	CREATE TEMP TABLE rollup_source_conversations (conversation_id text) ON COMMIT DROP;
@@ -199,43 +196,10 @@ BEGIN
 	SELECT * FROM new;
 
 	-- (growth exponents summed as numeric: rows add and subtract exactly)
-	IF traces IS NULL THEN
-		DELETE FROM @extschema@.rollup_source_context_daily d WHERE d.source = rollup_source_context_apply.source;
-		EXECUTE format($q$
-		INSERT INTO @extschema@.rollup_source_context_daily
-		SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp()
-		  FROM (%s) x$q$,
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c),
-			format(sums, format(with_exponents, 'new'),
-				format(gkey, 'g')))
-		USING source;
-	ELSE
-		EXECUTE format($q$
-		CREATE TEMP TABLE rollup_source_context_groups ON COMMIT DROP AS
-		SELECT k.gkey, k.day, k.workflow,
-			   COALESCE(d.conversations, 0) - COALESCE(o.conversations, 0) + COALESCE(n.conversations, 0) AS conversations, %4$s
-		  FROM (SELECT x.gkey, x.day, x.workflow FROM (%1$s) x UNION SELECT x.gkey, x.day, x.workflow FROM (%2$s) x) k
-		  LEFT JOIN (%1$s) o ON o.gkey = k.gkey
-		  LEFT JOIN (%2$s) n ON n.gkey = k.gkey
-		  LEFT JOIN (SELECT %3$s AS gkey, d.* FROM @extschema@.rollup_source_context_daily d WHERE d.source = $1) d
-			ON d.gkey = k.gkey$q$,
-			format(sums, format(with_exponents, 'old'),
-				format(gkey, 'g')),
-			format(sums, format(with_exponents, 'new'),
-				format(gkey, 'g')),
-			format(gkey, 'd'),
-			(SELECT string_agg(format('COALESCE(d.%1$I, 0) - COALESCE(o.%1$I, 0) + COALESCE(n.%1$I, 0) AS %1$I', c), ', ')
-			   FROM unnest(summed) c))
-		USING source;
-		EXECUTE format('DELETE FROM @extschema@.rollup_source_context_daily d USING pg_temp.rollup_source_context_groups g '
-			'WHERE d.source = $1 AND %s = g.gkey', format(gkey, 'd')) USING source;
-		EXECUTE format('INSERT INTO @extschema@.rollup_source_context_daily '
-			'SELECT $1, x.day, x.workflow, x.conversations, %s, statement_timestamp() '
-			'FROM pg_temp.rollup_source_context_groups x WHERE x.conversations > 0',
-			(SELECT string_agg(format('x.%I', c), ', ') FROM unnest(summed) c))
-		USING source;
-		DROP TABLE pg_temp.rollup_source_context_groups;
-	END IF;
+	PERFORM @extschema@.rollup_source_days(source, 'rollup_source_context_daily',
+		CASE WHEN traces IS NOT NULL THEN format(sums, format(with_exponents, 'old'), format(gkey, 'g')) END,
+		format(sums, format(with_exponents, 'new'), format(gkey, 'g')),
+		ARRAY['conversations'] || summed, 'x.conversations > 0');
 	DROP TABLE pg_temp.rollup_source_conversations, pg_temp.rollup_source_context_old, pg_temp.rollup_source_context_new;
 END
 $fn$;
