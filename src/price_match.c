@@ -2,7 +2,7 @@
  *
  * price_match.c
  *	  The grammar of the price catalog's match rules, defined once: one
- *	  walker reads a rule, for the cache (price_catalog.c), which builds the
+ *	  walker reads a rule, for the cache (price_load.c), which builds the
  *	  PriceMatch tree the matcher runs, and for tokacct.price_check_match(),
  *	  which the catalog tables' checks and the loaders call.  A rule the
  *	  tables accept is a rule the matcher compiles, and the other way round.

@@ -163,7 +163,7 @@ extern const WasteState *waste_expanded_flat(Datum d, const WasteTotals **totals
 extern WasteState *waste_expanded_copy(Datum d);
 extern bool waste_expanded_equal(const struct varlena *v, Datum d);
 
-/* waste_classify.c: classify under the defaults; false on a data error */
+/* waste_accessors.c: classify under the defaults; false on a data error */
 extern bool waste_compute_totals(const WasteState *s, WasteTotals *out);
 
 #define DatumGetWasteState(d)	((WasteState *) PG_DETOAST_DATUM(d))

@@ -7,7 +7,8 @@
  *	  overspends it.  Also the hash key, drawn once per backend.
  *
  * The per-span operations on the id table are inline in waste_index.h;
- * the classifier's steps that use these indexes are in waste_classify.c.
+ * the classifier's steps that use these indexes are in waste_classify.c
+ * (the span ids) and waste_rules.c (the tool keys).
  *
  *-------------------------------------------------------------------------
  */

@@ -8,7 +8,7 @@
  * allocated in the aggregate context, growing it by doubling, so rows do
  * not allocate.  The combine function appends the records of one partial
  * state to another: classification is deferred to the accessors (see
- * waste_classify.c), so partial states of the same trace merge exactly.
+ * waste_accessors.c), so partial states of the same trace merge exactly.
  *
  * While aggregating, the state is an expanded object (PostgreSQL's
  * expandeddatum.h), as context_growth's is (agg_context.c): a header in a
@@ -536,7 +536,7 @@ waste_str_len(Size len, const char *what)
  * waste_accum(state, span_id, parent_id, kind, name, args_hash, status,
  * cost, started_at [, attempt [, input_tokens, input_cost]]): append one
  * span to the trace's state.  A span with input tokens (not NULL) is an
- * LLM call for the induced cost (see waste_classify.c); a NULL input cost
+ * LLM call for the induced cost (see waste_rules.c); a NULL input cost
  * is 0, and input cost without input tokens is not kept.
  */
 Datum

@@ -10,7 +10,7 @@ usage: waste_reference.py gen DIR             write spans.tsv, traces.tsv and
 
 The reference below is written from README.md, section "Waste in execution
 traces", in the plainest way (quadratic scans, recursion): it shares no code
-and no data structure with src/waste_classify.c.  Traces come from a fixed
+and no data structure with src/waste_*.c.  Traces come from a fixed
 seed, so every run checks the same ~2,000 traces, each under the cost rules
 'leaf' and 'self' (and 'rollup' where the reported costs are consistent),
 with loop_min 2, 3 and 5.  Money is int picodollars (1e-12), never float.
