@@ -11503,6 +11503,7 @@ CREATE OR REPLACE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text,
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
+	SET random_page_cost = 1.1
 	AS $fn$
 DECLARE
 	prev pg_snapshot;

@@ -27,7 +27,7 @@ COMMENT ON DOMAIN @extschema@.price_amount IS
 
 -- Whether a pattern may be a match rule's regex: it compiles, has no
 -- back-references or lookaround constraints and is small enough that
--- matching a name stays one short pass (see src/price_catalog.c).
+-- matching a name stays one short pass (see src/price_match.c).
 CREATE FUNCTION @extschema@.price_check_regex(pattern pg_catalog.text)
 	RETURNS pg_catalog.bool
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE

@@ -12,7 +12,7 @@
 -- triggers, copied onto each copy, invalidate the price cache of every
 -- session on every node.  cost() reads this node's copy, and refuses to
 -- price on a worker whose catalog is still a local table
--- (src/price_catalog.c, price_citus_relation).
+-- (src/price_load.c, price_citus_relation).
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.citus_distribute_catalog()

@@ -593,10 +593,18 @@ COMMENT ON FUNCTION @extschema@.rollup_source_apply(pg_catalog.text, pg_catalog.
 	'step of rollup_source_refresh(): recompute some traces (all when NULL) of a source from its calls view, replace their contributions and rebuild the daily rows they touch';
 
 -- The body of a refresh, once the caller holds the source's refresh lock.
+-- A refresh reads a few rows of each table by key (the touched traces,
+-- their items, runs and conversations), from tables it has just read or
+-- written: fetched by index, those pages are in memory.  At the default
+-- cost of a random page (4 times a sequential one) the planner reads
+-- whole tables instead once a refresh touches a few percent of the traces
+-- (every statement then costs the table's size, not the new rows'); so a
+-- refresh plans with the cost of a random page of a cached table.
 CREATE FUNCTION @extschema@.rollup_source_run(source pg_catalog.text, full_run pg_catalog.bool)
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
+	SET random_page_cost = 1.1
 	AS $fn$
 DECLARE
 	prev pg_snapshot;
