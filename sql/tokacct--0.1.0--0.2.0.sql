@@ -11234,11 +11234,20 @@ BEGIN
 	-- numbers them, the calls with both token counts in context_growth()
 	-- (as the context_growth view takes them; counts a state cannot hold
 	-- left out too)
+	-- (a full run takes every stored conversation out: the list holds them
+	-- all, so that one condition, which the index on the conversation id
+	-- answers, serves both runs)
+	IF traces IS NULL THEN
+		INSERT INTO pg_temp.rollup_source_conversations
+		SELECT v.conversation_id FROM @extschema@.rollup_source_conversation v
+		 WHERE v.source = rollup_source_context_apply.source;
+	END IF;
+	ANALYZE pg_temp.rollup_source_conversations;
 	CREATE TEMP TABLE rollup_source_context_old ON COMMIT DROP AS
 	WITH old AS (
 		DELETE FROM @extschema@.rollup_source_conversation v
 		 WHERE v.source = rollup_source_context_apply.source
-		   AND (traces IS NULL OR v.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k))
+		   AND v.conversation_id IN (SELECT k.conversation_id FROM pg_temp.rollup_source_conversations k)
 		RETURNING v.*)
 	SELECT * FROM old;
 	CREATE TEMP TABLE rollup_source_context_new ON COMMIT DROP AS
