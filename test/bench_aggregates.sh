@@ -4,6 +4,10 @@
 #
 #   bash test/bench_aggregates.sh            10M rows
 #   BENCH_ROWS=1000000 bash test/bench_aggregates.sh
+#   BENCH_ONLY=by_item bash test/bench_aggregates.sh
+#                                            only the rows grouped by item
+#                                            (both tables, below), about
+#                                            half an hour at 10M rows
 #
 # For each aggregate it prints, serially (JIT off, no parallel workers) and
 # with 2 parallel workers (JIT off):
@@ -16,6 +20,15 @@
 # with workers, partial hash aggregates in the workers) against the same
 # hand-written SQL and floor grouped the same way; serially also grouped by
 # item (two rows a group), where what a group costs shows.
+# retry_economics by item is also timed on a second table of ROWS rows,
+# bench_item_attempts, whose items are numbered as tokacct's attempts views
+# give them: attempts 1..n in order, n = 1 for 70% of the items, 2 for 20%,
+# 3 for 8% and 4 to 6 for 2% (1.44 rows an item, about ROWS / 1.44
+# items), every attempt but the last failed, and the last succeeded for 9
+# items in 10.  In bench_attempts a fifth of the items has two rows
+# numbered (2, 12), (2, 22), (2, 32) or (2, 42), which no source of
+# tokacct's gives; its row is kept as it was so that its figures stay
+# comparable.
 # One rule for every figure: the three queries of a line run in turn,
 # BENCH_REPEAT rounds (default 5) after a warm-up, and each figure is the
 # median of its runs.  JIT is off everywhere.  Before timing a parallel
@@ -133,6 +146,49 @@ VACUUM ANALYZE bench_attempts;
 SQL
 }
 
+# Attempt rows as tokacct's sources give them (see the header): item,
+# team (item % 1000), attempt 1..n, succeeded on the last attempt of 9
+# items in 10 and never before, cost and fix as in bench_attempts (from the
+# row's number i).  Exactly ROWS rows: the items come in order and the
+# last one may lose its last attempts (its rows are still numbered 1..k).
+load_item_attempts() {
+	log "loading $ROWS attempt rows numbered 1..n per item"
+	psql_run <<SQL
+CREATE TABLE bench_item_attempts (
+	item bigint, team int, attempt int, ok bool, cost numeric, fix numeric);
+INSERT INTO bench_item_attempts
+SELECT item, (item % 1000)::int, a, a = n AND item % 10 <> 0,
+	   ((i * 7919) % 100000) * 0.0000012345,
+	   CASE WHEN i % 20 = 0 THEN (i % 97) * 0.25 END
+FROM (SELECT item, a, n, row_number() OVER () AS i
+	  FROM (SELECT item, CASE WHEN item * 7919 % 100 < 70 THEN 1
+							  WHEN item * 7919 % 100 < 90 THEN 2
+							  WHEN item * 7919 % 100 < 98 THEN 3
+							  ELSE 4 + item % 3 END AS n
+			FROM generate_series(1::bigint, ($ROWS / 1.4)::bigint + 100) item) g,
+		   generate_series(1, n) a
+	  LIMIT $ROWS) r;
+VACUUM ANALYZE bench_item_attempts;
+SQL
+}
+
+# many small groups, serial plans only, as the planner keeps them: two rows
+# an item in bench_attempts, 1.44 in bench_item_attempts
+bench_by_item() {
+	measure "cost_per_outcome by item" serial \
+		"SELECT item, tokacct.cost_per_outcome(cost, ok, fix) FROM bench_attempts GROUP BY item" \
+		"SELECT item, count(*), count(*) FILTER (WHERE ok), sum(cost), count(*) FILTER (WHERE fix > 0), sum(fix) FROM bench_attempts GROUP BY item" \
+		"SELECT item, count(cost), count(ok), count(fix) FROM bench_attempts GROUP BY item"
+	measure "retry_economics by item" serial \
+		"SELECT item, tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts GROUP BY item" \
+		"SELECT item, least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_attempts GROUP BY 1, 2" \
+		"SELECT item, count(attempt), count(ok), count(cost) FROM bench_attempts GROUP BY item"
+	measure "retry_economics by item 1..n" serial \
+		"SELECT item, tokacct.retry_economics(attempt, ok, cost) FROM bench_item_attempts GROUP BY item" \
+		"SELECT item, least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_item_attempts GROUP BY 1, 2" \
+		"SELECT item, count(attempt), count(ok), count(cost) FROM bench_item_attempts GROUP BY item"
+}
+
 bench_outcome_retry() {
 	local mode
 	for mode in serial parallel; do
@@ -161,29 +217,30 @@ bench_outcome_retry() {
 			"SELECT team, least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_attempts GROUP BY 1, 2" \
 			"SELECT team, count(attempt), count(ok), count(cost) FROM bench_attempts GROUP BY team"
 	done
-	# many small groups (two rows each): serial plans only, as the planner keeps them
-	measure "cost_per_outcome by item" serial \
-		"SELECT item, tokacct.cost_per_outcome(cost, ok, fix) FROM bench_attempts GROUP BY item" \
-		"SELECT item, count(*), count(*) FILTER (WHERE ok), sum(cost), count(*) FILTER (WHERE fix > 0), sum(fix) FROM bench_attempts GROUP BY item" \
-		"SELECT item, count(cost), count(ok), count(fix) FROM bench_attempts GROUP BY item"
-	measure "retry_economics by item" serial \
-		"SELECT item, tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts GROUP BY item" \
-		"SELECT item, least(attempt, 32), count(*), count(*) FILTER (WHERE ok), sum(cost), sum(cost) FILTER (WHERE NOT ok), max(attempt) FROM bench_attempts GROUP BY 1, 2" \
-		"SELECT item, count(attempt), count(ok), count(cost) FROM bench_attempts GROUP BY item"
+	bench_by_item
 	echo "plan (parallel): $(plan_of 'SELECT tokacct.retry_economics(attempt, ok, cost) FROM bench_attempts')"
 	echo "plan (parallel, by team): $(plan_of 'SELECT team, tokacct.cost_per_outcome(cost, ok, fix) FROM bench_attempts GROUP BY team')"
 }
 
 bench_main() {
+	case ${BENCH_ONLY:-} in
+	'' | by_item) ;;
+	*) echo "BENCH_ONLY must be by_item or unset" >&2; exit 2 ;;
+	esac
 	build_and_stage
 	cluster_start "shared_buffers = 2GB" "max_parallel_workers = 2" \
 		"max_parallel_workers_per_gather = 2" "work_mem = 64MB" "jit = off"
 	psql_run -c 'CREATE EXTENSION tokacct'
 	timing_sql | psql_run
 	load_outcome_retry
-	echo "# tokacct aggregate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $ROWS rows, median of $REPEAT runs, JIT off"
+	load_item_attempts
+	echo "# tokacct aggregate benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $ROWS rows, median of $REPEAT runs, JIT off${BENCH_ONLY:+, only $BENCH_ONLY}"
 	echo "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $(psql_run -At -c 'SHOW server_version')"
-	bench_outcome_retry
+	case ${BENCH_ONLY:-} in
+	'') bench_outcome_retry ;;
+	by_item) bench_by_item ;;
+	esac
+	echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 bench_main
