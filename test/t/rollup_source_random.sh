@@ -50,11 +50,13 @@ deferred=0
 prev=""
 moved=0
 refreshes_recomputing=0
+open_rounds=0
+open_held=0
 declare -A seen_ops=()
 
 # compare ROUND: every part against the direct aggregate; sets $totals
 compare() {
-	local out line part missing extra bad=0
+	local out part missing extra tot bad=0
 	out=$(psql_run -At -F'|' -c "SELECT * FROM rs_check('rs')")
 	totals=""
 	while IFS='|' read -r part missing extra tot; do
@@ -97,7 +99,6 @@ prev=$totals
 
 round_fail=0
 for r in $(seq 1 "$ROUNDS"); do
-	# shellcheck disable=SC1090
 	action=$(sed -n 's/^action=//p' "$dir/r$r.meta")
 	track=$(sed -n 's/^track=//p' "$dir/r$r.meta")
 	cmp=$(sed -n 's/^compare=//p' "$dir/r$r.meta")
@@ -113,9 +114,13 @@ for r in $(seq 1 "$ROUNDS"); do
 		bg=$!
 		exec 3>"$dir/fifo"
 		cat "$dir/r$r.open.sql" >&3
+		open_rounds=$((open_rounds + 1))
 		for _ in $(seq 1 200); do
-			[ "$(psql_run -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rs_open'
-				AND state = 'idle in transaction' AND query LIKE '%rs-open-ready%'")" = 1 ] && break
+			if [ "$(psql_run -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rs_open'
+				AND state = 'idle in transaction' AND backend_xid IS NOT NULL AND query LIKE '%rs-open-ready%'")" = 1 ]; then
+				open_held=$((open_held + 1))
+				break
+			fi
 			sleep 0.05
 		done
 	fi
@@ -165,6 +170,12 @@ if [ $round_fail = 0 ]; then
 	echo "ok every_compared_round_equals_direct ($compared rounds compared, $deferred deferred)"
 else
 	echo "not ok every_compared_round_equals_direct"
+fi
+# the transactions left open were open, with writes, during their refresh
+if [ "$open_rounds" -gt 0 ] && [ "$open_held" = "$open_rounds" ]; then
+	echo "ok open_transactions_held ($open_held rounds with a transaction open across the refresh)"
+else
+	echo "not ok open_transactions_held ($open_held of $open_rounds)"; fail=1
 fi
 # not vacuous: most rounds compared, the totals moved, refreshes recomputed
 # traces, the source was tracked
