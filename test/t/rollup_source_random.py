@@ -446,7 +446,9 @@ def op_dup_copy(ex):
     # (round 39) and SEED=9 ROUNDS=60 (round 38) show an attempt's cost in
     # the retry rollup (its calls' cost, as the calls view says) other than
     # the attempts view's, and a rebuild keeps it: the views, not the
-    # refresh (not run down yet).
+    # refresh.  A tool span's second copy made a chat call: the calls view
+    # keeps the call copy (a cost), the spans and attempts views the tool
+    # copy (no cost), so "one copy kept" is not the same copy in each view.
     if not same and os.environ.get('RS_DUP_OTHER') != '1':
         same = True
     if same:
