@@ -1043,6 +1043,37 @@ CALL tokacct.rollup_source_drop('ci');
 SELECT count(*) AS views FROM tokacct.detach('ci');
 
 -- ---------------------------------------------------------------------------
+-- A refresh whose traces include the calls without a trace id computes each
+-- conversation it touches from every trace of it: c2's late call joins c1's
+-- conversation "conv" in the transaction that writes a call without a trace
+-- id.  The conversation then holds both calls (1000 + 1500 input tokens,
+-- the second carrying min(1500, 1000 + 100) = 1100).  (Found by
+-- test/t/rollup_source_random.sh: a NULL among the traces recomputed kept
+-- the conversations' other traces from being read, leaving c2's call alone.)
+-- ---------------------------------------------------------------------------
+CREATE TABLE wl.conv_spans ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
+	"SpanName" text, "SpanAttributes" jsonb, "StatusCode" text);
+INSERT INTO wl.conv_spans VALUES
+	('2026-03-02 10:00+00', 'c1', 'c1-0', '', 'invoke_agent', '{"gen_ai.operation.name": "invoke_agent", "gen_ai.workflow.name": "wf"}', 'Ok'),
+	('2026-03-02 10:00:01+00', 'c1', 'c1-1', 'c1-0', 'chat', '{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.conversation.id": "conv", "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}', 'Unset'),
+	('2026-03-02 11:00+00', 'c2', 'c2-0', '', 'invoke_agent', '{"gen_ai.operation.name": "invoke_agent", "gen_ai.workflow.name": "wf"}', 'Ok');
+SELECT count(*) AS views FROM tokacct.attach_otel('conv_nt', 'wl.conv_spans');
+CALL tokacct.rollup_source_create('conv_nt');
+CALL tokacct.rollup_source_refresh('conv_nt');
+INSERT INTO wl.conv_spans VALUES
+	('2026-03-02 11:00:01+00', 'c2', 'c2-1', 'c2-0', 'chat', '{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.conversation.id": "conv", "gen_ai.usage.input_tokens": "1500", "gen_ai.usage.output_tokens": "100"}', 'Unset'),
+	('2026-03-02 12:00+00', NULL, 'nt-1', '', 'chat', '{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.usage.input_tokens": "10", "gen_ai.usage.output_tokens": "1"}', 'Unset');
+CALL tokacct.rollup_source_refresh('conv_nt');
+SELECT conversation_id, calls, total_input, carried_input
+  FROM tokacct.rollup_source_conversation WHERE source = 'conv_nt' AND conversation_id = 'conv';
+SELECT * FROM context_vs_direct('conv_nt');
+CALL tokacct.rollup_source_drop('conv_nt');
+SELECT count(*) AS views FROM tokacct.detach('conv_nt');
+
+-- ---------------------------------------------------------------------------
 -- A month from the rollups: the monthly view's money equals the direct
 -- aggregate exactly; its p95 is the p95 of the sketch of the month's calls
 -- taken directly (merging day sketches loses nothing), within 1% of

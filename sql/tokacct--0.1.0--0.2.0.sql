@@ -11214,12 +11214,14 @@ BEGIN
 
 	IF traces IS NOT NULL THEN
 		-- the other traces of those conversations: their calls too
-		-- (each conversation's traces by the index, from the few touched)
+		-- (each conversation's traces by the index, from the few touched;
+		-- traces may hold NULL, the calls without a trace id: IS NOT TRUE,
+		-- or no other trace would be read)
 		SELECT pg_catalog.array_agg(DISTINCT m.trace_id) INTO others
 		  FROM (SELECT DISTINCT k.conversation_id FROM pg_temp.rollup_source_conversations k) k
 		  JOIN LATERAL (SELECT m.trace_id FROM @extschema@.rollup_source_conversation_trace m
 						 WHERE m.source = rollup_source_context_apply.source AND m.conversation_id = k.conversation_id) m ON true
-		 WHERE NOT m.trace_id = ANY (traces);
+		 WHERE (m.trace_id = ANY (traces)) IS NOT TRUE;
 		IF others IS NOT NULL THEN
 			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
 				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
