@@ -10591,6 +10591,26 @@ CREATE FUNCTION @extschema@.retry_subtract(a @extschema@.retry_state, b @extsche
 COMMENT ON FUNCTION @extschema@.retry_subtract(@extschema@.retry_state, @extschema@.retry_state) IS
 	'step of rollup_source_refresh(): the retry state of a''s attempt rows less b''s (b''s rows a part of a''s), when it is known exactly (its largest attempt number told); NULL otherwise';
 
+-- The SQL of the attempt rows of a source numbered as its attempts view
+-- numbers them (the attempt number the source records, else by start then
+-- trace id within the workflow's item), each with its run: the item's
+-- first trace by the same order.  touched: only the items listed in
+-- pg_temp.rollup_source_items; $1 is the source.  The retry part and the
+-- waste part of a refresh read the attempts through it.
+CREATE FUNCTION @extschema@.rollup_source_numbered(source pg_catalog.text, touched pg_catalog.bool)
+	RETURNS pg_catalog.text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN pg_catalog.format('SELECT a.*, %s AS attempt, pg_catalog.first_value(a.trace_id) OVER w AS run_id '
+		'FROM @extschema@.rollup_source_attempt a%s WHERE a.source = $1 '
+		'WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")',
+		CASE WHEN (SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null'
+					 FROM @extschema@.attachment a WHERE a.source = rollup_source_numbered.source)
+			 THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
+		CASE WHEN touched THEN ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' ELSE '' END);
+COMMENT ON FUNCTION @extschema@.rollup_source_numbered(pg_catalog.text, pg_catalog.bool) IS
+	'step of rollup_source_refresh(): the SQL of a source''s attempt rows (of the touched items, or all) numbered as its attempts view numbers them, each with its run';
+
 -- Waste by class of an attached source.  The spans view classifies an
 -- item's traces together (its run, named after its first trace by start),
 -- a trace without an item alone; so the unit is the run: a refresh
@@ -10805,7 +10825,6 @@ CREATE FUNCTION @extschema@.rollup_source_retry_apply(source pg_catalog.text, tr
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 DECLARE
-	recorded bool;
 	agent_only text[];
 	-- an item's group (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, NULL)';
@@ -10841,18 +10860,10 @@ SELECT $1, x.workflow, x.item, x.day, x.attempts,
 					THEN 'an attempt after the item''s success' END AS problem
 		  FROM (SELECT a.workflow, a.item, a.started_at, a.succeeded, a.cost, a.attempt,
 					   pg_catalog.max(a.attempt) OVER (PARTITION BY a.workflow, a.item) AS last
-				  FROM (SELECT a.*, %1$s AS attempt
-						  FROM @extschema@.rollup_source_attempt a%2$s
-						 WHERE a.source = $1
-						WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")) a) n
+				  FROM (%s) a) n
 		 GROUP BY n.workflow, n.item) x$q$;
 BEGIN
-	SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null' INTO recorded
-	  FROM @extschema@.attachment a WHERE a.source = rollup_source_retry_apply.source;
-	items_sql := format(items_sql,
-		CASE WHEN recorded THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
-		CASE WHEN traces IS NULL THEN ''
-			ELSE ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' END);
+	items_sql := format(items_sql, @extschema@.rollup_source_numbered(source, traces IS NOT NULL));
 	IF to_regclass('pg_temp.rollup_source_items') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_items;
 	END IF;
@@ -10997,7 +11008,6 @@ CREATE FUNCTION @extschema@.rollup_source_waste_apply(source pg_catalog.text, tr
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 DECLARE
-	recorded bool;
 	run_traces text[];
 	runs_cond text;
 	spans_from text;
@@ -11012,8 +11022,6 @@ DECLARE
 	run record;
 	err text;
 BEGIN
-	SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null' INTO recorded
-	  FROM @extschema@.attachment a WHERE a.source = rollup_source_waste_apply.source;
 	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, count(*) FILTER (WHERE g.problem IS NULL) AS runs, '
 		'count(*) FILTER (WHERE g.problem IS NOT NULL) AS runs_left_out, %s FROM %%1$s g GROUP BY 1, 2, 3',
 		(SELECT string_agg(format('COALESCE(sum(g.%1$I), 0) AS %1$I', c), ', ') FROM unnest(summed) c));
@@ -11036,18 +11044,12 @@ BEGIN
 	-- and the touched traces without an item (each its own run)
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_runs ON COMMIT DROP AS
-	SELECT a.trace_id, a.workflow, a.item, a.succeeded, a.started_at, %1$s AS attempt,
-		   pg_catalog.first_value(a.trace_id) OVER w AS run_id
-	  FROM @extschema@.rollup_source_attempt a%2$s
-	 WHERE a.source = $1
-	WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")
+	SELECT a.trace_id, a.workflow, a.item, a.succeeded, a.started_at, a.attempt, a.run_id
+	  FROM (%s) a
 	UNION ALL
 	SELECT t.trace_id, t.workflow, NULL, t.succeeded, t.started_at, NULL::pg_catalog.int4, t.trace_id
 	  FROM pg_temp.rollup_source_touched t
-	 WHERE t.item IS NULL AND t.trace_id IS NOT NULL$q$,
-		CASE WHEN recorded THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
-		CASE WHEN traces IS NULL THEN ''
-			ELSE ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' END)
+	 WHERE t.item IS NULL AND t.trace_id IS NOT NULL$q$, @extschema@.rollup_source_numbered(source, traces IS NOT NULL))
 	USING source;
 	ANALYZE pg_temp.rollup_source_runs;
 	IF traces IS NOT NULL THEN

@@ -89,6 +89,26 @@ CREATE FUNCTION @extschema@.retry_subtract(a @extschema@.retry_state, b @extsche
 COMMENT ON FUNCTION @extschema@.retry_subtract(@extschema@.retry_state, @extschema@.retry_state) IS
 	'step of rollup_source_refresh(): the retry state of a''s attempt rows less b''s (b''s rows a part of a''s), when it is known exactly (its largest attempt number told); NULL otherwise';
 
+-- The SQL of the attempt rows of a source numbered as its attempts view
+-- numbers them (the attempt number the source records, else by start then
+-- trace id within the workflow's item), each with its run: the item's
+-- first trace by the same order.  touched: only the items listed in
+-- pg_temp.rollup_source_items; $1 is the source.  The retry part and the
+-- waste part of a refresh read the attempts through it.
+CREATE FUNCTION @extschema@.rollup_source_numbered(source pg_catalog.text, touched pg_catalog.bool)
+	RETURNS pg_catalog.text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN pg_catalog.format('SELECT a.*, %s AS attempt, pg_catalog.first_value(a.trace_id) OVER w AS run_id '
+		'FROM @extschema@.rollup_source_attempt a%s WHERE a.source = $1 '
+		'WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")',
+		CASE WHEN (SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null'
+					 FROM @extschema@.attachment a WHERE a.source = rollup_source_numbered.source)
+			 THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
+		CASE WHEN touched THEN ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' ELSE '' END);
+COMMENT ON FUNCTION @extschema@.rollup_source_numbered(pg_catalog.text, pg_catalog.bool) IS
+	'step of rollup_source_refresh(): the SQL of a source''s attempt rows (of the touched items, or all) numbered as its attempts view numbers them, each with its run';
+
 -- The retry economics part of a refresh (see rollup_source_attempt), once
 -- rollup_source_apply() has replaced the call contributions of the traces
 -- listed in traces (every trace when NULL) and left their rows of the
@@ -102,7 +122,6 @@ CREATE FUNCTION @extschema@.rollup_source_retry_apply(source pg_catalog.text, tr
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 DECLARE
-	recorded bool;
 	agent_only text[];
 	-- an item's group (see rollup_source_group())
 	gkey text := '@extschema@.rollup_source_group(%1$s.day, %1$s.workflow, NULL)';
@@ -138,18 +157,10 @@ SELECT $1, x.workflow, x.item, x.day, x.attempts,
 					THEN 'an attempt after the item''s success' END AS problem
 		  FROM (SELECT a.workflow, a.item, a.started_at, a.succeeded, a.cost, a.attempt,
 					   pg_catalog.max(a.attempt) OVER (PARTITION BY a.workflow, a.item) AS last
-				  FROM (SELECT a.*, %1$s AS attempt
-						  FROM @extschema@.rollup_source_attempt a%2$s
-						 WHERE a.source = $1
-						WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")) a) n
+				  FROM (%s) a) n
 		 GROUP BY n.workflow, n.item) x$q$;
 BEGIN
-	SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null' INTO recorded
-	  FROM @extschema@.attachment a WHERE a.source = rollup_source_retry_apply.source;
-	items_sql := format(items_sql,
-		CASE WHEN recorded THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
-		CASE WHEN traces IS NULL THEN ''
-			ELSE ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' END);
+	items_sql := format(items_sql, @extschema@.rollup_source_numbered(source, traces IS NOT NULL));
 	IF to_regclass('pg_temp.rollup_source_items') IS NOT NULL THEN
 		DROP TABLE pg_temp.rollup_source_items;
 	END IF;

@@ -102,7 +102,6 @@ CREATE FUNCTION @extschema@.rollup_source_waste_apply(source pg_catalog.text, tr
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 DECLARE
-	recorded bool;
 	run_traces text[];
 	runs_cond text;
 	spans_from text;
@@ -117,8 +116,6 @@ DECLARE
 	run record;
 	err text;
 BEGIN
-	SELECT a.options ? 'attempt' AND jsonb_typeof(a.options -> 'attempt') <> 'null' INTO recorded
-	  FROM @extschema@.attachment a WHERE a.source = rollup_source_waste_apply.source;
 	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, count(*) FILTER (WHERE g.problem IS NULL) AS runs, '
 		'count(*) FILTER (WHERE g.problem IS NOT NULL) AS runs_left_out, %s FROM %%1$s g GROUP BY 1, 2, 3',
 		(SELECT string_agg(format('COALESCE(sum(g.%1$I), 0) AS %1$I', c), ', ') FROM unnest(summed) c));
@@ -141,18 +138,12 @@ BEGIN
 	-- and the touched traces without an item (each its own run)
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_runs ON COMMIT DROP AS
-	SELECT a.trace_id, a.workflow, a.item, a.succeeded, a.started_at, %1$s AS attempt,
-		   pg_catalog.first_value(a.trace_id) OVER w AS run_id
-	  FROM @extschema@.rollup_source_attempt a%2$s
-	 WHERE a.source = $1
-	WINDOW w AS (PARTITION BY a.workflow, a.item ORDER BY a.started_at, a.trace_id COLLATE "C")
+	SELECT a.trace_id, a.workflow, a.item, a.succeeded, a.started_at, a.attempt, a.run_id
+	  FROM (%s) a
 	UNION ALL
 	SELECT t.trace_id, t.workflow, NULL, t.succeeded, t.started_at, NULL::pg_catalog.int4, t.trace_id
 	  FROM pg_temp.rollup_source_touched t
-	 WHERE t.item IS NULL AND t.trace_id IS NOT NULL$q$,
-		CASE WHEN recorded THEN 'a.recorded_attempt' ELSE '(pg_catalog.row_number() OVER w)::pg_catalog.int4' END,
-		CASE WHEN traces IS NULL THEN ''
-			ELSE ' JOIN pg_temp.rollup_source_items k ON k.item = a.item AND k.workflow IS NOT DISTINCT FROM a.workflow' END)
+	 WHERE t.item IS NULL AND t.trace_id IS NOT NULL$q$, @extschema@.rollup_source_numbered(source, traces IS NOT NULL))
 	USING source;
 	ANALYZE pg_temp.rollup_source_runs;
 	IF traces IS NOT NULL THEN
