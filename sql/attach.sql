@@ -263,9 +263,10 @@ SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.traces WHERE trace_id = ANY ('{
 	   ~ 'Seq Scan on otel_traces[^\n]*\n *Filter: \("TraceId" = ANY' AS list_reaches_table;
 -- So does it through the calls view of a source whose repeated span ids are
 -- collapsed (wl_otel's table has no unique key): the collapsing reads the
--- listed traces only.
+-- listed traces only (every copy of their spans: the calls are chosen
+-- among the kept copies).
 SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.calls WHERE trace_id = ANY ('{t-1,t-2}')$$)
-	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *Seq Scan on otel_traces[^\n]*\n *Filter: \(\("TraceId" = ANY' AS list_reaches_collapsed_table;
+	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *Seq Scan on otel_traces[^\n]*\n *Filter: \("TraceId" = ANY' AS list_reaches_collapsed_table;
 -- A trace id column of a collation of its own ("C"), with its index: the
 -- collapsed views read the trace id in that collation, as the spans view
 -- does, and a condition on trace ids reaches that index; the calls are
@@ -471,6 +472,32 @@ SELECT item, count(*) AS calls, max(output_tokens) AS max_output FROM wl_otel.ca
  WHERE item IN ('item-01', 'item-02') AND span_id IN (left(md5('span 1 1 call 1'), 16), left(md5('span 2 1 call 1'), 16))
  GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS stored_rows FROM wl.otel_traces WHERE "SpanId" IN (left(md5('span 1 1 call 1'), 16), left(md5('span 2 1 call 1'), 16));
+-- Copies that differ in kind, start or status: every view keeps the same
+-- copy (here the longest).  Trace C's span c1 is stored
+-- as a tool span (2 s, kept) and as a chat call with usage (1 s): it is no
+-- call, so the calls view lists none and the trace costs 0.  Its root c0
+-- is stored as an ok span from 10:00 (5 s, kept) and as a failed one from
+-- 09:00 (0.1 s): the trace starts at 10:00 and succeeded, in the traces
+-- view as in the attempts view.
+CREATE TABLE wl.copies (LIKE wl.otel_traces);
+INSERT INTO wl.copies ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "StatusCode", "Duration", "SpanAttributes")
+VALUES ('2026-03-07 10:00+00', 'C', 'c0', '', 'invoke_agent', 'Ok', 5000000000,
+		'{"gen_ai.operation.name": "invoke_agent", "app.item_id": "item-c"}'),
+	   ('2026-03-07 09:00+00', 'C', 'c0', '', 'invoke_agent', 'Error', 100000000,
+		'{"gen_ai.operation.name": "invoke_agent", "app.item_id": "item-c"}'),
+	   ('2026-03-07 10:00:01+00', 'C', 'c1', 'c0', 'execute_tool', 'Ok', 2000000000,
+		'{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"}'),
+	   ('2026-03-07 10:00:02+00', 'C', 'c1', 'c0', 'chat', 'Ok', 1000000000, '{"gen_ai.operation.name": "chat",
+			"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+			"gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}');
+SELECT count(*) FROM tokacct.attach_otel('wl_copies', 'wl.copies', options => '{"item": "attr:app.item_id"}');
+SELECT count(*) AS calls FROM wl_copies.calls;
+SELECT span_id, kind, status FROM wl_copies.spans ORDER BY 1;
+SELECT trace_id, started_at, succeeded FROM wl_copies.traces;
+SELECT trace_id, started_at, succeeded, calls, cost FROM wl_copies.attempts;
+SELECT count(*) AS conversations FROM wl_copies.conversations;
+SELECT reason FROM wl_copies.problems WHERE span_id IS NOT NULL ORDER BY span_id;
+SELECT count(*) FROM tokacct.detach('wl_copies');
 -- every view of every source answers, faults and all
 SELECT count(*) > 0 AS answers FROM wl_otel.spans;
 SELECT count(*) > 0 AS answers FROM wl_otlp.conversations;

@@ -433,37 +433,32 @@ def op_odd_time(ex):
 
 
 def op_dup_copy(ex):
-    """A second copy of a child span: the same content (collapsed), or other
-    content (the problems view lists it; one copy kept)."""
-    t, s = pick_span(ex, child=True)
-    if t is None or s == root_of(t) or t not in M.traces:
+    """A second copy of a span, the root too: the same content (collapsed),
+    or other content, start time and status (the problems view lists it;
+    one copy kept, the same in every view)."""
+    t, s = pick_span(ex, child=rng.random() < 0.6)
+    if t is None or t not in M.traces:
         return None
     same = rng.random() < 0.5
-    # Copies with other content are off unless RS_DUP_OTHER=1: the
-    # attempts view and the calls and spans views (which the rollups
-    # follow) may tell such a trace apart (README, sql/rollup_source.sql:
-    # "the two agree without such copies").  With them on, SEED=7 ROUNDS=60
-    # (round 39) and SEED=9 ROUNDS=60 (round 38) show an attempt's cost in
-    # the retry rollup (its calls' cost, as the calls view says) other than
-    # the attempts view's, and a rebuild keeps it: the views, not the
-    # refresh.  A tool span's second copy made a chat call: the calls view
-    # keeps the call copy (a cost), the spans and attempts views the tool
-    # copy (no cost), so "one copy kept" is not the same copy in each view.
-    if not same and os.environ.get('RS_DUP_OTHER') != '1':
+    # Copies with other content are on unless RS_DUP_OTHER=0: every view
+    # keeps the same copy of a span id, so the rollups (which follow the
+    # calls and spans views) equal the attempts view with them too.
+    if not same and os.environ.get('RS_DUP_OTHER') == '0':
         same = True
     if same:
         sql = ('INSERT INTO rs_spans (%s) SELECT %s FROM rs_spans WHERE "TraceId" = %s AND "SpanId" = %s LIMIT 1;'
                % (COLS, COLS, q(t), q(s)))
     else:
-        # other tokens, model and cost; the same start time, parent and
-        # status: copies that differ in those make the attempts view (the
-        # kept copy) and the calls and spans views (every copy) disagree
-        # on the trace's start or root status, as documented (README,
-        # sql/rollup_source.sql), and the rollups count as the latter
+        # other tokens, model and cost, often another start time (which
+        # decides the copy kept, the trace's start and its attempts'
+        # order) and status (a root's: the attempt's success)
         a = call_attrs(M.traces[t]['conv'])
-        sql = ('INSERT INTO rs_spans (%s) SELECT "Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", '
-               '"SpanAttributes" || %s, "StatusCode" FROM rs_spans WHERE "TraceId" = %s AND "SpanId" = %s LIMIT 1;'
-               % (COLS, q(json.dumps(a, sort_keys=True)), q(t), q(s)))
+        shift = rng.choice([0, 0, -rng.randint(1, 7200), rng.randint(1, 7200)])
+        status = rng.choice(['"StatusCode"', '"StatusCode"', "'Error'", "'Ok'"])
+        sql = ('INSERT INTO rs_spans (%s) SELECT "Timestamp" + %d * interval \'1 second\', "TraceId", "SpanId", '
+               '"ParentSpanId", "SpanName", "SpanAttributes" || %s, %s FROM rs_spans '
+               'WHERE "TraceId" = %s AND "SpanId" = %s LIMIT 1;'
+               % (COLS, shift, q(json.dumps(a, sort_keys=True)), status, q(t), q(s)))
     return 'duplicate_span_' + ('same' if same else 'other'), sql, [('insert', t, s)]
 
 
