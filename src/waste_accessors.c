@@ -448,8 +448,11 @@ waste_summary(PG_FUNCTION_ARGS)
 
 	if (!waste_totals_args(fcinfo, 1, &t))
 	{
-		waste_analyse_args(fcinfo, 1, &t, &old);
+		WasteWork  *w = waste_analyse_args(fcinfo, 1, &t, &old);
+
+		/* the row needs only t's counts and sums: empty the scratch now */
 		MemoryContextSwitchTo(old);
+		MemoryContextReset(w->scratch);
 	}
 
 	/* heap_form_tuple copies the values, so the shared zero may be used */
