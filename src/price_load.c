@@ -758,6 +758,8 @@ price_build_names(void)
 {
 	StringInfoData q;
 	SPITupleTable *tt;
+	char	  **fprov;
+	char	  **fmodel;
 	uint64		i;
 	int			n = 0;
 
@@ -779,6 +781,20 @@ price_build_names(void)
 	price_spi_select(q.data);
 	tt = SPI_tuptable;
 	price_cache->aliases = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceAlias) * (SPI_processed + 1));
+
+	/*
+	 * Each row's names folded once, in SPI's memory (gone at SPI_finish):
+	 * rows are grouped by them, and an alias keeps a copy of its first row's.
+	 */
+	fprov = palloc(sizeof(char *) * (SPI_processed + 1));
+	fmodel = palloc(sizeof(char *) * (SPI_processed + 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		fprov[i] = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+		fmodel[i] = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
+		price_lower(fprov[i], fprov[i], strlen(fprov[i]));
+		price_lower(fmodel[i], fmodel[i], strlen(fmodel[i]));
+	}
 	for (i = 0; i < SPI_processed;)
 	{
 		PriceAlias *a = &price_cache->aliases[n++];
@@ -786,18 +802,11 @@ price_build_names(void)
 		uint64		k;
 		bool		isnull;
 
-		a->provider = price_getfolded(tt->vals[i], tt->tupdesc, 1);
-		a->model = price_getfolded(tt->vals[i], tt->tupdesc, 2);
+		a->provider = MemoryContextStrdup(price_cache->cxt, fprov[i]);
+		a->model = MemoryContextStrdup(price_cache->cxt, fmodel[i]);
 		for (end = i + 1; end < SPI_processed; end++)
-		{
-			char	   *p2 = SPI_getvalue(tt->vals[end], tt->tupdesc, 1);
-			char	   *m2 = SPI_getvalue(tt->vals[end], tt->tupdesc, 2);
-
-			price_lower(p2, p2, strlen(p2));
-			price_lower(m2, m2, strlen(m2));
-			if (strcmp(p2, a->provider) != 0 || strcmp(m2, a->model) != 0)
+			if (strcmp(fprov[end], a->provider) != 0 || strcmp(fmodel[end], a->model) != 0)
 				break;
-		}
 		a->nperiods = (int) (end - i);
 		a->periods = MemoryContextAllocZero(price_cache->cxt, sizeof(PriceAliasPeriod) * a->nperiods);
 		for (k = i; k < end; k++)

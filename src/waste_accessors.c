@@ -448,8 +448,11 @@ waste_summary(PG_FUNCTION_ARGS)
 
 	if (!waste_totals_args(fcinfo, 1, &t))
 	{
-		waste_analyse_args(fcinfo, 1, &t, &old);
+		WasteWork  *w = waste_analyse_args(fcinfo, 1, &t, &old);
+
+		/* the row needs only t's counts and sums: empty the scratch now */
 		MemoryContextSwitchTo(old);
+		MemoryContextReset(w->scratch);
 	}
 
 	/* heap_form_tuple copies the values, so the shared zero may be used */
@@ -503,6 +506,23 @@ waste_classes(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The first four columns of every span listing: the span's id, its
+ * parent's (NULL for a root), its kind and name, as text.  The caller has
+ * cleared nulls.
+ */
+static void
+waste_span_names(const WSpan *s, Datum *values, bool *nulls)
+{
+	values[0] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_ID], s->len[WASTE_S_ID]));
+	if (s->flags & WASTE_F_PARENT_NULL)
+		nulls[1] = true;
+	else
+		values[1] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_PARENT], s->len[WASTE_S_PARENT]));
+	values[2] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_KIND], s->len[WASTE_S_KIND]));
+	values[3] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]));
+}
+
+/*
  * Emit span rows: the spans listed in idx[0..m-1].  Each row's values are
  * made in a context emptied per row (the tuplestore copies them), so that
  * listing a trace's spans does not hold a copy of every value.
@@ -524,13 +544,7 @@ waste_emit_spans(ReturnSetInfo *rsinfo, WTrace *t, int32 *idx, int32 m)
 		WASTE_CFI(i);
 		MemoryContextReset(rowcxt);
 		memset(nulls, 0, sizeof(nulls));
-		values[0] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_ID], s->len[WASTE_S_ID]));
-		if (s->flags & WASTE_F_PARENT_NULL)
-			nulls[1] = true;
-		else
-			values[1] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_PARENT], s->len[WASTE_S_PARENT]));
-		values[2] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_KIND], s->len[WASTE_S_KIND]));
-		values[3] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]));
+		waste_span_names(s, values, nulls);
 		values[4] = CStringGetTextDatum(waste_status_names[s->status]);
 		values[5] = CStringGetTextDatum(waste_class_names[s->cls]);
 		if (s->cause < 0)
@@ -651,13 +665,7 @@ waste_induced(PG_FUNCTION_ARGS)
 		WASTE_CFI(i);
 		MemoryContextReset(rowcxt);
 		memset(nulls, 0, sizeof(nulls));
-		values[0] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_ID], s->len[WASTE_S_ID]));
-		if (s->flags & WASTE_F_PARENT_NULL)
-			nulls[1] = true;
-		else
-			values[1] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_PARENT], s->len[WASTE_S_PARENT]));
-		values[2] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_KIND], s->len[WASTE_S_KIND]));
-		values[3] = PointerGetDatum(cstring_to_text_with_len(s->s[WASTE_S_NAME], s->len[WASTE_S_NAME]));
+		waste_span_names(s, values, nulls);
 		values[4] = CStringGetTextDatum(waste_class_names[s->cls]);
 		values[5] = CStringGetTextDatum(call ? "call" : "tool");
 		if (call)
