@@ -643,6 +643,83 @@ SELECT item, attempts, retry, problem FROM tokacct.rollup_source_item WHERE sour
 SELECT reason FROM rt_dup.problems;
 CALL tokacct.rollup_source_drop('rt_dup');
 SELECT count(*) AS views FROM tokacct.detach('rt_dup');
+-- Calls of one conversation in two traces with the same start time and
+-- span id: numbered by trace id after the start and the span id, in the
+-- conversations view as in the rollup, so every reading agrees.  A's call
+-- (1000 in, 10 out) comes first; B's (5000 in) carries min(5000, 1000 +
+-- 10) = 1010 tokens (B first, it would be min(1000, 5000 + 10) = 1000).  A
+-- later call of B in another conversation recomputes C: still 1010.
+CREATE TABLE wl.tie_spans (LIKE wl.retry_spans);
+INSERT INTO wl.tie_spans
+SELECT '2026-03-01 10:00+00', t, 'x', '', 'chat',
+	   jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.provider.name', 'openai', 'gen_ai.request.model', 'gpt-4o',
+						  'gen_ai.conversation.id', 'C', 'gen_ai.usage.input_tokens', input::text, 'gen_ai.usage.output_tokens', '10'),
+	   'Unset'
+  FROM (VALUES ('B', 5000), ('A', 1000)) v(t, input);
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_tie', 'wl.tie_spans');
+CALL tokacct.rollup_source_create('rt_tie');
+CALL tokacct.rollup_source_refresh('rt_tie');
+SELECT trace_id, seq, input_tokens FROM rt_tie.conversations ORDER BY seq;
+SELECT calls, total_input, carried_input FROM tokacct.rollup_source_conversation WHERE source = 'rt_tie';
+INSERT INTO wl.tie_spans VALUES ('2026-03-05 10:00+00', 'B', 'y', '', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.conversation.id": "D", "gen_ai.usage.input_tokens": "1", "gen_ai.usage.output_tokens": "1"}', 'Unset');
+CALL tokacct.rollup_source_refresh('rt_tie');
+SELECT conversation_id, calls, total_input, carried_input FROM tokacct.rollup_source_conversation
+ WHERE source = 'rt_tie' ORDER BY 1;
+CALL tokacct.rollup_source_drop('rt_tie');
+SELECT count(*) AS views FROM tokacct.detach('rt_tie');
+-- A source whose usage is on agent spans only (no LLM call span): its
+-- traces are stored as attempts and runs, so a refresh with nothing new is
+-- not taken for the first after a restore (it was a full run every time),
+-- and a full run counts every trace it recomputed, calls or not.
+CREATE TABLE wl.agent_only (LIKE wl.retry_spans);
+INSERT INTO wl.agent_only
+SELECT '2026-03-02 10:00+00'::timestamptz + g * interval '1 hour', 'ag' || g, 'root', '', 'invoke_agent',
+	   jsonb_build_object('gen_ai.operation.name', 'invoke_agent', 'gen_ai.provider.name', 'openai', 'gen_ai.request.model', 'gpt-4o',
+						  'gen_ai.usage.input_tokens', '1000', 'gen_ai.usage.output_tokens', '100', 'app.item_id', 'ticket-' || g), 'Ok'
+  FROM generate_series(1, 3) g;
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_agent', 'wl.agent_only', options => '{"item": "attr:app.item_id"}');
+CALL tokacct.rollup_source_create('rt_agent');
+CALL tokacct.rollup_source_refresh('rt_agent');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'rt_agent';
+CALL tokacct.rollup_source_refresh('rt_agent');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'rt_agent';
+INSERT INTO wl.agent_only VALUES ('2026-03-03 10:00+00', 'ag4', 'root', '', 'invoke_agent',
+	'{"gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100", "app.item_id": "ticket-4"}', 'Ok');
+CALL tokacct.rollup_source_refresh('rt_agent');
+SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'rt_agent';
+SELECT sum(items) AS items FROM tokacct.rollup_source_retry WHERE source = 'rt_agent';
+CALL tokacct.rollup_source_drop('rt_agent');
+SELECT count(*) AS views FROM tokacct.detach('rt_agent');
+-- A model name of 4,000 characters (hex digits: no compression shortens
+-- them): no index of the rollup can hold it, so the refresh fails, saying
+-- which values can be too long and what to do (its rollup as it was: 1
+-- run, 1 call); with the span deleted it goes on (2 runs: ln1 and ln3).
+CREATE TABLE wl.long_names (LIKE wl.retry_spans);
+INSERT INTO wl.long_names VALUES ('2026-03-02 10:00+00', 'ln1', 'c1', '', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_long', 'wl.long_names');
+CALL tokacct.rollup_source_create('rt_long');
+CALL tokacct.rollup_source_refresh('rt_long');
+INSERT INTO wl.long_names VALUES ('2026-03-02 11:00+00', 'ln2', 'c1', '', 'chat',
+	jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.provider.name', 'openai',
+		'gen_ai.request.model', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 125) g),
+		'gen_ai.usage.input_tokens', '1000', 'gen_ai.usage.output_tokens', '100'), 'Unset');
+CALL tokacct.rollup_source_refresh('rt_long');
+SELECT runs, calls FROM tokacct.rollup_source s, LATERAL (SELECT sum(d.calls) AS calls FROM tokacct.rollup_source_daily d WHERE d.source = s.source) d
+ WHERE s.source = 'rt_long';
+DELETE FROM wl.long_names WHERE "TraceId" = 'ln2';
+INSERT INTO wl.long_names VALUES ('2026-03-02 12:00+00', 'ln3', 'c1', '', 'chat',
+	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+	  "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+CALL tokacct.rollup_source_refresh('rt_long');
+SELECT runs, calls FROM tokacct.rollup_source s, LATERAL (SELECT sum(d.calls) AS calls FROM tokacct.rollup_source_daily d WHERE d.source = s.source) d
+ WHERE s.source = 'rt_long';
+CALL tokacct.rollup_source_drop('rt_long');
+SELECT count(*) AS views FROM tokacct.detach('rt_long');
 -- Spans without a trace id that carry an item key: the attempts view
 -- takes them as one attempt (of item B here: t3's spans, their trace id
 -- taken away), as the daily rows take their calls as one trace; the retry
@@ -782,6 +859,28 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.a
  WHERE a.attrelid = 'wl.big_spans'::regclass AND a.attname LIKE 'tokacct%';
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'wl.big_spans'::regclass AND NOT tgisinternal;
 SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'wl.big_spans'::regclass ORDER BY 1;
+-- Two tracked tables whose names begin alike (more than the 63 bytes of an
+-- index name can hold): each gets an index on its stamp.
+CREATE TABLE wl.spans_of_the_customer_support_agent_in_the_eu_region_a (LIKE wl.big_spans INCLUDING INDEXES);
+CREATE TABLE wl.spans_of_the_customer_support_agent_in_the_eu_region_b (LIKE wl.big_spans INCLUDING INDEXES);
+ALTER TABLE wl.spans_of_the_customer_support_agent_in_the_eu_region_a DROP COLUMN tokacct_written_xid;
+ALTER TABLE wl.spans_of_the_customer_support_agent_in_the_eu_region_b DROP COLUMN tokacct_written_xid;
+SELECT count(*) AS views FROM tokacct.attach_otel('eu_a', 'wl.spans_of_the_customer_support_agent_in_the_eu_region_a', prefix => 'eu_a_');
+SELECT count(*) AS views FROM tokacct.attach_otel('eu_b', 'wl.spans_of_the_customer_support_agent_in_the_eu_region_b', prefix => 'eu_b_');
+CALL tokacct.rollup_source_create('eu_a');
+CALL tokacct.rollup_source_create('eu_b');
+CALL tokacct.rollup_source_track('eu_a');
+CALL tokacct.rollup_source_track('eu_b');
+SELECT c.relname, count(*) AS stamp_indexes
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+ WHERE c.relname LIKE 'spans\_of\_the\_customer%' AND a.attname = 'tokacct_written_xid'
+ GROUP BY 1 ORDER BY 1;
+CALL tokacct.rollup_source_drop('eu_a');
+CALL tokacct.rollup_source_drop('eu_b');
+SELECT count(*) AS views FROM tokacct.detach('eu_a');
+SELECT count(*) AS views FROM tokacct.detach('eu_b');
+DROP TABLE wl.spans_of_the_customer_support_agent_in_the_eu_region_a, wl.spans_of_the_customer_support_agent_in_the_eu_region_b;
 SELECT tracked_xmax IS NOT NULL AS tracked FROM tokacct.rollup_source WHERE source = 'big';
 -- The rows there have no stamp; a row inserted, or updated, is stamped
 -- with its transaction whatever it says.

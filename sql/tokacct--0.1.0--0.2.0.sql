@@ -10403,8 +10403,14 @@ BEGIN
 		EXECUTE format('CREATE OR REPLACE TRIGGER tokacct_written_xid BEFORE INSERT OR UPDATE ON %s '
 			'FOR EACH ROW EXECUTE FUNCTION @extschema@.rollup_source_stamp()', rel);
 		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER tokacct_written_xid', rel);
-		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (tokacct_written_xid)',
-			left((SELECT c.relname FROM pg_class c WHERE c.oid = rel), 42) || '_tokacct_written_xid', rel);
+		-- an index on the stamp alone, unless the table has one (named by
+		-- PostgreSQL: a name of ours, cut to fit, could be another table's)
+		IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute c ON c.attrelid = i.indrelid
+						WHERE i.indrelid = rel AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
+						  AND i.indnatts = 1 AND i.indkey[0] = c.attnum
+						  AND i.indexprs IS NULL AND i.indpred IS NULL) THEN
+			EXECUTE format('CREATE INDEX ON %s (tokacct_written_xid)', rel);
+		END IF;
 		-- (the planner then knows the stamps there are NULL, and finds the
 		-- newest by the index)
 		EXECUTE format('ANALYZE %s (tokacct_written_xid)', rel);
@@ -11266,8 +11272,9 @@ BEGIN
 						   FILTER (WHERE n.usable) AS st,
 					   pg_catalog.count(*) FILTER (WHERE NOT n.usable) AS calls_left_out
 				  FROM (SELECT c.*,
+							   -- numbered as the conversations view numbers them
 							   (pg_catalog.row_number() OVER (PARTITION BY c.conversation_id
-									ORDER BY c.started_at, c.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+									ORDER BY c.started_at, c.span_id COLLATE "C", c.trace_id COLLATE "C"))::pg_catalog.int4 AS seq,
 							   (c.input_tokens BETWEEN 0 AND 4294967295 AND c.output_tokens BETWEEN 0 AND 4294967295) IS TRUE AS usable
 						  FROM pg_temp.rollup_source_calls c
 						 WHERE c.trace_id IS NOT NULL AND c.conversation_id IS NOT NULL
@@ -11449,9 +11456,16 @@ BEGIN
 			|| ' UNION ALL ' || format(per_trace, calls_view, no_trace, 'NULL::pg_catalog.text', '') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
-	traces_done := CASE WHEN traces IS NULL
-		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
-		ELSE coalesce(array_length(traces, 1), 0) END;
+	-- (a full run: every trace, with calls or not, as the traces view has
+	-- them; the calls' traces where the source has no traces view)
+	IF traces IS NOT NULL THEN
+		traces_done := coalesce(array_length(traces, 1), 0);
+	ELSIF traces_view IS NOT NULL THEN
+		traces_done := (SELECT count(*) FROM pg_temp.rollup_source_touched);
+	ELSE
+		traces_done := (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t
+						 WHERE t.source = rollup_source_apply.source);
+	END IF;
 
 	-- Each group touched: its row as it was, less the old contributions,
 	-- plus the new ones (one row per group; in a full run every contribution
@@ -11539,9 +11553,13 @@ BEGIN
 	-- A restored database has the rollup's definition (dumped) without its
 	-- traces and days (derived, not dumped) and with a snapshot of another
 	-- cluster, whose ids mean nothing here: with no trace stored, count
-	-- everything (cheap when the source was empty at the last refresh).
-	IF prev IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t
-										 WHERE t.source = rollup_source_run.source) THEN
+	-- everything (cheap when the source was empty at the last refresh).  A
+	-- trace without calls is stored too, as an attempt or a run: a source
+	-- whose usage is on agent spans only is no restored one.
+	IF prev IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_run.source)
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_attempt a WHERE a.source = rollup_source_run.source)
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_waste w WHERE w.source = rollup_source_run.source) THEN
 		prev := NULL;
 	END IF;
 	-- taken once the lock is held and before the scan: every row the scan
@@ -11582,6 +11600,16 @@ BEGIN
 	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
 		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
 	 WHERE p.source = rollup_source_run.source;
+EXCEPTION WHEN program_limit_exceeded THEN
+	-- A name or id too long for a btree key of the rollup's tables: say
+	-- which, and what to do (the refresh cannot leave the row out alone).
+	IF SQLERRM LIKE 'index row size % exceeds %' THEN
+		RAISE EXCEPTION 'cannot refresh the rollup of source "%": a value is too long for the rollup''s keys', source
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = SQLERRM,
+				  HINT = 'A trace id, workflow, item, model or conversation id of the source is longer than an index key can be (about 2,000 bytes with the rest of the key). Find it in the source''s views (for example octet_length(model) > 1000 in its calls view), shorten or delete it, and refresh again.';
+	END IF;
+	RAISE;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_run(pg_catalog.text, pg_catalog.bool) IS
@@ -12008,8 +12036,10 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 	v_conv := format($q$
 SELECT %1$s AS source, a.workflow, a.item, a.attempt,
 	   COALESCE(p.conversation_id, p.trace_id) AS conversation_id, p.trace_id, p.span_id,
+	   -- (calls of two traces may share a start and a span id: the trace
+	   -- id breaks the tie, so that every reading numbers them alike)
 	   (pg_catalog.row_number() OVER (PARTITION BY COALESCE(p.conversation_id, p.trace_id)
-			ORDER BY p.started_at, p.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+			ORDER BY p.started_at, p.span_id COLLATE "C", p.trace_id COLLATE "C"))::pg_catalog.int4 AS seq,
 	   p.started_at, p.model, p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cost, p.problem
   FROM (%2$s) p
   LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,
@@ -12325,6 +12355,134 @@ ALTER VIEW @extschema@.rollup_source_waste_monthly SET (security_invoker = false
 ALTER VIEW @extschema@.rollup_source_context_monthly SET (security_invoker = false);
 COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
 	'drop the rollup of a source (its rows in rollup_source_daily, rollup_source_trace and the retry tables)';
+
+-- ---------------------------------------------------------------------------
+-- A refresh holds the source's tables while it reads them: no index, child
+-- table or partition added between the check of their code and the reads.
+-- ---------------------------------------------------------------------------
+-- Hold a source table's definition (and its partitions' and children's)
+-- until the transaction ends: no index, statistics, child table or
+-- partition may be added between the check of its code and the reads
+-- (src/source_guard.c says why, and which lock).
+CREATE FUNCTION @extschema@.rollup_source_hold(source pg_catalog.regclass) RETURNS void
+	LANGUAGE c STRICT
+	AS 'MODULE_PATHNAME', 'rollup_source_hold';
+COMMENT ON FUNCTION @extschema@.rollup_source_hold(pg_catalog.regclass) IS
+	'step of rollup_source_refresh(): lock a source table and every table under it in SHARE UPDATE EXCLUSIVE mode until the end of the transaction (writes go on; DDL that could add code waits)';
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+DECLARE
+	a @extschema@.attachment%ROWTYPE;
+	parts text[] := '{}';
+	rel regclass;
+	col text;
+	i int;
+	cond text;
+	h int8;
+	width int8;
+	lw int8;
+	tracked xid8;
+	joined oid[];
+BEGIN
+	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" is not attached', source
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
+	END IF;
+	-- xmin is 32 bits, read by age() against one reference transaction (the
+	-- same for the whole transaction; age() is parallel restricted, so never
+	-- another in a worker).  A row is new when its xmin is in [lo, lo +
+	-- width), width reaching the newest xmin a row read can have (below the
+	-- snapshot's xmax, or this transaction's own id): when its age is in
+	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
+	-- age below h: a frozen row keeps its xmin, which reads as newer than
+	-- the reference (a negative age) 2^31 transactions after it was written.
+	IF lo IS NULL THEN
+		cond := 'true';
+	ELSE
+		h := pg_catalog.age((lo % 4294967296)::text::xid);
+		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
+		lw := h - width;
+		cond := format('@extschema@.rollup_source_written(pg_catalog.age(r.xmin), %s, %s)', h, lw);
+	END IF;
+	-- Tracked tables (rollup_source_track()) say which rows are new by their
+	-- stamp, through its index: the rows written since lo.  Only once every
+	-- transaction that wrote a row before the tracking began is older than
+	-- lo (else a row without a stamp could still be new to this refresh),
+	-- and only when every table (every partition of a partitioned one,
+	-- every child of an inheritance parent: the scan reads them all) has
+	-- had the stamp and its trigger, always enabled, since before lo (their
+	-- catalog rows older than lo): else by xmin.
+	IF lo IS NOT NULL THEN
+		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
+		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
+				SELECT 1 FROM pg_attribute c JOIN pg_trigger g ON g.tgrelid = c.attrelid
+				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
+				   AND c.atttypid = 'pg_catalog.xid8'::regtype
+				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
+				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure
+				   -- and so since before lo: a trigger disabled and enabled
+				   -- again (or a column added again) since lo may have let
+				   -- rows written meanwhile go unstamped
+				   AND NOT @extschema@.rollup_source_written(pg_catalog.age(g.xmin), h, lw)
+				   AND NOT @extschema@.rollup_source_written(pg_catalog.age(c.xmin), h, lw)))
+			  FROM (WITH RECURSIVE d(relid) AS (
+						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
+						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+					SELECT d.relid FROM d) t) THEN
+			cond := format('r.tokacct_written_xid OPERATOR(pg_catalog.>=) %L::pg_catalog.xid8', lo);
+		END IF;
+	END IF;
+	FOR i IN 1 .. array_length(a.relations, 1) LOOP
+		rel := a.relations[i];
+		-- held before it is checked, until the refresh commits: what is
+		-- checked is what the refresh reads
+		PERFORM @extschema@.rollup_source_hold(rel);
+		IF a.kind = 'otel' THEN
+			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
+		ELSIF a.kind = 'langfuse' THEN
+			-- attach_langfuse stores observations, traces[, scores]
+			col := CASE i WHEN 2 THEN 'id' ELSE 'trace_id' END;
+		ELSE
+			RAISE EXCEPTION 'a rollup of source "%" is not supported: its kind is %', source, a.kind
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the traces touched since the last one by a column holding the trace id; sources of kind otel and langfuse have one.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind IN ('r', 'p')) THEN
+			RAISE EXCEPTION 'a rollup of source "%" needs tables: % is not one', source, rel
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
+					  HINT = 'Aggregate its calls view directly.';
+		END IF;
+		-- read as every caller-named relation is (the trace key only)
+		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
+		-- A partition attached (or an inheritance child added) since lo
+		-- brings rows written before, whatever their xmin or stamp: such a
+		-- table (every table under it) is read whole, once.
+		joined := NULL;
+		IF lo IS NOT NULL THEN
+			WITH RECURSIVE d(relid, new) AS (
+				SELECT i.inhrelid, @extschema@.rollup_source_written(pg_catalog.age(i.xmin), h, lw)
+				  FROM pg_inherits i WHERE i.inhparent = rel
+				UNION
+				SELECT i.inhrelid, d.new OR @extschema@.rollup_source_written(pg_catalog.age(i.xmin), h, lw)
+				  FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
+			SELECT pg_catalog.array_agg(DISTINCT d.relid) FILTER (WHERE d.new) INTO joined FROM d;
+		END IF;
+		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
+			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel,
+			CASE WHEN joined IS NULL THEN cond
+				ELSE format('(%s) OR r.tableoid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])', cond, joined) END);
+	END LOOP;
+	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
+END
+$fn$;
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

@@ -83,6 +83,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -96,6 +97,7 @@
 
 PG_FUNCTION_INFO_V1(source_check);
 PG_FUNCTION_INFO_V1(source_query);
+PG_FUNCTION_INFO_V1(rollup_source_hold);
 
 /* Views nest at most this deep (a cycle would otherwise recurse forever). */
 #define SOURCE_MAX_VIEW_DEPTH 64
@@ -949,4 +951,57 @@ source_query(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	return (Datum) 0;
+}
+
+/*
+ * rollup_source_hold(source regclass) returns void
+ *
+ * Hold the definition of a table a rollup refresh reads, and of every
+ * partition or child table under it, until the end of the transaction.
+ *
+ * source_check() locks a relation in ACCESS SHARE mode, which keeps it from
+ * being altered or dropped but not from gaining code: CREATE INDEX (SHARE),
+ * CREATE STATISTICS, ATTACH PARTITION and ALTER TABLE ... INHERIT (SHARE
+ * UPDATE EXCLUSIVE) all go ahead beside it.  A refresh checks the source's
+ * tables once and then reads them through its views in statement after
+ * statement for seconds: an index expression or a child table its owner
+ * added in between would be planned, and its IMMUTABLE functions called,
+ * with the refreshing role's rights.  SHARE UPDATE EXCLUSIVE conflicts
+ * with all of those (and with the stronger locks of ALTER TABLE, CREATE
+ * TRIGGER and CREATE POLICY) but not with the writers' ROW EXCLUSIVE, so
+ * the source keeps taking rows while the refresh runs; VACUUM, ANALYZE and
+ * DDL on it wait for the refresh.  Taken before the check, so that what is
+ * checked is what is read.
+ *
+ * LOCK TABLE in this mode needs UPDATE, DELETE or TRUNCATE privilege; a
+ * refresh needs only to read the source, so the lock is taken here for a
+ * caller that may read some column of the table (the check that follows
+ * requires the columns it reads, and refuses a caller who may read none).
+ */
+Datum
+rollup_source_hold(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			userid = GetUserId();
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Attach the source again, or drop its rollup with tokacct.rollup_source_drop().")));
+	/* a caller who may read nothing of it is refused by the check */
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, userid, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+		PG_RETURN_VOID();
+
+	LockRelationOid(relid, ShareUpdateExclusiveLock);
+	/* dropped while we waited? */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Attach the source again, or drop its rollup with tokacct.rollup_source_drop().")));
+	/* every partition and child table under it, recursively */
+	list_free(find_all_inheritors(relid, ShareUpdateExclusiveLock, NULL));
+	PG_RETURN_VOID();
 }

@@ -1067,8 +1067,10 @@ SELECT i.source, i.workflow, i.item, i.option, i.attempts, i.solved, i.started_a
 	v_conv := format($q$
 SELECT %1$s AS source, a.workflow, a.item, a.attempt,
 	   COALESCE(p.conversation_id, p.trace_id) AS conversation_id, p.trace_id, p.span_id,
+	   -- (calls of two traces may share a start and a span id: the trace
+	   -- id breaks the tie, so that every reading numbers them alike)
 	   (pg_catalog.row_number() OVER (PARTITION BY COALESCE(p.conversation_id, p.trace_id)
-			ORDER BY p.started_at, p.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+			ORDER BY p.started_at, p.span_id COLLATE "C", p.trace_id COLLATE "C"))::pg_catalog.int4 AS seq,
 	   p.started_at, p.model, p.input_tokens, p.output_tokens, p.cache_read_tokens, p.cost, p.problem
   FROM (%2$s) p
   LEFT JOIN (%3$s) a ON a.trace_id = p.trace_id$q$,

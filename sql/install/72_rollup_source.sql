@@ -247,6 +247,16 @@ CREATE FUNCTION @extschema@.rollup_source_written(age pg_catalog.int4, h pg_cata
 COMMENT ON FUNCTION @extschema@.rollup_source_written(pg_catalog.int4, pg_catalog.int8, pg_catalog.int8) IS
 	'step of rollup_source_refresh(): whether an xmin of this age (age(xmin)) lies in a refresh''s window of new transactions';
 
+-- Hold a source table's definition (and its partitions' and children's)
+-- until the transaction ends: no index, statistics, child table or
+-- partition may be added between the check of its code and the reads
+-- (src/source_guard.c says why, and which lock).
+CREATE FUNCTION @extschema@.rollup_source_hold(source pg_catalog.regclass) RETURNS void
+	LANGUAGE c STRICT
+	AS 'MODULE_PATHNAME', 'rollup_source_hold';
+COMMENT ON FUNCTION @extschema@.rollup_source_hold(pg_catalog.regclass) IS
+	'step of rollup_source_refresh(): lock a source table and every table under it in SHARE UPDATE EXCLUSIVE mode until the end of the transaction (writes go on; DDL that could add code waits)';
+
 -- The SQL of a query listing the trace ids of every row of the source's
 -- tables whose transaction id (xmin) is lo or newer (every row when lo is
 -- NULL): a union over the tables, each
@@ -323,6 +333,9 @@ BEGIN
 	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
+		-- held before it is checked, until the refresh commits: what is
+		-- checked is what the refresh reads
+		PERFORM @extschema@.rollup_source_hold(rel);
 		IF a.kind = 'otel' THEN
 			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
 		ELSIF a.kind = 'langfuse' THEN
@@ -529,9 +542,16 @@ BEGIN
 			|| ' UNION ALL ' || format(per_trace, calls_view, no_trace, 'NULL::pg_catalog.text', '') END,
 		format(sums, 'new', format(gkey, 'g')))
 	USING source, traces;
-	traces_done := CASE WHEN traces IS NULL
-		THEN (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_apply.source)
-		ELSE coalesce(array_length(traces, 1), 0) END;
+	-- (a full run: every trace, with calls or not, as the traces view has
+	-- them; the calls' traces where the source has no traces view)
+	IF traces IS NOT NULL THEN
+		traces_done := coalesce(array_length(traces, 1), 0);
+	ELSIF traces_view IS NOT NULL THEN
+		traces_done := (SELECT count(*) FROM pg_temp.rollup_source_touched);
+	ELSE
+		traces_done := (SELECT count(DISTINCT t.trace_id) FROM @extschema@.rollup_source_trace t
+						 WHERE t.source = rollup_source_apply.source);
+	END IF;
 
 	-- Each group touched: its row as it was, less the old contributions,
 	-- plus the new ones (one row per group; in a full run every contribution
@@ -627,9 +647,13 @@ BEGIN
 	-- A restored database has the rollup's definition (dumped) without its
 	-- traces and days (derived, not dumped) and with a snapshot of another
 	-- cluster, whose ids mean nothing here: with no trace stored, count
-	-- everything (cheap when the source was empty at the last refresh).
-	IF prev IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t
-										 WHERE t.source = rollup_source_run.source) THEN
+	-- everything (cheap when the source was empty at the last refresh).  A
+	-- trace without calls is stored too, as an attempt or a run: a source
+	-- whose usage is on agent spans only is no restored one.
+	IF prev IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_trace t WHERE t.source = rollup_source_run.source)
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_attempt a WHERE a.source = rollup_source_run.source)
+	   AND NOT EXISTS (SELECT 1 FROM @extschema@.rollup_source_waste w WHERE w.source = rollup_source_run.source) THEN
 		prev := NULL;
 	END IF;
 	-- taken once the lock is held and before the scan: every row the scan
@@ -670,6 +694,16 @@ BEGIN
 	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
 		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
 	 WHERE p.source = rollup_source_run.source;
+EXCEPTION WHEN program_limit_exceeded THEN
+	-- A name or id too long for a btree key of the rollup's tables: say
+	-- which, and what to do (the refresh cannot leave the row out alone).
+	IF SQLERRM LIKE 'index row size % exceeds %' THEN
+		RAISE EXCEPTION 'cannot refresh the rollup of source "%": a value is too long for the rollup''s keys', source
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = SQLERRM,
+				  HINT = 'A trace id, workflow, item, model or conversation id of the source is longer than an index key can be (about 2,000 bytes with the rest of the key). Find it in the source''s views (for example octet_length(model) > 1000 in its calls view), shorten or delete it, and refresh again.';
+	END IF;
+	RAISE;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_run(pg_catalog.text, pg_catalog.bool) IS

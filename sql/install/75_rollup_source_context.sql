@@ -194,8 +194,9 @@ BEGIN
 						   FILTER (WHERE n.usable) AS st,
 					   pg_catalog.count(*) FILTER (WHERE NOT n.usable) AS calls_left_out
 				  FROM (SELECT c.*,
+							   -- numbered as the conversations view numbers them
 							   (pg_catalog.row_number() OVER (PARTITION BY c.conversation_id
-									ORDER BY c.started_at, c.span_id COLLATE "C"))::pg_catalog.int4 AS seq,
+									ORDER BY c.started_at, c.span_id COLLATE "C", c.trace_id COLLATE "C"))::pg_catalog.int4 AS seq,
 							   (c.input_tokens BETWEEN 0 AND 4294967295 AND c.output_tokens BETWEEN 0 AND 4294967295) IS TRUE AS usable
 						  FROM pg_temp.rollup_source_calls c
 						 WHERE c.trace_id IS NOT NULL AND c.conversation_id IS NOT NULL

@@ -105,8 +105,14 @@ BEGIN
 		EXECUTE format('CREATE OR REPLACE TRIGGER tokacct_written_xid BEFORE INSERT OR UPDATE ON %s '
 			'FOR EACH ROW EXECUTE FUNCTION @extschema@.rollup_source_stamp()', rel);
 		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER tokacct_written_xid', rel);
-		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (tokacct_written_xid)',
-			left((SELECT c.relname FROM pg_class c WHERE c.oid = rel), 42) || '_tokacct_written_xid', rel);
+		-- an index on the stamp alone, unless the table has one (named by
+		-- PostgreSQL: a name of ours, cut to fit, could be another table's)
+		IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute c ON c.attrelid = i.indrelid
+						WHERE i.indrelid = rel AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
+						  AND i.indnatts = 1 AND i.indkey[0] = c.attnum
+						  AND i.indexprs IS NULL AND i.indpred IS NULL) THEN
+			EXECUTE format('CREATE INDEX ON %s (tokacct_written_xid)', rel);
+		END IF;
 		-- (the planner then knows the stamps there are NULL, and finds the
 		-- newest by the index)
 		EXECUTE format('ANALYZE %s (tokacct_written_xid)', rel);
