@@ -310,6 +310,8 @@ CALL tokacct.rollup_source_refresh('wl_otel');
 CALL tokacct.rollup_source_refresh(NULL);
 CALL tokacct.rollup_source_refresh('wl_otel', NULL);
 CALL tokacct.rollup_source_drop('wl_otel');
+CALL tokacct.rollup_source_drop(NULL);
+CALL tokacct.rollup_source_rebuild(NULL);
 -- a refresh needs a transaction of its own
 CALL tokacct.rollup_source_create('wl_otel');
 BEGIN;
@@ -1136,6 +1138,9 @@ CALL tokacct.rollup_source_refresh('ci');
 SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'ci';
 SELECT trace_id, workflow, calls, cost FROM tokacct.rollup_source_trace WHERE source = 'ci' ORDER BY trace_id COLLATE "C";
 SELECT * FROM rollup_vs_direct('ci');
+-- a view dropped from under the rollup: the refresh says which is missing
+DROP VIEW ci.calls CASCADE;
+CALL tokacct.rollup_source_refresh('ci');
 CALL tokacct.rollup_source_drop('ci');
 SELECT count(*) AS views FROM tokacct.detach('ci');
 

@@ -434,6 +434,12 @@ BEGIN
 		IF to_regclass(v) IS NOT NULL THEN
 			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
 		END IF;
+		IF to_regclass(v) IS NULL THEN
+			RAISE EXCEPTION 'cannot refresh the rollup of source "%": its % view % is missing', source,
+				CASE v WHEN calls_view THEN 'calls' WHEN traces_view THEN 'traces' ELSE 'spans' END, v
+				USING ERRCODE = 'undefined_table',
+					  HINT = 'Attach the source again (its attach function with the same arguments makes the views), or drop its rollup with tokacct.rollup_source_drop().';
+		END IF;
 		IF NOT EXISTS (SELECT 1 FROM pg_class c
 						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
 						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
@@ -715,7 +721,8 @@ CREATE PROCEDURE @extschema@.rollup_source_create(source pg_catalog.text)
 	AS $fn$
 BEGIN
 	IF source IS NULL THEN
-		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name an attached source (tokacct.attachment lists them).';
 	END IF;
 	PERFORM @extschema@.rollup_source_keys(source, NULL);	-- attached, of a kind a refresh can follow
 	INSERT INTO @extschema@.rollup_source (source) VALUES (source) ON CONFLICT DO NOTHING;
@@ -731,7 +738,8 @@ CREATE PROCEDURE @extschema@.rollup_source_refresh(source pg_catalog.text, wait 
 BEGIN
 	PERFORM @extschema@.rollup_check('rollup_source_refresh');
 	IF source IS NULL OR wait IS NULL THEN
-		RAISE EXCEPTION 'source and wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+		RAISE EXCEPTION 'source and wait must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them); wait is true (wait for a running refresh) or false (skip).';
 	END IF;
 	IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source)) THEN
 		IF NOT wait THEN
@@ -754,7 +762,8 @@ CREATE PROCEDURE @extschema@.rollup_source_rebuild(source pg_catalog.text)
 BEGIN
 	PERFORM @extschema@.rollup_check('rollup_source_rebuild');
 	IF source IS NULL THEN
-		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	PERFORM @extschema@.rollup_source_run(source, true);
@@ -768,10 +777,15 @@ CREATE PROCEDURE @extschema@.rollup_source_drop(source pg_catalog.text)
 	SET search_path = pg_catalog, pg_temp
 	AS $fn$
 BEGIN
+	IF source IS NULL THEN
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
+	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	DELETE FROM @extschema@.rollup_source p WHERE p.source = rollup_source_drop.source;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'source "%" has no rollup', source USING ERRCODE = 'undefined_object';
+		RAISE EXCEPTION 'source "%" has no rollup', source USING ERRCODE = 'undefined_object',
+			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
 END
 $fn$;

@@ -81,7 +81,8 @@ DECLARE
 	rel regclass;
 BEGIN
 	IF source IS NULL THEN
-		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
@@ -136,7 +137,8 @@ DECLARE
 	rel regclass;
 BEGIN
 	IF source IS NULL THEN
-		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
