@@ -695,31 +695,44 @@ SELECT last_full, last_traces FROM tokacct.rollup_source WHERE source = 'rt_agen
 SELECT sum(items) AS items FROM tokacct.rollup_source_retry WHERE source = 'rt_agent';
 CALL tokacct.rollup_source_drop('rt_agent');
 SELECT count(*) AS views FROM tokacct.detach('rt_agent');
--- A model name of 4,000 characters (hex digits: no compression shortens
--- them): no index of the rollup can hold it, so the refresh fails, saying
--- which values can be too long and what to do (its rollup as it was: 1
--- run, 1 call); with the span deleted it goes on (2 runs: ln1 and ln3).
+-- Names and ids longer than an index key can hold (hex digits: no
+-- compression shortens them).  A 4,000-byte model, workflow and
+-- conversation id are kept shortened (their first 60 characters, their
+-- length and their md5), every token and cost counted; a trace whose id
+-- has 500 bytes is left out, and the refresh says so.  ln1 and ln2: 2 calls
+-- of 1,000 input tokens in the rollup; the long trace's call is not.
 CREATE TABLE wl.long_names (LIKE wl.retry_spans);
+CREATE FUNCTION pg_temp.hex(n int) RETURNS text LANGUAGE sql
+	RETURN (SELECT left(string_agg(md5(n::text || ':' || g), ''), n) FROM generate_series(1, n / 32 + 1) g);
 INSERT INTO wl.long_names VALUES ('2026-03-02 10:00+00', 'ln1', 'c1', '', 'chat',
 	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
 	  "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
-SELECT count(*) AS views FROM tokacct.attach_otel('rt_long', 'wl.long_names');
+SELECT count(*) AS views FROM tokacct.attach_otel('rt_long', 'wl.long_names',
+	options => '{"workflow": "attr:app.workflow"}');
 CALL tokacct.rollup_source_create('rt_long');
 CALL tokacct.rollup_source_refresh('rt_long');
 INSERT INTO wl.long_names VALUES ('2026-03-02 11:00+00', 'ln2', 'c1', '', 'chat',
 	jsonb_build_object('gen_ai.operation.name', 'chat', 'gen_ai.provider.name', 'openai',
-		'gen_ai.request.model', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 125) g),
-		'gen_ai.usage.input_tokens', '1000', 'gen_ai.usage.output_tokens', '100'), 'Unset');
-CALL tokacct.rollup_source_refresh('rt_long');
-SELECT runs, calls FROM tokacct.rollup_source s, LATERAL (SELECT sum(d.calls) AS calls FROM tokacct.rollup_source_daily d WHERE d.source = s.source) d
- WHERE s.source = 'rt_long';
-DELETE FROM wl.long_names WHERE "TraceId" = 'ln2';
-INSERT INTO wl.long_names VALUES ('2026-03-02 12:00+00', 'ln3', 'c1', '', 'chat',
+		'gen_ai.request.model', pg_temp.hex(4000), 'app.workflow', pg_temp.hex(4001),
+		'gen_ai.conversation.id', pg_temp.hex(4002),
+		'gen_ai.usage.input_tokens', '1000', 'gen_ai.usage.output_tokens', '100'), 'Unset'),
+	('2026-03-02 12:00+00', pg_temp.hex(500), 'c1', '', 'chat',
 	'{"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
 	  "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "100"}', 'Unset');
+SET client_min_messages = notice;
 CALL tokacct.rollup_source_refresh('rt_long');
-SELECT runs, calls FROM tokacct.rollup_source s, LATERAL (SELECT sum(d.calls) AS calls FROM tokacct.rollup_source_daily d WHERE d.source = s.source) d
- WHERE s.source = 'rt_long';
+SELECT left(workflow, 8) AS workflow, octet_length(workflow) AS wf_bytes, left(model, 8) AS model,
+	   model = left(pg_temp.hex(4000), 60) || ' ... (4000 bytes, md5 ' || md5(pg_temp.hex(4000)) || ')' AS model_kept,
+	   calls, input_tokens
+  FROM tokacct.rollup_source_daily WHERE source = 'rt_long' ORDER BY 2, 1;
+SELECT left(conversation_id, 8) AS conversation, octet_length(conversation_id) AS bytes, calls, total_input
+  FROM tokacct.rollup_source_conversation WHERE source = 'rt_long' ORDER BY 2;
+-- a rebuild: the same rows, the long trace left out again
+CALL tokacct.rollup_source_rebuild('rt_long');
+SET client_min_messages = warning;
+SELECT sum(calls) AS calls, sum(input_tokens) AS input_tokens, max(octet_length(model)) AS longest_model
+  FROM tokacct.rollup_source_daily WHERE source = 'rt_long';
+SELECT count(*) AS calls_in_view FROM rt_long.calls;
 CALL tokacct.rollup_source_drop('rt_long');
 SELECT count(*) AS views FROM tokacct.detach('rt_long');
 -- Spans without a trace id that carry an item key: the attempts view

@@ -11242,7 +11242,8 @@ BEGIN
 		 WHERE (m.trace_id = ANY (traces)) IS NOT TRUE;
 		IF others IS NOT NULL THEN
 			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
-				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
+				'SELECT c.trace_id, c.span_id, @extschema@.rollup_source_key(c.conversation_id), c.started_at, '
+				'@extschema@.rollup_source_key(t.workflow), @extschema@.rollup_source_key(c.model), c.input_tokens, '
 				'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
 				'FROM %1$s c LEFT JOIN (SELECT t.trace_id, t.workflow FROM %2$s t WHERE t.trace_id = ANY ($1)) t '
 				'ON t.trace_id = c.trace_id WHERE c.trace_id = ANY ($1)', calls_view, traces_view)
@@ -11321,6 +11322,9 @@ DECLARE
 						   'cache_write_tokens', 'reasoning_tokens', 'cost', 'reported_cost', 'list_cost'];
 	-- the calls without a trace id, when they are among the traces
 	no_trace text := 'c.trace_id IS NULL AND pg_catalog.array_position($2, NULL::pg_catalog.text) IS NOT NULL';
+	-- (a full run's condition on the calls: no trace id too long for the keys)
+	short_id text := '(c.trace_id IS NULL OR pg_catalog.octet_length(c.trace_id) <= 400)';
+	too_long int8;
 	traces_view text;
 	spans_view text;
 	v text;
@@ -11418,10 +11422,18 @@ BEGIN
 	-- whole.
 	IF traces_view IS NOT NULL THEN
 		EXECUTE format('CREATE TEMP TABLE rollup_source_touched ON COMMIT DROP AS '
-			'SELECT t.trace_id, t.workflow%s FROM %s t%s', CASE WHEN spans_view IS NOT NULL
-				THEN ', t.item, t.started_at, t.succeeded, t.recorded_attempt' END, traces_view,
-			CASE WHEN traces IS NOT NULL THEN ' WHERE t.trace_id = ANY ($1)' END)
+			'SELECT t.trace_id, @extschema@.rollup_source_key(t.workflow) AS workflow%s FROM %s t%s',
+			CASE WHEN spans_view IS NOT NULL
+				THEN ', @extschema@.rollup_source_key(t.item) AS item, t.started_at, t.succeeded, t.recorded_attempt' END,
+			traces_view, CASE WHEN traces IS NOT NULL THEN ' WHERE t.trace_id = ANY ($1)' END)
 		USING traces;
+		-- (a full run: the traces whose id is too long for the rollup's
+		-- keys are left out; a refresh's list has none)
+		DELETE FROM pg_temp.rollup_source_touched t WHERE pg_catalog.octet_length(t.trace_id) > 400;
+		GET DIAGNOSTICS too_long = ROW_COUNT;
+		IF too_long > 0 THEN
+			RAISE NOTICE 'tokacct: % traces of source "%" left out of its rollup: a trace id longer than 400 bytes', too_long, source;
+		END IF;
 		ANALYZE pg_temp.rollup_source_touched;
 	END IF;
 	-- With the context part, the touched calls are kept for it (read once).
@@ -11430,21 +11442,24 @@ BEGIN
 	END IF;
 	IF spans_view IS NOT NULL THEN
 		EXECUTE format('CREATE TEMP TABLE rollup_source_calls ON COMMIT DROP AS '
-			'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
+			'SELECT c.trace_id, c.span_id, @extschema@.rollup_source_key(c.conversation_id) AS conversation_id, '
+			'c.started_at, t.workflow, @extschema@.rollup_source_key(c.model) AS model, c.input_tokens, '
 			'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
 			'FROM %1$s c LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id WHERE %2$s',
-			calls_view, CASE WHEN traces IS NULL THEN 'true' ELSE 'c.trace_id = ANY ($2)' END)
+			calls_view, CASE WHEN traces IS NULL THEN short_id ELSE 'c.trace_id = ANY ($2)' END)
 		USING source, traces;
 		IF traces IS NOT NULL THEN
 			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
-				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, NULL, c.model, c.input_tokens, '
+				'SELECT c.trace_id, c.span_id, @extschema@.rollup_source_key(c.conversation_id), c.started_at, NULL, '
+				'@extschema@.rollup_source_key(c.model), c.input_tokens, '
 				'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
 				'FROM %1$s c WHERE %2$s', calls_view, no_trace)
 			USING source, traces;
 		END IF;
 	END IF;
 	per_trace := $q$
-		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day, %3$s AS workflow, c.model,
+		SELECT c.trace_id, (c.started_at AT TIME ZONE 'UTC')::date AS day,
+			   @extschema@.rollup_source_key(%3$s) AS workflow, @extschema@.rollup_source_key(c.model) AS model,
 			   count(*), count(*) FILTER (WHERE c.cost IS NULL),
 			   coalesce(sum(c.input_tokens), 0), coalesce(sum(c.output_tokens), 0),
 			   coalesce(sum(c.cache_read_tokens), 0), coalesce(sum(c.cache_write_tokens), 0),
@@ -11453,7 +11468,7 @@ BEGIN
 			   coalesce(sum(c.list_cost), 0), @extschema@.cost_sketch(c.cost)
 		  FROM %1$s c%4$s
 		 WHERE %2$s
-		 GROUP BY c.trace_id, 2, 3, c.model$q$;
+		 GROUP BY 1, 2, 3, 4$q$;
 	EXECUTE format($q$
 	CREATE TEMP TABLE rollup_source_new ON COMMIT DROP AS
 	WITH new AS (
@@ -11463,9 +11478,9 @@ BEGIN
 	)
 	%2$s$q$,
 		CASE WHEN spans_view IS NOT NULL THEN format(per_trace, 'pg_temp.rollup_source_calls', 'true', 'c.workflow', '')
-		WHEN traces_view IS NULL AND traces IS NULL THEN format(per_trace, calls_view, 'true', 'c.workflow', '')
+		WHEN traces_view IS NULL AND traces IS NULL THEN format(per_trace, calls_view, short_id, 'c.workflow', '')
 		WHEN traces_view IS NULL THEN format(per_trace, calls_view, 'c.trace_id = ANY ($2) OR ' || no_trace, 'c.workflow', '')
-		WHEN traces IS NULL THEN format(per_trace, calls_view, 'true', 't.workflow',
+		WHEN traces IS NULL THEN format(per_trace, calls_view, short_id, 't.workflow',
 				' LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id')
 		ELSE format(per_trace, calls_view, 'c.trace_id = ANY ($2)', 't.workflow',
 				' LEFT JOIN pg_temp.rollup_source_touched t ON t.trace_id = c.trace_id')
@@ -11600,6 +11615,12 @@ BEGIN
 		EXECUTE format('SELECT pg_catalog.array_agg(x.trace_id) FROM (%s) x',
 			@extschema@.rollup_source_keys(source, pg_snapshot_xmin(prev)::text::int8))
 			INTO touched;
+		-- a trace id too long for the rollup's keys: the trace is left out
+		IF EXISTS (SELECT 1 FROM unnest(touched) x WHERE pg_catalog.octet_length(x) > 400) THEN
+			RAISE NOTICE 'tokacct: % traces of source "%" left out of its rollup: a trace id longer than 400 bytes',
+				(SELECT count(*) FROM unnest(touched) x WHERE pg_catalog.octet_length(x) > 400), source;
+			touched := ARRAY(SELECT x FROM unnest(touched) x WHERE x IS NULL OR pg_catalog.octet_length(x) <= 400);
+		END IF;
 		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
 	END IF;
 	-- A full run fills the rollup's tables at once: their statistics, as
@@ -11616,16 +11637,6 @@ BEGIN
 	   SET snapshot = cur, definition = def, runs = p.runs + 1, last_run_at = started, last_full = dist IS NULL,
 		   last_traces = r.traces_done, last_groups = r.groups_done, last_duration = clock_timestamp() - started
 	 WHERE p.source = rollup_source_run.source;
-EXCEPTION WHEN program_limit_exceeded THEN
-	-- A name or id too long for a btree key of the rollup's tables: say
-	-- which, and what to do (the refresh cannot leave the row out alone).
-	IF SQLERRM LIKE 'index row size % exceeds %' THEN
-		RAISE EXCEPTION 'cannot refresh the rollup of source "%": a value is too long for the rollup''s keys', source
-			USING ERRCODE = 'program_limit_exceeded',
-				  DETAIL = SQLERRM,
-				  HINT = 'A trace id, workflow, item, model or conversation id of the source is longer than an index key can be (about 2,000 bytes with the rest of the key). Find it in the source''s views (for example octet_length(model) > 1000 in its calls view), shorten or delete it, and refresh again.';
-	END IF;
-	RAISE;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.rollup_source_run(pg_catalog.text, pg_catalog.bool) IS
@@ -12376,6 +12387,23 @@ COMMENT ON PROCEDURE @extschema@.rollup_source_drop(pg_catalog.text) IS
 -- A refresh holds the source's tables while it reads them: no index, child
 -- table or partition added between the check of their code and the reads.
 -- ---------------------------------------------------------------------------
+-- A workflow, item, model or conversation id as the rollup keeps it: as it
+-- is up to 400 bytes, else its first 60 characters, its length and its md5
+-- (at most about 300 bytes, so applied twice it changes nothing).  Every
+-- index of the rollup holds such names beside a trace id; a btree key may
+-- not pass about 2,700 bytes, and a source's text may be any length.  A
+-- trace id longer than 400 bytes cannot be shortened (the refresh finds
+-- traces by it): such a trace is left out of the rollup, and said so.
+CREATE FUNCTION @extschema@.rollup_source_key(v pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+	RETURN CASE WHEN pg_catalog.octet_length(v) OPERATOR(pg_catalog.<=) 400 THEN v
+		ELSE pg_catalog.left(v, 60) OPERATOR(pg_catalog.||) ' ... (' OPERATOR(pg_catalog.||)
+			pg_catalog.octet_length(v)::pg_catalog.text OPERATOR(pg_catalog.||) ' bytes, md5 '
+			OPERATOR(pg_catalog.||) pg_catalog.md5(v) OPERATOR(pg_catalog.||) ')' END;
+COMMENT ON FUNCTION @extschema@.rollup_source_key(pg_catalog.text) IS
+	'a workflow, item, model or conversation id as the rollup of an attached source keeps it: itself up to 400 bytes, else its first 60 characters, its length and its md5';
+
 -- Hold a source table's definition (and its partitions' and children's)
 -- until the transaction ends: no index, statistics, child table or
 -- partition may be added between the check of its code and the reads

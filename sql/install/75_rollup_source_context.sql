@@ -154,7 +154,8 @@ BEGIN
 		 WHERE (m.trace_id = ANY (traces)) IS NOT TRUE;
 		IF others IS NOT NULL THEN
 			EXECUTE format('INSERT INTO pg_temp.rollup_source_calls '
-				'SELECT c.trace_id, c.span_id, c.conversation_id, c.started_at, t.workflow, c.model, c.input_tokens, '
+				'SELECT c.trace_id, c.span_id, @extschema@.rollup_source_key(c.conversation_id), c.started_at, '
+				'@extschema@.rollup_source_key(t.workflow), @extschema@.rollup_source_key(c.model), c.input_tokens, '
 				'c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens, c.cost, c.cost_source, c.list_cost '
 				'FROM %1$s c LEFT JOIN (SELECT t.trace_id, t.workflow FROM %2$s t WHERE t.trace_id = ANY ($1)) t '
 				'ON t.trace_id = c.trace_id WHERE c.trace_id = ANY ($1)', calls_view, traces_view)
