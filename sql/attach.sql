@@ -263,10 +263,9 @@ SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.traces WHERE trace_id = ANY ('{
 	   ~ 'Seq Scan on otel_traces[^\n]*\n *Filter: \("TraceId" = ANY' AS list_reaches_table;
 -- So does it through the calls view of a source whose repeated span ids are
 -- collapsed (wl_otel's table has no unique key): the collapsing reads the
--- listed traces only (every copy of their spans: the calls are chosen
--- among the kept copies).
+-- listed traces only.
 SELECT pg_temp.plan_text($$SELECT * FROM wl_otel.calls WHERE trace_id = ANY ('{t-1,t-2}')$$)
-	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *Seq Scan on otel_traces[^\n]*\n *Filter: \("TraceId" = ANY' AS list_reaches_collapsed_table;
+	   ~ 'Unique[^\n]*\n *-> *Sort[^\n]*\n[^\n]*\n *-> *Seq Scan on otel_traces[^\n]*\n *Filter: \(\("TraceId" = ANY' AS list_reaches_collapsed_table;
 -- A trace id column of a collation of its own ("C"), with its index: the
 -- collapsed views read the trace id in that collation, as the spans view
 -- does, and a condition on trace ids reaches that index; the calls are
@@ -472,13 +471,15 @@ SELECT item, count(*) AS calls, max(output_tokens) AS max_output FROM wl_otel.ca
  WHERE item IN ('item-01', 'item-02') AND span_id IN (left(md5('span 1 1 call 1'), 16), left(md5('span 2 1 call 1'), 16))
  GROUP BY 1 ORDER BY 1;
 SELECT count(*) AS stored_rows FROM wl.otel_traces WHERE "SpanId" IN (left(md5('span 1 1 call 1'), 16), left(md5('span 2 1 call 1'), 16));
--- Copies that differ in kind, start or status: every view keeps the same
--- copy (here the longest).  Trace C's span c1 is stored
--- as a tool span (2 s, kept) and as a chat call with usage (1 s): it is no
--- call, so the calls view lists none and the trace costs 0.  Its root c0
--- is stored as an ok span from 10:00 (5 s, kept) and as a failed one from
--- 09:00 (0.1 s): the trace starts at 10:00 and succeeded, in the traces
--- view as in the attempts view.
+-- Copies that differ in kind: every view keeps the same copy (a call over
+-- a span that is not, then here the longest).  Trace C's span c1 is stored
+-- as a tool span (2 s) and as a chat call with usage (1 s, kept: a call):
+-- the calls view lists it, the spans view has it as a call, and the trace
+-- costs 1000 x 2.5 + 100 x 10 = 3500 micro-dollars.  Copies that differ in
+-- start or status: its root c0 is stored as an ok span from 10:00 (5 s,
+-- kept) and as a failed one from 09:00 (0.1 s): the attempts view takes
+-- the kept copy's (10:00, succeeded), the traces view every copy's (the
+-- earliest start, a failed root: README).
 CREATE TABLE wl.copies (LIKE wl.otel_traces);
 INSERT INTO wl.copies ("Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", "StatusCode", "Duration", "SpanAttributes")
 VALUES ('2026-03-07 10:00+00', 'C', 'c0', '', 'invoke_agent', 'Ok', 5000000000,

@@ -624,14 +624,16 @@ SELECT items_left_out, items, attempts, total_cost FROM tokacct.rollup_source_re
 SELECT * FROM rollup_vs_direct('rt_time');
 SELECT * FROM retry_vs_direct('rt_time');
 -- Two copies of a span with different content (a table without a unique
--- key; the problems view lists them): every view keeps the same copy (here
--- the later), and a trace's start and root status come from its spans'
--- kept copies.  Item A's t1 (10:00, failed) and t2 (11:00, succeeded), and
--- an earlier copy of t2's root (09:00, failed), not kept: the attempts
--- view, the calls view and the rollup all have t1 then t2, t2 succeeded,
--- so item A is solved at its second attempt.  (Before, the calls view and
--- the rollup took t2's start and status from every copy: t2 first, at
--- 09:00, failed, and item A unsolved after two attempts.)
+-- key; the problems view lists them): the views keep one copy, but the
+-- calls and spans views take each trace's start and root status, and so
+-- number its attempts, from every stored copy (the traces view), while
+-- the attempts view takes them from the kept copy.  The rollup counts as
+-- the calls and spans views do.  Item A's t1 (10:00, failed) and t2
+-- (11:00, succeeded), and an earlier copy of t2's root (09:00, failed):
+-- the attempts view has t1 then t2, t2 succeeded; the calls view, and the
+-- rollup, t2 (09:00, failed: 0.007) then t1 (failed: 0.0035), item A
+-- counted unsolved after two attempts.  Documented in the README; the two
+-- agree without such copies.
 CREATE TABLE wl.retry_dup AS SELECT * FROM wl.retry_spans WHERE "TraceId" IN ('t1', 't2');
 SELECT count(*) AS views FROM tokacct.attach_otel('rt_dup', 'wl.retry_dup', options => '{"item": "attr:app.item_id"}');
 CALL tokacct.rollup_source_create('rt_dup');

@@ -11732,19 +11732,19 @@ BEGIN
 		ELSE
 			dedup_sel := sel;
 		END IF;
+		-- A copy that is an LLM call is kept over one that is not (its usage
+		-- counts), then the source's order: so the calls view, which reads
+		-- only the calls' copies, keeps the copy every other view keeps.
 		spans_rows := format(
 			'SELECT %1$s, %7$s AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
 			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
-			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
+			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", (%9$s) DESC, %6$s) r',
 			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', usage_kind,
-			coalesce(parts ->> 'star', 'r.*'));
-		-- The calls are the kept copies that are calls: a span id whose kept
-		-- copy is a tool span is no call, whatever its other copies say
-		-- (the copies are collapsed before the filter, as for the spans).
+			coalesce(parts ->> 'star', 'r.*'), call_filter);
 		calls_rows := format(
 			'SELECT %1$s, ''call''::pg_catalog.text AS usage_kind%2$sFROM (SELECT DISTINCT ON ((%3$s) COLLATE "C", (%4$s) COLLATE "C") '
 			'(%3$s) COLLATE "C" AS tokacct_trace_key, %8$s FROM %5$s '
-			'ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r WHERE %7$s',
+			'WHERE %7$s ORDER BY (%3$s) COLLATE "C", (%4$s) COLLATE "C", %6$s) r',
 			dedup_sel, E'\n  ', parts ->> 'trace', parts ->> 'span', rel, parts ->> 'order', call_filter,
 			coalesce(parts ->> 'star', 'r.*'));
 	ELSE
@@ -11883,10 +11883,11 @@ SELECT l2.*,
 	calls_priced := replace(priced, '{{ROWS}}', calls_rows);
 
 	-- Traces: their time, root status and structure values (a root span's
-	-- value first, else the smallest any span of the trace carries), from
-	-- the kept copy of each span, as the attempts view reads them: two
-	-- copies of a root that differ in start or status give the trace the
-	-- kept copy's.
+	-- value first, else the smallest any span of the trace carries).  Every
+	-- stored row is read (a hash aggregate, where collapsing the copies
+	-- first would sort every span): copies of a span that differ in start
+	-- or status give the trace the earliest start and a failed root if any
+	-- copy failed, where the attempts view takes the kept copy's.
 	traces := format($q$
 SELECT b.trace_id,
 	   pg_catalog.min(b.started_at) AS started_at,
@@ -11900,7 +11901,7 @@ SELECT b.trace_id,
 	   COALESCE(pg_catalog.min(b.option) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.option)) AS option,
 	   COALESCE(pg_catalog.min(b.attempt_raw) FILTER (WHERE b.parent_id IS NULL), pg_catalog.min(b.attempt_raw)) AS attempt_raw
   FROM (%1$s) b
- GROUP BY b.trace_id$q$, CASE WHEN dedup THEN spans_rows ELSE base_all END);
+ GROUP BY b.trace_id$q$, base_all);
 
 	-- Attempts: one per trace, numbered per (workflow, item) in time order
 	-- (or by the attempt number the source records); the run is the trace

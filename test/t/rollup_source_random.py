@@ -434,8 +434,8 @@ def op_odd_time(ex):
 
 def op_dup_copy(ex):
     """A second copy of a span, the root too: the same content (collapsed),
-    or other content, start time and status (the problems view lists it;
-    one copy kept, the same in every view)."""
+    or other content (the problems view lists it; one copy kept, the same
+    in every view)."""
     t, s = pick_span(ex, child=rng.random() < 0.6)
     if t is None or t not in M.traces:
         return None
@@ -449,16 +449,15 @@ def op_dup_copy(ex):
         sql = ('INSERT INTO rs_spans (%s) SELECT %s FROM rs_spans WHERE "TraceId" = %s AND "SpanId" = %s LIMIT 1;'
                % (COLS, COLS, q(t), q(s)))
     else:
-        # other tokens, model and cost, often another start time (which
-        # decides the copy kept, the trace's start and its attempts'
-        # order) and status (a root's: the attempt's success)
+        # other tokens, model and cost (a chat call's: a tool or agent
+        # span's copy becomes a call, which every view keeps); the same
+        # start time and status: copies that differ in those give the
+        # traces view (every copy) and the attempts view (the kept copy)
+        # another start or root status, as documented (README)
         a = call_attrs(M.traces[t]['conv'])
-        shift = rng.choice([0, 0, -rng.randint(1, 7200), rng.randint(1, 7200)])
-        status = rng.choice(['"StatusCode"', '"StatusCode"', "'Error'", "'Ok'"])
-        sql = ('INSERT INTO rs_spans (%s) SELECT "Timestamp" + %d * interval \'1 second\', "TraceId", "SpanId", '
-               '"ParentSpanId", "SpanName", "SpanAttributes" || %s, %s FROM rs_spans '
-               'WHERE "TraceId" = %s AND "SpanId" = %s LIMIT 1;'
-               % (COLS, shift, q(json.dumps(a, sort_keys=True)), status, q(t), q(s)))
+        sql = ('INSERT INTO rs_spans (%s) SELECT "Timestamp", "TraceId", "SpanId", "ParentSpanId", "SpanName", '
+               '"SpanAttributes" || %s, "StatusCode" FROM rs_spans WHERE "TraceId" = %s AND "SpanId" = %s LIMIT 1;'
+               % (COLS, q(json.dumps(a, sort_keys=True)), q(t), q(s)))
     return 'duplicate_span_' + ('same' if same else 'other'), sql, [('insert', t, s)]
 
 
