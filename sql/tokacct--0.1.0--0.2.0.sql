@@ -9619,6 +9619,9 @@ BEGIN
 	END IF;
 	FOR i IN 1 .. array_length(a.relations, 1) LOOP
 		rel := a.relations[i];
+		-- held before it is checked, until the refresh commits: what is
+		-- checked is what the refresh reads
+		PERFORM @extschema@.rollup_source_hold(rel);
 		IF a.kind = 'otel' THEN
 			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
 		ELSIF a.kind = 'langfuse' THEN
@@ -11359,15 +11362,13 @@ BEGIN
 	-- transaction that dropped the old).  Locked, the name keeps its view
 	-- until this transaction ends.
 	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view, spans_view], NULL) LOOP
-		IF to_regclass(v) IS NOT NULL THEN
-			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
-		END IF;
 		IF to_regclass(v) IS NULL THEN
 			RAISE EXCEPTION 'cannot refresh the rollup of source "%": its % view % is missing', source,
 				CASE v WHEN calls_view THEN 'calls' WHEN traces_view THEN 'traces' ELSE 'spans' END, v
 				USING ERRCODE = 'undefined_table',
 					  HINT = 'Attach the source again (its attach function with the same arguments makes the views), or drop its rollup with tokacct.rollup_source_drop().';
 		END IF;
+		EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
 		IF NOT EXISTS (SELECT 1 FROM pg_class c
 						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
 						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
@@ -11570,6 +11571,7 @@ DECLARE
 	cur pg_snapshot;
 	dist int8;
 	touched text[];
+	kept text[];
 	r record;
 	rel regclass;
 	started timestamptz := clock_timestamp();
@@ -11616,12 +11618,12 @@ BEGIN
 			@extschema@.rollup_source_keys(source, pg_snapshot_xmin(prev)::text::int8))
 			INTO touched;
 		-- a trace id too long for the rollup's keys: the trace is left out
-		IF EXISTS (SELECT 1 FROM unnest(touched) x WHERE pg_catalog.octet_length(x) > 400) THEN
+		kept := ARRAY(SELECT x FROM unnest(touched) x WHERE x IS NULL OR pg_catalog.octet_length(x) <= 400);
+		IF cardinality(kept) < cardinality(touched) THEN
 			RAISE NOTICE 'tokacct: % traces of source "%" left out of its rollup: a trace id longer than 400 bytes',
-				(SELECT count(*) FROM unnest(touched) x WHERE pg_catalog.octet_length(x) > 400), source;
-			touched := ARRAY(SELECT x FROM unnest(touched) x WHERE x IS NULL OR pg_catalog.octet_length(x) <= 400);
+				cardinality(touched) - cardinality(kept), source;
 		END IF;
-		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
+		r := @extschema@.rollup_source_apply(source, kept);
 	END IF;
 	-- A full run fills the rollup's tables at once: their statistics, as
 	-- autovacuum would take them later, so that the next refresh finds its
@@ -12417,119 +12419,6 @@ CREATE FUNCTION @extschema@.rollup_source_hold(source pg_catalog.regclass) RETUR
 COMMENT ON FUNCTION @extschema@.rollup_source_hold(pg_catalog.regclass) IS
 	'step of rollup_source_refresh(): lock a source table and every table under it in SHARE UPDATE EXCLUSIVE mode until the end of the transaction (writes go on; DDL that could add code waits)';
 
-CREATE OR REPLACE FUNCTION @extschema@.rollup_source_keys(source pg_catalog.text, lo pg_catalog.int8)
-	RETURNS pg_catalog.text
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-DECLARE
-	a @extschema@.attachment%ROWTYPE;
-	parts text[] := '{}';
-	rel regclass;
-	col text;
-	i int;
-	cond text;
-	h int8;
-	width int8;
-	lw int8;
-	tracked xid8;
-	joined oid[];
-BEGIN
-	SELECT * INTO a FROM @extschema@.attachment t WHERE t.source = rollup_source_keys.source;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'source "%" is not attached', source
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'Attach it again (tokacct.attach_otel(), attach_langfuse()), or drop its rollup with tokacct.rollup_source_drop().';
-	END IF;
-	-- xmin is 32 bits, read by age() against one reference transaction (the
-	-- same for the whole transaction; age() is parallel restricted, so never
-	-- another in a worker).  A row is new when its xmin is in [lo, lo +
-	-- width), width reaching the newest xmin a row read can have (below the
-	-- snapshot's xmax, or this transaction's own id): when its age is in
-	-- (h - width, h], h lo's age, modulo 2^32.  That window only, not every
-	-- age below h: a frozen row keeps its xmin, which reads as newer than
-	-- the reference (a negative age) 2^31 transactions after it was written.
-	IF lo IS NULL THEN
-		cond := 'true';
-	ELSE
-		h := pg_catalog.age((lo % 4294967296)::text::xid);
-		width := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::int8 - lo, h + 1);
-		lw := h - width;
-		cond := format('@extschema@.rollup_source_written(pg_catalog.age(r.xmin), %s, %s)', h, lw);
-	END IF;
-	-- Tracked tables (rollup_source_track()) say which rows are new by their
-	-- stamp, through its index: the rows written since lo.  Only once every
-	-- transaction that wrote a row before the tracking began is older than
-	-- lo (else a row without a stamp could still be new to this refresh),
-	-- and only when every table (every partition of a partitioned one,
-	-- every child of an inheritance parent: the scan reads them all) has
-	-- had the stamp and its trigger, always enabled, since before lo (their
-	-- catalog rows older than lo): else by xmin.
-	IF lo IS NOT NULL THEN
-		SELECT p.tracked_xmax INTO tracked FROM @extschema@.rollup_source p WHERE p.source = rollup_source_keys.source;
-		IF tracked IS NOT NULL AND lo >= tracked::text::int8 AND (SELECT pg_catalog.bool_and(EXISTS (
-				SELECT 1 FROM pg_attribute c JOIN pg_trigger g ON g.tgrelid = c.attrelid
-				 WHERE c.attrelid = t.relid AND c.attname = 'tokacct_written_xid' AND NOT c.attisdropped
-				   AND c.atttypid = 'pg_catalog.xid8'::regtype
-				   AND g.tgname = 'tokacct_written_xid' AND g.tgenabled = 'A'
-				   AND g.tgfoid = '@extschema@.rollup_source_stamp()'::regprocedure
-				   -- and so since before lo: a trigger disabled and enabled
-				   -- again (or a column added again) since lo may have let
-				   -- rows written meanwhile go unstamped
-				   AND NOT @extschema@.rollup_source_written(pg_catalog.age(g.xmin), h, lw)
-				   AND NOT @extschema@.rollup_source_written(pg_catalog.age(c.xmin), h, lw)))
-			  FROM (WITH RECURSIVE d(relid) AS (
-						SELECT r.rel::oid FROM unnest(a.relations) r(rel)
-						UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
-					SELECT d.relid FROM d) t) THEN
-			cond := format('r.tokacct_written_xid OPERATOR(pg_catalog.>=) %L::pg_catalog.xid8', lo);
-		END IF;
-	END IF;
-	FOR i IN 1 .. array_length(a.relations, 1) LOOP
-		rel := a.relations[i];
-		-- held before it is checked, until the refresh commits: what is
-		-- checked is what the refresh reads
-		PERFORM @extschema@.rollup_source_hold(rel);
-		IF a.kind = 'otel' THEN
-			col := coalesce(a.options -> 'columns' ->> 'trace_id', 'TraceId');
-		ELSIF a.kind = 'langfuse' THEN
-			-- attach_langfuse stores observations, traces[, scores]
-			col := CASE i WHEN 2 THEN 'id' ELSE 'trace_id' END;
-		ELSE
-			RAISE EXCEPTION 'a rollup of source "%" is not supported: its kind is %', source, a.kind
-				USING ERRCODE = 'feature_not_supported',
-					  DETAIL = 'A refresh finds the traces touched since the last one by a column holding the trace id; sources of kind otel and langfuse have one.',
-					  HINT = 'Aggregate its calls view directly.';
-		END IF;
-		IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = rel AND c.relkind IN ('r', 'p')) THEN
-			RAISE EXCEPTION 'a rollup of source "%" needs tables: % is not one', source, rel
-				USING ERRCODE = 'feature_not_supported',
-					  DETAIL = 'A refresh finds the rows written since the last one by their xmin, which only tables have.',
-					  HINT = 'Aggregate its calls view directly.';
-		END IF;
-		-- read as every caller-named relation is (the trace key only)
-		PERFORM @extschema@.source_check(rel, ARRAY[col], ARRAY['id']);
-		-- A partition attached (or an inheritance child added) since lo
-		-- brings rows written before, whatever their xmin or stamp: such a
-		-- table (every table under it) is read whole, once.
-		joined := NULL;
-		IF lo IS NOT NULL THEN
-			WITH RECURSIVE d(relid, new) AS (
-				SELECT i.inhrelid, @extschema@.rollup_source_written(pg_catalog.age(i.xmin), h, lw)
-				  FROM pg_inherits i WHERE i.inhparent = rel
-				UNION
-				SELECT i.inhrelid, d.new OR @extschema@.rollup_source_written(pg_catalog.age(i.xmin), h, lw)
-				  FROM pg_inherits i JOIN d ON i.inhparent = d.relid)
-			SELECT pg_catalog.array_agg(DISTINCT d.relid) FILTER (WHERE d.new) INTO joined FROM d;
-		END IF;
-		parts := parts || format('SELECT %s AS trace_id FROM %s r WHERE %s',
-			@extschema@.attach_column(rel, col, 'text', 'trace id'), rel,
-			CASE WHEN joined IS NULL THEN cond
-				ELSE format('(%s) OR r.tableoid OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.oid[])', cond, joined) END);
-	END LOOP;
-	RETURN format('SELECT DISTINCT k.trace_id FROM (%s) k', array_to_string(parts, ' UNION ALL '));
-END
-$fn$;
 
 -- BI views (h-bi): support functions out of a BI tool's way (sql/install/99_internal.sql);
 -- keep this block last: it moves every support function created before it.

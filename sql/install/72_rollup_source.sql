@@ -452,15 +452,13 @@ BEGIN
 	-- transaction that dropped the old).  Locked, the name keeps its view
 	-- until this transaction ends.
 	FOREACH v IN ARRAY array_remove(ARRAY[calls_view, traces_view, spans_view], NULL) LOOP
-		IF to_regclass(v) IS NOT NULL THEN
-			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
-		END IF;
 		IF to_regclass(v) IS NULL THEN
 			RAISE EXCEPTION 'cannot refresh the rollup of source "%": its % view % is missing', source,
 				CASE v WHEN calls_view THEN 'calls' WHEN traces_view THEN 'traces' ELSE 'spans' END, v
 				USING ERRCODE = 'undefined_table',
 					  HINT = 'Attach the source again (its attach function with the same arguments makes the views), or drop its rollup with tokacct.rollup_source_drop().';
 		END IF;
+		EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', v);
 		IF NOT EXISTS (SELECT 1 FROM pg_class c
 						WHERE c.oid = to_regclass(v) AND c.relkind = 'v'
 						  AND pg_has_role(c.relowner, current_user, 'USAGE')) THEN
@@ -671,6 +669,7 @@ DECLARE
 	cur pg_snapshot;
 	dist int8;
 	touched text[];
+	kept text[];
 	r record;
 	rel regclass;
 	started timestamptz := clock_timestamp();
@@ -717,12 +716,12 @@ BEGIN
 			@extschema@.rollup_source_keys(source, pg_snapshot_xmin(prev)::text::int8))
 			INTO touched;
 		-- a trace id too long for the rollup's keys: the trace is left out
-		IF EXISTS (SELECT 1 FROM unnest(touched) x WHERE pg_catalog.octet_length(x) > 400) THEN
+		kept := ARRAY(SELECT x FROM unnest(touched) x WHERE x IS NULL OR pg_catalog.octet_length(x) <= 400);
+		IF cardinality(kept) < cardinality(touched) THEN
 			RAISE NOTICE 'tokacct: % traces of source "%" left out of its rollup: a trace id longer than 400 bytes',
-				(SELECT count(*) FROM unnest(touched) x WHERE pg_catalog.octet_length(x) > 400), source;
-			touched := ARRAY(SELECT x FROM unnest(touched) x WHERE x IS NULL OR pg_catalog.octet_length(x) <= 400);
+				cardinality(touched) - cardinality(kept), source;
 		END IF;
-		r := @extschema@.rollup_source_apply(source, coalesce(touched, '{}'));
+		r := @extschema@.rollup_source_apply(source, kept);
 	END IF;
 	-- A full run fills the rollup's tables at once: their statistics, as
 	-- autovacuum would take them later, so that the next refresh finds its
