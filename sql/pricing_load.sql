@@ -3,6 +3,7 @@
 \getenv shared SHARED_DATA
 
 -- a small genai-prices document
+SELECT clock_timestamp() AS before_load \gset
 SELECT * FROM tokacct.load_prices_genai('[
   {"id": "tp", "name": "Test Provider", "api_pattern": "x", "model_match": {"starts_with": "tp-"},
    "models": [
@@ -18,6 +19,14 @@ SELECT tokacct.cost('tp', 'tp-a', 1000000, 1000000, at => '2026-03-01') = 5.002 
 SELECT tokacct.cost('tp', 'tp-b-1', 1001, 10, at => '2026-03-01 12:00+00') = 0.002032 AS tp_b_day,
        tokacct.cost('tp', 'tp-b-1', 1001, 10, at => '2026-03-01 23:00+00') = 0.0005155 AS tp_b_night,
        tokacct.cost('tp', 'tp-b-1', 1001, 10, at => '2026-03-02 05:59:59+00') = 0.0005155 AS tp_b_early;
+
+-- the loader leaves statistics for the tables it wrote (a catalog without
+-- them is planned as nearly empty until autovacuum comes by: see
+-- price_catalog_analyze); last_analyze is set by ANALYZE, not by autovacuum
+SELECT relname, last_analyze >= :'before_load' AS analyzed
+  FROM pg_stat_user_tables
+ WHERE schemaname = 'tokacct' AND relname IN ('price_provider', 'price_model', 'price', 'price_tier')
+ ORDER BY relname;
 
 -- loading the same document again changes nothing
 CREATE TEMP TABLE before_rows AS SELECT * FROM tokacct.price;

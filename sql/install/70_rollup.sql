@@ -82,9 +82,12 @@ CREATE TABLE @extschema@.rollup_daily (
 	list_cost pg_catalog.numeric NOT NULL,
 	cost_sketch @extschema@.sketch_state,
 	updated_at pg_catalog.timestamptz NOT NULL
-) WITH (fillfactor = 50);
+) WITH (fillfactor = 50, toast_tuple_target = 8160);
 -- fillfactor 50: a refresh updates rows in place (HOT, no index entry) while
 -- their page has room; the rollup is small beside the ledger.
+-- toast_tuple_target 8160: a row of a busy day holds a sketch of 1-2 kB; past
+-- the default target of 2 kB every update would compress the row again
+-- (pglz was a seventh of a refresh that touches every row).
 CREATE UNIQUE INDEX rollup_daily_key ON @extschema@.rollup_daily (day, workflow, model, team, tag) NULLS NOT DISTINCT;
 COMMENT ON TABLE @extschema@.rollup_daily IS
 	'the call ledger rolled up per UTC day x workflow x model x team x tag by tokacct.rollup_refresh(): counts, exact money, tokens by kind and a cost sketch; sum or merge rows for any longer period';

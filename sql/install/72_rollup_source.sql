@@ -229,7 +229,9 @@ CREATE TABLE @extschema@.rollup_source_daily (
 	list_cost pg_catalog.numeric NOT NULL,
 	cost_sketch @extschema@.sketch_state,
 	updated_at pg_catalog.timestamptz NOT NULL
-);
+) WITH (toast_tuple_target = 8160);
+-- toast_tuple_target: as for rollup_daily, a refresh does not compress a
+-- row's sketch again at every update.
 CREATE UNIQUE INDEX rollup_source_daily_key ON @extschema@.rollup_source_daily (source, day, workflow, model) NULLS NOT DISTINCT;
 COMMENT ON TABLE @extschema@.rollup_source_daily IS
 	'the calls view of each attached source with a rollup, per UTC day x workflow x model, kept by tokacct.rollup_source_refresh(): counts, exact money, tokens by kind and a cost sketch; equal to the same aggregate over the view as of the last refresh; sum or merge rows for any longer period';
