@@ -155,6 +155,33 @@ SELECT period_start, records, items, agent_items, people_items, bpo_items, solve
 SELECT reason FROM claims.record_problems WHERE item IN ('a1', 'a3') ORDER BY item;
 DELETE FROM claims_sor WHERE (claim_id = 'a3' AND closed IS NULL) OR (claim_id = 'a1' AND handled_by = 'human');
 
+-- Times at infinity and minutes or charges that are not numbers (helper-42's
+-- F3: each stopped the views or put NaN into money): h1 resolved at
+-- infinity (an "open" sentinel) is open; h2 opened at infinity is in no
+-- period; h3's NaN minutes, h4's infinite and h5's NaN charges are left out
+-- of the minutes and the BPO spend; each says so.  March gains h1 (12
+-- minutes), h3 (no minutes), h4 and h5 (BPO, no charge counted): its human
+-- minutes 12 more, its BPO spend unchanged; no figure of any view is NaN
+-- or infinite.
+CREATE TEMP TABLE march_before AS
+SELECT human_minutes, bpo_spend FROM claims.operating_monthly WHERE period_start = '2026-03-01';
+INSERT INTO claims_sor VALUES
+	('h1', 'claims', '2026-03-11 00:00+00', 'infinity',            'human', 12,    NULL,       'open',   'simple'),
+	('h2', 'claims', 'infinity',            NULL,                  'human', 5,     NULL,       'open',   'simple'),
+	('h3', 'claims', '2026-03-12 00:00+00', '2026-03-13 00:00+00', 'human', 'NaN', NULL,       'solved', 'simple'),
+	('h4', 'claims', '2026-03-12 00:00+00', '2026-03-13 00:00+00', 'BPO',   NULL,  'Infinity', 'solved', 'simple'),
+	('h5', 'claims', '2026-03-12 00:00+00', '2026-03-13 00:00+00', 'BPO',   NULL,  'NaN',      'solved', 'simple');
+SELECT item, opened_at, resolved_at, solved, cycle_days, human_minutes, bpo_cost, problem
+  FROM claims.records WHERE item LIKE 'h%' ORDER BY item;
+SELECT m.human_minutes - b.human_minutes AS more_minutes, m.bpo_spend = b.bpo_spend AS bpo_spend_unchanged
+  FROM claims.operating_monthly m, march_before b WHERE m.period_start = '2026-03-01';
+SELECT 'operating_monthly' AS view, count(*) AS rows, bool_and(v::text !~ '(NaN|Infinity)') AS all_finite FROM claims.operating_monthly v
+UNION ALL SELECT 'operating_weekly', count(*), bool_and(v::text !~ '(NaN|Infinity)') FROM claims.operating_weekly v
+UNION ALL SELECT 'before_after', count(*), bool_and(v::text !~ '(NaN|Infinity)') FROM claims.before_after v
+UNION ALL SELECT 'before_after_summary', count(*), bool_and(v::text !~ '(NaN|Infinity)') FROM claims.before_after_summary v;
+DELETE FROM claims_sor WHERE claim_id LIKE 'h%';
+DROP TABLE march_before;
+
 -- the views: security_invoker, a comment on the view and every column
 SELECT c.relname, c.reloptions, obj_description(c.oid, 'pg_class') IS NOT NULL AS commented,
 	   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0

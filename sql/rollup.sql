@@ -256,6 +256,51 @@ REVOKE ALL ON SCHEMA tokacct FROM tokacct_rollup_reader, tokacct_rollup_admin;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM tokacct_rollup_reader, tokacct_rollup_admin;
 DROP ROLE tokacct_rollup_reader, tokacct_rollup_admin;
 
+-- Names the ledger does not bound (helper-41's R1: one of them stopped
+-- every later refresh on the rollup's index key limit): a 9,600-byte
+-- workflow, 3,000-byte team and tag, a 500-byte model are kept shortened
+-- (rollup_source_key: first 60 characters, length, md5), every call and
+-- cost counted.  rl-1 at 3 per million input tokens: 1,000,000 and
+-- 2,000,000 tokens cost 3 and 6 USD; the long model is not priced.
+INSERT INTO tokacct.price_call (at, provider, model, input_tokens, output_tokens, workflow, team, tag)
+VALUES ('2026-03-02 10:00+00', 'rlp', 'rl-1', 1000000, 0, repeat('w', 9600), repeat('t', 3000), repeat('g', 3000)),
+       ('2026-03-02 11:00+00', 'rlp', 'rl-1', 2000000, 0, repeat('w', 9600), repeat('t', 3000), repeat('g', 3000)),
+       ('2026-03-02 12:00+00', 'rlp', repeat('m', 500), 10, 0, repeat('w', 9600), repeat('t', 3000), repeat('g', 3000));
+-- Budgets of the long team: March (10 USD) and the whole year (9.5 USD)
+-- overlap; the gateway gets the least left (9.5 - 9 = 0.5, not 10 - 9).
+INSERT INTO tokacct.budget (scope_kind, scope, period_start, period_end, amount) VALUES
+    ('team', repeat('t', 3000), '2026-03-01', '2026-04-01', 10),
+    ('team', repeat('t', 3000), '2026-01-01', '2027-01-01', 9.5);
+CALL tokacct.rollup_refresh();
+CREATE TEMP VIEW long_names AS
+SELECT r.workflow = repeat('w', 60) || ' ... (9600 bytes, md5 ' || md5(repeat('w', 9600)) || ')' AS workflow_short,
+       r.team = repeat('t', 60) || ' ... (3000 bytes, md5 ' || md5(repeat('t', 3000)) || ')' AS team_short,
+       r.tag = repeat('g', 60) || ' ... (3000 bytes, md5 ' || md5(repeat('g', 3000)) || ')' AS tag_short,
+       CASE WHEN r.model = 'rl-1' THEN 'rl-1'
+            WHEN r.model = repeat('m', 60) || ' ... (500 bytes, md5 ' || md5(repeat('m', 500)) || ')' THEN 'long, shortened' END AS model,
+       r.calls, r.calls_left_out, r.input_tokens, r.cost
+  FROM tokacct.rollup_daily r WHERE r.day = '2026-03-02' ORDER BY r.model DESC;
+SELECT * FROM long_names;
+SELECT period_start, spent FROM tokacct.budget WHERE scope = repeat('t', 3000) ORDER BY 1;
+SELECT tokacct.budget_remaining('team', repeat('t', 3000), '2026-03-15') AS least_left,
+       tokacct.budget_remaining('team', repeat('t', 3000), '2026-05-15') AS after_march;
+-- a rebuild keys them the same way
+CALL tokacct.rollup_rebuild();
+SELECT * FROM long_names;
+DROP VIEW long_names;
+-- A large budget barely used (helper-41's B3): 9,000,000 USD for the year
+-- of workflow tickets, which spent a little by December 1 (334 days): at
+-- that rate the amount lasts past the year 9999; no run-out date (the
+-- report failed on an out-of-range interval before).
+INSERT INTO tokacct.budget (scope_kind, scope, period_start, period_end, amount)
+VALUES ('workflow', 'tickets', '2026-01-01', '2027-01-01', 9000000);
+CALL tokacct.rollup_refresh();
+SELECT 9000000 / (r.spent / 334) > DATE '9999-12-31' - DATE '2026-01-01' AS lasts_past_9999,
+       r.runs_out_on, r.runs_out_in_period
+  FROM tokacct.budget_report('2026-12-01 00:00+00') r
+ WHERE r.scope = 'tickets' AND r.period_start = '2026-01-01' AND r.amount = 9000000;
+SELECT count(*) AS budgets FROM tokacct.budget_status;
+
 -- Clean up for the suites that follow.
 DROP VIEW compare, direct;
 DELETE FROM tokacct.budget;

@@ -3702,7 +3702,7 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 	   CASE WHEN b.counted THEN b.human_minutes END AS human_minutes,
 	   CASE WHEN b.counted THEN pg_catalog.round(b.human_minutes * bl.human_cost_per_hour / 60, 12) END AS human_cost,
 	   CASE WHEN NOT b.counted THEN NULL
-			WHEN b.charge >= 0 THEN b.charge
+			WHEN b.charge >= 0 AND b.charge < 'Infinity'::pg_catalog.numeric THEN b.charge
 			WHEN b.charge IS NULL AND b.handler = 'bpo' THEN bl.bpo_unit_price
 			WHEN b.charge IS NULL THEN 0::pg_catalog.numeric END AS bpo_cost,
 	   CASE WHEN b.counted THEN %3$s END AS ai_cost,
@@ -3712,31 +3712,41 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 	   ELSE NULLIF(pg_catalog.concat_ws('; ',
 			CASE WHEN b.item IS NULL THEN 'no item key' END,
 			CASE WHEN b.workflow IS NULL THEN 'no workflow' END,
-			CASE WHEN b.opened_at IS NULL THEN 'no opening time: in no period' END,
+			CASE WHEN b.opened_raw IS NULL THEN 'no opening time: in no period'
+				 WHEN b.opened_at IS NULL THEN 'opening time at infinity: in no period' END,
+			CASE WHEN b.resolved_at IS NULL AND b.resolved_raw IS NOT NULL THEN 'resolution time at infinity: taken as not resolved' END,
 			CASE WHEN b.handler_raw IS NULL THEN 'no handler: left out of the shares'
 				 WHEN b.handler IS NULL THEN pg_catalog.format('unknown handler %%s: left out of the shares', pg_catalog.quote_literal(b.handler_raw)) END,
 			CASE WHEN b.resolved_at < b.opened_at THEN 'resolved before opened: left out of the cycle times' END,
 			CASE WHEN b.minutes_raw < 0 THEN 'negative human minutes: left out of the minutes'
+				 WHEN b.minutes_raw >= 'Infinity'::pg_catalog.numeric THEN 'human minutes not a finite number: left out of the minutes'
 				 WHEN b.human_minutes IS NULL AND b.handler IN ('human', 'agent_human') AND %17$s THEN 'no human minutes for an item people handled: left out of the minutes' END,
 			CASE WHEN b.charge < 0 THEN 'negative BPO charge: left out of the BPO spend'
+				 WHEN b.charge >= 'Infinity'::pg_catalog.numeric THEN 'BPO charge not a finite number: left out of the BPO spend'
 				 WHEN b.charge IS NULL AND b.handler = 'bpo' AND bl.bpo_unit_price IS NULL THEN 'BPO item without a charge and no BPO price in tokacct.baseline' END,
 			CASE WHEN t.ai_priced IS FALSE THEN 'calls of the item left out of its AI cost (see the trace source''s problems view)' END), '') END AS problem,
 	   b.counted
   FROM (SELECT b.*,
-			   CASE WHEN b.minutes_raw >= 0 THEN b.minutes_raw
+			   -- (NaN sorts above Infinity: neither is a number of minutes)
+			   CASE WHEN b.minutes_raw >= 0 AND b.minutes_raw < 'Infinity'::pg_catalog.numeric THEN b.minutes_raw
 					WHEN b.minutes_raw IS NULL AND b.handler IN ('agent', 'bpo') AND %17$s THEN 0::pg_catalog.numeric END AS human_minutes,
 			   -- rows sharing an item key in a workflow: one counts, the one
 			   -- resolved last (an open copy counts as older than a resolved one)
 			   b.item IS NULL OR b.workflow IS NULL OR pg_catalog.row_number() OVER (PARTITION BY b.workflow, b.item
 					ORDER BY b.resolved_at DESC NULLS LAST, b.opened_at DESC NULLS LAST, b.handler_raw, b.outcome, b.minutes_raw, b.charge) = 1 AS counted,
 			   pg_catalog.count(*) OVER (PARTITION BY b.workflow, b.item) AS copies
-		  FROM (SELECT r.item, r.workflow, r.segment, r.opened_at, r.resolved_at, r.handler AS handler_raw,
+		  -- a time at infinity (an "open" sentinel, say) is no time: opened
+		  -- in no period, resolved never; the problem says so
+		  FROM (SELECT r.item, r.workflow, r.segment,
+					   CASE WHEN pg_catalog.isfinite(r.opened_at) THEN r.opened_at END AS opened_at, r.opened_at AS opened_raw,
+					   CASE WHEN pg_catalog.isfinite(r.resolved_at) THEN r.resolved_at END AS resolved_at, r.resolved_at AS resolved_raw,
+					   r.handler AS handler_raw,
 					   CASE @extschema@.records_fold(r.handler)%4$s END AS handler,
 					   r.outcome, r.minutes_raw, r.charge
 				  FROM (SELECT %5$s AS item, %6$s AS workflow, %7$s AS segment, %8$s AS opened_at, %9$s AS resolved_at,
 							   %10$s AS handler, %11$s AS outcome, %12$s AS minutes_raw, %13$s AS charge
 						  FROM %14$s r) r) b) b
-  LEFT JOIN LATERAL (SELECT x.human_cost_per_hour, x.bpo_unit_price FROM @extschema@.baseline x
+  LEFT JOIN LATERAL (SELECT x.human_cost_per_hour, x.bpo_unit_price FROM @extschema@.baseline_rows() x
 					  WHERE x.workflow = b.workflow AND x.valid_from <= b.opened_at AND x.currency = 'USD'
 					  ORDER BY x.valid_from DESC LIMIT 1) bl ON true
   %15$s$q$,
@@ -3835,7 +3845,7 @@ SELECT c.workflow, c.segment, c.cutover_on,
 	   pg_catalog.sum(j.ai_cost) FILTER (WHERE j.after) AS ai_a,
 	   pg_catalog.count(*) FILTER (WHERE j.after AND j.ai_linked AND j.ai_cost IS NULL) AS ai_unpriced_a,
 	   pg_catalog.count(*) FILTER (WHERE j.left_out) AS rows_left_out
-  FROM @extschema@.cutover c
+  FROM @extschema@.cutover_rows() c
   JOIN (SELECT r.*, (r.handler IS NULL OR r.opened_at IS NULL) AS left_out,
 			   pg_catalog.timezone('UTC', r.opened_at)::pg_catalog.date AS opened_on
 		  FROM %1$s r) r0 ON r0.workflow = c.workflow AND (c.segment IS NULL OR r0.segment = c.segment)
@@ -4189,9 +4199,15 @@ CREATE FUNCTION @extschema@.rollup_apply(prev pg_catalog.pg_snapshot, cur pg_cat
 BEGIN
 	-- EXECUTE: planned with the snapshots' values, so the index on
 	-- ingest_xid is used when few rows are new.
+	-- The names are kept as rollup_source_key() gives them: one over 400
+	-- bytes (the ledger does not bound them) would pass the btree key limit
+	-- of rollup_daily_key and stop every later refresh.
 	EXECUTE $q$
 	WITH d AS MATERIALIZED (
-		SELECT c.at, c.workflow, c.model, c.team, c.tag, c.input_tokens, c.output_tokens,
+		SELECT c.at, @extschema@.rollup_source_key(c.workflow) AS workflow,
+			   @extschema@.rollup_source_key(c.model) AS model,
+			   @extschema@.rollup_source_key(c.team) AS team,
+			   @extschema@.rollup_source_key(c.tag) AS tag, c.input_tokens, c.output_tokens,
 			   c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens,
 			   l.cost, l.cost_source, l.list_cost
 		  FROM @extschema@.price_call c
@@ -4259,7 +4275,7 @@ BEGIN
 							  WHERE r.day >= b.period_start AND r.day < b.period_end
 								AND CASE b.scope_kind WHEN 'team' THEN r.team
 													  WHEN 'workflow' THEN r.workflow
-													  ELSE r.tag END = b.scope), 0),
+													  ELSE r.tag END = @extschema@.rollup_source_key(b.scope)), 0),
 		   spent_at = statement_timestamp()
 	 WHERE b.spent IS NULL
 		OR (first_day IS NOT NULL AND b.period_end > first_day AND b.period_start <= last_day);
@@ -4433,20 +4449,21 @@ CREATE FUNCTION @extschema@.budget_report(at pg_catalog.timestamptz DEFAULT pg_c
 		   s.spent, b.amount - s.spent,
 		   round(s.spent / b.amount, 6),
 		   CASE WHEN e.days > 0 THEN round(s.spent / e.days, 12) END,
-		   CASE WHEN s.spent >= b.amount THEN NULL
-				WHEN e.days > 0 AND s.spent > 0
-				THEN (b.period_start::timestamp
-					  + (b.amount / (s.spent / e.days) * 86400)::float8 * interval '1 second')::date END,
+		   CASE WHEN s.spent < b.amount AND o.days < DATE '9999-12-31' - b.period_start
+				THEN b.period_start + floor(o.days)::int4 END,
 		   CASE WHEN s.spent >= b.amount THEN true
-				WHEN e.days > 0 AND s.spent > 0
-				THEN b.period_start::timestamp
-					 + (b.amount / (s.spent / e.days) * 86400)::float8 * interval '1 second' < b.period_end END,
+				WHEN o.days IS NOT NULL THEN o.days < b.period_end - b.period_start END,
 		   b.spent_at,
 		   ARRAY(SELECT a.threshold FROM @extschema@.budget_alert a WHERE a.budget_id = b.budget_id ORDER BY 1)
 	  FROM @extschema@.budget b
 		   CROSS JOIN LATERAL (SELECT coalesce(b.spent, 0) AS spent) s
 		   CROSS JOIN LATERAL (SELECT (extract(epoch FROM least(greatest($1 AT TIME ZONE 'UTC', b.period_start::timestamp),
 									b.period_end::timestamp) - b.period_start::timestamp) / 86400) AS days) e
+		   -- days from the period's start until the amount is reached at the
+		   -- burn rate (exact; a large budget barely used may put it past
+		   -- any date)
+		   CROSS JOIN LATERAL (SELECT CASE WHEN e.days > 0 AND s.spent > 0
+										   THEN b.amount / (s.spent / e.days) END AS days) o
 $fn$;
 COMMENT ON FUNCTION @extschema@.budget_report(pg_catalog.timestamptz) IS
 	'every budget at a time: spent (as of the last refresh), remaining, burn rate per day over the elapsed part of the period, the day it runs out at that rate, the alerts raised';
@@ -4464,7 +4481,7 @@ COMMENT ON COLUMN @extschema@.budget_status.spent IS 'spent in the period as of 
 COMMENT ON COLUMN @extschema@.budget_status.remaining IS 'amount - spent (negative when overspent)';
 COMMENT ON COLUMN @extschema@.budget_status.spent_share IS 'spent / amount';
 COMMENT ON COLUMN @extschema@.budget_status.burn_per_day IS 'spent / days elapsed in the period (NULL before it starts)';
-COMMENT ON COLUMN @extschema@.budget_status.runs_out_on IS 'UTC day the amount is reached at the burn rate (NULL when spent already reached it, or nothing was spent)';
+COMMENT ON COLUMN @extschema@.budget_status.runs_out_on IS 'UTC day the amount is reached at the burn rate (NULL when spent already reached it, nothing was spent, or the day is after 9999-12-30)';
 COMMENT ON COLUMN @extschema@.budget_status.runs_out_in_period IS 'the amount is reached before the period ends at the burn rate (true when already reached)';
 COMMENT ON COLUMN @extschema@.budget_status.spent_at IS 'when spent was computed';
 COMMENT ON COLUMN @extschema@.budget_status.alerts IS 'alert thresholds reached so far (tokacct.budget_alert)';
@@ -4481,17 +4498,18 @@ DECLARE
 BEGIN
 	-- PL/pgSQL, not SQL: the plan is kept for the session (a gateway calls
 	-- this once per request).
-	SELECT b.amount - coalesce(b.spent, 0) INTO r
+	-- Budgets of one scope may overlap (a year's and a month's): the least
+	-- left of those in force, so that a gateway stops at whichever runs
+	-- out first.
+	SELECT min(b.amount - coalesce(b.spent, 0)) INTO r
 	  FROM @extschema@.budget b
 	 WHERE b.scope_kind = budget_remaining.scope_kind AND b.scope = budget_remaining.scope
-	   AND b.period_start <= d AND b.period_end > d
-	 ORDER BY b.period_start DESC
-	 LIMIT 1;
+	   AND b.period_start <= d AND b.period_end > d;
 	RETURN r;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.budget_remaining(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz) IS
-	'what is left of the budget of a team, workflow or tag in force at a time (now), as of the last refresh; negative when overspent, NULL when no budget applies (for a gateway to call before a request)';
+	'what is left of the budget of a team, workflow or tag in force at a time (now), as of the last refresh: the least left when several are in force; negative when overspent, NULL when no budget applies (for a gateway to call before a request)';
 
 -- ---------------------------------------------------------------------------
 -- h-names (issue 13, items 3-5): names as traces carry them, catalog choice,
@@ -4766,12 +4784,17 @@ DECLARE
 	kinds pg_catalog.text[] := ARRAY['id', 'id', 'id', 'id', 'string', 'string',
 		'id', 'string', 'money', 'time'];
 	has_attempt pg_catalog.bool;
+	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = '''' OR t.cost < 0
+		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
+	r record;
+	left_out pg_catalog.int8 := 0;
 BEGIN
 	has_attempt := EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
 				WHERE a.attrelid = source AND a.attname = 'attempt'
 				  AND a.attnum > 0 AND NOT a.attisdropped);
 	IF has_attempt THEN
 		attempt_col := ', t.attempt::pg_catalog.int4';
+		bad := bad || ' OR t.attempt < 0';
 		columns := pg_catalog.array_append(columns, 'attempt');
 		kinds := pg_catalog.array_append(kinds, 'integer');
 	END IF;
@@ -4781,34 +4804,59 @@ BEGIN
 		   AND a.attnum > 0 AND NOT a.attisdropped) = 2 THEN
 		attempt_col := CASE WHEN has_attempt THEN attempt_col ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
+		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
 		columns := columns || ARRAY['input_tokens', 'input_cost'];
 		kinds := kinds || ARRAY['integer', 'money'];
 	END IF;
 	-- through the guard: every column of a built-in type of its kind, and
-	-- nothing of the table's owner may run with the caller's privileges
-	RETURN QUERY SELECT * FROM @extschema@.source_query(source, columns, kinds, pg_catalog.format(
-		'SELECT q.workflow, q.trace_id, s.cost_rule, s.spans, s.total, s.essential,
+	-- nothing of the table's owner may run with the caller's privileges.
+	-- Real tables hold odd rows: a trace with a span waste_agg() refuses (no
+	-- id, no finite start, a negative cost, attempt or input) or a span id
+	-- twice is left out, counted and said so in a NOTICE, as the rollups
+	-- leave such a run out (parent ids in a cycle still stop the query:
+	-- finding them takes the classification itself).
+	FOR r IN SELECT * FROM @extschema@.source_query(source, columns, kinds, pg_catalog.format(
+		'SELECT q.workflow, q.trace_id, q.ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
-		   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
-						t.trace_id::pg_catalog.text AS trace_id,
-						@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
-							t.kind::pg_catalog.text, t.name::pg_catalog.text,
-							t.args_hash::pg_catalog.text, t.status::pg_catalog.text,
-							t.cost::pg_catalog.numeric, t.started_at::pg_catalog.timestamptz%s) AS st
-				   FROM %s t
-				  GROUP BY 1, 2) q
-		  CROSS JOIN LATERAL @extschema@.waste_summary(q.st, %L, %L) s
-		  ORDER BY 1, 2', attempt_col, source, rule, loop_min))
-		AS q(workflow pg_catalog.text, trace_id pg_catalog.text, cost_rule pg_catalog.text,
+		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AND q.spans = q.ids AS ok
+				   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
+								t.trace_id::pg_catalog.text AS trace_id,
+								pg_catalog.bool_or((%1$s) IS TRUE) AS bad, pg_catalog.count(*) AS spans,
+								pg_catalog.count(DISTINCT t.span_id::pg_catalog.text) AS ids,
+								@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
+									t.kind::pg_catalog.text, t.name::pg_catalog.text,
+									t.args_hash::pg_catalog.text, t.status::pg_catalog.text,
+									t.cost::pg_catalog.numeric, t.started_at::pg_catalog.timestamptz%2$s)
+									FILTER (WHERE (%1$s) IS NOT TRUE) AS st
+						   FROM %3$s t
+						  GROUP BY 1, 2) q) q
+		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true
+		  ORDER BY 1, 2', bad, attempt_col, source, rule, loop_min))
+		AS q(workflow pg_catalog.text, trace_id pg_catalog.text, ok pg_catalog.bool, cost_rule pg_catalog.text,
 			 spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
 			 error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
 			 abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
-			 duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric);
+			 duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric)
+	LOOP
+		IF NOT r.ok THEN
+			left_out := left_out + 1;
+			CONTINUE;
+		END IF;
+		workflow := r.workflow; trace_id := r.trace_id; cost_rule := r.cost_rule; spans := r.spans;
+		total := r.total; essential := r.essential; error_call := r.error_call;
+		failed_attempt := r.failed_attempt; abandoned_branch := r.abandoned_branch;
+		stuck_loop := r.stuck_loop; duplicate_tool_call := r.duplicate_tool_call; waste := r.waste;
+		RETURN NEXT;
+	END LOOP;
+	IF left_out > 0 THEN
+		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, or a span id twice)',
+			left_out, source;
+	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost)';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, or with a span id twice is left out and counted in a NOTICE';
 
 CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
 	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
@@ -12414,7 +12462,7 @@ CREATE FUNCTION @extschema@.rollup_source_key(v pg_catalog.text)
 			pg_catalog.octet_length(v)::pg_catalog.text OPERATOR(pg_catalog.||) ' bytes, md5 '
 			OPERATOR(pg_catalog.||) pg_catalog.md5(v) OPERATOR(pg_catalog.||) ')' END;
 COMMENT ON FUNCTION @extschema@.rollup_source_key(pg_catalog.text) IS
-	'a workflow, item, model or conversation id as the rollup of an attached source keeps it: itself up to 400 bytes, else its first 60 characters, its length and its md5';
+	'a workflow, item, model, team, tag or conversation id as a rollup (of the ledger or of an attached source) keeps it: itself up to 400 bytes, else its first 60 characters, its length and its md5';
 
 -- Hold a source table's definition (and its partitions' and children's)
 -- until the transaction ends: no index, statistics, child table or

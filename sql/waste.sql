@@ -220,6 +220,27 @@ SELECT g.class, g.cost
           FROM (VALUES ('x2', NULL, 'attempt', 'ok', NULL, 1), ('x1', NULL, 'attempt', 'error', NULL, 2),
                        ('x1.l', 'x1', 'llm', 'ok', 0.1, 3)) v(s, p, k, st, c, t)) q,
        tokacct.waste_span_classes(q.st) g WHERE g.span_id = 'x1.l';
+-- Odd rows in a real table (helper-42's F1: one of them stopped the query,
+-- and the BI views over it): a trace with a span without an id, one with a
+-- start at infinity, one with a negative cost, one with a span id twice are
+-- left out, counted in a NOTICE; the good trace is classified as alone.
+CREATE TABLE waste_odd AS SELECT * FROM waste_t WHERE trace_id = 'dup5';
+INSERT INTO waste_odd (workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) VALUES
+	('odd', 'no-id', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
+	('odd', 'no-id', NULL, 'r', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:01+00', 1),
+	('odd', 'no-start', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, 'infinity', 1),
+	('odd', 'negative', 'r', NULL, 'agent', 'run', NULL, 'ok', -0.5, '2026-03-01 00:00+00', 1),
+	('odd', 'twice', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
+	('odd', 'twice', 's1', 'r', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:01+00', 1),
+	('odd', 'twice', 's1', 'r', 'llm', 'draft', NULL, 'ok', 0.002, '2026-03-01 00:00:02+00', 1);
+SET client_min_messages = notice;
+SELECT trace_id, total, waste FROM tokacct.waste_by_trace('waste_odd');
+SET client_min_messages = warning;
+SELECT count(*) AS differing FROM (
+  (SELECT * FROM tokacct.waste_by_trace('waste_odd') EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_t') WHERE trace_id = 'dup5')
+  UNION ALL
+  (SELECT * FROM tokacct.waste_by_trace('waste_t') WHERE trace_id = 'dup5' EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_odd'))) d;
+DROP TABLE waste_odd;
 -- Per workflow under the 'self' rule, named in the output (claims reports no
 -- parent costs, so 'self' gives the same 0.900 as 'leaf').
 SELECT workflow, cost_rule, total FROM tokacct.waste_by_workflow('waste_t', 'self') WHERE workflow = 'claims';

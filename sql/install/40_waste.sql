@@ -219,12 +219,17 @@ DECLARE
 	kinds pg_catalog.text[] := ARRAY['id', 'id', 'id', 'id', 'string', 'string',
 		'id', 'string', 'money', 'time'];
 	has_attempt pg_catalog.bool;
+	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = '''' OR t.cost < 0
+		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
+	r record;
+	left_out pg_catalog.int8 := 0;
 BEGIN
 	has_attempt := EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
 				WHERE a.attrelid = source AND a.attname = 'attempt'
 				  AND a.attnum > 0 AND NOT a.attisdropped);
 	IF has_attempt THEN
 		attempt_col := ', t.attempt::pg_catalog.int4';
+		bad := bad || ' OR t.attempt < 0';
 		columns := pg_catalog.array_append(columns, 'attempt');
 		kinds := pg_catalog.array_append(kinds, 'integer');
 	END IF;
@@ -234,34 +239,59 @@ BEGIN
 		   AND a.attnum > 0 AND NOT a.attisdropped) = 2 THEN
 		attempt_col := CASE WHEN has_attempt THEN attempt_col ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
+		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
 		columns := columns || ARRAY['input_tokens', 'input_cost'];
 		kinds := kinds || ARRAY['integer', 'money'];
 	END IF;
 	-- through the guard: every column of a built-in type of its kind, and
-	-- nothing of the table's owner may run with the caller's privileges
-	RETURN QUERY SELECT * FROM @extschema@.source_query(source, columns, kinds, pg_catalog.format(
-		'SELECT q.workflow, q.trace_id, s.cost_rule, s.spans, s.total, s.essential,
+	-- nothing of the table's owner may run with the caller's privileges.
+	-- Real tables hold odd rows: a trace with a span waste_agg() refuses (no
+	-- id, no finite start, a negative cost, attempt or input) or a span id
+	-- twice is left out, counted and said so in a NOTICE, as the rollups
+	-- leave such a run out (parent ids in a cycle still stop the query:
+	-- finding them takes the classification itself).
+	FOR r IN SELECT * FROM @extschema@.source_query(source, columns, kinds, pg_catalog.format(
+		'SELECT q.workflow, q.trace_id, q.ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
-		   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
-						t.trace_id::pg_catalog.text AS trace_id,
-						@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
-							t.kind::pg_catalog.text, t.name::pg_catalog.text,
-							t.args_hash::pg_catalog.text, t.status::pg_catalog.text,
-							t.cost::pg_catalog.numeric, t.started_at::pg_catalog.timestamptz%s) AS st
-				   FROM %s t
-				  GROUP BY 1, 2) q
-		  CROSS JOIN LATERAL @extschema@.waste_summary(q.st, %L, %L) s
-		  ORDER BY 1, 2', attempt_col, source, rule, loop_min))
-		AS q(workflow pg_catalog.text, trace_id pg_catalog.text, cost_rule pg_catalog.text,
+		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AND q.spans = q.ids AS ok
+				   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
+								t.trace_id::pg_catalog.text AS trace_id,
+								pg_catalog.bool_or((%1$s) IS TRUE) AS bad, pg_catalog.count(*) AS spans,
+								pg_catalog.count(DISTINCT t.span_id::pg_catalog.text) AS ids,
+								@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
+									t.kind::pg_catalog.text, t.name::pg_catalog.text,
+									t.args_hash::pg_catalog.text, t.status::pg_catalog.text,
+									t.cost::pg_catalog.numeric, t.started_at::pg_catalog.timestamptz%2$s)
+									FILTER (WHERE (%1$s) IS NOT TRUE) AS st
+						   FROM %3$s t
+						  GROUP BY 1, 2) q) q
+		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true
+		  ORDER BY 1, 2', bad, attempt_col, source, rule, loop_min))
+		AS q(workflow pg_catalog.text, trace_id pg_catalog.text, ok pg_catalog.bool, cost_rule pg_catalog.text,
 			 spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
 			 error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
 			 abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
-			 duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric);
+			 duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric)
+	LOOP
+		IF NOT r.ok THEN
+			left_out := left_out + 1;
+			CONTINUE;
+		END IF;
+		workflow := r.workflow; trace_id := r.trace_id; cost_rule := r.cost_rule; spans := r.spans;
+		total := r.total; essential := r.essential; error_call := r.error_call;
+		failed_attempt := r.failed_attempt; abandoned_branch := r.abandoned_branch;
+		stuck_loop := r.stuck_loop; duplicate_tool_call := r.duplicate_tool_call; waste := r.waste;
+		RETURN NEXT;
+	END LOOP;
+	IF left_out > 0 THEN
+		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, or a span id twice)',
+			left_out, source;
+	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost)';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, or with a span id twice is left out and counted in a NOTICE';
 
 CREATE FUNCTION @extschema@.waste_by_workflow(source pg_catalog.regclass,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)

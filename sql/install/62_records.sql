@@ -441,7 +441,7 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 	   CASE WHEN b.counted THEN b.human_minutes END AS human_minutes,
 	   CASE WHEN b.counted THEN pg_catalog.round(b.human_minutes * bl.human_cost_per_hour / 60, 12) END AS human_cost,
 	   CASE WHEN NOT b.counted THEN NULL
-			WHEN b.charge >= 0 THEN b.charge
+			WHEN b.charge >= 0 AND b.charge < 'Infinity'::pg_catalog.numeric THEN b.charge
 			WHEN b.charge IS NULL AND b.handler = 'bpo' THEN bl.bpo_unit_price
 			WHEN b.charge IS NULL THEN 0::pg_catalog.numeric END AS bpo_cost,
 	   CASE WHEN b.counted THEN %3$s END AS ai_cost,
@@ -451,25 +451,35 @@ SELECT %1$s AS source, b.item, b.workflow, b.segment, b.opened_at, b.resolved_at
 	   ELSE NULLIF(pg_catalog.concat_ws('; ',
 			CASE WHEN b.item IS NULL THEN 'no item key' END,
 			CASE WHEN b.workflow IS NULL THEN 'no workflow' END,
-			CASE WHEN b.opened_at IS NULL THEN 'no opening time: in no period' END,
+			CASE WHEN b.opened_raw IS NULL THEN 'no opening time: in no period'
+				 WHEN b.opened_at IS NULL THEN 'opening time at infinity: in no period' END,
+			CASE WHEN b.resolved_at IS NULL AND b.resolved_raw IS NOT NULL THEN 'resolution time at infinity: taken as not resolved' END,
 			CASE WHEN b.handler_raw IS NULL THEN 'no handler: left out of the shares'
 				 WHEN b.handler IS NULL THEN pg_catalog.format('unknown handler %%s: left out of the shares', pg_catalog.quote_literal(b.handler_raw)) END,
 			CASE WHEN b.resolved_at < b.opened_at THEN 'resolved before opened: left out of the cycle times' END,
 			CASE WHEN b.minutes_raw < 0 THEN 'negative human minutes: left out of the minutes'
+				 WHEN b.minutes_raw >= 'Infinity'::pg_catalog.numeric THEN 'human minutes not a finite number: left out of the minutes'
 				 WHEN b.human_minutes IS NULL AND b.handler IN ('human', 'agent_human') AND %17$s THEN 'no human minutes for an item people handled: left out of the minutes' END,
 			CASE WHEN b.charge < 0 THEN 'negative BPO charge: left out of the BPO spend'
+				 WHEN b.charge >= 'Infinity'::pg_catalog.numeric THEN 'BPO charge not a finite number: left out of the BPO spend'
 				 WHEN b.charge IS NULL AND b.handler = 'bpo' AND bl.bpo_unit_price IS NULL THEN 'BPO item without a charge and no BPO price in tokacct.baseline' END,
 			CASE WHEN t.ai_priced IS FALSE THEN 'calls of the item left out of its AI cost (see the trace source''s problems view)' END), '') END AS problem,
 	   b.counted
   FROM (SELECT b.*,
-			   CASE WHEN b.minutes_raw >= 0 THEN b.minutes_raw
+			   -- (NaN sorts above Infinity: neither is a number of minutes)
+			   CASE WHEN b.minutes_raw >= 0 AND b.minutes_raw < 'Infinity'::pg_catalog.numeric THEN b.minutes_raw
 					WHEN b.minutes_raw IS NULL AND b.handler IN ('agent', 'bpo') AND %17$s THEN 0::pg_catalog.numeric END AS human_minutes,
 			   -- rows sharing an item key in a workflow: one counts, the one
 			   -- resolved last (an open copy counts as older than a resolved one)
 			   b.item IS NULL OR b.workflow IS NULL OR pg_catalog.row_number() OVER (PARTITION BY b.workflow, b.item
 					ORDER BY b.resolved_at DESC NULLS LAST, b.opened_at DESC NULLS LAST, b.handler_raw, b.outcome, b.minutes_raw, b.charge) = 1 AS counted,
 			   pg_catalog.count(*) OVER (PARTITION BY b.workflow, b.item) AS copies
-		  FROM (SELECT r.item, r.workflow, r.segment, r.opened_at, r.resolved_at, r.handler AS handler_raw,
+		  -- a time at infinity (an "open" sentinel, say) is no time: opened
+		  -- in no period, resolved never; the problem says so
+		  FROM (SELECT r.item, r.workflow, r.segment,
+					   CASE WHEN pg_catalog.isfinite(r.opened_at) THEN r.opened_at END AS opened_at, r.opened_at AS opened_raw,
+					   CASE WHEN pg_catalog.isfinite(r.resolved_at) THEN r.resolved_at END AS resolved_at, r.resolved_at AS resolved_raw,
+					   r.handler AS handler_raw,
 					   CASE @extschema@.records_fold(r.handler)%4$s END AS handler,
 					   r.outcome, r.minutes_raw, r.charge
 				  FROM (SELECT %5$s AS item, %6$s AS workflow, %7$s AS segment, %8$s AS opened_at, %9$s AS resolved_at,

@@ -221,9 +221,15 @@ CREATE FUNCTION @extschema@.rollup_apply(prev pg_catalog.pg_snapshot, cur pg_cat
 BEGIN
 	-- EXECUTE: planned with the snapshots' values, so the index on
 	-- ingest_xid is used when few rows are new.
+	-- The names are kept as rollup_source_key() gives them: one over 400
+	-- bytes (the ledger does not bound them) would pass the btree key limit
+	-- of rollup_daily_key and stop every later refresh.
 	EXECUTE $q$
 	WITH d AS MATERIALIZED (
-		SELECT c.at, c.workflow, c.model, c.team, c.tag, c.input_tokens, c.output_tokens,
+		SELECT c.at, @extschema@.rollup_source_key(c.workflow) AS workflow,
+			   @extschema@.rollup_source_key(c.model) AS model,
+			   @extschema@.rollup_source_key(c.team) AS team,
+			   @extschema@.rollup_source_key(c.tag) AS tag, c.input_tokens, c.output_tokens,
 			   c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens,
 			   l.cost, l.cost_source, l.list_cost
 		  FROM @extschema@.price_call c
@@ -291,7 +297,7 @@ BEGIN
 							  WHERE r.day >= b.period_start AND r.day < b.period_end
 								AND CASE b.scope_kind WHEN 'team' THEN r.team
 													  WHEN 'workflow' THEN r.workflow
-													  ELSE r.tag END = b.scope), 0),
+													  ELSE r.tag END = @extschema@.rollup_source_key(b.scope)), 0),
 		   spent_at = statement_timestamp()
 	 WHERE b.spent IS NULL
 		OR (first_day IS NOT NULL AND b.period_end > first_day AND b.period_start <= last_day);
@@ -465,20 +471,21 @@ CREATE FUNCTION @extschema@.budget_report(at pg_catalog.timestamptz DEFAULT pg_c
 		   s.spent, b.amount - s.spent,
 		   round(s.spent / b.amount, 6),
 		   CASE WHEN e.days > 0 THEN round(s.spent / e.days, 12) END,
-		   CASE WHEN s.spent >= b.amount THEN NULL
-				WHEN e.days > 0 AND s.spent > 0
-				THEN (b.period_start::timestamp
-					  + (b.amount / (s.spent / e.days) * 86400)::float8 * interval '1 second')::date END,
+		   CASE WHEN s.spent < b.amount AND o.days < DATE '9999-12-31' - b.period_start
+				THEN b.period_start + floor(o.days)::int4 END,
 		   CASE WHEN s.spent >= b.amount THEN true
-				WHEN e.days > 0 AND s.spent > 0
-				THEN b.period_start::timestamp
-					 + (b.amount / (s.spent / e.days) * 86400)::float8 * interval '1 second' < b.period_end END,
+				WHEN o.days IS NOT NULL THEN o.days < b.period_end - b.period_start END,
 		   b.spent_at,
 		   ARRAY(SELECT a.threshold FROM @extschema@.budget_alert a WHERE a.budget_id = b.budget_id ORDER BY 1)
 	  FROM @extschema@.budget b
 		   CROSS JOIN LATERAL (SELECT coalesce(b.spent, 0) AS spent) s
 		   CROSS JOIN LATERAL (SELECT (extract(epoch FROM least(greatest($1 AT TIME ZONE 'UTC', b.period_start::timestamp),
 									b.period_end::timestamp) - b.period_start::timestamp) / 86400) AS days) e
+		   -- days from the period's start until the amount is reached at the
+		   -- burn rate (exact; a large budget barely used may put it past
+		   -- any date)
+		   CROSS JOIN LATERAL (SELECT CASE WHEN e.days > 0 AND s.spent > 0
+										   THEN b.amount / (s.spent / e.days) END AS days) o
 $fn$;
 COMMENT ON FUNCTION @extschema@.budget_report(pg_catalog.timestamptz) IS
 	'every budget at a time: spent (as of the last refresh), remaining, burn rate per day over the elapsed part of the period, the day it runs out at that rate, the alerts raised';
@@ -496,7 +503,7 @@ COMMENT ON COLUMN @extschema@.budget_status.spent IS 'spent in the period as of 
 COMMENT ON COLUMN @extschema@.budget_status.remaining IS 'amount - spent (negative when overspent)';
 COMMENT ON COLUMN @extschema@.budget_status.spent_share IS 'spent / amount';
 COMMENT ON COLUMN @extschema@.budget_status.burn_per_day IS 'spent / days elapsed in the period (NULL before it starts)';
-COMMENT ON COLUMN @extschema@.budget_status.runs_out_on IS 'UTC day the amount is reached at the burn rate (NULL when spent already reached it, or nothing was spent)';
+COMMENT ON COLUMN @extschema@.budget_status.runs_out_on IS 'UTC day the amount is reached at the burn rate (NULL when spent already reached it, nothing was spent, or the day is after 9999-12-30)';
 COMMENT ON COLUMN @extschema@.budget_status.runs_out_in_period IS 'the amount is reached before the period ends at the burn rate (true when already reached)';
 COMMENT ON COLUMN @extschema@.budget_status.spent_at IS 'when spent was computed';
 COMMENT ON COLUMN @extschema@.budget_status.alerts IS 'alert thresholds reached so far (tokacct.budget_alert)';
@@ -513,14 +520,15 @@ DECLARE
 BEGIN
 	-- PL/pgSQL, not SQL: the plan is kept for the session (a gateway calls
 	-- this once per request).
-	SELECT b.amount - coalesce(b.spent, 0) INTO r
+	-- Budgets of one scope may overlap (a year's and a month's): the least
+	-- left of those in force, so that a gateway stops at whichever runs
+	-- out first.
+	SELECT min(b.amount - coalesce(b.spent, 0)) INTO r
 	  FROM @extschema@.budget b
 	 WHERE b.scope_kind = budget_remaining.scope_kind AND b.scope = budget_remaining.scope
-	   AND b.period_start <= d AND b.period_end > d
-	 ORDER BY b.period_start DESC
-	 LIMIT 1;
+	   AND b.period_start <= d AND b.period_end > d;
 	RETURN r;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.budget_remaining(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz) IS
-	'what is left of the budget of a team, workflow or tag in force at a time (now), as of the last refresh; negative when overspent, NULL when no budget applies (for a gateway to call before a request)';
+	'what is left of the budget of a team, workflow or tag in force at a time (now), as of the last refresh: the least left when several are in force; negative when overspent, NULL when no budget applies (for a gateway to call before a request)';

@@ -130,7 +130,7 @@ CREATE FUNCTION @extschema@.rollup_source_key(v pg_catalog.text)
 			pg_catalog.octet_length(v)::pg_catalog.text OPERATOR(pg_catalog.||) ' bytes, md5 '
 			OPERATOR(pg_catalog.||) pg_catalog.md5(v) OPERATOR(pg_catalog.||) ')' END;
 COMMENT ON FUNCTION @extschema@.rollup_source_key(pg_catalog.text) IS
-	'a workflow, item, model or conversation id as the rollup of an attached source keeps it: itself up to 400 bytes, else its first 60 characters, its length and its md5';
+	'a workflow, item, model, team, tag or conversation id as a rollup (of the ledger or of an attached source) keeps it: itself up to 400 bytes, else its first 60 characters, its length and its md5';
 
 -- The day x workflow rows of a part of a refresh whose columns are all sums
 -- (waste, context growth): daily, the table (source, day, workflow, then
