@@ -301,6 +301,25 @@ SELECT 9000000 / (r.spent / 334) > DATE '9999-12-31' - DATE '2026-01-01' AS last
  WHERE r.scope = 'tickets' AND r.period_start = '2026-01-01' AND r.amount = 9000000;
 SELECT count(*) AS budgets FROM tokacct.budget_status;
 
+-- A role with no grant at all holds, in a session of its own, the advisory
+-- locks refreshes once took turns by (helper-41's B2: every refresh then
+-- skipped or waited for it); refreshes go on, and the row they lock now is
+-- out of its reach.
+CREATE EXTENSION dblink;
+CREATE ROLE tokacct_squatter LOGIN;
+SELECT dblink_connect('squat', format('host=%s port=%s dbname=%s user=tokacct_squatter',
+	split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_database()));
+SELECT * FROM dblink('squat', $$SELECT pg_advisory_lock(hashtext('tokacct.rollup_refresh'))$$) AS t(a text);
+SELECT runs AS runs_before FROM tokacct.rollup_progress \gset
+SET client_min_messages = notice;
+CALL tokacct.rollup_refresh(wait => false);
+SET client_min_messages = warning;
+SELECT runs - :runs_before AS refreshes_done FROM tokacct.rollup_progress;
+SELECT * FROM dblink('squat', $$SELECT rollup FROM tokacct.rollup_lock FOR UPDATE$$) AS t(r text);
+SELECT dblink_disconnect('squat');
+DROP ROLE tokacct_squatter;
+DROP EXTENSION dblink;
+
 -- Clean up for the suites that follow.
 DROP VIEW compare, direct;
 DELETE FROM tokacct.budget;

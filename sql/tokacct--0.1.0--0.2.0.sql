@@ -4081,6 +4081,19 @@ COMMENT ON COLUMN @extschema@.rollup_daily.list_cost IS 'catalog list price of t
 COMMENT ON COLUMN @extschema@.rollup_daily.cost_sketch IS 'cost_sketch() of the priced calls'' costs (NULL when none was priced); tokacct.merge() merges days';
 COMMENT ON COLUMN @extschema@.rollup_daily.updated_at IS 'when a refresh last added to the row';
 
+-- Refreshes of the ledger's rollup take turns by a row lock on the one row
+-- of this table: only a role that may update it (the extension's owner, an
+-- admin) can take that lock.  (An advisory lock, which any role that can
+-- connect may take and hold, would let it stop every refresh.)  The row
+-- comes with the extension, so it is not dumped.
+CREATE TABLE @extschema@.rollup_lock (
+	rollup pg_catalog.text PRIMARY KEY CHECK (rollup OPERATOR(pg_catalog.=) 'ledger')
+);
+INSERT INTO @extschema@.rollup_lock (rollup) VALUES ('ledger');
+COMMENT ON TABLE @extschema@.rollup_lock IS
+	'the row a refresh or rebuild of the ledger''s rollup locks while it runs, so that refreshes take turns (attached sources lock their row of tokacct.rollup_source)';
+COMMENT ON COLUMN @extschema@.rollup_lock.rollup IS 'the rollup (ledger)';
+
 CREATE TABLE @extschema@.rollup_progress (
 	rollup pg_catalog.text PRIMARY KEY CHECK (rollup OPERATOR(pg_catalog.=) 'ledger'),
 	snapshot pg_catalog.pg_snapshot NOT NULL,
@@ -4354,13 +4367,14 @@ BEGIN
 	IF wait IS NULL THEN
 		RAISE EXCEPTION 'wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_refresh')) THEN
+	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE SKIP LOCKED;
+	IF NOT FOUND THEN
 		IF NOT wait THEN
 			RAISE NOTICE 'tokacct.rollup_refresh: another refresh is running; skipped';
 			RETURN;
 		END IF;
 		RAISE NOTICE 'tokacct.rollup_refresh: another refresh is running; waiting for it';
-		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_refresh'));
+		PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE;
 	END IF;
 	PERFORM @extschema@.rollup_run();
 END
@@ -4374,7 +4388,7 @@ CREATE PROCEDURE @extschema@.rollup_rebuild()
 	AS $fn$
 BEGIN
 	PERFORM @extschema@.rollup_check('rollup_rebuild');
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_refresh'));
+	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE;
 	DELETE FROM @extschema@.rollup_daily;
 	DELETE FROM @extschema@.rollup_progress;
 	UPDATE @extschema@.budget SET spent = NULL, spent_at = NULL;
@@ -8533,13 +8547,19 @@ BEGIN
 		RAISE EXCEPTION 'source and wait must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them); wait is true (wait for a running refresh) or false (skip).';
 	END IF;
-	IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source)) THEN
+	-- Refreshes of a source take turns by a lock on its row of
+	-- rollup_source, which only a role that may update that table can take
+	-- (an advisory lock any role could take and hold).  A source without a
+	-- rollup has no row: rollup_source_run says so.
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_refresh.source
+	  FOR NO KEY UPDATE SKIP LOCKED;
+	IF NOT FOUND AND EXISTS (SELECT FROM @extschema@.rollup_source p WHERE p.source = rollup_source_refresh.source) THEN
 		IF NOT wait THEN
 			RAISE NOTICE 'tokacct.rollup_source_refresh: another refresh of source "%" is running; skipped', source;
 			RETURN;
 		END IF;
 		RAISE NOTICE 'tokacct.rollup_source_refresh: another refresh of source "%" is running; waiting for it', source;
-		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+		PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_refresh.source FOR NO KEY UPDATE;
 	END IF;
 	PERFORM @extschema@.rollup_source_run(source, false);
 END
@@ -8557,7 +8577,7 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_rebuild.source FOR NO KEY UPDATE;
 	PERFORM @extschema@.rollup_source_run(source, true);
 END
 $fn$;
@@ -8573,7 +8593,7 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	-- (the delete waits for a refresh of the source, which holds its row)
 	DELETE FROM @extschema@.rollup_source p WHERE p.source = rollup_source_drop.source;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'source "%" has no rollup', source USING ERRCODE = 'undefined_object',
@@ -10438,7 +10458,8 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	-- not while a refresh of the source runs (it holds the source's row)
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_track.source FOR NO KEY UPDATE;
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
 		-- A column of that name is tokacct's when a tracking left it (its
 		-- trigger or its comment there), never the user's own, whatever
@@ -10494,7 +10515,8 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	-- not while a refresh of the source runs (it holds the source's row)
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_untrack.source FOR NO KEY UPDATE;
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
 		-- tokacct's only: a column or trigger of that name that a tracking
 		-- did not leave is the user's

@@ -109,6 +109,19 @@ COMMENT ON COLUMN @extschema@.rollup_daily.list_cost IS 'catalog list price of t
 COMMENT ON COLUMN @extschema@.rollup_daily.cost_sketch IS 'cost_sketch() of the priced calls'' costs (NULL when none was priced); tokacct.merge() merges days';
 COMMENT ON COLUMN @extschema@.rollup_daily.updated_at IS 'when a refresh last added to the row';
 
+-- Refreshes of the ledger's rollup take turns by a row lock on the one row
+-- of this table: only a role that may update it (the extension's owner, an
+-- admin) can take that lock.  (An advisory lock, which any role that can
+-- connect may take and hold, would let it stop every refresh.)  The row
+-- comes with the extension, so it is not dumped.
+CREATE TABLE @extschema@.rollup_lock (
+	rollup pg_catalog.text PRIMARY KEY CHECK (rollup OPERATOR(pg_catalog.=) 'ledger')
+);
+INSERT INTO @extschema@.rollup_lock (rollup) VALUES ('ledger');
+COMMENT ON TABLE @extschema@.rollup_lock IS
+	'the row a refresh or rebuild of the ledger''s rollup locks while it runs, so that refreshes take turns (attached sources lock their row of tokacct.rollup_source)';
+COMMENT ON COLUMN @extschema@.rollup_lock.rollup IS 'the rollup (ledger)';
+
 -- The rollups are derived data and are not dumped: a snapshot means nothing
 -- in a restored cluster, so after a restore both tables start empty and the
 -- first refresh rebuilds the rollups from the restored ledger.
@@ -386,13 +399,14 @@ BEGIN
 	IF wait IS NULL THEN
 		RAISE EXCEPTION 'wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_refresh')) THEN
+	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE SKIP LOCKED;
+	IF NOT FOUND THEN
 		IF NOT wait THEN
 			RAISE NOTICE 'tokacct.rollup_refresh: another refresh is running; skipped';
 			RETURN;
 		END IF;
 		RAISE NOTICE 'tokacct.rollup_refresh: another refresh is running; waiting for it';
-		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_refresh'));
+		PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE;
 	END IF;
 	PERFORM @extschema@.rollup_run();
 END
@@ -406,7 +420,7 @@ CREATE PROCEDURE @extschema@.rollup_rebuild()
 	AS $fn$
 BEGIN
 	PERFORM @extschema@.rollup_check('rollup_rebuild');
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_refresh'));
+	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE;
 	DELETE FROM @extschema@.rollup_daily;
 	DELETE FROM @extschema@.rollup_progress;
 	UPDATE @extschema@.budget SET spent = NULL, spent_at = NULL;

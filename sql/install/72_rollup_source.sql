@@ -770,13 +770,19 @@ BEGIN
 		RAISE EXCEPTION 'source and wait must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them); wait is true (wait for a running refresh) or false (skip).';
 	END IF;
-	IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source)) THEN
+	-- Refreshes of a source take turns by a lock on its row of
+	-- rollup_source, which only a role that may update that table can take
+	-- (an advisory lock any role could take and hold).  A source without a
+	-- rollup has no row: rollup_source_run says so.
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_refresh.source
+	  FOR NO KEY UPDATE SKIP LOCKED;
+	IF NOT FOUND AND EXISTS (SELECT FROM @extschema@.rollup_source p WHERE p.source = rollup_source_refresh.source) THEN
 		IF NOT wait THEN
 			RAISE NOTICE 'tokacct.rollup_source_refresh: another refresh of source "%" is running; skipped', source;
 			RETURN;
 		END IF;
 		RAISE NOTICE 'tokacct.rollup_source_refresh: another refresh of source "%" is running; waiting for it', source;
-		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+		PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_refresh.source FOR NO KEY UPDATE;
 	END IF;
 	PERFORM @extschema@.rollup_source_run(source, false);
 END
@@ -794,7 +800,7 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_rebuild.source FOR NO KEY UPDATE;
 	PERFORM @extschema@.rollup_source_run(source, true);
 END
 $fn$;
@@ -810,7 +816,7 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	-- (the delete waits for a refresh of the source, which holds its row)
 	DELETE FROM @extschema@.rollup_source p WHERE p.source = rollup_source_drop.source;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'source "%" has no rollup', source USING ERRCODE = 'undefined_object',

@@ -84,7 +84,8 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	-- not while a refresh of the source runs (it holds the source's row)
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_track.source FOR NO KEY UPDATE;
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
 		-- A column of that name is tokacct's when a tracking left it (its
 		-- trigger or its comment there), never the user's own, whatever
@@ -140,7 +141,8 @@ BEGIN
 		RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed',
 			HINT = 'Name an attached source with a rollup (tokacct.rollup_source lists them).';
 	END IF;
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('tokacct.rollup_source_refresh ' || source));
+	-- not while a refresh of the source runs (it holds the source's row)
+	PERFORM FROM @extschema@.rollup_source p WHERE p.source = rollup_source_untrack.source FOR NO KEY UPDATE;
 	FOR rel IN SELECT * FROM @extschema@.rollup_source_tables(source) LOOP
 		-- tokacct's only: a column or trigger of that name that a tracking
 		-- did not leave is the user's

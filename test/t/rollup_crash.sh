@@ -91,7 +91,7 @@ psql_run -c 'CALL tokacct.rollup_refresh()' > "$CLUSTER/waiting.log" 2>&1 &
 waiting=$!
 for _ in $(seq 1 100); do
 	wpid=$(psql_run -At -c "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CALL tokacct.rollup_refresh%'
-		AND wait_event_type = 'Lock' AND wait_event = 'advisory'")
+		AND wait_event_type = 'Lock'")
 	[ -n "$wpid" ] && break
 	sleep 0.1
 done
