@@ -194,6 +194,63 @@ SELECT e.workflow, round(e.tail_ratio::numeric, 2) AS tail_ratio,
 						 FROM bi.items i WHERE i.workflow = e.workflow AND i.ai_cost IS NOT NULL) - 1) < 0.02 AS within_2pct
   FROM bi.economics_monthly e ORDER BY 1;
 
+-- An odd span (helper-42's F1: a start at infinity stopped economics_* and
+-- waste): its trace is left out of the waste, every figure as before.
+CREATE TEMP TABLE bi_before AS
+SELECT workflow, period_start, waste_share FROM bi.economics_monthly
+UNION ALL SELECT workflow, NULL, cost FROM bi.waste;
+INSERT INTO bi_src.spans (tid, sid, started_at, kind, provider, model, input, output, outcome, wf, item, seg, team)
+VALUES ('claims-odd-1', 'sp-odd', 'infinity', 'llm', 'acme', 'acme-small', 100, 0, 'success', 'claims', 'odd', 'simple', 'team-a');
+SELECT count(*) AS differing FROM (
+  (SELECT workflow, period_start, waste_share FROM bi.economics_monthly
+   UNION ALL SELECT workflow, NULL, cost FROM bi.waste EXCEPT ALL SELECT * FROM bi_before)
+  UNION ALL
+  (SELECT * FROM bi_before EXCEPT ALL (SELECT workflow, period_start, waste_share FROM bi.economics_monthly
+   UNION ALL SELECT workflow, NULL, cost FROM bi.waste))) d;
+DELETE FROM bi_src.spans WHERE sid = 'sp-odd';
+DROP TABLE bi_before;
+
+-- A source owned by an ordinary role, with row-level security (helper-42's
+-- F5: the guard of waste_by_trace refused it in economics_* and waste,
+-- while every other view read it): a reader whom the policy shows team a's
+-- rows reads the BI views over them, the waste included.
+CREATE ROLE bi_ingest;
+CREATE ROLE bi_team_a;
+CREATE TABLE bi_src.rls_spans AS SELECT * FROM bi_src.spans;
+ALTER TABLE bi_src.rls_spans OWNER TO bi_ingest;
+ALTER TABLE bi_src.rls_spans ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_a ON bi_src.rls_spans USING (team = 'team-a');
+GRANT USAGE ON SCHEMA bi_src TO bi_team_a;
+GRANT SELECT ON bi_src.rls_spans TO bi_team_a;
+SELECT count(*) > 0 AS attached FROM tokacct.attach('bi_rls', 'bi_src.rls_spans', '{"trace_id": "tid", "span_id": "sid",
+	"start_time": "started_at", "kind": "kind", "provider": "provider", "model": "model",
+	"input_tokens": "input", "output_tokens": "output", "outcome": "outcome", "workflow": "wf",
+	"item": "item", "segment": "seg"}');
+CALL tokacct.grant_reader('bi_team_a');
+SET ROLE bi_team_a;
+CREATE TEMP TABLE rls_seen AS
+SELECT e.workflow, sum(e.items + e.items_left_out) AS items, bool_and(e.waste_share IS NOT NULL) AS waste_read,
+	   (SELECT sum(w.cost) FROM bi_rls.waste w WHERE w.workflow = e.workflow) AS waste_total
+  FROM bi_rls.economics_monthly e GROUP BY 1;
+RESET ROLE;
+-- the items it sees are team a's (items not named e...), counted directly;
+-- the waste classes sum to the cost of its priced calls (1.00 a million
+-- input tokens; letters' "mystery" model has no price)
+SELECT r.workflow, r.items = d.items AS items_of_team_a, r.waste_read, r.waste_total = d.cost AS waste_total_is_its_cost
+  FROM rls_seen r
+  LEFT JOIN (SELECT s.wf, count(DISTINCT s.item) AS items,
+					sum(s.input) FILTER (WHERE s.model IN ('small', 'large', 'tiny')) / 1e6 AS cost
+			   FROM bi_src.spans s WHERE s.team = 'team-a' GROUP BY 1) d ON d.wf = r.workflow
+ ORDER BY 1;
+SELECT count(*) AS dropped FROM tokacct.detach('bi_rls');
+DROP TABLE rls_seen, bi_src.rls_spans;
+REVOKE ALL ON SCHEMA bi_src FROM bi_team_a;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tokacct FROM bi_team_a;
+REVOKE ALL ON SCHEMA tokacct FROM bi_team_a;
+REVOKE ALL ON ALL TABLES IN SCHEMA tokacct FROM bi_team_a;
+DROP OWNED BY bi_team_a;
+DROP ROLE bi_ingest, bi_team_a;
+
 -- Attaching again changes nothing, the BI views included.
 SELECT action, count(*) FROM tokacct.attach('bi', 'bi_src.spans', '{"trace_id": "tid", "span_id": "sid",
 	"start_time": "started_at", "kind": "kind", "provider": "provider", "model": "model",

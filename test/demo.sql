@@ -92,7 +92,10 @@ CREATE TEMP TABLE m_items AS SELECT * FROM acme_ai.items;
 CREATE TEMP TABLE m_attempts AS SELECT * FROM acme_ai.attempts;
 INSERT INTO demo_steps (step, seconds) SELECT 'read the items and attempts views once', round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 1);
 SELECT clock_timestamp() AS t0 \gset
-CREATE TEMP TABLE m_waste AS SELECT * FROM tokacct.waste_by_trace('acme_ai.spans');
+-- the spans read once too: the BI view waste classifies them by its own
+-- definition (as waste_by_trace does, without its guard)
+CREATE TEMP TABLE m_spans AS SELECT * FROM acme_ai.spans;
+CREATE TEMP TABLE m_waste AS SELECT * FROM tokacct.waste_by_trace('pg_temp.m_spans');
 -- waste_by_workflow's own definition, over the traces' waste read once
 CREATE TEMP TABLE m_waste_wf AS
 	SELECT b.workflow, min(b.cost_rule) AS cost_rule, count(*) AS traces,
@@ -121,7 +124,8 @@ BEGIN
 			('tokacct.waste_by_workflow(''acme_ai.spans''::regclass)', 'pg_temp.m_waste_wf'),
 			('acme_ai.items', 'pg_temp.m_items'), ('acme_ai.attempts', 'pg_temp.m_attempts'),
 			('acme_ai.conversations', 'pg_temp.m_conv'), ('acme_ai.problems', 'pg_temp.m_problems'),
-			('acme_ops.records', 'pg_temp.m_records'), ('acme_ops.before_after', 'pg_temp.v_before_after')) s(a, b) LOOP
+			('acme_ops.records', 'pg_temp.m_records'), ('acme_ops.before_after', 'pg_temp.v_before_after'),
+			('acme_ai.spans', 'pg_temp.m_spans')) s(a, b) LOOP
 		d := replace(d, r.a, r.b);
 	END LOOP;
 	IF d ~ '(acme_ai|acme_ops)\.[a-z]' THEN

@@ -202,55 +202,37 @@ CREATE FUNCTION @extschema@.waste_induced(state @extschema@.waste_state,
 COMMENT ON FUNCTION @extschema@.waste_induced(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
 	'the induced cost of a trace whose spans carry input tokens: its LLM calls and tool calls by start time, with the tokens each tool added (each call re-read), each call''s price per input token, and the money moved (+ to a tool, - from a call); no rows when no span carries input tokens';
 
-CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
-		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
-	RETURNS TABLE (workflow pg_catalog.text, trace_id pg_catalog.text, cost_rule pg_catalog.text,
-		spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
-		error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
-		abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
-		duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric)
-	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+-- The query of waste_by_trace() over rel (a relation, quoted as SQL): per
+-- workflow and trace, ok and the waste classes.  Real tables hold odd rows:
+-- a trace with a span waste_agg() refuses (no id, no finite start, a
+-- negative cost, attempt or input) or with a span id twice is not ok, its
+-- classes NULL (parent ids in a cycle still stop the query: finding them
+-- takes the classification itself).  attempt, input: whether rel has the
+-- column attempt, and the columns input_tokens and input_cost (both: the
+-- classes carry the induced cost).  waste_by_trace() runs it through the
+-- source guard; the BI views of an attached source read it over the
+-- source's spans view, as every other view of the source reads the source.
+CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_catalog.bool,
+		input pg_catalog.bool, rule pg_catalog.text, loop_min pg_catalog.int4)
+	RETURNS pg_catalog.text
+	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	attempt_col pg_catalog.text := '';
-	columns pg_catalog.text[] := ARRAY['workflow', 'trace_id', 'span_id', 'parent_id', 'kind', 'name',
-		'args_hash', 'status', 'cost', 'started_at'];
-	kinds pg_catalog.text[] := ARRAY['id', 'id', 'id', 'id', 'string', 'string',
-		'id', 'string', 'money', 'time'];
-	has_attempt pg_catalog.bool;
 	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = '''' OR t.cost < 0
 		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
-	r record;
-	left_out pg_catalog.int8 := 0;
+	more pg_catalog.text := '';
 BEGIN
-	has_attempt := EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-				WHERE a.attrelid = source AND a.attname = 'attempt'
-				  AND a.attnum > 0 AND NOT a.attisdropped);
-	IF has_attempt THEN
-		attempt_col := ', t.attempt::pg_catalog.int4';
+	IF attempt THEN
+		more := ', t.attempt::pg_catalog.int4';
 		bad := bad || ' OR t.attempt < 0';
-		columns := pg_catalog.array_append(columns, 'attempt');
-		kinds := pg_catalog.array_append(kinds, 'integer');
 	END IF;
-	-- with input tokens and input cost, the induced cost (the attached spans views have them)
-	IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
-		 WHERE a.attrelid = source AND a.attname IN ('input_tokens', 'input_cost')
-		   AND a.attnum > 0 AND NOT a.attisdropped) = 2 THEN
-		attempt_col := CASE WHEN has_attempt THEN attempt_col ELSE ', NULL::pg_catalog.int4' END
+	IF input THEN
+		more := CASE WHEN attempt THEN more ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
 		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
-		columns := columns || ARRAY['input_tokens', 'input_cost'];
-		kinds := kinds || ARRAY['integer', 'money'];
 	END IF;
-	-- through the guard: every column of a built-in type of its kind, and
-	-- nothing of the table's owner may run with the caller's privileges.
-	-- Real tables hold odd rows: a trace with a span waste_agg() refuses (no
-	-- id, no finite start, a negative cost, attempt or input) or a span id
-	-- twice is left out, counted and said so in a NOTICE, as the rollups
-	-- leave such a run out (parent ids in a cycle still stop the query:
-	-- finding them takes the classification itself).
-	FOR r IN SELECT * FROM @extschema@.source_query(source, columns, kinds, pg_catalog.format(
+	RETURN pg_catalog.format(
 		'SELECT q.workflow, q.trace_id, q.ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
@@ -266,8 +248,55 @@ BEGIN
 									FILTER (WHERE (%1$s) IS NOT TRUE) AS st
 						   FROM %3$s t
 						  GROUP BY 1, 2) q) q
-		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true
-		  ORDER BY 1, 2', bad, attempt_col, source, rule, loop_min))
+		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true',
+		bad, more, rel, rule, loop_min);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.waste_by_trace_sql(pg_catalog.text, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.int4) IS
+	'step of waste_by_trace() and of the BI views of attached sources: the query classifying the waste of each trace of a relation, with ok false (classes NULL) for a trace with a span waste_agg() refuses or a span id twice';
+
+CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
+	RETURNS TABLE (workflow pg_catalog.text, trace_id pg_catalog.text, cost_rule pg_catalog.text,
+		spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
+		error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,
+		abandoned_branch pg_catalog.numeric, stuck_loop pg_catalog.numeric,
+		duplicate_tool_call pg_catalog.numeric, waste pg_catalog.numeric)
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	columns pg_catalog.text[] := ARRAY['workflow', 'trace_id', 'span_id', 'parent_id', 'kind', 'name',
+		'args_hash', 'status', 'cost', 'started_at'];
+	kinds pg_catalog.text[] := ARRAY['id', 'id', 'id', 'id', 'string', 'string',
+		'id', 'string', 'money', 'time'];
+	has_attempt pg_catalog.bool;
+	has_input pg_catalog.bool;
+	r record;
+	left_out pg_catalog.int8 := 0;
+BEGIN
+	has_attempt := EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+				WHERE a.attrelid = source AND a.attname = 'attempt'
+				  AND a.attnum > 0 AND NOT a.attisdropped);
+	IF has_attempt THEN
+		columns := pg_catalog.array_append(columns, 'attempt');
+		kinds := pg_catalog.array_append(kinds, 'integer');
+	END IF;
+	-- with input tokens and input cost, the induced cost (the attached spans views have them)
+	has_input := (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+				   WHERE a.attrelid = source AND a.attname IN ('input_tokens', 'input_cost')
+					 AND a.attnum > 0 AND NOT a.attisdropped) = 2;
+	IF has_input THEN
+		columns := columns || ARRAY['input_tokens', 'input_cost'];
+		kinds := kinds || ARRAY['integer', 'money'];
+	END IF;
+	-- through the guard: every column of a built-in type of its kind, and
+	-- nothing of the table's owner may run with the caller's privileges; a
+	-- trace that is not ok is left out, counted and said so in a NOTICE, as
+	-- the rollups leave such a run out
+	FOR r IN SELECT * FROM @extschema@.source_query(source, columns, kinds,
+			'SELECT * FROM (' || @extschema@.waste_by_trace_sql(source::pg_catalog.text, has_attempt, has_input, rule, loop_min)
+			|| ') q ORDER BY 1, 2')
 		AS q(workflow pg_catalog.text, trace_id pg_catalog.text, ok pg_catalog.bool, cost_rule pg_catalog.text,
 			 spans pg_catalog.int8, total pg_catalog.numeric, essential pg_catalog.numeric,
 			 error_call pg_catalog.numeric, failed_attempt pg_catalog.numeric,

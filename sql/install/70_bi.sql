@@ -39,6 +39,12 @@ CREATE FUNCTION @extschema@.attach_bi_sql(p_source pg_catalog.text, sch pg_catal
 DECLARE
 	v_calls text := format('%I.%I', sch, prefix || 'calls');
 	v_spans text := format('%I.%I', sch, prefix || 'spans');
+	-- the waste of each trace, classified as waste_by_trace() classifies it
+	-- (a trace with an odd span not ok), read from the spans view as every
+	-- view of the source reads the source: not through waste_by_trace(),
+	-- whose guard refuses a source it cannot vouch for (row-level security
+	-- of another owner, say) that the other views read all the same
+	v_waste text := @extschema@.waste_by_trace_sql(v_spans, true, true, 'leaf', 3);
 	v_attempts text := format('%I.%I', sch, prefix || 'attempts');
 	v_items text := format('%I.%I', sch, prefix || 'items');
 	v_conv text := format('%I.%I', sch, prefix || 'conversations');
@@ -90,11 +96,12 @@ SELECT e.source, e.workflow, e.period_start,
   LEFT JOIN (SELECT COALESCE(a.workflow, '') AS workflow_key,
 					pg_catalog.date_trunc('{{GRAIN}}', pg_catalog.timezone('UTC', a.started_at))::pg_catalog.date AS period_start,
 					(pg_catalog.sum(wt.waste) / NULLIF(pg_catalog.sum(wt.total), 0))::pg_catalog.float8 AS waste_share
-			   FROM @extschema@.waste_by_trace('{{SPANS}}'::pg_catalog.regclass) wt
+			   FROM ({{WASTE}}) wt
 			   JOIN {{ATTEMPTS}} a ON a.trace_id = wt.trace_id
+			  WHERE wt.ok
 			  GROUP BY 1, 2) w
 	ON w.workflow_key = COALESCE(e.workflow, '') AND w.period_start = e.period_start$q$;
-	econ := replace(replace(replace(econ, '{{ITEMS}}', v_items), '{{ATTEMPTS}}', v_attempts), '{{SPANS}}', v_spans);
+	econ := replace(replace(replace(econ, '{{ITEMS}}', v_items), '{{ATTEMPTS}}', v_attempts), '{{WASTE}}', v_waste);
 	FOREACH g IN ARRAY ARRAY['day', 'week', 'month'] LOOP
 		res := res || jsonb_build_object(CASE g WHEN 'day' THEN 'economics_daily' WHEN 'week' THEN 'economics_weekly'
 			ELSE 'economics_monthly' END, replace(econ, '{{GRAIN}}', g));
@@ -200,11 +207,16 @@ SELECT o.source, o.workflow, o.option, o.attempts, o.successes, o.success_rate,
 	res := res || jsonb_build_object('waste', format($q$
 SELECT %2$L::pg_catalog.text AS source, w.workflow, c.class, c.precedence::pg_catalog.int8 AS precedence,
 	   c.cost, (c.cost / NULLIF(w.total, 0))::pg_catalog.float8 AS share, w.total, w.traces, w.cost_rule
-  FROM @extschema@.waste_by_workflow('%1$s'::pg_catalog.regclass) w
+  FROM (SELECT b.workflow, pg_catalog.min(b.cost_rule) AS cost_rule, pg_catalog.count(*) AS traces,
+			   pg_catalog.sum(b.total) AS total, pg_catalog.sum(b.essential) AS essential,
+			   pg_catalog.sum(b.error_call) AS error_call, pg_catalog.sum(b.failed_attempt) AS failed_attempt,
+			   pg_catalog.sum(b.abandoned_branch) AS abandoned_branch, pg_catalog.sum(b.stuck_loop) AS stuck_loop,
+			   pg_catalog.sum(b.duplicate_tool_call) AS duplicate_tool_call
+		  FROM (%1$s) b WHERE b.ok GROUP BY b.workflow) w
  CROSS JOIN LATERAL (VALUES ('essential', 0, w.essential), ('error_call', 1, w.error_call),
 		('failed_attempt', 2, w.failed_attempt), ('abandoned_branch', 3, w.abandoned_branch),
 		('stuck_loop', 4, w.stuck_loop), ('duplicate_tool_call', 5, w.duplicate_tool_call)) c(class, precedence, cost)$q$,
-		v_spans, p_source));
+		v_waste, p_source));
 
 	-- Context growth per workflow: context_growth() per conversation,
 	-- summed.  Savings if the history carried into a call were capped at
@@ -363,7 +375,7 @@ SELECT $j${
   "break_even_p1": "first-try success at which the mean attempt cost / p equals the BPO price (tokacct.break_even_p); NULL when no rate gets there",
   "retry_share": "share of the AI cost spent on attempts that failed",
   "tail_ratio": "p95 / p50 of the AI cost per item (tokacct.tail_ratio)",
-  "waste_share": "share of the traces' cost classified as waste (tokacct.waste_by_trace), traces by the start of their item",
+  "waste_share": "share of the traces' cost classified as waste (as tokacct.waste_by_trace classifies it; a trace with an odd span left out), traces by the start of their item",
   "items_left_out": "items left out: AI cost or success unknown (see the problems view)",
   "items_left_out_share": "items left out / all items of the period",
   "calls_left_out": "calls left out of the cost",
@@ -414,7 +426,7 @@ SELECT $j${
   "attempts_left_out": "attempts left out: cost or success unknown"
  },
  "waste": {
-  "": "trace waste by class per workflow (tokacct.waste_by_workflow over the spans view), one row per class",
+  "": "trace waste by class per workflow (as tokacct.waste_by_workflow over the spans view; a trace with an odd span left out), one row per class",
   "source": "name of the attached source",
   "workflow": "workflow",
   "class": "essential, error_call, failed_attempt, abandoned_branch, stuck_loop or duplicate_tool_call",
