@@ -74,7 +74,7 @@ check source_rollup_filled "SELECT sum(calls) || ' ' || sum(cost) FROM tokacct.r
 check progress_saved "SELECT rows_counted FROM tokacct.rollup_progress" "100"
 check failed_run_reported "SELECT d.status || ': ' || split_part(d.return_message, E'\\n', 1) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
 	WHERE j.jobname = 'tokacct-rollup-nobody' AND d.status <> 'running' ORDER BY d.runid LIMIT 1" \
-	"failed: ERROR: permission denied for table rollup_progress"
+	"failed: ERROR: permission denied for table rollup_lock"
 check unscheduled "SELECT bool_and(cron.unschedule(jobid)) FROM cron.job" "t"
 psql_run -c "SELECT count(*) FROM tokacct.detach('support')" -c 'DROP TABLE agent_spans' >/dev/null
 psql_run -c 'DROP EXTENSION pg_cron' -c 'DROP EXTENSION tokacct' -c 'DROP ROLE tokacct_cron_nobody'
