@@ -209,6 +209,12 @@ SELECT count(*) AS differing FROM (
    UNION ALL SELECT workflow, NULL, cost FROM bi.waste))) d;
 DELETE FROM bi_src.spans WHERE sid = 'sp-odd';
 DROP TABLE bi_before;
+-- A call in the last month timestamptz holds (helper-42's F2: the export
+-- failed on the month after it): its billing period ends at infinity.
+INSERT INTO bi_src.spans (tid, sid, started_at, kind, provider, model, input, output, outcome, wf, item, seg, team)
+VALUES ('claims-late-1', 'sp-late', '294276-12-31 00:00+00', 'llm', 'acme', 'small', 100, 0, 'success', 'claims', 'late', 'simple', 'team-a');
+SELECT "BillingPeriodStart", "BillingPeriodEnd", "BilledCost" FROM bi.focus WHERE "ChargePeriodStart" > '294276-01-01';
+DELETE FROM bi_src.spans WHERE sid = 'sp-late';
 
 -- A source owned by an ordinary role, with row-level security (helper-42's
 -- F5: the guard of waste_by_trace refused it in economics_* and waste,

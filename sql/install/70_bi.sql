@@ -311,7 +311,10 @@ SELECT c.cost AS "BilledCost",
 	   c.source AS "BillingAccountName",
 	   'USD'::pg_catalog.text AS "BillingCurrency",
 	   pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', c.started_at))) AS "BillingPeriodStart",
-	   pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', c.started_at)) + '1 month'::pg_catalog.interval) AS "BillingPeriodEnd",
+	   -- (the month after the last that timestamptz holds, 294276-12, has no start)
+	   CASE WHEN pg_catalog.timezone('UTC', c.started_at) < '294276-12-01'::pg_catalog.timestamp
+			THEN pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', c.started_at)) + '1 month'::pg_catalog.interval)
+			ELSE 'infinity'::pg_catalog.timestamptz END AS "BillingPeriodEnd",
 	   'Usage'::pg_catalog.text AS "ChargeCategory",
 	   NULL::pg_catalog.text AS "ChargeClass",
 	   pg_catalog.format('%%s tokens of %%s (%%s in, %%s out)', c.input_tokens + c.output_tokens, c.price_model, c.input_tokens, c.output_tokens) AS "ChargeDescription",
