@@ -4830,13 +4830,13 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 	IF left_out > 0 THEN
-		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, or a span id twice)',
+		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, a span id twice, or parent ids in a cycle)',
 			left_out, source;
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, or with a span id twice is left out and counted in a NOTICE';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, with a span id twice, or with parent ids in a cycle is left out and counted in a NOTICE';
 
 CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
 	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
@@ -12993,6 +12993,23 @@ COMMENT ON FUNCTION @extschema@.attach_records(pg_catalog.text, pg_catalog.regcl
 -- The waste of each trace as one query (helper-42 F1, F5): waste_by_trace()
 -- runs it through the guard, the BI views of a source read it as its other
 -- views read the source; a trace with an odd span is left out, not an error.
+CREATE FUNCTION @extschema@.waste_summary_or_null(state @extschema@.waste_state,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3,
+		OUT cost_rule pg_catalog.text, OUT spans pg_catalog.int8, OUT roots pg_catalog.int8,
+		OUT orphans pg_catalog.int8, OUT null_costs pg_catalog.int8,
+		OUT total pg_catalog.numeric, OUT essential pg_catalog.numeric,
+		OUT error_call pg_catalog.numeric, OUT failed_attempt pg_catalog.numeric,
+		OUT abandoned_branch pg_catalog.numeric, OUT stuck_loop pg_catalog.numeric,
+		OUT duplicate_tool_call pg_catalog.numeric, OUT waste pg_catalog.numeric,
+		OUT error_call_spans pg_catalog.int8, OUT failed_attempt_spans pg_catalog.int8,
+		OUT abandoned_branch_spans pg_catalog.int8, OUT stuck_loop_spans pg_catalog.int8,
+		OUT duplicate_tool_call_spans pg_catalog.int8)
+	RETURNS record
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_summary_or_null';
+COMMENT ON FUNCTION @extschema@.waste_summary_or_null(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
+	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses (parent ids in a cycle), so that a report over many traces leaves it out';
+
 CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_catalog.bool,
 		input pg_catalog.bool, rule pg_catalog.text, loop_min pg_catalog.int4)
 	RETURNS pg_catalog.text
@@ -13014,7 +13031,7 @@ BEGIN
 		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
 	END IF;
 	RETURN pg_catalog.format(
-		'SELECT q.workflow, q.trace_id, q.ok, s.cost_rule, s.spans, s.total, s.essential,
+		'SELECT q.workflow, q.trace_id, q.ok AND s.cost_rule IS NOT NULL AS ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
 		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AND q.spans = q.ids AS ok
@@ -13029,12 +13046,12 @@ BEGIN
 									FILTER (WHERE (%1$s) IS NOT TRUE) AS st
 						   FROM %3$s t
 						  GROUP BY 1, 2) q) q
-		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true',
+		  LEFT JOIN LATERAL @extschema@.waste_summary_or_null(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true',
 		bad, more, rel, rule, loop_min);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace_sql(pg_catalog.text, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.int4) IS
-	'step of waste_by_trace() and of the BI views of attached sources: the query classifying the waste of each trace of a relation, with ok false (classes NULL) for a trace with a span waste_agg() refuses or a span id twice';
+	'step of waste_by_trace() and of the BI views of attached sources: the query classifying the waste of each trace of a relation, with ok false (classes NULL) for a trace with a span waste_agg() refuses, a span id twice or parent ids in a cycle';
 
 CREATE OR REPLACE FUNCTION @extschema@.attach_bi_sql(p_source pg_catalog.text, sch pg_catalog.name, prefix pg_catalog.text)
 	RETURNS pg_catalog.jsonb

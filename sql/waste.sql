@@ -222,8 +222,9 @@ SELECT g.class, g.cost
        tokacct.waste_span_classes(q.st) g WHERE g.span_id = 'x1.l';
 -- Odd rows in a real table (helper-42's F1: one of them stopped the query,
 -- and the BI views over it): a trace with a span without an id, one with a
--- start at infinity, one with a negative cost, one with a span id twice are
--- left out, counted in a NOTICE; the good trace is classified as alone.
+-- start at infinity, one with a negative cost, one with a span id twice, one
+-- whose parent ids make a cycle (a -> b -> a under the root) are left out,
+-- counted in a NOTICE; the good trace is classified as alone.
 CREATE TABLE waste_odd AS SELECT * FROM waste_t WHERE trace_id = 'dup5';
 INSERT INTO waste_odd (workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) VALUES
 	('odd', 'no-id', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
@@ -232,7 +233,10 @@ INSERT INTO waste_odd (workflow, trace_id, span_id, parent_id, kind, name, args_
 	('odd', 'negative', 'r', NULL, 'agent', 'run', NULL, 'ok', -0.5, '2026-03-01 00:00+00', 1),
 	('odd', 'twice', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
 	('odd', 'twice', 's1', 'r', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:01+00', 1),
-	('odd', 'twice', 's1', 'r', 'llm', 'draft', NULL, 'ok', 0.002, '2026-03-01 00:00:02+00', 1);
+	('odd', 'twice', 's1', 'r', 'llm', 'draft', NULL, 'ok', 0.002, '2026-03-01 00:00:02+00', 1),
+	('odd', 'cycle', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
+	('odd', 'cycle', 'a', 'b', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:01+00', 1),
+	('odd', 'cycle', 'b', 'a', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:02+00', 1);
 SET client_min_messages = notice;
 SELECT trace_id, total, waste FROM tokacct.waste_by_trace('waste_odd');
 SET client_min_messages = warning;
@@ -240,6 +244,13 @@ SELECT count(*) AS differing FROM (
   (SELECT * FROM tokacct.waste_by_trace('waste_odd') EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_t') WHERE trace_id = 'dup5')
   UNION ALL
   (SELECT * FROM tokacct.waste_by_trace('waste_t') WHERE trace_id = 'dup5' EXCEPT SELECT * FROM tokacct.waste_by_trace('waste_odd'))) d;
+-- waste_summary_or_null: NULL for the cycle only; the trace after it in the
+-- same query is classified as alone (its working area reset); a bad rule
+-- is still an error
+SELECT trace_id, (tokacct.waste_summary_or_null(tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at))).total
+  FROM waste_odd WHERE trace_id IN ('cycle', 'dup5') GROUP BY trace_id ORDER BY trace_id;
+SELECT tokacct.waste_summary_or_null(tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at), 'nonsense')
+  FROM waste_odd WHERE trace_id = 'dup5';
 DROP TABLE waste_odd;
 -- Per workflow under the 'self' rule, named in the output (claims reports no
 -- parent costs, so 'self' gives the same 0.900 as 'leaf').

@@ -29,6 +29,7 @@
 #include "waste_classify.h"
 
 PG_FUNCTION_INFO_V1(waste_summary);
+PG_FUNCTION_INFO_V1(waste_summary_or_null);
 PG_FUNCTION_INFO_V1(waste_classes);
 PG_FUNCTION_INFO_V1(waste_spans);
 PG_FUNCTION_INFO_V1(waste_span_classes);
@@ -474,6 +475,48 @@ waste_summary(PG_FUNCTION_ARGS)
 		values[v++] = Int64GetDatum(t.count[ord[c]]);
 	Assert(v == 19);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(d->tupdesc, values, nulls)));
+}
+
+/*
+ * waste_summary_or_null(state, cost_rule, loop_min): waste_summary's row, or
+ * NULL for a trace the classifier refuses with a data error (parent ids in
+ * a cycle), so that a report over many traces leaves that one out
+ * (waste_by_trace and the BI views of an attached source).  Caught without
+ * a subtransaction, as in waste_compute_totals and for its reasons: the
+ * classification computes in this module's working area only, reset here;
+ * any other error (a bad rule, a cancel, out of memory) is raised again.
+ */
+Datum
+waste_summary_or_null(PG_FUNCTION_ARGS)
+{
+	MemoryContext old = CurrentMemoryContext;
+	volatile Datum result = (Datum) 0;
+	volatile bool refused = false;
+
+	PG_TRY();
+	{
+		result = waste_summary(fcinfo);
+	}
+	PG_CATCH();
+	{
+		WasteWork  *w = waste_work();
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		waste_forget(w);
+		MemoryContextReset(w->scratch);
+		refused = true;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	if (refused)
+		PG_RETURN_NULL();
+	return result;
 }
 
 /* waste_classes(state, cost_rule, loop_min): one row per class, in precedence order. */

@@ -159,6 +159,23 @@ CREATE FUNCTION @extschema@.waste_summary(state @extschema@.waste_state,
 COMMENT ON FUNCTION @extschema@.waste_summary(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
 	'a trace''s cost split into essential and the five waste classes (they add up to total exactly), under cost_rule leaf|self|rollup and stuck loops of loop_min identical steps';
 
+CREATE FUNCTION @extschema@.waste_summary_or_null(state @extschema@.waste_state,
+		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3,
+		OUT cost_rule pg_catalog.text, OUT spans pg_catalog.int8, OUT roots pg_catalog.int8,
+		OUT orphans pg_catalog.int8, OUT null_costs pg_catalog.int8,
+		OUT total pg_catalog.numeric, OUT essential pg_catalog.numeric,
+		OUT error_call pg_catalog.numeric, OUT failed_attempt pg_catalog.numeric,
+		OUT abandoned_branch pg_catalog.numeric, OUT stuck_loop pg_catalog.numeric,
+		OUT duplicate_tool_call pg_catalog.numeric, OUT waste pg_catalog.numeric,
+		OUT error_call_spans pg_catalog.int8, OUT failed_attempt_spans pg_catalog.int8,
+		OUT abandoned_branch_spans pg_catalog.int8, OUT stuck_loop_spans pg_catalog.int8,
+		OUT duplicate_tool_call_spans pg_catalog.int8)
+	RETURNS record
+	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'waste_summary_or_null';
+COMMENT ON FUNCTION @extschema@.waste_summary_or_null(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
+	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses (parent ids in a cycle), so that a report over many traces leaves it out';
+
 CREATE FUNCTION @extschema@.waste_classes(state @extschema@.waste_state,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
 	RETURNS TABLE (class pg_catalog.text, precedence pg_catalog.int4,
@@ -205,9 +222,8 @@ COMMENT ON FUNCTION @extschema@.waste_induced(@extschema@.waste_state, pg_catalo
 -- The query of waste_by_trace() over rel (a relation, quoted as SQL): per
 -- workflow and trace, ok and the waste classes.  Real tables hold odd rows:
 -- a trace with a span waste_agg() refuses (no id, no finite start, a
--- negative cost, attempt or input) or with a span id twice is not ok, its
--- classes NULL (parent ids in a cycle still stop the query: finding them
--- takes the classification itself).  attempt, input: whether rel has the
+-- negative cost, attempt or input), with a span id twice, or with parent ids
+-- in a cycle (waste_summary_or_null) is not ok, its classes NULL.  attempt, input: whether rel has the
 -- column attempt, and the columns input_tokens and input_cost (both: the
 -- classes carry the induced cost).  waste_by_trace() runs it through the
 -- source guard; the BI views of an attached source read it over the
@@ -233,7 +249,7 @@ BEGIN
 		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
 	END IF;
 	RETURN pg_catalog.format(
-		'SELECT q.workflow, q.trace_id, q.ok, s.cost_rule, s.spans, s.total, s.essential,
+		'SELECT q.workflow, q.trace_id, q.ok AND s.cost_rule IS NOT NULL AS ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
 		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AND q.spans = q.ids AS ok
@@ -248,12 +264,12 @@ BEGIN
 									FILTER (WHERE (%1$s) IS NOT TRUE) AS st
 						   FROM %3$s t
 						  GROUP BY 1, 2) q) q
-		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true',
+		  LEFT JOIN LATERAL @extschema@.waste_summary_or_null(CASE WHEN q.ok THEN q.st END, %4$L, %5$L) s ON true',
 		bad, more, rel, rule, loop_min);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace_sql(pg_catalog.text, pg_catalog.bool, pg_catalog.bool, pg_catalog.text, pg_catalog.int4) IS
-	'step of waste_by_trace() and of the BI views of attached sources: the query classifying the waste of each trace of a relation, with ok false (classes NULL) for a trace with a span waste_agg() refuses or a span id twice';
+	'step of waste_by_trace() and of the BI views of attached sources: the query classifying the waste of each trace of a relation, with ok false (classes NULL) for a trace with a span waste_agg() refuses, a span id twice or parent ids in a cycle';
 
 CREATE FUNCTION @extschema@.waste_by_trace(source pg_catalog.regclass,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
@@ -314,13 +330,13 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 	IF left_out > 0 THEN
-		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, or a span id twice)',
+		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, a span id twice, or parent ids in a cycle)',
 			left_out, source;
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, or with a span id twice is left out and counted in a NOTICE';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, with a span id twice, or with parent ids in a cycle is left out and counted in a NOTICE';
 
 CREATE FUNCTION @extschema@.waste_by_workflow(source pg_catalog.regclass,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
