@@ -4367,6 +4367,9 @@ BEGIN
 	IF wait IS NULL THEN
 		RAISE EXCEPTION 'wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- (the row again should an admin have deleted it: without it a refresh
+	-- would skip for ever, or run without its turn)
+	INSERT INTO @extschema@.rollup_lock (rollup) VALUES ('ledger') ON CONFLICT DO NOTHING;
 	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE SKIP LOCKED;
 	IF NOT FOUND THEN
 		IF NOT wait THEN
@@ -4388,6 +4391,7 @@ CREATE PROCEDURE @extschema@.rollup_rebuild()
 	AS $fn$
 BEGIN
 	PERFORM @extschema@.rollup_check('rollup_rebuild');
+	INSERT INTO @extschema@.rollup_lock (rollup) VALUES ('ledger') ON CONFLICT DO NOTHING;
 	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE;
 	DELETE FROM @extschema@.rollup_daily;
 	DELETE FROM @extschema@.rollup_progress;
@@ -4830,13 +4834,13 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 	IF left_out > 0 THEN
-		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, a span id twice, or parent ids in a cycle)',
+		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a cost that is negative, not a number or too large, a negative attempt or input, a span id twice, or parent ids in a cycle)',
 			left_out, source;
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, with a span id twice, or with parent ids in a cycle is left out and counted in a NOTICE';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a cost that is negative, not a number or too large, a negative attempt or input, a span id twice, or parent ids in a cycle is left out and counted in a NOTICE';
 
 CREATE OR REPLACE FUNCTION @extschema@.attach_build(source pg_catalog.text, parts pg_catalog.jsonb,
 	opts pg_catalog.jsonb, dedup pg_catalog.bool) RETURNS pg_catalog.jsonb
@@ -7899,7 +7903,7 @@ SELECT $j${
   "break_even_p1": "first-try success at which the mean attempt cost / p equals the BPO price (tokacct.break_even_p); NULL when no rate gets there",
   "retry_share": "share of the AI cost spent on attempts that failed",
   "tail_ratio": "p95 / p50 of the AI cost per item (tokacct.tail_ratio)",
-  "waste_share": "share of the traces' cost classified as waste (tokacct.waste_by_trace), traces by the start of their item",
+  "waste_share": "share of the traces' cost classified as waste (as tokacct.waste_by_trace classifies it; a trace with an odd span left out), traces by the start of their item",
   "items_left_out": "items left out: AI cost or success unknown (see the problems view)",
   "items_left_out_share": "items left out / all items of the period",
   "calls_left_out": "calls left out of the cost",
@@ -7950,7 +7954,7 @@ SELECT $j${
   "attempts_left_out": "attempts left out: cost or success unknown"
  },
  "waste": {
-  "": "trace waste by class per workflow (tokacct.waste_by_workflow over the spans view), one row per class",
+  "": "trace waste by class per workflow (as tokacct.waste_by_workflow over the spans view; a trace with an odd span left out), one row per class",
   "source": "name of the attached source",
   "workflow": "workflow",
   "class": "essential, error_call, failed_attempt, abandoned_branch, stuck_loop or duplicate_tool_call",
@@ -13008,7 +13012,7 @@ CREATE FUNCTION @extschema@.waste_summary_or_null(state @extschema@.waste_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'waste_summary_or_null';
 COMMENT ON FUNCTION @extschema@.waste_summary_or_null(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
-	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses (parent ids in a cycle), so that a report over many traces leaves it out';
+	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses for its shape (a span id twice, parent ids in a cycle), so that a report over many traces leaves it out; other errors are raised';
 
 CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_catalog.bool,
 		input pg_catalog.bool, rule pg_catalog.text, loop_min pg_catalog.int4)
@@ -13017,7 +13021,10 @@ CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_c
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = '''' OR t.cost < 0
+	-- (a cost out of [0, 9223372.036854775807]: negative, NaN, infinite or
+	-- past the picodollars an int8 holds)
+	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = ''''
+		OR t.cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807
 		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
 	more pg_catalog.text := '';
 BEGIN
@@ -13028,17 +13035,16 @@ BEGIN
 	IF input THEN
 		more := CASE WHEN attempt THEN more ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
-		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
+		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807';
 	END IF;
 	RETURN pg_catalog.format(
 		'SELECT q.workflow, q.trace_id, q.ok AND s.cost_rule IS NOT NULL AS ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
-		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AND q.spans = q.ids AS ok
+		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AS ok
 				   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
 								t.trace_id::pg_catalog.text AS trace_id,
-								pg_catalog.bool_or((%1$s) IS TRUE) AS bad, pg_catalog.count(*) AS spans,
-								pg_catalog.count(DISTINCT t.span_id::pg_catalog.text) AS ids,
+								pg_catalog.bool_or((%1$s) IS TRUE) AS bad,
 								@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
 									t.kind::pg_catalog.text, t.name::pg_catalog.text,
 									t.args_hash::pg_catalog.text, t.status::pg_catalog.text,

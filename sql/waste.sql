@@ -223,8 +223,9 @@ SELECT g.class, g.cost
 -- Odd rows in a real table (helper-42's F1: one of them stopped the query,
 -- and the BI views over it): a trace with a span without an id, one with a
 -- start at infinity, one with a negative cost, one with a span id twice, one
--- whose parent ids make a cycle (a -> b -> a under the root) are left out,
--- counted in a NOTICE; the good trace is classified as alone.
+-- whose parent ids make a cycle (a -> b -> a under the root), one with a
+-- cost that is not a number, one with a cost past 9223372.036854775807 are
+-- left out, counted in a NOTICE; the good trace is classified as alone.
 CREATE TABLE waste_odd AS SELECT * FROM waste_t WHERE trace_id = 'dup5';
 INSERT INTO waste_odd (workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) VALUES
 	('odd', 'no-id', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
@@ -236,7 +237,9 @@ INSERT INTO waste_odd (workflow, trace_id, span_id, parent_id, kind, name, args_
 	('odd', 'twice', 's1', 'r', 'llm', 'draft', NULL, 'ok', 0.002, '2026-03-01 00:00:02+00', 1),
 	('odd', 'cycle', 'r', NULL, 'agent', 'run', NULL, 'ok', NULL, '2026-03-01 00:00+00', 1),
 	('odd', 'cycle', 'a', 'b', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:01+00', 1),
-	('odd', 'cycle', 'b', 'a', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:02+00', 1);
+	('odd', 'cycle', 'b', 'a', 'llm', 'draft', NULL, 'ok', 0.001, '2026-03-01 00:00:02+00', 1),
+	('odd', 'nan', 'r', NULL, 'agent', 'run', NULL, 'ok', 'NaN', '2026-03-01 00:00+00', 1),
+	('odd', 'huge', 'r', NULL, 'agent', 'run', NULL, 'ok', 9223372.036854775808, '2026-03-01 00:00+00', 1);
 SET client_min_messages = notice;
 SELECT trace_id, total, waste FROM tokacct.waste_by_trace('waste_odd');
 SET client_min_messages = warning;
@@ -251,6 +254,20 @@ SELECT trace_id, (tokacct.waste_summary_or_null(tokacct.waste_agg(span_id, paren
   FROM waste_odd WHERE trace_id IN ('cycle', 'dup5') GROUP BY trace_id ORDER BY trace_id;
 SELECT tokacct.waste_summary_or_null(tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at), 'nonsense')
   FROM waste_odd WHERE trace_id = 'dup5';
+-- nor is a cost rule the trace's costs contradict (helper-43: 'rollup' over
+-- costs that are each span's own) a refusal of its shape: still an error,
+-- from waste_by_trace too
+-- (r reports 0.001 under 'rollup', less than its child a's 0.010)
+CREATE TABLE waste_selfcost AS SELECT * FROM waste_odd WHERE false;
+INSERT INTO waste_selfcost (workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, attempt) VALUES
+	('self', 'own', 'r', NULL, 'agent', 'run', NULL, 'ok', 0.001, '2026-03-01 00:00+00', 1),
+	('self', 'own', 'a', 'r', 'llm', 'draft', NULL, 'ok', 0.010, '2026-03-01 00:00:01+00', 1);
+SELECT tokacct.waste_summary_or_null(tokacct.waste_agg(span_id, parent_id, kind, name, args_hash, status, cost, started_at), 'rollup')
+  FROM waste_selfcost;
+\set SHOW_CONTEXT never
+SELECT count(*) FROM tokacct.waste_by_trace('waste_selfcost', 'rollup');
+\set SHOW_CONTEXT errors
+DROP TABLE waste_selfcost;
 DROP TABLE waste_odd;
 -- Per workflow under the 'self' rule, named in the output (claims reports no
 -- parent costs, so 'self' gives the same 0.900 as 'leaf').

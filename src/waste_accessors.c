@@ -479,12 +479,14 @@ waste_summary(PG_FUNCTION_ARGS)
 
 /*
  * waste_summary_or_null(state, cost_rule, loop_min): waste_summary's row, or
- * NULL for a trace the classifier refuses with a data error (parent ids in
- * a cycle), so that a report over many traces leaves that one out
- * (waste_by_trace and the BI views of an attached source).  Caught without
- * a subtransaction, as in waste_compute_totals and for its reasons: the
- * classification computes in this module's working area only, reset here;
- * any other error (a bad rule, a cancel, out of memory) is raised again.
+ * NULL for a trace the classifier refuses for its shape (a span id twice,
+ * parent ids in a cycle: waste_shape_refused), so that a report over many
+ * traces leaves that one out (waste_by_trace and the BI views of an
+ * attached source).  Caught without a subtransaction, as in
+ * waste_compute_totals and for its reasons: the classification computes in
+ * this module's working area only, reset here; any other error (a cost
+ * rule the trace's costs contradict, a bad argument, a cancel, out of
+ * memory) is raised again.
  */
 Datum
 waste_summary_or_null(PG_FUNCTION_ARGS)
@@ -493,6 +495,7 @@ waste_summary_or_null(PG_FUNCTION_ARGS)
 	volatile Datum result = (Datum) 0;
 	volatile bool refused = false;
 
+	waste_shape_refused = false;
 	PG_TRY();
 	{
 		result = waste_summary(fcinfo);
@@ -504,8 +507,11 @@ waste_summary_or_null(PG_FUNCTION_ARGS)
 
 		MemoryContextSwitchTo(old);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_DATA_EXCEPTION)
+		if (edata->sqlerrcode != ERRCODE_DATA_EXCEPTION || !waste_shape_refused)
+		{
+			waste_shape_refused = false;
 			PG_RE_THROW();
+		}
 		FlushErrorState();
 		FreeErrorData(edata);
 		waste_forget(w);

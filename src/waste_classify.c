@@ -270,6 +270,7 @@ waste_cycle_error(WTrace *t, int32 u)
 		appendStringInfo(&path, " -> %s", waste_id(&t->sp[w]));
 	} while (w != best);
 
+	waste_shape_refused = true;
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_EXCEPTION),
 			 errmsg("cycle in parent ids at span \"%s\"", waste_id(&t->sp[best])),

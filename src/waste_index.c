@@ -83,10 +83,13 @@ waste_probe_budget(int64 ops)
 	return 8 * ops + 1024;
 }
 
+bool		waste_shape_refused = false;
+
 /* Report a repeated span id. */
 void
 waste_duplicate_error(const WSpan *s)
 {
+	waste_shape_refused = true;
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_EXCEPTION),
 			 errmsg("duplicate span id \"%s\" in trace", waste_id(s)),

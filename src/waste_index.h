@@ -52,6 +52,13 @@ extern uint32 waste_cmp_ticks;
 extern void waste_hash_init(void);
 extern int64 waste_probe_budget(int64 ops);
 extern void waste_duplicate_error(const WSpan *s) pg_attribute_noreturn();
+
+/*
+ * Set just before the classifier refuses a trace for its shape (a span id
+ * twice, parent ids in a cycle), so that waste_summary_or_null can tell
+ * that refusal from the other data errors, which it raises again.
+ */
+extern bool waste_shape_refused;
 extern void waste_sort_ids(const WSpan *sp, int32 n, int32 *byid);
 extern int32 waste_find_sorted(const WSpan *sp, const int32 *byid, int32 n,
 							   const char *id, int len);

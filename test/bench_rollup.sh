@@ -22,6 +22,7 @@
 #     spread over the 90 days) and rollup_source_refresh(), the slowest kept;
 #     the same ratio, and the rollup checked against the calls view (money
 #     exactly) and its retry economics against the attempts view; then 1% new spans in new traces only (no late call), once;
+#     then 1% new spans of which a tenth are late calls, once;
 #     then the same rounds with the source's table tracked
 #     (rollup_source_track: the new rows found by an index);
 #   - budget_remaining('team', ...) with 100 budgets, by pgbench -f (1 and 2
@@ -157,6 +158,19 @@ nextt=$((nextt + onet * 2))
 t=$(ms "CALL tokacct.rollup_source_refresh('bench')")
 got=$(psql_run -At -c "SELECT last_traces || ' traces, ' || last_groups || ' groups' FROM tokacct.rollup_source WHERE source = 'bench'")
 echo "attached source, 1% new spans in new traces only: $((onet * 10)) new spans, $got recomputed, in $t ms:" \
+	"$(python3 -c "print('%.4f' % ($t / $srebuild))") of the best rebuild; the runs they touch hold $reread"
+# The same 1% of new spans with a tenth of them late calls of old traces
+# (new traces of 5 spans for the rest): a source refreshed every few
+# minutes sees a few of its traces still running at the previous refresh.
+# One round; the ratio against the same best rebuild.
+lt=$((SPANS / 100 / 10))
+nt=$(((SPANS / 100 - lt) / 5))
+psql_run -c "SELECT bench_traces($nextt, $nt)" -c "SELECT bench_late(9, $lt, $traces)" >/dev/null
+reread=$(must_read 9 $nextt $nt)
+nextt=$((nextt + nt))
+t=$(ms "CALL tokacct.rollup_source_refresh('bench')")
+got=$(psql_run -At -c "SELECT last_traces || ' traces, ' || last_groups || ' groups' FROM tokacct.rollup_source WHERE source = 'bench'")
+echo "attached source, 1% new spans, a tenth of them late calls: $((nt * 5 + lt)) new spans, $got recomputed, in $t ms:" \
 	"$(python3 -c "print('%.4f' % ($t / $srebuild))") of the best rebuild; the runs they touch hold $reread"
 # Tracked (rollup_source_track): the new rows found by the stamp's index
 # instead of a scan of every row's xmin; the same rounds again.

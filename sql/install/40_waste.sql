@@ -174,7 +174,7 @@ CREATE FUNCTION @extschema@.waste_summary_or_null(state @extschema@.waste_state,
 	LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 	AS 'MODULE_PATHNAME', 'waste_summary_or_null';
 COMMENT ON FUNCTION @extschema@.waste_summary_or_null(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
-	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses (parent ids in a cycle), so that a report over many traces leaves it out';
+	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses for its shape (a span id twice, parent ids in a cycle), so that a report over many traces leaves it out; other errors are raised';
 
 CREATE FUNCTION @extschema@.waste_classes(state @extschema@.waste_state,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)
@@ -221,9 +221,11 @@ COMMENT ON FUNCTION @extschema@.waste_induced(@extschema@.waste_state, pg_catalo
 
 -- The query of waste_by_trace() over rel (a relation, quoted as SQL): per
 -- workflow and trace, ok and the waste classes.  Real tables hold odd rows:
--- a trace with a span waste_agg() refuses (no id, no finite start, a
--- negative cost, attempt or input), with a span id twice, or with parent ids
--- in a cycle (waste_summary_or_null) is not ok, its classes NULL.  attempt, input: whether rel has the
+-- a trace with a span waste_agg() refuses (no id, no finite start, a cost
+-- or input cost that is negative, not a number or too large, a negative
+-- attempt or input), or that the classifier refuses for its shape (a span
+-- id twice, parent ids in a cycle: waste_summary_or_null) is not ok, its
+-- classes NULL.  attempt, input: whether rel has the
 -- column attempt, and the columns input_tokens and input_cost (both: the
 -- classes carry the induced cost).  waste_by_trace() runs it through the
 -- source guard; the BI views of an attached source read it over the
@@ -235,7 +237,10 @@ CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_c
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = '''' OR t.cost < 0
+	-- (a cost out of [0, 9223372.036854775807]: negative, NaN, infinite or
+	-- past the picodollars an int8 holds)
+	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = ''''
+		OR t.cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807
 		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
 	more pg_catalog.text := '';
 BEGIN
@@ -246,17 +251,16 @@ BEGIN
 	IF input THEN
 		more := CASE WHEN attempt THEN more ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
-		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost < 0';
+		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807';
 	END IF;
 	RETURN pg_catalog.format(
 		'SELECT q.workflow, q.trace_id, q.ok AND s.cost_rule IS NOT NULL AS ok, s.cost_rule, s.spans, s.total, s.essential,
 				s.error_call, s.failed_attempt, s.abandoned_branch, s.stuck_loop,
 				s.duplicate_tool_call, s.waste
-		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AND q.spans = q.ids AS ok
+		   FROM (SELECT q.workflow, q.trace_id, q.st, NOT q.bad AS ok
 				   FROM (SELECT t.workflow::pg_catalog.text AS workflow,
 								t.trace_id::pg_catalog.text AS trace_id,
-								pg_catalog.bool_or((%1$s) IS TRUE) AS bad, pg_catalog.count(*) AS spans,
-								pg_catalog.count(DISTINCT t.span_id::pg_catalog.text) AS ids,
+								pg_catalog.bool_or((%1$s) IS TRUE) AS bad,
 								@extschema@.waste_agg(t.span_id::pg_catalog.text, t.parent_id::pg_catalog.text,
 									t.kind::pg_catalog.text, t.name::pg_catalog.text,
 									t.args_hash::pg_catalog.text, t.status::pg_catalog.text,
@@ -330,13 +334,13 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 	IF left_out > 0 THEN
-		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a negative cost, attempt or input, a span id twice, or parent ids in a cycle)',
+		RAISE NOTICE 'tokacct.waste_by_trace: % traces of % left out (a span without an id or a finite start time, with a cost that is negative, not a number or too large, a negative attempt or input, a span id twice, or parent ids in a cycle)',
 			left_out, source;
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.waste_by_trace(pg_catalog.regclass, pg_catalog.text, pg_catalog.int4) IS
-	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a negative cost, attempt or input, with a span id twice, or with parent ids in a cycle is left out and counted in a NOTICE';
+	'waste per trace of a span table or view with columns workflow, trace_id, span_id, parent_id, kind, name, args_hash, status, cost, started_at, optionally attempt, and optionally input_tokens and input_cost (both: the classes carry the induced cost); a trace with a span without an id or a finite start, with a cost that is negative, not a number or too large, a negative attempt or input, a span id twice, or parent ids in a cycle is left out and counted in a NOTICE';
 
 CREATE FUNCTION @extschema@.waste_by_workflow(source pg_catalog.regclass,
 		rule pg_catalog.text DEFAULT 'leaf', loop_min pg_catalog.int4 DEFAULT 3)

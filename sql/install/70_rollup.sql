@@ -399,6 +399,9 @@ BEGIN
 	IF wait IS NULL THEN
 		RAISE EXCEPTION 'wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- (the row again should an admin have deleted it: without it a refresh
+	-- would skip for ever, or run without its turn)
+	INSERT INTO @extschema@.rollup_lock (rollup) VALUES ('ledger') ON CONFLICT DO NOTHING;
 	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE SKIP LOCKED;
 	IF NOT FOUND THEN
 		IF NOT wait THEN
@@ -420,6 +423,7 @@ CREATE PROCEDURE @extschema@.rollup_rebuild()
 	AS $fn$
 BEGIN
 	PERFORM @extschema@.rollup_check('rollup_rebuild');
+	INSERT INTO @extschema@.rollup_lock (rollup) VALUES ('ledger') ON CONFLICT DO NOTHING;
 	PERFORM FROM @extschema@.rollup_lock l WHERE l.rollup = 'ledger' FOR UPDATE;
 	DELETE FROM @extschema@.rollup_daily;
 	DELETE FROM @extschema@.rollup_progress;
