@@ -25,8 +25,9 @@ CREATE FUNCTION rs_view(src text, v text) RETURNS text LANGUAGE sql
 -- plainly left out found by this file's own rule (a span id twice, a start
 -- time NULL or infinite, a span id NULL or empty, a negative cost; the
 -- rule waste_by_trace() and the rollup apply too, so a difference shows in
--- the comparison), the others classified together, else run by run (parent
--- ids in a cycle stop waste_by_trace()).
+-- the comparison), the others classified together; a run waste_by_trace()
+-- leaves out of those (parent ids in a cycle) is left out too.  Should it
+-- fail, run by run.
 CREATE FUNCTION rs_waste_prepare(src text) RETURNS void LANGUAGE plpgsql SET client_min_messages = warning AS $$
 DECLARE
 	r record;
@@ -47,6 +48,8 @@ BEGIN
 		AND (s.trace_id IS NOT NULL OR NOT EXISTS (SELECT FROM rs_bad WHERE trace_id IS NULL));
 	BEGIN
 		INSERT INTO rs_wr SELECT * FROM tokacct.waste_by_trace('rs_good');
+		INSERT INTO rs_bad SELECT DISTINCT s.trace_id FROM rs_good s
+		 WHERE NOT EXISTS (SELECT FROM rs_wr w WHERE w.trace_id IS NOT DISTINCT FROM s.trace_id);
 		RETURN;
 	EXCEPTION WHEN OTHERS THEN
 		NULL;
@@ -56,6 +59,9 @@ BEGIN
 		UPDATE rs_run SET id = r.trace_id;
 		BEGIN
 			INSERT INTO rs_wr SELECT * FROM tokacct.waste_by_trace('rs_one');
+			IF NOT FOUND THEN
+				INSERT INTO rs_bad VALUES (r.trace_id);
+			END IF;
 		EXCEPTION WHEN OTHERS THEN
 			INSERT INTO rs_bad VALUES (r.trace_id);
 		END;
