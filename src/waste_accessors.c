@@ -298,6 +298,29 @@ waste_analyse_args(FunctionCallInfo fcinfo, int rule_arg, WTrace *t, MemoryConte
 }
 
 /*
+ * In the PG_CATCH block of a classification: swallow a data error (with
+ * shape_only, only the classifier's refusal of a trace's shape, as
+ * waste_shape_refused marks it), flushing the error state, with old current
+ * again; raise any other error again.  No subtransaction: see
+ * waste_compute_totals.  The caller resets the working area.
+ */
+static void
+waste_swallow_data_error(MemoryContext old, bool shape_only)
+{
+	ErrorData  *edata;
+	bool		swallow;
+
+	MemoryContextSwitchTo(old);
+	edata = CopyErrorData();
+	swallow = edata->sqlerrcode == ERRCODE_DATA_EXCEPTION && (!shape_only || waste_shape_refused);
+	waste_shape_refused = false;
+	if (!swallow)
+		PG_RE_THROW();
+	FlushErrorState();
+	FreeErrorData(edata);
+}
+
+/*
  * waste_compute_totals(state, totals): classify a state's spans under the
  * accessors' defaults (WASTE_TOTALS_RULE, WASTE_TOTALS_LOOP_MIN) and keep
  * the totals; a parallel worker calls it on each partial state it sends
@@ -329,14 +352,7 @@ waste_compute_totals(const WasteState *s, WasteTotals *out)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(old);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_DATA_EXCEPTION)
-			PG_RE_THROW();
-		FlushErrorState();
-		FreeErrorData(edata);
+		waste_swallow_data_error(old, false);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -503,17 +519,8 @@ waste_summary_or_null(PG_FUNCTION_ARGS)
 	PG_CATCH();
 	{
 		WasteWork  *w = waste_work();
-		ErrorData  *edata;
 
-		MemoryContextSwitchTo(old);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_DATA_EXCEPTION || !waste_shape_refused)
-		{
-			waste_shape_refused = false;
-			PG_RE_THROW();
-		}
-		FlushErrorState();
-		FreeErrorData(edata);
+		waste_swallow_data_error(old, true);
 		waste_forget(w);
 		MemoryContextReset(w->scratch);
 		refused = true;
