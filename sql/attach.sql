@@ -696,6 +696,29 @@ UPDATE wl.gateway SET "SpanAttributes" = jsonb_set("SpanAttributes", '{gen_ai.pr
 SELECT count(*) FROM tokacct.attach_otel('wl_gw', 'wl.gateway');
 SELECT provider, price_provider, sum(cost) AS cost FROM wl_gw.calls GROUP BY 1, 2;
 SELECT count(*) FROM tokacct.detach('wl_gw');
+-- Alias names are folded as cost() folds a call's names (fold_name(): ASCII
+-- capitals only, whatever the locale; this database's is C.UTF-8, where
+-- lower() folds Ä and Ö too): a gateway and a model named with non-ASCII
+-- capitals are declared as such, and the views and price_model_for() agree
+-- on every call.  MÖDEL-X folds to mÖdel-x, the alias; mödel-x is another
+-- model, which no catalog prices.
+INSERT INTO tokacct.provider_alias (provider, catalog_provider) VALUES ('gÄteway', 'openai');
+INSERT INTO tokacct.model_alias (provider, model, catalog_provider, catalog_model)
+VALUES ('gÄteway', 'mÖdel-x', 'openai', 'gpt-4o-mini');
+CREATE TABLE wl.folded AS SELECT * FROM wl.gateway;
+UPDATE wl.folded SET "SpanAttributes" = "SpanAttributes" || jsonb_build_object('gen_ai.provider.name', 'GÄTEWAY',
+	'gen_ai.response.model', CASE WHEN "SpanId" < 'a' THEN 'MÖDEL-X' ELSE 'mödel-x' END)
+ WHERE "SpanAttributes" ? 'gen_ai.provider.name';
+SELECT count(*) FROM tokacct.attach_otel('wl_fold', 'wl.folded');
+SELECT provider, model, price_provider, price_model, count(*) AS calls, count(cost) AS priced,
+	   bool_and(tokacct.price_model_for(provider, model, started_at) IS NOT DISTINCT FROM
+				CASE WHEN price_model = 'gpt-4o-mini' THEN 'custom/openai/gpt-4o-mini' END) AS as_cost_resolves
+  FROM wl_fold.calls GROUP BY 1, 2, 3, 4 ORDER BY 2;
+SELECT count(*) FROM tokacct.detach('wl_fold');
+-- a name with an ASCII capital is refused: no call's folded name could match it
+INSERT INTO tokacct.provider_alias (provider, catalog_provider) VALUES ('Gateway', 'openai');
+INSERT INTO tokacct.model_alias (provider, model, catalog_model) VALUES ('', 'Prod-X', 'gpt-4o');
+DELETE FROM tokacct.model_alias WHERE provider = 'gÄteway';
 DELETE FROM tokacct.provider_alias WHERE NOT shipped;
 
 -- ---------------------------------------------------------------------------

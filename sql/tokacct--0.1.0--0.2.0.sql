@@ -1004,14 +1004,14 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.attachment', '');
 
 CREATE TABLE @extschema@.provider_alias (
 	provider pg_catalog.text PRIMARY KEY
-		CHECK (provider OPERATOR(pg_catalog.=) pg_catalog.lower(provider)),
+		CHECK (provider OPERATOR(pg_catalog.=) @extschema@.fold_name(provider)),
 	catalog_provider pg_catalog.text NOT NULL,
 	shipped pg_catalog.bool NOT NULL DEFAULT false,
 	note pg_catalog.text
 );
 COMMENT ON TABLE @extschema@.provider_alias IS
 	'provider names as traces carry them (OpenTelemetry''s gen_ai.provider.name, gateways) and the catalog provider they price as; the attached views apply it before cost()';
-COMMENT ON COLUMN @extschema@.provider_alias.provider IS 'provider name as it appears in traces, lower case';
+COMMENT ON COLUMN @extschema@.provider_alias.provider IS 'provider name as it appears in traces, without ASCII capitals (a call''s provider is folded by fold_name() and compared exactly)';
 COMMENT ON COLUMN @extschema@.provider_alias.catalog_provider IS 'provider id of the price catalog (aws, google, azure, mistral, x-ai, ...)';
 COMMENT ON COLUMN @extschema@.provider_alias.shipped IS 'true for the rows tokacct ships (OpenTelemetry names); yours are false';
 COMMENT ON COLUMN @extschema@.provider_alias.note IS 'where the name comes from';
@@ -1034,9 +1034,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.provider_alias', 'WHERE 
 
 CREATE TABLE @extschema@.model_alias (
 	provider pg_catalog.text NOT NULL DEFAULT ''
-		CHECK (provider OPERATOR(pg_catalog.=) pg_catalog.lower(provider)),
+		CHECK (provider OPERATOR(pg_catalog.=) @extschema@.fold_name(provider)),
 	model pg_catalog.text NOT NULL
-		CHECK (model OPERATOR(pg_catalog.=) pg_catalog.lower(model)),
+		CHECK (model OPERATOR(pg_catalog.=) @extschema@.fold_name(model)),
 	valid_from pg_catalog.timestamptz NOT NULL DEFAULT '-infinity',
 	valid_until pg_catalog.timestamptz NOT NULL DEFAULT 'infinity',
 	catalog_provider pg_catalog.text,
@@ -1047,8 +1047,8 @@ CREATE TABLE @extschema@.model_alias (
 );
 COMMENT ON TABLE @extschema@.model_alias IS
 	'a model name as traces carry it (an Azure deployment, a gateway alias) and the catalog model it is priced as, for a period: the call follows that model''s price history';
-COMMENT ON COLUMN @extschema@.model_alias.provider IS 'provider name as it appears in traces, lower case ('''' for calls that name none)';
-COMMENT ON COLUMN @extschema@.model_alias.model IS 'model name as it appears in traces (the response model, else the request model), lower case';
+COMMENT ON COLUMN @extschema@.model_alias.provider IS 'provider name as it appears in traces, without ASCII capitals ('''' for calls that name none; folded by fold_name())';
+COMMENT ON COLUMN @extschema@.model_alias.model IS 'model name as it appears in traces (the response model, else the request model), without ASCII capitals (folded by fold_name())';
 COMMENT ON COLUMN @extschema@.model_alias.valid_from IS 'applies to calls at or after this time';
 COMMENT ON COLUMN @extschema@.model_alias.valid_until IS 'applies to calls before this time (a deployment repointed to another model gets a new row from then)';
 COMMENT ON COLUMN @extschema@.model_alias.catalog_provider IS 'catalog provider to price with; NULL: the call''s provider (after provider_alias)';
@@ -11146,8 +11146,10 @@ BEGIN
 	-- the new ones in, classified as tokacct.waste_by_trace() over the spans
 	-- view classifies them (the view's status, attempt and run rebuilt from
 	-- the attempt facts; spans without a trace id belong to no run).  A run
-	-- with a span waste_agg() refuses (no id, no finite start, a negative
-	-- cost, attempt or input; a span id twice) is left out and says why;
+	-- with a span waste_agg() refuses (no id, no finite start, a cost or
+	-- input cost out of [0, 9223372.036854775807], a negative attempt or
+	-- input: the rule of waste_by_trace_sql(); a span id twice) is left out
+	-- and says why;
 	-- should the classification still fail (parent ids in a cycle), the runs
 	-- are classified one by one and the failing ones left out with the error:
 	-- their spans read from the view once (kept, by trace id, in a temporary
@@ -11159,7 +11161,7 @@ BEGIN
 		INSERT INTO @extschema@.rollup_source_waste
 		SELECT $1, q.run_id, q.workflow, q.item, q.day, s.spans, s.total, s.essential, s.error_call, s.failed_attempt,
 			   s.abandoned_branch, s.stuck_loop, s.duplicate_tool_call, s.waste, q.problem
-		  FROM (SELECT q.*, CASE WHEN q.bad_span THEN 'a span without an id or a finite start time, or with a negative cost, attempt or input'
+		  FROM (SELECT q.*, CASE WHEN q.bad_span THEN 'a span without an id or a finite start time, with a cost or input cost out of range, or with a negative attempt or input'
 							   WHEN q.spans <> q.ids THEN 'a span id twice in the run' END AS problem
 				  FROM (SELECT r.run_id, r.workflow, pg_catalog.min(r.item) AS item,
 							   (pg_catalog.min(r.started_at) FILTER (WHERE r.trace_id = r.run_id) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
@@ -11178,9 +11180,11 @@ BEGIN
 						LATERAL (SELECT x0.*,
 									 CASE WHEN x0.parent_id IS NULL AND r.succeeded IS FALSE AND x0.span_status = 'ok' THEN 'error'
 										  ELSE x0.span_status END AS status,
-									 (x0.span_id IS NULL OR x0.span_id = '' OR x0.cost < 0 OR x0.started_at IS NULL
-									  OR NOT pg_catalog.isfinite(x0.started_at) OR r.attempt < 0 OR x0.input_tokens < 0
-									  OR x0.input_cost < 0) IS TRUE AS bad) x
+									 (x0.span_id IS NULL OR x0.span_id = ''
+									  OR x0.cost NOT BETWEEN 0 AND 9223372.036854775807
+									  OR x0.started_at IS NULL OR NOT pg_catalog.isfinite(x0.started_at)
+									  OR r.attempt < 0 OR x0.input_tokens < 0
+									  OR x0.input_cost NOT BETWEEN 0 AND 9223372.036854775807) IS TRUE AS bad) x
 						 GROUP BY r.run_id, r.workflow) q) q
 		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.problem IS NULL THEN q.st END) s ON true
 		RETURNING *)
@@ -11882,7 +11886,7 @@ SELECT l2.*,
 									 AND pg_catalog.upper(COALESCE(c.reported_currency, 'USD')) = 'USD'
 									THEN pg_catalog.round(c.reported_cost, 12) END AS reported_usd,
 							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 2,
-								   {{PROVIDER_MAP}} OPERATOR(pg_catalog.->>) pg_catalog.lower(c.provider),
+								   {{PROVIDER_MAP}} OPERATOR(pg_catalog.->>) @extschema@.fold_name(c.provider),
 								   c.provider) AS price_provider,
 							   COALESCE({{ALIAS}} OPERATOR(pg_catalog.->>) 3, c.response_model, c.request_model) AS price_model
 						  FROM ({{ROWS}}) c) l0) l1) l2$q$,
@@ -11904,15 +11908,17 @@ SELECT l2.*,
 	-- InitPlan), so a call costs a key lookup rather than a join (the
 	-- planner cannot estimate how many calls a join would see) and the
 	-- pricing runs in parallel workers.  A model alias is looked for under
-	-- "provider US model" (lower case); its period (unix seconds, the open
-	-- ends as +-1e15) is chosen by the call's time with a jsonpath filter.
+	-- "provider US model", both folded by fold_name() as cost() folds them
+	-- (ASCII capitals only, whatever the locale); its period (unix seconds,
+	-- the open ends as +-1e15) is chosen by the call's time with a jsonpath
+	-- filter.
 	priced := replace(replace(replace(priced,
 		'{{ALIAS}}', $q$(CASE WHEN {{MODEL_MAP}} IS NOT NULL AND pg_catalog.isfinite(c.started_at)
 					AND {{MODEL_MAP}} OPERATOR(pg_catalog.?) {{MODEL_KEY}}
 			THEN pg_catalog.jsonb_path_query_first({{MODEL_MAP}} OPERATOR(pg_catalog.->) {{MODEL_KEY}},
 				'strict $[*] ? (@[0] <= $t && $t < @[1])',
 				pg_catalog.jsonb_build_object('t', EXTRACT(epoch FROM c.started_at))) END)$q$),
-		'{{MODEL_KEY}}', $q$(pg_catalog.lower(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) pg_catalog.lower(COALESCE(c.response_model, c.request_model)))$q$),
+		'{{MODEL_KEY}}', $q$(@extschema@.fold_name(COALESCE(c.provider, '')) OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) @extschema@.fold_name(COALESCE(c.response_model, c.request_model)))$q$),
 		'{{MODEL_MAP}}', $q$(SELECT pg_catalog.jsonb_object_agg(m.k, m.periods)
 			FROM (SELECT ma.provider OPERATOR(pg_catalog.||) pg_catalog.chr(31) OPERATOR(pg_catalog.||) ma.model AS k,
 						 pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(

@@ -174,8 +174,10 @@ BEGIN
 	-- the new ones in, classified as tokacct.waste_by_trace() over the spans
 	-- view classifies them (the view's status, attempt and run rebuilt from
 	-- the attempt facts; spans without a trace id belong to no run).  A run
-	-- with a span waste_agg() refuses (no id, no finite start, a negative
-	-- cost, attempt or input; a span id twice) is left out and says why;
+	-- with a span waste_agg() refuses (no id, no finite start, a cost or
+	-- input cost out of [0, 9223372.036854775807], a negative attempt or
+	-- input: the rule of waste_by_trace_sql(); a span id twice) is left out
+	-- and says why;
 	-- should the classification still fail (parent ids in a cycle), the runs
 	-- are classified one by one and the failing ones left out with the error:
 	-- their spans read from the view once (kept, by trace id, in a temporary
@@ -187,7 +189,7 @@ BEGIN
 		INSERT INTO @extschema@.rollup_source_waste
 		SELECT $1, q.run_id, q.workflow, q.item, q.day, s.spans, s.total, s.essential, s.error_call, s.failed_attempt,
 			   s.abandoned_branch, s.stuck_loop, s.duplicate_tool_call, s.waste, q.problem
-		  FROM (SELECT q.*, CASE WHEN q.bad_span THEN 'a span without an id or a finite start time, or with a negative cost, attempt or input'
+		  FROM (SELECT q.*, CASE WHEN q.bad_span THEN 'a span without an id or a finite start time, with a cost or input cost out of range, or with a negative attempt or input'
 							   WHEN q.spans <> q.ids THEN 'a span id twice in the run' END AS problem
 				  FROM (SELECT r.run_id, r.workflow, pg_catalog.min(r.item) AS item,
 							   (pg_catalog.min(r.started_at) FILTER (WHERE r.trace_id = r.run_id) AT TIME ZONE 'UTC')::pg_catalog.date AS day,
@@ -206,9 +208,11 @@ BEGIN
 						LATERAL (SELECT x0.*,
 									 CASE WHEN x0.parent_id IS NULL AND r.succeeded IS FALSE AND x0.span_status = 'ok' THEN 'error'
 										  ELSE x0.span_status END AS status,
-									 (x0.span_id IS NULL OR x0.span_id = '' OR x0.cost < 0 OR x0.started_at IS NULL
-									  OR NOT pg_catalog.isfinite(x0.started_at) OR r.attempt < 0 OR x0.input_tokens < 0
-									  OR x0.input_cost < 0) IS TRUE AS bad) x
+									 (x0.span_id IS NULL OR x0.span_id = ''
+									  OR x0.cost NOT BETWEEN 0 AND 9223372.036854775807
+									  OR x0.started_at IS NULL OR NOT pg_catalog.isfinite(x0.started_at)
+									  OR r.attempt < 0 OR x0.input_tokens < 0
+									  OR x0.input_cost NOT BETWEEN 0 AND 9223372.036854775807) IS TRUE AS bad) x
 						 GROUP BY r.run_id, r.workflow) q) q
 		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.problem IS NULL THEN q.st END) s ON true
 		RETURNING *)
