@@ -228,7 +228,7 @@ bench_main() {
 	*) echo "BENCH_ONLY must be by_item or unset" >&2; exit 2 ;;
 	esac
 	build_and_stage
-	cluster_start "shared_buffers = 2GB" "max_parallel_workers = 2" \
+	bench_cluster_start "shared_buffers = 2GB" "max_parallel_workers = 2" \
 		"max_parallel_workers_per_gather = 2" "work_mem = 64MB" "jit = off"
 	psql_run -c 'CREATE EXTENSION tokacct'
 	timing_sql | psql_run

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 ROWS=${1:-10000000}
 build_and_stage
-cluster_start "shared_buffers = 1GB" "max_parallel_workers = 4" "work_mem = 256MB" "jit = off"
+bench_cluster_start "shared_buffers = 1GB" "max_parallel_workers = 4" "work_mem = 256MB" "jit = off"
 psql_run -c 'CREATE EXTENSION tokacct'
 log "loading $ROWS rows"
 psql_run <<SQL

@@ -23,7 +23,7 @@
 source "$(dirname "$0")/lib.sh"
 SPANS=${1:-10000000}
 build_and_stage
-cluster_start "shared_buffers = 1GB" "work_mem = 64MB" "max_parallel_workers = 4"
+bench_cluster_start "shared_buffers = 1GB" "work_mem = 64MB" "max_parallel_workers = 4"
 
 psql_run <<SQL
 \set ON_ERROR_STOP 1

@@ -22,7 +22,7 @@
 source "$(dirname "$0")/lib.sh"
 SPANS=${1:-20000000}
 build_and_stage
-cluster_start "shared_buffers = 1GB" "work_mem = 256MB" "max_parallel_workers = 4"
+bench_cluster_start "shared_buffers = 1GB" "work_mem = 256MB" "max_parallel_workers = 4"
 
 psql_run <<SQL
 \set ON_ERROR_STOP 1

@@ -22,7 +22,7 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${1:-10000000}
 REPEAT=${BENCH_REPEAT:-5}
 build_and_stage
-cluster_start "shared_buffers = 256MB" "work_mem = 64MB" "jit = off" \
+bench_cluster_start "shared_buffers = 256MB" "work_mem = 64MB" "jit = off" \
 	"max_parallel_workers = 2" "max_parallel_workers_per_gather = 2"
 
 echo "# tokacct pricing benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $ROWS rows, median of $REPEAT runs, JIT off"

@@ -33,7 +33,7 @@ ROWS=${1:-2000000}
 SPANS=${2:-1000000}
 ensure_build_deps
 build_and_stage
-cluster_start "shared_buffers = 1GB" "work_mem = 256MB" "jit = off" "max_parallel_workers_per_gather = 0"
+bench_cluster_start "shared_buffers = 1GB" "work_mem = 256MB" "jit = off" "max_parallel_workers_per_gather = 0"
 
 echo "bench_rollup: $ROWS rows, $SPANS spans, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (shared), load $(cut -d' ' -f1-3 /proc/loadavg), $("$PGBIN/postgres" --version)"
 psql_run -c "CREATE EXTENSION tokacct"

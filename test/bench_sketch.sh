@@ -43,7 +43,7 @@ ROWS=${1:-10000000}
 PARTS=${BENCH_PARTITIONS:-8}
 ensure_build_deps
 build_and_stage
-cluster_start "shared_buffers = 2GB" "max_parallel_workers = 4" "work_mem = 1GB" "jit = off"
+bench_cluster_start "shared_buffers = 2GB" "max_parallel_workers = 4" "work_mem = 1GB" "jit = off"
 
 psql_run -c "CREATE EXTENSION tokacct"
 log "generating $ROWS rows"

@@ -58,7 +58,7 @@ BIG_TRACE=${BENCH_BIG_TRACE:-1000000}
 PARTS=${BENCH_PARTITIONS:-8}
 ensure_build_deps
 build_and_stage
-cluster_start "shared_buffers = 3GB" "work_mem = 64MB" "max_parallel_workers = 2" "jit = off"
+bench_cluster_start "shared_buffers = 3GB" "work_mem = 64MB" "max_parallel_workers = 2" "jit = off"
 
 log "generating about $SPANS spans"
 psql_run <<SQL
