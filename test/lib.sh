@@ -137,15 +137,19 @@ bench_cluster_start() {
 		if [ "$got" -ge $((before + need)) ]; then
 			HUGE_PAGES_BEFORE=$before
 			setting="huge_pages = on"
+			# given back even if the cluster fails to start
+			trap cluster_stop EXIT
 		else
 			echo "$before" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
 		fi
 	fi
 	[ "${BENCH_HUGE_PAGES:-on}" = on ] || setting="huge_pages = off"
 	cluster_start "$@" "$setting"
-	echo "shared memory: $setting ($(psql_run -At -c "SHOW shared_memory_size") in pages of" \
-		"$( [ "$setting" = "huge_pages = on" ] && echo "$page_kb kB" || echo "4 kB, or huge ones if the kernel had them")" \
-		"; BENCH_HUGE_PAGES=off for 4 kB pages)"
+	local pages="4 kB, or huge ones if the kernel had them"
+	[ "$setting" = "huge_pages = on" ] && pages="$page_kb kB"
+	[ "$setting" = "huge_pages = off" ] && pages="4 kB"
+	echo "shared memory: $setting ($(psql_run -At -c "SHOW shared_memory_size") in pages of $pages;" \
+		"BENCH_HUGE_PAGES=off for 4 kB pages)"
 }
 
 # The start of a script suite: tokacct built and staged, a throwaway
