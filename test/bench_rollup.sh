@@ -80,16 +80,16 @@ echo "full rebuild ($ROWS rows): ${rb[*]} ms; median $rebuild ms"
 
 one=$((ROWS / 100))
 next=$ROWS
-lt_=()
+times=()
 for round in 1 2 3; do
 	psql_run -c "SELECT bench_insert($next, $one)" >/dev/null
 	next=$((next + one))
 	t=$(ms 'CALL tokacct.rollup_refresh()')
 	rows=$(psql_run -At -c "SELECT last_rows FROM tokacct.rollup_progress")
 	echo "refresh round $round: $rows new rows (1%) in $t ms"
-	lt_+=("$t")
+	times+=("$t")
 done
-verdict "ratio: refresh / rebuild" "${lt_[*]}" "$rebuild"
+verdict "ratio: refresh / rebuild" "${times[*]}" "$rebuild"
 psql_run -At -c "SELECT 'rollup equals the ledger: ' || ((SELECT sum(cost) FROM tokacct.rollup_daily) = sum(cost)
 	AND (SELECT sum(calls) FROM tokacct.rollup_daily) = count(*))
 	|| ' (' || count(*) || ' calls, ' || sum(cost) || ' USD)' FROM tokacct.price_call_cost"
@@ -146,8 +146,9 @@ srebuild=$(median "${sb[@]}")
 echo "attached source, full rebuild ($SPANS spans, $traces traces): ${sb[*]} ms; median $srebuild ms"
 nextt=$traces
 # round LABEL ROUND NEWTRACES LATE: insert NEWTRACES new traces (5 spans
-# each) and LATE late calls of old traces (round ROUND's), refresh, print
-# the round and add its time to the array times
+# each) and LATE late calls of old traces (numbered by ROUND, which must
+# differ between rounds with late calls), refresh, print the round and add
+# its time to the array times
 round() {
 	psql_run -c "SELECT bench_traces($nextt, $3)" >/dev/null
 	[ "$4" -gt 0 ] && psql_run -c "SELECT bench_late($2, $4, $traces)" >/dev/null
@@ -177,7 +178,7 @@ for tracked in "" "tracked, "; do
 	for r in 1 2 3; do round "${tracked}half late calls," $((r + ${#tracked} * 10)) $onet $onel; done
 	verdict "attached source, ${tracked}half late calls: refresh / rebuild" "${times[*]}" "$srebuild"
 	times=()
-	for r in 1 2 3; do round "${tracked}new traces only," 0 $((onet * 2)) 0; done
+	for r in 1 2 3; do round "${tracked}new traces only," $r $((onet * 2)) 0; done
 	verdict "attached source, ${tracked}new traces only: refresh / rebuild" "${times[*]}" "$srebuild"
 	times=()
 	for r in 1 2 3; do round "${tracked}a tenth late calls," $((r + 3 + ${#tracked} * 10)) $nt $lt; done
