@@ -19,7 +19,7 @@ SELECT e.ord AS body, ex.value ->> 'provider_id' AS provider, ex.value ->> 'api_
        jsonb_array_elements(x.value -> 'extractors') ex
  WHERE ex.value ? 'input_price' OR ex.value ? 'output_price';
 
--- 3,474 priced pairs (SOURCES.md), from 1,298 of the 1,577 bodies (the others
+-- 3,474 priced pairs (data/README.md), from 1,298 of the 1,577 bodies (the others
 -- have no price in any provider)
 SELECT count(DISTINCT body) AS bodies, count(*) AS priced_pairs FROM genai_case;
 

@@ -1,7 +1,7 @@
--- tokacct 0.1.0, the first release, exactly as it installed (built from
--- sql/install/ at commit bcbc7a7).  Kept so that 0.1.0 can still be
--- installed and upgraded from; never edit it: later versions change the
--- extension through upgrade scripts tokacct--A--B.sql.
+-- tokacct 0.1.0, the first release, as it installed (built from sql/install/
+-- at commit bcbc7a7, less three section comments that named a document kept
+-- outside this repository).  Kept so that 0.1.0 can still be installed and
+-- upgraded from; never edit it: later versions come by tokacct--A--B.sql.
 -- tokacct install script, built from the pieces in sql/install/ (name order).
 -- Every reference is schema-qualified: pg_catalog for the built-ins and
 -- @extschema@ (tokacct) for our own, so the script is safe whatever the
@@ -18,7 +18,7 @@ CREATE FUNCTION @extschema@.version() RETURNS pg_catalog.text
 COMMENT ON FUNCTION @extschema@.version() IS 'version of the loaded tokacct library';
 
 -- ---------------------------------------------------------------------------
--- Economics: scalar functions (DESIGN.md section 5)
+-- Economics: scalar functions
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE @extschema@.item_cost AS (
@@ -1619,7 +1619,7 @@ COMMENT ON FUNCTION @extschema@.sketch_count(@extschema@.sketch_state) IS
 	'number of costs summarised in a sketch';
 
 -- ---------------------------------------------------------------------------
--- Waste in execution traces (DESIGN.md section 7)
+-- Waste in execution traces
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE @extschema@.waste_state;
@@ -1996,7 +1996,7 @@ COMMENT ON FUNCTION @extschema@.allocation_decisions(pg_catalog.numeric, @extsch
 	'the optimal plan as one decision per workflow in business words (keep, switch, move a share, split), with the change in spend and value against the current option (NULL when the workflow has no current option); money in the words is rounded to cents';
 
 -- ---------------------------------------------------------------------------
--- Access (DESIGN.md section 13)
+-- Access
 --
 -- Everyone may use tokacct's types and functions: the schema is usable by
 -- PUBLIC.  Its tables (price catalog, contract discounts, call ledger) stay
