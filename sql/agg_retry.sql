@@ -327,3 +327,86 @@ SELECT agg_retry_try(overlay(:'good'::bytea PLACING '\xfffffffffffffffe' FROM 10
 SELECT agg_retry_try(overlay(:'good'::bytea PLACING '\x0000000000000003' FROM 18)); -- successes 3 > 2
 SELECT agg_retry_try(overlay(:'good'::bytea PLACING '\x8000000000000000' FROM 26)); -- cost < 0
 SELECT agg_retry_try(overlay(:'good'::bytea PLACING '\x0000ffffffffffff' FROM 50)); -- failed > cost
+
+-- 10. Attempt numbers with gaps --------------------------------------------
+-- A group whose attempt numbers have gaps (rows 2 and 12, say) is kept
+-- while aggregating as a sparse state, an entry per number with rows,
+-- instead of a bucket for every number up to the highest; the answer is
+-- the same dense state.  Rows 12 then 2, by hand: attempt 2 one failed row
+-- of 1, attempt 12 one failed row of 1, the ten others empty.
+SELECT tokacct.retry_economics(a, false, 1) FROM (VALUES (12), (2)) v(a);
+SELECT tokacct.retry_economics(a, false, 1) FROM (VALUES (2), (12)) v(a);
+-- 42 folds into the last bucket; 2 succeeded
+SELECT tokacct.retry_economics(a, a = 2, 0.5) FROM (VALUES (42), (2), (42)) v(a);
+-- every number from 1 to 12, first with gaps: the state goes sparse, then
+-- back to dense as the gaps fill; any order gives the same state
+SELECT count(DISTINCT s::text) AS one_state_in_every_order, min(s::text) AS state
+FROM (SELECT o, tokacct.retry_economics(a, false, 1 ORDER BY (a * o) % 13) AS s
+	  FROM generate_series(1, 12) a, generate_series(1, 12) o GROUP BY o) x;
+
+-- 300 groups of 200 rows each, attempt numbers from a set with gaps by
+-- group: {2, 12}, {5, 17, 29}, {1, 3, 40, 31} or {7}; the rows of a group
+-- are spread over the table, so workers see them in parts and in any order
+CREATE TABLE agg_retry_gaps AS
+SELECT i % 300 AS g, k.a[1 + i / 300 % cardinality(k.a)] AS attempt, i % 3 = 0 AS ok,
+	   round(0.001 * (i % 17) + 0.25, 12) AS cost
+FROM generate_series(0, 59999) i,
+	 LATERAL (SELECT (ARRAY[ARRAY[2, 12, 12, 12], ARRAY[5, 17, 29, 29], ARRAY[1, 3, 40, 31],
+						   ARRAY[7, 7, 7, 7]])[i % 300 % 4 + 1:i % 300 % 4 + 1][1:4] AS a) k0,
+	 LATERAL (SELECT ARRAY(SELECT DISTINCT unnest(k0.a) ORDER BY 1) AS a) k;
+ALTER TABLE agg_retry_gaps SET (parallel_workers = 2);
+ANALYZE agg_retry_gaps;
+-- the independent answer: each group's state text from a GROUP BY on the
+-- attempt number, with the empty numbers below the highest written out
+CREATE TABLE agg_retry_gaps_oracle AS
+SELECT g, 'max_attempt=' || max(mx) || string_agg(' ' || k || ':' || coalesce(n, 0) || ',' || coalesce(s, 0)
+		  || ',' || coalesce(trim_scale(c), 0) || ',' || coalesce(trim_scale(f), 0), '' ORDER BY k) AS state_text
+FROM (SELECT m.g, k, x.n, x.s, x.c, x.f, m.mx
+	  FROM (SELECT g, max(attempt) AS mx FROM agg_retry_gaps GROUP BY g) m
+	  CROSS JOIN LATERAL generate_series(1, least(m.mx, 32)) k
+	  LEFT JOIN (SELECT g, least(attempt, 32) AS k, count(*) AS n, count(*) FILTER (WHERE ok) AS s,
+						sum(cost) AS c, coalesce(sum(cost) FILTER (WHERE NOT ok), 0) AS f
+				 FROM agg_retry_gaps GROUP BY 1, 2) x USING (g, k)) y
+GROUP BY g;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) FILTER (WHERE a.s::text = o.state_text) AS serial_groups_match_sql, count(*)
+FROM (SELECT g, tokacct.retry_economics(attempt, ok, cost) AS s FROM agg_retry_gaps GROUP BY g) a
+JOIN agg_retry_gaps_oracle o USING (g);
+SELECT count(*) FILTER (WHERE a.s::text = o.state_text) AS descending_groups_match_sql
+FROM (SELECT g, tokacct.retry_economics(attempt, ok, cost ORDER BY attempt DESC) AS s
+	  FROM agg_retry_gaps GROUP BY g) a
+JOIN agg_retry_gaps_oracle o USING (g);
+-- partial states in 2 workers, combined in the leader
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF)
+SELECT g, tokacct.retry_economics(attempt, ok, cost) FROM agg_retry_gaps GROUP BY g;
+SELECT count(*) FILTER (WHERE a.s::text = o.state_text) AS parallel_groups_match_sql
+FROM (SELECT g, tokacct.retry_economics(attempt, ok, cost) AS s FROM agg_retry_gaps GROUP BY g) a
+JOIN agg_retry_gaps_oracle o USING (g);
+-- states of the four kinds of group merged in parallel, and serially
+CREATE TABLE agg_retry_gaps_parts AS
+SELECT g, g % 4 AS kind, i % 5 AS part, tokacct.retry_economics(attempt, ok, cost) AS s
+FROM (SELECT *, row_number() OVER () AS i FROM agg_retry_gaps) r GROUP BY 1, 2, 3;
+ALTER TABLE agg_retry_gaps_parts SET (parallel_workers = 2);
+EXPLAIN (COSTS OFF)
+SELECT g, tokacct.merge(s) FROM agg_retry_gaps_parts GROUP BY g;
+SELECT count(*) FILTER (WHERE m.s::text = o.state_text) AS parallel_merges_match_sql
+FROM (SELECT g, tokacct.merge(s) AS s FROM agg_retry_gaps_parts GROUP BY g) m
+JOIN agg_retry_gaps_oracle o USING (g);
+RESET enable_sort;
+RESET max_parallel_workers_per_gather;
+SELECT m.s::text = o.state_text AS merge_by_kind_matches_sql
+FROM (SELECT tokacct.merge(s) AS s FROM agg_retry_gaps_parts WHERE kind = 1) m,
+	 (SELECT 'max_attempt=29' || string_agg(' ' || k || ':' || coalesce(n, 0) || ',' || coalesce(s, 0)
+				|| ',' || coalesce(trim_scale(c), 0) || ',' || coalesce(trim_scale(f), 0), '' ORDER BY k) AS state_text
+	  FROM generate_series(1, 29) k
+	  LEFT JOIN (SELECT attempt AS k, count(*) AS n, count(*) FILTER (WHERE ok) AS s, sum(cost) AS c,
+						coalesce(sum(cost) FILTER (WHERE NOT ok), 0) AS f
+				 FROM agg_retry_gaps WHERE g % 4 = 1 GROUP BY 1) x USING (k)) o;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;

@@ -9,10 +9,10 @@
  * The state keeps, per attempt number, the attempts, the successes, and the
  * exact cost of all attempts and of the failed ones (see agg_retry.h).  A
  * row only increments fields of the state in place; the state grows when a
- * group meets an attempt number it has no bucket for yet (4, 8, 16, then 32
- * buckets), and the final function trims it to the last used bucket, which
- * is also what the output functions write.  The
- * text form is
+ * group meets an attempt number it has no bucket for yet (dense, or sparse
+ * when its numbers have gaps: see retry_bucket_for), and the final
+ * function trims it to the last used bucket, which is also what the output
+ * functions write.  The text form is
  *
  *		max_attempt=3 1:10,7,12.5,3.2 2:3,2,4.1,1 3:1,1,2,0
  *
@@ -62,30 +62,149 @@ retry_new(MemoryContext cxt, int n)
 }
 
 /*
- * A copy of src with room for at least need buckets, in the current memory
- * context.  The bucket counts are those that fill an allocation of 64, 128,
- * 256, ... bytes (1, 2, 5, 10, 21, then RETRY_BUCKETS): the allocator hands
- * out powers of two, so a group whose items take one attempt keeps a state
- * of 64 bytes, not the 256 bytes room for four buckets takes.  Inside an
- * aggregate, returning it makes nodeAgg copy it into the aggregate context
- * and free the old state; this happens only when a group meets a higher
- * attempt number than it has room for, at most a few times.
+ * The bytes of a working state with room for need buckets (dense) or need
+ * entries (sparse): the powers of two the allocator hands out, from 64
+ * bytes.  Dense rooms hold 1, 2, 5, 10, 21, then RETRY_BUCKETS buckets, so
+ * a group whose items take one attempt keeps a state of 64 bytes, not the
+ * 256 bytes room for four buckets takes; sparse rooms hold 2, 4, 8, 18
+ * entries.
+ */
+static Size
+retry_room_bytes(int need, bool sparse)
+{
+	Size		each = sparse ? sizeof(RetryEntry) : sizeof(RetryBucket);
+	Size		bytes = RETRY_GROW_FIRST_BYTES;
+
+	if (!sparse)
+		need = Min(need, RETRY_BUCKETS);
+	while ((bytes - offsetof(RetryState, b)) / each < (Size) need)
+		bytes *= 2;
+	return bytes;
+}
+
+/* How many buckets or entries a room of bytes holds. */
+static int
+retry_room_fits(Size bytes, bool sparse)
+{
+	Size		each = sparse ? sizeof(RetryEntry) : sizeof(RetryBucket);
+	int			n = (int) ((bytes - offsetof(RetryState, b)) / each);
+
+	return sparse ? n : Min(n, RETRY_BUCKETS);
+}
+
+/*
+ * A dense copy of src (of either form) with room for at least need
+ * buckets, in the current memory context.  Inside an aggregate, returning
+ * it makes nodeAgg copy it into the aggregate context and free the old
+ * state; this happens only when a group meets a higher attempt number than
+ * it has room for, at most a few times.
  */
 static RetryState *
-retry_grow(const RetryState *src, int need)
+retry_to_dense(const RetryState *src, int need)
 {
-	Size		bytes = RETRY_GROW_FIRST_BYTES;
-	int			n;
 	RetryState *st;
 
-	need = Max(need, src->nbuckets);
-	while ((n = (int) ((bytes - RETRY_STATE_SIZE(0)) / sizeof(RetryBucket))) < need &&
-		   n < RETRY_BUCKETS)
-		bytes *= 2;
-	st = retry_new(CurrentMemoryContext, Min(n, RETRY_BUCKETS));
+	if (src->nsparse == 0)
+		need = Max(need, src->nbuckets);
+	else
+		for (int i = 0; i < src->nsparse; i++)
+			need = Max(need, RETRY_ENTRIES(src)[i].attempt);
+	st = retry_new(CurrentMemoryContext, retry_room_fits(retry_room_bytes(need, false), false));
 	st->max_attempt = src->max_attempt;
-	memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));
+	if (src->nsparse == 0)
+		memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));
+	else
+		for (int i = 0; i < src->nsparse; i++)
+			st->b[RETRY_ENTRIES(src)[i].attempt - 1] = RETRY_ENTRIES(src)[i].b;
 	return st;
+}
+
+/*
+ * A sparse copy of the working state src with room for need entries, more
+ * than src has, in the current memory context (see retry_to_dense on
+ * nodeAgg).  The caller adds an entry at once: a sparse state with none
+ * would read as dense.
+ */
+static RetryState *
+retry_to_sparse(const RetryState *src, int need)
+{
+	int			room = retry_room_fits(retry_room_bytes(need, true), true);
+	RetryState *st = MemoryContextAllocZero(CurrentMemoryContext, RETRY_SPARSE_SIZE(room));
+	RetryEntry *e = RETRY_ENTRIES(st);
+	int			n = 0;
+
+	SET_VARSIZE(st, RETRY_SPARSE_SIZE(room));
+	st->nbuckets = room;
+	st->max_attempt = src->max_attempt;
+	if (src->nsparse == 0)
+	{
+		for (int i = 0; i < src->nbuckets; i++)
+			if (src->b[i].attempts > 0)
+			{
+				e[n].attempt = i + 1;
+				e[n++].b = src->b[i];
+			}
+	}
+	else
+	{
+		memcpy(e, RETRY_ENTRIES(src), src->nsparse * sizeof(RetryEntry));
+		n = src->nsparse;
+	}
+	Assert(n < room);
+	st->nsparse = n;
+	return st;
+}
+
+/*
+ * The bucket of attempt number k (1..RETRY_BUCKETS) in the working state
+ * *pst, made if it has none.  When the state has no room for it, *pst is
+ * replaced by a copy in the smaller of the two forms that holds it: dense
+ * with a bucket for every number up to the highest, or sparse with an
+ * entry for each number that has rows (ties go to dense, which readers
+ * take as it is).  Attempts numbered 1, 2, 3, ... stay dense; an item with
+ * rows 2 and 12 takes 128 bytes instead of the 1 kB of twelve buckets.
+ */
+static RetryBucket *
+retry_bucket_for(RetryState **pst, int k)
+{
+	RetryState *st = *pst;
+	int			used = 0;		/* numbers with rows */
+	int			top = k;		/* the highest number, k included */
+
+	if (st->nsparse == 0)
+	{
+		if (k <= st->nbuckets)
+			return &st->b[k - 1];
+		for (int i = 0; i < st->nbuckets; i++)
+			if (st->b[i].attempts > 0)
+				used++;
+	}
+	else
+	{
+		RetryEntry *e = RETRY_ENTRIES(st);
+
+		for (int i = 0; i < st->nsparse; i++)
+		{
+			if (e[i].attempt == k)
+				return &e[i].b;
+			top = Max(top, e[i].attempt);
+		}
+		if (st->nsparse < st->nbuckets)
+		{
+			e[st->nsparse].attempt = k;
+			return &e[st->nsparse++].b;
+		}
+		used = st->nsparse;
+	}
+	if (retry_room_bytes(top, false) <= retry_room_bytes(used + 1, true))
+	{
+		*pst = retry_to_dense(st, top);
+		return &(*pst)->b[k - 1];
+	}
+	/* sparse, k's entry added here: a sparse state never has none */
+	st = *pst = retry_to_sparse(st, used + 1);
+	RETRY_ENTRIES(st)[st->nsparse].attempt = k;
+	return &RETRY_ENTRIES(st)[st->nsparse++].b;
 }
 
 /* Number of buckets up to the last one with attempts. */
@@ -99,12 +218,54 @@ retry_used(const RetryState *st)
 	return n;
 }
 
-/* Detoast a state argument and check its size matches its bucket count. */
+/*
+ * A sparse working state (see agg_retry.h) as the dense state of the same
+ * rows, after checking it is whole: its entries within its room, each
+ * numbered 1..RETRY_BUCKETS, no number twice.
+ */
+static RetryState *
+retry_densify(const RetryState *st)
+{
+	RetryState *d;
+	int			top = 0;
+
+	uint64		seen = 0;
+
+	if (st->nbuckets < 1 || st->nbuckets > 2 * RETRY_BUCKETS ||
+		st->nsparse < 1 || st->nsparse > st->nbuckets ||
+		VARSIZE(st) != RETRY_SPARSE_SIZE(st->nbuckets))
+		elog(ERROR, "sparse retry state of unexpected size %u", (unsigned) VARSIZE(st));
+	for (int i = 0; i < st->nsparse; i++)
+	{
+		int			k = RETRY_ENTRIES(st)[i].attempt;
+
+		if (k < 1 || k > RETRY_BUCKETS || (seen & (UINT64CONST(1) << k)))
+			elog(ERROR, "sparse retry state with attempt number %d out of range or twice", k);
+		seen |= UINT64CONST(1) << k;
+		top = Max(top, k);
+	}
+	d = retry_new(CurrentMemoryContext, top);
+	d->max_attempt = st->max_attempt;
+	for (int i = 0; i < st->nsparse; i++)
+	{
+		const RetryEntry *e = &RETRY_ENTRIES(st)[i];
+
+		d->b[e->attempt - 1] = e->b;
+	}
+	return d;
+}
+
+/*
+ * Detoast a state argument and check its size matches its bucket count;
+ * a sparse working state comes back dense.
+ */
 static RetryState *
 retry_arg(Datum d)
 {
 	RetryState *st = (RetryState *) PG_DETOAST_DATUM(d);
 
+	if (st->nsparse != 0)
+		return retry_densify(st);
 	if (st->nbuckets < 0 || st->nbuckets > RETRY_BUCKETS ||
 		VARSIZE(st) != RETRY_STATE_SIZE(st->nbuckets))
 		elog(ERROR, "retry state of unexpected size %u", (unsigned) VARSIZE(st));
@@ -302,7 +463,7 @@ retry_state_send(PG_FUNCTION_ARGS)
  * Transition: add one attempt row (attempt, succeeded, cost).  STRICT, so
  * rows with a NULL are skipped.  The state is updated in place; it is
  * replaced by a wider copy only when an attempt number has no bucket yet
- * (the initial state has none, then 4, 8, 16, 32).
+ * (see retry_bucket_for).
  */
 Datum
 retry_accum(PG_FUNCTION_ARGS)
@@ -327,11 +488,8 @@ retry_accum(PG_FUNCTION_ARGS)
 				 errdetail("retry_economics got a cost of %s.", money_to_cstring(cost))));
 
 	if (!aggio_in_aggregate(fcinfo))
-		st = retry_grow(retry_arg(PG_GETARG_DATUM(0)), k);
-	else if (k > st->nbuckets)
-		st = retry_grow(st, k);
-
-	b = &st->b[k - 1];
+		st = retry_to_dense(retry_arg(PG_GETARG_DATUM(0)), k);
+	b = retry_bucket_for(&st, k);
 	/* a state passed in directly may already count INT64_MAX attempts */
 	if (b->attempts == PG_INT64_MAX)
 		ereport(ERROR,
@@ -352,7 +510,8 @@ retry_accum(PG_FUNCTION_ARGS)
 
 /*
  * Combine: add the second state into the first, in place inside an
- * aggregate (growing it if the second has higher attempt numbers).  Not
+ * aggregate (growing it if the second has attempt numbers it has no
+ * bucket for).  Not
  * strict: a NULL first state becomes the second (which nodeAgg copies into
  * the aggregate context).
  */
@@ -370,16 +529,23 @@ retry_combine(PG_FUNCTION_ARGS)
 	used = retry_used(b);
 	a = (RetryState *) PG_GETARG_POINTER(0);
 	if (!aggio_in_aggregate(fcinfo))
-		a = retry_grow(retry_arg(PG_GETARG_DATUM(0)), used);
-	else if (used > a->nbuckets)
-		a = retry_grow(a, used);
+		a = retry_to_dense(retry_arg(PG_GETARG_DATUM(0)), used);
 
 	for (int i = 0; i < used; i++)
 	{
-		a->b[i].attempts = aggio_add_count(a->b[i].attempts, b->b[i].attempts);
-		a->b[i].successes = aggio_add_count(a->b[i].successes, b->b[i].successes);
-		a->b[i].cost = aggio_add_money(a->b[i].cost, b->b[i].cost);
-		a->b[i].failed_cost = aggio_add_money(a->b[i].failed_cost, b->b[i].failed_cost);
+		RetryBucket *x;
+
+		/* a dense state with room takes every bucket; else only those with rows */
+		if (a->nsparse == 0 && i < a->nbuckets)
+			x = &a->b[i];
+		else if (b->b[i].attempts == 0)
+			continue;
+		else
+			x = retry_bucket_for(&a, i + 1);
+		x->attempts = aggio_add_count(x->attempts, b->b[i].attempts);
+		x->successes = aggio_add_count(x->successes, b->b[i].successes);
+		x->cost = aggio_add_money(x->cost, b->b[i].cost);
+		x->failed_cost = aggio_add_money(x->failed_cost, b->b[i].failed_cost);
 	}
 	if (b->max_attempt > a->max_attempt)
 		a->max_attempt = b->max_attempt;

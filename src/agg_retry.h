@@ -29,20 +29,40 @@ typedef struct RetryBucket
 } RetryBucket;
 
 /*
- * A varlena holding nbuckets buckets.  The working state inside an
- * aggregate grows on demand (1, 2, 5, 10, 21, 32 buckets: what fills 64,
- * 128, 256, ... bytes), so a group whose items take one attempt needs 64
- * bytes; stored states hold buckets up to the last non-empty one.
+ * A varlena holding nbuckets buckets, bucket i for attempt number i + 1:
+ * the form every stored, sent or printed state has.  The working state
+ * inside an aggregate grows on demand (1, 2, 5, 10, 21, 32 buckets: what
+ * fills 64, 128, 256, ... bytes), so a group whose items take one attempt
+ * needs 64 bytes; stored states hold buckets up to the last non-empty one.
+ *
+ * A working state whose attempt numbers have gaps, such as an item with
+ * rows numbered 2 and 12, would need a bucket for every number up to the
+ * highest (1 kB for 12); it takes the sparse form instead, with nsparse > 0:
+ * nbuckets entries of room, the first nsparse of them used, each naming its
+ * attempt number (see retry_bucket_for in agg_retry.c).  The sparse form
+ * lives only inside an aggregate (transition and combine states, also as
+ * they cross to the leader or spill to disk); every other reader goes
+ * through retry_arg, which turns it into the dense form.
  */
 typedef struct RetryState
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	int32		nbuckets;		/* buckets present, 0..RETRY_BUCKETS */
+	int32		nbuckets;		/* buckets (or sparse entries) of room, 0..RETRY_BUCKETS */
 	int32		max_attempt;	/* largest attempt number seen, 0 if none */
-	int32		pad;			/* always zero */
+	int32		nsparse;		/* 0: dense; else sparse entries used */
 	RetryBucket b[FLEXIBLE_ARRAY_MEMBER];
 } RetryState;
 
 #define RETRY_STATE_SIZE(n) (offsetof(RetryState, b) + (n) * sizeof(RetryBucket))
+
+/* one entry of a sparse working state: a bucket and its attempt number */
+typedef struct RetryEntry
+{
+	int32		attempt;		/* 1..RETRY_BUCKETS, as the dense index + 1 */
+	RetryBucket b;
+} RetryEntry;
+
+#define RETRY_ENTRIES(st) ((RetryEntry *) (st)->b)
+#define RETRY_SPARSE_SIZE(n) (offsetof(RetryState, b) + (n) * sizeof(RetryEntry))
 
 #endif							/* TOKACCT_AGG_RETRY_H */
