@@ -40,9 +40,10 @@ typedef struct RetryBucket
  * highest (1 kB for 12); it takes the sparse form instead, with nsparse > 0:
  * nbuckets entries of room, the first nsparse of them used, each naming its
  * attempt number (see retry_bucket_for in agg_retry.c).  The sparse form
- * lives only inside an aggregate (transition and combine states, also as
- * they cross to the leader or spill to disk); every other reader goes
- * through retry_arg, which turns it into the dense form.
+ * is a working state (transition and combine states, also as they cross
+ * to the leader); retry_economics and merge hand out the dense form, and
+ * every reader goes through retry_arg, which turns a sparse state (such as
+ * one an aggregate defined without retry_final returns) into the dense one.
  */
 typedef struct RetryState
 {

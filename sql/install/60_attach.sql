@@ -106,7 +106,24 @@ COMMENT ON COLUMN @extschema@.model_alias.catalog_model IS 'catalog model to pri
 COMMENT ON COLUMN @extschema@.model_alias.note IS 'free text';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_alias', '');
 
+-- A row per alias that writers of its periods lock in turn (see
+-- model_alias_check); made on demand, so it is not dumped.
+CREATE TABLE @extschema@.model_alias_lock (
+	provider pg_catalog.text NOT NULL,
+	model pg_catalog.text NOT NULL,
+	PRIMARY KEY (provider, model)
+);
+COMMENT ON TABLE @extschema@.model_alias_lock IS
+	'a row per alias of tokacct.model_alias, locked by each transaction that writes a period of it, so that two writers cannot both miss the other''s overlapping period';
+COMMENT ON COLUMN @extschema@.model_alias_lock.provider IS 'provider of the alias (as in tokacct.model_alias)';
+COMMENT ON COLUMN @extschema@.model_alias_lock.model IS 'model name of the alias (as in tokacct.model_alias)';
+
 -- Two periods of one alias may not overlap (a call would match both).
+-- Writers of one alias take turns on its row of model_alias_lock before
+-- looking for an overlap: under READ COMMITTED the second then sees the
+-- first's committed period; under REPEATABLE READ or SERIALIZABLE, whose
+-- snapshot cannot see it, taking the row the first wrote fails with a
+-- serialization error, and the transaction is retried.
 CREATE FUNCTION @extschema@.model_alias_check() RETURNS trigger
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pg_temp
@@ -114,6 +131,8 @@ CREATE FUNCTION @extschema@.model_alias_check() RETURNS trigger
 DECLARE
 	clash record;
 BEGIN
+	INSERT INTO @extschema@.model_alias_lock AS l (provider, model) VALUES (NEW.provider, NEW.model)
+		ON CONFLICT (provider, model) DO UPDATE SET provider = l.provider;
 	SELECT a.valid_from, a.valid_until INTO clash
 	  FROM @extschema@.model_alias a
 	 WHERE a.provider = NEW.provider AND a.model = NEW.model
