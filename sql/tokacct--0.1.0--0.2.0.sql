@@ -11174,7 +11174,8 @@ BEGIN
 	-- their spans read from the view once (kept, by trace id, in a temporary
 	-- table), not once per run (a table without an index on the trace id
 	-- would be read whole per run).  ({{SPANS}}: where the spans are read;
-	-- {{RUNS}}: which.)
+	-- {{RUNS}}: which; {{BAD}}: the spans left out, as waste_by_trace_sql()
+	-- leaves them out.)
 	new_runs := $q$
 	WITH new AS (
 		INSERT INTO @extschema@.rollup_source_waste
@@ -11199,15 +11200,13 @@ BEGIN
 						LATERAL (SELECT x0.*,
 									 CASE WHEN x0.parent_id IS NULL AND r.succeeded IS FALSE AND x0.span_status = 'ok' THEN 'error'
 										  ELSE x0.span_status END AS status,
-									 (x0.span_id IS NULL OR x0.span_id = ''
-									  OR x0.cost NOT BETWEEN 0 AND 9223372.036854775807
-									  OR x0.started_at IS NULL OR NOT pg_catalog.isfinite(x0.started_at)
-									  OR r.attempt < 0 OR x0.input_tokens < 0
-									  OR x0.input_cost NOT BETWEEN 0 AND 9223372.036854775807) IS TRUE AS bad) x
+									 {{BAD}} IS TRUE AS bad) x
 						 GROUP BY r.run_id, r.workflow) q) q
 		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.problem IS NULL THEN q.st END) s ON true
 		RETURNING *)
 	INSERT INTO pg_temp.rollup_source_waste_new SELECT * FROM new$q$;
+	new_runs := replace(new_runs, '{{BAD}}', @extschema@.waste_bad_span_sql('x0.span_id', 'x0.cost',
+		'x0.started_at', 'r.attempt', 'x0.input_tokens', 'x0.input_cost'));
 	CREATE TEMP TABLE rollup_source_waste_new (LIKE @extschema@.rollup_source_waste) ON COMMIT DROP;
 	BEGIN
 		EXECUTE replace(replace(new_runs, '{{SPANS}}', spans_view), '{{RUNS}}', runs_cond)
@@ -13039,6 +13038,33 @@ CREATE FUNCTION @extschema@.waste_summary_or_null(state @extschema@.waste_state,
 COMMENT ON FUNCTION @extschema@.waste_summary_or_null(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
 	'step of waste_by_trace() and of the BI views: waste_summary(), or NULL for a trace the classifier refuses for its shape (a span id twice, parent ids in a cycle), so that a report over many traces leaves it out; other errors are raised';
 
+-- The test for a span waste_agg() refuses, as SQL over the given column
+-- expressions (each already of its type: text, numeric, timestamptz, int,
+-- bigint, numeric; attempt and input cost or tokens NULL when the spans do
+-- not have them): no id, a cost or input cost out of [0,
+-- 9223372.036854775807] (negative, NaN, infinite or past the picodollars an
+-- int8 holds), no finite start, a negative attempt or input.  TRUE for
+-- such a span, else FALSE or NULL: test it with IS TRUE.  One text for
+-- every query that leaves such spans out (waste_by_trace_sql(), the waste
+-- rollup of a source).
+CREATE FUNCTION @extschema@.waste_bad_span_sql(span_id pg_catalog.text, cost pg_catalog.text,
+		started_at pg_catalog.text, attempt pg_catalog.text, input_tokens pg_catalog.text,
+		input_cost pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	RETURN '(' OPERATOR(pg_catalog.||) pg_catalog.concat_ws(' OR ',
+		span_id OPERATOR(pg_catalog.||) ' IS NULL',
+		span_id OPERATOR(pg_catalog.||) ' = ''''',
+		cost OPERATOR(pg_catalog.||) ' NOT BETWEEN 0 AND 9223372.036854775807',
+		started_at OPERATOR(pg_catalog.||) ' IS NULL',
+		'NOT pg_catalog.isfinite(' OPERATOR(pg_catalog.||) started_at OPERATOR(pg_catalog.||) ')',
+		attempt OPERATOR(pg_catalog.||) ' < 0',
+		input_tokens OPERATOR(pg_catalog.||) ' < 0',
+		input_cost OPERATOR(pg_catalog.||) ' NOT BETWEEN 0 AND 9223372.036854775807') OPERATOR(pg_catalog.||) ')';
+COMMENT ON FUNCTION @extschema@.waste_bad_span_sql(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'step of waste_by_trace_sql() and of a source''s waste rollup: the SQL test, over the given column expressions, for a span waste_agg() refuses (no id, a cost or input cost out of range, no finite start, a negative attempt or input)';
+
 CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_catalog.bool,
 		input pg_catalog.bool, rule pg_catalog.text, loop_min pg_catalog.int4)
 	RETURNS pg_catalog.text
@@ -13046,21 +13072,17 @@ CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_c
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	-- (a cost out of [0, 9223372.036854775807]: negative, NaN, infinite or
-	-- past the picodollars an int8 holds)
-	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = ''''
-		OR t.cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807
-		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
+	bad pg_catalog.text := @extschema@.waste_bad_span_sql('t.span_id::pg_catalog.text',
+		't.cost::pg_catalog.numeric', 't.started_at', CASE WHEN attempt THEN 't.attempt' END,
+		CASE WHEN input THEN 't.input_tokens' END, CASE WHEN input THEN 't.input_cost::pg_catalog.numeric' END);
 	more pg_catalog.text := '';
 BEGIN
 	IF attempt THEN
 		more := ', t.attempt::pg_catalog.int4';
-		bad := bad || ' OR t.attempt < 0';
 	END IF;
 	IF input THEN
 		more := CASE WHEN attempt THEN more ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
-		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807';
 	END IF;
 	RETURN pg_catalog.format(
 		'SELECT q.workflow, q.trace_id, q.ok AND s.cost_rule IS NOT NULL AS ok, s.cost_rule, s.spans, s.total, s.essential,

@@ -219,6 +219,33 @@ CREATE FUNCTION @extschema@.waste_induced(state @extschema@.waste_state,
 COMMENT ON FUNCTION @extschema@.waste_induced(@extschema@.waste_state, pg_catalog.text, pg_catalog.int4) IS
 	'the induced cost of a trace whose spans carry input tokens: its LLM calls and tool calls by start time, with the tokens each tool added (each call re-read), each call''s price per input token, and the money moved (+ to a tool, - from a call); no rows when no span carries input tokens';
 
+-- The test for a span waste_agg() refuses, as SQL over the given column
+-- expressions (each already of its type: text, numeric, timestamptz, int,
+-- bigint, numeric; attempt and input cost or tokens NULL when the spans do
+-- not have them): no id, a cost or input cost out of [0,
+-- 9223372.036854775807] (negative, NaN, infinite or past the picodollars an
+-- int8 holds), no finite start, a negative attempt or input.  TRUE for
+-- such a span, else FALSE or NULL: test it with IS TRUE.  One text for
+-- every query that leaves such spans out (waste_by_trace_sql(), the waste
+-- rollup of a source).
+CREATE FUNCTION @extschema@.waste_bad_span_sql(span_id pg_catalog.text, cost pg_catalog.text,
+		started_at pg_catalog.text, attempt pg_catalog.text, input_tokens pg_catalog.text,
+		input_cost pg_catalog.text)
+	RETURNS pg_catalog.text
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	RETURN '(' OPERATOR(pg_catalog.||) pg_catalog.concat_ws(' OR ',
+		span_id OPERATOR(pg_catalog.||) ' IS NULL',
+		span_id OPERATOR(pg_catalog.||) ' = ''''',
+		cost OPERATOR(pg_catalog.||) ' NOT BETWEEN 0 AND 9223372.036854775807',
+		started_at OPERATOR(pg_catalog.||) ' IS NULL',
+		'NOT pg_catalog.isfinite(' OPERATOR(pg_catalog.||) started_at OPERATOR(pg_catalog.||) ')',
+		attempt OPERATOR(pg_catalog.||) ' < 0',
+		input_tokens OPERATOR(pg_catalog.||) ' < 0',
+		input_cost OPERATOR(pg_catalog.||) ' NOT BETWEEN 0 AND 9223372.036854775807') OPERATOR(pg_catalog.||) ')';
+COMMENT ON FUNCTION @extschema@.waste_bad_span_sql(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'step of waste_by_trace_sql() and of a source''s waste rollup: the SQL test, over the given column expressions, for a span waste_agg() refuses (no id, a cost or input cost out of range, no finite start, a negative attempt or input)';
+
 -- The query of waste_by_trace() over rel (a relation, quoted as SQL): per
 -- workflow and trace, ok and the waste classes.  Real tables hold odd rows:
 -- a trace with a span waste_agg() refuses (no id, no finite start, a cost
@@ -237,21 +264,17 @@ CREATE FUNCTION @extschema@.waste_by_trace_sql(rel pg_catalog.text, attempt pg_c
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	-- (a cost out of [0, 9223372.036854775807]: negative, NaN, infinite or
-	-- past the picodollars an int8 holds)
-	bad pg_catalog.text := 't.span_id IS NULL OR t.span_id::pg_catalog.text = ''''
-		OR t.cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807
-		OR t.started_at IS NULL OR NOT pg_catalog.isfinite(t.started_at)';
+	bad pg_catalog.text := @extschema@.waste_bad_span_sql('t.span_id::pg_catalog.text',
+		't.cost::pg_catalog.numeric', 't.started_at', CASE WHEN attempt THEN 't.attempt' END,
+		CASE WHEN input THEN 't.input_tokens' END, CASE WHEN input THEN 't.input_cost::pg_catalog.numeric' END);
 	more pg_catalog.text := '';
 BEGIN
 	IF attempt THEN
 		more := ', t.attempt::pg_catalog.int4';
-		bad := bad || ' OR t.attempt < 0';
 	END IF;
 	IF input THEN
 		more := CASE WHEN attempt THEN more ELSE ', NULL::pg_catalog.int4' END
 			|| ', t.input_tokens::pg_catalog.int8, t.input_cost::pg_catalog.numeric';
-		bad := bad || ' OR t.input_tokens < 0 OR t.input_cost::pg_catalog.numeric NOT BETWEEN 0 AND 9223372.036854775807';
 	END IF;
 	RETURN pg_catalog.format(
 		'SELECT q.workflow, q.trace_id, q.ok AND s.cost_rule IS NOT NULL AS ok, s.cost_rule, s.spans, s.total, s.essential,

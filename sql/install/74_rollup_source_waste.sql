@@ -183,7 +183,8 @@ BEGIN
 	-- their spans read from the view once (kept, by trace id, in a temporary
 	-- table), not once per run (a table without an index on the trace id
 	-- would be read whole per run).  ({{SPANS}}: where the spans are read;
-	-- {{RUNS}}: which.)
+	-- {{RUNS}}: which; {{BAD}}: the spans left out, as waste_by_trace_sql()
+	-- leaves them out.)
 	new_runs := $q$
 	WITH new AS (
 		INSERT INTO @extschema@.rollup_source_waste
@@ -208,15 +209,13 @@ BEGIN
 						LATERAL (SELECT x0.*,
 									 CASE WHEN x0.parent_id IS NULL AND r.succeeded IS FALSE AND x0.span_status = 'ok' THEN 'error'
 										  ELSE x0.span_status END AS status,
-									 (x0.span_id IS NULL OR x0.span_id = ''
-									  OR x0.cost NOT BETWEEN 0 AND 9223372.036854775807
-									  OR x0.started_at IS NULL OR NOT pg_catalog.isfinite(x0.started_at)
-									  OR r.attempt < 0 OR x0.input_tokens < 0
-									  OR x0.input_cost NOT BETWEEN 0 AND 9223372.036854775807) IS TRUE AS bad) x
+									 {{BAD}} IS TRUE AS bad) x
 						 GROUP BY r.run_id, r.workflow) q) q
 		  LEFT JOIN LATERAL @extschema@.waste_summary(CASE WHEN q.problem IS NULL THEN q.st END) s ON true
 		RETURNING *)
 	INSERT INTO pg_temp.rollup_source_waste_new SELECT * FROM new$q$;
+	new_runs := replace(new_runs, '{{BAD}}', @extschema@.waste_bad_span_sql('x0.span_id', 'x0.cost',
+		'x0.started_at', 'r.attempt', 'x0.input_tokens', 'x0.input_cost'));
 	CREATE TEMP TABLE rollup_source_waste_new (LIKE @extschema@.rollup_source_waste) ON COMMIT DROP;
 	BEGIN
 		EXECUTE replace(replace(new_runs, '{{SPANS}}', spans_view), '{{RUNS}}', runs_cond)
