@@ -101,10 +101,37 @@ cluster_stop() {
 		as_owner "$PGBIN/pg_ctl" -D "$CLUSTER/data" -m fast -w stop >/dev/null 2>&1 || true
 		rm -rf "$CLUSTER"
 	fi
-	if [ -n "${HUGE_PAGES_BEFORE:-}" ]; then
-		echo "$HUGE_PAGES_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-		HUGE_PAGES_BEFORE=
+	if [ -n "${HUGE_PAGES_RESERVED:-}" ]; then
+		huge_pages_give_back "$HUGE_PAGES_RESERVED"
+		rm -f "$HUGE_PAGES_LEDGER/$$"
+		HUGE_PAGES_RESERVED=
 	fi
+}
+
+# Huge pages a benchmark reserved are given back by number, not by setting
+# the count it found, so that two benchmarks at once each give back their
+# own; each also writes its number in a file named by its process id, so
+# that pages a killed benchmark (SIGKILL: no EXIT trap) kept are given back
+# by the next one.
+HUGE_PAGES_LEDGER=/var/tmp/tokacct-hugepages
+huge_pages_give_back() {
+	local cur
+	cur=$(cat /proc/sys/vm/nr_hugepages)
+	echo $(( cur > $1 ? cur - $1 : 0 )) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+}
+huge_pages_reclaim() {
+	local f
+	for f in "$HUGE_PAGES_LEDGER"/*; do
+		[ -f "$f" ] || continue
+		# alive, and not a zombie its parent has yet to reap
+		case "$(ps -o stat= -p "${f##*/}" 2>/dev/null)" in
+			'' | Z*) ;;
+			*) continue ;;
+		esac
+		log "giving back $(cat "$f") huge pages kept by benchmark ${f##*/}, which is gone"
+		huge_pages_give_back "$(cat "$f")"
+		rm -f "$f"
+	done
 }
 
 # cluster_start for a benchmark: the same, with the cluster's shared memory
@@ -115,7 +142,8 @@ cluster_stop() {
 # 12 us a fault, so that 2 workers made even a grouped count(*) slower than
 # one backend).  Huge pages are what PostgreSQL's documentation advises for
 # large shared_buffers.  As root, the pages are reserved here
-# (vm.nr_hugepages) and given back when the cluster stops; otherwise, or
+# (vm.nr_hugepages) and given back when the cluster stops (see
+# huge_pages_give_back); otherwise, or
 # when the kernel cannot find them, the cluster runs with huge_pages = try
 # and the line printed says which it got.  BENCH_HUGE_PAGES=off skips it.
 bench_cluster_start() {
@@ -131,16 +159,19 @@ bench_cluster_start() {
 		&& [ -w /proc/sys/vm/nr_hugepages ]; then
 		# shared_buffers and a tenth, plus 256 MB for the rest of the segment
 		need=$(( (sb_mb * 11 / 10 + 256) * 1024 / page_kb ))
+		mkdir -p "$HUGE_PAGES_LEDGER"
+		huge_pages_reclaim
 		before=$(cat /proc/sys/vm/nr_hugepages)
 		echo $((before + need)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
 		got=$(cat /proc/sys/vm/nr_hugepages)
 		if [ "$got" -ge $((before + need)) ]; then
-			HUGE_PAGES_BEFORE=$before
+			HUGE_PAGES_RESERVED=$need
+			echo "$HUGE_PAGES_RESERVED" > "$HUGE_PAGES_LEDGER/$$"
 			setting="huge_pages = on"
 			# given back even if the cluster fails to start
 			trap cluster_stop EXIT
-		else
-			echo "$before" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+		elif [ "$got" -gt "$before" ]; then
+			huge_pages_give_back $((got - before))
 		fi
 	fi
 	[ "${BENCH_HUGE_PAGES:-on}" = on ] || setting="huge_pages = off"
