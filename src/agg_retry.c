@@ -228,7 +228,6 @@ retry_densify(const RetryState *st)
 {
 	RetryState *d;
 	int			top = 0;
-
 	uint64		seen = 0;
 
 	if (st->nbuckets < 1 || st->nbuckets > 2 * RETRY_BUCKETS ||
@@ -611,8 +610,12 @@ retry_final(PG_FUNCTION_ARGS)
 {
 	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
 	int			used = retry_used(st);
-	RetryState *r = retry_new(CurrentMemoryContext, used);
+	RetryState *r;
 
+	/* a sparse state came back from retry_arg new, and trimmed already */
+	if (PointerGetDatum(st) != PG_GETARG_DATUM(0) && st->nbuckets == used)
+		PG_RETURN_POINTER(st);
+	r = retry_new(CurrentMemoryContext, used);
 	r->max_attempt = st->max_attempt;
 	memcpy(r->b, st->b, used * sizeof(RetryBucket));
 	PG_RETURN_POINTER(r);
