@@ -93,6 +93,24 @@ retry_room_fits(Size bytes, bool sparse)
 }
 
 /*
+ * A dense state of n buckets holding the rows of src (of either form, with
+ * no attempt number above n), in the current memory context.
+ */
+static RetryState *
+retry_dense_copy(const RetryState *src, int n)
+{
+	RetryState *st = retry_new(CurrentMemoryContext, n);
+
+	st->max_attempt = src->max_attempt;
+	if (src->nsparse == 0)
+		memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));
+	else
+		for (int i = 0; i < src->nsparse; i++)
+			st->b[RETRY_ENTRIES(src)[i].attempt - 1] = RETRY_ENTRIES(src)[i].b;
+	return st;
+}
+
+/*
  * A dense copy of src (of either form) with room for at least need
  * buckets, in the current memory context.  Inside an aggregate, returning
  * it makes nodeAgg copy it into the aggregate context and free the old
@@ -102,21 +120,12 @@ retry_room_fits(Size bytes, bool sparse)
 static RetryState *
 retry_to_dense(const RetryState *src, int need)
 {
-	RetryState *st;
-
 	if (src->nsparse == 0)
 		need = Max(need, src->nbuckets);
 	else
 		for (int i = 0; i < src->nsparse; i++)
 			need = Max(need, RETRY_ENTRIES(src)[i].attempt);
-	st = retry_new(CurrentMemoryContext, retry_room_fits(retry_room_bytes(need, false), false));
-	st->max_attempt = src->max_attempt;
-	if (src->nsparse == 0)
-		memcpy(st->b, src->b, src->nbuckets * sizeof(RetryBucket));
-	else
-		for (int i = 0; i < src->nsparse; i++)
-			st->b[RETRY_ENTRIES(src)[i].attempt - 1] = RETRY_ENTRIES(src)[i].b;
-	return st;
+	return retry_dense_copy(src, retry_room_fits(retry_room_bytes(need, false), false));
 }
 
 /*
@@ -226,7 +235,6 @@ retry_used(const RetryState *st)
 static RetryState *
 retry_densify(const RetryState *st)
 {
-	RetryState *d;
 	int			top = 0;
 	uint64		seen = 0;
 
@@ -243,15 +251,7 @@ retry_densify(const RetryState *st)
 		seen |= UINT64CONST(1) << k;
 		top = Max(top, k);
 	}
-	d = retry_new(CurrentMemoryContext, top);
-	d->max_attempt = st->max_attempt;
-	for (int i = 0; i < st->nsparse; i++)
-	{
-		const RetryEntry *e = &RETRY_ENTRIES(st)[i];
-
-		d->b[e->attempt - 1] = e->b;
-	}
-	return d;
+	return retry_dense_copy(st, top);
 }
 
 /*
