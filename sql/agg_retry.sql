@@ -343,6 +343,35 @@ SELECT tokacct.retry_economics(a, a = 2, 0.5) FROM (VALUES (42), (2), (42)) v(a)
 SELECT count(DISTINCT s::text) AS one_state_in_every_order, min(s::text) AS state
 FROM (SELECT o, tokacct.retry_economics(a, false, 1 ORDER BY (a * o) % 13) AS s
 	  FROM generate_series(1, 12) a, generate_series(1, 12) o GROUP BY o) x;
+-- The aggregate hands out the smaller form.  Rows 2 and 12: two sparse
+-- entries of 56 bytes after the 16-byte header, 128 bytes, where twelve
+-- buckets of 48 take 16 + 576 = 592 (the same state read from its text).
+-- Rows 1 and 2 stay dense: 16 + 2 x 48 = 112 bytes, less than 128.
+SELECT pg_column_size(s) AS gapped_bytes, pg_column_size(s::text::tokacct.retry_state) AS dense_bytes,
+	   s::text = s::text::tokacct.retry_state::text AS same_text
+FROM (SELECT tokacct.retry_economics(a, false, 1) AS s FROM (VALUES (12), (2)) v(a)) x;
+SELECT pg_column_size(tokacct.retry_economics(a, false, 1)) AS dense_1_2_bytes FROM (VALUES (2), (1)) v(a);
+-- a stored sparse state reads as its dense twin everywhere: text and
+-- binary output, merge and subtraction, and the reports, which refuse a
+-- state with gaps (an attempt must follow a failed one) alike
+CREATE TABLE agg_retry_sparse AS
+SELECT k, tokacct.retry_economics(a, a = 29, 0.25) AS s
+FROM (VALUES (1, 29), (1, 5), (1, 17), (1, 5), (2, 5), (2, 17)) v(k, a) GROUP BY k;
+-- (states printed without their empty buckets)
+CREATE FUNCTION agg_retry_short(s tokacct.retry_state) RETURNS text
+	LANGUAGE sql AS $$ SELECT regexp_replace(s::text, ' [0-9]+:0,0,0,0', '', 'g') $$;
+SELECT k, pg_column_size(s) AS bytes, agg_retry_short(s) AS s,
+	   tokacct_internal.retry_state_send(s) = tokacct_internal.retry_state_send(s::text::tokacct.retry_state) AS same_binary
+FROM agg_retry_sparse ORDER BY k;
+SELECT * FROM tokacct.retry_report((SELECT s FROM agg_retry_sparse WHERE k = 2));
+SELECT * FROM tokacct.retry_report((SELECT s::text::tokacct.retry_state FROM agg_retry_sparse WHERE k = 2));
+-- merged: 5 three times, 17 twice, 29 once (succeeded), 1.5 in all;
+-- less group 2's dense twin: 5 twice, 17 once, 29 once
+SELECT agg_retry_short(tokacct.merge(s)) AS merged,
+	   agg_retry_short(tokacct.retry_subtract(tokacct.merge(s), min(s::text) FILTER (WHERE k = 2)::tokacct.retry_state)) AS less_group_2
+FROM agg_retry_sparse;
+SELECT agg_retry_short(tokacct.retry_subtract(a.s, b.s)) AS sparse_less_sparse
+FROM agg_retry_sparse a, agg_retry_sparse b WHERE a.k = 1 AND b.k = 2;
 
 -- 300 groups of 200 rows each, attempt numbers from a set with gaps by
 -- group: {2, 12}, {5, 17, 29}, {1, 3, 40, 31} or {7}; the rows of a group
@@ -387,11 +416,14 @@ SELECT g, tokacct.retry_economics(attempt, ok, cost) FROM agg_retry_gaps GROUP B
 SELECT count(*) FILTER (WHERE a.s::text = o.state_text) AS parallel_groups_match_sql
 FROM (SELECT g, tokacct.retry_economics(attempt, ok, cost) AS s FROM agg_retry_gaps GROUP BY g) a
 JOIN agg_retry_gaps_oracle o USING (g);
--- states of the four kinds of group merged in parallel, and serially
+-- states of the four kinds of group merged in parallel, and serially:
+-- each group in 7 parts (7 is prime to the 300 groups), stored states of
+-- both forms
 CREATE TABLE agg_retry_gaps_parts AS
-SELECT g, g % 4 AS kind, i % 5 AS part, tokacct.retry_economics(attempt, ok, cost) AS s
+SELECT g, g % 4 AS kind, i % 7 AS part, tokacct.retry_economics(attempt, ok, cost) AS s
 FROM (SELECT *, row_number() OVER () AS i FROM agg_retry_gaps) r GROUP BY 1, 2, 3;
 ALTER TABLE agg_retry_gaps_parts SET (parallel_workers = 2);
+ANALYZE agg_retry_gaps_parts;
 EXPLAIN (COSTS OFF)
 SELECT g, tokacct.merge(s) FROM agg_retry_gaps_parts GROUP BY g;
 SELECT count(*) FILTER (WHERE m.s::text = o.state_text) AS parallel_merges_match_sql

@@ -30,20 +30,24 @@ typedef struct RetryBucket
 
 /*
  * A varlena holding nbuckets buckets, bucket i for attempt number i + 1:
- * the form every stored, sent or printed state has.  The working state
- * inside an aggregate grows on demand (1, 2, 5, 10, 21, 32 buckets: what
- * fills 64, 128, 256, ... bytes), so a group whose items take one attempt
- * needs 64 bytes; stored states hold buckets up to the last non-empty one.
+ * the dense form, which printed and sent states always have (text and
+ * binary output), and stored states mostly.  The working state inside an
+ * aggregate grows on demand (1, 2, 5, 10, 21, 32 buckets: what fills 64,
+ * 128, 256, ... bytes), so a group whose items take one attempt needs 64
+ * bytes; stored states hold buckets up to the last non-empty one.
  *
- * A working state whose attempt numbers have gaps, such as an item with
- * rows numbered 2 and 12, would need a bucket for every number up to the
- * highest (1 kB for 12); it takes the sparse form instead, with nsparse > 0:
- * nbuckets entries of room, the first nsparse of them used, each naming its
- * attempt number (see retry_bucket_for in agg_retry.c).  The sparse form
- * is a working state (transition and combine states, also as they cross
- * to the leader); retry_economics and merge hand out the dense form, and
- * every reader goes through retry_arg, which turns a sparse state (such as
- * one an aggregate defined without retry_final returns) into the dense one.
+ * A state whose attempt numbers have gaps, such as an item with rows
+ * numbered 2 and 12, would need a bucket for every number up to the
+ * highest (592 bytes for 12); it takes the sparse form instead, with
+ * nsparse > 0: nbuckets entries of room, the first nsparse of them used,
+ * each naming its attempt number (see retry_bucket_for in agg_retry.c).
+ * Working states (transition and combine states, also as they cross to the
+ * leader) take it whenever it is smaller; retry_economics and merge hand it
+ * out when it is smaller than the dense form, trimmed (nbuckets = nsparse)
+ * and sorted by number, so stored states may have it too.  Every reader
+ * goes through retry_arg, which turns a sparse state into the dense one,
+ * and the output functions write the dense form, so the text and binary
+ * forms do not depend on which one a value has.
  */
 typedef struct RetryState
 {
