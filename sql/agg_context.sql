@@ -160,6 +160,42 @@ SELECT (SELECT tokacct.merge(s)::text FROM ctx_rollup WHERE trace = 7)
      = (SELECT s::text FROM ctx_serial WHERE trace = 7) AS merged_parallel_same;
 RESET max_parallel_workers_per_gather;
 
+-- a small state is a flat value with room while aggregating, in chunks of
+-- 256, 512, ... 8192 bytes (20, 41, ..., 681 calls); past 8 kB it becomes
+-- an expanded state.  Traces of 660 to 700 calls cross that size, serially
+-- and in the leader's combine of two workers' partial states; every tenth
+-- row has a NULL token count and is skipped.  Against SQL over the same
+-- rows, the NULL rows left out.
+CREATE TABLE ctx_edge AS
+SELECT t AS trace, k AS seq, (100 + (t * k) % 977)::bigint AS input_tokens,
+       CASE WHEN k % 10 <> 7 THEN (5 + k % 31)::bigint END AS output_tokens
+FROM generate_series(660, 700) t, generate_series(1, t + t / 9) k
+ORDER BY md5(t || '/' || k);
+ALTER TABLE ctx_edge SET (parallel_workers = 2);
+ANALYZE ctx_edge;
+CREATE TABLE ctx_edge_oracle AS
+SELECT trace, count(*) AS calls, sum(input_tokens) AS total,
+       sum(CASE WHEN prev_in IS NULL THEN 0 ELSE least(input_tokens, prev_in + prev_out) END) AS carried
+FROM (SELECT trace, input_tokens, lag(input_tokens) OVER w AS prev_in, lag(output_tokens) OVER w AS prev_out
+      FROM ctx_edge WHERE output_tokens IS NOT NULL WINDOW w AS (PARTITION BY trace ORDER BY seq)) x
+GROUP BY trace;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS traces, min(o.calls) AS fewest_calls, max(o.calls) AS most_calls,
+       count(*) FILTER (WHERE r.calls = o.calls AND r.total_input = o.total AND r.carried_input = o.carried) AS serial_equal
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s FROM ctx_edge GROUP BY trace) c
+JOIN ctx_edge_oracle o USING (trace), LATERAL tokacct.context_report(c.s) r;
+-- (parallel_setup_cost, parallel_tuple_cost and min_parallel_table_scan_size
+-- are still 0 from above)
+SET max_parallel_workers_per_gather = 2;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) FROM ctx_edge GROUP BY trace;
+SELECT count(*) FILTER (WHERE r.calls = o.calls AND r.total_input = o.total AND r.carried_input = o.carried) AS parallel_equal
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s FROM ctx_edge GROUP BY trace) c
+JOIN ctx_edge_oracle o USING (trace), LATERAL tokacct.context_report(c.s) r;
+RESET enable_sort;
+RESET max_parallel_workers_per_gather;
+
 -- the state grows in place (an expanded object while aggregating): the
 -- executors that keep transition states in other ways give the same states.
 -- grouping sets keep one aggregate context per set (sorted: they alternate

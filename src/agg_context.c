@@ -5,12 +5,14 @@
  *	  merge, text and binary I/O, and the accessors (totals, carried
  *	  history, growth exponent, savings under a history window).
  *
- * See agg_context.h for the definitions.  While aggregating, the state is
- * an expanded object (PostgreSQL's expandeddatum.h): a header in the
- * aggregate's memory that points to the calls, a flat context_state value
- * with spare room after it.  The transition and combine functions append
- * to it in place and hand back the same read-write pointer, so nodeAgg
- * never copies it (ExecAggTransReparent only copies a state whose pointer
+ * See agg_context.h for the definitions.  While aggregating, a small state
+ * is a flat value with room after its calls, in an aggregate that runs its
+ * final function (see context_flat_mode); a large one, and every state of
+ * a partial or window aggregate, is an expanded object (PostgreSQL's
+ * expandeddatum.h): a header in the aggregate's memory that points to the
+ * calls, a flat context_state value with spare room after it.  The
+ * transition and combine functions append to an expanded state in place
+ * and hand back the same read-write pointer, so nodeAgg never copies it (ExecAggTransReparent only copies a state whose pointer
  * changed, and keeps a new read-write expanded object whose memory context
  * is a child of the aggregate context as it is); when the room is full the
  * calls are reallocated to twice the bytes, so a trace of n calls costs
@@ -24,11 +26,12 @@
  * context's children when a group starts: a memory context per group
  * would cost a kilobyte per trace.  nodeAgg deletes an expanded state's
  * context only when a transition function returns a pointer other than the
- * read-write one it was given, which these functions never do; the shared
- * context goes away with the aggregate context (reset per group or batch).
+ * read-write one it was given, which these functions never do once a state
+ * is expanded; the shared context goes away with the aggregate context
+ * (reset per group or batch).
  *
  * The state remembers whether its calls arrived in call order; the final
- * function sorts them in place when they did not and rejects duplicates;
+ * function sorts them when they did not and rejects duplicates;
  * every result is computed from that canonical sequence, in a fixed order,
  * so serial, parallel and merged runs give identical numbers.
  *
@@ -47,6 +50,7 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
+#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
 #include "utils/memutils.h"
@@ -450,6 +454,73 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 	return aggcontext;
 }
 
+/*
+ * Flat working states.  In an aggregate that runs its final function (a
+ * serial or per-partition aggregate, and the leader's combine of partial
+ * states) a state of up to CONTEXT_FLAT_MAX_BYTES is a plain flat value
+ * with room after its calls (n <= cap, the varlena size counting the room,
+ * in a chunk of a power of two bytes): one allocation a trace and no
+ * expanded header, which a query over many small traces pays for in memory
+ * and in a cache miss a group.  It grows by doubling into a new value that
+ * nodeAgg copies into the aggregate context (a few copies of at most 8 kB),
+ * and past CONTEXT_FLAT_MAX_BYTES becomes an expanded state, which grows in
+ * place.  A partial aggregate keeps expanded states, which leave it
+ * flattened to their calls only; a window aggregate too.  The final
+ * function hands out an exact copy, so no value with room leaves the
+ * aggregate.
+ */
+#define CONTEXT_FLAT_MAX_BYTES	8192
+
+/* Whether this call may keep a flat working state (see above). */
+static inline bool
+context_flat_mode(FunctionCallInfo fcinfo)
+{
+	return fcinfo->context != NULL && IsA(fcinfo->context, AggState) &&
+		!DO_AGGSPLIT_SKIPFINAL(((AggState *) fcinfo->context)->aggsplit);
+}
+
+/*
+ * The flat working state s (NULL for none) with room for extra more calls:
+ * s itself when it has the room, else a copy with twice the bytes (at
+ * least 256) in the current memory context; NULL when that copy would pass
+ * CONTEXT_FLAT_MAX_BYTES.
+ */
+static ContextState *
+context_flat_room(ContextState *s, int64 extra)
+{
+	int64		n = s ? s->n : 0;
+	Size		room;
+	ContextState *r;
+
+	if (s != NULL && n + extra <= s->cap)
+		return s;
+	room = context_ex_room_for(n + extra);
+	if (room > CONTEXT_FLAT_MAX_BYTES)
+		return NULL;
+	r = (ContextState *) palloc(room);
+	r->flags = s ? s->flags : CONTEXT_SORTED;
+	r->n = (int32) n;
+	r->cap = (int32) context_ex_capacity(room);
+	if (n > 0)
+		memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) n);
+	SET_VARSIZE(r, CONTEXT_SIZE(r->cap));
+	return r;
+}
+
+/* Append b's calls to a, which has the room, keeping the sorted flag true. */
+static void
+context_append(ContextState *a, const ContextState *b)
+{
+	if (b->n == 0)
+		return;
+	/* still sorted when b's calls all follow a's */
+	if (!((a->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
+		  (a->n == 0 || a->calls[a->n - 1].seq < b->calls[0].seq)))
+		a->flags &= ~CONTEXT_SORTED;
+	memcpy(a->calls + a->n, b->calls, sizeof(ContextCall) * (Size) b->n);
+	a->n += b->n;
+}
+
 /* ---- text I/O ---- */
 
 /* Text input: "{(seq,input,output),...}", in any order; "{}" is empty. */
@@ -584,13 +655,17 @@ context_add(PG_FUNCTION_ARGS)
 	int64		input,
 				output;
 	int32		seq;
+	bool		flat;
 
 	aggio_check_agg(fcinfo, "context_add");
 	e = context_ex_own(fcinfo);
+	flat = e == NULL && context_flat_mode(fcinfo);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
+		if (flat)
+			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 		if (e == NULL)
 			e = context_ex_arg(fcinfo, context_aggcontext(fcinfo, "context_add"), 0);
 		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
@@ -599,6 +674,21 @@ context_add(PG_FUNCTION_ARGS)
 	output = PG_GETARG_INT64(3);
 	context_check_tokens(input, output);
 	seq = PG_GETARG_INT32(1);
+	if (flat)
+	{
+		s = context_flat_room(PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0), 1);
+		if (s != NULL)
+		{
+			if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
+				s->flags &= ~CONTEXT_SORTED;
+			c = &s->calls[s->n++];
+			c->seq = seq;
+			c->input = (uint32) input;
+			c->output = (uint32) output;
+			PG_RETURN_POINTER(s);
+		}
+		/* too large for a flat state: an expanded one from here on */
+	}
 	if (e == NULL)
 	{
 		MemoryContext aggcontext = context_aggcontext(fcinfo, "context_add");
@@ -633,6 +723,7 @@ Datum
 context_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = context_aggcontext(fcinfo, "context_combine");
+	bool		flat = context_ex_own(fcinfo) == NULL && context_flat_mode(fcinfo);
 	ContextExpanded *e;
 	ContextState *a,
 			   *b;
@@ -641,9 +732,21 @@ context_combine(PG_FUNCTION_ARGS)
 	{
 		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
+		if (flat)
+			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_arg(fcinfo, aggcontext, 0)->hdr));
 	}
 	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	if (flat)
+	{
+		a = context_flat_room(PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0), b->n);
+		if (a != NULL)
+		{
+			context_append(a, b);
+			PG_RETURN_POINTER(a);
+		}
+		/* too large for a flat state: an expanded one from here on */
+	}
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_new(aggcontext, b, b->n)->hdr));
 	e = context_ex_arg(fcinfo, aggcontext, b->n);
@@ -651,12 +754,7 @@ context_combine(PG_FUNCTION_ARGS)
 	{
 		context_ex_reserve(e, (int64) e->flat->n + b->n);
 		a = e->flat;
-		/* still sorted when b's calls all follow a's */
-		if (!((a->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
-			  (a->n == 0 || a->calls[a->n - 1].seq < b->calls[0].seq)))
-			a->flags &= ~CONTEXT_SORTED;
-		memcpy(a->calls + a->n, b->calls, sizeof(ContextCall) * (Size) b->n);
-		a->n += b->n;
+		context_append(a, b);
 		a->cap = a->n;
 		SET_VARSIZE(a, CONTEXT_SIZE(a->n));
 	}
@@ -664,10 +762,11 @@ context_combine(PG_FUNCTION_ARGS)
 }
 
 /*
- * Final function: sorts the calls by call order in place and rejects
- * duplicates; the result is the state's flat value (nodeAgg copies it into
- * the output).  Sorting again is a no-op, so the aggregate is
- * FINALFUNC_MODIFY = SHAREABLE.
+ * Final function: sorts the calls by call order and rejects duplicates.
+ * An expanded state is sorted in place and its flat value is the result
+ * (nodeAgg copies it into the output); sorting again is a no-op, so the
+ * aggregate is FINALFUNC_MODIFY = SHAREABLE.  A flat working state is
+ * copied without its room, and the copy sorted.
  */
 Datum
 context_final(PG_FUNCTION_ARGS)
@@ -683,7 +782,15 @@ context_final(PG_FUNCTION_ARGS)
 		DatumGetEOHP(d)->eoh_methods == &context_ex_methods)
 		s = ((ContextExpanded *) DatumGetEOHP(d))->flat;
 	else
-		s = (ContextState *) PG_DETOAST_DATUM_COPY(d);
+	{
+		/* a flat state: a copy of its calls without the room after them */
+		ContextState *f = (ContextState *) PG_DETOAST_DATUM(d);
+
+		s = (ContextState *) palloc(CONTEXT_SIZE(f->n));
+		memcpy(s, f, CONTEXT_SIZE(f->n));
+		s->cap = s->n;
+		SET_VARSIZE(s, CONTEXT_SIZE(s->n));
+	}
 	context_sort(s, NULL);
 	PG_RETURN_POINTER(s);
 }
