@@ -507,6 +507,21 @@ context_flat_room(ContextState *s, int64 extra)
 	return r;
 }
 
+/* Append one call to s, which has the room for it. */
+static inline void
+context_push(ContextState *s, int32 seq, int64 input, int64 output)
+{
+	ContextCall *c;
+
+	/* rows that arrive in call order keep the state sorted */
+	if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
+		s->flags &= ~CONTEXT_SORTED;
+	c = &s->calls[s->n++];
+	c->seq = seq;
+	c->input = (uint32) input;
+	c->output = (uint32) output;
+}
+
 /* Append b's calls to a, which has the room, keeping the sorted flag true. */
 static void
 context_append(ContextState *a, const ContextState *b)
@@ -651,21 +666,40 @@ context_add(PG_FUNCTION_ARGS)
 {
 	ContextExpanded *e;
 	ContextState *s;
-	ContextCall *c;
 	int64		input,
 				output;
 	int32		seq;
-	bool		flat;
+
+	/* a flat working state (see context_flat_mode): the per-row fast path */
+	if (context_flat_mode(fcinfo) &&
+		(PG_ARGISNULL(0) || !VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(0)))))
+	{
+		s = PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0);
+		if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		{
+			if (s == NULL)
+				PG_RETURN_NULL();
+			PG_RETURN_POINTER(s);
+		}
+		input = PG_GETARG_INT64(2);
+		output = PG_GETARG_INT64(3);
+		context_check_tokens(input, output);
+		if (unlikely(s == NULL || s->n >= s->cap))
+			s = context_flat_room(s, 1);
+		if (likely(s != NULL))
+		{
+			context_push(s, PG_GETARG_INT32(1), input, output);
+			PG_RETURN_POINTER(s);
+		}
+		/* too large for a flat state: an expanded one from here on */
+	}
 
 	aggio_check_agg(fcinfo, "context_add");
 	e = context_ex_own(fcinfo);
-	flat = e == NULL && context_flat_mode(fcinfo);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 	{
 		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		if (flat)
-			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 		if (e == NULL)
 			e = context_ex_arg(fcinfo, context_aggcontext(fcinfo, "context_add"), 0);
 		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
@@ -674,21 +708,6 @@ context_add(PG_FUNCTION_ARGS)
 	output = PG_GETARG_INT64(3);
 	context_check_tokens(input, output);
 	seq = PG_GETARG_INT32(1);
-	if (flat)
-	{
-		s = context_flat_room(PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0), 1);
-		if (s != NULL)
-		{
-			if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
-				s->flags &= ~CONTEXT_SORTED;
-			c = &s->calls[s->n++];
-			c->seq = seq;
-			c->input = (uint32) input;
-			c->output = (uint32) output;
-			PG_RETURN_POINTER(s);
-		}
-		/* too large for a flat state: an expanded one from here on */
-	}
 	if (e == NULL)
 	{
 		MemoryContext aggcontext = context_aggcontext(fcinfo, "context_add");
@@ -703,13 +722,7 @@ context_add(PG_FUNCTION_ARGS)
 		context_ex_reserve(e, (int64) s->n + 1);
 		s = e->flat;
 	}
-	/* rows that arrive in call order keep the state sorted */
-	if (s->n > 0 && seq <= s->calls[s->n - 1].seq)
-		s->flags &= ~CONTEXT_SORTED;
-	c = &s->calls[s->n++];
-	c->seq = seq;
-	c->input = (uint32) input;
-	c->output = (uint32) output;
+	context_push(s, seq, input, output);
 	s->cap = s->n;
 	SET_VARSIZE(s, CONTEXT_SIZE(s->n));
 	PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
