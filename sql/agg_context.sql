@@ -196,6 +196,24 @@ JOIN ctx_edge_oracle o USING (trace), LATERAL tokacct.context_report(c.s) r;
 RESET enable_sort;
 RESET max_parallel_workers_per_gather;
 
+-- an aggregate defined over context_add without context_final (as a
+-- superuser may) returns the working state with its room: one call in 256
+-- bytes (16 of header, 12 of call, 228 of room), the room zeroed, not the
+-- leftovers of memory the query used before (here the texts it built)
+CREATE AGGREGATE ctx_nofinal(int, bigint, bigint)
+	(SFUNC = tokacct_internal.context_add, STYPE = tokacct.context_state);
+CREATE EXTENSION pageinspect;
+CREATE TABLE ctx_room AS
+SELECT g, ctx_nofinal(1, length(repeat('SECRET-' || md5(g::text), CASE WHEN g % 2 = 0 THEN 30 ELSE 1 END))::bigint, 1) AS s
+FROM generate_series(1, 6) g GROUP BY g;
+SELECT count(*) AS rows, min(lp_len - t_hoff - 8) AS state_bytes,
+	   count(*) FILTER (WHERE substr(t_data, 9 + 28) = decode(repeat('00', 228), 'hex')) AS room_zeroed
+FROM heap_page_items(get_raw_page('ctx_room', 0));
+SELECT g, s FROM ctx_room ORDER BY g;
+DROP TABLE ctx_room;
+DROP EXTENSION pageinspect;
+DROP AGGREGATE ctx_nofinal(int, bigint, bigint);
+
 -- the state grows in place (an expanded object while aggregating): the
 -- executors that keep transition states in other ways give the same states.
 -- grouping sets keep one aggregate context per set (sorted: they alternate

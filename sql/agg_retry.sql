@@ -351,6 +351,24 @@ SELECT pg_column_size(s) AS gapped_bytes, pg_column_size(s::text::tokacct.retry_
 	   s::text = s::text::tokacct.retry_state::text AS same_text
 FROM (SELECT tokacct.retry_economics(a, false, 1) AS s FROM (VALUES (12), (2)) v(a)) x;
 SELECT pg_column_size(tokacct.retry_economics(a, false, 1)) AS dense_1_2_bytes FROM (VALUES (2), (1)) v(a);
+-- whatever form the group kept while aggregating, the smaller is handed
+-- out.  The stored bytes, read with pageinspect: the 4-byte length (4 x
+-- size, little-endian), then room, highest number and entries used (0:
+-- dense), then the first entry's number (sparse) or bucket's count.
+--   rows 12 and 2: 128 bytes, sparse, room 2, highest 12, 2 used, first 2
+--   row 2 alone: 16 + 56 = 72 bytes sparse against 16 + 2 x 48 = 112
+--   rows 1, 2 and 4: 16 + 3 x 56 = 184 against 16 + 4 x 48 = 208
+--   rows 1 to 5 and 7: a tie at 16 + 6 x 56 = 16 + 7 x 48 = 352: dense,
+--     7 buckets, the first counting 1 row
+CREATE EXTENSION pageinspect;
+CREATE TABLE agg_retry_forms (s tokacct.retry_state);
+INSERT INTO agg_retry_forms
+SELECT tokacct.retry_economics(a, false, 1) FROM (VALUES (1, 12), (1, 2), (2, 2), (3, 1), (3, 2), (3, 4),
+	(4, 1), (4, 2), (4, 3), (4, 4), (4, 5), (4, 7)) v(g, a) GROUP BY g ORDER BY g;
+SELECT lp, lp_len - t_hoff AS bytes, encode(substr(t_data, 1, 20), 'hex') AS length_room_highest_used_first
+FROM heap_page_items(get_raw_page('agg_retry_forms', 0)) ORDER BY lp;
+DROP TABLE agg_retry_forms;
+DROP EXTENSION pageinspect;
 -- a stored sparse state reads as its dense twin everywhere: text and
 -- binary output, merge and subtraction, and the reports, which refuse a
 -- state with gaps (an attempt must follow a failed one) alike

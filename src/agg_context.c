@@ -466,8 +466,11 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * and past CONTEXT_FLAT_MAX_BYTES becomes an expanded state, which grows in
  * place.  A partial aggregate keeps expanded states, which leave it
  * flattened to their calls only; a window aggregate too.  The final
- * function hands out an exact copy, so no value with room leaves the
- * aggregate.
+ * function hands out an exact copy, so no value with room leaves
+ * context_growth or merge.  (An aggregate a superuser defines over
+ * context_add or context_combine without context_final returns the
+ * working state as it is: it reads correctly, and carries its room,
+ * zeroed.)
  */
 #define CONTEXT_FLAT_MAX_BYTES	8192
 
@@ -503,6 +506,8 @@ context_flat_room(ContextState *s, int64 extra)
 	r->cap = (int32) context_ex_capacity(room);
 	if (n > 0)
 		memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) n);
+	/* the room is part of the value: no leftover bytes of other memory */
+	memset(r->calls + n, 0, sizeof(ContextCall) * (Size) (r->cap - n));
 	SET_VARSIZE(r, CONTEXT_SIZE(r->cap));
 	return r;
 }

@@ -228,12 +228,12 @@ retry_used(const RetryState *st)
 }
 
 /*
- * The highest attempt number of a sparse state (see agg_retry.h), after
- * checking it is whole: its entries within its room, each numbered
- * 1..RETRY_BUCKETS, no number twice.
+ * A sparse working state (see agg_retry.h) as the dense state of the same
+ * rows, after checking it is whole: its entries within its room, each
+ * numbered 1..RETRY_BUCKETS, no number twice.
  */
-static int
-retry_sparse_top(const RetryState *st)
+static RetryState *
+retry_densify(const RetryState *st)
 {
 	int			top = 0;
 	uint64		seen = 0;
@@ -251,14 +251,7 @@ retry_sparse_top(const RetryState *st)
 		seen |= UINT64CONST(1) << k;
 		top = Max(top, k);
 	}
-	return top;
-}
-
-/* A sparse state as the dense state of the same rows. */
-static RetryState *
-retry_densify(const RetryState *st)
-{
-	return retry_dense_copy(st, retry_sparse_top(st));
+	return retry_dense_copy(st, top);
 }
 
 /*
@@ -612,66 +605,47 @@ retry_subtract(PG_FUNCTION_ARGS)
 }
 
 /*
- * Final function: the state trimmed to its last used bucket, or, for a
- * group whose attempt numbers have gaps, a sparse state of its numbers
- * with rows when that is smaller (an item numbered 2 and 12: 128 bytes
- * instead of the 592 of twelve buckets).  Its entries are sorted by
- * number, so the same rows give the same bytes in any order.  Readers take
- * either form (retry_arg); text and binary output are the dense form.
+ * Final function: the state in the smaller of its two forms (ties to
+ * dense): dense, trimmed to its last used bucket, or, for a group whose
+ * attempt numbers have gaps, sparse, an entry per number with rows in
+ * ascending order (an item numbered 2 and 12: 128 bytes instead of the 592
+ * of twelve buckets).  The same rows give the same bytes in any order, and
+ * readers take either form (retry_arg); text and binary output are dense.
  */
 Datum
 retry_final(PG_FUNCTION_ARGS)
 {
-	RetryState *st = (RetryState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	RetryState *st = retry_arg(PG_GETARG_DATUM(0));
+	int			used = retry_used(st);
+	int			m = 0;
 	RetryState *r;
-	RetryEntry *e;
-	int			used;
-	int			n = 0;
 
-	if (st->nsparse != 0)
+	for (int i = 0; i < used; i++)
+		if (st->b[i].attempts > 0)
+			m++;
+	if (m > 0 && RETRY_SPARSE_SIZE(m) < RETRY_STATE_SIZE(used))
 	{
-		used = retry_sparse_top(st);
-		for (int i = 0; i < st->nsparse; i++)
-			if (RETRY_ENTRIES(st)[i].b.attempts > 0)
-				n++;
-		if (n == 0 || RETRY_SPARSE_SIZE(n) >= RETRY_STATE_SIZE(used))
-		{
-			r = retry_densify(st);
-			used = retry_used(r);
-			SET_VARSIZE(r, RETRY_STATE_SIZE(used));
-			r->nbuckets = used;
-			PG_RETURN_POINTER(r);
-		}
-		r = palloc0(RETRY_SPARSE_SIZE(n));
-		SET_VARSIZE(r, RETRY_SPARSE_SIZE(n));
-		r->nbuckets = n;
-		r->nsparse = n;
+		RetryEntry *e;
+
+		/* zeroed: the padding after each number is part of the value */
+		r = palloc0(RETRY_SPARSE_SIZE(m));
+		SET_VARSIZE(r, RETRY_SPARSE_SIZE(m));
+		r->nbuckets = m;
+		r->nsparse = m;
 		r->max_attempt = st->max_attempt;
 		e = RETRY_ENTRIES(r);
-		n = 0;
-		for (int i = 0; i < st->nsparse; i++)
-		{
-			const RetryEntry *x = &RETRY_ENTRIES(st)[i];
-			int			j;
-
-			if (x->b.attempts == 0)
-				continue;
-			/*
-			 * insertion sort by number (at most 2 * RETRY_BUCKETS entries),
-			 * field by field: the padding after each number stays zero
-			 */
-			for (j = n++; j > 0 && e[j - 1].attempt > x->attempt; j--)
+		for (int i = 0; i < used; i++)
+			if (st->b[i].attempts > 0)
 			{
-				e[j].attempt = e[j - 1].attempt;
-				e[j].b = e[j - 1].b;
+				e->attempt = i + 1;
+				e->b = st->b[i];
+				e++;
 			}
-			e[j].attempt = x->attempt;
-			e[j].b = x->b;
-		}
 		PG_RETURN_POINTER(r);
 	}
-	st = retry_arg(PG_GETARG_DATUM(0));
-	used = retry_used(st);
+	/* a sparse state came back from retry_arg new, and trimmed already */
+	if (PointerGetDatum(st) != PG_GETARG_DATUM(0) && st->nbuckets == used)
+		PG_RETURN_POINTER(st);
 	r = retry_new(CurrentMemoryContext, used);
 	r->max_attempt = st->max_attempt;
 	memcpy(r->b, st->b, used * sizeof(RetryBucket));

@@ -42,9 +42,10 @@ typedef struct RetryBucket
  * nsparse > 0: nbuckets entries of room, the first nsparse of them used,
  * each naming its attempt number (see retry_bucket_for in agg_retry.c).
  * Working states (transition and combine states, also as they cross to the
- * leader) take it whenever it is smaller; retry_economics and merge hand it
- * out when it is smaller than the dense form, trimmed (nbuckets = nsparse)
- * and sorted by number, so stored states may have it too.  Every reader
+ * leader) take it when a group meets a number it has no room for and it is
+ * the smaller; retry_economics and merge hand out whichever form is smaller
+ * (ties to dense), the sparse one trimmed (nbuckets = nsparse) and sorted
+ * by number, so stored states may have it too.  Every reader
  * goes through retry_arg, which turns a sparse state into the dense one,
  * and the output functions write the dense form, so the text and binary
  * forms do not depend on which one a value has.
