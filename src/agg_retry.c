@@ -129,15 +129,14 @@ retry_to_dense(const RetryState *src, int need)
 }
 
 /*
- * A sparse copy of the working state src with room for need entries, more
- * than src has, in the current memory context (see retry_to_dense on
- * nodeAgg).  The caller adds an entry at once: a sparse state with none
- * would read as dense.
+ * A sparse state with room for room entries holding the rows of src (of
+ * either form, with at most room numbers that have rows), in the current
+ * memory context: from a dense src, an entry per bucket with rows, in
+ * ascending order.  Zeroed, so the padding after each number is too.
  */
 static RetryState *
-retry_to_sparse(const RetryState *src, int need)
+retry_sparse_copy(const RetryState *src, int room)
 {
-	int			room = retry_room_fits(retry_room_bytes(need, true), true);
 	RetryState *st = MemoryContextAllocZero(CurrentMemoryContext, RETRY_SPARSE_SIZE(room));
 	RetryEntry *e = RETRY_ENTRIES(st);
 	int			n = 0;
@@ -150,17 +149,33 @@ retry_to_sparse(const RetryState *src, int need)
 		for (int i = 0; i < src->nbuckets; i++)
 			if (src->b[i].attempts > 0)
 			{
+				Assert(n < room);
 				e[n].attempt = i + 1;
 				e[n++].b = src->b[i];
 			}
 	}
 	else
 	{
+		Assert(src->nsparse <= room);
 		memcpy(e, RETRY_ENTRIES(src), src->nsparse * sizeof(RetryEntry));
 		n = src->nsparse;
 	}
-	Assert(n < room);
 	st->nsparse = n;
+	return st;
+}
+
+/*
+ * A sparse copy of the working state src with room for need entries, more
+ * than src has, in the current memory context (see retry_to_dense on
+ * nodeAgg).  The caller adds an entry at once: a sparse state with none
+ * would read as dense.
+ */
+static RetryState *
+retry_to_sparse(const RetryState *src, int need)
+{
+	RetryState *st = retry_sparse_copy(src, retry_room_fits(retry_room_bytes(need, true), true));
+
+	Assert(st->nsparse < st->nbuckets);
 	return st;
 }
 
@@ -624,25 +639,7 @@ retry_final(PG_FUNCTION_ARGS)
 		if (st->b[i].attempts > 0)
 			m++;
 	if (m > 0 && RETRY_SPARSE_SIZE(m) < RETRY_STATE_SIZE(used))
-	{
-		RetryEntry *e;
-
-		/* zeroed: the padding after each number is part of the value */
-		r = palloc0(RETRY_SPARSE_SIZE(m));
-		SET_VARSIZE(r, RETRY_SPARSE_SIZE(m));
-		r->nbuckets = m;
-		r->nsparse = m;
-		r->max_attempt = st->max_attempt;
-		e = RETRY_ENTRIES(r);
-		for (int i = 0; i < used; i++)
-			if (st->b[i].attempts > 0)
-			{
-				e->attempt = i + 1;
-				e->b = st->b[i];
-				e++;
-			}
-		PG_RETURN_POINTER(r);
-	}
+		PG_RETURN_POINTER(retry_sparse_copy(st, m));
 	/* a sparse state came back from retry_arg new, and trimmed already */
 	if (PointerGetDatum(st) != PG_GETARG_DATUM(0) && st->nbuckets == used)
 		PG_RETURN_POINTER(st);
