@@ -160,16 +160,19 @@ SELECT (SELECT tokacct.merge(s)::text FROM ctx_rollup WHERE trace = 7)
      = (SELECT s::text FROM ctx_serial WHERE trace = 7) AS merged_parallel_same;
 RESET max_parallel_workers_per_gather;
 
--- a small state is a flat value with room while aggregating, in chunks of
--- 256, 512, ... 8192 bytes (20, 41, ..., 681 calls); past 8 kB it becomes
--- an expanded state.  Traces of 660 to 700 calls cross that size, serially
--- and in the leader's combine of two workers' partial states; every tenth
--- row has a NULL token count and is skipped.  Against SQL over the same
--- rows, the NULL rows left out.
+-- a small state is a packed flat value with room while aggregating, in
+-- chunks of 128, 256, ... 8192 bytes; past 8 kB it becomes an expanded
+-- state.  These traces' calls take 5 bytes packed (the call order's offset
+-- from the first row's, up to +-1,866: 2; input tokens 100 to 1,076: 2;
+-- output tokens 5 to 35: 1), so 8 kB holds (8192 - 20) / 5 = 1,634 of
+-- them.  Traces of 1,600 to 1,680 calls cross that size, serially and in
+-- the leader's combine of two workers' partial states; every tenth row
+-- has a NULL token count and is skipped.  Against SQL over the same rows,
+-- the NULL rows left out.
 CREATE TABLE ctx_edge AS
 SELECT t AS trace, k AS seq, (100 + (t * k) % 977)::bigint AS input_tokens,
        CASE WHEN k % 10 <> 7 THEN (5 + k % 31)::bigint END AS output_tokens
-FROM generate_series(660, 700) t, generate_series(1, t + t / 9) k
+FROM generate_series(1600, 1680, 2) t, generate_series(1, t + t / 9) k
 ORDER BY md5(t || '/' || k);
 ALTER TABLE ctx_edge SET (parallel_workers = 2);
 ANALYZE ctx_edge;
@@ -197,22 +200,90 @@ RESET enable_sort;
 RESET max_parallel_workers_per_gather;
 
 -- an aggregate defined over context_add without context_final (as a
--- superuser may) returns the working state with its room: one call in 256
--- bytes (16 of header, 12 of call, 228 of room), the room zeroed, not the
--- leftovers of memory the query used before (here the texts it built)
+-- superuser may) returns the packed working state with its room: one call
+-- in 128 bytes (20 of header, a call of 3 bytes when its input is 39
+-- tokens (odd g) or 4 when 1,170 (even g), 105 or 104 of room), the room
+-- zeroed, not the leftovers of memory the query used before (here the
+-- texts it built).  Stored after g (4 bytes), with a 1-byte varlena
+-- header: the header's fields are bytes 6 to 21, the call from byte 22.
 CREATE AGGREGATE ctx_nofinal(int, bigint, bigint)
 	(SFUNC = tokacct_internal.context_add, STYPE = tokacct.context_state);
 CREATE EXTENSION pageinspect;
 CREATE TABLE ctx_room AS
 SELECT g, ctx_nofinal(1, length(repeat('SECRET-' || md5(g::text), CASE WHEN g % 2 = 0 THEN 30 ELSE 1 END))::bigint, 1) AS s
 FROM generate_series(1, 6) g GROUP BY g;
-SELECT count(*) AS rows, min(lp_len - t_hoff - 8) AS state_bytes,
-	   count(*) FILTER (WHERE substr(t_data, 9 + 28) = decode(repeat('00', 228), 'hex')) AS room_zeroed
+SELECT count(*) AS rows, min(lp_len - t_hoff - 4 - 1) AS state_bytes_after_header,
+	   count(*) FILTER (WHERE substr(t_data, 26 - get_byte(t_data, 0) % 2)
+	                          = decode(repeat('00', 104 + get_byte(t_data, 0) % 2), 'hex')) AS room_zeroed
 FROM heap_page_items(get_raw_page('ctx_room', 0));
-SELECT g, s FROM ctx_room ORDER BY g;
+-- and every function reads it as the plain state it stands for
+SELECT g, s, tokacct.context_calls(s), tokacct.context_total_input(s),
+       tokacct_internal.context_state_send(s) = tokacct_internal.context_state_send(s::text::tokacct.context_state) AS send_same
+FROM ctx_room ORDER BY g;
+SELECT tokacct.merge(s) AS merged FROM ctx_room WHERE g = 2;
 DROP TABLE ctx_room;
 DROP EXTENSION pageinspect;
 DROP AGGREGATE ctx_nofinal(int, bigint, bigint);
+
+-- a packed state's fields are 1, 2 or 4 bytes, as wide as its largest
+-- value needs, and a call that needs wider ones makes a new state.  48
+-- traces of 40 calls: call orders 1 apart (offsets of 1 byte), 300 apart
+-- (2 bytes), 70,000 apart (4), or -2147483648, -2147483647, ... and last
+-- 2147483647 (offsets are taken modulo 2^32: 2147483647 is -1 from
+-- -2147483648, and -2147483610 is 39 from 2147483647 when the rows come
+-- reversed); input and output tokens under 256, under 65,536 or up to
+-- 4294967295, from the first call on or only at the last call; rows in
+-- call order or reversed (offsets below the first row's).  Against SQL
+-- over the same rows, serially, in the leader's combine of two workers'
+-- partial states, and merged from three stored parts per trace.
+CREATE TABLE ctx_wide AS
+SELECT t AS trace,
+       CASE t % 4 WHEN 0 THEN k WHEN 1 THEN 300 * k WHEN 2 THEN 70000 * k
+                  ELSE CASE WHEN k = 40 THEN 2147483647 ELSE -2147483648 + (k - 1) END END AS seq,
+       CASE WHEN t / 12 % 2 = 1 AND k < 40 THEN (k * 7) % 256
+            ELSE CASE t / 4 % 3 WHEN 0 THEN (k * 7) % 256 WHEN 1 THEN 256 + (k * 7919) % 65280
+                                ELSE 4294967295 - k END END::bigint AS input_tokens,
+       CASE WHEN t / 12 % 2 = 1 AND k < 40 THEN (k * 3) % 256
+            ELSE CASE (t / 4 + 1) % 3 WHEN 0 THEN (k * 3) % 256 WHEN 1 THEN 256 + (k * 104729) % 65280
+                                      ELSE 4294967295 - 2 * k END END::bigint AS output_tokens
+FROM generate_series(0, 47) t, generate_series(1, 40) k
+ORDER BY t, CASE WHEN t / 24 = 0 THEN k ELSE -k END;
+ALTER TABLE ctx_wide SET (parallel_workers = 2);
+ANALYZE ctx_wide;
+CREATE TABLE ctx_wide_oracle AS
+SELECT trace, count(*) AS calls, sum(input_tokens) AS total,
+       sum(CASE WHEN prev_in IS NULL THEN 0 ELSE least(input_tokens, prev_in + prev_out) END) AS carried,
+       min(seq) AS first_seq, max(seq) AS last_seq
+FROM (SELECT trace, seq, input_tokens, lag(input_tokens) OVER w AS prev_in, lag(output_tokens) OVER w AS prev_out
+      FROM ctx_wide WINDOW w AS (PARTITION BY trace ORDER BY seq)) x
+GROUP BY trace;
+-- what the rows hold: 48 traces, call orders at both ends of int4, tokens up to 2^32 - 1
+SELECT count(*) AS traces, min(first_seq), max(last_seq), max(total) > 4294967295 * 39 AS totals_past_2_pow_32
+FROM ctx_wide_oracle;
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE ctx_wide_serial AS
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s FROM ctx_wide GROUP BY trace;
+SELECT count(*) AS traces,
+       count(*) FILTER (WHERE r.calls = o.calls AND r.total_input = o.total AND r.carried_input = o.carried
+                        AND (tokacct_internal.context_state_send(c.s) = tokacct_internal.context_state_send(
+                             (SELECT '{' || string_agg(format('(%s,%s,%s)', seq, input_tokens, output_tokens), ',') || '}'
+                              FROM ctx_wide w WHERE w.trace = c.trace)::tokacct.context_state))) AS serial_equal
+FROM ctx_wide_serial c JOIN ctx_wide_oracle o USING (trace), LATERAL tokacct.context_report(c.s) r;
+SET max_parallel_workers_per_gather = 2;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF)
+SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) FROM ctx_wide GROUP BY trace;
+SELECT count(*) FILTER (WHERE p.s::text = c.s::text) AS parallel_equal
+FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s FROM ctx_wide GROUP BY trace) p
+JOIN ctx_wide_serial c USING (trace);
+RESET enable_sort;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) FILTER (WHERE m.s::text = c.s::text) AS merged_equal
+FROM (SELECT trace, tokacct.merge(s) AS s
+      FROM (SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
+            FROM ctx_wide GROUP BY trace, seq % 3) parts GROUP BY trace) m
+JOIN ctx_wide_serial c USING (trace);
+RESET max_parallel_workers_per_gather;
 
 -- the state grows in place (an expanded object while aggregating): the
 -- executors that keep transition states in other ways give the same states.

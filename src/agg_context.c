@@ -6,15 +6,16 @@
  *	  history, growth exponent, savings under a history window).
  *
  * See agg_context.h for the definitions.  While aggregating, a small state
- * is a flat value with room after its calls, in an aggregate that runs its
- * final function (see context_flat_mode); a large one, and every state of
- * a partial or window aggregate, is an expanded object (PostgreSQL's
- * expandeddatum.h): a header in the aggregate's memory that points to the
- * calls, a flat context_state value with spare room after it.  The
- * transition and combine functions append to an expanded state in place
- * and hand back the same read-write pointer, so nodeAgg never copies it (ExecAggTransReparent only copies a state whose pointer
- * changed, and keeps a new read-write expanded object whose memory context
- * is a child of the aggregate context as it is); when the room is full the
+ * is a packed flat value with room after its calls, in an aggregate that
+ * runs its final function (see "Packed working states"); a large one, and
+ * every state of a partial or window aggregate, is an expanded object
+ * (PostgreSQL's expandeddatum.h): a header in the aggregate's memory that
+ * points to the calls, a flat context_state value with spare room after
+ * it.  The transition and combine functions append to an expanded state in
+ * place and hand back the same read-write pointer, so nodeAgg never copies
+ * it (ExecAggTransReparent only copies a state whose pointer changed, and
+ * keeps a new read-write expanded object whose memory context is a child
+ * of the aggregate context as it is); when the room is full the
  * calls are reallocated to twice the bytes, so a trace of n calls costs
  * O(log n) reallocations and no copy by nodeAgg.  Wherever the state leaves
  * the aggregate (a partial aggregate's result sent to the leader, a value
@@ -81,6 +82,11 @@ typedef struct ContextMetrics
 	double		exponent;		/* growth exponent */
 	bool		exponent_null;	/* fewer than two turns with input */
 } ContextMetrics;
+
+/* the packed working state (see "Packed working states") */
+typedef struct ContextPacked ContextPacked;
+static ContextState *context_unpack(const ContextPacked *p);
+static ContextState *context_detoast(Datum d);
 
 /* A state with room for cap calls, in CurrentMemoryContext. */
 static ContextState *
@@ -168,11 +174,11 @@ context_arg_sorted(FunctionCallInfo fcinfo, int argno)
 {
 	ContextState *s = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
 
-	if (!(s->flags & CONTEXT_SORTED))
-	{
+	if (s->flags & CONTEXT_PACKED)
+		s = context_unpack((ContextPacked *) s);	/* a new value of our own */
+	else if (!(s->flags & CONTEXT_SORTED))
 		s = (ContextState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(argno));
-		context_sort(s, NULL);
-	}
+	context_sort(s, NULL);
 	return s;
 }
 
@@ -418,7 +424,7 @@ context_ex_arg(FunctionCallInfo fcinfo, MemoryContext aggcontext, int64 extra)
 			eoh->eoh_context->parent == aggcontext)
 			return (ContextExpanded *) eoh;
 	}
-	flat = (ContextState *) PG_DETOAST_DATUM(d);
+	flat = context_detoast(d);
 	return context_ex_new(aggcontext, flat, (int64) flat->n + extra);
 }
 
@@ -455,26 +461,207 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 }
 
 /*
- * Flat working states.  In an aggregate that runs its final function (a
+ * Packed working states.  In an aggregate that runs its final function (a
  * serial or per-partition aggregate, and the leader's combine of partial
- * states) a state of up to CONTEXT_FLAT_MAX_BYTES is a plain flat value
- * with room after its calls (n <= cap, the varlena size counting the room,
- * in a chunk of a power of two bytes): one allocation a trace and no
- * expanded header, which a query over many small traces pays for in memory
- * and in a cache miss a group.  It grows by doubling into a new value that
- * nodeAgg copies into the aggregate context (a few copies of at most 8 kB),
- * and past CONTEXT_FLAT_MAX_BYTES becomes an expanded state, which grows in
- * place.  A partial aggregate keeps expanded states, which leave it
- * flattened to their calls only; a window aggregate too.  The final
- * function hands out an exact copy, so no value with room leaves
- * context_growth or merge.  (An aggregate a superuser defines over
- * context_add or context_combine without context_final returns the
- * working state as it is: it reads correctly, and carries its room,
- * zeroed.)
+ * states) a state of up to CONTEXT_FLAT_MAX_BYTES is a packed flat value:
+ * one allocation a trace and no expanded header, which a query over many
+ * small traces pays for in memory and in a cache miss a group.  Each call
+ * is a record of three fields of 1, 2 or 4 bytes (its call order as an
+ * offset from the first call's, then its input and output tokens), as
+ * wide as the state's largest values need: a trace of 20 calls of some
+ * thousand input tokens takes 5 bytes a call, 128 bytes in all, where the
+ * plain form takes 12 a call.  A call that needs wider fields, or no room
+ * left, makes a new value with room for twice the bytes (at least 128, in
+ * powers of two, the room zeroed), which nodeAgg copies into the aggregate
+ * context (a few copies of at most 8 kB); past CONTEXT_FLAT_MAX_BYTES the
+ * state becomes an expanded one, which grows in place.  A partial
+ * aggregate keeps expanded states, which leave it flattened to their calls
+ * only; a window aggregate too.  The final function hands out the plain
+ * form, so no packed value leaves context_growth or merge.  (An aggregate
+ * a superuser defines over context_add or context_combine without
+ * context_final returns the packed state as it is: every function reads it
+ * through context_detoast, which unpacks it.)
  */
 #define CONTEXT_FLAT_MAX_BYTES	8192
+#define CONTEXT_PACKED_MIN_BYTES 128
 
-/* Whether this call may keep a flat working state (see above). */
+struct ContextPacked
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int32		flags;			/* CONTEXT_SORTED | CONTEXT_PACKED, and the
+								 * field widths (CONTEXT_PACKED_WIDTHS) */
+	int32		n;				/* calls held */
+	int32		cap;			/* calls the value has room for at its widths */
+	int32		base;			/* call order of the first call */
+	uint8		data[FLEXIBLE_ARRAY_MEMBER];	/* n records, then zeroes */
+};
+
+#define CONTEXT_PACKED_HDRSZ	offsetof(ContextPacked, data)
+
+/* n, cap and flags lie where a plain state has them */
+StaticAssertDecl(offsetof(ContextPacked, n) == offsetof(ContextState, n) &&
+				 offsetof(ContextPacked, cap) == offsetof(ContextState, cap) &&
+				 offsetof(ContextPacked, flags) == offsetof(ContextState, flags),
+				 "a packed state's header must match the plain one's");
+
+/* The widths of the three fields (1, 2 or 4 bytes), kept in flags. */
+typedef struct ContextWidths
+{
+	int			seq;
+	int			input;
+	int			output;
+} ContextWidths;
+
+#define CONTEXT_PACKED_WIDTHS(ws, wi, wo)	(((ws) << 8) | ((wi) << 12) | ((wo) << 16))
+
+static inline ContextWidths
+context_packed_widths(const ContextPacked *p)
+{
+	ContextWidths w;
+
+	w.seq = (p->flags >> 8) & 0xF;
+	w.input = (p->flags >> 12) & 0xF;
+	w.output = (p->flags >> 16) & 0xF;
+	return w;
+}
+
+/* Bytes that hold an unsigned value of up to CONTEXT_MAX_TOKENS. */
+static inline int
+context_width_unsigned(int64 v)
+{
+	return v <= PG_UINT8_MAX ? 1 : v <= PG_UINT16_MAX ? 2 : 4;
+}
+
+/*
+ * Bytes that hold seq as an offset from base.  The offset is taken modulo
+ * 2^32, as a signed 32-bit number, and seq is read back as base plus it,
+ * modulo 2^32: exact at any width that holds that number (2147483647 is
+ * -1 from -2147483648), and four bytes hold any.
+ */
+static inline int
+context_width_seq(int32 seq, int32 base)
+{
+	int32		off = (int32) ((uint32) seq - (uint32) base);
+
+	return (off >= PG_INT8_MIN && off <= PG_INT8_MAX) ? 1 :
+		(off >= PG_INT16_MIN && off <= PG_INT16_MAX) ? 2 : 4;
+}
+
+/* Widen w to hold one call (seq, input, output) of a state based at base. */
+static inline void
+context_widen(ContextWidths *w, int32 base, int32 seq, int64 input, int64 output)
+{
+	w->seq = Max(w->seq, context_width_seq(seq, base));
+	w->input = Max(w->input, context_width_unsigned(input));
+	w->output = Max(w->output, context_width_unsigned(output));
+}
+
+static inline void
+context_put(uint8 *p, int width, uint32 v)
+{
+	if (width == 1)
+		*p = (uint8) v;
+	else if (width == 2)
+	{
+		uint16		x = (uint16) v;
+
+		memcpy(p, &x, 2);
+	}
+	else
+		memcpy(p, &v, 4);
+}
+
+/* A field read back, sign-extended from its width when is_signed. */
+static inline uint32
+context_get(const uint8 *p, int width, bool is_signed)
+{
+	if (width == 1)
+		return is_signed ? (uint32) (int32) (int8) *p : *p;
+	if (width == 2)
+	{
+		uint16		x;
+
+		memcpy(&x, p, 2);
+		return is_signed ? (uint32) (int32) (int16) x : x;
+	}
+	{
+		uint32		x;
+
+		memcpy(&x, p, 4);
+		return x;
+	}
+}
+
+/* Write call k of p at widths w. */
+static inline void
+context_packed_set(ContextPacked *p, ContextWidths w, int32 k,
+				   int32 seq, int64 input, int64 output)
+{
+	uint8	   *r = p->data + (Size) (w.seq + w.input + w.output) * k;
+
+	context_put(r, w.seq, (uint32) seq - (uint32) p->base);
+	context_put(r + w.seq, w.input, (uint32) input);
+	context_put(r + w.seq + w.input, w.output, (uint32) output);
+}
+
+/* Read call k of p at widths w. */
+static inline void
+context_packed_get(const ContextPacked *p, ContextWidths w, int32 k, ContextCall *c)
+{
+	const uint8 *r = p->data + (Size) (w.seq + w.input + w.output) * k;
+
+	c->seq = (int32) ((uint32) p->base + context_get(r, w.seq, true));
+	c->input = context_get(r + w.seq, w.input, false);
+	c->output = context_get(r + w.seq + w.input, w.output, false);
+}
+
+/* The call order of call k of p. */
+static inline int32
+context_packed_seq(const ContextPacked *p, ContextWidths w, int32 k)
+{
+	const uint8 *r = p->data + (Size) (w.seq + w.input + w.output) * k;
+
+	return (int32) ((uint32) p->base + context_get(r, w.seq, true));
+}
+
+/* Call k of a packed or plain state. */
+static inline void
+context_call_at(const ContextState *s, int32 k, ContextCall *c)
+{
+	if (s->flags & CONTEXT_PACKED)
+		context_packed_get((const ContextPacked *) s,
+						   context_packed_widths((const ContextPacked *) s), k, c);
+	else
+		*c = s->calls[k];
+}
+
+/* The plain form of a packed state, a new value (sorted flag kept). */
+static ContextState *
+context_unpack(const ContextPacked *p)
+{
+	ContextWidths w = context_packed_widths(p);
+	ContextState *s = context_alloc(p->n);
+	int32		k;
+
+	s->flags = p->flags & CONTEXT_SORTED;
+	s->n = p->n;
+	for (k = 0; k < p->n; k++)
+		context_packed_get(p, w, k, &s->calls[k]);
+	return s;
+}
+
+/* A state value detoasted, in the plain form (unpacked into a copy if packed). */
+static ContextState *
+context_detoast(Datum d)
+{
+	ContextState *s = (ContextState *) PG_DETOAST_DATUM(d);
+
+	if (s->flags & CONTEXT_PACKED)
+		return context_unpack((ContextPacked *) s);
+	return s;
+}
+
+/* Whether this call may keep a packed working state (see above). */
 static inline bool
 context_flat_mode(FunctionCallInfo fcinfo)
 {
@@ -483,33 +670,163 @@ context_flat_mode(FunctionCallInfo fcinfo)
 }
 
 /*
- * The flat working state s (NULL for none) with room for extra more calls:
- * s itself when it has the room, else a copy with twice the bytes (at
- * least 256) in the current memory context; NULL when that copy would pass
- * CONTEXT_FLAT_MAX_BYTES.
+ * The widths and base that the calls of s (packed or plain, or NULL) need;
+ * the base of an empty state is first_seq, the call order of the first
+ * call to come.
  */
-static ContextState *
-context_flat_room(ContextState *s, int64 extra)
+static ContextWidths
+context_widths_of(const ContextState *s, int32 first_seq, int32 *base)
 {
-	int64		n = s ? s->n : 0;
-	Size		room;
-	ContextState *r;
+	ContextWidths w = {1, 1, 1};
+	int32		k;
 
-	if (s != NULL && n + extra <= s->cap)
-		return s;
-	room = context_ex_room_for(n + extra);
+	if (s != NULL && (s->flags & CONTEXT_PACKED))
+	{
+		*base = ((const ContextPacked *) s)->base;
+		return context_packed_widths((const ContextPacked *) s);
+	}
+	*base = (s != NULL && s->n > 0) ? s->calls[0].seq : first_seq;
+	for (k = 0; s != NULL && k < s->n; k++)
+		context_widen(&w, *base, s->calls[k].seq, s->calls[k].input, s->calls[k].output);
+	return w;
+}
+
+/*
+ * A new packed state holding the calls of s (packed or plain, or NULL),
+ * based at base, with widths w (enough for s's calls) and room for at
+ * least need calls, in a power of two of at least CONTEXT_PACKED_MIN_BYTES
+ * bytes (twice a full state's), in the current memory context; NULL when
+ * that passes CONTEXT_FLAT_MAX_BYTES.
+ */
+static ContextPacked *
+context_packed_copy(const ContextState *s, int32 base, ContextWidths w, int64 need)
+{
+	int			rec = w.seq + w.input + w.output;
+	Size		want = CONTEXT_PACKED_HDRSZ + (Size) rec * need;
+	Size		room = CONTEXT_PACKED_MIN_BYTES;
+	ContextPacked *p;
+	int32		n = s ? s->n : 0,
+				k;
+
+	while (room < want)
+		room *= 2;
 	if (room > CONTEXT_FLAT_MAX_BYTES)
 		return NULL;
-	r = (ContextState *) palloc(room);
-	r->flags = s ? s->flags : CONTEXT_SORTED;
-	r->n = (int32) n;
-	r->cap = (int32) context_ex_capacity(room);
-	if (n > 0)
-		memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) n);
+	p = (ContextPacked *) palloc(room);
+	SET_VARSIZE(p, room);
+	p->flags = (s ? (s->flags & CONTEXT_SORTED) : CONTEXT_SORTED) |
+		CONTEXT_PACKED | CONTEXT_PACKED_WIDTHS(w.seq, w.input, w.output);
+	p->n = n;
+	p->cap = (int32) ((room - CONTEXT_PACKED_HDRSZ) / rec);
+	p->base = base;
+	for (k = 0; k < n; k++)
+	{
+		ContextCall c;
+
+		context_call_at(s, k, &c);
+		context_packed_set(p, w, k, c.seq, c.input, c.output);
+	}
 	/* the room is part of the value: no leftover bytes of other memory */
-	memset(r->calls + n, 0, sizeof(ContextCall) * (Size) (r->cap - n));
-	SET_VARSIZE(r, CONTEXT_SIZE(r->cap));
-	return r;
+	memset(p->data + (Size) rec * n, 0, room - CONTEXT_PACKED_HDRSZ - (Size) rec * n);
+	return p;
+}
+
+/*
+ * Whether the packed state p can take one more call (seq, input, output)
+ * as it is: room left, and fields wide enough.
+ */
+static inline bool
+context_packed_fits(const ContextPacked *p, int32 seq, int64 input, int64 output)
+{
+	ContextWidths w = context_packed_widths(p);
+
+	return p->n < p->cap &&
+		context_width_seq(seq, p->base) <= w.seq &&
+		context_width_unsigned(input) <= w.input &&
+		context_width_unsigned(output) <= w.output;
+}
+
+/* Append one call to the packed state p, which fits it. */
+static inline void
+context_packed_push(ContextPacked *p, int32 seq, int64 input, int64 output)
+{
+	ContextWidths w = context_packed_widths(p);
+
+	/* rows that arrive in call order keep the state sorted */
+	if (p->n > 0 && seq <= context_packed_seq(p, w, p->n - 1))
+		p->flags &= ~CONTEXT_SORTED;
+	context_packed_set(p, w, p->n, seq, input, output);
+	p->n++;
+}
+
+/*
+ * The working state s (packed or plain, or NULL) with one more call
+ * appended: s itself when it is packed and fits it, else a new packed
+ * value; NULL when that would pass CONTEXT_FLAT_MAX_BYTES.
+ */
+static ContextPacked *
+context_packed_add(ContextState *s, int32 seq, int64 input, int64 output)
+{
+	ContextPacked *p;
+
+	if (s != NULL && (s->flags & CONTEXT_PACKED) &&
+		context_packed_fits((ContextPacked *) s, seq, input, output))
+		p = (ContextPacked *) s;
+	else
+	{
+		int32		base;
+		ContextWidths w = context_widths_of(s, seq, &base);
+
+		context_widen(&w, base, seq, input, output);
+		p = context_packed_copy(s, base, w, (int64) (s ? s->n : 0) + 1);
+		if (p == NULL)
+			return NULL;
+	}
+	context_packed_push(p, seq, input, output);
+	return p;
+}
+
+/*
+ * The working state a (packed or plain, or NULL) with the calls of b (a
+ * plain state) appended: a itself when it is packed and has the room and
+ * widths, else a new packed value; NULL when that would pass
+ * CONTEXT_FLAT_MAX_BYTES.  The sorted flag stays true when b's calls all
+ * follow a's.
+ */
+static ContextPacked *
+context_packed_append(ContextState *a, const ContextState *b)
+{
+	int32		base,
+				k;
+	ContextWidths w,
+				had;
+	ContextPacked *p;
+	bool		sorted;
+
+	w = context_widths_of(a, b->n > 0 ? b->calls[0].seq : 0, &base);
+	had = w;
+	for (k = 0; k < b->n; k++)
+		context_widen(&w, base, b->calls[k].seq, b->calls[k].input, b->calls[k].output);
+	if (a != NULL && (a->flags & CONTEXT_PACKED) &&
+		(int64) a->n + b->n <= a->cap &&
+		w.seq == had.seq && w.input == had.input && w.output == had.output)
+		p = (ContextPacked *) a;
+	else
+	{
+		p = context_packed_copy(a, base, w, (int64) (a ? a->n : 0) + b->n);
+		if (p == NULL)
+			return NULL;
+	}
+	if (b->n == 0)
+		return p;
+	sorted = (p->flags & CONTEXT_SORTED) && (b->flags & CONTEXT_SORTED) &&
+		(p->n == 0 || context_packed_seq(p, w, p->n - 1) < b->calls[0].seq);
+	if (!sorted)
+		p->flags &= ~CONTEXT_SORTED;
+	for (k = 0; k < b->n; k++)
+		context_packed_set(p, w, p->n + k, b->calls[k].seq, b->calls[k].input, b->calls[k].output);
+	p->n += b->n;
+	return p;
 }
 
 /* Append one call to s, which has the room for it. */
@@ -675,7 +992,7 @@ context_add(PG_FUNCTION_ARGS)
 				output;
 	int32		seq;
 
-	/* a flat working state (see context_flat_mode): the per-row fast path */
+	/* a packed working state (see context_flat_mode): the per-row fast path */
 	if (context_flat_mode(fcinfo) &&
 		(PG_ARGISNULL(0) || !VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(0)))))
 	{
@@ -689,14 +1006,17 @@ context_add(PG_FUNCTION_ARGS)
 		input = PG_GETARG_INT64(2);
 		output = PG_GETARG_INT64(3);
 		context_check_tokens(input, output);
-		if (unlikely(s == NULL || s->n >= s->cap))
-			s = context_flat_room(s, 1);
-		if (likely(s != NULL))
+		seq = PG_GETARG_INT32(1);
+		if (likely(s != NULL && (s->flags & CONTEXT_PACKED) &&
+				   context_packed_fits((ContextPacked *) s, seq, input, output)))
 		{
-			context_push(s, PG_GETARG_INT32(1), input, output);
+			context_packed_push((ContextPacked *) s, seq, input, output);
 			PG_RETURN_POINTER(s);
 		}
-		/* too large for a flat state: an expanded one from here on */
+		s = (ContextState *) context_packed_add(s, seq, input, output);
+		if (s != NULL)
+			PG_RETURN_POINTER(s);
+		/* too large for a packed state: an expanded one from here on */
 	}
 
 	aggio_check_agg(fcinfo, "context_add");
@@ -754,16 +1074,13 @@ context_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_arg(fcinfo, aggcontext, 0)->hdr));
 	}
-	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	b = context_detoast(PG_GETARG_DATUM(1));
 	if (flat)
 	{
-		a = context_flat_room(PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0), b->n);
+		a = (ContextState *) context_packed_append(PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0), b);
 		if (a != NULL)
-		{
-			context_append(a, b);
 			PG_RETURN_POINTER(a);
-		}
-		/* too large for a flat state: an expanded one from here on */
+		/* too large for a packed state: an expanded one from here on */
 	}
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_new(aggcontext, b, b->n)->hdr));
@@ -783,8 +1100,8 @@ context_combine(PG_FUNCTION_ARGS)
  * Final function: sorts the calls by call order and rejects duplicates.
  * An expanded state is sorted in place and its flat value is the result
  * (nodeAgg copies it into the output); sorting again is a no-op, so the
- * aggregate is FINALFUNC_MODIFY = SHAREABLE.  A flat working state is
- * copied without its room, and the copy sorted.
+ * aggregate is FINALFUNC_MODIFY = SHAREABLE.  A packed working state is
+ * unpacked into a new plain value, and that sorted.
  */
 Datum
 context_final(PG_FUNCTION_ARGS)
@@ -801,13 +1118,16 @@ context_final(PG_FUNCTION_ARGS)
 		s = ((ContextExpanded *) DatumGetEOHP(d))->flat;
 	else
 	{
-		/* a flat state: a copy of its calls without the room after them */
 		ContextState *f = (ContextState *) PG_DETOAST_DATUM(d);
 
-		s = (ContextState *) palloc(CONTEXT_SIZE(f->n));
-		memcpy(s, f, CONTEXT_SIZE(f->n));
-		s->cap = s->n;
-		SET_VARSIZE(s, CONTEXT_SIZE(s->n));
+		if (f->flags & CONTEXT_PACKED)
+			s = context_unpack((ContextPacked *) f);	/* a new plain value */
+		else
+		{
+			/* an initial value no row changed: a copy to sort */
+			s = (ContextState *) palloc(CONTEXT_SIZE(f->n));
+			memcpy(s, f, CONTEXT_SIZE(f->n));
+		}
 	}
 	context_sort(s, NULL);
 	PG_RETURN_POINTER(s);

@@ -25,7 +25,9 @@
  * the sum of max(0, carried_k - W).
  *
  * The state stores 12 bytes per call (the whole sequence is needed for the
- * savings at any window); it is meant per trace.  Token counts of one call
+ * savings at any window); it is meant per trace.  While aggregating, a
+ * small state is kept packed, in 3 to 12 bytes a call (see agg_context.c);
+ * every value that leaves context_growth or merge is in the form below.  Token counts of one call
  * are at most CONTEXT_MAX_TOKENS; larger ones are rejected as bad input.  The aggregate's result is
  * sorted by call order and duplicate call orders are rejected.
  *
@@ -44,6 +46,7 @@
 
 /* state flags */
 #define CONTEXT_SORTED		0x1		/* calls sorted by seq, no duplicates */
+#define CONTEXT_PACKED		0x2		/* a packed working state (agg_context.c) */
 
 /* largest token count of one call (no model takes a 4-billion-token prompt) */
 #define CONTEXT_MAX_TOKENS	((int64) PG_UINT32_MAX)
