@@ -166,9 +166,10 @@ RESET max_parallel_workers_per_gather;
 -- from the first row's, up to +-1,866: 2; input tokens 100 to 1,076: 2;
 -- output tokens 5 to 35: 1), so 8 kB holds (8192 - 20) / 5 = 1,634 of
 -- them.  Traces of 1,600 to 1,680 calls cross that size, serially and in
--- the leader's combine of two workers' partial states; every tenth row
--- has a NULL token count and is skipped.  Against SQL over the same rows,
--- the NULL rows left out.
+-- the leader's combine of two workers' partial states (packed too, each
+-- about half a trace: the rows lie in random order); every tenth row has
+-- a NULL token count and is skipped.  Against SQL over the same rows, the
+-- NULL rows left out.
 CREATE TABLE ctx_edge AS
 SELECT t AS trace, k AS seq, (100 + (t * k) % 977)::bigint AS input_tokens,
        CASE WHEN k % 10 <> 7 THEN (5 + k % 31)::bigint END AS output_tokens

@@ -461,9 +461,9 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 }
 
 /*
- * Packed working states.  In an aggregate that runs its final function (a
- * serial or per-partition aggregate, and the leader's combine of partial
- * states) a state of up to CONTEXT_FLAT_MAX_BYTES is a packed flat value:
+ * Packed working states.  In an aggregate (serial, partial or finalizing;
+ * not a window aggregate) a state of up to CONTEXT_FLAT_MAX_BYTES is a
+ * packed flat value:
  * one allocation a trace and no expanded header, which a query over many
  * small traces pays for in memory and in a cache miss a group.  Each call
  * is a record of three fields of 1, 2 or 4 bytes (its call order as an
@@ -474,13 +474,22 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * left, makes a new value with room for twice the bytes (at least 128, in
  * powers of two, the room zeroed), which nodeAgg copies into the aggregate
  * context (a few copies of at most 8 kB); past CONTEXT_FLAT_MAX_BYTES the
- * state becomes an expanded one, which grows in place.  A partial
- * aggregate keeps expanded states, which leave it flattened to their calls
- * only; a window aggregate too.  The final function hands out the plain
- * form, so no packed value leaves context_growth or merge.  (An aggregate
- * a superuser defines over context_add or context_combine without
- * context_final returns the packed state as it is: every function reads it
- * through context_detoast, which unpacks it.)
+ * state becomes an expanded one, which grows in place.  A window
+ * aggregate keeps expanded states.
+ *
+ * A partial aggregate hands its packed states, room included (zeroed), to
+ * the finalizing one: through a parallel query's tuple queues that is
+ * fewer bytes than the plain form as long as the calls need no more than
+ * 6 bytes in all, and the finalizing combine takes a packed state as it is
+ * for a group it has no state for yet (the common case: a trace's rows lie
+ * together, so one worker sees them all).  A partial aggregate's result
+ * that leaves the query's processes (a Citus worker's, a partial aggregate
+ * a user defines) is written by the output functions, which write the
+ * plain form.  The final function hands out the plain form, so no packed
+ * value leaves context_growth or merge.  (An aggregate a superuser defines
+ * over context_add or context_combine without context_final returns the
+ * packed state as it is: every function reads it through context_detoast,
+ * which unpacks it.)
  */
 #define CONTEXT_FLAT_MAX_BYTES	8192
 #define CONTEXT_PACKED_MIN_BYTES 128
@@ -663,10 +672,9 @@ context_detoast(Datum d)
 
 /* Whether this call may keep a packed working state (see above). */
 static inline bool
-context_flat_mode(FunctionCallInfo fcinfo)
+context_packed_mode(FunctionCallInfo fcinfo)
 {
-	return fcinfo->context != NULL && IsA(fcinfo->context, AggState) &&
-		!DO_AGGSPLIT_SKIPFINAL(((AggState *) fcinfo->context)->aggsplit);
+	return fcinfo->context != NULL && IsA(fcinfo->context, AggState);
 }
 
 /*
@@ -992,8 +1000,8 @@ context_add(PG_FUNCTION_ARGS)
 				output;
 	int32		seq;
 
-	/* a packed working state (see context_flat_mode): the per-row fast path */
-	if (context_flat_mode(fcinfo) &&
+	/* a packed working state (see context_packed_mode): the per-row fast path */
+	if (context_packed_mode(fcinfo) &&
 		(PG_ARGISNULL(0) || !VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(0)))))
 	{
 		s = PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0);
@@ -1061,7 +1069,7 @@ Datum
 context_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = context_aggcontext(fcinfo, "context_combine");
-	bool		flat = context_ex_own(fcinfo) == NULL && context_flat_mode(fcinfo);
+	bool		flat = context_ex_own(fcinfo) == NULL && context_packed_mode(fcinfo);
 	ContextExpanded *e;
 	ContextState *a,
 			   *b;
@@ -1074,7 +1082,12 @@ context_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 		PG_RETURN_DATUM(EOHPGetRWDatum(&context_ex_arg(fcinfo, aggcontext, 0)->hdr));
 	}
-	b = context_detoast(PG_GETARG_DATUM(1));
+	b = (ContextState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	/* a partial aggregate's packed state for a new group: kept as it is */
+	if (flat && PG_ARGISNULL(0) && (b->flags & CONTEXT_PACKED))
+		PG_RETURN_POINTER(b);
+	if (b->flags & CONTEXT_PACKED)
+		b = context_unpack((ContextPacked *) b);
 	if (flat)
 	{
 		a = (ContextState *) context_packed_append(PG_ARGISNULL(0) ? NULL : (ContextState *) PG_GETARG_POINTER(0), b);
