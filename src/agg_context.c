@@ -6,9 +6,9 @@
  *	  history, growth exponent, savings under a history window).
  *
  * See agg_context.h for the definitions.  While aggregating, a small state
- * is a packed flat value with room after its calls, in an aggregate that
- * runs its final function (see "Packed working states"); a large one, and
- * every state of a partial or window aggregate, is an expanded object
+ * is a packed flat value with room after its calls (see "Packed working
+ * states"); a large one, and every state of a window aggregate, is an
+ * expanded object
  * (PostgreSQL's expandeddatum.h): a header in the aggregate's memory that
  * points to the calls, a flat context_state value with spare room after
  * it.  The transition and combine functions append to an expanded state in
