@@ -8,10 +8,9 @@
  * See agg_context.h for the definitions.  While aggregating, a small state
  * is a packed flat value with room after its calls (see "Packed working
  * states"); a large one, and every state of a window aggregate, is an
- * expanded object
- * (PostgreSQL's expandeddatum.h): a header in the aggregate's memory that
- * points to the calls, a flat context_state value with spare room after
- * it.  The transition and combine functions append to an expanded state in
+ * expanded object (PostgreSQL's expandeddatum.h): a header in the
+ * aggregate's memory that points to the calls, a flat context_state value
+ * with spare room after it.  The transition and combine functions append to an expanded state in
  * place and hand back the same read-write pointer, so nodeAgg never copies
  * it (ExecAggTransReparent only copies a state whose pointer changed, and
  * keeps a new read-write expanded object whose memory context is a child
