@@ -225,6 +225,26 @@ SELECT tokacct.merge(s) AS merged FROM ctx_room WHERE g = 2;
 DROP TABLE ctx_room;
 DROP EXTENSION pageinspect;
 DROP AGGREGATE ctx_nofinal(int, bigint, bigint);
+-- a plain value with room after its calls (what such an aggregate stored
+-- before working states were packed: one call in 256 bytes), made here
+-- from its bytes (little-endian: flags 1 = sorted, n 1, cap 20, the call
+-- (1, 7, 7), 228 bytes of room), given to an aggregate whose final
+-- function is context_final: the result holds the call only, 28 bytes
+-- (25 stored, with a 1-byte header), not 256 of which 228 past the copy
+CREATE FUNCTION ctx_from_bytes(bytea, int) RETURNS tokacct.context_state
+	LANGUAGE internal IMMUTABLE STRICT AS 'bytea_substr_no_len';	-- the bytes from the first on
+CREATE FUNCTION ctx_pick(a tokacct.context_state, b tokacct.context_state)
+	RETURNS tokacct.context_state LANGUAGE sql IMMUTABLE AS 'SELECT b';
+CREATE AGGREGATE ctx_pick_final(tokacct.context_state)
+	(SFUNC = ctx_pick, STYPE = tokacct.context_state, FINALFUNC = tokacct_internal.context_final);
+CREATE TABLE ctx_legacy AS
+SELECT ctx_pick_final(ctx_from_bytes(decode('010000000100000014000000' || '010000000700000007000000'
+                                            || repeat('00', 228), 'hex'), 1)) AS s;
+SELECT s, pg_column_size(s) AS stored_bytes FROM ctx_legacy;
+DROP TABLE ctx_legacy;
+DROP AGGREGATE ctx_pick_final(tokacct.context_state);
+DROP FUNCTION ctx_pick(tokacct.context_state, tokacct.context_state);
+DROP FUNCTION ctx_from_bytes(bytea, int);
 
 -- a packed state's fields are 1, 2 or 4 bytes, as wide as its largest
 -- value needs, and a call that needs wider ones makes a new state.  48

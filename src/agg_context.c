@@ -470,8 +470,9 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * wide as the state's largest values need: a trace of 20 calls of some
  * thousand input tokens takes 5 bytes a call, 128 bytes in all, where the
  * plain form takes 12 a call.  A call that needs wider fields, or no room
- * left, makes a new value with room for twice the bytes (at least 128, in
- * powers of two, the room zeroed), which nodeAgg copies into the aggregate
+ * left, makes a new value (a power of two of at least 128 bytes that holds
+ * one call more, so twice the bytes when it was full; the room zeroed),
+ * which nodeAgg copies into the aggregate
  * context (a few copies of at most 8 kB); past CONTEXT_FLAT_MAX_BYTES the
  * state becomes an expanded one, which grows in place.  A window
  * aggregate keeps expanded states.
@@ -612,17 +613,6 @@ context_packed_set(ContextPacked *p, ContextWidths w, int32 k,
 	context_put(r + w.seq + w.input, w.output, (uint32) output);
 }
 
-/* Read call k of p at widths w. */
-static inline void
-context_packed_get(const ContextPacked *p, ContextWidths w, int32 k, ContextCall *c)
-{
-	const uint8 *r = p->data + (Size) (w.seq + w.input + w.output) * k;
-
-	c->seq = (int32) ((uint32) p->base + context_get(r, w.seq, true));
-	c->input = context_get(r + w.seq, w.input, false);
-	c->output = context_get(r + w.seq + w.input, w.output, false);
-}
-
 /* The call order of call k of p. */
 static inline int32
 context_packed_seq(const ContextPacked *p, ContextWidths w, int32 k)
@@ -630,6 +620,17 @@ context_packed_seq(const ContextPacked *p, ContextWidths w, int32 k)
 	const uint8 *r = p->data + (Size) (w.seq + w.input + w.output) * k;
 
 	return (int32) ((uint32) p->base + context_get(r, w.seq, true));
+}
+
+/* Read call k of p at widths w. */
+static inline void
+context_packed_get(const ContextPacked *p, ContextWidths w, int32 k, ContextCall *c)
+{
+	const uint8 *r = p->data + (Size) (w.seq + w.input + w.output) * k;
+
+	c->seq = context_packed_seq(p, w, k);
+	c->input = context_get(r + w.seq, w.input, false);
+	c->output = context_get(r + w.seq + w.input, w.output, false);
 }
 
 /* Call k of a packed or plain state. */
@@ -702,8 +703,8 @@ context_widths_of(const ContextState *s, int32 first_seq, int32 *base)
  * A new packed state holding the calls of s (packed or plain, or NULL),
  * based at base, with widths w (enough for s's calls) and room for at
  * least need calls, in a power of two of at least CONTEXT_PACKED_MIN_BYTES
- * bytes (twice a full state's), in the current memory context; NULL when
- * that passes CONTEXT_FLAT_MAX_BYTES.
+ * bytes, in the current memory context; NULL when that passes
+ * CONTEXT_FLAT_MAX_BYTES.
  */
 static ContextPacked *
 context_packed_copy(const ContextState *s, int32 base, ContextWidths w, int64 need)
@@ -1136,9 +1137,15 @@ context_final(PG_FUNCTION_ARGS)
 			s = context_unpack((ContextPacked *) f);	/* a new plain value */
 		else
 		{
-			/* an initial value no row changed: a copy to sort */
-			s = (ContextState *) palloc(CONTEXT_SIZE(f->n));
-			memcpy(s, f, CONTEXT_SIZE(f->n));
+			/*
+			 * a plain value (an initial value no row changed, or one stored
+			 * with room by an aggregate without this final function): its
+			 * calls copied into a value of exactly their size, to sort
+			 */
+			s = context_alloc(f->n);
+			s->flags = f->flags;
+			s->n = f->n;
+			memcpy(s->calls, f->calls, sizeof(ContextCall) * (Size) f->n);
 		}
 	}
 	context_sort(s, NULL);

@@ -27,7 +27,9 @@
  * The state stores 12 bytes per call (the whole sequence is needed for the
  * savings at any window); it is meant per trace.  While aggregating, a
  * small state is kept packed, in 3 to 12 bytes a call (see agg_context.c);
- * every value that leaves context_growth or merge is in the form below.  Token counts of one call
+ * every value that leaves context_growth or merge is in the form below
+ * (an aggregate a superuser defines over the transition function without
+ * the final one stores the packed form, which every function reads).  Token counts of one call
  * are at most CONTEXT_MAX_TOKENS; larger ones are rejected as bad input.  The aggregate's result is
  * sorted by call order and duplicate call orders are rejected.
  *
@@ -61,7 +63,8 @@ typedef struct ContextCall
 typedef struct ContextState
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
-	int32		flags;			/* CONTEXT_SORTED */
+	int32		flags;			/* CONTEXT_SORTED (a packed working state:
+								 * also CONTEXT_PACKED, see agg_context.c) */
 	int32		n;				/* calls held */
 	int32		cap;			/* calls room for (n <= cap) */
 	ContextCall calls[FLEXIBLE_ARRAY_MEMBER];
