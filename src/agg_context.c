@@ -482,9 +482,8 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * more bytes than the plain form for a trace of 10 calls or more whose
  * fields take at most 6 bytes a call (a state is at least 128 bytes, and
  * its room less than its header and calls take; a plain one call takes
- * 28), and
- * the finalizing combine takes a packed state as it is
- * for a group it has no state for yet (the common case: a trace's rows lie
+ * 28), and the finalizing combine takes a packed state as it is for a
+ * group it has no state for yet (the common case: a trace's rows lie
  * together, so one worker sees them all).  A partial aggregate's result
  * that leaves the query's processes (a Citus worker's, a partial aggregate
  * a user defines) is written by the output functions, which write the
