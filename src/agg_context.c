@@ -10,16 +10,17 @@
  * states"); a large one, and every state of a window aggregate, is an
  * expanded object (PostgreSQL's expandeddatum.h): a header in the
  * aggregate's memory that points to the calls, a flat context_state value
- * with spare room after it.  The transition and combine functions append to an expanded state in
- * place and hand back the same read-write pointer, so nodeAgg never copies
- * it (ExecAggTransReparent only copies a state whose pointer changed, and
- * keeps a new read-write expanded object whose memory context is a child
- * of the aggregate context as it is); when the room is full the
- * calls are reallocated to twice the bytes, so a trace of n calls costs
- * O(log n) reallocations and no copy by nodeAgg.  Wherever the state leaves
- * the aggregate (a partial aggregate's result sent to the leader, a value
- * stored in a table) PostgreSQL flattens it into the ordinary varlena form,
- * its calls only, so the state's text and binary forms are unchanged.
+ * with spare room after it.  The transition and combine functions append
+ * to an expanded state in place and hand back the same read-write pointer,
+ * so nodeAgg never copies it (ExecAggTransReparent only copies a state
+ * whose pointer changed, and keeps a new read-write expanded object whose
+ * memory context is a child of the aggregate context as it is); when the
+ * room is full the calls are reallocated to twice the bytes, so a trace
+ * of n calls costs O(log n) reallocations and no copy by nodeAgg.
+ * Wherever an expanded state leaves the aggregate (a large partial state
+ * sent to the leader, a value stored by an aggregate without a final
+ * function) PostgreSQL flattens it into the ordinary varlena form, its
+ * calls only.
  *
  * All the expanded states of one aggregate context share one child memory
  * context ("tokacct context_growth states"), found among the aggregate
@@ -462,9 +463,9 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 /*
  * Packed working states.  In an aggregate (serial, partial or finalizing;
  * not a window aggregate) a state of up to CONTEXT_FLAT_MAX_BYTES is a
- * packed flat value:
- * one allocation a trace and no expanded header, which a query over many
- * small traces pays for in memory and in a cache miss a group.  Each call
+ * packed flat value: one allocation a trace and no expanded header, which
+ * a query over many small traces pays for in memory and in a cache miss a
+ * group.  Each call
  * is a record of three fields of 1, 2 or 4 bytes (its call order as an
  * offset from the first call's, then its input and output tokens), as
  * wide as the state's largest values need: a trace of 20 calls of some
@@ -472,10 +473,9 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * plain form takes 12 a call.  A call that needs wider fields, or no room
  * left, makes a new value (a power of two of at least 128 bytes that holds
  * one call more, so twice the bytes when it was full; the room zeroed),
- * which nodeAgg copies into the aggregate
- * context (a few copies of at most 8 kB); past CONTEXT_FLAT_MAX_BYTES the
- * state becomes an expanded one, which grows in place.  A window
- * aggregate keeps expanded states.
+ * which nodeAgg copies into the aggregate context (a few copies of at most
+ * 8 kB); past CONTEXT_FLAT_MAX_BYTES the state becomes an expanded one,
+ * which grows in place.  A window aggregate keeps expanded states.
  *
  * A partial aggregate hands its packed states, room included (zeroed), to
  * the finalizing one: through a parallel query's tuple queues that is no
