@@ -465,12 +465,11 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * not a window aggregate) a state of up to CONTEXT_FLAT_MAX_BYTES is a
  * packed flat value: one allocation a trace and no expanded header, which
  * a query over many small traces pays for in memory and in a cache miss a
- * group.  Each call
- * is a record of three fields of 1, 2 or 4 bytes (its call order as an
- * offset from the first call's, then its input and output tokens), as
- * wide as the state's largest values need: a trace of 20 calls of some
- * thousand input tokens takes 5 bytes a call, 128 bytes in all, where the
- * plain form takes 12 a call.  A call that needs wider fields, or no room
+ * group.  Each call is a record of three fields of 1, 2 or 4 bytes (its
+ * call order as an offset from the first call's, then its input and
+ * output tokens), as wide as the state's largest values need: a trace of
+ * 20 calls of some thousand input tokens takes 5 bytes a call, 128 bytes
+ * in all, where the plain form takes 12 a call.  A call that needs wider fields, or no room
  * left, makes a new value (a power of two of at least 128 bytes that holds
  * one call more, so twice the bytes when it was full; the room zeroed),
  * which nodeAgg copies into the aggregate context (a few copies of at most
@@ -770,30 +769,18 @@ context_packed_push(ContextPacked *p, int32 seq, int64 input, int64 output)
 }
 
 /*
- * The working state s (packed or plain, or NULL) with one more call
- * appended: s itself when it is packed and fits it, else a new packed
- * value; NULL when that would pass CONTEXT_FLAT_MAX_BYTES.
+ * A new packed value holding the working state s (packed or plain, or
+ * NULL), with the room and widths for one more call (seq, input, output)
+ * that s as it is lacks; NULL when that would pass CONTEXT_FLAT_MAX_BYTES.
  */
 static ContextPacked *
-context_packed_add(ContextState *s, int32 seq, int64 input, int64 output)
+context_packed_grown(const ContextState *s, int32 seq, int64 input, int64 output)
 {
-	ContextPacked *p;
+	int32		base;
+	ContextWidths w = context_widths_of(s, seq, &base);
 
-	if (s != NULL && (s->flags & CONTEXT_PACKED) &&
-		context_packed_fits((ContextPacked *) s, seq, input, output))
-		p = (ContextPacked *) s;
-	else
-	{
-		int32		base;
-		ContextWidths w = context_widths_of(s, seq, &base);
-
-		context_widen(&w, base, seq, input, output);
-		p = context_packed_copy(s, base, w, (int64) (s ? s->n : 0) + 1);
-		if (p == NULL)
-			return NULL;
-	}
-	context_packed_push(p, seq, input, output);
-	return p;
+	context_widen(&w, base, seq, input, output);
+	return context_packed_copy(s, base, w, (int64) (s ? s->n : 0) + 1);
 }
 
 /*
@@ -1017,15 +1004,14 @@ context_add(PG_FUNCTION_ARGS)
 		output = PG_GETARG_INT64(3);
 		context_check_tokens(input, output);
 		seq = PG_GETARG_INT32(1);
-		if (likely(s != NULL && (s->flags & CONTEXT_PACKED) &&
-				   context_packed_fits((ContextPacked *) s, seq, input, output)))
+		if (unlikely(s == NULL || !(s->flags & CONTEXT_PACKED) ||
+					 !context_packed_fits((ContextPacked *) s, seq, input, output)))
+			s = (ContextState *) context_packed_grown(s, seq, input, output);
+		if (likely(s != NULL))
 		{
 			context_packed_push((ContextPacked *) s, seq, input, output);
 			PG_RETURN_POINTER(s);
 		}
-		s = (ContextState *) context_packed_add(s, seq, input, output);
-		if (s != NULL)
-			PG_RETURN_POINTER(s);
 		/* too large for a packed state: an expanded one from here on */
 	}
 
