@@ -11449,6 +11449,13 @@ BEGIN
 					  HINT = 'Refresh as the role that attached the source (or one whose privileges it has), or attach it again as this role.';
 		END IF;
 	END LOOP;
+	-- No trace written since the last refresh (a schedule running over an
+	-- idle source): the views checked, nothing to recompute.
+	IF cardinality(traces) = 0 THEN
+		traces_done := 0;
+		groups_done := 0;
+		RETURN;
+	END IF;
 	-- What a set of contributions adds to each group it falls in (%1$s: the
 	-- rows, %2$s: their group key).
 	sums := format('SELECT %%2$s AS gkey, g.day, g.workflow, g.model, count(g.trace_id) AS traces, %s, '
