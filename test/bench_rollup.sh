@@ -9,7 +9,9 @@
 # days (5 workflows, 4 models priced from a custom catalog, a quarter with a
 # reported cost, 10 teams, 3 tags).  Then, in one run, every figure the
 # median of three (the slowest refresh printed beside it):
-#   - rebuild: CALL tokacct.rollup_rebuild() (every row), three times;
+#   - rebuild: CALL tokacct.rollup_rebuild() (every row), three times, each
+#     after an untimed VACUUM ANALYZE (no autovacuum of the previous run's
+#     rows beside it);
 #   - refresh: three rounds of inserting 1% new rows (times spread over the
 #     90 days: late rows) and CALL tokacct.rollup_refresh();
 #   - ratio = median refresh / median rebuild (target <= 0.05), and the
@@ -74,7 +76,12 @@ PY
 }
 
 rb=()
-for i in 1 2 3; do rb+=("$(ms 'CALL tokacct.rollup_rebuild()')"); done
+# Each timed run starts from vacuumed tables, so that no automatic VACUUM
+# or ANALYZE of the rows the previous run deleted and wrote runs beside it
+# on the 2 cores (untimed; the refresh rounds keep autovacuum as it is).
+settle() { psql_run -c 'VACUUM ANALYZE' >/dev/null; }
+for i in 1 2 3; do settle; rb+=("$(ms 'CALL tokacct.rollup_rebuild()')"); done
+settle
 rebuild=$(median "${rb[@]}")
 echo "full rebuild ($ROWS rows): ${rb[*]} ms; median $rebuild ms"
 
@@ -141,7 +148,8 @@ psql_run -c "SELECT bench_traces(0, $traces)" >/dev/null
 psql_run -c "VACUUM ANALYZE bench_spans" -c "SELECT count(*) FROM tokacct.attach_otel('bench', 'bench_spans', options => '{\"item\": \"attr:app.item_id\"}')" \
 	-c "CALL tokacct.rollup_source_create('bench')" >/dev/null
 sb=()
-for i in 1 2 3; do sb+=("$(ms "CALL tokacct.rollup_source_rebuild('bench')")"); done
+for i in 1 2 3; do settle; sb+=("$(ms "CALL tokacct.rollup_source_rebuild('bench')")"); done
+settle
 srebuild=$(median "${sb[@]}")
 echo "attached source, full rebuild ($SPANS spans, $traces traces): ${sb[*]} ms; median $srebuild ms"
 nextt=$traces
