@@ -110,23 +110,30 @@ context_too_many(void)
 			 errhint("context_growth is computed per trace: GROUP BY the trace id.")));
 }
 
+/* A copy of the plain state s with room for cap (>= s->n) calls. */
+static ContextState *
+context_copy(const ContextState *s, int32 cap)
+{
+	ContextState *r = context_alloc(cap);
+
+	r->flags = s->flags;
+	r->n = s->n;
+	memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) s->n);
+	return r;
+}
+
 /* A copy of s with room for at least need calls (grown by doubling). */
 static ContextState *
 context_grow(const ContextState *s, int64 need)
 {
 	int64		cap = Max((int64) s->cap, 8);
-	ContextState *r;
 
 	if (need > CONTEXT_MAX_CALLS)
 		context_too_many();
 	while (cap < need)
 		cap *= 2;
 	cap = Min(cap, CONTEXT_MAX_CALLS);
-	r = context_alloc((int32) cap);
-	r->flags = s->flags;
-	r->n = s->n;
-	memcpy(r->calls, s->calls, sizeof(ContextCall) * (Size) s->n);
-	return r;
+	return context_copy(s, (int32) cap);
 }
 
 static int
@@ -469,12 +476,13 @@ context_aggcontext(FunctionCallInfo fcinfo, const char *fn)
  * call order as an offset from the first call's, then its input and
  * output tokens), as wide as the state's largest values need: a trace of
  * 20 calls of some thousand input tokens takes 5 bytes a call, 128 bytes
- * in all, where the plain form takes 12 a call.  A call that needs wider fields, or no room
- * left, makes a new value (a power of two of at least 128 bytes that holds
- * one call more, so twice the bytes when it was full; the room zeroed),
- * which nodeAgg copies into the aggregate context (a few copies of at most
- * 8 kB); past CONTEXT_FLAT_MAX_BYTES the state becomes an expanded one,
- * which grows in place.  A window aggregate keeps expanded states.
+ * in all, where the plain form takes 12 a call.  A call that needs wider
+ * fields, or no room left, makes a new value (a power of two of at least
+ * 128 bytes that holds one call more, so twice the bytes when it was full;
+ * the room zeroed), which nodeAgg copies into the aggregate context (a few
+ * copies of at most 8 kB); past CONTEXT_FLAT_MAX_BYTES the state becomes
+ * an expanded one, which grows in place.  A window aggregate keeps
+ * expanded states.
  *
  * A partial aggregate hands its packed states, room included (zeroed), to
  * the finalizing one: through a parallel query's tuple queues that is no
@@ -1130,10 +1138,7 @@ context_final(PG_FUNCTION_ARGS)
 			 * with room by an aggregate without this final function): its
 			 * calls copied into a value of exactly their size, to sort
 			 */
-			s = context_alloc(f->n);
-			s->flags = f->flags;
-			s->n = f->n;
-			memcpy(s->calls, f->calls, sizeof(ContextCall) * (Size) f->n);
+			s = context_copy(f, f->n);
 		}
 	}
 	context_sort(s, NULL);

@@ -29,9 +29,10 @@
  * small state is kept packed, in 3 to 12 bytes a call (see agg_context.c);
  * every value that leaves context_growth or merge is in the form below
  * (an aggregate a superuser defines over the transition function without
- * the final one stores the packed form, which every function reads).  Token counts of one call
- * are at most CONTEXT_MAX_TOKENS; larger ones are rejected as bad input.  The aggregate's result is
- * sorted by call order and duplicate call orders are rejected.
+ * the final one stores the packed form, which every function reads).
+ * Token counts of one call are at most CONTEXT_MAX_TOKENS; larger ones are
+ * rejected as bad input.  The aggregate's result is sorted by call order
+ * and duplicate call orders are rejected.
  *
  *-------------------------------------------------------------------------
  */
