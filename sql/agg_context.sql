@@ -89,15 +89,28 @@ FROM generate_series(1, 2000) t, generate_series(1, 1 + t % 40) k;
 CREATE TABLE ctx_rows AS SELECT * FROM ctx_big ORDER BY md5(trace || ':' || seq);
 ALTER TABLE ctx_rows SET (parallel_workers = 2);
 ANALYZE ctx_rows;
-CREATE TABLE ctx_oracle AS
-SELECT trace, count(*) AS calls, sum(input_tokens) AS total,
-       sum(CASE WHEN prev_in IS NULL THEN 0 ELSE least(input_tokens, prev_in + prev_out) END) AS carried,
-       regr_slope(ln(cum), ln(k)) FILTER (WHERE cum > 0) AS expo
-FROM (SELECT trace, input_tokens,
-             lag(input_tokens) OVER w AS prev_in, lag(output_tokens) OVER w AS prev_out,
-             sum(input_tokens) OVER w AS cum, row_number() OVER w AS k
-      FROM ctx_rows WINDOW w AS (PARTITION BY trace ORDER BY seq)) x
-GROUP BY trace;
+-- The oracle, for this table and the two below: per trace of a table
+-- (trace, seq, input_tokens, output_tokens), over its rows with both token
+-- counts (context_growth skips a row with a NULL one), the calls, total
+-- input, carried input by lag() over call order, the exponent (regr_slope
+-- of ln C_k on ln k) and the first and last call order.
+CREATE FUNCTION ctx_lag_oracle(tbl regclass)
+RETURNS TABLE (trace int, calls bigint, total numeric, carried numeric, expo float8, first_seq int, last_seq int)
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY EXECUTE format($q$
+	SELECT x.trace, count(*), sum(x.input_tokens),
+	       sum(CASE WHEN x.prev_in IS NULL THEN 0 ELSE least(x.input_tokens, x.prev_in + x.prev_out) END),
+	       regr_slope(ln(x.cum), ln(x.k)) FILTER (WHERE x.cum > 0), min(x.seq), max(x.seq)
+	FROM (SELECT t.trace, t.seq, t.input_tokens,
+	             lag(t.input_tokens) OVER w AS prev_in, lag(t.output_tokens) OVER w AS prev_out,
+	             sum(t.input_tokens) OVER w AS cum, row_number() OVER w AS k
+	      FROM %s t WHERE t.input_tokens IS NOT NULL AND t.output_tokens IS NOT NULL
+	      WINDOW w AS (PARTITION BY t.trace ORDER BY t.seq)) x
+	GROUP BY x.trace$q$, tbl);
+END
+$$;
+CREATE TABLE ctx_oracle AS SELECT * FROM ctx_lag_oracle('ctx_rows');
 SET max_parallel_workers_per_gather = 0;
 CREATE TABLE ctx_serial AS
 SELECT trace, tokacct.context_growth(seq, input_tokens, output_tokens) AS s
@@ -177,12 +190,7 @@ FROM generate_series(1600, 1680, 2) t, generate_series(1, t + t / 9) k
 ORDER BY md5(t || '/' || k);
 ALTER TABLE ctx_edge SET (parallel_workers = 2);
 ANALYZE ctx_edge;
-CREATE TABLE ctx_edge_oracle AS
-SELECT trace, count(*) AS calls, sum(input_tokens) AS total,
-       sum(CASE WHEN prev_in IS NULL THEN 0 ELSE least(input_tokens, prev_in + prev_out) END) AS carried
-FROM (SELECT trace, input_tokens, lag(input_tokens) OVER w AS prev_in, lag(output_tokens) OVER w AS prev_out
-      FROM ctx_edge WHERE output_tokens IS NOT NULL WINDOW w AS (PARTITION BY trace ORDER BY seq)) x
-GROUP BY trace;
+CREATE TABLE ctx_edge_oracle AS SELECT * FROM ctx_lag_oracle('ctx_edge');
 SET max_parallel_workers_per_gather = 0;
 SELECT count(*) AS traces, min(o.calls) AS fewest_calls, max(o.calls) AS most_calls,
        count(*) FILTER (WHERE r.calls = o.calls AND r.total_input = o.total AND r.carried_input = o.carried) AS serial_equal
@@ -271,13 +279,7 @@ FROM generate_series(0, 47) t, generate_series(1, 40) k
 ORDER BY t, CASE WHEN t / 24 = 0 THEN k ELSE -k END;
 ALTER TABLE ctx_wide SET (parallel_workers = 2);
 ANALYZE ctx_wide;
-CREATE TABLE ctx_wide_oracle AS
-SELECT trace, count(*) AS calls, sum(input_tokens) AS total,
-       sum(CASE WHEN prev_in IS NULL THEN 0 ELSE least(input_tokens, prev_in + prev_out) END) AS carried,
-       min(seq) AS first_seq, max(seq) AS last_seq
-FROM (SELECT trace, seq, input_tokens, lag(input_tokens) OVER w AS prev_in, lag(output_tokens) OVER w AS prev_out
-      FROM ctx_wide WINDOW w AS (PARTITION BY trace ORDER BY seq)) x
-GROUP BY trace;
+CREATE TABLE ctx_wide_oracle AS SELECT * FROM ctx_lag_oracle('ctx_wide');
 -- what the rows hold: 48 traces, call orders at both ends of int4, tokens up to 2^32 - 1
 SELECT count(*) AS traces, min(first_seq), max(last_seq), max(total) > 4294967295 * 39 AS totals_past_2_pow_32
 FROM ctx_wide_oracle;
