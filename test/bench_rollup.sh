@@ -105,7 +105,10 @@ psql_run -At -c "SELECT 'rollup equals the ledger: ' || ((SELECT sum(cost) FROM 
 psql_run <<'SQL'
 CREATE TABLE bench_spans ("Timestamp" timestamptz, "TraceId" text, "SpanId" text, "ParentSpanId" text,
 	"SpanName" text, "SpanAttributes" jsonb, "StatusCode" text, PRIMARY KEY ("TraceId", "SpanId"));
--- traces first .. first + n - 1: a root and 4 calls each
+-- traces first .. first + n - 1: a root and 4 calls each, a trace's spans
+-- written one after another, as an exporter writes a finished trace (the
+-- ORDER BY: without it PostgreSQL may loop over k outside g, and put each
+-- span of a trace a fifth of the table away from the next)
 CREATE FUNCTION bench_traces(first bigint, n bigint) RETURNS void LANGUAGE sql AS $$
 INSERT INTO bench_spans
 SELECT '2026-01-01 00:00+00'::timestamptz + ((g * 7919) % (90 * 86400)) * interval '1 second' + k * interval '1 second',
@@ -119,6 +122,7 @@ SELECT '2026-01-01 00:00+00'::timestamptz + ((g * 7919) % (90 * 86400)) * interv
                  'gen_ai.usage.output_tokens', (20 + (g * 15485863 + k) % 900)::text) END,
        CASE WHEN k = 0 AND g % 2 = 0 THEN 'Error' ELSE 'Unset' END
 FROM generate_series(first, first + n - 1) g, generate_series(0, 4) k
+ORDER BY g, k
 $$;
 -- late calls: one more call in each of n old traces (of the first `old`)
 CREATE FUNCTION bench_late(round int, n bigint, old bigint) RETURNS void LANGUAGE sql AS $$
